@@ -1,0 +1,43 @@
+# Trial Notes: `make run` serves it, `make test` proves it. Both start from a bare clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := notes_service
+
+.PHONY: run test install install-test lint serve widget clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask trials load
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+lint: install-test
+	$(BIN)/ruff check .
+
+# The suite runs on SQLite, then again on PostgreSQL when NOTES_TEST_DATABASE_URL names a server.
+test: install-test lint
+	$(BIN)/python -m pytest
+	@if [ -n "$$NOTES_TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL =="; \
+		NOTES_TEST_BACKEND=postgresql $(BIN)/python -m pytest; \
+	else echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
+
+clean:
+	rm -rf $(VENV) widget/node_modules notes_service/static/widget.js

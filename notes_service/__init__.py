@@ -1,0 +1,114 @@
+"""Trial Notes: private, encrypted notes on clinical-trial pages."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import ConfigError, Settings, load_settings
+from .extensions import db, limiter, migrate
+
+MAX_REQUEST_BYTES = 64 * 1024
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(env: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from environment-style settings (default: os.environ)."""
+    app = Flask(__name__)
+    settings = load_settings(os.environ if env is None else env, app.instance_path)
+    _configure(app, settings)
+    _bind_extensions(app, settings)
+    _register_blueprints(app)
+    from .errors import register_error_handlers
+    from .web import register_web_hooks
+
+    register_error_handlers(app)
+    register_web_hooks(app, settings)
+    _load_keys(app, settings)
+    return app
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key or _dev_secret(settings.data_dir),
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_SORT_KEYS=False,
+        NOTES_SETTINGS=settings,
+    )
+    app.extensions["notes_settings"] = settings
+
+
+def _engine_options(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):
+        # Writers wait for each other (busy timeout) instead of failing at once.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def _dev_secret(data_dir: Path) -> str:
+    path = data_dir / "dev-secret"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip()
+
+
+def _bind_extensions(app: Flask, settings: Settings) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    limiter.init_app(app)
+    if settings.database_url.startswith("sqlite"):
+        with app.app_context():
+            _tune_sqlite(db.engine)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        # Take transaction control from pysqlite so BEGIN IMMEDIATE can be issued below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+        # writes can fail with "database is locked" without waiting when another worker wrote.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .health import bp as health_bp
+    from .openapi import bp as openapi_bp
+    from .trials.api import bp as trials_api_bp
+    from .trials.cli import bp as trials_cli_bp
+    from .trials.pages import bp as trial_pages_bp
+
+    for blueprint in (health_bp, openapi_bp, trials_api_bp, trial_pages_bp, trials_cli_bp):
+        app.register_blueprint(blueprint)
+
+
+def _load_keys(app: Flask, settings: Settings) -> None:
+    from .keys import load_keyring
+
+    app.extensions["notes_keyring"] = load_keyring(settings)

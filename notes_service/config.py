@@ -1,0 +1,133 @@
+"""Settings read once from the environment, validated and typed.
+
+Every variable is named in its error message so a bad deployment fails at start-up
+with a line that says what to fix, never later with a stack trace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration, after validation."""
+
+    data_dir: Path
+    database_url: str
+    keys_spec: str | None
+    allowed_origins: tuple[str, ...] = ()
+    ratelimit_storage_uri: str = "memory://"
+    share_rate_limit: str = "30 per minute"
+    argon2_max_concurrent: int = 4
+    max_notes_per_notebook: int = 5000
+    secret_key: str | None = None
+    development: bool = True
+    trust_proxy: bool = False
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "")
+    origins = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        parts = urlsplit(item)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+            raise ConfigError(
+                f"{name} must be a comma-separated list of origins like "
+                f"https://trials.example, got {item!r}"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc}".lower())
+    return tuple(origins)
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{data_dir / 'notes.sqlite3'}"
+    scheme = url.split(":", 1)[0]
+    if scheme == "postgres" or scheme == "postgresql":
+        # Heroku-style and bare URLs: pin the psycopg 3 driver we ship.
+        return "postgresql+psycopg:" + url.split(":", 1)[1]
+    if scheme not in {"sqlite", "postgresql+psycopg"}:
+        raise ConfigError(
+            "DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, "
+            f"got a URL with scheme {scheme!r}"
+        )
+    return url
+
+
+def _rate_limit_uri(env: Mapping[str, str]) -> str:
+    uri = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
+    scheme = uri.split(":", 1)[0]
+    if scheme not in {"memory", "redis", "rediss", "redis+unix"}:
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI must be memory:// or redis://host:port, got scheme {scheme!r}"
+        )
+    return uri
+
+
+def load_settings(env: Mapping[str, str], instance_path: str) -> Settings:
+    """Read and validate every setting; raise ConfigError naming the bad variable."""
+    data_dir = Path(env.get("NOTES_DATA_DIR") or instance_path).expanduser()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"NOTES_DATA_DIR {str(data_dir)!r} cannot be created: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK):
+        raise ConfigError(f"NOTES_DATA_DIR {str(data_dir)!r} is not writable")
+    environment = env.get("NOTES_ENV", "development").strip().lower()
+    if environment not in {"development", "production"}:
+        raise ConfigError(f"NOTES_ENV must be development or production, got {environment!r}")
+    development = environment == "development"
+    keys_spec = env.get("NOTES_KEYS", "").strip() or None
+    if not development and keys_spec is None:
+        raise ConfigError("NOTES_KEYS must be set in production (id:base64key,... newest first)")
+    secret_key = env.get("NOTES_SECRET_KEY", "").strip() or None
+    if not development and (secret_key is None or len(secret_key) < 32):
+        raise ConfigError("NOTES_SECRET_KEY must be set to at least 32 characters in production")
+    return Settings(
+        data_dir=data_dir,
+        database_url=_database_url(env, data_dir),
+        keys_spec=keys_spec,
+        allowed_origins=_origins(env, "NOTES_ALLOWED_ORIGINS"),
+        ratelimit_storage_uri=_rate_limit_uri(env),
+        share_rate_limit=env.get("NOTES_SHARE_RATE_LIMIT", "").strip() or "30 per minute",
+        argon2_max_concurrent=_int(env, "NOTES_ARGON2_MAX_CONCURRENT", 4, 1, 64),
+        max_notes_per_notebook=_int(env, "NOTES_MAX_NOTES", 5000, 1, 1_000_000),
+        secret_key=secret_key,
+        development=development,
+        trust_proxy=_bool(env, "NOTES_TRUST_PROXY", False),
+    )

@@ -1,0 +1,323 @@
+"""Keys, envelope encryption and secret hashing for Trial Notes.
+
+Pure functions over plain values (no Flask, no database). The scheme is the
+one in DESIGN.md, "Data at rest":
+
+* key-encryption keys (KEKs) come from configuration as a :class:`Keyring`,
+  newest first;
+* each notebook has one random 256-bit data key (DEK), stored wrapped by the
+  newest KEK with AES-256-GCM (the KEK id is part of the associated data);
+* note payloads are sealed with the DEK, AES-256-GCM, a fresh 96-bit random
+  nonce and associated data that binds the ciphertext to its row;
+* bearer tokens are hashed with SHA-256 (they are 128+ bits random, so a fast
+  hash is right) and compared in constant time;
+* passcodes are hashed with Argon2id through argon2-cffi.
+
+Only ``cryptography``'s AESGCM, ``hashlib``, ``hmac``, ``secrets`` and
+argon2-cffi are used: no home-made primitives.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+MIN_TOKEN_BYTES = 16
+
+# The KEK id goes into the associated data after this label, so a wrapped DEK
+# cannot be replayed as if it were wrapped under another configured KEK.
+DEK_AAD_LABEL = b"trial-notes/dek/v1|"
+NOTE_AAD_LABEL = "trial-notes/note"
+
+_KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+class CryptoError(Exception):
+    """Base class for every error raised by this module."""
+
+
+class UnknownKeyError(CryptoError):
+    """Data is wrapped under a KEK id that is not configured."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"key id {key_id!r} is not in the configured keyring (NOTES_KEYS)")
+        self.key_id = key_id
+
+
+class DecryptionError(CryptoError):
+    """A ciphertext failed to authenticate or is malformed."""
+
+
+# -- Keyring -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Keyring:
+    """Ordered key-encryption keys, newest first."""
+
+    entries: tuple[tuple[str, bytes], ...]
+
+    def __post_init__(self) -> None:
+        """Reject a keyring that could not wrap or would be ambiguous."""
+        if not self.entries:
+            raise ValueError("keyring is empty: at least one key is required")
+        seen: set[str] = set()
+        for position, (key_id, key) in enumerate(self.entries, start=1):
+            _check_key_id(key_id, position)
+            if key_id in seen:
+                raise ValueError(f"key id {key_id!r} (entry {position}) appears more than once")
+            if len(key) != KEY_BYTES:
+                raise ValueError(f"key {key_id!r} must be {KEY_BYTES} bytes")
+            seen.add(key_id)
+
+    def __repr__(self) -> str:
+        """Show the ids only: a repr may end up in a log, the keys must not."""
+        return f"Keyring(ids={self.ids!r})"
+
+    @classmethod
+    def parse(cls, spec: str) -> Keyring:
+        """Parse ``id:base64key,id2:base64key`` (newest first) into a keyring."""
+        spec = spec.strip()
+        if not spec:
+            raise ValueError("key spec is empty: expected 'id:base64key[,id:base64key...]'")
+        entries = tuple(
+            _parse_entry(raw, position) for position, raw in enumerate(spec.split(","), start=1)
+        )
+        return cls(entries)
+
+    @staticmethod
+    def generate_spec(key_id: str) -> str:
+        """Return a fresh random one-key spec string, for development."""
+        _check_key_id(key_id, 1)
+        key = base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+        return f"{key_id}:{key}"
+
+    @property
+    def newest_id(self) -> str:
+        """Id of the KEK that new data keys are wrapped under."""
+        return self.entries[0][0]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """All KEK ids, newest first."""
+        return tuple(key_id for key_id, _ in self.entries)
+
+    def has(self, key_id: str) -> bool:
+        """Tell whether ``key_id`` is configured."""
+        return key_id in self.ids
+
+    def key(self, key_id: str) -> bytes:
+        """Return the KEK bytes for ``key_id`` or raise UnknownKeyError."""
+        for candidate_id, key in self.entries:
+            if candidate_id == key_id:
+                return key
+        raise UnknownKeyError(key_id)
+
+
+def _check_key_id(key_id: str, position: int) -> None:
+    """Raise ValueError if ``key_id`` is not a valid KEK id."""
+    # The id is named by position only: a malformed id may be a pasted key.
+    if not isinstance(key_id, str) or not _KEY_ID_RE.fullmatch(key_id):
+        raise ValueError(
+            f"entry {position}: key id must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'"
+        )
+
+
+def _parse_entry(raw: str, position: int) -> tuple[str, bytes]:
+    """Parse one ``id:base64key`` entry; errors never echo key text."""
+    raw = raw.strip()
+    if not raw:
+        raise ValueError(f"entry {position} is empty")
+    key_id, sep, encoded = raw.partition(":")
+    if not sep:
+        raise ValueError(f"entry {position} is not of the form 'id:base64key'")
+    key_id = key_id.strip()
+    _check_key_id(key_id, position)
+    key = _decode_key(encoded.strip())
+    if key is None:
+        raise ValueError(f"key {key_id!r} (entry {position}) is not valid base64")
+    if len(key) != KEY_BYTES:
+        raise ValueError(
+            f"key {key_id!r} (entry {position}) must decode to {KEY_BYTES} bytes, got {len(key)}"
+        )
+    return key_id, key
+
+
+def _decode_key(encoded: str) -> bytes | None:
+    """Decode standard or url-safe base64, padded or not; None if invalid."""
+    if not encoded:
+        return None
+    # Both alphabets are accepted: `openssl rand -base64` gives the standard
+    # one, Python's token helpers the url-safe one.
+    normalized = encoded.replace("-", "+").replace("_", "/")
+    normalized += "=" * (-len(normalized) % 4)
+    try:
+        return base64.b64decode(normalized, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+# -- Data keys ---------------------------------------------------------------
+
+
+def new_data_key() -> bytes:
+    """Return a fresh random 256-bit data key."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def _dek_aad(kek_id: str, context: bytes) -> bytes:
+    """Associated data for a wrapped DEK: label, KEK id, optional context."""
+    aad = DEK_AAD_LABEL + kek_id.encode("ascii")
+    # KEK ids never contain "|", so the separator keeps id and context apart.
+    return aad + b"|" + context if context else aad
+
+
+def wrap_data_key(keyring: Keyring, dek: bytes, context: bytes = b"") -> tuple[str, bytes]:
+    """Wrap ``dek`` under the newest KEK; return (kek_id, nonce || ciphertext)."""
+    if len(dek) != KEY_BYTES:
+        raise ValueError(f"data key must be {KEY_BYTES} bytes")
+    kek_id = keyring.newest_id
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    wrapped = AESGCM(keyring.key(kek_id)).encrypt(nonce, dek, _dek_aad(kek_id, context))
+    return kek_id, nonce + wrapped
+
+
+def unwrap_data_key(
+    keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes = b""
+) -> bytes:
+    """Unwrap a DEK wrapped by :func:`wrap_data_key`."""
+    kek = keyring.key(kek_id)
+    dek = _open(kek, wrapped, _dek_aad(kek_id, context), what="data key")
+    if len(dek) != KEY_BYTES:
+        raise DecryptionError("could not unwrap data key: unexpected length")
+    return dek
+
+
+def rewrap_data_key(
+    keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes = b""
+) -> tuple[str, bytes]:
+    """Re-wrap a DEK under the newest KEK (key rotation); notes stay as they are."""
+    dek = unwrap_data_key(keyring, kek_id, wrapped, context)
+    return wrap_data_key(keyring, dek, context)
+
+
+# -- Sealing payloads --------------------------------------------------------
+
+
+def seal(dek: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt with AES-256-GCM; return nonce || ciphertext || tag."""
+    if len(dek) != KEY_BYTES:
+        raise ValueError(f"data key must be {KEY_BYTES} bytes")
+    # A random 96-bit nonce per message: with one DEK per notebook the number
+    # of messages per key stays far below the 2**32 bound for random nonces.
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return nonce + AESGCM(dek).encrypt(nonce, plaintext, aad)
+
+
+def open_sealed(dek: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Decrypt a blob from :func:`seal`; raise DecryptionError on any failure."""
+    return _open(dek, blob, aad, what="payload")
+
+
+def _open(key: bytes, blob: bytes, aad: bytes, *, what: str) -> bytes:
+    """Split nonce from ciphertext and decrypt; every failure is DecryptionError."""
+    if len(blob) < NONCE_BYTES + TAG_BYTES:
+        raise DecryptionError(f"could not decrypt {what}: ciphertext too short")
+    nonce, ciphertext = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        # `from None`: the cause carries nothing useful and must not grow
+        # into something that echoes inputs.
+        raise DecryptionError(f"could not decrypt {what}: authentication failed") from None
+    except ValueError:
+        raise DecryptionError(f"could not decrypt {what}: invalid key") from None
+
+
+def note_aad(notebook_id: str, note_id: str, version: int = 1) -> bytes:
+    """Associated data binding a note ciphertext to its row and format version."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError("version must be a positive integer")
+    # A JSON array is an unambiguous encoding: ("a|b", "c") and ("a", "b|c")
+    # give different bytes, so a ciphertext moved to another row fails.
+    return json.dumps(
+        [NOTE_AAD_LABEL, version, str(notebook_id), str(note_id)],
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode("ascii")
+
+
+# -- Bearer tokens -----------------------------------------------------------
+
+
+def new_token(nbytes: int = 32) -> str:
+    """Return a url-safe random token of ``nbytes`` random bytes."""
+    if nbytes < MIN_TOKEN_BYTES:
+        raise ValueError(f"tokens need at least {MIN_TOKEN_BYTES} random bytes")
+    return secrets.token_urlsafe(nbytes)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest of a token, the form stored in the database."""
+    # Tokens carry 128+ bits of entropy, so a fast unsalted hash cannot be
+    # brute-forced; a slow hash would only cost us on every request.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def tokens_match(token: str, stored_hash: str) -> bool:
+    """Tell in constant time whether ``token`` hashes to ``stored_hash``."""
+    # Bytes, not str: compare_digest rejects non-ASCII str with TypeError.
+    return hmac.compare_digest(
+        hash_token(token).encode("utf-8"), stored_hash.encode("utf-8")
+    )
+
+
+# -- Passcodes ---------------------------------------------------------------
+
+
+def _hasher(hasher: PasswordHasher | None) -> PasswordHasher:
+    """The given hasher, or argon2-cffi's default (RFC 9106 low-memory, Argon2id)."""
+    return hasher if hasher is not None else PasswordHasher()
+
+
+def hash_passcode(passcode: str, hasher: PasswordHasher | None = None) -> str:
+    """Hash a share passcode with Argon2id."""
+    return _hasher(hasher).hash(passcode)
+
+
+def verify_passcode(
+    stored_hash: str, passcode: str, hasher: PasswordHasher | None = None
+) -> tuple[bool, str | None]:
+    """Check a passcode; return (ok, new hash if the stored one needs rehashing)."""
+    ph = _hasher(hasher)
+    try:
+        ph.verify(stored_hash, passcode)
+    except (VerificationError, InvalidHashError):
+        # A corrupt hash is treated as a wrong passcode: the caller's lockout
+        # counting stays the same and nothing about the row leaks.
+        return False, None
+    if ph.check_needs_rehash(stored_hash):
+        return True, ph.hash(passcode)
+    return True, None
+
+
+def generate_passcode() -> str:
+    """Return a passcode easy to read aloud: three groups of three digits."""
+    # About 30 bits only, on purpose: it is told over the phone, and the
+    # lockout ladder (5 tries, then growing pauses, 20 in all) caps online
+    # guessing far below that; offline, Argon2id makes each guess costly.
+    return "-".join(f"{secrets.randbelow(1000):03d}" for _ in range(3))

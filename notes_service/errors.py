@@ -1,0 +1,168 @@
+"""Domain errors and the one place that turns them into responses.
+
+Services raise these; API routes get application/problem+json (RFC 9457), pages get
+a friendly HTML page. Messages never carry note text, quotes, passcodes or tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    """Base of the errors services raise; `status` and `title` shape the response."""
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, *, errors: dict[str, str] | None = None,
+                 retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.retry_after = retry_after
+
+
+class BadRequest(DomainError):
+    """The request could not be parsed."""
+
+
+class Unauthorized(DomainError):
+    """Missing or bad credentials (notebook token or passcode)."""
+
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class NotFound(DomainError):
+    """Absent, or not the caller's: existence is never revealed."""
+
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Gone(DomainError):
+    """A share that expired, was revoked or was used up."""
+
+    status, title, slug = 410, "Gone", "gone"
+
+
+class Invalid(DomainError):
+    """Well-formed but invalid content; `errors` names each field."""
+
+    status, title, slug = 422, "Invalid content", "invalid"
+
+
+class Locked(DomainError):
+    """A share locked after wrong passcodes."""
+
+    status, title, slug = 423, "Locked", "locked"
+
+
+class Busy(DomainError):
+    """Too much expensive work in flight; try again shortly."""
+
+    status, title, slug = 503, "Service busy", "busy"
+
+
+def wants_problem_json() -> bool:
+    """API paths and JSON clients get problem+json; everyone else gets a page."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
+    return best in {"application/json", PROBLEM_JSON}
+
+
+def problem(status: int, title: str, detail: str, *, slug: str | None = None,
+            errors: dict[str, str] | None = None, retry_after: int | None = None) -> Response:
+    """Build an application/problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"https://trial-notes.example/problems/{slug or _slug(title)}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _slug(title: str) -> str:
+    return "-".join(title.lower().split())
+
+
+def _page(status: int, title: str, detail: str, retry_after: int | None = None) -> Response:
+    html = render_template("error.html", status=status, title=title, detail=detail)
+    response = Response(html, status=status, mimetype="text/html")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def respond(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """Answer in the caller's format: problem+json for the API, a page otherwise."""
+    if wants_problem_json():
+        return problem(status, title, detail, **extra)
+    return _page(status, title, detail, extra.get("retry_after"))
+
+
+_FRIENDLY = {
+    400: "The request could not be understood.",
+    404: "There is nothing here. The address may be mistyped, or the page was removed.",
+    405: "This address does not accept that kind of request.",
+    413: "The request is too large. Notes and requests are limited to 64 KiB.",
+    415: "Send the request body as JSON (Content-Type: application/json).",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers that turn every error into problem+json or a page."""
+
+    @app.errorhandler(DomainError)
+    def handle_domain(error: DomainError) -> Response:
+        return respond(error.status, error.title, error.detail, slug=error.slug,
+                       errors=error.errors, retry_after=error.retry_after)
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limit(error: RateLimitExceeded) -> Response:
+        retry_after = _retry_after_seconds(error)
+        response = respond(429, "Too many requests",
+                           "Too many requests from this client. Wait and try again.",
+                           slug="rate-limited", retry_after=retry_after)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException) -> Response:
+        status = error.code or 500
+        detail = _FRIENDLY.get(status, error.description or "")
+        response = respond(status, error.name, detail)
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        # Log the type and where, never the request body: it may hold a patient's note.
+        log.error("unhandled %s on %s %s", type(error).__name__, request.method,
+                  request.url_rule.rule if request.url_rule else "(no route)", exc_info=error)
+        return respond(500, "Internal server error",
+                       "Something went wrong on our side. Nothing you sent was lost or shown.")
+
+
+def _retry_after_seconds(error: RateLimitExceeded) -> int:
+    limit = getattr(error, "limit", None)
+    seconds = 60
+    if limit is not None and getattr(limit, "limit", None) is not None:
+        seconds = int(limit.limit.get_expiry())
+    return max(1, seconds)

@@ -1,0 +1,33 @@
+"""HTML pages of the trial store: the index and one trial."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from . import service
+from .presenter import render_sections
+from .store import format_date
+
+bp = Blueprint("trial_pages", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    """The trial index with a search box."""
+    keyword = request.args.get("q", "").strip()[:200]
+    trials = service.search_trials(keyword=keyword or None)
+    return render_template("index.html", trials=trials, keyword=keyword)
+
+
+@bp.get("/trials/<nct>")
+def trial_page(nct: str) -> str:
+    """A trial page whose notes root holds the canonical text; it embeds the widget."""
+    row = service.get_trial_row(nct)
+    trial = service.get_trial(row.id)
+    return render_template(
+        "trial.html",
+        trial=trial,
+        row=row,
+        body=render_sections(trial.sections),
+        data_date=format_date(trial.data_date),
+    )

@@ -1,0 +1,162 @@
+"""Fixtures: a fresh app per test on a real database (SQLite, or PostgreSQL when asked).
+
+The schema comes from the Alembic migrations, never create_all. A template database is
+migrated and loaded with the shipped trials once per run; each test gets its own copy
+(a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from notes_service import create_app
+from notes_service.crypto import Keyring
+
+TEST_KEYS = Keyring.generate_spec("test1")
+SECRET = "test-secret-" + "x" * 40
+PG_URL = os.environ.get("NOTES_TEST_DATABASE_URL", "").strip()
+BACKEND = "postgresql" if os.environ.get("NOTES_TEST_BACKEND") == "postgresql" else "sqlite"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"trial-notes database backend: {BACKEND}"
+
+
+@dataclass
+class DatabaseFactory:
+    """Makes one database per test from a migrated, trial-loaded template."""
+
+    workdir: Path
+    template: str | None = None
+
+    def env(self, data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
+        return {
+            "NOTES_DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "NOTES_KEYS": TEST_KEYS,
+            "NOTES_SECRET_KEY": SECRET,
+            "PATH": os.environ.get("PATH", ""),
+            **extra,
+        }
+
+    def build_template(self) -> None:
+        data_dir = self.workdir / "template-data"
+        if BACKEND == "sqlite":
+            url = f"sqlite:///{data_dir / 'notes.sqlite3'}"
+        else:
+            self.template = f"tn_tpl_{uuid.uuid4().hex[:10]}"
+            _pg_admin(f'CREATE DATABASE "{self.template}"')
+            url = str(make_url(PG_URL).set(database=self.template))
+        app = create_app(self.env(data_dir, url))
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(args=["trials", "load"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            from notes_service.extensions import db
+
+            db.engine.dispose()
+        self.template_url = url
+        self.template_dir = data_dir
+
+    def new_database(self, data_dir: Path) -> str:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if BACKEND == "sqlite":
+            shutil.copy(self.template_dir / "notes.sqlite3", data_dir / "notes.sqlite3")
+            return f"sqlite:///{data_dir / 'notes.sqlite3'}"
+        name = f"tn_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return str(make_url(PG_URL).set(database=name))
+
+    def drop(self, url: str) -> None:
+        if BACKEND == "sqlite":
+            return
+        name = make_url(url).database
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if BACKEND == "postgresql" and self.template:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+
+def _pg_admin(statement: str) -> None:
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    if BACKEND == "postgresql" and not PG_URL:
+        pytest.fail("NOTES_TEST_BACKEND=postgresql needs NOTES_TEST_DATABASE_URL")
+    factory = DatabaseFactory(tmp_path_factory.mktemp("databases"))
+    factory.build_template()
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def database_url(database_factory: DatabaseFactory, data_dir: Path) -> Iterator[str]:
+    url = database_factory.new_database(data_dir)
+    yield url
+    database_factory.drop(url)
+
+
+@pytest.fixture
+def app_env(database_factory: DatabaseFactory, data_dir: Path, database_url: str) -> dict[str, str]:
+    return database_factory.env(data_dir, database_url)
+
+
+@pytest.fixture
+def make_app(app_env: dict[str, str]):
+    """Build an app with extra settings; every app made is disposed after the test."""
+    made = []
+
+    def build(**extra: str):
+        app = create_app({**app_env, **extra})
+        app.config["TESTING"] = True
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        with app.app_context():
+            from notes_service.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

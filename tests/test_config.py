@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from notes_service import ConfigError, create_app
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("NOTES_KEYS", "k1:not-base64!!"),
+        ("NOTES_KEYS", "k1:c2hvcnQ="),
+        ("NOTES_ALLOWED_ORIGINS", "trials.example"),
+        ("NOTES_ARGON2_MAX_CONCURRENT", "zero"),
+        ("NOTES_ARGON2_MAX_CONCURRENT", "0"),
+        ("RATELIMIT_STORAGE_URI", "memcached://x"),
+        ("NOTES_ENV", "staging"),
+        ("NOTES_TRUST_PROXY", "maybe"),
+    ],
+)
+def test_bad_value_stops_startup_naming_the_variable(app_env, variable, value):
+    with pytest.raises(ConfigError) as info:
+        create_app({**app_env, variable: value})
+    assert variable in str(info.value)
+
+
+def test_production_requires_keys_and_secret(app_env):
+    env = {k: v for k, v in app_env.items() if k not in {"NOTES_KEYS"}}
+    with pytest.raises(ConfigError, match="NOTES_KEYS"):
+        create_app({**env, "NOTES_ENV": "production"})
+    with pytest.raises(ConfigError, match="NOTES_SECRET_KEY"):
+        create_app({**app_env, "NOTES_ENV": "production", "NOTES_SECRET_KEY": "short"})
+
+
+def test_data_dir_holds_state(app_env, data_dir, tmp_path):
+    env = {k: v for k, v in app_env.items() if k not in {"NOTES_KEYS", "NOTES_SECRET_KEY"}}
+    create_app(env)
+    key_file = data_dir / "dev-keys"
+    assert key_file.exists()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert (data_dir / "dev-secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_default_database_is_sqlite_in_data_dir(tmp_path):
+    data = tmp_path / "state"
+    app = create_app({"NOTES_DATA_DIR": str(data)})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{data / 'notes.sqlite3'}"
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout(app):
+    from notes_service.extensions import db
+
+    with app.app_context(), db.engine.connect() as connection:
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas")
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import copy
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from notes_service.trials.presenter import Mark, render_sections
+from notes_service.trials.store import (
+    RecordError,
+    format_ages,
+    format_phase,
+    parse_study,
+    parse_text_blocks,
+    shipped_data_dir,
+    split_criteria,
+    unescape,
+)
+
+SHIPPED = sorted(shipped_data_dir().glob("NCT*.json"))
+
+
+def seed() -> dict:
+    return json.loads((shipped_data_dir() / "NCT07085104.json").read_text())
+
+
+class TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def text_of(html: str) -> str:
+    parser = TextOf()
+    parser.feed(html)
+    return "".join(parser.parts)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_record_renders_and_html_text_is_canonical(path):
+    trial = parse_study(json.loads(path.read_text()))
+    assert trial.nct_id == path.stem
+    assert trial.sections[0].id == "title"
+    assert text_of(render_sections(trial.sections)) == trial.canonical_text
+
+
+def test_seed_sections_in_patient_order():
+    trial = parse_study(seed())
+    ids = [s.id for s in trial.sections]
+    assert ids == ["title", "facts", "overview", "eligibility", "inclusion", "exclusion",
+                   "conditions", "sponsor", "identifiers"]
+    facts = trial.sections[1].text
+    assert facts == "Status: Recruiting\nAges: 18-69 years\nSex: All\nPhase: Phase 1"
+    exclusion = next(s for s in trial.sections if s.id == "exclusion")
+    assert len(exclusion.blocks) == 13
+    assert exclusion.blocks[5].text == "6. Child-Pugh Class B or C cirrhosis."
+
+
+def test_marks_wrap_passages_without_changing_text():
+    trial = parse_study(seed())
+    text = trial.canonical_text
+    start = text.index("Child-Pugh Class B or C cirrhosis")
+    marks = [Mark(start, start + 33, "n1", "green"), Mark(start - 3, start + 60, "n2")]
+    html = str(render_sections(trial.sections, marks))
+    assert text_of(html) == text
+    assert '<mark class="hl hl-green" data-notes="n1 n2">' in html or 'data-notes="n2 n1"' in html
+
+
+def test_marks_never_inject_markup():
+    trial = parse_study(seed())
+    html = str(render_sections(trial.sections, [Mark(0, 5, '"><script>x</script>', "<b>")]))
+    assert "<script>" not in html and "<b>" not in html
+
+
+def test_unescape_markdown():
+    assert unescape(r"glucose \<126 mg/dl and \>200 \[HCQ\]") == "glucose <126 mg/dl and >200 [HCQ]"
+
+
+def test_nested_bullets_and_numbers():
+    blocks = parse_text_blocks("* Active disease\n\n  * BASDAI \\>= 4\n1. First\n2) Second\nPlain")
+    assert [(b.kind, b.text, b.level) for b in blocks] == [
+        ("item", "Active disease", 0),
+        ("item", "BASDAI >= 4", 1),
+        ("item", "1. First", 0),
+        ("item", "2) Second", 0),
+        ("p", "Plain", 0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "headings"),
+    [
+        ("Inclusion Criteria:\n\n* a\n\nExclusion Criteria:\n\n* b",
+         ["Eligibility", "Inclusion Criteria", "Exclusion Criteria"]),
+        ("Key Inclusion Criteria:\n* a\nKey Exclusion Criteria:\n* b",
+         ["Eligibility", "Key Inclusion Criteria", "Key Exclusion Criteria"]),
+        ("Inclusion Criteria (Families):\n* a\nExclusion Criteria (Families):\n* b\n"
+         "Inclusion Criteria (Controls):\n* c",
+         ["Eligibility", "Inclusion Criteria (Families)", "Exclusion Criteria (Families)",
+          "Inclusion Criteria (Controls)"]),
+        ("* adults only\n* no smokers", ["Eligibility", "Eligibility criteria"]),
+    ],
+)
+def test_criteria_headers_vary(text, headings):
+    assert [s.heading for s in split_criteria(text)] == headings
+
+
+@pytest.mark.parametrize(
+    ("minimum", "maximum", "expected"),
+    [("18 Years", "69 Years", "18-69 years"), ("18 Years", None, "18 years and older"),
+     (None, "65 Years", "Up to 65 years"), ("6 Months", "17 Years", "6 months to 17 years"),
+     (None, None, "")],
+)
+def test_ages(minimum, maximum, expected):
+    assert format_ages(minimum, maximum) == expected
+
+
+@pytest.mark.parametrize(
+    ("phases", "expected"),
+    [(["PHASE1", "PHASE2"], "Phase 1/Phase 2"), (["EARLY_PHASE1"], "Early Phase 1"),
+     (["NA"], "Not applicable"), (None, "")],
+)
+def test_phases(phases, expected):
+    assert format_phase(phases) == expected
+
+
+def test_missing_fields_are_not_invented():
+    study = seed()
+    del study["protocolSection"]["eligibilityModule"]
+    del study["protocolSection"]["designModule"]
+    trial = parse_study(study)
+    assert trial.phase == ""
+    assert "Ages" not in trial.canonical_text and "Phase" not in trial.sections[1].text
+    assert "inclusion" not in [s.id for s in trial.sections]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda s: s["protocolSection"]["identificationModule"].pop("nctId"),
+         "protocolSection.identificationModule.nctId"),
+        (lambda s: s["protocolSection"]["identificationModule"].update(nctId="NCT123"),
+         "protocolSection.identificationModule.nctId"),
+        (lambda s: s["protocolSection"]["identificationModule"].pop("briefTitle"),
+         "protocolSection.identificationModule.briefTitle"),
+        (lambda s: s["protocolSection"]["conditionsModule"].update(conditions="lupus"),
+         "protocolSection.conditionsModule.conditions"),
+        (lambda s: s["protocolSection"]["conditionsModule"].update(conditions=["a", 3]),
+         "protocolSection.conditionsModule.conditions[1]"),
+        (lambda s: s.update(protocolSection=[]), "protocolSection"),
+    ],
+)
+def test_malformed_records_name_the_field(mutate, field):
+    study = copy.deepcopy(seed())
+    mutate(study)
+    with pytest.raises(RecordError) as info:
+        parse_study(study)
+    assert info.value.field == field
+
+
+def test_version_changes_with_content():
+    a = parse_study(seed())
+    study = seed()
+    study["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    assert parse_study(study).version != a.version
+    assert parse_study(seed()).version == a.version
