@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from .config import ConfigError, Settings, load_settings
 from .extensions import db, limiter, migrate
@@ -43,11 +44,14 @@ def _configure(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_HEADERS_ENABLED=True,
-        JSON_SORT_KEYS=False,
+        RATELIMIT_HEADERS_ENABLED=False,  # our 429 handler sets Retry-After; others keep theirs
         NOTES_SETTINGS=settings,
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["notes_settings"] = settings
+    from .shares.passcodes import ArgonGate
+
+    app.extensions["notes_argon_gate"] = ArgonGate(settings.argon2_max_concurrent)
 
 
 def _engine_options(url: str) -> dict[str, object]:
@@ -88,6 +92,8 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (an erased wrapped key) are overwritten, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -99,16 +105,43 @@ def _tune_sqlite(engine: Engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
+    from .notes import models as _notes_models  # noqa: F401 - register the tables
+    from .notes.api import bp as notes_api_bp
+    from .notes.cli import bp as keys_cli_bp
     from .openapi import bp as openapi_bp
+    from .shares import models as _shares_models  # noqa: F401
+    from .shares.api import bp as shares_api_bp
+    from .shares.pages import bp as share_pages_bp
     from .trials.api import bp as trials_api_bp
     from .trials.cli import bp as trials_cli_bp
     from .trials.pages import bp as trial_pages_bp
 
-    for blueprint in (health_bp, openapi_bp, trials_api_bp, trial_pages_bp, trials_cli_bp):
+    for blueprint in (health_bp, openapi_bp, trials_api_bp, trial_pages_bp, trials_cli_bp,
+                      notes_api_bp, keys_cli_bp, shares_api_bp, share_pages_bp):
         app.register_blueprint(blueprint)
 
 
 def _load_keys(app: Flask, settings: Settings) -> None:
     from .keys import load_keyring
+    from .notes.service import missing_keks
 
-    app.extensions["notes_keyring"] = load_keyring(settings)
+    ring = load_keyring(settings)
+    app.extensions["notes_keyring"] = ring
+    with app.app_context():
+        try:
+            if not inspect(db.engine).has_table("notebooks"):
+                return  # not migrated yet (`flask db upgrade` builds the app too)
+            missing = missing_keks(ring)
+        except OperationalError:
+            # The database is down: start anyway so /readyz can say so; nothing is decrypted
+            # under a missing key meanwhile (such notes read as unreadable, never lost).
+            app.logger.warning("database unreachable at start-up; key check skipped")
+            return
+        finally:
+            db.session.remove()
+    if missing:
+        raise ConfigError(
+            "NOTES_KEYS lacks the key-encryption key(s) "
+            + ", ".join(repr(k) for k in missing)
+            + " that protect data in the database; add them back (older keys go after the newest)"
+        )

@@ -94,9 +94,7 @@ class Keyring:
         spec = spec.strip()
         if not spec:
             raise ValueError("key spec is empty: expected 'id:base64key[,id:base64key...]'")
-        entries = tuple(
-            _parse_entry(raw, position) for position, raw in enumerate(spec.split(","), start=1)
-        )
+        entries = tuple(_parse_entry(raw, position) for position, raw in enumerate(spec.split(","), start=1))
         return cls(entries)
 
     @staticmethod
@@ -132,9 +130,7 @@ def _check_key_id(key_id: str, position: int) -> None:
     """Raise ValueError if ``key_id`` is not a valid KEK id."""
     # The id is named by position only: a malformed id may be a pasted key.
     if not isinstance(key_id, str) or not _KEY_ID_RE.fullmatch(key_id):
-        raise ValueError(
-            f"entry {position}: key id must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'"
-        )
+        raise ValueError(f"entry {position}: key id must be 1-32 characters of A-Z, a-z, 0-9, '_' or '-'")
 
 
 def _parse_entry(raw: str, position: int) -> tuple[str, bytes]:
@@ -151,9 +147,7 @@ def _parse_entry(raw: str, position: int) -> tuple[str, bytes]:
     if key is None:
         raise ValueError(f"key {key_id!r} (entry {position}) is not valid base64")
     if len(key) != KEY_BYTES:
-        raise ValueError(
-            f"key {key_id!r} (entry {position}) must decode to {KEY_BYTES} bytes, got {len(key)}"
-        )
+        raise ValueError(f"key {key_id!r} (entry {position}) must decode to {KEY_BYTES} bytes, got {len(key)}")
     return key_id, key
 
 
@@ -196,9 +190,7 @@ def wrap_data_key(keyring: Keyring, dek: bytes, context: bytes = b"") -> tuple[s
     return kek_id, nonce + wrapped
 
 
-def unwrap_data_key(
-    keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes = b""
-) -> bytes:
+def unwrap_data_key(keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes = b"") -> bytes:
     """Unwrap a DEK wrapped by :func:`wrap_data_key`."""
     kek = keyring.key(kek_id)
     dek = _open(kek, wrapped, _dek_aad(kek_id, context), what="data key")
@@ -207,9 +199,7 @@ def unwrap_data_key(
     return dek
 
 
-def rewrap_data_key(
-    keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes = b""
-) -> tuple[str, bytes]:
+def rewrap_data_key(keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes = b"") -> tuple[str, bytes]:
     """Re-wrap a DEK under the newest KEK (key rotation); notes stay as they are."""
     dek = unwrap_data_key(keyring, kek_id, wrapped, context)
     return wrap_data_key(keyring, dek, context)
@@ -281,9 +271,7 @@ def hash_token(token: str) -> str:
 def tokens_match(token: str, stored_hash: str) -> bool:
     """Tell in constant time whether ``token`` hashes to ``stored_hash``."""
     # Bytes, not str: compare_digest rejects non-ASCII str with TypeError.
-    return hmac.compare_digest(
-        hash_token(token).encode("utf-8"), stored_hash.encode("utf-8")
-    )
+    return hmac.compare_digest(hash_token(token).encode("utf-8"), stored_hash.encode("utf-8"))
 
 
 # -- Passcodes ---------------------------------------------------------------
@@ -299,9 +287,7 @@ def hash_passcode(passcode: str, hasher: PasswordHasher | None = None) -> str:
     return _hasher(hasher).hash(passcode)
 
 
-def verify_passcode(
-    stored_hash: str, passcode: str, hasher: PasswordHasher | None = None
-) -> tuple[bool, str | None]:
+def verify_passcode(stored_hash: str, passcode: str, hasher: PasswordHasher | None = None) -> tuple[bool, str | None]:
     """Check a passcode; return (ok, new hash if the stored one needs rehashing)."""
     ph = _hasher(hasher)
     try:

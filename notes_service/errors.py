@@ -131,8 +131,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain(error: DomainError) -> Response:
-        return respond(error.status, error.title, error.detail, slug=error.slug,
-                       errors=error.errors, retry_after=error.retry_after)
+        response = respond(error.status, error.title, error.detail, slug=error.slug,
+                           errors=error.errors, retry_after=error.retry_after)
+        if isinstance(error, Unauthorized) and request.headers.get("Authorization") is not None:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="trial-notes", error="invalid_token"'
+        elif isinstance(error, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="trial-notes"'
+        return response
 
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limit(error: RateLimitExceeded) -> Response:

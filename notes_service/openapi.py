@@ -132,6 +132,203 @@ PATHS: dict[str, Any] = {
 }
 
 
+SELECTOR = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "enum": ["TextQuoteSelector", "TextPositionSelector"]},
+        "exact": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "prefix": {"type": "string", "maxLength": 64},
+        "suffix": {"type": "string", "maxLength": 64},
+        "start": {"type": "integer", "minimum": 0},
+        "end": {"type": "integer", "minimum": 0},
+    },
+}
+COLOR = {"type": "string", "enum": ["yellow", "green", "blue", "pink", "purple"]}
+NOTE_ID = {"name": "note_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+SHARE_ID = {"name": "share_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
+BEARER = [{"notebookToken": []}]
+AUTH_ERRORS = {"401": _problem("Missing or bad notebook token")}
+WRITE_ERRORS = {"400": _problem("Malformed JSON"), "413": _problem("Body over 64 KiB"),
+                "422": _problem("Invalid content; `errors` names each field")}
+
+SCHEMAS.update({
+    "Target": {
+        "type": "object",
+        "required": ["selector"],
+        "properties": {"source": {"type": "string"},
+                       "selector": {"type": "array", "minItems": 1, "items": SELECTOR}},
+    },
+    "NoteInput": {
+        "type": "object",
+        "required": ["target"],
+        "additionalProperties": False,
+        "properties": {"target": _ref("Target"), "body": {"type": "string", "maxLength": 10000}, "color": COLOR},
+    },
+    "NotePatch": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {"target": _ref("Target"), "body": {"type": "string", "maxLength": 10000}, "color": COLOR},
+    },
+    "Note": {
+        "type": "object",
+        "required": ["id", "trial_id", "readable", "target", "body", "color", "anchor", "created_at", "updated_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "trial_id": {"type": "string"},
+            "readable": {"type": "boolean", "description": "false when the note cannot be decrypted"},
+            "target": {"oneOf": [_ref("Target"), {"type": "null"}]},
+            "body": {"type": ["string", "null"], "description": "Sanitized HTML"},
+            "color": {"type": ["string", "null"]},
+            "color_label": {"type": ["string", "null"]},
+            "anchor": {"type": ["string", "null"], "enum": ["anchored", "orphaned", None]},
+            "created_at": {"type": "string"},
+            "updated_at": {"type": "string"},
+        },
+    },
+    "Notebook": {
+        "type": "object",
+        "required": ["notebook_id", "token"],
+        "properties": {"notebook_id": {"type": "string"},
+                       "token": {"type": "string", "description": "Shown this once"}},
+    },
+    "ShareInput": {
+        "type": "object",
+        "required": ["trial_id"],
+        "additionalProperties": False,
+        "properties": {
+            "trial_id": {"type": "string"},
+            "note_ids": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            "passcode": {"type": "string", "minLength": 6, "maxLength": 128},
+            "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 90},
+            "max_views": {"type": "integer", "minimum": 1, "maximum": 100000},
+        },
+    },
+    "Share": {
+        "type": "object",
+        "required": ["id", "trial_id", "note_ids", "state", "views", "failed_attempts", "expires_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "trial_id": {"type": "string"},
+            "note_ids": {"type": "array", "items": {"type": "string"}},
+            "note_count": {"type": "integer"},
+            "state": {"type": "string", "enum": ["active", "expired", "revoked", "used_up", "locked"]},
+            "views": {"type": "integer"},
+            "max_views": {"type": ["integer", "null"]},
+            "last_viewed_at": {"type": ["string", "null"]},
+            "failed_attempts": {"type": "integer"},
+            "failed_attempts_limit": {"type": "integer"},
+            "locked_until": {"type": ["string", "null"]},
+            "expires_at": {"type": "string"},
+            "created_at": {"type": "string"},
+            "revoked_at": {"type": ["string", "null"]},
+            "url": {"type": "string", "description": "Only in the creation response"},
+            "passcode": {"type": "string", "description": "Only when generated, only in the creation response"},
+        },
+    },
+    "SharedTrial": {
+        "type": "object",
+        "required": ["trial", "notes", "expires_at"],
+        "properties": {"trial": {"type": "object"}, "notes": {"type": "array", "items": _ref("Note")},
+                       "expires_at": {"type": "string"}},
+    },
+})
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+NO_CONTENT = {"description": "Done"}
+
+PATHS.update({
+    "/api/v1/notebooks": {"post": {
+        "summary": "Create an anonymous notebook; the token is shown this once", "operationId": "createNotebook",
+        "responses": {"201": _json(_ref("Notebook"), "Created"), "429": _problem("Rate limited")}}},
+    "/api/v1/notebooks/me": {"delete": {
+        "summary": "Delete my notebook, its notes and shares (crypto-shredded)", "operationId": "deleteNotebook",
+        "security": BEARER, "responses": {"204": NO_CONTENT, **AUTH_ERRORS}}},
+    "/api/v1/notebooks/me/export": {"get": {
+        "summary": "Every note as a W3C Web Annotation collection", "operationId": "exportNotebook",
+        "security": BEARER,
+        "responses": {"200": {"description": "JSON-LD",
+                              "content": {"application/ld+json": {"schema": {"type": "object"}}}},
+                      **AUTH_ERRORS}}},
+    "/api/v1/trials/{nct}/notes": {
+        "get": {"summary": "My notes on a trial", "operationId": "listNotes", "security": BEARER,
+                "parameters": [NCT_PARAM],
+                "responses": {"200": _json({"type": "object", "required": ["notes"], "properties": {
+                    "notes": {"type": "array", "items": _ref("Note")}}}), **AUTH_ERRORS,
+                    "404": _problem("No such trial")}},
+        "post": {"summary": "Add a note", "operationId": "createNote", "security": BEARER,
+                 "parameters": [NCT_PARAM], "requestBody": _body("NoteInput"),
+                 "responses": {"201": _json(_ref("Note"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
+                               "404": _problem("No such trial")}},
+    },
+    "/api/v1/notes/{note_id}": {
+        "get": {"summary": "One of my notes", "operationId": "readNote", "security": BEARER,
+                "parameters": [NOTE_ID],
+                "responses": {"200": _json(_ref("Note")), **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+        "patch": {"summary": "Change one of my notes", "operationId": "updateNote", "security": BEARER,
+                  "parameters": [NOTE_ID], "requestBody": _body("NotePatch"),
+                  "responses": {"200": _json(_ref("Note")), **AUTH_ERRORS, **WRITE_ERRORS,
+                                "404": _problem("Not found or not yours")}},
+        "delete": {"summary": "Delete one of my notes", "operationId": "deleteNote", "security": BEARER,
+                   "parameters": [NOTE_ID],
+                   "responses": {"204": NO_CONTENT, **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+    },
+    "/api/v1/shares": {
+        "get": {"summary": "My shares with views, failed attempts and state", "operationId": "listShares",
+                "security": BEARER,
+                "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _json({"type": "object", "required": ["shares"], "properties": {
+                    "shares": {"type": "array", "items": _ref("Share")}}}), **AUTH_ERRORS}},
+        "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
+                 "requestBody": _body("ShareInput"),
+                 "responses": {"201": _json(_ref("Share"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
+                               "404": _problem("No such trial")}},
+    },
+    "/api/v1/shares/{share_id}": {
+        "get": {"summary": "One of my shares", "operationId": "readShare", "security": BEARER,
+                "parameters": [SHARE_ID],
+                "responses": {"200": _json(_ref("Share")), **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+        "delete": {"summary": "Revoke one of my shares", "operationId": "revokeShare", "security": BEARER,
+                   "parameters": [SHARE_ID],
+                   "responses": {"204": NO_CONTENT, **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+    },
+    "/api/v1/shares/{share_id}/unlock": {"post": {
+        "summary": "Lift a lock after wrong passcodes", "operationId": "unlockShare", "security": BEARER,
+        "parameters": [SHARE_ID],
+        "responses": {"200": _json(_ref("Share")), **AUTH_ERRORS, "404": _problem("Not found or not yours")}}},
+    "/api/v1/shared/{token}": {"post": {
+        "summary": "Open a share with its passcode", "operationId": "openShare", "parameters": [TOKEN],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["passcode"], "properties": {"passcode": {"type": "string"}}}}}},
+        "responses": {"200": _json(_ref("SharedTrial")), "400": _problem("Malformed JSON"),
+                      "401": _problem("Wrong passcode"), "404": _problem("Unknown share"),
+                      "410": _problem("Expired, revoked or used up"),
+                      "423": _problem("Locked after wrong passcodes (Retry-After)"),
+                      "429": _problem("Rate limited (Retry-After)"),
+                      "503": _problem("Too many passcode checks at once (Retry-After)")}}},
+    "/s/{token}": {
+        "get": {"summary": "Share page: passcode form, or the notes while the share cookie is valid",
+                "operationId": "sharePage", "parameters": [TOKEN],
+                "responses": {"200": _html("Form or notes"), "404": _html("Unknown"), "410": _html("Gone"),
+                              "423": _html("Locked")}},
+        "post": {"summary": "Share page: submit the passcode form", "operationId": "sharePageUnlock",
+                 "parameters": [TOKEN],
+                 "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                     "type": "object", "properties": {"passcode": {"type": "string"}}}}}},
+                 "responses": {"303": {"description": "Opened: redirect to the notes"},
+                               "401": _html("Wrong passcode"), "404": _html("Unknown"), "410": _html("Gone"),
+                               "423": _html("Locked"), "429": _html("Rate limited"),
+                               "503": _html("Busy")}},
+    },
+})
+
+
 def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
     """Add an area's operations (and schemas) to the document."""
     for path, operations in paths.items():

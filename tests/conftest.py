@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support import Owner, new_owner
 
 from notes_service import create_app
 from notes_service.crypto import Keyring
@@ -160,3 +161,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def owner(client) -> Owner:
+    return new_owner(client)
+
+
+@pytest.fixture
+def other(client) -> Owner:
+    return new_owner(client)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import Blueprint
 
+from ..notes.reanchor import reanchor_trial_notes
 from . import service
 from .store import find_record_files, shipped_data_dir
 
@@ -24,6 +25,10 @@ def load_command(paths: tuple[Path, ...]) -> None:
         report = service.load_records(files, on_file=lambda _path: bar.update(1))
     for where, problem in report.failed:
         click.echo(f"error: {where}: {problem}", err=True)
+    for nct_id in report.changed:
+        result = reanchor_trial_notes(nct_id)
+        click.echo(f"{nct_id}: content changed; {result.anchored} notes re-anchored, "
+                   f"{result.orphaned} orphaned, {result.unreadable} unreadable")
     click.echo(f"{len(report.added)} added, {len(report.changed)} changed, "
                f"{len(report.unchanged)} unchanged, {len(report.failed)} failed")
     if report.failed:

@@ -64,8 +64,8 @@ def _list_tag(block: Block) -> str | None:
     return None
 
 
-def _section_tokens(section: Section, offset: int) -> Iterator[_Token]:
-    level = section.level
+def _section_tokens(section: Section, offset: int, heading_offset: int) -> Iterator[_Token]:
+    level = min(6, section.level + heading_offset)
     yield f'<section id="sec-{section.id}" aria-labelledby="h-{section.id}">', None, False
     yield f'<h{level} id="h-{section.id}">', None, False
     yield section.heading, offset, True
@@ -93,17 +93,17 @@ def _closing(opening: str) -> str:
     return "</ol>" if opening.startswith("<ol") else "</ul>"
 
 
-def _tokens(sections: Sequence[Section]) -> Iterator[_Token]:
+def _tokens(sections: Sequence[Section], heading_offset: int) -> Iterator[_Token]:
     offset = 0
     for index, section in enumerate(sections):
         if index:
             yield SECTION_SEPARATOR, offset, False
             offset += len(SECTION_SEPARATOR)
-        yield from _section_tokens(section, offset)
+        yield from _section_tokens(section, offset, heading_offset)
         offset += len(section.full_text)
 
 
-def _marked_text(text: str, offset: int, marks: Sequence[Mark]) -> str:
+def _marked_text(text: str, offset: int, marks: Sequence[Mark], links: bool) -> str:
     end = offset + len(text)
     touching = [m for m in marks if m.start < end and m.end > offset]
     if not touching:
@@ -117,19 +117,34 @@ def _marked_text(text: str, offset: int, marks: Sequence[Mark]) -> str:
             pieces.append(piece)
             continue
         refs = " ".join(escape(m.note_ref) for m in covering)
-        pieces.append(f'<mark class="hl hl-{escape(covering[0].color)}" data-notes="{refs}">{piece}</mark>')
+        starting = next((m for m in covering if m.start == a), None)
+        anchor_id = f' id="mark-{escape(starting.note_ref)}"' if links and starting else ""
+        pieces.append(f'<mark class="hl hl-{escape(covering[0].color)}"{anchor_id} data-notes="{refs}">{piece}</mark>')
+        if links:
+            pieces.extend(_back_link(m) for m in covering if m.end == b)
     return "".join(pieces)
 
 
-def render_sections(sections: Sequence[Section], marks: Iterable[Mark] = ()) -> Markup:
-    """Render sections as HTML; its text content equals the canonical text."""
+def _back_link(mark: Mark) -> str:
+    ref = escape(mark.note_ref)
+    number = escape(mark.note_ref.rsplit("-", 1)[-1])
+    return f'<sup><a class="note-ref" href="#{ref}" aria-label="Go to note {number}">{number}</a></sup>'
+
+
+def render_sections(sections: Sequence[Section], marks: Iterable[Mark] = (), *,
+                    links: bool = False, heading_offset: int = 0) -> Markup:
+    """Render sections as HTML; without `links` its text content equals the canonical text.
+
+    `links` adds a numbered link after each marked passage back to its note (share page);
+    `heading_offset` demotes headings when the trial is not the page's main subject.
+    """
     mark_list = sorted(marks, key=lambda m: (m.start, m.end))
     html = []
-    for chunk, offset, markable in _tokens(sections):
+    for chunk, offset, markable in _tokens(sections, heading_offset):
         if offset is None:
             html.append(chunk)
         elif markable and mark_list:
-            html.append(_marked_text(chunk, offset, mark_list))
+            html.append(_marked_text(chunk, offset, mark_list, links))
         else:
             html.append(str(escape(chunk)))
     return Markup("".join(html))  # noqa: S704 - every text chunk above is escaped

@@ -1,0 +1,90 @@
+"""Notebook and note routes: parse, call one service function, present."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, json, request
+
+from ..errors import BadRequest
+from . import service
+from .auth import current_notebook
+from .presenters import present_export, present_note
+from .schemas import parse_note
+
+bp = Blueprint("notes_api", __name__, url_prefix="/api/v1")
+
+
+def json_body() -> Any:
+    """The request's JSON, or a 400 problem that says what is wrong with it."""
+    if not request.is_json:
+        raise BadRequest("Send the request body as JSON with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("The request body is not valid JSON.")
+    return data
+
+
+def created(body: dict[str, Any], location: str) -> Response:
+    """201 with a Location header."""
+    response = Response(json.dumps(body), status=201, mimetype="application/json")
+    response.headers["Location"] = location
+    return response
+
+
+@bp.post("/notebooks")
+def create_notebook() -> Response:
+    """A new anonymous notebook; its token is shown this once."""
+    notebook, token = service.create_notebook()
+    return created({"notebook_id": notebook.id, "token": token}, "/api/v1/notebooks/me")
+
+
+@bp.delete("/notebooks/me")
+def delete_notebook() -> Response:
+    """Delete my notebook, its notes and its shares."""
+    service.delete_notebook(current_notebook())
+    return Response(status=204)
+
+
+@bp.get("/notebooks/me/export")
+def export_notebook() -> Response:
+    """Every note as a W3C Web Annotation collection."""
+    notebook = current_notebook()
+    body = present_export(service.all_notes(notebook), request.host_url.rstrip("/"))
+    return Response(json.dumps(body), mimetype="application/ld+json",
+                    headers={"Content-Disposition": 'attachment; filename="trial-notes.jsonld"'})
+
+
+@bp.get("/trials/<nct>/notes")
+def list_notes(nct: str) -> dict[str, Any]:
+    """My notes on a trial."""
+    notes = service.list_notes(current_notebook(), nct)
+    return {"notes": [present_note(n) for n in notes]}
+
+
+@bp.post("/trials/<nct>/notes")
+def create_note(nct: str) -> Response:
+    """Add a note to a trial."""
+    notebook = current_notebook()
+    note = service.create_note(notebook, nct, parse_note(json_body()))
+    return created(present_note(note), f"/api/v1/notes/{note.id}")
+
+
+@bp.get("/notes/<note_id>")
+def read_note(note_id: str) -> dict[str, Any]:
+    """One of my notes."""
+    return present_note(service.get_note(current_notebook(), note_id))
+
+
+@bp.patch("/notes/<note_id>")
+def update_note(note_id: str) -> dict[str, Any]:
+    """Change one of my notes."""
+    notebook = current_notebook()
+    return present_note(service.update_note(notebook, note_id, parse_note(json_body(), partial=True)))
+
+
+@bp.delete("/notes/<note_id>")
+def delete_note(note_id: str) -> Response:
+    """Delete one of my notes."""
+    service.delete_note(current_notebook(), note_id)
+    return Response(status=204)

@@ -1,0 +1,184 @@
+"""The HTML policy for note bodies, built on bleach.
+
+A body may use a handful of inline and list tags and links; everything else
+is stripped (the tag goes, its text stays), except elements whose content is
+never readable text (scripts, styles, embedded documents, SVG, MathML, raw
+text elements), which go with their content.
+
+Why two passes. bleach's tokenizer turns a disallowed tag into text before
+the tree is built, so the tree bleach sanitizes never holds a ``<script>``
+element: its content arrives as ordinary characters and would survive as
+visible junk ("alert(1)"). A filter on bleach's ``Cleaner`` cannot tell that
+text apart. So a first pass parses the body with html5lib (the parser bleach
+itself ships, through its public ``bleach.html5lib_shim`` module) the way a
+browser does, with scripting on so ``<noscript>`` content is raw text as in a
+browser, and drops those elements with everything inside them. The second
+pass is bleach's ``Cleaner``, which does the actual sanitizing; the first
+pass only ever removes things, so bleach remains the only gate.
+
+Links. bleach's ``LinkifyFilter`` is not used: a note must not grow links
+the writer did not write. Instead the ``a`` attribute callable keeps ``href``
+only for absolute http, https and mailto URLs (bleach's own protocol check
+then runs as well), and a small filter after bleach adds
+``rel="noopener noreferrer nofollow"`` to every kept link and unwraps links
+left without an ``href``. Relative and fragment links are dropped: a note is
+shown on pages of other sites and on share pages, where they would point
+somewhere the writer never meant.
+
+Cost. html5lib builds trees in time quadratic in the nesting depth, so a
+body with more than ``MAX_TAGS`` tag-like sequences is treated as plain text
+(its markup shown, escaped); a note never needs that many.
+
+The result is idempotent: sanitizing sanitized output changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from bleach import html5lib_shim
+from bleach.sanitizer import Cleaner
+
+ALLOWED_TAGS = frozenset({"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "a"})
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+LINK_REL = "noopener noreferrer nofollow"
+
+# Elements removed with their content: scripting and styling, embedded
+# documents and plugins, foreign content (SVG, MathML), and raw-text or
+# RCDATA elements whose "text" is markup source nobody meant to show.
+DROPPED_WITH_CONTENT = frozenset(
+    {
+        "script",
+        "style",
+        "template",
+        "noscript",
+        "iframe",
+        "frame",
+        "frameset",
+        "object",
+        "embed",
+        "applet",
+        "svg",
+        "math",
+        "textarea",
+        "title",
+        "xmp",
+        "noembed",
+        "noframes",
+        "plaintext",
+    }
+)
+
+# Above this many tag-like "<" sequences a body is treated as plain text.
+MAX_TAGS = 1000
+
+_TAG_TOKENS = frozenset({"StartTag", "EndTag", "EmptyTag"})
+_TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
+
+
+def sanitize_body(text: str) -> str:
+    """Return ``text`` as safe HTML under the note body policy."""
+    if not text:
+        return ""
+    if len(_TAG_LIKE.findall(text)) > MAX_TAGS:
+        # html5lib's tree building is quadratic in nesting depth (64 KiB of
+        # "<ul><li>" takes over 20 s), and no real note needs this much
+        # markup: show it as the text it was typed as, in linear time.
+        text = text.replace("<", "&lt;")
+    return _cleaner().clean(_drop_hidden_elements(text))
+
+
+# -- Pass 1: drop elements whose content is never text ----------------------------
+
+
+class _DropHiddenElements(html5lib_shim.Filter):
+    """Drop DROPPED_WITH_CONTENT elements with everything inside, and comments."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Yield the tokens outside any dropped element."""
+        depth = 0
+        for token in super().__iter__():
+            kind = token["type"]
+            if kind in _TAG_TOKENS and token["name"].lower() in DROPPED_WITH_CONTENT:
+                # The tokens come from a tree, so start and end tags balance.
+                depth += {"StartTag": 1, "EndTag": -1}.get(kind, 0)
+                continue
+            if depth or kind in ("Comment", "Doctype"):
+                continue
+            yield token
+
+
+def _drop_hidden_elements(text: str) -> str:
+    """Parse like a browser and serialize without the dropped elements."""
+    parser = html5lib_shim.HTMLParser(namespaceHTMLElements=False)
+    # scripting=True: a browser with JavaScript parses <noscript> content as
+    # raw text, which is how mutation-XSS payloads hide inside it.
+    fragment = parser.parseFragment(text, container="div", scripting=True)
+    walker = html5lib_shim.getTreeWalker("etree")
+    serializer = html5lib_shim.HTMLSerializer(
+        quote_attr_values="always",
+        omit_optional_tags=False,
+        escape_lt_in_attrs=True,
+        alphabetical_attributes=False,
+    )
+    return serializer.render(_DropHiddenElements(walker(fragment)))
+
+
+# -- Pass 2: bleach ------------------------------------------------------------------
+
+
+def _cleaner() -> Cleaner:
+    """A fresh Cleaner: bleach's parser keeps state, so one per call is thread-safe."""
+    return Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes={"a": _allow_link_attribute},
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[_LinkPolicy],
+    )
+
+
+def _allow_link_attribute(tag: str, name: str, value: str) -> bool:
+    """Keep only ``href``, and only with an absolute http, https or mailto URL."""
+    return name == "href" and _has_allowed_scheme(value)
+
+
+def _has_allowed_scheme(value: str) -> bool:
+    """Tell whether an attribute value is an absolute URL with an allowed scheme."""
+    # Entities first (``&#106;avascript:``), then urlsplit, which like a
+    # browser strips leading controls and spaces and drops tabs and newlines.
+    try:
+        scheme = urlsplit(html.unescape(value).strip()).scheme
+    except ValueError:
+        return False
+    return scheme.lower() in ALLOWED_PROTOCOLS
+
+
+class _LinkPolicy(html5lib_shim.Filter):
+    """Add rel to every kept link; unwrap links that lost their href."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Yield tokens with links rewritten."""
+        kept: list[bool] = []
+        for token in super().__iter__():
+            if token["type"] not in _TAG_TOKENS or token["name"] != "a":
+                yield token
+                continue
+            if token["type"] == "EndTag":
+                # bleach's tokens come from a tree, so every end has a start.
+                if kept and kept.pop():
+                    yield token
+                continue
+            attributes = token.get("data") or {}
+            has_href = (None, "href") in attributes
+            if token["type"] == "StartTag":
+                kept.append(has_href)
+            if has_href:
+                attributes[(None, "rel")] = LINK_REL
+                token["data"] = attributes
+                yield token

@@ -1,0 +1,304 @@
+"""Notebooks and notes: the rules, the encryption at rest, and the owner checks.
+
+Every note's payload (selectors, body, colour, anchor state) is sealed with its
+notebook's data key and associated data binding it to (notebook, note, format
+version); the database holds only ciphertext, token hashes and wrapped keys.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from .. import crypto
+from ..clock import utcnow
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..trials import service as trials
+from .anchoring import Quote, locate_exact, quote_for_range, quote_to_selectors
+from .models import Note, Notebook
+from .sanitize import sanitize_body
+from .schemas import NoteInput
+
+FORMAT_VERSION = 1
+ANCHORED = "anchored"
+ORPHANED = "orphaned"
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A decrypted note, or an unreadable one (`readable` False, no content)."""
+
+    id: str
+    trial_id: str
+    created_at: datetime
+    updated_at: datetime
+    readable: bool = True
+    selectors: list[dict[str, Any]] = field(default_factory=list)
+    body: str = ""
+    color: str = "yellow"
+    anchor: str = ANCHORED
+
+    @property
+    def quote(self) -> str:
+        """The highlighted text."""
+        for selector in self.selectors:
+            if selector.get("type") == "TextQuoteSelector":
+                return str(selector.get("exact", ""))
+        return ""
+
+    @property
+    def position(self) -> tuple[int, int] | None:
+        """(start, end) in the trial's canonical text, when known."""
+        for selector in self.selectors:
+            if selector.get("type") == "TextPositionSelector":
+                return int(selector["start"]), int(selector["end"])
+        return None
+
+
+def keyring() -> crypto.Keyring:
+    """The configured key-encryption keys."""
+    return current_app.extensions["notes_keyring"]
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _dek_context(notebook_id: str) -> bytes:
+    # Binds a wrapped key to its notebook: a wrapped key copied to another row fails to unwrap.
+    return b"notebook:" + notebook_id.encode("ascii")
+
+
+# -- Notebooks ---------------------------------------------------------------------
+
+
+def create_notebook() -> tuple[Notebook, str]:
+    """A new notebook and its token (returned this once, stored only as a hash)."""
+    token = crypto.new_token(32)
+    notebook_id = _new_id()
+    kek_id, wrapped = crypto.wrap_data_key(keyring(), crypto.new_data_key(), _dek_context(notebook_id))
+    notebook = Notebook(id=notebook_id, token_hash=crypto.hash_token(token), kek_id=kek_id,
+                        wrapped_dek=wrapped, created_at=utcnow())
+    db.session.add(notebook)
+    db.session.commit()
+    return notebook, token
+
+
+def delete_notebook(notebook: Notebook) -> None:
+    """Erase the wrapped data key first (crypto-shredding), then the notes, shares and notebook."""
+    notebook_id = notebook.id
+    db.session.execute(
+        update(Notebook).where(Notebook.id == notebook_id).values(wrapped_dek=None, kek_id=None)
+    )
+    # Committed on its own: whatever happens next, the notes can no longer be decrypted.
+    db.session.commit()
+    from ..shares.models import Share  # shares belong to notebooks; deleted with them
+
+    db.session.execute(delete(Share).where(Share.notebook_id == notebook_id))
+    db.session.execute(delete(Note).where(Note.notebook_id == notebook_id))
+    db.session.execute(delete(Notebook).where(Notebook.id == notebook_id))
+    db.session.commit()
+
+
+def data_key(notebook: Notebook) -> bytes:
+    """The notebook's unwrapped data key."""
+    if notebook.wrapped_dek is None or notebook.kek_id is None:
+        raise crypto.DecryptionError("the notebook's data key was erased")
+    return crypto.unwrap_data_key(keyring(), notebook.kek_id, notebook.wrapped_dek, _dek_context(notebook.id))
+
+
+# -- Sealing -----------------------------------------------------------------------
+
+
+def _seal(dek: bytes, notebook_id: str, note_id: str, payload: dict[str, Any]) -> bytes:
+    plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return crypto.seal(dek, plaintext, crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
+
+
+def open_note(dek: bytes | None, note: Note) -> NoteView:
+    """Decrypt a note row; a row that fails to decrypt is returned as unreadable, never raised."""
+    if dek is not None and note.format_version == FORMAT_VERSION:
+        try:
+            aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
+            payload = json.loads(crypto.open_sealed(dek, note.ciphertext, aad))
+        except (crypto.CryptoError, ValueError):
+            pass
+        else:
+            return NoteView(id=note.id, trial_id=note.trial_id, created_at=note.created_at,
+                            updated_at=note.updated_at, selectors=payload["selector"], body=payload["body"],
+                            color=payload["color"], anchor=payload["anchor"])
+    current_app.logger.warning("note %s could not be decrypted", note.id)
+    return NoteView(id=note.id, trial_id=note.trial_id, created_at=note.created_at,
+                    updated_at=note.updated_at, readable=False)
+
+
+def _safe_data_key(notebook: Notebook) -> bytes | None:
+    try:
+        return data_key(notebook)
+    except crypto.CryptoError:
+        current_app.logger.warning("data key of notebook %s could not be unwrapped", notebook.id)
+        return None
+
+
+# -- Notes -------------------------------------------------------------------------
+
+
+def _anchor_quote(trial_id: str, quote: Quote) -> tuple[list[dict[str, Any]], str]:
+    trial = trials.get_trial(trial_id)
+    text = trial.canonical_text
+    anchor = locate_exact(text, quote)
+    if anchor is None:
+        raise Invalid(
+            "The highlighted text was not found in this trial.",
+            errors={"target.selector[0].exact": "does not occur in the trial's text"},
+        )
+    # Store selectors measured on our canonical text: the position becomes authoritative.
+    return quote_to_selectors(quote_for_range(text, anchor.start, anchor.end)), trial.version
+
+
+def list_notes(notebook: Notebook, trial_id: str) -> list[NoteView]:
+    """My notes on a trial, oldest first; unreadable ones included and marked."""
+    row = trials.get_trial_row(trial_id)
+    notes = db.session.scalars(
+        select(Note).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
+        .order_by(Note.created_at, Note.id)
+    ).all()
+    dek = _safe_data_key(notebook) if notes else None
+    return [open_note(dek, note) for note in notes]
+
+
+def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
+    """Anchor, sanitize, encrypt and store a new note."""
+    assert data.quote is not None
+    row = trials.get_trial_row(trial_id)
+    selectors, version = _anchor_quote(row.id, data.quote)
+    # Lock the notebook row (PostgreSQL) so concurrent creates cannot pass the limit together;
+    # SQLite serializes writers with BEGIN IMMEDIATE already.
+    db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
+    count = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
+    limit = current_app.extensions["notes_settings"].max_notes_per_notebook
+    if count >= limit:
+        raise Invalid(f"A notebook holds at most {limit} notes.", errors={"(notebook)": "is full"})
+    now = utcnow()
+    note = Note(id=_new_id(), notebook_id=notebook.id, trial_id=row.id, format_version=FORMAT_VERSION,
+                anchored_version=version, created_at=now, updated_at=now)
+    payload = {"selector": selectors, "body": sanitize_body(data.body or ""),
+               "color": data.color, "anchor": ANCHORED}
+    note.ciphertext = _seal(data_key(notebook), notebook.id, note.id, payload)
+    db.session.add(note)
+    db.session.commit()
+    return open_note(data_key(notebook), note)
+
+
+def _owned_note(notebook: Notebook, note_id: str) -> Note:
+    note = db.session.get(Note, note_id) if len(note_id) == 32 else None
+    # Another notebook's note is "not found": its existence is never revealed.
+    if note is None or note.notebook_id != notebook.id:
+        raise NotFound("No such note.")
+    return note
+
+
+def get_note(notebook: Notebook, note_id: str) -> NoteView:
+    """One of my notes."""
+    return open_note(_safe_data_key(notebook), _owned_note(notebook, note_id))
+
+
+def update_note(notebook: Notebook, note_id: str, data: NoteInput) -> NoteView:
+    """Change a note's target, body or colour; re-encrypted with a fresh nonce."""
+    note = _owned_note(notebook, note_id)
+    dek = data_key(notebook)
+    current = open_note(dek, note)
+    if not current.readable:
+        raise Invalid("This note cannot be read, so it cannot be edited. You can delete it.",
+                      errors={"(note)": "is unreadable"})
+    selectors, anchor, version = current.selectors, current.anchor, note.anchored_version
+    if data.quote is not None:
+        selectors, version = _anchor_quote(note.trial_id, data.quote)
+        anchor = ANCHORED
+    payload = {
+        "selector": selectors,
+        "body": sanitize_body(data.body) if data.body is not None else current.body,
+        "color": data.color or current.color,
+        "anchor": anchor,
+    }
+    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.anchored_version = version
+    note.updated_at = utcnow()
+    db.session.commit()
+    return open_note(dek, note)
+
+
+def delete_note(notebook: Notebook, note_id: str) -> None:
+    """Delete one of my notes."""
+    note = _owned_note(notebook, note_id)
+    db.session.delete(note)
+    db.session.commit()
+
+
+def all_notes(notebook: Notebook) -> list[NoteView]:
+    """Every note of the notebook, by trial then age."""
+    notes = db.session.scalars(
+        select(Note).where(Note.notebook_id == notebook.id).order_by(Note.trial_id, Note.created_at, Note.id)
+    ).all()
+    dek = _safe_data_key(notebook) if notes else None
+    return [open_note(dek, note) for note in notes]
+
+
+def notes_by_ids(notebook: Notebook, trial_id: str, note_ids: Iterable[str]) -> list[NoteView]:
+    """The given notes of mine on a trial, readable ones only, in creation order."""
+    wanted = set(note_ids)
+    return [n for n in list_notes(notebook, trial_id) if n.id in wanted and n.readable]
+
+
+def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[dict[str, Any]],
+           anchor: str, version: str, dek: bytes) -> None:
+    """Store new selectors and anchor state for a note (used by re-anchoring)."""
+    payload = {"selector": selectors, "body": view.body, "color": view.color, "anchor": anchor}
+    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.anchored_version = version
+
+
+# -- Key management ----------------------------------------------------------------
+
+
+def kek_usage() -> dict[str, int]:
+    """How many notebooks' data keys each key-encryption key protects."""
+    rows = db.session.execute(
+        select(Notebook.kek_id, func.count()).where(Notebook.kek_id.is_not(None)).group_by(Notebook.kek_id)
+    ).all()
+    return {kek_id: count for kek_id, count in rows}
+
+
+def missing_keks(ring: crypto.Keyring) -> list[str]:
+    """Key ids that protect data in the database but are not configured."""
+    return sorted(kek_id for kek_id in kek_usage() if not ring.has(kek_id))
+
+
+def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:
+    """Re-wrap every data key not under the newest KEK; safe to stop and re-run."""
+    ring = keyring()
+    rotated = 0
+    while True:
+        batch = db.session.scalars(
+            select(Notebook).where(Notebook.kek_id.is_not(None), Notebook.kek_id != ring.newest_id)
+            .order_by(Notebook.id).limit(batch_size)
+        ).all()
+        if not batch:
+            return rotated
+        for notebook in batch:
+            context = _dek_context(notebook.id)
+            dek = crypto.unwrap_data_key(ring, notebook.kek_id, notebook.wrapped_dek, context)
+            notebook.kek_id, notebook.wrapped_dek = crypto.wrap_data_key(ring, dek, context)
+        # Each batch commits on its own: an interrupted rotation resumes where it stopped.
+        db.session.commit()
+        rotated += len(batch)
+        if on_batch:
+            on_batch(len(batch))

@@ -1,0 +1,86 @@
+"""Share routes: the owner's management API and the passcode-protected read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from ..extensions import limiter
+from ..notes.api import created, json_body
+from ..notes.auth import current_notebook
+from ..notes.presenters import present_note
+from ..trials import service as trials
+from ..trials.api import present_summary
+from . import service
+from .presenters import present_share
+
+bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
+
+
+def share_rate_limit() -> str:
+    """Passcode attempts per client (NOTES_SHARE_RATE_LIMIT)."""
+    return current_app.extensions["notes_settings"].share_rate_limit
+
+
+def share_url(token: str) -> str:
+    """The link given to family: the only URL we make that carries a secret (the share token)."""
+    return f"{request.host_url.rstrip('/')}/s/{token}"
+
+
+@bp.post("/shares")
+def create_share() -> Response:
+    """Share chosen notes on a trial behind a passcode."""
+    notebook = current_notebook()
+    share, token, generated = service.create_share(notebook, service.parse_share_request(json_body()))
+    body = {**present_share(share), "url": share_url(token)}
+    if generated:
+        body["passcode"] = generated
+    return created(body, f"/api/v1/shares/{share.id}")
+
+
+@bp.get("/shares")
+def list_shares() -> dict[str, Any]:
+    """My shares with views, failed attempts and state."""
+    trial_id = request.args.get("trial_id", "").strip()[:20] or None
+    return {"shares": [present_share(s) for s in service.list_shares(current_notebook(), trial_id)]}
+
+
+@bp.get("/shares/<share_id>")
+def read_share(share_id: str) -> dict[str, Any]:
+    """One of my shares."""
+    return present_share(service.get_share(current_notebook(), share_id))
+
+
+@bp.delete("/shares/<share_id>")
+def revoke_share(share_id: str) -> Response:
+    """Revoke one of my shares."""
+    service.revoke_share(current_notebook(), share_id)
+    return Response(status=204)
+
+
+@bp.post("/shares/<share_id>/unlock")
+def unlock_share(share_id: str) -> dict[str, Any]:
+    """Lift a lock after wrong passcodes."""
+    return present_share(service.unlock_share(current_notebook(), share_id))
+
+
+@bp.post("/shared/<token>")
+@limiter.limit(share_rate_limit, key_func=lambda: request.remote_addr or "unknown")
+def open_share(token: str) -> dict[str, Any]:
+    """The trial and the shared notes, for the right passcode."""
+    data = json_body()
+    passcode = data.get("passcode") if isinstance(data, dict) else None
+    opened = service.open_share(token, passcode)
+    row = trials.get_trial_row(opened.share.trial_id)
+    trial = trials.get_trial(row.id)
+    return {
+        "trial": {
+            **present_summary(row),
+            "sections": [{"id": s.id, "heading": s.heading, "level": s.level, "text": s.text}
+                         for s in trial.sections],
+            "text": trial.canonical_text,
+        },
+        "notes": [present_note(n) for n in opened.notes],
+        "expires_at": present_share(opened.share)["expires_at"],
+    }

@@ -1,0 +1,51 @@
+"""Shares at rest: a token hash, an Argon2id passcode hash, scope, limits and lockout counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import UTCDateTime, utcnow
+from ..extensions import db
+from ..notes.models import Note
+
+# The notes a share shows. Deleting a note deletes its rows here: it disappears from shares.
+share_notes = Table(
+    "share_notes",
+    db.metadata,
+    Column("share_id", ForeignKey("shares.id", ondelete="CASCADE"), primary_key=True),
+    Column("note_id", ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Share(db.Model):  # type: ignore[name-defined]
+    """A passcode-protected link to chosen notes on one trial."""
+
+    __tablename__ = "shares"
+    __table_args__ = (
+        CheckConstraint("views >= 0", name="views_non_negative"),
+        CheckConstraint("max_views IS NULL OR max_views >= 1", name="max_views_positive"),
+        CheckConstraint("failed_streak >= 0 AND failed_total >= 0", name="failures_non_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notebook_id: Mapped[str] = mapped_column(ForeignKey("notebooks.id", ondelete="CASCADE"), index=True)
+    trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id", ondelete="RESTRICT"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    passcode_hash: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_views: Mapped[int | None] = mapped_column(Integer)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    last_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Wrong passcodes in a row (reserved before Argon2 runs), in all, and locks so far.
+    failed_streak: Mapped[int] = mapped_column(Integer, default=0)
+    failed_total: Mapped[int] = mapped_column(Integer, default=0)
+    lock_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    notes: Mapped[list[Note]] = relationship(secondary=share_notes, lazy="selectin")

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import pytest
+from support import CIRRHOSIS, SEED, new_owner
+
+
+def test_notebook_token_shown_once_and_required(client, owner):
+    assert len(owner.token) >= 43
+    response = client.get(f"/api/v1/trials/{SEED}/notes")
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    bad = client.get(f"/api/v1/trials/{SEED}/notes", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+
+
+def test_create_list_read_update_delete(client, owner):
+    note = owner.add_note(body="<p>Ask <strong>Dr. Lee</strong></p>", color="green")
+    assert note["anchor"] == "anchored" and note["readable"] is True
+    assert note["color"] == "green" and note["color_label"] == "Green"
+    selectors = {s["type"]: s for s in note["target"]["selector"]}
+    quote = selectors["TextQuoteSelector"]
+    assert quote["exact"] == CIRRHOSIS and quote["prefix"].endswith("6. ")
+    text = client.get(f"/api/v1/trials/{SEED}").get_json()["text"]
+    position = selectors["TextPositionSelector"]
+    assert text[position["start"]:position["end"]] == CIRRHOSIS
+
+    listed = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]
+    assert [n["id"] for n in listed] == [note["id"]]
+    assert client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).get_json() == listed[0]
+
+    patched = client.patch(f"/api/v1/notes/{note['id']}", headers=owner.headers,
+                           json={"body": "Asked: yes, excluded", "color": "blue"})
+    assert patched.status_code == 200
+    assert patched.get_json()["body"] == "Asked: yes, excluded"
+    assert patched.get_json()["color"] == "blue"
+
+    assert client.delete(f"/api/v1/notes/{note['id']}", headers=owner.headers).status_code == 204
+    assert client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).status_code == 404
+
+
+def test_another_notebooks_note_is_404_on_every_route(client, owner, other):
+    note = owner.add_note()
+    path = f"/api/v1/notes/{note['id']}"
+    for response in (
+        client.get(path, headers=other.headers),
+        client.patch(path, headers=other.headers, json={"body": "mine now"}),
+        client.delete(path, headers=other.headers),
+    ):
+        assert response.status_code == 404
+        assert response.mimetype == "application/problem+json"
+        assert "Does this exclude me" not in response.get_data(as_text=True)
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=other.headers).get_json() == {"notes": []}
+    assert client.get(path, headers=owner.headers).get_json()["body"] == "Does this exclude me?"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": "not in this trial at all"}]}},
+         "target.selector[0].exact"),
+        ({"body": "no target"}, "target"),
+        ({"target": {"selector": []}}, "target.selector"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "color": "red"}, "color"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": 5}, "body"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": "x" * 10_001},
+         "body"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": "x" * 2001}]}},
+         "target.selector[0].exact"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS, "prefix": "p" * 65}]}},
+         "target.selector[0].prefix"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "owner": "me"}, "owner"),
+    ],
+)
+def test_invalid_notes_are_422_naming_the_field(client, owner, body, field):
+    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, json=body)
+    assert response.status_code == 422, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"]
+
+
+def test_malformed_json_is_400(client, owner):
+    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, data="{nope",
+                           content_type="application/json")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
+def test_request_over_64_kib_is_413(client, owner):
+    body = {"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": "x" * 70_000}
+    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, json=body)
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+
+
+def test_unknown_trial_is_404(client, owner):
+    response = client.post("/api/v1/trials/NCT99999999/notes", headers=owner.headers,
+                           json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": "x"}]}})
+    assert response.status_code == 404
+
+
+def test_whitespace_folded_quote_is_found(client, owner):
+    note = owner.add_note(exact="Inclusion   Criteria \n 1. Adults")
+    assert note["anchor"] == "anchored"
+
+
+def test_repeated_quote_picks_occurrence_by_prefix_and_suffix(client, owner):
+    text = client.get(f"/api/v1/trials/{SEED}").get_json()["text"]
+    word = "ALLO-329"
+    occurrences = [i for i in range(len(text)) if text.startswith(word, i)]
+    assert len(occurrences) >= 3
+    target = occurrences[2]
+    note = owner.add_note(exact=word, quote={"prefix": text[target - 20:target],
+                                             "suffix": text[target + len(word):target + len(word) + 20]})
+    position = next(s for s in note["target"]["selector"] if s["type"] == "TextPositionSelector")
+    assert position["start"] == target
+
+
+def test_note_limit_per_notebook(make_app):
+    app = make_app(NOTES_MAX_NOTES="2")
+    client = app.test_client()
+    owner = new_owner(client)
+    owner.add_note()
+    owner.add_note()
+    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
+                           json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}})
+    assert response.status_code == 422
+    assert "(notebook)" in response.get_json()["errors"]
+
+
+def test_export_is_w3c_annotation_collection(client, owner):
+    owner.add_note(body="<em>ask</em>")
+    response = client.get("/api/v1/notebooks/me/export", headers=owner.headers)
+    assert response.status_code == 200
+    assert response.mimetype == "application/ld+json"
+    body = response.get_json()
+    assert "http://www.w3.org/ns/anno.jsonld" in body["@context"]
+    assert body["type"] == "AnnotationCollection" and body["total"] == 1
+    annotation = body["first"]["items"][0]
+    assert annotation["type"] == "Annotation"
+    assert annotation["body"]["value"] == "<em>ask</em>"
+    assert annotation["target"]["source"].endswith(f"/trials/{SEED}")
+    assert any(s["type"] == "TextQuoteSelector" for s in annotation["target"]["selector"])
+
+
+def test_delete_notebook(client, owner, other):
+    owner.add_note()
+    other_note = other.add_note()
+    assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 401
+    assert client.get(f"/api/v1/notes/{other_note['id']}", headers=other.headers).status_code == 200

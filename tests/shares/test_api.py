@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from support import CIRRHOSIS, SEED
+
+from notes_service.clock import utcnow
+from notes_service.extensions import db
+from notes_service.shares.models import Share
+
+
+def token_of(share: dict) -> str:
+    return share["url"].rsplit("/s/", 1)[1]
+
+
+def open_api(client, share: dict, passcode: str):
+    return client.post(f"/api/v1/shared/{token_of(share)}", json={"passcode": passcode})
+
+
+def test_share_with_generated_passcode_opens(client, owner):
+    note = owner.add_note()
+    share = owner.share()
+    assert re.fullmatch(r"\d{3}-\d{3}-\d{3}", share["passcode"])
+    assert len(token_of(share)) >= 22
+    assert share["note_ids"] == [note["id"]] and share["state"] == "active"
+    response = open_api(client, share, share["passcode"])
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["trial"]["id"] == SEED and CIRRHOSIS in body["trial"]["text"]
+    assert [n["body"] for n in body["notes"]] == ["Does this exclude me?"]
+    # Read aloud: spaces or no dashes work too.
+    assert open_api(client, share, share["passcode"].replace("-", " ")).status_code == 200
+
+
+def test_chosen_passcode_rules(client, owner):
+    owner.add_note()
+    short = client.post("/api/v1/shares", headers=owner.headers, json={"trial_id": SEED, "passcode": "12345"})
+    assert short.status_code == 422 and "passcode" in short.get_json()["errors"]
+    share = owner.share(passcode="blue heron 42")
+    assert "passcode" not in share
+    assert open_api(client, share, "blue heron 42").status_code == 200
+    wrong = open_api(client, share, "blue heron 43")
+    assert wrong.status_code == 401 and wrong.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"expires_in_days": 0}, "expires_in_days"),
+        ({"expires_in_days": 91}, "expires_in_days"),
+        ({"expires_in_days": "7"}, "expires_in_days"),
+        ({"max_views": 0}, "max_views"),
+        ({"note_ids": []}, "note_ids"),
+        ({"note_ids": ["0" * 32]}, "note_ids"),
+        ({"trial_id": None}, "trial_id"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_invalid_shares_are_422(client, owner, body, field):
+    owner.add_note()
+    response = client.post("/api/v1/shares", headers=owner.headers, json={"trial_id": SEED, **body})
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_scope_is_chosen_notes_and_live(client, owner):
+    first = owner.add_note(body="first")
+    second = owner.add_note(exact="Systemic Sclerosis", body="second")
+    share = owner.share(note_ids=[first["id"]], passcode="123456")
+    owner.add_note(exact="Lupus Nephritis", body="added later")
+    owner.add_note(trial="NCT04360941", exact="Palbociclib", body="other trial")
+    client.patch(f"/api/v1/notes/{first['id']}", headers=owner.headers, json={"body": "first, edited"})
+    notes = open_api(client, share, "123456").get_json()["notes"]
+    assert [n["body"] for n in notes] == ["first, edited"]
+    client.delete(f"/api/v1/notes/{first['id']}", headers=owner.headers)
+    assert open_api(client, share, "123456").get_json()["notes"] == []
+    assert second["id"] not in str(notes)
+
+
+def test_omitted_note_ids_share_all_my_notes_on_that_trial_only(client, owner):
+    owner.add_note(body="a")
+    owner.add_note(exact="Systemic Sclerosis", body="b")
+    owner.add_note(trial="NCT04360941", exact="Palbociclib", body="other trial")
+    share = owner.share(passcode="123456")
+    notes = open_api(client, share, "123456").get_json()["notes"]
+    assert sorted(n["body"] for n in notes) == ["a", "b"]
+
+
+def test_cannot_share_another_owners_notes(client, owner, other):
+    theirs = other.add_note()
+    owner.add_note()
+    response = client.post("/api/v1/shares", headers=owner.headers,
+                           json={"trial_id": SEED, "note_ids": [theirs["id"]]})
+    assert response.status_code == 422
+
+
+def test_revoke_gives_410(client, owner):
+    owner.add_note()
+    share = owner.share(passcode="123456")
+    assert client.delete(f"/api/v1/shares/{share['id']}", headers=owner.headers).status_code == 204
+    response = open_api(client, share, "123456")
+    assert response.status_code == 410 and response.mimetype == "application/problem+json"
+    listed = client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"]
+    assert listed[0]["state"] == "revoked"
+
+
+def test_expiry_gives_410(app, client, owner):
+    owner.add_note()
+    share = owner.share(passcode="123456", expires_in_days=1)
+    with app.app_context():
+        row = db.session.get(Share, share["id"])
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert open_api(client, share, "123456").status_code == 410
+    assert client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"][0]["state"] == "expired"
+
+
+def test_max_views_gives_410_when_used_up(client, owner):
+    owner.add_note()
+    share = owner.share(passcode="123456", max_views=2)
+    assert open_api(client, share, "123456").status_code == 200
+    assert open_api(client, share, "123456").status_code == 200
+    assert open_api(client, share, "123456").status_code == 410
+    listed = client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"][0]
+    assert listed["state"] == "used_up" and listed["views"] == 2 and listed["last_viewed_at"]
+
+
+def test_unknown_token_is_404(client):
+    response = client.post("/api/v1/shared/not-a-real-token", json={"passcode": "123456"})
+    assert response.status_code == 404
+
+
+def test_another_owner_cannot_see_revoke_or_unlock(client, owner, other):
+    owner.add_note()
+    share = owner.share(passcode="123456")
+    assert client.get("/api/v1/shares", headers=other.headers).get_json() == {"shares": []}
+    for response in (
+        client.get(f"/api/v1/shares/{share['id']}", headers=other.headers),
+        client.delete(f"/api/v1/shares/{share['id']}", headers=other.headers),
+        client.post(f"/api/v1/shares/{share['id']}/unlock", headers=other.headers),
+    ):
+        assert response.status_code == 404
+    assert open_api(client, share, "123456").status_code == 200
+
+
+def test_list_reports_views_and_failed_attempts(client, owner):
+    owner.add_note()
+    share = owner.share(passcode="123456")
+    open_api(client, share, "wrong-one")
+    open_api(client, share, "123456")
+    listed = client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"][0]
+    assert listed["views"] == 1 and listed["failed_attempts"] == 1
+    assert "url" not in listed and "passcode" not in listed
+
+
+def test_deleted_notebook_takes_its_shares(client, owner):
+    owner.add_note()
+    share = owner.share(passcode="123456")
+    client.delete("/api/v1/notebooks/me", headers=owner.headers)
+    assert open_api(client, share, "123456").status_code == 404

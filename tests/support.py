@@ -1,0 +1,41 @@
+"""Helpers shared by tests: the seed trial, and a notebook driven through the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEED = "NCT07085104"
+CIRRHOSIS = "Child-Pugh Class B or C cirrhosis"
+
+
+@dataclass
+class Owner:
+    """A notebook seen from the API: its id, token and auth header."""
+
+    client: object
+    notebook_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def add_note(self, exact: str = CIRRHOSIS, body: str = "Does this exclude me?", trial: str = SEED,
+                 **extra: object) -> dict:
+        target = {"selector": [{"type": "TextQuoteSelector", "exact": exact, **extra.pop("quote", {})}]}
+        response = self.client.post(f"/api/v1/trials/{trial}/notes", headers=self.headers,
+                                    json={"target": target, "body": body, **extra})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def share(self, **body: object) -> dict:
+        response = self.client.post("/api/v1/shares", headers=self.headers, json={"trial_id": SEED, **body})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+def new_owner(client) -> Owner:
+    response = client.post("/api/v1/notebooks")
+    assert response.status_code == 201
+    body = response.get_json()
+    return Owner(client, body["notebook_id"], body["token"])
