@@ -8,7 +8,13 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..trials import service as trials
-from .anchoring import locate_approximate, quote_for_range, quote_to_selectors, selectors_to_quote
+from .anchoring import (
+    SelectorError,
+    locate_approximate,
+    quote_for_range,
+    quote_to_selectors,
+    selectors_to_quote,
+)
 from .models import Note, Notebook
 from .service import ANCHORED, ORPHANED, _safe_data_key, open_note, reseal
 
@@ -51,7 +57,13 @@ def _reanchor_one(note: Note, text: str, version: str, deks: dict[str, bytes | N
         note.anchored_version = version
         result.unreadable += 1
         return
-    quote = selectors_to_quote(view.selectors)
+    try:
+        quote = selectors_to_quote(view.selectors)
+    except SelectorError:
+        # Stored selectors outgrew the request limits (a longer re-anchored range): keep them, orphaned.
+        reseal(notebook, note, view, selectors=view.selectors, anchor=ORPHANED, version=version, dek=dek)
+        result.orphaned += 1
+        return
     anchor = locate_approximate(text, quote)
     if anchor is None:
         reseal(notebook, note, view, selectors=view.selectors, anchor=ORPHANED, version=version, dek=dek)

@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bleach import html5lib_shim
-from bleach.sanitizer import Cleaner
+from bleach.sanitizer import INVISIBLE_CHARACTERS_RE, INVISIBLE_REPLACEMENT_CHAR, Cleaner
 
 ALLOWED_TAGS = frozenset({"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "a"})
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
@@ -84,12 +84,20 @@ def sanitize_body(text: str) -> str:
     """Return ``text`` as safe HTML under the note body policy."""
     if not text:
         return ""
+    # bleach swaps control characters for "?" in text, except in white space
+    # right after a tag (html5lib's SpaceCharacters token), so a form feed
+    # there would survive once and change on a second pass. Doing bleach's
+    # replacement up front keeps the result idempotent.
+    text = INVISIBLE_CHARACTERS_RE.sub(INVISIBLE_REPLACEMENT_CHAR, text)
     if len(_TAG_LIKE.findall(text)) > MAX_TAGS:
         # html5lib's tree building is quadratic in nesting depth (64 KiB of
         # "<ul><li>" takes over 20 s), and no real note needs this much
         # markup: show it as the text it was typed as, in linear time.
         text = text.replace("<", "&lt;")
-    return _cleaner().clean(_drop_hidden_elements(text))
+    if "<" in text:
+        # Without a "<" there is no element to drop: skip a whole parse.
+        text = _drop_hidden_elements(text)
+    return _cleaner().clean(text)
 
 
 # -- Pass 1: drop elements whose content is never text ----------------------------
