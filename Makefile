@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := notes_service
 
-.PHONY: run test install install-test lint serve widget clean
+.PHONY: run test install install-test lint serve widget widget-test clean
+
+WIDGET_OUT := notes_service/static/widget.js
+WIDGET_SRC := $(wildcard widget/src/*.js) widget/package.json
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +26,20 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-run: install
+# The widget: bundled by esbuild from widget/src (approx-string-match inside), served at /widget.js.
+widget/node_modules/.installed: widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WIDGET_OUT): widget/node_modules/.installed $(WIDGET_SRC)
+	cd widget && npm run --silent build
+
+widget: $(WIDGET_OUT)
+
+widget-test: widget
+	cd widget && npm test
+
+run: install widget
 	$(BIN)/flask db upgrade
 	$(BIN)/flask trials load
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
@@ -32,7 +48,7 @@ lint: install-test
 	$(BIN)/ruff check .
 
 # The suite runs on SQLite, then again on PostgreSQL when NOTES_TEST_DATABASE_URL names a server.
-test: install-test lint
+test: install-test lint widget-test
 	$(BIN)/python -m pytest
 	@if [ -n "$$NOTES_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL =="; \

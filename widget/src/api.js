@@ -1,0 +1,73 @@
+// The notes service's JSON API. Cross-origin calls carry no cookies and no
+// referrer (the host page's address is none of our business); the owner is
+// known only by the bearer token.
+
+/** A failed call: the problem's title/detail/status (RFC 9457), or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(status, title, detail = '', extra = {}) {
+    super(detail ? `${title}. ${detail}` : title);
+    this.name = 'ApiError';
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.errors = extra.errors;
+    this.retryAfter = extra.retryAfter;
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** An API client for `base` (an origin); `getToken()` gives the current notebook token. */
+export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args)) {
+  async function call(method, path, body, token = getToken()) {
+    const headers = { Accept: 'application/json, application/problem+json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response;
+    try {
+      response = await fetchImpl(base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        mode: 'cors',
+        credentials: 'omit',
+        cache: 'no-store',
+        referrerPolicy: 'no-referrer',
+      });
+    } catch {
+      // fetch rejects with an opaque TypeError for DNS, offline and CORS failures alike.
+      throw new ApiError(0, "Can't reach the notes service", 'Check your connection and try again.');
+    }
+    if (response.status === 204) return null;
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      // not JSON: handled below
+    }
+    if (!response.ok) {
+      const problem = data && typeof data === 'object' ? data : {};
+      throw new ApiError(
+        response.status,
+        problem.title || response.statusText || `The notes service answered ${response.status}`,
+        problem.detail || '',
+        { errors: problem.errors, retryAfter: response.headers.get('Retry-After') },
+      );
+    }
+    if (data === null) {
+      throw new ApiError(response.status, 'Unexpected answer from the notes service');
+    }
+    return data;
+  }
+
+  return {
+    createNotebook: () => call('POST', '/api/v1/notebooks', {}, null),
+    listNotes: (trial, token) => call('GET', `/api/v1/trials/${enc(trial)}/notes`, undefined, token),
+    createNote: (trial, note) => call('POST', `/api/v1/trials/${enc(trial)}/notes`, note),
+    updateNote: (id, changes) => call('PATCH', `/api/v1/notes/${enc(id)}`, changes),
+    deleteNote: (id) => call('DELETE', `/api/v1/notes/${enc(id)}`),
+    createShare: (share) => call('POST', '/api/v1/shares', share),
+    listShares: (trial) => call('GET', `/api/v1/shares?trial_id=${enc(trial)}`),
+    revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
+  };
+}

@@ -1,0 +1,309 @@
+// The three modal dialogs: the note editor, the note view, the share dialog.
+// Each takes callbacks that talk to the API and throw on failure; the error
+// is shown in the dialog's own alert line in plain words.
+import { h, modalDialog, uid } from './dom.js';
+import { PALETTE, colorLabel } from './highlights.js';
+import { renderBody } from './note-body.js';
+
+const chip = (color) =>
+  h('p', { class: 'chip' }, h('span', { class: `sw c-${color}`, 'aria-hidden': 'true' }), colorLabel(color));
+
+/** Run `task` once at a time from `button`, showing failures in `dialog.alert`. */
+async function busy(button, dialog, explain, task) {
+  if (button.getAttribute('aria-busy') === 'true') return;
+  button.setAttribute('aria-busy', 'true');
+  dialog.alert.textContent = '';
+  try {
+    await task();
+  } catch (err) {
+    dialog.alert.textContent = explain(err);
+  } finally {
+    button.removeAttribute('aria-busy');
+  }
+}
+
+/** "New note"/"Edit note": the quote, a "Note" textarea, a colour radio group, "Save", "Cancel". */
+export function noteEditor({ explain, fallback }) {
+  const dialog = modalDialog('New note', fallback);
+  const quote = h('blockquote');
+  const textId = uid('note');
+  const text = h('textarea', { id: textId, rows: '6', 'aria-describedby': `${textId}-hint` });
+  const group = uid('color');
+  const radios = PALETTE.map(([value, label]) =>
+    h(
+      'label',
+      { class: 'opt' },
+      h('input', { type: 'radio', name: group, value }),
+      h('span', { class: `sw c-${value}`, 'aria-hidden': 'true' }),
+      label,
+    ),
+  );
+  const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
+  let onSave = null;
+  const form = h(
+    'form',
+    {
+      onsubmit(event) {
+        event.preventDefault();
+        const color = form.querySelector('input[type=radio]:checked')?.value ?? 'yellow';
+        busy(save, dialog, explain, async () => {
+          await onSave({ text: text.value, color });
+          dialog.close();
+        });
+      },
+    },
+    quote,
+    h('label', { for: textId }, 'Note'),
+    text,
+    h('p', { id: `${textId}-hint`, class: 'muted' }, 'Only you can read it, unless you share it. Ctrl+Enter saves.'),
+    h('fieldset', { class: 'colors' }, h('legend', null, 'Colour'), radios),
+    h(
+      'div',
+      { class: 'row' },
+      save,
+      h('button', { onclick: () => dialog.close() }, 'Cancel'),
+    ),
+  );
+  text.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  dialog.el.append(form);
+
+  return {
+    el: dialog.el,
+    /** Open for {title, quote, text, color}; `save({text, color})` must resolve or throw. */
+    open(options, save_, from) {
+      dialog.heading.textContent = options.title;
+      quote.textContent = options.quote;
+      text.value = options.text ?? '';
+      for (const r of form.querySelectorAll('input[type=radio]')) r.checked = r.value === (options.color ?? 'yellow');
+      onSave = save_;
+      dialog.open(from);
+      text.focus();
+    },
+    close: () => dialog.close(),
+  };
+}
+
+/** A note: its quote, colour, body, and "Edit", "Delete" (with a confirm step), "Close". */
+export function noteView({ explain, fallback, doc }) {
+  const dialog = modalDialog('Your note', fallback);
+  const quote = h('blockquote');
+  const color = h('div');
+  const body = h('div', { class: 'body' });
+  const status = h('p', { class: 'muted' });
+  const edit = h('button', null, 'Edit');
+  const remove = h('button', null, 'Delete');
+  const actions = h('div', { class: 'row' }, edit, remove, h('button', { onclick: () => dialog.close() }, 'Close'));
+  const yes = h('button', { class: 'primary' }, 'Yes, delete');
+  const keep = h('button', null, 'Keep note');
+  const confirm = h(
+    'div',
+    { class: 'note-box', hidden: true },
+    h('p', null, "Delete this note? It can't be brought back, and shared links stop showing it."),
+    h('div', { class: 'row' }, yes, keep),
+  );
+  dialog.el.append(quote, color, body, status, actions, confirm);
+  let handlers = {};
+
+  const askConfirm = (show) => {
+    confirm.hidden = !show;
+    actions.hidden = show;
+    (show ? keep : remove).focus();
+  };
+  edit.addEventListener('click', () => handlers.onEdit(dialog.returnTo));
+  remove.addEventListener('click', () => askConfirm(true));
+  keep.addEventListener('click', () => askConfirm(false));
+  yes.addEventListener('click', () =>
+    busy(yes, dialog, explain, async () => {
+      await handlers.onDelete();
+      dialog.close();
+    }),
+  );
+  dialog.el.addEventListener('close', () => handlers.onClose?.());
+
+  return {
+    el: dialog.el,
+    /** Show a note record {quote, color, body, readable, anchored}. */
+    open(note, handlers_, from) {
+      handlers = handlers_;
+      confirm.hidden = true;
+      actions.hidden = false;
+      quote.hidden = !note.readable;
+      quote.textContent = note.quote ?? '';
+      color.replaceChildren(note.readable ? chip(note.color) : '');
+      body.replaceChildren(note.readable ? renderBody(note.body, doc) : '');
+      status.textContent = !note.readable
+        ? "This note can't be read. It may have been saved with a key the service no longer has."
+        : note.anchored
+          ? ''
+          : 'Could not find this passage on this page; the text may have changed.';
+      edit.hidden = !note.readable;
+      dialog.open(from);
+      (note.readable ? edit : remove).focus();
+    },
+    close: () => dialog.close(),
+  };
+}
+
+const STATES = {
+  active: 'Active',
+  expired: 'Expired',
+  revoked: 'Revoked',
+  used_up: 'Used up',
+  locked: 'Locked after wrong passcodes',
+};
+
+const day = (iso) =>
+  iso ? new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : '';
+
+/** "Share notes": choose notes, passcode, expiry; "Create link"; the result; "My shares". */
+export function shareDialog({ explain, fallback, copy }) {
+  const dialog = modalDialog('Share notes', fallback);
+  const noteList = h('ul');
+  const generate = h('input', { type: 'checkbox', checked: true });
+  const passId = uid('pass');
+  const passcode = h('input', {
+    id: passId,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    'aria-describedby': `${passId}-hint`,
+  });
+  const expiryId = uid('exp');
+  const expiry = h(
+    'select',
+    { id: expiryId },
+    [1, 7, 30, 90].map((d) => h('option', { value: String(d), selected: d === 7 }, d === 1 ? '1 day' : `${d} days`)),
+  );
+  const create = h('button', { type: 'submit', class: 'primary' }, 'Create link');
+  const form = h(
+    'form',
+    null,
+    h('fieldset', null, h('legend', null, 'Notes to share'), noteList),
+    h('label', { for: passId }, 'Passcode'),
+    passcode,
+    h('label', { class: 'opt' }, generate, 'Generate one for me'),
+    h('p', { id: `${passId}-hint`, class: 'muted' }, 'At least 6 characters, or leave it empty and one is made for you.'),
+    h('label', { for: expiryId }, 'Link expires after'),
+    expiry,
+    h('div', { class: 'row' }, create),
+  );
+  passcode.addEventListener('input', () => {
+    generate.checked = !passcode.value;
+  });
+  generate.addEventListener('change', () => {
+    if (generate.checked) passcode.value = '';
+    else passcode.focus();
+  });
+
+  const link = h('input', { id: uid('link'), readonly: true });
+  const code = h('input', { id: uid('code'), readonly: true });
+  const until = h('p');
+  const result = h(
+    'div',
+    { hidden: true },
+    until,
+    h('label', { for: link.id }, 'Link'),
+    h('div', { class: 'field' }, link, h('button', { onclick: () => copy(link, 'Link copied.') }, 'Copy link')),
+    h('label', { for: code.id }, 'Passcode'),
+    h('div', { class: 'field' }, code, h('button', { onclick: () => copy(code, 'Passcode copied.') }, 'Copy passcode')),
+    h(
+      'p',
+      { class: 'note-box' },
+      h('strong', null, 'Tell the passcode separately'),
+      ', by phone or in person. Never send it in the same message as the link.',
+    ),
+    h('div', { class: 'row' }, h('button', { onclick: () => showForm() }, 'New link')),
+  );
+  const shares = h('ul', { class: 'shares' });
+  const sharesHeading = h('h3', { tabindex: '-1' }, 'My shares');
+  dialog.el.append(
+    form,
+    result,
+    sharesHeading,
+    shares,
+    h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')),
+  );
+  let actions = {};
+
+  function showForm() {
+    result.hidden = true;
+    form.hidden = false;
+    passcode.value = '';
+    generate.checked = true;
+    noteList.querySelector('input')?.focus();
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(create, dialog, explain, async () => {
+      const noteIds = [...noteList.querySelectorAll('input:checked')].map((i) => i.value);
+      const chosen = passcode.value.trim();
+      if (!noteIds.length) throw new Error('Choose at least one note to share.');
+      if (chosen && [...chosen].length < 6) throw new Error('A passcode needs at least 6 characters.');
+      const share = await actions.create({
+        note_ids: noteIds,
+        expires_in_days: Number(expiry.value),
+        ...(chosen ? { passcode: chosen } : {}),
+      });
+      link.value = share.url;
+      code.value = share.passcode ?? chosen;
+      until.textContent = `Anyone with both the link and the passcode can read the chosen notes until ${day(share.expires_at)}.`;
+      form.hidden = true;
+      result.hidden = false;
+      link.focus();
+      link.select();
+    });
+  });
+
+  return {
+    el: dialog.el,
+    alert: dialog.alert,
+    /** Open with notes [{id, label}] and actions {create(share), revoke(id)}. */
+    open(notes, actions_, from) {
+      actions = actions_;
+      noteList.replaceChildren(
+        ...notes.map((n) =>
+          h('li', null, h('label', { class: 'opt' }, h('input', { type: 'checkbox', value: n.id, checked: true }), n.label)),
+        ),
+      );
+      if (!notes.length) noteList.append(h('li', { class: 'muted' }, 'You have no notes on this page to share yet.'));
+      shares.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
+      dialog.open(from);
+      showForm();
+      if (!notes.length) passcode.focus();
+    },
+    /** List shares from GET /api/v1/shares. */
+    showShares(list) {
+      shares.replaceChildren(
+        ...list.map((s) => {
+          const views = s.max_views ? `${s.views} of ${s.max_views} views` : `${s.views} ${s.views === 1 ? 'view' : 'views'}`;
+          const failed = s.failed_attempts ? `, ${s.failed_attempts} wrong passcodes` : '';
+          const live = s.state === 'active' || s.state === 'locked';
+          const revoke = h('button', null, 'Revoke');
+          revoke.addEventListener('click', () =>
+            busy(revoke, dialog, explain, async () => {
+              await actions.revoke(s.id);
+              sharesHeading.focus(); // the button is gone with the re-drawn list
+            }),
+          );
+          return h(
+            'li',
+            null,
+            h(
+              'span',
+              null,
+              `${s.note_count} ${s.note_count === 1 ? 'note' : 'notes'} · ${STATES[s.state] ?? s.state} · ${views}${failed}`,
+              live || s.state === 'expired'
+                ? [h('br'), h('span', { class: 'muted' }, `${live ? 'Expires' : 'Expired'} ${day(s.expires_at)}`)]
+                : null,
+            ),
+            live ? revoke : null,
+          );
+        }),
+      );
+      if (!list.length) shares.append(h('li', { class: 'muted' }, 'No links yet.'));
+    },
+    isOpen: () => dialog.el.open,
+  };
+}

@@ -1,0 +1,131 @@
+// Note bodies: the user types plain text, the API stores sanitized HTML.
+// The server sanitizes, but the widget still never hands that HTML to
+// innerHTML: it is parsed into an inert document and only a few harmless
+// elements are copied across, everything else as text.
+
+const KEEP = new Set(['P', 'BR', 'STRONG', 'EM', 'B', 'I', 'UL', 'OL', 'LI', 'A']);
+// Elements whose text is code or metadata, not prose: dropped with their content.
+const DROP = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'TITLE', 'IFRAME', 'OBJECT', 'SVG', 'MATH']);
+const BLOCK = new Set(['P', 'UL', 'OL', 'LI', 'DIV']);
+
+const escapeHtml = (s) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+
+/** Plain text -> HTML: escaped; blank-line-separated paragraphs become <p>, single newlines <br>. */
+export function textToHtml(text) {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .trim()
+    .split(/\n[ \t]*\n\s*/)
+    .filter(Boolean)
+    .map((para) => `<p>${escapeHtml(para).replace(/\n/g, '<br>')}</p>`)
+    .join('');
+}
+
+let policy;
+/**
+ * An inert document holding `html` (scripts never run, images never load),
+ * or null where the page's Trusted Types policy forbids parsing strings.
+ */
+function parse(html, view) {
+  try {
+    if (view.trustedTypes && policy === undefined) {
+      policy = view.trustedTypes.createPolicy('trial-notes', { createHTML: (s) => s });
+    }
+    const source = policy ? policy.createHTML(html) : html;
+    return new view.DOMParser().parseFromString(source, 'text/html');
+  } catch {
+    policy = null;
+    return null;
+  }
+}
+
+function safeHref(href) {
+  try {
+    const url = new URL(href);
+    return ['http:', 'https:', 'mailto:'].includes(url.protocol) ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function copySafe(from, to, doc) {
+  for (const node of from.childNodes) {
+    if (node.nodeType === 3) {
+      to.append(doc.createTextNode(node.data));
+      continue;
+    }
+    if (node.nodeType !== 1 || DROP.has(node.tagName)) continue;
+    const href = node.tagName === 'A' && safeHref(node.getAttribute('href'));
+    if (!KEEP.has(node.tagName) || (node.tagName === 'A' && !href)) {
+      copySafe(node, to, doc); // unknown element: keep its text only
+      continue;
+    }
+    const el = doc.createElement(node.tagName.toLowerCase());
+    if (href) {
+      el.href = href;
+      el.rel = 'noopener noreferrer nofollow';
+      el.target = '_blank';
+    }
+    copySafe(node, el, doc);
+    to.append(el);
+  }
+}
+
+/** A fragment of `doc` showing the body HTML with only the allowed elements. */
+export function renderBody(html, doc) {
+  const fragment = doc.createDocumentFragment();
+  const parsed = parse(html ?? '', doc.defaultView);
+  if (parsed) copySafe(parsed.body, fragment, doc);
+  else fragment.append(doc.createTextNode(stripTags(html ?? '')));
+  return fragment;
+}
+
+function appendText(node, parts) {
+  for (const child of node.childNodes) {
+    if (child.nodeType === 3) parts.push(child.data);
+    if (child.nodeType !== 1 || DROP.has(child.tagName)) continue;
+    if (child.tagName === 'BR') parts.push('\n');
+    if (child.tagName === 'LI') parts.push('\n- ');
+    appendText(child, parts);
+    if (BLOCK.has(child.tagName) && child.tagName !== 'LI') parts.push('\n\n');
+  }
+}
+
+/** HTML body -> the plain text the user would type to get it (for editing). */
+export function htmlToText(html, doc) {
+  const parsed = parse(html ?? '', doc.defaultView);
+  if (!parsed) return stripTags(html ?? '');
+  const parts = [];
+  appendText(parsed.body, parts);
+  return parts
+    .join('')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+// Fallback where parsing is forbidden: tags off, the common entities decoded.
+function stripTags(html) {
+  const entities = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: '\u00a0' };
+  return html
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<\/(p|li|ul|ol)>/gi, '\n\n')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e) => entities[e])
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/** One-line plain text of a body, for previews and announcements. */
+export function bodyPreview(html, doc, words = 14) {
+  return firstWords(htmlToText(html, doc), words);
+}
+
+/** The first `count` words of `text`, with an ellipsis when cut. */
+export function firstWords(text, count = 8) {
+  const words = (text ?? '').trim().split(/\s+/).filter(Boolean);
+  let out = words.slice(0, count).join(' ');
+  if (out.length > 80) out = out.slice(0, 79);
+  return out.length < words.join(' ').length ? `${out}…` : out;
+}

@@ -1,0 +1,94 @@
+// The text of the notes root (its textContent, as the server counts it) and
+// the mapping between offsets in that text and DOM Ranges.
+
+const SHOW_TEXT = 4; // NodeFilter.SHOW_TEXT, spelled out so this runs under jsdom too
+
+/**
+ * Snapshot of the root's text nodes: `text` is root.textContent; offsets are
+ * UTF-16 units into it. Rebuild it after the root changes.
+ */
+export function textIndex(root) {
+  const doc = root.ownerDocument;
+  const nodes = [];
+  const starts = [];
+  let text = '';
+  const walker = doc.createTreeWalker(root, SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    nodes.push(node);
+    starts.push(text.length);
+    text += node.data;
+  }
+
+  /** Text node and offset for a text offset; `atEnd` prefers the end of the previous node. */
+  function locate(offset, atEnd) {
+    for (let i = 0; i < nodes.length; i++) {
+      const local = offset - starts[i];
+      const length = nodes[i].data.length;
+      if (atEnd ? local > 0 && local <= length : local >= 0 && local < length) {
+        return [nodes[i], local];
+      }
+    }
+    const last = nodes[nodes.length - 1];
+    return last ? [last, last.data.length] : [root, root.childNodes.length];
+  }
+
+  return {
+    root,
+    text,
+
+    /** A live Range over text[start, end). */
+    toRange(start, end) {
+      const range = doc.createRange();
+      const [startNode, startOffset] = locate(start, false);
+      range.setStart(startNode, startOffset);
+      if (end > start) {
+        const [endNode, endOffset] = locate(end, true);
+        range.setEnd(endNode, endOffset);
+      }
+      return range;
+    },
+
+    /** Text offset of a DOM boundary point, clamped to the root; null if unrelated. */
+    offsetOf(container, offset) {
+      const range = doc.createRange();
+      range.selectNodeContents(root);
+      let where;
+      try {
+        where = range.comparePoint(container, offset);
+      } catch {
+        return null; // another document or shadow tree
+      }
+      if (where < 0) return 0;
+      if (where > 0) return text.length;
+      // The text between the root's start and the point is exactly the
+      // text-node data the Range contains, which is how textContent counts.
+      range.setEnd(container, offset);
+      return range.toString().length;
+    },
+
+    /** {start, end} of a DOM Range clipped to the root, or null if outside it. */
+    fromRange(range) {
+      const start = this.offsetOf(range.startContainer, range.startOffset);
+      const end = this.offsetOf(range.endContainer, range.endOffset);
+      if (start === null || end === null || end <= start) return null;
+      return { start, end };
+    },
+  };
+}
+
+const INLINE = /^(inline|contents|ruby)/;
+
+/**
+ * The paragraph (nearest block-level element inside the root) holding a DOM
+ * point, for "Add a note to this paragraph"; null when the point is outside.
+ */
+export function paragraphOf(root, node) {
+  if (!node || !root.contains(node)) return null;
+  const view = root.ownerDocument.defaultView;
+  let el = node.nodeType === 1 ? node : node.parentElement;
+  while (el && el !== root) {
+    if (!INLINE.test(view.getComputedStyle(el).display)) return el;
+    el = el.parentElement;
+  }
+  return root;
+}

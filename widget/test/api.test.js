@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { ApiError, createApi } from '../src/api.js';
+
+/** A stand-in for the network that records requests and answers with `reply`. */
+function network(reply) {
+  const calls = [];
+  const fetchImpl = async (url, init) => {
+    calls.push({ url, init });
+    return reply(url, init);
+  };
+  return { calls, fetchImpl };
+}
+
+const json = (status, body, type = 'application/json', headers = {}) =>
+  new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': type, ...headers },
+  });
+
+describe('api', () => {
+  test('owner calls carry the bearer token, no cookies and no referrer', async () => {
+    const net = network(() => json(200, { notes: [] }));
+    const api = createApi('https://notes.example', () => 'tok123', net.fetchImpl);
+    assert.deepEqual(await api.listNotes('NCT07085104'), { notes: [] });
+    const [{ url, init }] = net.calls;
+    assert.equal(url, 'https://notes.example/api/v1/trials/NCT07085104/notes');
+    assert.equal(init.method, 'GET');
+    assert.equal(init.credentials, 'omit');
+    assert.equal(init.referrerPolicy, 'no-referrer');
+    assert.equal(init.headers.Authorization, 'Bearer tok123');
+    assert.equal(init.body, undefined);
+  });
+
+  test('creating a notebook sends no token', async () => {
+    const net = network(() => json(201, { notebook_id: 'n', token: 't' }));
+    const api = createApi('https://notes.example', () => 'old', net.fetchImpl);
+    await api.createNotebook();
+    assert.equal(net.calls[0].init.headers.Authorization, undefined);
+  });
+
+  test('JSON bodies are sent as JSON; 204 gives null', async () => {
+    const net = network((url, init) => (init.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, { id: 'x' })));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await api.updateNote('a/b', { color: 'green' });
+    assert.equal(net.calls[0].url, 'https://notes.example/api/v1/notes/a%2Fb');
+    assert.equal(net.calls[0].init.headers['Content-Type'], 'application/json');
+    assert.equal(net.calls[0].init.body, '{"color":"green"}');
+    assert.equal(await api.deleteNote('x'), null);
+  });
+
+  test('a problem+json answer becomes an ApiError with its words', async () => {
+    const problem = {
+      type: 'about:blank',
+      title: 'Quote not found',
+      status: 422,
+      detail: 'The selected text is not part of this trial.',
+      errors: { target: ['not in the trial text'] },
+    };
+    const net = network(() => json(422, problem, 'application/problem+json', { 'Retry-After': '3' }));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(api.createNote('NCT1', {}), (err) => {
+      assert.ok(err instanceof ApiError);
+      assert.equal(err.status, 422);
+      assert.equal(err.title, 'Quote not found');
+      assert.equal(err.detail, 'The selected text is not part of this trial.');
+      assert.deepEqual(err.errors, problem.errors);
+      assert.equal(err.retryAfter, '3');
+      assert.equal(err.message, 'Quote not found. The selected text is not part of this trial.');
+      return true;
+    });
+  });
+
+  test('an error without a problem body still says something', async () => {
+    const net = network(() => new Response('<h1>Bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' }));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(api.listShares('NCT1'), { status: 502, message: 'Bad Gateway' });
+  });
+
+  test('a network failure is a clear message, status 0', async () => {
+    const api = createApi('https://notes.example', () => 't', async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    await assert.rejects(api.listNotes('NCT1'), {
+      status: 0,
+      message: "Can't reach the notes service. Check your connection and try again.",
+    });
+  });
+
+  test('shares are listed for one trial', async () => {
+    const net = network(() => json(200, { shares: [] }));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await api.listShares('NCT07085104');
+    assert.equal(net.calls[0].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104');
+  });
+});

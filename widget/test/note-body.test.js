@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { JSDOM } from 'jsdom';
+
+import { firstWords, htmlToText, renderBody, textToHtml } from '../src/note-body.js';
+
+const { document } = new JSDOM('<!doctype html><body></body>').window;
+
+function rendered(html) {
+  const box = document.createElement('div');
+  box.append(renderBody(html, document));
+  return box;
+}
+
+describe('plain text to HTML', () => {
+  test('escapes markup and makes paragraphs and line breaks', () => {
+    assert.equal(
+      textToHtml('Ask Dr <Lee> about "B & C"\nat the visit.\n\nAlso: liver tests'),
+      '<p>Ask Dr &lt;Lee&gt; about &quot;B &amp; C&quot;<br>at the visit.</p><p>Also: liver tests</p>',
+    );
+  });
+
+  test('normalises CRLF, trims, treats blank lines with spaces as a break', () => {
+    assert.equal(textToHtml('\r\n one\r\n \r\n two \n'), '<p>one</p><p>two</p>');
+    assert.equal(textToHtml('   '), '');
+  });
+
+  test('round-trips through htmlToText', () => {
+    const text = 'Line one\nline two\n\nSecond <para> & more';
+    assert.equal(htmlToText(textToHtml(text), document), text);
+  });
+});
+
+describe('rendering stored HTML', () => {
+  test('keeps the allowed elements', () => {
+    const box = rendered('<p>One <strong>two</strong> <em>three</em><br>four</p><ul><li>a</li></ul>');
+    assert.equal(box.querySelectorAll('p, strong, em, br, ul, li').length, 6);
+  });
+
+  test('links get rel and target; unsafe schemes become text', () => {
+    const box = rendered('<a href="https://example.org/x">ok</a> <a href="javascript:alert(1)">bad</a> <a href="mailto:a@b.c">m</a>');
+    const links = box.querySelectorAll('a');
+    assert.equal(links.length, 2);
+    assert.equal(links[0].getAttribute('rel'), 'noopener noreferrer nofollow');
+    assert.equal(links[0].getAttribute('target'), '_blank');
+    assert.ok(box.textContent.includes('bad'));
+  });
+
+  test('anything else keeps its text only, and never its attributes', () => {
+    const box = rendered(
+      '<img src=x onerror="alert(1)"><div onclick="x()" style="color:red">text <span class="a">inside</span></div><script>alert(2)</script><style>p{}</style>',
+    );
+    assert.equal(box.querySelectorAll('*').length, 0);
+    assert.equal(box.textContent, 'text inside');
+  });
+
+  test('attributes on allowed elements are dropped', () => {
+    const box = rendered('<p class="x" onclick="y()" style="a:b">hi</p>');
+    assert.equal(box.firstChild.attributes.length, 0);
+  });
+});
+
+test('firstWords cuts long text with an ellipsis', () => {
+  assert.equal(firstWords('Child-Pugh Class B or C cirrhosis'), 'Child-Pugh Class B or C cirrhosis');
+  assert.equal(firstWords('one two three four five six seven eight nine', 8), 'one two three four five six seven eight…');
+});
