@@ -1,0 +1,69 @@
+"""Browser-side helpers: select text in the notes root, read highlights, find deep focus."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+SELECT_TEXT = """
+(phrase) => {
+  const root = document.querySelector('[data-notes-root]');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(phrase);
+    if (at >= 0) {
+      node.parentElement.scrollIntoView({block: 'center'});
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + phrase.length);
+      const selection = getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      return true;
+    }
+  }
+  return false;
+}
+"""
+
+HIGHLIGHTED_TEXTS = """
+() => {
+  const texts = [];
+  for (const [name, highlight] of CSS.highlights) {
+    if (!name.startsWith('trial-notes-') || name === 'trial-notes-focused') continue;
+    for (const range of highlight) texts.push(range.toString());
+  }
+  return texts.sort();
+}
+"""
+
+DEEP_ACTIVE = """
+() => {
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  return el ? (el.getAttribute('aria-label') || el.textContent || el.tagName).trim() : null;
+}
+"""
+
+
+def select_text(page: Page, phrase: str) -> None:
+    """Select the first occurrence of a phrase inside [data-notes-root], as a reader would."""
+    assert page.evaluate(SELECT_TEXT, phrase), f"{phrase!r} not on the page"
+
+
+def highlighted(page: Page) -> list[str]:
+    """The texts drawn as custom highlights by the widget."""
+    return page.evaluate(HIGHLIGHTED_TEXTS)
+
+
+def wait_for_highlights(page: Page, count: int, timeout: float = 10_000) -> list[str]:
+    """Wait until the widget has drawn `count` highlights."""
+    page.wait_for_function(
+        "(n) => { let c = 0; for (const [k, h] of CSS.highlights) if (k.startsWith('trial-notes-') && "
+        "k !== 'trial-notes-focused') c += h.size; return c === n; }",
+        arg=count, timeout=timeout)
+    return highlighted(page)
+
+
+def deep_active(page: Page) -> str | None:
+    """The accessible name or text of the focused element, inside shadow roots too."""
+    return page.evaluate(DEEP_ACTIVE)
