@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
-from support import CIRRHOSIS, SEED, new_owner
-
 from browser.conftest import serve
 from browser.page_tools import deep_active, select_text, wait_for_highlights
 from browser.test_journey import add_note, family_reads, share_all
+from playwright.sync_api import expect
+from support import CIRRHOSIS, SEED, new_owner
 
 HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Trial finder</title>
@@ -53,7 +52,7 @@ def cross_origin(make_app, host_site):
 
 
 def test_journey_from_another_origin(cross_origin, page, browser):
-    live, host_url, root = cross_origin
+    live, host_url, _root = cross_origin
     page.goto(f"{host_url}/trial.html")
     add_note(page, CIRRHOSIS, "asked on the finder site")
     assert wait_for_highlights(page, 1) == [CIRRHOSIS]

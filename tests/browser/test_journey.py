@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from browser.page_tools import select_text, wait_for_highlights
 from playwright.sync_api import expect
 from support import CIRRHOSIS, SEED
-
-from browser.page_tools import select_text, wait_for_highlights
 
 
 def add_note(page, phrase: str, text: str) -> None:
