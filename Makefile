@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := notes_service
 
-.PHONY: run test install install-test lint serve widget widget-test clean
+.PHONY: run test install install-test lint serve widget widget-test demo clean
 
 WIDGET_OUT := notes_service/static/widget.js
 WIDGET_SRC := $(wildcard widget/src/*.js) widget/package.json
@@ -54,6 +54,12 @@ test: install-test lint widget-test
 		echo "== again on PostgreSQL =="; \
 		NOTES_TEST_BACKEND=postgresql $(BIN)/python -m pytest; \
 	else echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
+
+# A third-party page embedding the widget, on another origin; run `make run` alongside it with
+# NOTES_ALLOWED_ORIGINS=http://localhost:8001.
+demo:
+	@echo "Demo host site on http://localhost:8001/embed-demo.html (the service must run on :5000)"
+	$(PYTHON) -m http.server 8001 --bind localhost --directory examples
 
 clean:
 	rm -rf $(VENV) widget/node_modules notes_service/static/widget.js

@@ -169,3 +169,17 @@ def test_orphaned_note_is_listed_not_dropped(live, page, make_app):
     panel = page.get_by_role("dialog", name="My notes")
     expect(panel.get_by_role("heading", name="Could not find on this page")).to_be_visible()
     expect(panel.get_by_role("button", name="Open note: words that are nowhere")).to_be_visible()
+
+
+def test_the_shipped_demo_host_page_works(make_app, host_site, page):
+    host_url, root = host_site
+    live = serve(make_app(NOTES_ALLOWED_ORIGINS=host_url))
+    try:
+        demo = (Path(__file__).parents[2] / "examples" / "embed-demo.html").read_text()
+        (root / "demo.html").write_text(demo.replace("http://127.0.0.1:5000", live.url))
+        page.goto(f"{host_url}/demo.html")
+        add_note(page, CIRRHOSIS, "from the demo page")
+        assert wait_for_highlights(page, 1) == [CIRRHOSIS]
+        assert page.js_errors == []
+    finally:
+        live.stop()
