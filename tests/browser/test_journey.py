@@ -92,3 +92,37 @@ def test_my_notes_lists_in_page_order_and_jumps_to_passage(live, page):
     assert len(names) == 2 and "Child-Pugh" in names[0]
     panel.get_by_role("button", name="Go to highlight").first.click()
     assert page.evaluate("getSelection().toString()") == CIRRHOSIS
+
+
+def test_screen_readers_hear_where_a_highlight_starts_and_ends(live, page):
+    page.goto(f"{live.url}/trials/{SEED}")
+    add_note(page, CIRRHOSIS, "spoken note")
+    wait_for_highlights(page, 1)
+    select_text(page, "Pugh")  # the caret moves into the highlighted passage
+    status = page.get_by_role("status").filter(has_text="Highlighted passage")
+    expect(status).to_contain_text("spoken note")
+    select_text(page, "Symptomatic airway")  # and out of it
+    expect(page.get_by_role("status").filter(has_text="End of highlighted passage")).to_have_count(1)
+
+
+def test_touch_screen_journey(live, browser):
+    context = browser.new_context(has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844},
+                                  device_scale_factor=2)
+    page = context.new_page()
+    page.goto(f"{live.url}/trials/{SEED}")
+    select_text(page, CIRRHOSIS)
+    add = page.get_by_role("button", name="Add note")
+    expect(add).to_be_visible()
+    box = add.bounding_box()
+    assert box["y"] + box["height"] >= 844 - 120, "a bar at the bottom of the screen on touch devices"
+    add.tap()
+    page.get_by_role("textbox", name="Note").fill("from my phone")
+    page.get_by_role("button", name="Save").tap()
+    assert wait_for_highlights(page, 1) == [CIRRHOSIS]
+    item = page.locator("article li", has_text=CIRRHOSIS)
+    item.scroll_into_view_if_needed()
+    marker = item.locator(".marker").bounding_box()
+    line = item.bounding_box()
+    page.touchscreen.tap(marker["x"] + marker["width"] + 20, line["y"] + 10)
+    expect(page.get_by_role("dialog", name="Your note")).to_be_visible()
+    context.close()
