@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from typing import TypeVar
+
 from flask import request
 from sqlalchemy import select
 
 from ..crypto import hash_token, tokens_match
-from ..errors import Unauthorized
+from ..errors import NotFound, Unauthorized
 from ..extensions import db
 from .models import Notebook
 
 MAX_TOKEN_CHARS = 128
+T = TypeVar("T")
+# Row ids are uuid4().hex; anything else is not looked up (PostgreSQL refuses a NUL in text with an error).
+_ROW_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def bearer_token() -> str | None:
@@ -32,6 +38,15 @@ def notebook_for_token(token: str | None) -> Notebook:
     if notebook is None or notebook.wrapped_dek is None or not tokens_match(token, notebook.token_hash):
         raise Unauthorized("This notebook token is not valid (it may have been deleted).")
     return notebook
+
+
+def owned_or_404(model: type[T], notebook: Notebook, row_id: str, what: str) -> T:
+    """The notebook's row of `model` with this id; anything else, another owner's row included, is 404."""
+    row = db.session.get(model, row_id) if _ROW_ID.fullmatch(row_id) else None
+    # Another notebook's row is "not found" (never 403): its existence is not revealed.
+    if row is None or row.notebook_id != notebook.id:  # type: ignore[attr-defined]
+        raise NotFound(f"No such {what}.")
+    return row
 
 
 def current_notebook() -> Notebook:

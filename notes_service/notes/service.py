@@ -19,10 +19,11 @@ from sqlalchemy import delete, func, select, update
 
 from .. import crypto
 from ..clock import utcnow
-from ..errors import Invalid, NotFound
+from ..errors import Invalid
 from ..extensions import db
 from ..trials import service as trials
 from .anchoring import Quote, locate_exact, quote_for_range, quote_to_selectors
+from .auth import owned_or_404
 from .models import Note, Notebook
 from .sanitize import sanitize_body
 from .schemas import NoteInput
@@ -199,11 +200,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
 
 
 def _owned_note(notebook: Notebook, note_id: str) -> Note:
-    note = db.session.get(Note, note_id) if len(note_id) == 32 else None
-    # Another notebook's note is "not found": its existence is never revealed.
-    if note is None or note.notebook_id != notebook.id:
-        raise NotFound("No such note.")
-    return note
+    return owned_or_404(Note, notebook, note_id, "note")
 
 
 def get_note(notebook: Notebook, note_id: str) -> NoteView:

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from ..extensions import limiter
+from ..extensions import rate_limited
 from ..notes.api import created, json_body
 from ..notes.auth import current_notebook
 from ..notes.presenters import present_note
 from ..trials import service as trials
-from ..trials.api import present_summary
+from ..trials.api import present_summary, present_text
 from . import service
 from .presenters import present_share
 
@@ -66,7 +66,7 @@ def unlock_share(share_id: str) -> dict[str, Any]:
 
 
 @bp.post("/shared/<token>")
-@limiter.limit(share_rate_limit, key_func=lambda: request.remote_addr or "unknown")
+@rate_limited(share_rate_limit)
 def open_share(token: str) -> dict[str, Any]:
     """The trial and the shared notes, for the right passcode."""
     data = json_body()
@@ -75,12 +75,7 @@ def open_share(token: str) -> dict[str, Any]:
     row = trials.get_trial_row(opened.share.trial_id)
     trial = trials.get_trial(row.id)
     return {
-        "trial": {
-            **present_summary(row),
-            "sections": [{"id": s.id, "heading": s.heading, "level": s.level, "text": s.text}
-                         for s in trial.sections],
-            "text": trial.canonical_text,
-        },
+        "trial": {**present_summary(row), **present_text(trial)},
         "notes": [present_note(n) for n in opened.notes],
         "expires_at": present_share(opened.share)["expires_at"],
     }

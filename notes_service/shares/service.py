@@ -27,9 +27,11 @@ from ..clock import utcnow
 from ..errors import Gone, Invalid, Locked, NotFound, Unauthorized
 from ..extensions import db
 from ..notes import service as notes
+from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
 from ..notes.service import NoteView
 from ..trials import service as trials
+from ..trials.store import NCT_RE
 from .models import Share
 from .passcodes import MAX_CHARS, MIN_CHARS, ArgonGate, normalize
 
@@ -167,15 +169,14 @@ def list_shares(notebook: Notebook, trial_id: str | None = None) -> list[Share]:
     """My shares, newest first."""
     query = select(Share).where(Share.notebook_id == notebook.id)
     if trial_id:
+        if not NCT_RE.match(trial_id.upper()):
+            return []  # no share is on a trial without an NCT id (and PostgreSQL refuses a NUL in text)
         query = query.where(Share.trial_id == trial_id.upper())
     return list(db.session.scalars(query.order_by(Share.created_at.desc(), Share.id)))
 
 
 def _owned_share(notebook: Notebook, share_id: str) -> Share:
-    share = db.session.get(Share, share_id) if len(share_id) == 32 else None
-    if share is None or share.notebook_id != notebook.id:
-        raise NotFound("No such share.")
-    return share
+    return owned_or_404(Share, notebook, share_id, "share")
 
 
 def get_share(notebook: Notebook, share_id: str) -> Share:

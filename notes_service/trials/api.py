@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from ..clock import isoformat
-from . import service
+from . import service, store
 from .models import Trial
 
 bp = Blueprint("trials_api", __name__, url_prefix="/api/v1/trials")
@@ -23,6 +23,17 @@ def present_summary(row: Trial) -> dict[str, object]:
         "conditions": row.condition_list,
         "version": row.version,
         "url": f"/trials/{row.id}",
+    }
+
+
+def present_text(trial: store.Trial) -> dict[str, object]:
+    """A trial's sections and the canonical text notes anchor to."""
+    return {
+        "sections": [
+            {"id": s.id, "heading": s.heading, "level": s.level, "text": s.text}
+            for s in trial.sections
+        ],
+        "text": trial.canonical_text,
     }
 
 
@@ -47,10 +58,6 @@ def read_trial(nct: str) -> dict[str, object]:
         "first_posted": trial.first_posted,
         "revision": row.revision,
         "updated_at": isoformat(row.updated_at),
-        "sections": [
-            {"id": s.id, "heading": s.heading, "level": s.level, "text": s.text}
-            for s in trial.sections
-        ],
-        "text": trial.canonical_text,
+        **present_text(trial),
         "source": "ClinicalTrials.gov",
     }
