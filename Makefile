@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := notes_service
 
-.PHONY: run test install install-test lint serve widget widget-test demo clean
+.PHONY: run test install install-test lint serve widget widget-test demo bench clean
 
 WIDGET_OUT := notes_service/static/widget.js
 WIDGET_SRC := $(wildcard widget/src/*.js) widget/package.json
@@ -44,6 +44,13 @@ run: install widget
 	$(BIN)/flask trials load
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
+# Production serving: gunicorn with WEB_CONCURRENCY workers (default 2) on BIND (default
+# 127.0.0.1:$PORT, PORT default 8000); access log with share tokens masked (gunicorn.conf.py).
+serve: install widget
+	$(BIN)/flask db upgrade
+	$(BIN)/flask trials load
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
 lint: install-test
 	$(BIN)/ruff check .
 
@@ -60,6 +67,18 @@ test: install-test lint widget-test
 demo:
 	@echo "Demo host site on http://localhost:8001/embed-demo.html (the service must run on :5000)"
 	$(PYTHON) -m http.server 8001 --bind localhost --directory examples
+
+# Benchmarks, not part of `make test`: gunicorn on SQLite (and PostgreSQL when 127.0.0.1:5432
+# answers), loaded by wrk and bench/driver.py; writes bench/results/latest.json (docs/performance.md).
+# BENCH_ARGS=--quick for a smoke run; BENCH_SECONDS etc. tune durations (see bench/run.py).
+bench: install-test
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@if [ -f widget/package.json ]; then \
+		cd widget && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; fi
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) widget/node_modules notes_service/static/widget.js

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from .config import ConfigError, Settings, load_settings
-from .extensions import db, limiter, migrate
+from .extensions import bind_limiter, db, migrate
 
 MAX_REQUEST_BYTES = 64 * 1024
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -28,6 +28,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     _configure(app, settings)
     _bind_extensions(app, settings)
     _register_blueprints(app)
+    bind_limiter(app)  # after the blueprints: it wraps their rate-limited views
     from .errors import register_error_handlers
     from .web import register_web_hooks
 
@@ -44,6 +45,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
         RATELIMIT_HEADERS_ENABLED=False,  # our 429 handler sets Retry-After; others keep theirs
         NOTES_SETTINGS=settings,
     )
@@ -77,7 +79,6 @@ def _dev_secret(data_dir: Path) -> str:
 def _bind_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
-    limiter.init_app(app)
     if settings.database_url.startswith("sqlite"):
         with app.app_context():
             _tune_sqlite(db.engine)

@@ -1,7 +1,10 @@
-"""Extension objects, created unbound and bound to an app in create_app()."""
+"""Extensions: db and migrate created unbound and bound in create_app(); a rate limiter made per app."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -25,5 +28,38 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-# No default limits: only the routes that guard expensive or guessable work carry one.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+View = TypeVar("View", bound=Callable[..., object])
+_RATE_LIMIT = "_notes_rate_limit"
+
+
+def client_address() -> str:
+    """The key rate limits count by: the client's address (the proxy's view, with NOTES_TRUST_PROXY)."""
+    return request.remote_addr or "unknown"
+
+
+def rate_limited(limit: Callable[[], str]) -> Callable[[View], View]:
+    """Mark a view as limited per client; bind_limiter applies the mark with each app's own limiter."""
+
+    def mark(view: View) -> View:
+        setattr(view, _RATE_LIMIT, limit)
+        return view
+
+    return mark
+
+
+def bind_limiter(app: Flask) -> Limiter:
+    """Give the app its own Limiter and wrap the marked views with it.
+
+    A Limiter keeps one storage, that of the last app it was bound to: one module-level
+    Limiter shared by two apps in a process made each count on the other's storage.
+    No default limits: only the routes that guard expensive or guessable work carry one.
+    """
+    limiter = Limiter(key_func=client_address, default_limits=[])
+    limiter.init_app(app)
+    for endpoint, view in list(app.view_functions.items()):
+        limit = getattr(view, _RATE_LIMIT, None)
+        if limit is not None:
+            app.view_functions[endpoint] = limiter.limit(limit)(view)
+    app.extensions["notes_limiter"] = limiter
+    return limiter

@@ -11,7 +11,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..clock import utcnow
 from ..errors import DomainError, Unauthorized
-from ..extensions import limiter
+from ..extensions import rate_limited
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
 from ..trials.store import format_date
@@ -96,7 +96,7 @@ def share_page(token: str) -> Response:
 
 
 @bp.post("/s/<token>")
-@limiter.limit(share_rate_limit, key_func=lambda: request.remote_addr or "unknown")
+@rate_limited(share_rate_limit)
 def share_page_unlock(token: str) -> Response:
     """Check the passcode from the form; on success set the cookie and show the notes."""
     try:

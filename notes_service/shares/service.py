@@ -298,7 +298,10 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
     refuse_unless_open(share, now)
     if not isinstance(passcode, str) or not passcode.strip() or len(passcode) > MAX_CHARS:
         raise Unauthorized("Enter the passcode you were given.")
-    share_id = share.id
+    share_id, passcode_hash = share.id, share.passcode_hash
+    # Read before _reserve_attempt commits: loading the expired attribute after it would open a
+    # transaction that stays open through Argon2 (on SQLite, BEGIN IMMEDIATE: the write lock,
+    # so every other request of every worker would wait for each verification).
     with gate().slot():
         if not _reserve_attempt(share_id, now):
             db.session.expire_all()
@@ -306,7 +309,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
             raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
         if on_verify:
             on_verify()
-        ok, new_hash = crypto.verify_passcode(share.passcode_hash, normalize(passcode), hasher())
+        ok, new_hash = crypto.verify_passcode(passcode_hash, normalize(passcode), hasher())
     if not ok:
         _record_failure(share_id, now)
         db.session.expire_all()

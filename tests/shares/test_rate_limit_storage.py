@@ -1,0 +1,104 @@
+"""Where the counters live: rate limits in the limiter's storage (Redis across hosts), lockout in the database.
+
+Two apps in one process stand for two app hosts: each has its own limiter and storage
+connection, so the only thing they can share is what is in Redis or in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import redis
+from argon2 import PasswordHasher
+from support import new_owner
+
+REDIS_URL = os.environ.get("NOTES_TEST_REDIS_URL", "").strip()
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="NOTES_TEST_REDIS_URL is not set: no Redis to share counters")
+WRONG = {"passcode": "not-the-passcode"}
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of our own on the test Redis; every key under it is deleted afterwards."""
+    prefix = f"tn-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(connection.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            connection.delete(*keys)
+    finally:
+        connection.close()
+
+
+def redis_keys(prefix: str) -> list[str]:
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        return [key.decode() for key in connection.scan_iter(match=f"*{prefix}*")]
+    finally:
+        connection.close()
+
+
+def hosts(make_app, count: int = 2, **env: str) -> list:
+    """`count` apps on one database, each with a cheap (still real) Argon2 hasher."""
+    apps = [make_app(**env) for _ in range(count)]
+    for app in apps:
+        app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return apps
+
+
+def share_on(app) -> tuple[object, str, str]:
+    owner = new_owner(app.test_client())
+    owner.add_note()
+    body = owner.share(passcode="right-passcode")
+    return owner, body["id"], body["url"].rsplit("/s/", 1)[1]
+
+
+def guess(app, token: str, passcode: dict | None = None) -> int:
+    return app.test_client().post(f"/api/v1/shared/{token}", json=passcode or WRONG).status_code
+
+
+@needs_redis
+def test_attempts_through_one_host_count_on_the_other(make_app, redis_prefix):
+    a, b = hosts(make_app, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix,
+                 NOTES_SHARE_RATE_LIMIT="3 per minute")
+    owner, share_id, token = share_on(a)
+    assert [guess(a, token), guess(a, token), guess(b, token)] == [401, 401, 401]
+    assert guess(b, token) == 429  # B has seen one attempt itself: the other two came through Redis
+    assert guess(a, token, {"passcode": "right-passcode"}) == 429
+    keys = redis_keys(redis_prefix)
+    assert keys and all("shares_api.open_share" in key for key in keys)
+    assert not any(token in key for key in keys)
+    # The refused attempts never reached the passcode check: the database saw three failures.
+    assert b.test_client().get(f"/api/v1/shares/{share_id}", headers=owner.headers).json["failed_attempts"] == 3
+
+
+@needs_redis
+def test_lockout_counters_stay_in_the_database(make_app, redis_prefix):
+    a, b = hosts(make_app, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix,
+                 NOTES_SHARE_RATE_LIMIT="100 per minute")
+    _, _, token = share_on(a)
+    statuses = [guess(host, token) for host in (a, b, a, b, a)]
+    assert statuses == [401, 401, 401, 401, 423]
+    # Wipe every rate-limit counter: the lock holds, because it never lived in Redis.
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.delete(*redis_keys(redis_prefix))
+    finally:
+        connection.close()
+    assert redis_keys(redis_prefix) == []
+    assert guess(b, token, {"passcode": "right-passcode"}) == 423
+    (memory_host,) = hosts(make_app, 1)
+    assert guess(memory_host, token, {"passcode": "right-passcode"}) == 423
+
+
+def test_hosts_with_memory_storage_count_apart(make_app):
+    # Without Redis each host counts alone; this is what makes the Redis test above mean something
+    # (one limiter object shared by both apps used to share one in-memory storage by accident).
+    a, b = hosts(make_app, NOTES_SHARE_RATE_LIMIT="3 per minute")
+    _, _, token = share_on(a)
+    assert [guess(a, token) for _ in range(3)] == [401, 401, 401]
+    assert guess(b, token) == 401
+    assert guess(a, token) == 429

@@ -1,0 +1,103 @@
+"""gunicorn.conf.py: the access log never shows a share token, a query string or a credential.
+
+Proven on a real gunicorn reading its real access log; the masking functions are also
+checked directly on the awkward cases.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import pytest
+from servers import GUNICORN_CONF, HttpOwner, ServerPool, request, request_json
+from support import CIRRHOSIS, SEED
+
+
+def load_conf():
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", GUNICORN_CONF)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def server_pool(tmp_path: Path):
+    with ServerPool(tmp_path / "servers") as pool:
+        yield pool
+
+
+@pytest.mark.parametrize(("path", "logged"), [
+    ("/s/AbC-123_xyz", "/s/****"),
+    ("/api/v1/shared/AbC-123_xyz", "/api/v1/shared/****"),
+    ("/s/AbC/extra", "/s/****/extra"),
+    ("//s/AbC", "//s/****"),
+    ("/S/AbC", "/S/****"),
+    ("/api/v1/shares/0123abcd", "/api/v1/shares/0123abcd"),  # a share's id is not its secret
+    ("/api/v1/trials/NCT07085104/notes", "/api/v1/trials/NCT07085104/notes"),
+])
+def test_paths_are_masked_only_where_a_token_sits(path, logged):
+    assert load_conf().mask_path(path) == logged
+
+
+def test_bind_and_workers_come_from_the_environment(monkeypatch):
+    monkeypatch.delenv("BIND", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    conf = load_conf()
+    assert (conf.bind, conf.workers) == ("127.0.0.1:8000", 2)
+    monkeypatch.setenv("PORT", "9123")
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    conf = load_conf()
+    assert (conf.bind, conf.workers) == ("127.0.0.1:9123", 5)
+    monkeypatch.setenv("BIND", "0.0.0.0:80")
+    assert load_conf().bind == "0.0.0.0:80"
+
+
+def wait_for_lines(path: Path, count: int, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text() if path.exists() else ""
+        if text.count("\n") >= count:
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"the access log has fewer than {count} lines after {timeout}s:\n{text}")
+
+
+def test_access_log_masks_share_tokens_and_drops_query_strings(app_env, server_pool):
+    server = server_pool.start(app_env, workers=1)
+    owner = HttpOwner.create(server.url)
+    status, note = owner.add_note("Ask about the liver panel.", CIRRHOSIS, SEED)
+    assert status == 201
+    status, share = request_json("POST", server.url + "/api/v1/shares", headers=owner.headers,
+                                 body={"trial_id": SEED, "note_ids": [note["id"]], "passcode": "family-code-1"})
+    assert status == 201
+    token = share["url"].rsplit("/s/", 1)[1]
+
+    calls = [
+        ("GET", f"/s/{token}?passcode=query-secret", {}, None, None, 200),
+        ("POST", f"/s/{token}", {}, None, {"passcode": "wrong-code"}, 401),
+        ("POST", f"/api/v1/shared/{token}", {}, {"passcode": "wrong-code"}, None, 401),
+        ("GET", f"/%73/{token}", {}, None, None, 200),  # percent-encoded "s" reaches the same page
+        ("GET", f"/s/{token}", {"User-Agent": f"probe /s/{token}", "Referer": f"http://x.example/s/{token}?a=b"},
+         None, None, 200),
+        ("GET", f"/api/v1/trials/{SEED}?q=query-secret", {}, None, None, 200),
+    ]
+    for method, path, headers, body, form, expected in calls:
+        status, _, _ = request(method, server.url + path, body=body, form=form, headers=headers)
+        assert status == expected, (method, path.replace(token, "<token>"), status)
+
+    # Three requests before the loop (notebook, note, share) plus the loop's.
+    log = wait_for_lines(server.access_log, 3 + len(calls))
+    everything = log + server.error_text()
+    assert token not in everything
+    assert owner.token not in everything
+    assert "query-secret" not in everything and "?" not in log
+    assert log.count('"GET /s/**** HTTP/1.1" 200') == 3
+    assert '"POST /s/**** HTTP/1.1" 401' in log
+    assert '"POST /api/v1/shared/**** HTTP/1.1" 401' in log
+    assert '"probe /s/****"' in log  # the user agent is masked too (the logger's filter)
+    # Ordinary paths stay readable: the log is still worth having.
+    assert f'"GET /api/v1/trials/{SEED} HTTP/1.1" 200' in log
+    assert '"POST /api/v1/notebooks HTTP/1.1" 201' in log
