@@ -27,6 +27,12 @@ def _html(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
+def _negotiated(description: str) -> dict[str, Any]:
+    """An error outside /api: a page for browsers, problem+json when the client accepts JSON."""
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}},
+                                                    "application/problem+json": {"schema": PROBLEM}}}
+
+
 JAVASCRIPT = {"description": "JavaScript", "content": {"text/javascript": {"schema": {"type": "string"}}}}
 NCT_PARAM = {"name": "nct", "in": "path", "required": True,
              "schema": {"type": "string", "maxLength": 64}, "description": "NCT number"}
@@ -128,7 +134,7 @@ PATHS: dict[str, Any] = {
                                     "operationId": "widgetVersioned",
                                     "parameters": [{"name": "digest", "in": "path", "required": True,
                                                     "schema": {"type": "string"}}],
-                                    "responses": {"200": JAVASCRIPT, "404": _problem("Stale or unknown version")}}},
+                                    "responses": {"200": JAVASCRIPT, "404": _negotiated("Stale or unknown version")}}},
 }
 
 

@@ -106,6 +106,8 @@ def get_trial_row(nct_id: str) -> Trial:
 
 def search_trials(keyword: str | None = None, condition: str | None = None) -> list[Trial]:
     """Trials whose title, id or conditions contain the keyword / condition (any case)."""
+    if "\x00" in (keyword or "") + (condition or ""):
+        return []  # stored text never holds NUL, and PostgreSQL refuses one in a query with an error
     query = select(Trial).order_by(Trial.title)
     if condition:
         query = query.where(Trial.conditions.ilike(f"%{_like_escape(condition)}%", escape="\\"))

@@ -230,6 +230,37 @@ def _get(data: dict[str, Any], path: str, kind: type | tuple[type, ...], require
     return node
 
 
+def _check_text(study: dict[str, Any]) -> None:
+    """Refuse text that cannot be stored: JSON's "\\ud800" escape gives a lone surrogate (not
+    encodable as UTF-8), and PostgreSQL text cannot hold NUL. Iterative: depth is the input's."""
+    stack: list[tuple[str, Any]] = [("(record)", study)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            problem = _text_problem(node)
+            if problem:
+                raise RecordError(path, problem)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                problem = _text_problem(str(key))
+                if problem:
+                    # The bad key stays out of the message: it could not be printed either.
+                    raise RecordError(f"{path}.(a key)", problem)
+                stack.append((f"{path}.{key}" if path != "(record)" else str(key), value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(node))
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "holds a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
 def _article(name: str) -> str:
     return {"str": "a string", "list": "a list", "dict": "an object"}.get(name, name)
 
@@ -253,6 +284,7 @@ def parse_study(study: Any) -> Trial:
     """Validate one CT.gov v2 study and render it; raise RecordError naming the bad field."""
     if not isinstance(study, dict):
         raise RecordError("(record)", "must be a JSON object")
+    _check_text(study)
     nct_id = _get(study, "protocolSection.identificationModule.nctId", str, required=True)
     if not NCT_RE.match(nct_id):
         raise RecordError("protocolSection.identificationModule.nctId", "must look like NCT01234567")
