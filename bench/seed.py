@@ -1,0 +1,172 @@
+"""Seed a benchmark database fast: real notebooks, real encrypted notes, real shares.
+
+Rows are built with the service's own crypto and models (wrapped data keys, AES-GCM
+payloads bound to their rows, SHA-256 token hashes, an Argon2id passcode hash) and
+inserted in batches, so 200,000 notes take seconds rather than the hours that one
+API call per note would. What the server later reads is exactly what it would have
+written itself: `service._seal` and `service._dek_context` are the service's helpers.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, insert, select
+
+from notes_service import crypto
+from notes_service.clock import utcnow
+from notes_service.extensions import db
+from notes_service.notes import service
+from notes_service.notes.anchoring import quote_for_range, quote_to_selectors
+from notes_service.notes.models import Note, Notebook
+from notes_service.notes.sanitize import sanitize_body
+from notes_service.shares.models import Share, share_notes
+from notes_service.trials import service as trials
+
+SEED_TRIAL = "NCT07085104"
+COLORS = ("yellow", "green", "blue", "pink", "purple")
+BODIES = (
+    "Ask the study team whether this applies to me.",
+    "<p>Does this <strong>exclude</strong> me? My last scan was in March.</p>",
+    "<p>Bring this up at the next appointment:</p><ul><li>dose</li><li>travel costs</li></ul>",
+    "Mum: compare with the <em>other</em> trial we looked at.",
+    "<p>See <a href=\"https://clinicaltrials.gov\">the registry</a> for the full record.</p>",
+)
+BATCH_NOTEBOOKS = 500  # x 20 notes: 10,000 rows per INSERT batch
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A seeded notebook the load drivers act as."""
+
+    notebook_id: str
+    token: str
+
+
+def quote_pool(app: Flask, count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """`count` note payloads quoting random word runs of the seed trial's canonical text."""
+    with app.app_context():
+        text = trials.get_trial(SEED_TRIAL).canonical_text
+    words = [i for i in range(1, len(text)) if text[i - 1].isspace() and not text[i].isspace()]
+    pool = []
+    for _ in range(count):
+        first = rng.randrange(len(words) - 12)
+        start = words[first]
+        end = words[first + rng.randint(2, 10)] - 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        selectors = quote_to_selectors(quote_for_range(text, start, end))
+        body = sanitize_body(rng.choice(BODIES))
+        pool.append({"selector": selectors, "body": body, "color": rng.choice(COLORS), "anchor": "anchored"})
+    return pool
+
+
+def _notebook_row(now: Any) -> tuple[dict[str, Any], str, bytes]:
+    token = crypto.new_token(32)
+    notebook_id = uuid.uuid4().hex
+    dek = crypto.new_data_key()
+    kek_id, wrapped = crypto.wrap_data_key(service.keyring(), dek, service._dek_context(notebook_id))
+    row = {"id": notebook_id, "token_hash": crypto.hash_token(token), "kek_id": kek_id,
+           "wrapped_dek": wrapped, "created_at": now}
+    return row, token, dek
+
+
+def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[dict[str, Any]], version: str,
+               rng: random.Random, now: Any) -> list[dict[str, Any]]:
+    rows = []
+    for index in range(count):
+        note_id = uuid.uuid4().hex
+        created = now + timedelta(microseconds=index)
+        rows.append({
+            "id": note_id, "notebook_id": notebook["id"], "trial_id": SEED_TRIAL,
+            "format_version": service.FORMAT_VERSION,
+            "ciphertext": service._seal(dek, notebook["id"], note_id, rng.choice(pool)),
+            "anchored_version": version, "created_at": created, "updated_at": created,
+        })
+    return rows
+
+
+def seed_notebooks(app: Flask, notebooks: int, notes_each: int, pool: list[dict[str, Any]],
+                   rng: random.Random) -> list[Reader]:
+    """Insert `notebooks` notebooks with `notes_each` encrypted notes each on the seed trial."""
+    readers: list[Reader] = []
+    with app.app_context():
+        version = trials.get_trial_row(SEED_TRIAL).version
+        for first in range(0, notebooks, BATCH_NOTEBOOKS):
+            now = utcnow()
+            books, notes = [], []
+            for _ in range(min(BATCH_NOTEBOOKS, notebooks - first)):
+                row, token, dek = _notebook_row(now)
+                books.append(row)
+                notes += _note_rows(row, dek, notes_each, pool, version, rng, now)
+                readers.append(Reader(row["id"], token))
+            db.session.execute(insert(Notebook), books)
+            if notes:
+                db.session.execute(insert(Note), notes)
+            db.session.commit()
+        db.session.remove()
+    return readers
+
+
+def note_count(app: Flask) -> int:
+    """Notes in the database."""
+    with app.app_context():
+        try:
+            return int(db.session.scalar(select(func.count()).select_from(Note)))
+        finally:
+            db.session.remove()
+
+
+def grow_to(app: Flask, total: int, notes_each: int, pool: list[dict[str, Any]], rng: random.Random) -> float:
+    """Add notebooks of `notes_each` notes until the database holds `total` notes; seconds taken."""
+    started = time.perf_counter()
+    missing = total - note_count(app)
+    if missing > 0:
+        full, rest = divmod(missing, notes_each)
+        seed_notebooks(app, full, notes_each, pool, rng)
+        if rest:
+            seed_notebooks(app, 1, rest, pool, rng)
+    return time.perf_counter() - started
+
+
+def seed_shares(app: Flask, owner: Reader, count: int, passcode: str) -> list[str]:
+    """`count` live shares of the owner's notes on the seed trial, all with `passcode`; their tokens."""
+    tokens = []
+    with app.app_context():
+        # One Argon2id hash for all: each share row is still verified with full Argon2 cost,
+        # but seeding 200 shares does not pay 200 hashes.
+        passcode_hash = crypto.hash_passcode(passcode)
+        note_ids = db.session.scalars(select(Note.id).where(Note.notebook_id == owner.notebook_id)).all()
+        now = utcnow()
+        shares, links = [], []
+        for _ in range(count):
+            token = crypto.new_token(32)
+            share_id = uuid.uuid4().hex
+            shares.append({
+                "id": share_id, "notebook_id": owner.notebook_id, "trial_id": SEED_TRIAL,
+                "token_hash": crypto.hash_token(token), "passcode_hash": passcode_hash,
+                "expires_at": now + timedelta(days=7), "max_views": None, "views": 0,
+                "failed_streak": 0, "failed_total": 0, "lock_count": 0, "revoked": False, "created_at": now,
+            })
+            links += [{"share_id": share_id, "note_id": note_id} for note_id in note_ids]
+            tokens.append(token)
+        db.session.execute(insert(Share), shares)
+        db.session.execute(insert(share_notes), links)
+        db.session.commit()
+        db.session.remove()
+    return tokens
+
+
+def notebook_selectors(app: Flask, owner: Reader) -> list[list[dict[str, Any]]]:
+    """The decrypted selectors of a notebook's notes on the seed trial, oldest first."""
+    with app.app_context():
+        notebook = db.session.get(Notebook, owner.notebook_id)
+        views = service.list_notes(notebook, SEED_TRIAL)
+        db.session.remove()
+    return [view.selectors for view in views]
