@@ -28,7 +28,7 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     ratelimit_key_prefix: str = ""
     share_rate_limit: str = "30 per minute"
-    argon2_max_concurrent: int = 4
+    argon2_max_concurrent: int = 2
     max_notes_per_notebook: int = 5000
     secret_key: str | None = None
     development: bool = True
@@ -128,7 +128,7 @@ def load_settings(env: Mapping[str, str], instance_path: str) -> Settings:
         # Namespaces the counters when several deployments (or test runs) share one Redis.
         ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX", "").strip(),
         share_rate_limit=env.get("NOTES_SHARE_RATE_LIMIT", "").strip() or "30 per minute",
-        argon2_max_concurrent=_int(env, "NOTES_ARGON2_MAX_CONCURRENT", 4, 1, 64),
+        argon2_max_concurrent=_int(env, "NOTES_ARGON2_MAX_CONCURRENT", 2, 1, 64),
         max_notes_per_notebook=_int(env, "NOTES_MAX_NOTES", 5000, 1, 1_000_000),
         secret_key=secret_key,
         development=development,
