@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from servers import pg_admin
 from sqlalchemy.engine import make_url
 from support import Owner, new_owner
 
@@ -91,12 +91,7 @@ class DatabaseFactory:
 
 
 def _pg_admin(statement: str) -> None:
-    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
+    pg_admin(PG_URL, statement)
 
 
 @pytest.fixture(scope="session")

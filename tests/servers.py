@@ -240,6 +240,22 @@ def run_flask(env: Mapping[str, str], *args: str, timeout: float = 120.0) -> str
     return result.stdout
 
 
+@contextlib.contextmanager
+def redis_namespace(redis_url: str, label: str) -> Iterator[str]:
+    """A key prefix of our own on the test Redis; every key under it is deleted afterwards."""
+    import redis
+
+    prefix = f"tn-{label}-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(connection.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            connection.delete(*keys)
+    finally:
+        connection.close()
+
+
 def pg_admin(admin_url: str, statement: str) -> None:
     """Run one statement outside a transaction (CREATE/DROP DATABASE) on the admin database."""
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")

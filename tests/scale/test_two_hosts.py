@@ -12,8 +12,7 @@ import os
 import uuid
 
 import pytest
-import redis
-from servers import HttpOwner, ServerPool, pg_database, request, request_json, run_flask
+from servers import HttpOwner, ServerPool, pg_database, redis_namespace, request, request_json, run_flask
 from support import CIRRHOSIS, SEED
 
 from notes_service.crypto import Keyring
@@ -34,16 +33,9 @@ RATE_LIMIT = 3  # passcode attempts per client per minute, counted across both h
 
 @pytest.fixture(scope="module")
 def redis_prefix():
-    """A key prefix of this module's own on the test Redis; its keys are deleted afterwards."""
-    prefix = f"tn-hosts-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(connection.scan_iter(match=f"*{prefix}*"))
-        if keys:
-            connection.delete(*keys)
-    finally:
-        connection.close()
+    """A key prefix of our own on the test Redis; its keys are deleted afterwards."""
+    with redis_namespace(REDIS_URL, "hosts") as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")

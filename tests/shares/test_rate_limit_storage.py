@@ -7,11 +7,11 @@ connection, so the only thing they can share is what is in Redis or in the datab
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 import redis
 from argon2 import PasswordHasher
+from servers import redis_namespace
 from support import new_owner
 
 REDIS_URL = os.environ.get("NOTES_TEST_REDIS_URL", "").strip()
@@ -21,16 +21,9 @@ WRONG = {"passcode": "not-the-passcode"}
 
 @pytest.fixture
 def redis_prefix():
-    """A key prefix of our own on the test Redis; every key under it is deleted afterwards."""
-    prefix = f"tn-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(connection.scan_iter(match=f"*{prefix}*"))
-        if keys:
-            connection.delete(*keys)
-    finally:
-        connection.close()
+    """A key prefix of our own on the test Redis; its keys are deleted afterwards."""
+    with redis_namespace(REDIS_URL, "test") as prefix:
+        yield prefix
 
 
 def redis_keys(prefix: str) -> list[str]:
