@@ -74,7 +74,7 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 SERVER_KEYS = ["health_rps", "read_rps", "read_ratio", "read_p99_ms", "write_rps", "write_p99_ms",
                "share_open_ms", "flood_read_p99_ms", "flood_rss_mib", "growth_ratio"]
-PAGE_KEYS = ["widget_gzip_bytes", "anchor_500_ms"]
+PAGE_KEYS = ["widget_gzip_bytes", "anchor_500_ms", "anchor_500_inpage_ms"]
 WRONG_PASSCODE = "000-000-000"
 RIGHT_PASSCODE = "bench passcode 7"
 FRAMING = ("<module>", "run ", "Application.", "BaseApplication.", "Arbiter.", "Worker.", "SyncWorker.",
@@ -487,16 +487,18 @@ def measure_page(backend: Backend, settings: Settings, pool: list[dict[str, Any]
     log(f"{backend.name}: anchoring {len(selectors)} highlights in Chromium")
     inpage = anchor.measure_inpage(page_url, selectors, settings.anchor_runs)
     backend.details["anchor_inpage"] = inpage
-    backend.figures["anchor_500_ms"] = inpage["median_ms"]
+    backend.figures["anchor_500_inpage_ms"] = inpage["median_ms"]
+    # anchor_500_ms is the real widget's, timed by its trial-notes:anchored event.
+    backend.figures["anchor_500_ms"] = None
     if WIDGET_FILE.exists():
         try:
             widget = anchor.measure_widget(page_url, backend.server.base_url, owner.token, len(selectors),
                                            settings.anchor_runs)
-        except Exception as exc:  # the widget is young: its figure is extra, the run goes on
+        except Exception as exc:  # reported as not measured; the run goes on
             backend.details["anchor_widget"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
         else:
             backend.details["anchor_widget"] = widget
-            backend.figures["anchor_500_widget_ms"] = widget["median_ms"]
+            backend.figures["anchor_500_ms"] = widget["median_ms"]
 
 
 def run_backend(name: str, settings: Settings, root: Path, with_page: bool) -> Backend:
@@ -606,7 +608,7 @@ def verdict(key: str, value: Any) -> str:
 def table(results: dict[str, Any], names: list[str]) -> str:
     """The printed table: one row per key, one column per backend, the target and verdicts."""
     rows = [["key", *names, "target", "verdict"]]
-    for key in [*SERVER_KEYS, *PAGE_KEYS, "anchor_500_widget_ms"]:
+    for key in [*SERVER_KEYS, *PAGE_KEYS]:
         values = [results["backends"].get(n, {}).get(key) for n in names]
         target = " ".join(map(str, TARGETS[key])) if key in TARGETS else ""
         verdicts = "/".join(v for v in (verdict(key, x) for x in values if x is not None) if v)
@@ -661,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in SERVER_KEYS + PAGE_KEYS:
         results[key] = primary.get(key)
     for name in settings.backends[1:]:
-        for key in [*PAGE_KEYS, "anchor_500_widget_ms"]:
+        for key in PAGE_KEYS:
             if key in primary:
                 results["backends"][name].setdefault(key, primary[key])
     results["targets"] = {

@@ -67,6 +67,18 @@ def test_clicking_a_highlight_opens_its_note(live, page):
     assert page.evaluate("CSS.highlights.get('trial-notes-green').size") == 1
 
 
+def test_widget_announces_each_anchoring_to_the_host_page(live, page):
+    page.add_init_script("window.__anchored = []; document.addEventListener('trial-notes:anchored', "
+                         "(event) => window.__anchored.push(event.detail));")
+    page.goto(f"{live.url}/trials/{SEED}")
+    add_note(page, CIRRHOSIS, "timed")
+    page.reload()
+    wait_for_highlights(page, 1)
+    page.wait_for_function("window.__anchored.some((d) => d.notes === 1)")
+    detail = page.evaluate("window.__anchored.find((d) => d.notes === 1)")
+    assert detail["anchored"] == 1 and 0 <= detail["ms"] < 5000
+
+
 def test_host_dom_is_never_modified(live, page):
     page.goto(f"{live.url}/trials/{SEED}")
     before = page.evaluate("document.querySelector('[data-notes-root]').innerHTML")

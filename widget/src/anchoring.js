@@ -105,12 +105,12 @@ function contextLength(text, at, step) {
  * Order: the position hint if the text there is still the quote; then exact
  * occurrences of the quote ranked by context; then the same on white-space
  * folded text, where an approximate match is allowed if it scores above
- * SCORE_FLOOR.
+ * SCORE_FLOOR. `convert` is offsetConverter(text), passed in to share it
+ * between the notes of one text.
  */
-export function anchorSelectors(text, selectors) {
+export function anchorSelectors(text, selectors, convert = offsetConverter(text)) {
   const quote = selectors.find((s) => s.type === 'TextQuoteSelector');
   const position = selectors.find((s) => s.type === 'TextPositionSelector');
-  const convert = offsetConverter(text);
   let hint;
   if (position) {
     const start = convert.toUtf16(position.start);
