@@ -335,13 +335,6 @@ PATHS.update({
 })
 
 
-def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
-    """Add an area's operations (and schemas) to the document."""
-    for path, operations in paths.items():
-        PATHS.setdefault(path, {}).update(operations)
-    SCHEMAS.update(schemas or {})
-
-
 def document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document."""
     return {

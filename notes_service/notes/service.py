@@ -193,10 +193,11 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
                 anchored_version=version, created_at=now, updated_at=now)
     payload = {"selector": selectors, "body": sanitize_body(data.body or ""),
                "color": data.color, "anchor": ANCHORED}
-    note.ciphertext = _seal(data_key(notebook), notebook.id, note.id, payload)
+    dek = data_key(notebook)
+    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
     db.session.add(note)
     db.session.commit()
-    return open_note(data_key(notebook), note)
+    return open_note(dek, note)
 
 
 def _owned_note(notebook: Notebook, note_id: str) -> Note:

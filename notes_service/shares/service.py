@@ -13,7 +13,6 @@ Order of operations when opening, and why:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -290,8 +289,7 @@ def _record_failure(share_id: str, now: datetime) -> None:
     db.session.commit()
 
 
-def open_share(token: str, passcode: Any, *, now: datetime | None = None,
-               on_verify: Callable[[], None] | None = None) -> OpenedShare:
+def open_share(token: str, passcode: Any, *, now: datetime | None = None) -> OpenedShare:
     """Check the passcode under the lockout rules and return the shared notes, or raise."""
     share = find_share(token)
     now = now or utcnow()
@@ -307,8 +305,6 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
             db.session.expire_all()
             refuse_unless_open(db.session.get(Share, share_id), now)
             raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
-        if on_verify:
-            on_verify()
         ok, new_hash = crypto.verify_passcode(passcode_hash, normalize(passcode), hasher())
     if not ok:
         _record_failure(share_id, now)

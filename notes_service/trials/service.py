@@ -26,11 +26,6 @@ class LoadReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (where, problem)
 
-    @property
-    def loaded(self) -> int:
-        """Records that are now in the store (new, changed or already there)."""
-        return len(self.added) + len(self.changed) + len(self.unchanged)
-
 
 def _read_json(path: Path) -> object:
     with path.open("rb") as handle:
@@ -90,9 +85,7 @@ def _render(nct_id: str, version: str, record: str) -> store.Trial:
 
 def get_trial(nct_id: str) -> store.Trial:
     """The rendered trial, or NotFound."""
-    row = db.session.get(Trial, nct_id.upper()) if store.NCT_RE.match(nct_id.upper()) else None
-    if row is None:
-        raise NotFound(f"No trial {nct_id[:20]!r} in the store.")
+    row = get_trial_row(nct_id)
     return _render(row.id, row.version, row.record)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -31,6 +32,24 @@ def needles(*texts: str) -> list[bytes]:
     for text in texts:
         found += [text.encode("utf-8"), text.encode("utf-16-le"), text.encode("utf-16-be")]
     return found
+
+
+def test_log_holds_no_body_token_or_passcode(app, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    owner = new_owner(client)
+    note = owner.add_note(exact=QUOTE, body=BODY)
+    share = owner.share(passcode="heron-passcode-55")
+    token = share["url"].rsplit("/s/", 1)[1]
+    client.post(f"/api/v1/shared/{token}", json={"passcode": "heron-passcode-56"})
+    client.post(f"/s/{token}", data={"passcode": "heron-passcode-55"})
+    with app.app_context():  # an unreadable note is logged: by its id only
+        row = db.session.get(Note, note["id"])
+        row.ciphertext = row.ciphertext[:-1] + bytes([row.ciphertext[-1] ^ 1])
+        db.session.commit()
+    client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    assert "could not be decrypted" in caplog.text
+    for secret in (BODY, QUOTE, owner.token, token, "heron-passcode-55", "heron-passcode-56"):
+        assert secret not in caplog.text
 
 
 def test_data_folder_holds_no_body_quote_or_token(app, client, data_dir, database_url):
