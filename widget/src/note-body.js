@@ -3,6 +3,24 @@
 // innerHTML: it is parsed into an inert document and only a few harmless
 // elements are copied across, everything else as text.
 
+// The service's limit on a note body: MAX_BODY_CHARS in notes_service/notes/schemas.py
+// (test/note-body.test.js fails when the two differ).
+export const MAX_BODY_CHARS = 10000;
+
+const grouped = (n) => n.toLocaleString('en');
+
+/**
+ * The editor's counter for typed `text`: words '' below 80% of `limit`, else
+ * "9,412 / 10,000 characters" (", 7,600 too many" past it, with over = true).
+ * Code points, as the service counts (an emoji is one, not two UTF-16 units).
+ */
+export function charCount(text, limit = MAX_BODY_CHARS) {
+  const n = [...text].length;
+  const over = n > limit;
+  const words = `${grouped(n)} / ${grouped(limit)} characters${over ? `, ${grouped(n - limit)} too many` : ''}`;
+  return { over, words: n < limit * 0.8 ? '' : words };
+}
+
 const KEEP = new Set(['P', 'BR', 'STRONG', 'EM', 'B', 'I', 'UL', 'OL', 'LI', 'A']);
 // Elements whose text is code or metadata, not prose: dropped with their content.
 const DROP = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'TITLE', 'IFRAME', 'OBJECT', 'SVG', 'MATH']);
