@@ -34,8 +34,7 @@ export function noteEditor({ explain, fallback }) {
   const recount = (say) => {
     const { words, over } = charCount(text.value);
     count.textContent = words;
-    count.classList.toggle('over', over);
-    text.setAttribute('aria-invalid', over);
+    text.setAttribute('aria-invalid', over); // also colours the counter (styles.js)
     clearTimeout(sayCount);
     if (say && words) sayCount = setTimeout(() => (dialog.status.textContent = words), 1000);
   };

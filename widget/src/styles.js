@@ -64,8 +64,8 @@ ol,ul{list-style:none;padding:0;margin:0}
 .notes button[aria-current=true]{background:#e8effd}
 .muted{color:#57606a;font-size:.9em}
 .cnt{margin:0;text-align:right;text-wrap:balance}
-.over{color:#82071e;font-weight:600}
 [aria-invalid=true]{border-color:#cf222e}
+[aria-invalid=true]+.cnt{color:#82071e;font-weight:600}
 .body{margin:12px 0;overflow-wrap:anywhere}
 .body p{margin:0 0 8px}
 .body ul,.body ol{padding-left:1.4em}
