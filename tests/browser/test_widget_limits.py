@@ -130,13 +130,13 @@ def test_a_problems_words_are_shown_as_text_never_as_markup(widget_page):
     assert page.evaluate("window.__pwned === undefined")
 
 
-def test_rate_limited_and_busy_say_when_to_try_again(widget_page):
+def test_rate_limited_says_when_to_try_again(widget_page):
     page = widget_page
     answer_with(page, 429, {"title": "Too many requests", "status": 429,
                             "detail": "Too many requests from this client. Wait and try again."},
                 {"Retry-After": "120"})
     alert = save_and_read_alert(page)
-    expect(alert).to_have_text("Too many requests from this client. Wait and try again. Try again in 2 minutes.")
+    expect(alert).to_have_text("Too many requests from this client. Wait and try again. Try again in 120 seconds.")
 
 
 def test_a_network_failure_keeps_its_own_message(widget_page):

@@ -5,18 +5,10 @@
 // The 422 `errors` fields a user can fix in the widget, by the names the widget shows.
 const FIELDS = { body: 'Note', target: 'Highlighted text', passcode: 'Passcode' };
 
-/** "Try again in 2 minutes." from a Retry-After in seconds (the form the service sends); '' if none. */
-export function retryWords(value) {
-  const s = Math.ceil(value);
-  if (!(s > 0)) return '';
-  const [count, unit] = s < 60 ? [s, 'second'] : [Math.ceil(s / 60), 'minute'];
-  return `Try again in ${count} ${unit}${count > 1 ? 's' : ''}.`;
-}
-
 /**
  * A failed call: status 0 for a network failure, else the problem's (RFC 9457)
- * title/detail/errors. Its message is plain words for the user: the detail (the
- * title if none), each invalid field the user can fix, and when to try again.
+ * title/detail/errors. Its message is plain words for the user: the detail (else the
+ * title, as a sentence), each invalid field the user can fix, and when to try again.
  */
 export class ApiError extends Error {
   constructor(status, title, detail = '', extra = {}) {
@@ -25,7 +17,10 @@ export class ApiError extends Error {
       const label = FIELDS[name.split('.')[0]];
       return label && `${label} ${[said].flat().join('; ')}.`;
     });
-    super([detail || title, ...fields, retryWords(extra.retryAfter)].filter(Boolean).join(' '));
+    // Retry-After in seconds, the form the service sends (a date or junk gives NaN: no wait said).
+    const wait = Math.ceil(extra.retryAfter);
+    const words = [detail || `${title}.`, ...fields, wait > 0 && `Try again in ${wait} second${wait > 1 ? 's' : ''}.`];
+    super(words.filter(Boolean).join(' '));
     this.name = 'ApiError';
     this.status = status;
     this.title = title;
@@ -56,7 +51,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
       });
     } catch {
       // fetch rejects with an opaque TypeError for DNS, offline and CORS failures alike.
-      throw new ApiError(0, "Can't reach the notes service. Check your connection and try again.");
+      throw new ApiError(0, '', "Can't reach the notes service. Check your connection and try again.");
     }
     if (response.status === 204) return null;
     let data = null;

@@ -15,7 +15,7 @@ const grouped = (n) => n.toLocaleString('en');
  * Code points, as the service counts (an emoji is one, not two UTF-16 units).
  */
 export function charCount(text, limit = MAX_BODY_CHARS) {
-  const n = [...text].length;
+  const n = [...text].length; // by code point
   const over = n > limit;
   const words = `${grouped(n)} / ${grouped(limit)} characters${over ? `, ${grouped(n - limit)} too many` : ''}`;
   return { over, words: n < limit * 0.8 ? '' : words };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { ApiError, createApi, retryWords } from '../src/api.js';
+import { ApiError, createApi } from '../src/api.js';
 
 /** A stand-in for the network that records requests and answers with `reply`. */
 function network(reply) {
@@ -112,7 +112,7 @@ describe('api', () => {
   test('a problem without a detail shows its title', async () => {
     const net = network(() => json(404, { title: 'Not found', status: 404 }, 'application/problem+json'));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.deleteNote('x'), { status: 404, message: 'Not found' });
+    await assert.rejects(api.deleteNote('x'), { status: 404, message: 'Not found.' });
   });
 
   test('429 and 503 say when to try again, from Retry-After', async () => {
@@ -125,30 +125,22 @@ describe('api', () => {
     const net = network(() => replies.shift());
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
     await assert.rejects(api.createShare({}), {
-      message: 'Too many requests from this client. Wait and try again. Try again in 1 minute.',
+      message: 'Too many requests from this client. Wait and try again. Try again in 60 seconds.',
     });
     await assert.rejects(api.createShare({}), { message: 'Too many passcode checks are running. Try again in 1 second.' });
   });
 
-  test('Retry-After in words', () => {
-    const table = [
-      ['1', 'Try again in 1 second.'],
-      ['45', 'Try again in 45 seconds.'],
-      ['60', 'Try again in 1 minute.'],
-      ['61', 'Try again in 2 minutes.'],
-      ['900', 'Try again in 15 minutes.'],
-      [null, ''],
-      ['', ''],
-      ['0', ''],
-      ['soon', ''],
-    ];
-    for (const [value, words] of table) assert.equal(retryWords(value), words, String(value));
+  test('a Retry-After that is not a number of seconds adds no wait', () => {
+    for (const value of [null, '', '0', 'soon', 'Wed, 21 Oct 2026 07:28:00 GMT']) {
+      assert.equal(new ApiError(429, 'Too many requests', 'Wait.', { retryAfter: value }).message, 'Wait.', String(value));
+    }
+    assert.equal(new ApiError(429, 'Too many requests', '', { retryAfter: '2.5' }).message, 'Too many requests. Try again in 3 seconds.');
   });
 
   test('an error without a problem body still says something', async () => {
     const net = network(() => new Response('<h1>Bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.listShares('NCT1'), { status: 502, message: 'Bad Gateway' });
+    await assert.rejects(api.listShares('NCT1'), { status: 502, message: 'Bad Gateway.' });
   });
 
   test('a network failure is a clear message, status 0', async () => {
