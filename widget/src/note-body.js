@@ -26,8 +26,9 @@ const KEEP = new Set(['P', 'BR', 'STRONG', 'EM', 'B', 'I', 'UL', 'OL', 'LI', 'A'
 const DROP = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'TITLE', 'IFRAME', 'OBJECT', 'SVG', 'MATH']);
 const BLOCK = new Set(['P', 'UL', 'OL', 'LI', 'DIV']);
 
-const escapeHtml = (s) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+// Text content needs only these three escaped; quotes stay as typed, so an apostrophe is
+// one character against the service's limit, not five ("&#39;").
+const escapeHtml = (s) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
 
 /** Plain text -> HTML: escaped; blank-line-separated paragraphs become <p>, single newlines <br>. */
 export function textToHtml(text) {

@@ -18,8 +18,13 @@ describe('plain text to HTML', () => {
   test('escapes markup and makes paragraphs and line breaks', () => {
     assert.equal(
       textToHtml('Ask Dr <Lee> about "B & C"\nat the visit.\n\nAlso: liver tests'),
-      '<p>Ask Dr &lt;Lee&gt; about &quot;B &amp; C&quot;<br>at the visit.</p><p>Also: liver tests</p>',
+      '<p>Ask Dr &lt;Lee&gt; about "B &amp; C"<br>at the visit.</p><p>Also: liver tests</p>',
     );
+  });
+
+  test("quotes and apostrophes stay as typed: they don't eat into the service's limit", () => {
+    const typed = `Dr Lee's "B or C" question, don't forget. `.repeat(200);
+    assert.equal(textToHtml(typed), `<p>${typed.trim()}</p>`);
   });
 
   test('normalises CRLF, trims, treats blank lines with spaces as a break', () => {
