@@ -2,10 +2,25 @@
 // referrer (the host page's address is none of our business); the owner is
 // known only by the bearer token.
 
-/** A failed call: the problem's title/detail/status (RFC 9457), or a network failure (status 0). */
+// The 422 `errors` fields a user can fix in the widget, by the names the widget shows.
+const FIELDS = { body: 'Note', target: 'Highlighted text', passcode: 'Passcode' };
+
+/**
+ * A failed call: status 0 for a network failure, else the problem's (RFC 9457)
+ * title/detail/errors. Its message is plain words for the user: the detail (else the
+ * title, as a sentence), each invalid field the user can fix, and when to try again.
+ */
 export class ApiError extends Error {
   constructor(status, title, detail = '', extra = {}) {
-    super(detail ? `${title}. ${detail}` : title);
+    // Only 422s carry `errors`; fields the widget has no words for are left to the detail.
+    const fields = Object.entries(extra.errors || {}).map(([name, said]) => {
+      const label = FIELDS[name.split('.')[0]];
+      return label && `${label} ${[said].flat().join('; ')}.`;
+    });
+    // Retry-After in seconds, the form the service sends (a date or junk gives NaN: no wait said).
+    const wait = Math.ceil(extra.retryAfter);
+    const words = [detail || `${title}.`, ...fields, wait > 0 && `Try again in ${wait} second${wait > 1 ? 's' : ''}.`];
+    super(words.filter(Boolean).join(' '));
     this.name = 'ApiError';
     this.status = status;
     this.title = title;
@@ -36,7 +51,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
       });
     } catch {
       // fetch rejects with an opaque TypeError for DNS, offline and CORS failures alike.
-      throw new ApiError(0, "Can't reach the notes service", 'Check your connection and try again.');
+      throw new ApiError(0, '', "Can't reach the notes service. Check your connection and try again.");
     }
     if (response.status === 204) return null;
     let data = null;

@@ -70,14 +70,13 @@ export function startWidget({ doc, trial, apiBase }) {
     explain,
   });
 
-  /** The words for an error: the problem's title and detail, or our own message. */
+  /** The words for an error: the ApiError's (the problem's detail, fields, wait), or our own message. */
   function explain(err) {
     if (err instanceof ApiError && err.status === 401) {
       tokenRejected = true;
       return 'The recovery key saved in this browser no longer opens a notebook. Choose “Use another recovery key” in My notes, or save a note to start a new notebook.';
     }
-    const wait = err?.retryAfter && /^\d+$/.test(err.retryAfter) ? ` Try again in ${err.retryAfter} seconds.` : '';
-    return `${err?.message || String(err)}${wait}`;
+    return err?.message || String(err);
   }
 
   const showError = (err) =>

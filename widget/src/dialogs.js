@@ -3,7 +3,7 @@
 // is shown in the dialog's own alert line in plain words.
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
-import { renderBody } from './note-body.js';
+import { charCount, renderBody } from './note-body.js';
 
 const chip = (color) =>
   h('p', { class: 'chip' }, h('span', { class: `sw c-${color}`, 'aria-hidden': 'true' }), colorLabel(color));
@@ -27,7 +27,18 @@ export function noteEditor({ explain, fallback }) {
   const dialog = modalDialog('New note', fallback);
   const quote = h('blockquote');
   const textId = uid('note');
-  const text = h('textarea', { id: textId, rows: '6', 'aria-describedby': `${textId}-hint` });
+  const text = h('textarea', { id: textId, rows: '6', 'aria-describedby': `${textId}-count ${textId}-hint` });
+  const count = h('p', { id: `${textId}-count`, class: 'cnt muted' });
+  let sayCount = 0;
+  // Shown from 80% of the service's limit; screen readers hear it once typing pauses, not per key.
+  const recount = (say) => {
+    const { words, over } = charCount(text.value);
+    count.textContent = words;
+    text.setAttribute('aria-invalid', over); // also colours the counter (styles.js)
+    clearTimeout(sayCount);
+    if (say && words) sayCount = setTimeout(() => (dialog.status.textContent = words), 1000);
+  };
+  text.addEventListener('input', () => recount(true));
   const group = uid('color');
   const radios = PALETTE.map(([value, label]) =>
     h(
@@ -55,6 +66,7 @@ export function noteEditor({ explain, fallback }) {
     quote,
     h('label', { for: textId }, 'Note'),
     text,
+    count,
     h('p', { id: `${textId}-hint`, class: 'muted' }, 'Only you can read it, unless you share it. Ctrl+Enter saves.'),
     h('fieldset', { class: 'colors' }, h('legend', null, 'Colour'), radios),
     h(
@@ -76,6 +88,7 @@ export function noteEditor({ explain, fallback }) {
       dialog.heading.textContent = options.title;
       quote.textContent = options.quote;
       text.value = options.text ?? '';
+      recount();
       for (const r of form.querySelectorAll('input[type=radio]')) r.checked = r.value === (options.color ?? 'yellow');
       onSave = save_;
       dialog.open(from);

@@ -15,12 +15,10 @@ export const CSS = `
 button{font:inherit;color:inherit;cursor:pointer;-webkit-tap-highlight-color:transparent;border:1px solid #8c959f;background:#fff;border-radius:8px;padding:6px 14px;min-height:44px}
 button:hover{background:#f0f3f6}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}
-button.primary:hover{background:#1e40af}
-button[aria-busy=true]{opacity:.6;cursor:progress}
+button.primary:hover,button[aria-busy=true]{opacity:.6;cursor:progress}
 @media (pointer:fine){button{min-height:34px}}
 :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 .launcher{position:fixed;right:16px;bottom:16px;z-index:2147483000;border:0;border-radius:999px;background:#1d4ed8;color:#fff;padding:10px 18px;box-shadow:0 2px 10px rgba(0,0,0,.3)}
-.launcher:hover{background:#1e40af}
 .launcher.raised{bottom:84px}
 .count{display:inline-block;margin-left:8px;min-width:1.5em;border-radius:999px;background:#fff;color:#1d4ed8;font-size:.85em;font-weight:600;text-align:center}
 .adder{position:fixed;z-index:2147483001;display:flex;align-items:center;gap:8px}
@@ -63,6 +61,9 @@ ol,ul{list-style:none;padding:0;margin:0}
 .notes button.open{display:inline-block;width:auto;font-size:.85em;padding:2px 8px;min-height:0}
 .notes button[aria-current=true]{background:#e8effd}
 .muted{color:#57606a;font-size:.9em}
+.cnt{margin:0;text-align:right;text-wrap:balance}
+[aria-invalid=true]{border-color:#cf222e}
+[aria-invalid=true]+.cnt{color:#82071e;font-weight:600}
 .body{margin:12px 0;overflow-wrap:anywhere}
 .body p{margin:0 0 8px}
 .body ul,.body ol{padding-left:1.4em}

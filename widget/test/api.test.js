@@ -67,15 +67,80 @@ describe('api', () => {
       assert.equal(err.detail, 'The selected text is not part of this trial.');
       assert.deepEqual(err.errors, problem.errors);
       assert.equal(err.retryAfter, '3');
-      assert.equal(err.message, 'Quote not found. The selected text is not part of this trial.');
+      // The detail, then the fields in the widget's words, then when to try again.
+      assert.equal(
+        err.message,
+        'The selected text is not part of this trial. Highlighted text not in the trial text. Try again in 3 seconds.',
+      );
       return true;
     });
+  });
+
+  test("a note over the limit says why in the service's words, not only 'Invalid content'", async () => {
+    // The problem the service sends for a 17,600-character note (notes/schemas.py).
+    const problem = {
+      type: 'https://trial-notes.example/problems/invalid',
+      title: 'Invalid content',
+      status: 422,
+      detail: 'The note is not valid.',
+      errors: { body: 'must be at most 10000 characters' },
+    };
+    const net = network(() => json(422, problem, 'application/problem+json'));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(api.createNote('NCT1', {}), (err) => {
+      assert.equal(err.message, 'The note is not valid. Note must be at most 10000 characters.');
+      assert.doesNotMatch(err.message, /Invalid content/);
+      return true;
+    });
+  });
+
+  test('field errors: lists joined, fields the user cannot fix left to the detail', async () => {
+    const errors = {
+      'target.selector[0].exact': 'must be at most 2000 characters',
+      passcode: ['must have 6 to 128 characters', 'must be a string'],
+      '(body)': 'must be an object',
+      note_ids: '2 unknown note id(s)',
+    };
+    const net = network(() => json(422, { title: 'Invalid content', detail: 'The share is not valid.', errors }, 'application/problem+json'));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(api.createShare({}), {
+      message:
+        'The share is not valid. Highlighted text must be at most 2000 characters. Passcode must have 6 to 128 characters; must be a string.',
+    });
+  });
+
+  test('a problem without a detail shows its title', async () => {
+    const net = network(() => json(404, { title: 'Not found', status: 404 }, 'application/problem+json'));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(api.deleteNote('x'), { status: 404, message: 'Not found.' });
+  });
+
+  test('429 and 503 say when to try again, from Retry-After', async () => {
+    const replies = [
+      json(429, { title: 'Too many requests', detail: 'Too many requests from this client. Wait and try again.' },
+        'application/problem+json', { 'Retry-After': '60' }),
+      json(503, { title: 'Service busy', detail: 'Too many passcode checks are running.' },
+        'application/problem+json', { 'Retry-After': '1' }),
+    ];
+    const net = network(() => replies.shift());
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(api.createShare({}), {
+      message: 'Too many requests from this client. Wait and try again. Try again in 60 seconds.',
+    });
+    await assert.rejects(api.createShare({}), { message: 'Too many passcode checks are running. Try again in 1 second.' });
+  });
+
+  test('a Retry-After that is not a number of seconds adds no wait', () => {
+    for (const value of [null, '', '0', 'soon', 'Wed, 21 Oct 2026 07:28:00 GMT']) {
+      assert.equal(new ApiError(429, 'Too many requests', 'Wait.', { retryAfter: value }).message, 'Wait.', String(value));
+    }
+    assert.equal(new ApiError(429, 'Too many requests', '', { retryAfter: '2.5' }).message, 'Too many requests. Try again in 3 seconds.');
   });
 
   test('an error without a problem body still says something', async () => {
     const net = network(() => new Response('<h1>Bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.listShares('NCT1'), { status: 502, message: 'Bad Gateway' });
+    await assert.rejects(api.listShares('NCT1'), { status: 502, message: 'Bad Gateway.' });
   });
 
   test('a network failure is a clear message, status 0', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { JSDOM } from 'jsdom';
 
-import { firstWords, htmlToText, renderBody, textToHtml } from '../src/note-body.js';
+import { MAX_BODY_CHARS, charCount, firstWords, htmlToText, renderBody, textToHtml } from '../src/note-body.js';
 
 const { document } = new JSDOM('<!doctype html><body></body>').window;
 
@@ -17,8 +18,13 @@ describe('plain text to HTML', () => {
   test('escapes markup and makes paragraphs and line breaks', () => {
     assert.equal(
       textToHtml('Ask Dr <Lee> about "B & C"\nat the visit.\n\nAlso: liver tests'),
-      '<p>Ask Dr &lt;Lee&gt; about &quot;B &amp; C&quot;<br>at the visit.</p><p>Also: liver tests</p>',
+      '<p>Ask Dr &lt;Lee&gt; about "B &amp; C"<br>at the visit.</p><p>Also: liver tests</p>',
     );
+  });
+
+  test("quotes and apostrophes stay as typed: they don't eat into the service's limit", () => {
+    const typed = `Dr Lee's "B or C" question, don't forget. `.repeat(200);
+    assert.equal(textToHtml(typed), `<p>${typed.trim()}</p>`);
   });
 
   test('normalises CRLF, trims, treats blank lines with spaces as a break', () => {
@@ -64,4 +70,36 @@ describe('rendering stored HTML', () => {
 test('firstWords cuts long text with an ellipsis', () => {
   assert.equal(firstWords('Child-Pugh Class B or C cirrhosis'), 'Child-Pugh Class B or C cirrhosis');
   assert.equal(firstWords('one two three four five six seven eight nine', 8), 'one two three four five six seven eight…');
+});
+
+describe('the character counter', () => {
+  test('nothing below 80% of the limit, then "n / limit characters"', () => {
+    assert.deepEqual(charCount('a'.repeat(7999)), { over: false, words: '' });
+    assert.deepEqual(charCount('a'.repeat(8000)), { over: false, words: '8,000 / 10,000 characters' });
+    assert.deepEqual(charCount('a'.repeat(9412)), { over: false, words: '9,412 / 10,000 characters' });
+    assert.deepEqual(charCount('a'.repeat(10000)), { over: false, words: '10,000 / 10,000 characters' });
+  });
+
+  test('past the limit it says by how much', () => {
+    assert.deepEqual(charCount('a'.repeat(10001)), { over: true, words: '10,001 / 10,000 characters, 1 too many' });
+    assert.deepEqual(charCount('a'.repeat(17600)), { over: true, words: '17,600 / 10,000 characters, 7,600 too many' });
+  });
+
+  test('counts code points, as the service does, not UTF-16 units', () => {
+    const emoji = '\u{1F600}'.repeat(8000); // 16,000 UTF-16 units
+    assert.equal(charCount(emoji).words, '8,000 / 10,000 characters');
+    assert.equal(charCount(emoji + 'x'.repeat(2001)).over, true);
+    assert.equal(charCount('x', 10).words, '');
+    assert.equal(charCount('é'.repeat(9), 10).words, '9 / 10 characters');
+  });
+
+  test("the limit is the service's own MAX_BODY_CHARS", () => {
+    // Wherever the service keeps it among the notes modules, the value must be the widget's.
+    const dir = new URL('../../notes_service/notes/', import.meta.url);
+    const found = readdirSync(dir)
+      .filter((name) => name.endsWith('.py'))
+      .flatMap((name) => [...readFileSync(new URL(name, dir), 'utf8').matchAll(/^MAX_BODY_CHARS\s*(?::\s*int\s*)?=\s*([\d_]+)/gm)])
+      .map((m) => Number(m[1].replaceAll('_', '')));
+    assert.deepEqual(found, [MAX_BODY_CHARS]);
+  });
 });
