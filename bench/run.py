@@ -19,8 +19,9 @@ served side by side and read in alternating rounds. See docs/performance.md.
 Durations and sizes come from the environment (defaults in brackets, --quick in braces):
 BENCH_SECONDS [8] {1} per load run; BENCH_FLOOD_SECONDS [10] {3};
 BENCH_FLOOD_CONCURRENCY [200] {20}; BENCH_FLOOD_READ_RPS [20] (also the read rate under slow
-clients and share creations); BENCH_SLOW_CLIENTS [60]; BENCH_CREATORS [16];
-BENCH_CREATION_WRITE_RPS [10]; BENCH_GROWTH_SMALL [20000]
+clients, and under share creations at most a quarter of read_rps); BENCH_SLOW_CLIENTS [60];
+BENCH_CREATORS [16]; BENCH_CREATION_WRITE_RPS [10] (at most a quarter of write_rps);
+BENCH_GROWTH_SMALL [20000]
 {2000} and BENCH_GROWTH_LARGE [200000] {20000} notes; BENCH_SHARE_OPENS [15] {5};
 BENCH_ANCHOR_NOTES [500]; BENCH_ANCHOR_RUNS [7] {3}; BENCH_WRK_CONNECTIONS [8];
 BENCH_BACKENDS [sqlite,postgresql]; BENCH_GUNICORN_ARGS [none] (extra gunicorn flags for
@@ -453,15 +454,20 @@ def measure_creations(backend: Backend, settings: Settings, pool: list[dict[str,
     read_spec = driver_spec(work / "reads.json", srv.port, as_driver(read_requests(backend)))
     write_spec = driver_spec(work / "creation-writes.json", srv.port,
                              as_driver(write_requests_for(backend, pool, rng)))
+    # At most a quarter of the measured maxima: the figure is what the creations cost readers and
+    # writers, not the queue of a pool loaded near its limit (on a busy machine 20 reads and 10
+    # writes a second were most of what it could serve at all).
+    read_rate = round(min(settings.flood_read_rps, backend.figures["read_rps"] / 4), 1)
+    write_rate = round(min(settings.creation_write_rps, backend.figures["write_rps"] / 4), 1)
     log(f"{backend.name}: {settings.creators} concurrent share creations for {settings.flood_seconds:.0f} s, "
-        f"reads at {settings.flood_read_rps:.0f} and note creations at {settings.creation_write_rps:.0f} rps")
+        f"reads at {read_rate} and note creations at {write_rate} rps")
     # Owners' clients wait out a Retry-After (the front's 503 when the passcode pool is full).
     creators = driver("flood", create_spec, settings.flood_seconds, concurrency=settings.creators,
                       sources=settings.creators, polite=1)
     time.sleep(1.0)  # the creations are running before the readers and writers arrive
     seconds = max(1.0, settings.flood_seconds - 2)
-    reads = driver("rate", read_spec, seconds, rate=settings.flood_read_rps)
-    writes = driver("rate", write_spec, seconds, rate=settings.creation_write_rps)
+    reads = driver("rate", read_spec, seconds, rate=read_rate)
+    writes = driver("rate", write_spec, seconds, rate=write_rate)
     backend.details["creation_reads"], backend.details["creation_writes"] = finish(reads), finish(writes)
     backend.details["creations"] = finish(creators)
     srv.settle()
