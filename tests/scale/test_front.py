@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import json
 import os
 import select
@@ -366,7 +367,7 @@ def test_the_app_counts_passcode_attempts_by_the_address_nginx_saw(front):
     assert status == 401
     # Past nginx's own burst, nginx refuses before the app sees the request.
     before = settled_count(front, "passcodes", '"POST /api/v1/shared/****')
-    answers = [guess(front, token, "127.0.5.1") for _ in range(NGINX_BURST + 2)]
+    answers = [guess(front, token, "127.0.5.1") for _ in range(NGINX_BURST + 6)]
     refused = [a for a in answers if a[0] == 429 and b"from this address" in a[2]]
     assert refused and all(a[1].get("retry-after") == "60" for a in refused)
     after = settled_count(front, "passcodes", '"POST /api/v1/shared/****')
@@ -424,3 +425,49 @@ def test_when_one_pool_dies_the_front_stops_the_rest(tmp_path, front_data):
     assert running.process.returncode == 1
     assert [name for name, pid in pids.items() if alive(pid)] == []
     assert "passcodes exited" in running.output.read_text()
+
+
+# -- the configuration ---------------------------------------------------------------
+
+
+def load_launcher():
+    spec = importlib.util.spec_from_file_location("front_launcher", LAUNCHER)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("BIND", "localhost"), ("PASSCODE_BIND", "127.0.0.1:80; evil"), ("PASSCODE_THREADS", "0"),
+    ("FRONT_UNLOCK_RATE", "30r/m; allow all"), ("FRONT_TRUSTED_PROXIES", "10.0.0.0/8;"),
+    ("FRONT_FORWARDED_PROTO", "$http_x_forwarded_proto"), ("FRONT_UNLOCK_BURST", "-1"),
+])
+def test_a_bad_setting_stops_the_front_with_its_name(name, value):
+    launcher = load_launcher()
+    with pytest.raises(launcher.FrontError, match=name):
+        launcher.FrontSettings.from_env({name: value})
+
+
+def test_the_load_balancer_configuration_is_valid_nginx(tmp_path):
+    """Several hosts behind a balancer (docs/deploy.md): realip from its addresses, https to the app."""
+    launcher = load_launcher()
+    settings = launcher.FrontSettings.from_env({"FRONT_TRUSTED_PROXIES": "10.0.0.0/24, 10.0.1.5",
+                                                "FRONT_FORWARDED_PROTO": "https", "BIND": "127.0.0.1:1"})
+    conf = launcher.render(settings, tmp_path)
+    assert "{{" not in conf
+    assert "set_real_ip_from 10.0.0.0/24;" in conf and "set_real_ip_from 10.0.1.5;" in conf
+    assert "proxy_set_header X-Forwarded-Proto https;" in conf
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "nginx.conf").write_text(conf)
+    checked = subprocess.run([launcher.nginx_binary(os.environ), "-t", "-p", str(tmp_path), "-e", "stderr",
+                              "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_nginx_error_lines_lose_their_request_fields():
+    line = ('2026/12/01 19:34:16 [error] 1#1: *7 upstream timed out, client: 127.0.0.1, server: _, '
+            'request: "POST /%73/SecretTok HTTP/1.1", upstream: "http://127.0.0.1:8011/%73/SecretTok", '
+            'host: "x", referrer: "http://x/s/SecretTok"')
+    scrubbed = load_launcher().scrub_error_line(line)
+    assert "SecretTok" not in scrubbed and "upstream timed out" in scrubbed and 'request: "(withheld)"' in scrubbed
