@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := notes_service
 
-.PHONY: run test install install-test lint serve widget widget-test demo bench clean
+.PHONY: run test install install-test lint serve widget widget-test demo bench clean system-tools test-tools
 
 WIDGET_OUT := notes_service/static/widget.js
 WIDGET_SRC := $(wildcard widget/src/*.js) widget/package.json
@@ -44,18 +44,30 @@ run: install widget
 	$(BIN)/flask trials load
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-# Production serving: gunicorn with WEB_CONCURRENCY workers (default 2) on BIND (default
-# 127.0.0.1:$PORT, PORT default 8000); access log with share tokens masked (gunicorn.conf.py).
-serve: install widget
+# Production serving: nginx (Debian's package, installed when missing) in front of two gunicorn
+# pools, started and stopped together by deploy/front.py (Ctrl-C stops all three): the main pool
+# (gunicorn.conf.py) and the passcode pool (gunicorn_unlock.conf.py). nginx listens on BIND
+# (default 127.0.0.1:$PORT, PORT default 8000); docs/deploy.md lists the other settings.
+serve: install widget system-tools
 	$(BIN)/flask db upgrade
 	$(BIN)/flask trials load
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	$(BIN)/python deploy/front.py
+
+# What the front, the browser tests and the benchmarks need from Debian, installed when missing
+# (as root, like `.ci/run`): nginx, Chromium, and wrk for `make bench`.
+APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+system-tools:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { $(APT_INSTALL) nginx >/dev/null; }
 
 lint: install-test
 	$(BIN)/ruff check .
 
+# The browser tests need Chromium, the front's tests nginx: installed here when missing.
+test-tools: system-tools
+	@[ -x /usr/bin/chromium ] || { $(APT_INSTALL) chromium >/dev/null; }
+
 # The suite runs on SQLite, then again on PostgreSQL when NOTES_TEST_DATABASE_URL names a server.
-test: install-test lint widget-test
+test: install-test test-tools lint widget-test
 	$(BIN)/python -m pytest
 	@if [ -n "$$NOTES_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL =="; \
@@ -71,11 +83,8 @@ demo:
 # Benchmarks, not part of `make test`: gunicorn on SQLite (and PostgreSQL when 127.0.0.1:5432
 # answers), loaded by wrk and bench/driver.py; writes bench/results/latest.json (docs/performance.md).
 # BENCH_ARGS=--quick for a smoke run; BENCH_SECONDS etc. tune durations (see bench/run.py).
-bench: install-test
-	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+bench: install-test test-tools
+	@command -v wrk >/dev/null 2>&1 || { $(APT_INSTALL) wrk >/dev/null; }
 	@if [ -f widget/package.json ]; then \
 		cd widget && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; fi
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

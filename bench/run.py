@@ -1,4 +1,4 @@
-"""`make bench`: measure the service under gunicorn and write bench/results/latest.json.
+"""`make bench`: measure the service behind its production front and write bench/results/latest.json.
 
     .venv/bin/python bench/run.py            # the full run (about 6 minutes on 2 cores)
     .venv/bin/python bench/run.py --quick    # tiny durations and data, a smoke run (under 2 minutes)
@@ -7,21 +7,25 @@
 For each backend (SQLite, then PostgreSQL when 127.0.0.1:5432 answers) it makes a fresh
 data folder and database, runs `flask db upgrade` and `flask trials load`, seeds
 notebooks of 20 encrypted notes on the seed trial straight through the service's
-crypto and models (bench/seed.py), starts `gunicorn -w 2 -b 127.0.0.1:PORT wsgi:app`
-(which also reads the repository's gunicorn.conf.py, as `make serve` does) and drives it
-from separate processes: wrk (bench/wrk/requests.lua) for the maximum rates,
-bench/driver.py for fixed-rate (open-loop) latency and for the wrong-passcode flood.
+crypto and models (bench/seed.py), starts the front exactly as `make serve` does
+(deploy/front.py: nginx before the main gunicorn pool and the passcode pool) and drives
+it, through nginx, from separate processes: wrk (bench/wrk/requests.lua) for the maximum
+rates, bench/driver.py for fixed-rate (open-loop) latency, the wrong-passcode flood, the
+slow clients and the concurrent share creations.
 Each ratio is made of figures measured in this same run, against this same server:
 health and read rates in interleaved halves; growth on a twin database of 200,000 notes
 served side by side and read in alternating rounds. See docs/performance.md.
 
 Durations and sizes come from the environment (defaults in brackets, --quick in braces):
 BENCH_SECONDS [8] {1} per load run; BENCH_FLOOD_SECONDS [10] {3};
-BENCH_FLOOD_CONCURRENCY [200] {20}; BENCH_FLOOD_READ_RPS [20]; BENCH_GROWTH_SMALL [20000]
+BENCH_FLOOD_CONCURRENCY [200] {20}; BENCH_FLOOD_READ_RPS [20] (also the read rate under slow
+clients, and under share creations at most a quarter of read_rps); BENCH_SLOW_CLIENTS [60];
+BENCH_CREATORS [16]; BENCH_CREATION_WRITE_RPS [10] (at most a quarter of write_rps);
+BENCH_GROWTH_SMALL [20000]
 {2000} and BENCH_GROWTH_LARGE [200000] {20000} notes; BENCH_SHARE_OPENS [15] {5};
 BENCH_ANCHOR_NOTES [500]; BENCH_ANCHOR_RUNS [7] {3}; BENCH_WRK_CONNECTIONS [8];
-BENCH_BACKENDS [sqlite,postgresql]; BENCH_GUNICORN_ARGS [none] (extra gunicorn flags,
-for experiments such as "--worker-class gthread --threads 8").
+BENCH_BACKENDS [sqlite,postgresql]; BENCH_GUNICORN_ARGS [none] (extra gunicorn flags for
+both pools, passed as GUNICORN_CMD_ARGS, for experiments such as "--threads 8").
 """
 
 from __future__ import annotations
@@ -69,11 +73,14 @@ TARGETS: dict[str, tuple[str, float]] = {
     "growth_ratio": ("<=", 1.3),
     "flood_read_p99_ms": ("<=", 100),
     "flood_rss_mib": ("<=", 600),
+    "slow_read_p99_ms": ("<=", 100),
+    "creation_write_p99_ms": ("<=", 100),
     "widget_gzip_bytes": ("<=", 15_360),
     "anchor_500_ms": ("<=", 100),
 }
 SERVER_KEYS = ["health_rps", "read_rps", "read_ratio", "read_p99_ms", "write_rps", "write_p99_ms",
-               "share_open_ms", "flood_read_p99_ms", "flood_rss_mib", "growth_ratio"]
+               "share_open_ms", "flood_read_p99_ms", "flood_rss_mib", "slow_read_p99_ms",
+               "creation_read_p99_ms", "creation_write_p99_ms", "growth_ratio"]
 PAGE_KEYS = ["widget_gzip_bytes", "anchor_500_ms", "anchor_500_inpage_ms"]
 WRONG_PASSCODE = "000-000-000"
 RIGHT_PASSCODE = "bench passcode 7"
@@ -97,6 +104,9 @@ class Settings:
     anchor_notes: int
     anchor_runs: int
     wrk_connections: int
+    slow_clients: int
+    creators: int
+    creation_write_rps: float
     backends: list[str]
     gunicorn_args: tuple[str, ...]
     profile: bool
@@ -123,6 +133,9 @@ class Settings:
             anchor_notes=int(number("BENCH_ANCHOR_NOTES", 500, 500)),
             anchor_runs=int(number("BENCH_ANCHOR_RUNS", 7, 3)),
             wrk_connections=int(number("BENCH_WRK_CONNECTIONS", 8, 8)),
+            slow_clients=int(number("BENCH_SLOW_CLIENTS", 60, 60)),
+            creators=int(number("BENCH_CREATORS", 16, 16)),
+            creation_write_rps=number("BENCH_CREATION_WRITE_RPS", 10, 10),
             backends=(backends or os.environ.get("BENCH_BACKENDS") or "sqlite,postgresql").split(","),
             gunicorn_args=tuple(shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))),
             profile=profile,
@@ -137,7 +150,7 @@ class Backend:
     workdir: Path
     env: dict[str, str]
     pg_database: str | None = None
-    server: server.Gunicorn | None = None
+    server: server.Front | None = None
     app: Any = None
     readers: list[seed.Reader] = field(default_factory=list)
     writers: list[seed.Reader] = field(default_factory=list)
@@ -201,9 +214,9 @@ def finish(process: subprocess.Popen[str]) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def fixed_rate(spec: Path, rate: float, seconds: float) -> dict[str, Any]:
-    """One open-loop run at `rate` per second."""
-    return finish(driver("rate", spec, seconds, rate=round(max(1.0, rate), 1)))
+def fixed_rate(spec: Path, rate: float, seconds: float, sources: int = 0) -> dict[str, Any]:
+    """One open-loop run at `rate` per second (from `sources` loopback addresses when given)."""
+    return finish(driver("rate", spec, seconds, rate=round(max(1.0, rate), 1), sources=sources))
 
 
 # -- Profiling (optional) --------------------------------------------------------------
@@ -375,8 +388,10 @@ def measure_shares(backend: Backend, settings: Settings) -> None:
     opens = [{"method": "POST", "path": f"/api/v1/shared/{tokens[0]}", "headers": {},
               "body": json.dumps({"passcode": RIGHT_PASSCODE})}]
     log(f"{backend.name}: {settings.share_opens} share opens with the right passcode")
-    # Two a second: one at a time, so the median is the cost of one open, not of a queue.
-    opened = fixed_rate(driver_spec(work / "opens.json", srv.port, opens), 2, settings.share_opens / 2)
+    # Two a second: one at a time, so the median is the cost of one open, not of a queue. Each
+    # from its own address, as different family members would (nginx limits each address).
+    opened = fixed_rate(driver_spec(work / "opens.json", srv.port, opens), 2, settings.share_opens / 2,
+                        sources=settings.share_opens)
     backend.details["share_open"] = opened
     backend.figures["share_open_ms"] = opened["p50_ms"]
 
@@ -413,6 +428,53 @@ def measure_shares(backend: Backend, settings: Settings) -> None:
         srv.settle()
 
 
+def measure_slow_clients(backend: Backend, settings: Settings) -> None:
+    """slow_read_p99_ms: reads (open loop) while `slow_clients` connections trickle their headers."""
+    srv, work = backend.server, backend.workdir
+    read_spec = driver_spec(work / "reads.json", srv.port, as_driver(read_requests(backend)))
+    log(f"{backend.name}: {settings.slow_clients} slow clients for {settings.flood_seconds:.0f} s, "
+        f"reads at {settings.flood_read_rps:.0f} rps meanwhile")
+    slow = driver("slow", read_spec, settings.flood_seconds, concurrency=settings.slow_clients)
+    time.sleep(1.0)  # every slow connection is open before the reads start
+    reads = fixed_rate(read_spec, settings.flood_read_rps, max(1.0, settings.flood_seconds - 2))
+    backend.details["slow_clients"] = finish(slow)
+    backend.details["slow_reads"] = reads
+    backend.figures["slow_read_p99_ms"] = reads["p99_ms"]
+
+
+def measure_creations(backend: Backend, settings: Settings, pool: list[dict[str, Any]], rng: random.Random) -> None:
+    """creation_read_p99_ms, creation_write_p99_ms: reads and note creations (open loop) while
+    `creators` owners create shares back to back (closed loop, each from its own address)."""
+    srv, work = backend.server, backend.workdir
+    creations = [{"method": "POST", "path": "/api/v1/shares",
+                  "headers": {"Authorization": f"Bearer {owner.token}"},
+                  "body": json.dumps({"trial_id": seed.SEED_TRIAL, "passcode": RIGHT_PASSCODE})}
+                 for owner in backend.readers[-settings.creators:]]
+    create_spec = driver_spec(work / "creations.json", srv.port, creations)
+    read_spec = driver_spec(work / "reads.json", srv.port, as_driver(read_requests(backend)))
+    write_spec = driver_spec(work / "creation-writes.json", srv.port,
+                             as_driver(write_requests_for(backend, pool, rng)))
+    # At most a quarter of the measured maxima: the figure is what the creations cost readers and
+    # writers, not the queue of a pool loaded near its limit (on a busy machine 20 reads and 10
+    # writes a second were most of what it could serve at all).
+    read_rate = round(min(settings.flood_read_rps, backend.figures["read_rps"] / 4), 1)
+    write_rate = round(min(settings.creation_write_rps, backend.figures["write_rps"] / 4), 1)
+    log(f"{backend.name}: {settings.creators} concurrent share creations for {settings.flood_seconds:.0f} s, "
+        f"reads at {read_rate} and note creations at {write_rate} rps")
+    # Owners' clients wait out a Retry-After (the front's 503 when the passcode pool is full).
+    creators = driver("flood", create_spec, settings.flood_seconds, concurrency=settings.creators,
+                      sources=settings.creators, polite=1)
+    time.sleep(1.0)  # the creations are running before the readers and writers arrive
+    seconds = max(1.0, settings.flood_seconds - 2)
+    reads = driver("rate", read_spec, seconds, rate=read_rate)
+    writes = driver("rate", write_spec, seconds, rate=write_rate)
+    backend.details["creation_reads"], backend.details["creation_writes"] = finish(reads), finish(writes)
+    backend.details["creations"] = finish(creators)
+    srv.settle()
+    backend.figures.update(creation_read_p99_ms=backend.details["creation_reads"]["p99_ms"],
+                           creation_write_p99_ms=backend.details["creation_writes"]["p99_ms"])
+
+
 @dataclass
 class RssPeak:
     """Peak resident memory seen by the sampler."""
@@ -442,8 +504,8 @@ def measure_growth(backend: Backend, settings: Settings, pool: list[dict[str, An
         for each in (backend, twin):
             if each.name == "postgresql":
                 server.pg_vacuum_analyze(each.env["DATABASE_URL"])
-        twin.server = server.Gunicorn(twin.env, backend.workdir.parent / f"gunicorn-{twin.name}-large.log",
-                                      extra_args=settings.gunicorn_args)
+        twin.server = server.Front(twin.env, backend.workdir.parent / f"front-{twin.name}-large.log",
+                                   extra_args=settings.gunicorn_args)
         twin.server.start()
         rate = round(backend.figures["read_rps"] / 4, 1)
         specs = {label: driver_spec(each.workdir / "growth.json", each.server.port,
@@ -509,13 +571,15 @@ def run_backend(name: str, settings: Settings, root: Path, with_page: bool) -> B
     try:
         pool = seed.quote_pool(backend.app, 400, rng)
         seed_users(backend, settings, rng, pool)
-        backend.server = server.Gunicorn(backend.env, root / f"gunicorn-{name}.log",
-                                         extra_args=settings.gunicorn_args)
+        backend.server = server.Front(backend.env, root / f"front-{name}.log",
+                                      extra_args=settings.gunicorn_args)
         backend.server.start()
         measure_reads(backend, settings)
         measure_growth(backend, settings, pool, rng)  # before any write: exactly growth_small notes
         measure_writes(backend, settings, pool, rng)
         measure_shares(backend, settings)
+        measure_slow_clients(backend, settings)
+        measure_creations(backend, settings, pool, rng)
         if with_page:
             measure_page(backend, settings, pool, rng)
     finally:
@@ -589,6 +653,7 @@ def machine(backends: list[str]) -> dict[str, Any]:
         "postgresql": server.pg_version() if "postgresql" in backends else None,
         "gunicorn": version(str(server.BIN / "gunicorn"), "--version"),
         "wrk": version("wrk", "-v"),
+        "nginx": version(shutil.which("nginx") or "/usr/sbin/nginx", "-v"),
         "chromium": version(anchor.CHROMIUM, "--version"),
     }
     return info

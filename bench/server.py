@@ -1,11 +1,14 @@
-"""The service under test: gunicorn in its own process group, its databases, its memory."""
+"""The service under test: the front `make serve` starts (nginx and both gunicorn pools), its databases, its memory."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -183,6 +186,88 @@ class Gunicorn:
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+class Front(Gunicorn):
+    """`deploy/front.py`, as `make serve` runs it: nginx on `port`, the main pool and the passcode pool
+    behind it, each on a free port; every figure measured through it goes through nginx."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path, workers: int = 2,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        super().__init__(env, log_path, workers, extra_args)
+        self.run_dir = log_path.with_suffix(".run")
+        self.env.update({
+            "BIND": f"127.0.0.1:{self.port}",
+            "FRONT_APP_BIND": f"127.0.0.1:{free_port()}",
+            "PASSCODE_BIND": f"127.0.0.1:{free_port()}",
+            "FRONT_RUN_DIR": str(self.run_dir),
+            # Access logs to files, as a deployment keeps them, not to the bench's terminal.
+            "FRONT_LOG_DIR": str(log_path.with_suffix(".logs")),
+            "WEB_CONCURRENCY": str(workers),
+        })
+        if extra_args:
+            self.env["GUNICORN_CMD_ARGS"] = " ".join(extra_args)  # both pools read it
+        self.command = [sys.executable, str(REPO / "deploy" / "front.py")]
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Start the front and wait until it has written pids.json (nginx and both pools answer)."""
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.command, cwd=REPO, env=self.env, stdout=log, stderr=log,
+                                        start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the front exited with {self.process.returncode}; see {self.log_path}")
+            if (self.run_dir / "pids.json").exists() and self.healthy():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the front did not become ready in {timeout:.0f} s; see {self.log_path}")
+
+    def pool_pids(self) -> dict[str, int]:
+        """nginx's, the main pool's and the passcode pool's master."""
+        return json.loads((self.run_dir / "pids.json").read_text())
+
+    def pids(self) -> list[int]:
+        """The launcher, then every process under it (nginx, both gunicorn masters and their workers)."""
+        if self.process is None:
+            return []
+        found, queue = [], [self.process.pid]
+        while queue:
+            pid = queue.pop(0)
+            found.append(pid)
+            try:
+                queue += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except OSError:
+                continue
+        return found
+
+    def rss_mib(self) -> float:
+        """Resident memory of nginx and both pools together (not the launcher), MiB."""
+        total_kib = 0
+        for pid in self.pids()[1:]:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total_kib += int(line.split()[1])
+                        break
+            except OSError:
+                continue
+        return total_kib / 1024
+
+    def stop(self) -> None:
+        """SIGTERM to the launcher (it stops nginx, then the pools), then SIGKILL what lingers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            for pid in self.pool_pids().values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
