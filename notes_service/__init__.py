@@ -57,10 +57,12 @@ def _configure(app: Flask, settings: Settings) -> None:
 
 
 def _engine_options(url: str) -> dict[str, object]:
+    # A database error's message carries the statement's parameters (ciphertexts, hashes, search
+    # terms) and the 500 handler logs it: keep the SQL in the log, never the values.
     if url.startswith("sqlite"):
         # Writers wait for each other (busy timeout) instead of failing at once.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "hide_parameters": True}
 
 
 def _dev_secret(data_dir: Path) -> str:
