@@ -271,7 +271,7 @@ PATHS.update({
         "post": {"summary": "Add a note", "operationId": "createNote", "security": BEARER,
                  "parameters": [NCT_PARAM], "requestBody": _body("NoteInput"),
                  "responses": {"201": _json(_ref("Note"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
-                               "404": _problem("No such trial")}},
+                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)")}},
     },
     "/api/v1/notes/{note_id}": {
         "get": {"summary": "One of my notes", "operationId": "readNote", "security": BEARER,
@@ -295,7 +295,7 @@ PATHS.update({
         "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
                  "requestBody": _body("ShareInput"),
                  "responses": {"201": _json(_ref("Share"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
-                               "404": _problem("No such trial")}},
+                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)")}},
     },
     "/api/v1/shares/{share_id}": {
         "get": {"summary": "One of my shares", "operationId": "readShare", "security": BEARER,
@@ -323,7 +323,7 @@ PATHS.update({
         "get": {"summary": "Share page: passcode form, or the notes while the share cookie is valid",
                 "operationId": "sharePage", "parameters": [TOKEN],
                 "responses": {"200": _html("Form or notes"), "404": _html("Unknown"), "410": _html("Gone"),
-                              "423": _html("Locked")}},
+                              "423": _html("Locked"), "429": _html("Rate limited (Retry-After)")}},
         "post": {"summary": "Share page: submit the passcode form", "operationId": "sharePageUnlock",
                  "parameters": [TOKEN],
                  "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
