@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
     settings = load_settings(os.environ if env is None else env, app.instance_path)
     _configure(app, settings)
+    _mask_logs()
     _bind_extensions(app, settings)
     _register_blueprints(app)
     bind_limiter(app)  # after the blueprints: it wraps their rate-limited views
@@ -54,6 +56,17 @@ def _configure(app: Flask, settings: Settings) -> None:
     from .shares.passcodes import ArgonGate
 
     app.extensions["notes_argon_gate"] = ArgonGate(settings.argon2_max_concurrent)
+
+
+def _mask_logs() -> None:
+    # The development server (`flask run`, `make run`) logs each request line as the client sent
+    # it to the "werkzeug" logger; Flask's handler carries our own records. Both go through the
+    # one masking filter gunicorn's logs use, so no server writes a share token.
+    from flask.logging import default_handler
+
+    from .logmask import install
+
+    install(logging.getLogger("werkzeug"), default_handler)
 
 
 def _engine_options(url: str) -> dict[str, object]:
