@@ -42,6 +42,8 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # in text with an error: refused on every route. (werkzeug already decodes them with
 # replacement, so no surrogate survives, but the check costs nothing.)
 _NUL_OR_SURROGATE = re.compile(r"[\x00\ud800-\udfff]")
+# In JSON text a surrogate can only be written as an escape: UTF-8 cannot encode one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def parse_json(raw: bytes) -> Any:
@@ -50,13 +52,18 @@ def parse_json(raw: bytes) -> Any:
     Raises BadRequest naming the first bad place (never echoing its value, which may be a secret).
     """
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+        text = raw.decode("utf-8")
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise BadRequest("The request body is not valid UTF-8.") from None
     except RecursionError:
         raise BadRequest(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.") from None
     except ValueError:
         raise BadRequest("The request body is not valid JSON.") from None
+    # Two scans of the text rule out most bodies at once: fewer brackets than the bound cannot nest
+    # past it, and without a surrogate escape there is no surrogate.
+    if text.count("[") + text.count("{") < MAX_JSON_DEPTH and not _SURROGATE_ESCAPE.search(text):
+        return data
     problem_at = first_bad_place(data)
     if problem_at is not None:
         where, why = problem_at
@@ -77,22 +84,31 @@ def _finite_float(text: str) -> float:
 
 def first_bad_place(data: Any) -> tuple[str, str] | None:
     """(path, reason) of the first value nested too deep or holding text we cannot store, else None."""
+    if isinstance(data, str):
+        return ("(body)", "holds a lone surrogate, which is not text") if _SURROGATE.search(data) else None
+    if not isinstance(data, dict | list):
+        return None
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:  # a loop, not recursion: the walk itself must not be the thing that overflows
         value, where, depth = stack.pop()
-        if isinstance(value, str):
-            if _SURROGATE.search(value):
-                return where or "(body)", "holds a lone surrogate, which is not text"
-        elif isinstance(value, dict | list):
-            if depth >= MAX_JSON_DEPTH:
-                return where or "(body)", f"nests deeper than {MAX_JSON_DEPTH} levels"
-            pairs = enumerate(value) if isinstance(value, list) else value.items()
-            for key, item in pairs:
-                if isinstance(key, str) and _SURROGATE.search(key):
-                    return where or "(body)", "has a key holding a lone surrogate"
-                name = f"{where}[{key}]" if isinstance(key, int) else (f"{where}.{key}" if where else key)
-                stack.append((item, name, depth + 1))
+        if depth >= MAX_JSON_DEPTH:
+            return where or "(body)", f"nests deeper than {MAX_JSON_DEPTH} levels"
+        pairs = enumerate(value) if isinstance(value, list) else value.items()
+        for key, item in pairs:
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return where or "(body)", "has a key holding a lone surrogate"
+            if isinstance(item, str):
+                if _SURROGATE.search(item):
+                    return _place(where, key), "holds a lone surrogate, which is not text"
+            elif isinstance(item, dict | list):
+                stack.append((item, _place(where, key), depth + 1))
     return None
+
+
+def _place(where: str, key: int | str) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
 
 
 def first_bad_field(fields: Iterable[tuple[str, str]]) -> str | None:
