@@ -243,4 +243,9 @@ def register_web_hooks(app: Flask, settings: Settings) -> None:
         elif response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/s/"):
+            # Error pages under a share's URL too (429, 400): its stylesheet request must not carry
+            # the token in a Referer, and no cache may keep it.
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["Cache-Control"] = "no-store"
         return response

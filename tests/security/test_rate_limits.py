@@ -101,6 +101,9 @@ def test_each_creation_limit_answers_429_with_retry_after(make_app, limited):
     assert int(refused.headers["Retry-After"]) == 60  # the window of "2 per minute"
     if limited.name == "share_page":
         assert refused.mimetype == "text/html" and "Too many requests" in refused.get_data(as_text=True)
+        # The refusal sits at the share's URL: its stylesheet request must not send the token along.
+        assert refused.headers["Referrer-Policy"] == "no-referrer"
+        assert refused.headers["Cache-Control"] == "no-store"
     else:
         assert refused.mimetype == "application/problem+json"
         assert refused.get_json()["type"].endswith("/rate-limited")
