@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__)
     settings = load_settings(os.environ if env is None else env, app.instance_path)
     _configure(app, settings)
+    _mask_logs()
     _bind_extensions(app, settings)
     _register_blueprints(app)
     bind_limiter(app)  # after the blueprints: it wraps their rate-limited views
@@ -56,11 +58,24 @@ def _configure(app: Flask, settings: Settings) -> None:
     app.extensions["notes_argon_gate"] = ArgonGate(settings.argon2_max_concurrent)
 
 
+def _mask_logs() -> None:
+    # The development server (`flask run`, `make run`) logs each request line as the client sent
+    # it to the "werkzeug" logger; Flask's handler carries our own records. Both go through the
+    # one masking filter gunicorn's logs use, so no server writes a share token.
+    from flask.logging import default_handler
+
+    from .logmask import install
+
+    install(logging.getLogger("werkzeug"), default_handler)
+
+
 def _engine_options(url: str) -> dict[str, object]:
+    # A database error's message carries the statement's parameters (ciphertexts, hashes, search
+    # terms) and the 500 handler logs it: keep the SQL in the log, never the values.
     if url.startswith("sqlite"):
         # Writers wait for each other (busy timeout) instead of failing at once.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "hide_parameters": True}
 
 
 def _dev_secret(data_dir: Path) -> str:

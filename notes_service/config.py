@@ -8,13 +8,33 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from limits import parse_many
 
 
 class ConfigError(RuntimeError):
     """A configuration value is missing or invalid; the message names the variable."""
+
+
+# Every per-client rate limit, in one table: name -> (environment variable, default).
+# Each counts requests per client address, in RATELIMIT_STORAGE_URI (Redis shares them across
+# hosts); past it the answer is 429 with Retry-After. Values use Flask-Limiter's notation, and
+# several limits may be joined with ";" ("10 per minute; 100 per day").
+RATE_LIMITS: dict[str, tuple[str, str]] = {
+    # Passcode attempts (API and share-page form): each one may cost an Argon2 check.
+    "passcode": ("NOTES_SHARE_RATE_LIMIT", "30 per minute"),
+    # Notebooks: one per browser is the norm; a flood fills the database with empty rows.
+    "notebooks": ("NOTES_NOTEBOOK_RATE_LIMIT", "20 per hour"),
+    # Notes: each is an anchoring search over the trial text, a sanitize and an encryption.
+    "notes": ("NOTES_NOTE_RATE_LIMIT", "60 per minute"),
+    # Shares: each hashes a passcode with Argon2id (64 MiB).
+    "shares": ("NOTES_SHARE_CREATE_RATE_LIMIT", "30 per hour"),
+    # The share page: with its cookie, each view decrypts every shared note and renders the trial.
+    "share_page": ("NOTES_SHARE_PAGE_RATE_LIMIT", "60 per minute"),
+}
 
 
 @dataclass(frozen=True)
@@ -27,7 +47,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     ratelimit_storage_uri: str = "memory://"
     ratelimit_key_prefix: str = ""
-    share_rate_limit: str = "30 per minute"
+    rate_limits: Mapping[str, str] = field(
+        default_factory=lambda: {name: default for name, (_, default) in RATE_LIMITS.items()})
     argon2_max_concurrent: int = 2
     max_notes_per_notebook: int = 5000
     secret_key: str | None = None
@@ -100,6 +121,20 @@ def _rate_limit_uri(env: Mapping[str, str]) -> str:
     return uri
 
 
+def _rate_limits(env: Mapping[str, str]) -> dict[str, str]:
+    limits = {}
+    for name, (variable, default) in RATE_LIMITS.items():
+        value = env.get(variable, "").strip() or default
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(
+                f"{variable} must be a rate limit like '30 per minute' (several joined by ';'), got {value!r}"
+            ) from None
+        limits[name] = value
+    return limits
+
+
 def load_settings(env: Mapping[str, str], instance_path: str) -> Settings:
     """Read and validate every setting; raise ConfigError naming the bad variable."""
     data_dir = Path(env.get("NOTES_DATA_DIR") or instance_path).expanduser()
@@ -127,7 +162,7 @@ def load_settings(env: Mapping[str, str], instance_path: str) -> Settings:
         ratelimit_storage_uri=_rate_limit_uri(env),
         # Namespaces the counters when several deployments (or test runs) share one Redis.
         ratelimit_key_prefix=env.get("RATELIMIT_KEY_PREFIX", "").strip(),
-        share_rate_limit=env.get("NOTES_SHARE_RATE_LIMIT", "").strip() or "30 per minute",
+        rate_limits=_rate_limits(env),
         argon2_max_concurrent=_int(env, "NOTES_ARGON2_MAX_CONCURRENT", 2, 1, 64),
         max_notes_per_notebook=_int(env, "NOTES_MAX_NOTES", 5000, 1, 1_000_000),
         secret_key=secret_key,

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -38,8 +38,15 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def rate_limited(limit: Callable[[], str]) -> Callable[[View], View]:
-    """Mark a view as limited per client; bind_limiter applies the mark with each app's own limiter."""
+def rate_limited(name: str) -> Callable[[View], View]:
+    """Mark a view as limited per client by the limit `name` of config.RATE_LIMITS.
+
+    bind_limiter applies the mark with each app's own limiter; the value is read from the
+    app's settings at request time, so every app keeps its own configuration.
+    """
+
+    def limit() -> str:
+        return current_app.extensions["notes_settings"].rate_limits[name]
 
     def mark(view: View) -> View:
         setattr(view, _RATE_LIMIT, limit)

@@ -111,7 +111,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {"200": _json({"type": "object", "required": ["trials", "count"], "properties": {
                 "trials": {"type": "array", "items": _ref("TrialSummary")},
-                "count": {"type": "integer"}}})},
+                "count": {"type": "integer"}}}), "400": _problem("A NUL in a query parameter")},
         }
     },
     "/api/v1/trials/{nct}": {
@@ -124,7 +124,7 @@ PATHS: dict[str, Any] = {
     },
     "/": {"get": {"summary": "Trial index page", "operationId": "indexPage",
                   "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
-                  "responses": {"200": _html("The trial index")}}},
+                  "responses": {"200": _html("The trial index"), "400": _html("A NUL in a query parameter")}}},
     "/trials/{nct}": {"get": {"summary": "Trial page embedding the widget", "operationId": "trialPage",
                               "parameters": [NCT_PARAM],
                               "responses": {"200": _html("The trial page"), "404": _html("Unknown trial")}}},
@@ -271,7 +271,7 @@ PATHS.update({
         "post": {"summary": "Add a note", "operationId": "createNote", "security": BEARER,
                  "parameters": [NCT_PARAM], "requestBody": _body("NoteInput"),
                  "responses": {"201": _json(_ref("Note"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
-                               "404": _problem("No such trial")}},
+                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)")}},
     },
     "/api/v1/notes/{note_id}": {
         "get": {"summary": "One of my notes", "operationId": "readNote", "security": BEARER,
@@ -290,11 +290,12 @@ PATHS.update({
                 "security": BEARER,
                 "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}],
                 "responses": {"200": _json({"type": "object", "required": ["shares"], "properties": {
-                    "shares": {"type": "array", "items": _ref("Share")}}}), **AUTH_ERRORS}},
+                    "shares": {"type": "array", "items": _ref("Share")}}}), **AUTH_ERRORS,
+                    "400": _problem("A NUL in a query parameter")}},
         "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
                  "requestBody": _body("ShareInput"),
                  "responses": {"201": _json(_ref("Share"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
-                               "404": _problem("No such trial")}},
+                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)")}},
     },
     "/api/v1/shares/{share_id}": {
         "get": {"summary": "One of my shares", "operationId": "readShare", "security": BEARER,
@@ -322,13 +323,14 @@ PATHS.update({
         "get": {"summary": "Share page: passcode form, or the notes while the share cookie is valid",
                 "operationId": "sharePage", "parameters": [TOKEN],
                 "responses": {"200": _html("Form or notes"), "404": _html("Unknown"), "410": _html("Gone"),
-                              "423": _html("Locked")}},
+                              "423": _html("Locked"), "429": _html("Rate limited (Retry-After)")}},
         "post": {"summary": "Share page: submit the passcode form", "operationId": "sharePageUnlock",
                  "parameters": [TOKEN],
                  "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
                      "type": "object", "properties": {"passcode": {"type": "string"}}}}}},
                  "responses": {"303": {"description": "Opened: redirect to the notes"},
-                               "401": _html("Wrong passcode"), "404": _html("Unknown"), "410": _html("Gone"),
+                               "400": _html("A NUL in a form field"), "401": _html("Wrong passcode"),
+                               "404": _html("Unknown"), "410": _html("Gone"),
                                "423": _html("Locked"), "429": _html("Rate limited"),
                                "503": _html("Busy")}},
     },

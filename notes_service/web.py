@@ -1,15 +1,20 @@
-"""Cross-cutting HTTP behaviour: CORS for the API, security headers, the widget file."""
+"""Cross-cutting HTTP behaviour: request input checked before any view, CORS, security headers, the widget."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, request, send_file
+from flask import Blueprint, Flask, Response, abort, current_app, g, request, send_file
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
-from .errors import problem
+from .errors import BadRequest, problem
 
 bp = Blueprint("web", __name__)
 
@@ -24,6 +29,117 @@ CORS_METHODS = "GET, POST, PATCH, DELETE"
 # Authorization must be listed by name: the `*` wildcard does not cover it.
 CORS_HEADERS = "Authorization, Content-Type"
 CORS_MAX_AGE = "600"
+
+
+# No request of ours nests deeper than 5 (a note's target.selector[i].field); 32 leaves room and
+# keeps every walk over the data shallow. Python's json raises RecursionError (a 500) past ~1,000.
+MAX_JSON_DEPTH = 32
+# Text must be Unicode scalar values: a lone surrogate ("\ud800" is legal JSON) cannot be encoded
+# to UTF-8 for the database or Argon2. A NUL in JSON text is left to the fields' own rules (the
+# sanitizer drops it from a body, no quote or id holds one): the XSS corpus sends such bodies.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Query strings and form fields reach SQL and Argon2 as they are, and PostgreSQL refuses a NUL
+# in text with an error: refused on every route. (werkzeug already decodes them with
+# replacement, so no surrogate survives, but the check costs nothing.)
+_NUL_OR_SURROGATE = re.compile(r"[\x00\ud800-\udfff]")
+# In JSON text a surrogate can only be written as an escape: UTF-8 cannot encode one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a JSON body that every view can trust: UTF-8, finite numbers, bounded depth, clean text.
+
+    Raises BadRequest naming the first bad place (never echoing its value, which may be a secret).
+    """
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not valid UTF-8.") from None
+    except RecursionError:
+        raise BadRequest(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.") from None
+    except ValueError:
+        raise BadRequest("The request body is not valid JSON.") from None
+    # Two scans of the text rule out most bodies at once: fewer brackets than the bound cannot nest
+    # past it, and without a surrogate escape there is no surrogate.
+    if text.count("[") + text.count("{") < MAX_JSON_DEPTH and not _SURROGATE_ESCAPE.search(text):
+        return data
+    problem_at = first_bad_place(data)
+    if problem_at is not None:
+        where, why = problem_at
+        raise BadRequest(f"The JSON at {where} {why}.", errors={where: why})
+    return data
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for a float")
+    return value
+
+
+def first_bad_place(data: Any) -> tuple[str, str] | None:
+    """(path, reason) of the first value nested too deep or holding text we cannot store, else None."""
+    if isinstance(data, str):
+        return ("(body)", "holds a lone surrogate, which is not text") if _SURROGATE.search(data) else None
+    if not isinstance(data, dict | list):
+        return None
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:  # a loop, not recursion: the walk itself must not be the thing that overflows
+        value, where, depth = stack.pop()
+        if depth >= MAX_JSON_DEPTH:
+            return where or "(body)", f"nests deeper than {MAX_JSON_DEPTH} levels"
+        pairs = enumerate(value) if isinstance(value, list) else value.items()
+        for key, item in pairs:
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return where or "(body)", "has a key holding a lone surrogate"
+            if isinstance(item, str):
+                if _SURROGATE.search(item):
+                    return _place(where, key), "holds a lone surrogate, which is not text"
+            elif isinstance(item, dict | list):
+                stack.append((item, _place(where, key), depth + 1))
+    return None
+
+
+def _place(where: str, key: int | str) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
+
+
+def first_bad_field(fields: Iterable[tuple[str, str]]) -> str | None:
+    """The name of the first query or form field whose name or value holds a NUL or a lone surrogate."""
+    for name, value in fields:
+        if _NUL_OR_SURROGATE.search(name) or _NUL_OR_SURROGATE.search(value):
+            return "(a field name)" if _NUL_OR_SURROGATE.search(name) else name
+    return None
+
+
+def json_body() -> Any:
+    """The request's JSON as checked before the view ran, or a 400 problem that says what is wrong."""
+    if not request.is_json:
+        raise BadRequest("Send the request body as JSON with Content-Type: application/json.")
+    if "json_body" not in g:
+        g.json_body = parse_json(request.get_data(cache=True))
+    return g.json_body
+
+
+def check_request_input() -> None:
+    """Refuse, before any view or routing error, input no view could store: one rule for every route."""
+    bad = first_bad_field(request.args.items(multi=True))
+    if bad is not None:
+        raise BadRequest("A query parameter holds a NUL or a lone surrogate, which is not text.",
+                         errors={bad: "is not text"})
+    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        bad = first_bad_field(request.form.items(multi=True))
+        if bad is not None:
+            raise BadRequest("A form field holds a NUL, which is not text.", errors={bad: "is not text"})
+    if request.is_json and request.get_data(cache=True):
+        g.json_body = parse_json(request.get_data(cache=True))
 
 
 def widget_digest() -> str | None:
@@ -89,6 +205,8 @@ def register_web_hooks(app: Flask, settings: Settings) -> None:
         if length is not None and length > (app.config["MAX_CONTENT_LENGTH"] or 0):
             abort(413)
 
+    app.before_request(check_request_input)  # after the size check: nothing large is parsed
+
     @app.before_request
     def cors_preflight() -> Response | None:
         if request.method != "OPTIONS" or not request.path.startswith("/api/"):
@@ -125,4 +243,9 @@ def register_web_hooks(app: Flask, settings: Settings) -> None:
         elif response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/s/"):
+            # Error pages under a share's URL too (429, 400): its stylesheet request must not carry
+            # the token in a Referer, and no cache may keep it.
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["Cache-Control"] = "no-store"
         return response

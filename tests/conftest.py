@@ -20,12 +20,17 @@ from sqlalchemy.engine import make_url
 from support import Owner, new_owner
 
 from notes_service import create_app
+from notes_service.config import RATE_LIMITS
 from notes_service.crypto import Keyring
 
 TEST_KEYS = Keyring.generate_spec("test1")
 SECRET = "test-secret-" + "x" * 40
 PG_URL = os.environ.get("NOTES_TEST_DATABASE_URL", "").strip()
 BACKEND = "postgresql" if os.environ.get("NOTES_TEST_BACKEND") == "postgresql" else "sqlite"
+# Tests make many notebooks, notes and shares from one address, so the creation limits are out of
+# the way; the passcode limit keeps its default. tests/security/test_rate_limits.py sets small real ones.
+ROOMY_RATE_LIMITS = {variable: "100000 per minute" for name, (variable, _) in RATE_LIMITS.items()
+                     if name != "passcode"}
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -46,6 +51,7 @@ class DatabaseFactory:
             "NOTES_KEYS": TEST_KEYS,
             "NOTES_SECRET_KEY": SECRET,
             "PATH": os.environ.get("PATH", ""),
+            **ROOMY_RATE_LIMITS,
             **extra,
         }
 

@@ -6,23 +6,14 @@ from typing import Any
 
 from flask import Blueprint, Response, json, request
 
-from ..errors import BadRequest
+from ..extensions import rate_limited
+from ..web import json_body
 from . import service
 from .auth import current_notebook
 from .presenters import present_export, present_note
 from .schemas import parse_note
 
 bp = Blueprint("notes_api", __name__, url_prefix="/api/v1")
-
-
-def json_body() -> Any:
-    """The request's JSON, or a 400 problem that says what is wrong with it."""
-    if not request.is_json:
-        raise BadRequest("Send the request body as JSON with Content-Type: application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("The request body is not valid JSON.")
-    return data
 
 
 def created(body: dict[str, Any], location: str) -> Response:
@@ -33,6 +24,7 @@ def created(body: dict[str, Any], location: str) -> Response:
 
 
 @bp.post("/notebooks")
+@rate_limited("notebooks")
 def create_notebook() -> Response:
     """A new anonymous notebook; its token is shown this once."""
     notebook, token = service.create_notebook()
@@ -63,6 +55,7 @@ def list_notes(nct: str) -> dict[str, Any]:
 
 
 @bp.post("/trials/<nct>/notes")
+@rate_limited("notes")
 def create_note(nct: str) -> Response:
     """Add a note to a trial."""
     notebook = current_notebook()

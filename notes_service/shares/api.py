@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from ..extensions import rate_limited
-from ..notes.api import created, json_body
+from ..notes.api import created
 from ..notes.auth import current_notebook
 from ..notes.presenters import present_note
 from ..trials import service as trials
 from ..trials.api import present_summary, present_text
+from ..web import json_body
 from . import service
 from .presenters import present_share
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
-
-
-def share_rate_limit() -> str:
-    """Passcode attempts per client (NOTES_SHARE_RATE_LIMIT)."""
-    return current_app.extensions["notes_settings"].share_rate_limit
 
 
 def share_url(token: str) -> str:
@@ -29,6 +25,7 @@ def share_url(token: str) -> str:
 
 
 @bp.post("/shares")
+@rate_limited("shares")
 def create_share() -> Response:
     """Share chosen notes on a trial behind a passcode."""
     notebook = current_notebook()
@@ -66,7 +63,7 @@ def unlock_share(share_id: str) -> dict[str, Any]:
 
 
 @bp.post("/shared/<token>")
-@rate_limited(share_rate_limit)
+@rate_limited("passcode")
 def open_share(token: str) -> dict[str, Any]:
     """The trial and the shared notes, for the right passcode."""
     data = json_body()

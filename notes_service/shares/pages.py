@@ -16,7 +16,6 @@ from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
 from ..trials.store import format_date
 from . import service
-from .api import share_rate_limit
 
 bp = Blueprint("share_pages", __name__)
 
@@ -82,6 +81,7 @@ def _content(opened: service.OpenedShare) -> Response:
 
 
 @bp.get("/s/<token>")
+@rate_limited("share_page")
 def share_page(token: str) -> Response:
     """The passcode form, or the shared notes while the share-page cookie is valid."""
     try:
@@ -96,7 +96,7 @@ def share_page(token: str) -> Response:
 
 
 @bp.post("/s/<token>")
-@rate_limited(share_rate_limit)
+@rate_limited("passcode")
 def share_page_unlock(token: str) -> Response:
     """Check the passcode from the form; on success set the cookie and show the notes."""
     try:

@@ -11,8 +11,12 @@ import os
 import pytest
 import redis
 from argon2 import PasswordHasher
+from security.test_rate_limits import LIMITED
 from servers import redis_namespace
 from support import new_owner
+
+from notes_service.config import RATE_LIMITS
+from notes_service.shares.pages import COOKIE_NAME
 
 REDIS_URL = os.environ.get("NOTES_TEST_REDIS_URL", "").strip()
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="NOTES_TEST_REDIS_URL is not set: no Redis to share counters")
@@ -62,7 +66,8 @@ def test_attempts_through_one_host_count_on_the_other(make_app, redis_prefix):
     assert guess(b, token) == 429  # B has seen one attempt itself: the other two came through Redis
     assert guess(a, token, {"passcode": "right-passcode"}) == 429
     keys = redis_keys(redis_prefix)
-    assert keys and all("shares_api.open_share" in key for key in keys)
+    # Keys are per endpoint and client (the set-up's notebook and share have counters of their own).
+    assert any("shares_api.open_share" in key for key in keys)
     assert not any(token in key for key in keys)
     # The refused attempts never reached the passcode check: the database saw three failures.
     assert b.test_client().get(f"/api/v1/shares/{share_id}", headers=owner.headers).json["failed_attempts"] == 3
@@ -95,3 +100,24 @@ def test_hosts_with_memory_storage_count_apart(make_app):
     assert [guess(a, token) for _ in range(3)] == [401, 401, 401]
     assert guess(b, token) == 401
     assert guess(a, token) == 429
+
+
+@needs_redis
+@pytest.mark.parametrize("limited", LIMITED, ids=[limited.name for limited in LIMITED])
+def test_each_creation_limit_is_shared_through_redis(make_app, redis_prefix, limited):
+    variable = RATE_LIMITS[limited.name][0]
+    a, b = hosts(make_app, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix,
+                 **{variable: "2 per minute"})
+    client_a, client_b = a.test_client(), b.test_client()
+    state = limited.prepare(client_a)
+    if limited.name == "share_page":  # the share-page cookie is signed with the shared secret: B takes it too
+        cookie = client_a.get_cookie(COOKIE_NAME, path=f"/s/{state}")
+        client_b.set_cookie(COOKIE_NAME, cookie.value, path=f"/s/{state}")
+    assert limited.act(client_a, state).status_code == limited.ok
+    assert limited.act(client_b, state).status_code == limited.ok
+    # Each host has seen one request itself; the third, on either, is over the shared count.
+    assert limited.act(client_a, state).status_code == 429
+    assert limited.act(client_b, state).status_code == 429
+    keys = redis_keys(redis_prefix)
+    assert [key for key in keys if key.endswith("/2/1/minute")]  # the count lives in Redis, per endpoint
+    assert not any(isinstance(state, str) and state in key for key in keys)  # no share token in a key

@@ -1,0 +1,137 @@
+"""Creation is rate-limited per client: notebooks, notes, shares and the share page, from one settings table.
+
+Each limit is tested with a small real value: the requests under it succeed, the next one
+answers 429 with Retry-After and creates nothing, and the other limits are not touched.
+(tests/shares/test_rate_limit_storage.py shows two hosts sharing each count through Redis.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+from support import SEED, new_owner
+
+from notes_service import ConfigError, create_app
+from notes_service.config import RATE_LIMITS
+from notes_service.extensions import db
+from notes_service.notes.models import Notebook
+from notes_service.shares.pages import COOKIE_NAME
+
+CHEAP_HASHER = dict(time_cost=1, memory_cost=1024, parallelism=1)
+PASSCODE = "family-code-1"
+
+
+@dataclass
+class Limited:
+    """One rate-limited action: how to prepare it, perform it once, and count what it made."""
+
+    name: str
+    ok: int
+    prepare: Callable  # (client) -> state
+    act: Callable  # (client, state) -> response
+    made: Callable  # (client, state) -> int, what exists now
+
+
+def _notebook_count(client, _) -> int:
+    with client.application.app_context():
+        return db.session.scalar(select(func.count()).select_from(Notebook))
+
+
+def _prepare_owner(client):
+    owner = new_owner(client)
+    owner.add_note()
+    return owner
+
+
+def _share_count(client, owner) -> int:
+    return len(client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"])
+
+
+def _note_count(client, owner) -> int:
+    return len(client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"])
+
+
+def _prepare_share_page(client):
+    owner = _prepare_owner(client)
+    token = owner.share(passcode=PASSCODE)["url"].rsplit("/s/", 1)[1]
+    assert client.post(f"/s/{token}", data={"passcode": PASSCODE}).status_code == 303
+    assert client.get_cookie(COOKIE_NAME, path=f"/s/{token}") is not None
+    return token
+
+
+LIMITED = [
+    Limited("notebooks", 201, lambda client: None,
+            lambda client, _: client.post("/api/v1/notebooks"),
+            _notebook_count),
+    Limited("notes", 201, new_owner,
+            lambda client, owner: client.post(
+                f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
+                json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": "cirrhosis"}]}, "body": "x"}),
+            _note_count),
+    Limited("shares", 201, _prepare_owner,
+            lambda client, owner: client.post("/api/v1/shares", headers=owner.headers, json={"trial_id": SEED}),
+            _share_count),
+    Limited("share_page", 200, _prepare_share_page,
+            lambda client, token: client.get(f"/s/{token}"),
+            lambda client, _: None),
+]
+
+
+def small_limit_app(make_app, name: str, limit: str = "2 per minute"):
+    variable = RATE_LIMITS[name][0]
+    app = make_app(**{variable: limit})
+    app.extensions["notes_password_hasher"] = PasswordHasher(**CHEAP_HASHER)
+    return app
+
+
+@pytest.mark.parametrize("limited", LIMITED, ids=[limited.name for limited in LIMITED])
+def test_each_creation_limit_answers_429_with_retry_after(make_app, limited):
+    app = small_limit_app(make_app, limited.name)
+    client = app.test_client()
+    state = limited.prepare(client)
+    statuses = [limited.act(client, state).status_code for _ in range(2)]
+    assert statuses == [limited.ok] * 2
+    before = limited.made(client, state)
+    refused = limited.act(client, state)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) == 60  # the window of "2 per minute"
+    if limited.name == "share_page":
+        assert refused.mimetype == "text/html" and "Too many requests" in refused.get_data(as_text=True)
+        # The refusal sits at the share's URL: its stylesheet request must not send the token along.
+        assert refused.headers["Referrer-Policy"] == "no-referrer"
+        assert refused.headers["Cache-Control"] == "no-store"
+    else:
+        assert refused.mimetype == "application/problem+json"
+        assert refused.get_json()["type"].endswith("/rate-limited")
+    assert limited.made(client, state) == before  # the refused request made nothing
+    # The other kinds of request have counts of their own.
+    assert client.get("/api/v1/trials").status_code == 200
+    if limited.name != "notebooks":
+        assert client.post("/api/v1/notebooks").status_code == 201
+
+
+def test_the_limits_count_per_client(make_app):
+    app = small_limit_app(make_app, "notebooks", "1 per minute")
+    client = app.test_client()
+    assert client.post("/api/v1/notebooks", environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 201
+    assert client.post("/api/v1/notebooks", environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 429
+    assert client.post("/api/v1/notebooks", environ_base={"REMOTE_ADDR": "198.51.100.2"}).status_code == 201
+
+
+def test_the_defaults_are_the_table(make_app, app_env):
+    env = {key: value for key, value in app_env.items() if not key.endswith("RATE_LIMIT")}
+    app = create_app(env)
+    assert dict(app.extensions["notes_settings"].rate_limits) == {
+        name: default for name, (_, default) in RATE_LIMITS.items()}
+    assert set(RATE_LIMITS) == {"passcode", "notebooks", "notes", "shares", "share_page"}
+
+
+@pytest.mark.parametrize("name", list(RATE_LIMITS))
+def test_a_bad_limit_stops_start_up_naming_its_variable(app_env, name):
+    variable = RATE_LIMITS[name][0]
+    with pytest.raises(ConfigError, match=variable):
+        create_app({**app_env, variable: "lots per minute"})
