@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -105,6 +106,27 @@ def _tune_sqlite(engine: Engine) -> None:
         # (profiled: the lock was 16% of a read's time, and made the workers take turns).
         read_only = has_request_context() and request.method in {"GET", "HEAD"}
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    _empty_sqlite_log(engine)
+
+
+def _empty_sqlite_log(engine: Engine) -> None:
+    # A notebook deletion whose log checkpoint was blocked (it answered 503) left earlier page
+    # images in the log; start-up finishes the erasure. It waits a second at most for other
+    # processes (workers starting side by side) and otherwise leaves it to the next deletion.
+    try:
+        raw = engine.raw_connection()
+    except OperationalError:
+        return  # an unusable data folder is reported by the database check below
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA busy_timeout=1000")
+        busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        cursor.close()
+    finally:
+        raw.invalidate()  # its busy timeout was changed: do not hand it to the pool
+    if busy:
+        logging.getLogger(__name__).warning("the SQLite log could not be emptied at start-up (busy)")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 
 from .. import crypto
 from ..clock import utcnow
-from ..errors import Invalid
+from ..errors import Busy, Invalid
 from ..extensions import db
 from ..trials import service as trials
 from .anchoring import Quote, locate_exact, quote_for_range, quote_to_selectors
@@ -107,6 +107,35 @@ def delete_notebook(notebook: Notebook) -> None:
     db.session.execute(delete(Note).where(Note.notebook_id == notebook_id))
     db.session.execute(delete(Notebook).where(Notebook.id == notebook_id))
     db.session.commit()
+    if db.engine.dialect.name == "sqlite":
+        _erase_sqlite_log()
+
+
+# How long erasing a deleted notebook from SQLite's log waits for readers and writers to finish.
+ERASE_WAIT_MS = 30_000
+
+
+def _erase_sqlite_log() -> None:
+    """Copy the write-ahead log into the database file, then empty the log; Busy if it cannot."""
+    # secure_delete zeroed the deleted rows (and freed pages) in the pages the delete wrote, but
+    # the log still holds the earlier images of those pages: the wrapped key, the ciphertexts.
+    # TRUNCATE waits (busy handler) for every reader to leave the log, even one on an old
+    # snapshot, then writes the pages back and cuts the log to zero bytes.
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        usual_wait = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+        cursor.execute(f"PRAGMA busy_timeout={int(ERASE_WAIT_MS)}")
+        busy, _frames, _copied = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.execute(f"PRAGMA busy_timeout={int(usual_wait)}")
+        cursor.close()
+    finally:
+        raw.close()
+    if busy:
+        current_app.logger.warning("a deleted notebook is still in the SQLite log: the checkpoint was blocked")
+        raise Busy("Your notebook is deleted and can no longer be opened, but the database stayed busy, so "
+                   "its last copies in the database log are not erased yet; that happens at the next "
+                   "notebook deletion or restart.", retry_after=None)
 
 
 def data_key(notebook: Notebook) -> bytes:

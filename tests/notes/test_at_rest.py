@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from support import SEED, new_owner
+from support import CIRRHOSIS, SEED, new_owner
 
 from notes_service import ConfigError, create_app
 from notes_service.crypto import Keyring
@@ -167,3 +170,191 @@ def test_deleted_notebook_rows_restored_from_old_copy_stay_sealed(app, client, d
     with sqlite3.connect(db_file, isolation_level=None) as live:
         live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert wrapped not in folder_bytes(data_dir)
+
+
+# -- Crypto-shredding: no byte of a deleted notebook left in any file ---------------------------
+
+LONG_BODY = "Long note " + "x" * 6000  # its ciphertext spills onto overflow pages, freed on delete
+
+
+def stored_traces(db_file: Path, notebook_id: str) -> dict[str, bytes | str]:
+    """Every value the database holds for a notebook, read as stored: ids, hashes, wrapped key, ciphertexts."""
+    traces: dict[str, bytes | str] = {}
+    with sqlite3.connect(db_file) as live:
+        token_hash, wrapped = live.execute("SELECT token_hash, wrapped_dek FROM notebooks WHERE id = ?",
+                                           (notebook_id,)).fetchone()
+        traces.update({"notebook id": notebook_id, "token hash": token_hash, "wrapped key": wrapped})
+        for note_id, ciphertext in live.execute("SELECT id, ciphertext FROM notes WHERE notebook_id = ?",
+                                                (notebook_id,)):
+            traces[f"note id {note_id}"] = note_id
+            traces[f"ciphertext of {note_id}"] = ciphertext
+        for share_id, share_hash, passcode_hash in live.execute(
+                "SELECT id, token_hash, passcode_hash FROM shares WHERE notebook_id = ?", (notebook_id,)):
+            traces.update({f"share id {share_id}": share_id, f"share token hash {share_id}": share_hash,
+                           f"passcode hash {share_id}": passcode_hash})
+    return traces
+
+
+def encodings(value: bytes | str) -> list[bytes]:
+    """The forms a value can take in a file: UTF-8/16 text; raw, hex and base64 bytes, in pieces.
+
+    A long ciphertext is split across overflow pages, so each 32-byte piece is looked for on
+    its own (a piece of random bytes found anywhere is a trace).
+    """
+    if isinstance(value, str):
+        return [value.encode("utf-8"), value.encode("utf-16-le"), value.encode("utf-16-be")]
+    pieces = [value[i:i + 32] for i in range(0, len(value), 32)]
+    pieces = [piece for piece in pieces if len(piece) >= 16]
+    return [form for piece in pieces
+            for form in (piece, piece.hex().encode(), piece.hex().upper().encode(), base64.b64encode(piece))]
+
+
+def traces_left(data_dir: Path, traces: dict[str, bytes | str]) -> list[str]:
+    """(file, what) for every trace found in any file of the data folder."""
+    files = {p.name: p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file()}
+    return [f"{name}: {what}" for name, blob in files.items() for what, value in traces.items()
+            if any(form in blob for form in encodings(value))]
+
+
+def fill_notebook(client, db_file: Path):
+    """A notebook with a short note (edited: two ciphertexts), a long one and a share; its traces."""
+    owner = new_owner(client)
+    first = owner.add_note(body=BODY)
+    owner.add_note(body=LONG_BODY)
+    before_edit = stored_traces(db_file, owner.notebook_id)[f"ciphertext of {first['id']}"]
+    client.patch(f"/api/v1/notes/{first['id']}", headers=owner.headers, json={"body": BODY + " edited"})
+    owner.share(passcode="heron-passcode-55")
+    traces = stored_traces(db_file, owner.notebook_id)
+    assert traces[f"ciphertext of {first['id']}"] != before_edit
+    return owner, {**traces, "ciphertext before the edit": before_edit}
+
+
+def test_deleted_notebook_leaves_no_byte_in_any_file_of_the_data_folder(app, client, data_dir, database_url):
+    sqlite_only(database_url)
+    db_file = data_dir / "notes.sqlite3"
+    kept = new_owner(client)
+    kept.add_note(body=LONG_BODY)
+    owner, traces = fill_notebook(client, db_file)
+    assert len(traces) == 11
+    # The scan finds what is there: every trace of both notebooks is in the files before the delete.
+    assert len(traces_left(data_dir, traces)) >= len(traces)
+    kept_traces = stored_traces(db_file, kept.notebook_id)
+    assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
+    assert traces_left(data_dir, traces) == []
+    # What the scan read: the database, its (now empty) write-ahead log and its shared-memory index.
+    names = {p.name: p.stat().st_size for p in data_dir.iterdir()}
+    assert {"notes.sqlite3", "notes.sqlite3-wal", "notes.sqlite3-shm"} <= set(names)
+    assert names["notes.sqlite3-wal"] == 0
+    # Deleting freed whole pages (the long note's overflow pages), and they hold zeros only.
+    with sqlite3.connect(db_file) as live:
+        assert live.execute("PRAGMA freelist_count").fetchone()[0] > 0
+        assert live.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # The notebook that stays is intact, and its traces are found by the same scan.
+    assert len(traces_left(data_dir, kept_traces)) == len(kept_traces)
+    listed = client.get(f"/api/v1/trials/{SEED}/notes", headers=kept.headers).get_json()["notes"]
+    assert [n["body"] for n in listed] == [LONG_BODY]
+
+
+def hold_snapshot(db_file: Path) -> sqlite3.Connection:
+    """Another connection inside a read transaction: it keeps reading the log as it was."""
+    reader = sqlite3.connect(db_file, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM notebooks").fetchone()[0] > 0
+    return reader
+
+
+def wait_until_gone(db_file: Path, notebook_id: str, deadline: float) -> None:
+    watcher = sqlite3.connect(db_file)
+    try:
+        while watcher.execute("SELECT count(*) FROM notebooks WHERE id = ?", (notebook_id,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the notebook was never deleted"
+            time.sleep(0.01)
+    finally:
+        watcher.close()
+
+
+def test_erasure_waits_for_a_reader_holding_an_old_snapshot(app, client, data_dir, database_url):
+    sqlite_only(database_url)
+    db_file = data_dir / "notes.sqlite3"
+    owner, traces = fill_notebook(client, db_file)
+    reader = hold_snapshot(db_file)
+    seen_by_old_snapshot = []
+
+    def release_once_deleted() -> None:
+        wait_until_gone(db_file, owner.notebook_id, time.monotonic() + 30)
+        # The delete is committed, yet this snapshot still reads the notebook from the log's old frames.
+        seen_by_old_snapshot.append(reader.execute("SELECT count(*) FROM notebooks WHERE id = ?",
+                                                   (owner.notebook_id,)).fetchone()[0])
+        reader.execute("COMMIT")
+
+    releaser = threading.Thread(target=release_once_deleted)
+    releaser.start()
+    try:
+        response = client.delete("/api/v1/notebooks/me", headers=owner.headers)
+    finally:
+        releaser.join(timeout=60)
+        reader.close()
+    assert seen_by_old_snapshot == [1]
+    assert response.status_code == 204
+    assert traces_left(data_dir, traces) == []
+
+
+def test_erasure_blocked_for_good_answers_503_and_start_up_finishes_it(app_env, make_app, data_dir,
+                                                                       database_url, monkeypatch):
+    sqlite_only(database_url)
+    from notes_service.notes import service
+
+    monkeypatch.setattr(service, "ERASE_WAIT_MS", 200)
+    db_file = data_dir / "notes.sqlite3"
+    client = make_app().test_client()
+    owner, traces = fill_notebook(client, db_file)
+    reader = hold_snapshot(db_file)  # never lets go while the delete runs
+    try:
+        response = client.delete("/api/v1/notebooks/me", headers=owner.headers)
+    finally:
+        reader.close()
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert "is deleted" in response.get_json()["detail"]
+    # The deletion itself stands: the notebook cannot be opened; only the log still holds old frames.
+    assert client.get("/api/v1/notebooks/me/export", headers=owner.headers).status_code == 401
+    assert traces_left(data_dir, traces) != []
+    make_app()  # a restart (any worker starting) empties the log
+    assert traces_left(data_dir, traces) == []
+
+
+def test_erasure_holds_with_gunicorn_workers_reading_meanwhile(app_env, data_dir, database_url, tmp_path):
+    sqlite_only(database_url)
+    from servers import HttpOwner, ServerPool, request_json
+
+    db_file = data_dir / "notes.sqlite3"
+    with ServerPool(tmp_path / "servers") as pool:
+        server = pool.start(app_env, workers=2)
+        kept = HttpOwner.create(server.url)
+        assert kept.add_note(LONG_BODY, CIRRHOSIS, SEED)[0] == 201
+        owner = HttpOwner.create(server.url)
+        for body in (BODY, LONG_BODY):
+            assert owner.add_note(body, CIRRHOSIS, SEED)[0] == 201
+        traces = stored_traces(db_file, owner.notebook_id)
+        stop, reads, failures = threading.Event(), [], []
+
+        def read_without_pause() -> None:
+            while not stop.is_set():
+                notes = kept.notes(SEED)
+                (reads if [n["body"] for n in notes] == [LONG_BODY] else failures).append(1)
+
+        readers = [threading.Thread(target=read_without_pause) for _ in range(3)]
+        for thread in readers:
+            thread.start()
+        try:
+            while len(reads) < 20:  # the readers are going on both workers before the delete
+                assert not failures and all(t.is_alive() for t in readers)
+                time.sleep(0.01)
+            status, _ = request_json("DELETE", server.url + "/api/v1/notebooks/me", headers=owner.headers)
+        finally:
+            stop.set()
+            for thread in readers:
+                thread.join(timeout=30)
+        assert status == 204 and not failures
+        # Scanned while the workers still hold their connections open.
+        assert traces_left(data_dir, traces) == []
+        print(f"\nreads during the deletion: {len(reads)}")
