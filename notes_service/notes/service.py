@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import crypto
 from ..clock import utcnow
@@ -24,7 +26,7 @@ from ..extensions import db
 from ..trials import service as trials
 from .anchoring import Quote, locate_exact, quote_for_range, quote_to_selectors
 from .auth import owned_or_404
-from .models import Note, Notebook
+from .models import KeyCheck, Note, Notebook
 from .sanitize import sanitize_body
 from .schemas import NoteInput
 
@@ -307,6 +309,60 @@ def kek_usage() -> dict[str, int]:
 def missing_keks(ring: crypto.Keyring) -> list[str]:
     """Key ids that protect data in the database but are not configured."""
     return sorted(kek_id for kek_id in kek_usage() if not ring.has(kek_id))
+
+
+# A key id with data but no check value yet (written before checks existed) is proven by
+# unwrapping data keys under it: one that opens proves the bytes (an AES-GCM tag does not open
+# under other bytes); a few are tried so one damaged wrapped key does not stop the service.
+PROOF_SAMPLE = 5
+
+
+def mismatched_keks(ring: crypto.Keyring, *, store: bool = True) -> list[str]:
+    """Configured key ids whose bytes are not the ones their check value (or their data) was made with.
+
+    A key id without a check value gets one, made from the configured bytes, once they are
+    proven on its data (or if nothing is under it yet). `store=False` (the key_checks table is
+    not migrated yet) only proves keys on their data.
+    """
+    wrong = []
+    for kek_id in ring.ids:
+        check = db.session.get(KeyCheck, kek_id) if store else None
+        if check is None and not _opens_data_under(ring, kek_id):
+            wrong.append(kek_id)
+            continue
+        if check is None and store:
+            check = _store_key_check(ring, kek_id)
+        if check is not None and not crypto.key_check_matches(ring, kek_id, check.check_value):
+            wrong.append(kek_id)
+    return wrong
+
+
+def _opens_data_under(ring: crypto.Keyring, kek_id: str) -> bool:
+    sample = db.session.execute(
+        select(Notebook.id, Notebook.wrapped_dek)
+        .where(Notebook.kek_id == kek_id, Notebook.wrapped_dek.is_not(None))
+        .order_by(Notebook.id).limit(PROOF_SAMPLE)
+    ).all()
+    for notebook_id, wrapped in sample:
+        try:
+            crypto.unwrap_data_key(ring, kek_id, wrapped, _dek_context(notebook_id))
+        except crypto.DecryptionError:
+            continue
+        return True
+    return not sample  # nothing under this id yet: its check is made from the bytes configured now
+
+
+def _store_key_check(ring: crypto.Keyring, kek_id: str) -> KeyCheck:
+    """Insert a check value unless another worker got there first; return the stored one."""
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    # ON CONFLICT DO NOTHING: gunicorn workers boot side by side and each may find no check;
+    # the first insert wins, and every worker then verifies its own bytes against the winner's.
+    db.session.execute(
+        insert(KeyCheck).values(kek_id=kek_id, check_value=crypto.make_key_check(ring, kek_id),
+                                created_at=utcnow()).on_conflict_do_nothing(index_elements=["kek_id"])
+    )
+    db.session.commit()
+    return db.session.get(KeyCheck, kek_id, populate_existing=True)
 
 
 def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import base64
 import logging
+import multiprocessing
+import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from servers import pg_admin
+from sqlalchemy import delete, select
+from sqlalchemy.engine import make_url
 from support import CIRRHOSIS, SEED, new_owner
 
-from notes_service import ConfigError, create_app
+from notes_service import ConfigError, create_app, crypto
 from notes_service.crypto import Keyring
 from notes_service.extensions import db
-from notes_service.notes.models import Note
+from notes_service.notes.models import Note, Notebook
 
 BODY = "Zebra-unique-body-7731: my liver numbers"
 QUOTE = "hemodynamically symptomatic pericardial effusion"
@@ -123,7 +128,7 @@ def test_rotate_then_remove_old_key_every_note_reads(app_env, make_app):
     again = rotated.test_cli_runner().invoke(args=["keys", "rotate"])
     assert "re-wrapped 0 data keys" in again.output
     check = rotated.test_cli_runner().invoke(args=["keys", "check"])
-    assert "k2: configured (newest), protects 3 notebook keys" in check.output
+    assert "k2: configured (newest), protects 3 notebook keys, key check ok" in check.output
     only_new = make_app(NOTES_KEYS=newer).test_client()
     for index, owner in enumerate(owners):
         listed = only_new.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]
@@ -134,7 +139,7 @@ def test_keys_check_reports_usage(runner, client):
     new_owner(client)
     result = runner.invoke(args=["keys", "check"])
     assert result.exit_code == 0
-    assert "test1: configured (newest), protects 1 notebook keys" in result.output
+    assert "test1: configured (newest), protects 1 notebook keys, key check ok" in result.output
 
 
 def test_deleted_notebook_rows_restored_from_old_copy_stay_sealed(app, client, data_dir, database_url, tmp_path):
@@ -358,3 +363,151 @@ def test_erasure_holds_with_gunicorn_workers_reading_meanwhile(app_env, data_dir
         # Scanned while the workers still hold their connections open.
         assert traces_left(data_dir, traces) == []
         print(f"\nreads during the deletion: {len(reads)}")
+
+
+# -- A wrong key is caught at start-up -------------------------------------------------------
+
+
+def stored_checks(app) -> dict[str, bytes]:
+    from notes_service.notes.models import KeyCheck
+
+    with app.app_context():
+        checks = {row.kek_id: row.check_value for row in db.session.scalars(select(KeyCheck))}
+        db.session.remove()
+    return checks
+
+
+def forget_checks(app) -> None:
+    """Make the database look like one written before key checks existed."""
+    from notes_service.notes.models import KeyCheck
+
+    with app.app_context():
+        db.session.execute(delete(KeyCheck))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.mark.parametrize("with_data", [True, False], ids=["with notes", "empty database"])
+def test_other_key_bytes_under_the_same_id_refuse_start_naming_it(app, client, make_app, with_data):
+    if with_data:
+        new_owner(client).add_note()
+    assert set(stored_checks(app)) == {"test1"}  # made at start-up from the configured key
+    with pytest.raises(ConfigError) as info:
+        make_app(NOTES_KEYS=Keyring.generate_spec("test1"))
+    assert "'test1'" in str(info.value) and "NOTES_KEYS" in str(info.value)
+    assert make_app().test_client().get("/readyz").get_json()["keys"] == "ok"  # the right key still starts
+
+
+def test_database_from_before_key_checks_is_proven_on_its_data(app, client, make_app):
+    owner = new_owner(client)
+    owner.add_note(body=BODY)
+    original = stored_checks(app)["test1"]
+    forget_checks(app)
+    with pytest.raises(ConfigError, match="'test1'"):
+        make_app(NOTES_KEYS=Keyring.generate_spec("test1"))
+    assert stored_checks(app) == {}  # a key that failed its proof is not recorded
+    restarted = make_app()  # the right key unwraps a data key, so its check is created
+    created = stored_checks(restarted)
+    assert set(created) == {"test1"} and created["test1"] != original
+    assert restarted.test_client().get("/readyz").get_json()["keys"] == "ok"
+    with pytest.raises(ConfigError, match="'test1'"):
+        make_app(NOTES_KEYS=Keyring.generate_spec("test1"))
+
+
+def test_proof_on_data_survives_one_damaged_wrapped_key(app, client, make_app):
+    owners = [new_owner(client) for _ in range(3)]
+    with app.app_context():
+        first = db.session.get(Notebook, min(o.notebook_id for o in owners))  # the proof's first pick
+        first.wrapped_dek = first.wrapped_dek[:-1] + bytes([first.wrapped_dek[-1] ^ 1])
+        db.session.commit()
+    forget_checks(app)
+    assert set(stored_checks(make_app())) == {"test1"}
+
+
+def test_rotate_stores_a_check_for_the_new_key_and_start_up_holds_it(app_env, client, make_app):
+    new_owner(client).add_note(body=BODY)
+    old, newer = app_env["NOTES_KEYS"], Keyring.generate_spec("k2")
+    rotated = make_app(NOTES_KEYS=f"{newer},{old}")
+    result = rotated.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "key check k2: ok" in result.output
+    assert set(stored_checks(rotated)) == {"test1", "k2"}
+    with pytest.raises(ConfigError) as info:
+        make_app(NOTES_KEYS=Keyring.generate_spec("k2"))
+    assert "'k2'" in str(info.value) and "'test1'" not in str(info.value)
+    check = make_app(NOTES_KEYS=newer).test_cli_runner().invoke(args=["keys", "check"])
+    assert check.exit_code == 0 and "k2: configured (newest), protects 1 notebook keys, key check ok" in check.output
+
+
+def boot_when_told(env: dict[str, str], go, failures) -> None:
+    """A worker process: builds the app once every worker is waiting, as gunicorn's boot side by side."""
+    go.wait(timeout=60)
+    try:
+        create_app(env)
+    except Exception as error:
+        failures.put(f"{type(error).__name__}: {error}")
+
+
+def test_workers_starting_together_create_one_check_per_key(app, client, app_env):
+    new_owner(client).add_note()
+    forget_checks(app)
+    with app.app_context():
+        db.engine.dispose()  # no connection of ours is inherited by the forked workers
+    newer = Keyring.generate_spec("k2")
+    env = {**app_env, "NOTES_KEYS": f"{newer},{app_env['NOTES_KEYS']}"}
+    # Forked, so the workers have the code loaded already and race on the missing check values.
+    context = multiprocessing.get_context("fork")
+    go, failures = context.Event(), context.Queue()
+    workers = [context.Process(target=boot_when_told, args=(env, go, failures)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    go.set()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0] * 4
+    assert failures.empty(), failures.get()
+    checks = stored_checks(app)
+    assert set(checks) == {"test1", "k2"}
+    ring = Keyring.parse(env["NOTES_KEYS"])
+    assert all(crypto.key_check_matches(ring, kek_id, value) for kek_id, value in checks.items())
+
+
+def later_database(database_url: str, tmp_path: Path) -> tuple[str, object]:
+    """A URL for a database that is not there yet, and how to make it a copy of `database_url`."""
+    if database_url.startswith("sqlite"):
+        later = tmp_path / "later" / "notes.sqlite3"
+
+        def copy_sqlite() -> None:
+            later.parent.mkdir()
+            with sqlite3.connect(database_url.removeprefix("sqlite:///")) as source, sqlite3.connect(later) as to:
+                source.backup(to)
+
+        return f"sqlite:///{later}", copy_sqlite
+    source = make_url(database_url)
+    later_url = source.set(database=f"later_{source.database}")
+
+    def copy_postgresql() -> None:
+        pg_admin(os.environ["NOTES_TEST_DATABASE_URL"],
+                 f'CREATE DATABASE "{later_url.database}" TEMPLATE "{source.database}"')
+
+    return later_url.render_as_string(hide_password=False), copy_postgresql
+
+
+def test_readyz_checks_the_keys_once_a_database_down_at_start_up_answers(app, client, make_app, app_env,
+                                                                          database_url, database_factory,
+                                                                          tmp_path):
+    new_owner(client).add_note()
+    later_url, make_it_answer = later_database(database_url, tmp_path)
+    # The database is not there: the app starts anyway, and the probe says it is not ready.
+    probe = make_app(DATABASE_URL=later_url, NOTES_KEYS=Keyring.generate_spec("test1")).test_client()
+    assert probe.get("/readyz").status_code == 503
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # PostgreSQL copies a template only when no one is connected to it
+    make_it_answer()
+    try:
+        answer = probe.get("/readyz")
+        assert answer.status_code == 503 and "'test1'" in answer.get_json()["detail"]
+        assert make_app(DATABASE_URL=later_url).test_client().get("/readyz").get_json()["keys"] == "ok"
+    finally:
+        database_factory.drop(later_url)
