@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from servers import pg_admin
-from sqlalchemy import delete, select
+from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.engine import make_url
 from support import CIRRHOSIS, SEED, new_owner
 
@@ -37,8 +37,8 @@ def folder_bytes(data_dir: Path) -> bytes:
 
 def needles(*texts: str) -> list[bytes]:
     found = []
-    for text in texts:
-        found += [text.encode("utf-8"), text.encode("utf-16-le"), text.encode("utf-16-be")]
+    for plain in texts:
+        found += [plain.encode("utf-8"), plain.encode("utf-16-le"), plain.encode("utf-16-be")]
     return found
 
 
@@ -258,6 +258,87 @@ def test_deleted_notebook_leaves_no_byte_in_any_file_of_the_data_folder(app, cli
     assert len(traces_left(data_dir, kept_traces)) == len(kept_traces)
     listed = client.get(f"/api/v1/trials/{SEED}/notes", headers=kept.headers).get_json()["notes"]
     assert [n["body"] for n in listed] == [LONG_BODY]
+
+
+def postgresql_traces(connection, notebook_id: str) -> dict[str, bytes | str]:
+    rows = connection.execute(text("SELECT id, token_hash, wrapped_dek FROM notebooks WHERE id = :id"),
+                              {"id": notebook_id}).one()
+    traces: dict[str, bytes | str] = {"notebook id": rows.id, "token hash": rows.token_hash,
+                                      "wrapped key": bytes(rows.wrapped_dek)}
+    for note_id, ciphertext in connection.execute(
+            text("SELECT id, ciphertext FROM notes WHERE notebook_id = :id"), {"id": notebook_id}):
+        traces.update({f"note id {note_id}": note_id, f"ciphertext of {note_id}": bytes(ciphertext)})
+    return traces
+
+
+NOTEBOOK_TABLES = ("notebooks", "notes", "shares", "share_notes")
+
+
+def postgresql_files(connection, first_segment: str | None = None) -> dict[str, bytes]:
+    """The bytes of the notebook tables' relations, and of the WAL written since `first_segment` if given."""
+    # The notebook tables, their indexes and their TOAST tables (the trial records are public).
+    relations = connection.execute(text(
+        "SELECT c.oid::regclass::text FROM pg_class c WHERE pg_relation_size(c.oid) > 0 AND ("
+        " c.oid = ANY(:tables) OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY(:tables))"
+        " OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE oid = ANY(:tables)))"),
+        {"tables": [connection.execute(text("SELECT CAST(:t AS regclass)::oid"), {"t": t}).scalar()
+                    for t in NOTEBOOK_TABLES]}).scalars().all()
+    files = {}
+    for relation in relations:
+        files[relation] = bytes(connection.execute(text(
+            "SELECT string_agg(get_raw_page(CAST(:r AS text), b::int), ''::bytea ORDER BY b) "
+            "FROM generate_series(0, pg_relation_size(CAST(:r AS regclass)) / 8192 - 1) AS b"),
+            {"r": relation}).scalar())
+    segments = connection.execute(text("SELECT name FROM pg_ls_waldir() WHERE name >= :first ORDER BY name"),
+                                  {"first": first_segment}).scalars().all() if first_segment else []
+    for segment in segments:
+        files[f"pg_wal/{segment}"] = bytes(connection.execute(
+            text("SELECT pg_read_binary_file('pg_wal/' || :s)"), {"s": segment}).scalar())
+    return files
+
+
+def found_in(files: dict[str, bytes], traces: dict[str, bytes | str]) -> dict[str, set[str]]:
+    # PostgreSQL stores bytea raw and text as UTF-8 in its pages and WAL; the first 32 bytes of
+    # a value are enough to find it (the server's WAL is several 16 MiB segments to search).
+    forms = {what: value.encode() if isinstance(value, str) else value[:32] for what, value in traces.items()}
+    return {name: hits for name, blob in files.items()
+            if (hits := {what for what, form in forms.items() if form in blob})}
+
+
+def test_postgresql_leftovers_are_where_security_md_says(app, client, database_url):
+    """What a deletion leaves on PostgreSQL, and that the documented VACUUM FULL clears the table files."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("reads PostgreSQL's pages and WAL")
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+            first = connection.execute(text("SELECT pg_walfile_name(pg_current_wal_lsn())")).scalar()
+            kept = new_owner(client)
+            kept.add_note(body=BODY)
+            owner = new_owner(client)
+            owner.add_note(body=BODY)
+            owner.add_note(body=LONG_BODY)
+            owner.share(passcode="heron-passcode-55")
+            traces = postgresql_traces(connection, owner.notebook_id)
+            assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
+            left = found_in(postgresql_files(connection, first), traces)
+            # Dead row versions keep the wrapped key in the notebooks table's pages, and the WAL
+            # holds the inserts: until VACUUM FULL and until the segments are overwritten.
+            assert "wrapped key" in left["notebooks"]
+            assert any(name.startswith("pg_wal/") and "wrapped key" in hits for name, hits in left.items())
+            connection.execute(text("VACUUM notebooks, notes, shares, share_notes"))
+            after_vacuum = found_in(postgresql_files(connection), traces)
+            assert "wrapped key" in after_vacuum["notebooks"]  # plain VACUUM frees the space, leaves the bytes
+            connection.execute(text("VACUUM (FULL) notebooks, notes, shares, share_notes"))
+            after_full = found_in(postgresql_files(connection), traces)
+            assert after_full == {}
+            print(f"\nafter delete: {sorted(left)}\nafter VACUUM: {sorted(after_vacuum)}"
+                  f"\nafter VACUUM FULL: {sorted(after_full)}")
+        listed = client.get(f"/api/v1/trials/{SEED}/notes", headers=kept.headers).get_json()["notes"]
+        assert [n["body"] for n in listed] == [BODY]
+    finally:
+        engine.dispose()
 
 
 def hold_snapshot(db_file: Path) -> sqlite3.Connection:
