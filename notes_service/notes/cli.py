@@ -7,6 +7,7 @@ from flask import Blueprint
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..keys import key_problem
 from . import service
 from .models import Notebook
 
@@ -20,10 +21,10 @@ def rotate_command(batch_size: int) -> None:
     ring = service.keyring()
     # Start-up already checked the keys; this makes sure the newest one has its stored check
     # before any data key is wrapped under it, and refuses if its bytes changed since.
-    wrong = service.mismatched_keks(ring)
+    problem = key_problem(ring)
     db.session.commit()
-    if wrong:
-        raise click.ClickException(f"key check failed for {', '.join(map(repr, wrong))}: nothing re-wrapped")
+    if problem:
+        raise click.ClickException(f"{problem}; nothing re-wrapped")
     click.echo(f"key check {ring.newest_id}: ok")
     pending = db.session.scalar(
         select(func.count()).select_from(Notebook)
