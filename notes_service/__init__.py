@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -121,6 +122,27 @@ def _tune_sqlite(engine: Engine) -> None:
         read_only = has_request_context() and request.method in {"GET", "HEAD"}
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
+    _empty_sqlite_log(engine)
+
+
+def _empty_sqlite_log(engine: Engine) -> None:
+    # A notebook deletion whose log checkpoint was blocked (it answered 503) left earlier page
+    # images in the log; start-up finishes the erasure. It waits a second at most for other
+    # processes (workers starting side by side) and otherwise leaves it to the next deletion.
+    try:
+        raw = engine.raw_connection()  # the pool hands on sqlite3's own error, unwrapped
+    except (OperationalError, sqlite3.Error):
+        return  # a database that cannot be opened is reported by /readyz
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA busy_timeout=1000")
+        busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        cursor.close()
+    finally:
+        raw.invalidate()  # its busy timeout was changed: do not hand it to the pool
+    if busy:
+        logging.getLogger(__name__).warning("the SQLite log could not be emptied at start-up (busy)")
+
 
 def _register_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
@@ -141,26 +163,22 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _load_keys(app: Flask, settings: Settings) -> None:
-    from .keys import load_keyring
-    from .notes.service import missing_keks
+    from .keys import key_problem, load_keyring
 
     ring = load_keyring(settings)
     app.extensions["notes_keyring"] = ring
+    app.extensions["notes_keys_verified"] = False
     with app.app_context():
         try:
-            if not inspect(db.engine).has_table("notebooks"):
-                return  # not migrated yet (`flask db upgrade` builds the app too)
-            missing = missing_keks(ring)
+            problem = key_problem(ring)
         except OperationalError:
-            # The database is down: start anyway so /readyz can say so; nothing is decrypted
-            # under a missing key meanwhile (such notes read as unreadable, never lost).
-            app.logger.warning("database unreachable at start-up; key check skipped")
+            # The database is down: start anyway so /readyz can say so (it checks the keys once
+            # the database answers); nothing is decrypted under a missing key meanwhile (such
+            # notes read as unreadable, never lost).
+            app.logger.warning("database unreachable at start-up; key check deferred to /readyz")
             return
         finally:
             db.session.remove()
-    if missing:
-        raise ConfigError(
-            "NOTES_KEYS lacks the key-encryption key(s) "
-            + ", ".join(repr(k) for k in missing)
-            + " that protect data in the database; add them back (older keys go after the newest)"
-        )
+    if problem:
+        raise ConfigError(problem)
+    app.extensions["notes_keys_verified"] = True

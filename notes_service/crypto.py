@@ -205,6 +205,32 @@ def rewrap_data_key(keyring: Keyring, kek_id: str, wrapped: bytes, context: byte
     return wrap_data_key(keyring, dek, context)
 
 
+# -- Key checks --------------------------------------------------------------
+
+# A key check is a fixed label sealed under the KEK with the KEK's id as associated data: only
+# the same key bytes open it, and it tells nothing about the key. Its own label keeps it apart
+# from wrapped data keys (whose associated data starts with DEK_AAD_LABEL).
+KEY_CHECK_PLAINTEXT = b"trial-notes/key-check/v1"
+KEY_CHECK_AAD_LABEL = b"trial-notes/key-check/v1|"
+
+
+def make_key_check(keyring: Keyring, kek_id: str) -> bytes:
+    """A check value for the KEK ``kek_id``: nonce || AES-GCM(label), to store next to the data."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    aad = KEY_CHECK_AAD_LABEL + kek_id.encode("ascii")
+    return nonce + AESGCM(keyring.key(kek_id)).encrypt(nonce, KEY_CHECK_PLAINTEXT, aad)
+
+
+def key_check_matches(keyring: Keyring, kek_id: str, check: bytes) -> bool:
+    """Tell whether the configured bytes of ``kek_id`` are the ones that made ``check``."""
+    aad = KEY_CHECK_AAD_LABEL + kek_id.encode("ascii")
+    try:
+        opened = _open(keyring.key(kek_id), check, aad, what="key check")
+    except DecryptionError:
+        return False
+    return hmac.compare_digest(opened, KEY_CHECK_PLAINTEXT)
+
+
 # -- Sealing payloads --------------------------------------------------------
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from .errors import problem
 from .extensions import db
+from .keys import key_problem
 
 bp = Blueprint("health", __name__)
 
@@ -25,6 +27,21 @@ def readyz():
     except Exception:
         db.session.rollback()
         return problem(503, "Not ready", "The database is not reachable.", slug="not-ready")
-    if not current_app.extensions.get("notes_keyring"):
+    ring = current_app.extensions.get("notes_keyring")
+    if not ring:
         return problem(503, "Not ready", "No encryption keys are loaded.", slug="not-ready")
+    if not current_app.extensions.get("notes_keys_verified"):
+        # The database was down at start-up, so the keys were never checked against it: until
+        # they are, "keys ok" would be a guess (a wrong key reads every note as unreadable).
+        try:
+            wrong = key_problem(ring)
+            db.session.commit()
+        except OperationalError:  # e.g. SQLite busy while storing a missing check: next probe
+            db.session.rollback()
+            return problem(503, "Not ready", "The keys are not checked against the database yet.",
+                           slug="not-ready")
+        if wrong:
+            current_app.logger.error("%s", wrong)
+            return problem(503, "Not ready", wrong, slug="not-ready")
+        current_app.extensions["notes_keys_verified"] = True
     return {"status": "ready", "database": "ok", "keys": "ok"}

@@ -40,3 +40,31 @@ def _write_private(path: Path, content: str) -> None:
         return
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(content + "\n")
+
+
+def key_problem(ring: Keyring) -> str | None:
+    """Why the configured keys cannot serve this database (a missing id, other bytes), or None.
+
+    Needs an app context and a reachable database; creates the check values still missing.
+    """
+    from sqlalchemy import inspect
+
+    from .extensions import db
+    from .notes.service import mismatched_keks, missing_keks
+
+    # Both looked up before the session's transaction: on SQLite that one holds the write lock,
+    # and the inspector's own connection would wait for it.
+    tables = set(inspect(db.engine).get_table_names())
+    if "notebooks" not in tables:
+        return None  # not migrated yet (`flask db upgrade` builds the app too)
+    missing = missing_keks(ring)
+    if missing:
+        return ("NOTES_KEYS lacks the key-encryption key(s) " + ", ".join(repr(k) for k in missing)
+                + " that protect data in the database; add them back (older keys go after the newest)")
+    wrong = mismatched_keks(ring, store="key_checks" in tables)
+    if wrong:
+        return ("NOTES_KEYS holds other key bytes than the database's data was written with for key id(s) "
+                + ", ".join(repr(k) for k in wrong)
+                + " (the stored key check does not open); configure the original bytes for that id, "
+                "or give a new key a new id")
+    return None

@@ -255,7 +255,8 @@ PATHS.update({
         "responses": {"201": _json(_ref("Notebook"), "Created"), "429": _problem("Rate limited")}}},
     "/api/v1/notebooks/me": {"delete": {
         "summary": "Delete my notebook, its notes and shares (crypto-shredded)", "operationId": "deleteNotebook",
-        "security": BEARER, "responses": {"204": NO_CONTENT, **AUTH_ERRORS}}},
+        "security": BEARER, "responses": {"204": NO_CONTENT, **AUTH_ERRORS,
+                                          "503": _problem("Deleted, but the SQLite log is not erased yet")}}},
     "/api/v1/notebooks/me/export": {"get": {
         "summary": "Every note as a W3C Web Annotation collection", "operationId": "exportNotebook",
         "security": BEARER,

@@ -16,6 +16,8 @@ from notes_service.crypto import (
     generate_passcode,
     hash_passcode,
     hash_token,
+    key_check_matches,
+    make_key_check,
     new_data_key,
     new_token,
     note_aad,
@@ -116,6 +118,34 @@ def test_generate_spec_round_trips():
 def test_generate_spec_rejects_bad_id():
     with pytest.raises(ValueError, match="key id"):
         Keyring.generate_spec("no spaces")
+
+
+# -- Key checks ----------------------------------------------------------------
+
+
+def test_key_check_opens_only_under_the_same_id_and_bytes(keyring):
+    check = make_key_check(keyring, "old")
+    assert key_check_matches(keyring, "old", check)
+    # Same id, other bytes: the case a check exists for (NOTES_KEYS pasted from the wrong place).
+    assert not key_check_matches(Keyring.parse(f"old:{B64_B}"), "old", check)
+    # Same bytes, other id: a check moved to another id's row fails too.
+    assert not key_check_matches(Keyring.parse(f"other:{B64_A}"), "other", check)
+    with pytest.raises(UnknownKeyError):
+        key_check_matches(keyring, "missing", check)
+
+
+@pytest.mark.parametrize("damage", [lambda c: c[:-1] + bytes([c[-1] ^ 1]), lambda c: c[:20], lambda c: b""])
+def test_damaged_key_check_does_not_match(keyring, damage):
+    assert not key_check_matches(keyring, "new", damage(make_key_check(keyring, "new")))
+
+
+def test_key_check_reveals_nothing_and_is_not_a_wrapped_key(keyring):
+    first, second = make_key_check(keyring, "new"), make_key_check(keyring, "new")
+    assert first != second and len(first) == 12 + len(crypto.KEY_CHECK_PLAINTEXT) + 16
+    assert KEY_B not in first and crypto.KEY_CHECK_PLAINTEXT not in first
+    # Its associated data differs from a wrapped key's: a check cannot pass as a wrapped key.
+    with pytest.raises(DecryptionError):
+        unwrap_data_key(keyring, "new", first)
 
 
 # -- Data keys -----------------------------------------------------------------

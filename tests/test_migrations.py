@@ -7,6 +7,7 @@ models' metadata must match the migrated schema, so a model change without a mig
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from servers import pg_database
 from sqlalchemy import Column, Integer, MetaData, inspect, text
 from support import new_owner
 
-from notes_service import create_app
+from notes_service import ConfigError, create_app
 from notes_service.crypto import Keyring
 from notes_service.extensions import db
 
@@ -32,6 +33,7 @@ NEW_TABLES = {
     "0001_trials": {"trials"},
     "0002_notes": {"notebooks", "notes"},
     "0003_shares": {"shares", "share_notes"},
+    "0004_key_checks": {"key_checks"},
 }
 
 
@@ -167,3 +169,28 @@ def test_a_model_change_without_a_migration_is_caught(migration_app):
         differences = metadata_differences(changed)
     assert [d[0] for d in differences] == ["add_column"]
     assert differences[0][2:4] == ("notes", changed.tables["notes"].c.pinned)
+
+
+def test_a_database_from_0003_gets_its_key_checks_at_start_up_after_upgrade(migration_app, empty_database,
+                                                                            tmp_path):
+    # Data written by the code before key checks: wrapped keys under 'mig1', no check values.
+    app = migration_app
+    with app.app_context():
+        upgrade(revision="0003_shares")
+    put_data_in(app)
+    keys = app.extensions["notes_keyring"]
+    env = {"NOTES_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": empty_database,
+           "NOTES_SECRET_KEY": "migration-secret-" + "x" * 32}
+    spec = f"mig1:{base64.b64encode(keys.key('mig1')).decode()}"
+    with app.app_context():
+        upgrade(revision="head")
+        assert db.session.execute(text("SELECT count(*) FROM key_checks")).scalar() == 0
+        db.session.remove()
+    with pytest.raises(ConfigError, match="'mig1'"):  # other bytes: refused before any check is stored
+        create_app({**env, "NOTES_KEYS": Keyring.generate_spec("mig1")})
+    restarted = create_app({**env, "NOTES_KEYS": spec})
+    with restarted.app_context():
+        rows = db.session.execute(text("SELECT kek_id FROM key_checks")).scalars().all()
+        db.session.remove()
+        db.engine.dispose()
+    assert rows == ["mig1"]

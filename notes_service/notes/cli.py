@@ -7,6 +7,7 @@ from flask import Blueprint
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..keys import key_problem
 from . import service
 from .models import Notebook
 
@@ -18,6 +19,13 @@ bp = Blueprint("keys_cli", __name__, cli_group="keys")
 def rotate_command(batch_size: int) -> None:
     """Re-wrap every notebook's data key under the newest key (notes are not touched)."""
     ring = service.keyring()
+    # Start-up already checked the keys; this makes sure the newest one has its stored check
+    # before any data key is wrapped under it, and refuses if its bytes changed since.
+    problem = key_problem(ring)
+    db.session.commit()
+    if problem:
+        raise click.ClickException(f"{problem}; nothing re-wrapped")
+    click.echo(f"key check {ring.newest_id}: ok")
     pending = db.session.scalar(
         select(func.count()).select_from(Notebook)
         .where(Notebook.kek_id.is_not(None), Notebook.kek_id != ring.newest_id)
@@ -30,17 +38,21 @@ def rotate_command(batch_size: int) -> None:
 
 @bp.cli.command("check")
 def check_command() -> None:
-    """Report what each key protects; fail if data is under a key that is not configured."""
+    """Report what each key protects and its key check; fail if a key is missing or not the data's."""
     ring = service.keyring()
     usage = service.kek_usage()
+    wrong = set(service.mismatched_keks(ring))
+    db.session.commit()
     for kek_id in ring.ids:
         role = "newest" if kek_id == ring.newest_id else "older"
-        click.echo(f"{kek_id}: configured ({role}), protects {usage.get(kek_id, 0)} notebook keys")
+        state = "KEY CHECK FAILED (other key bytes than the data's)" if kek_id in wrong else "key check ok"
+        click.echo(f"{kek_id}: configured ({role}), protects {usage.get(kek_id, 0)} notebook keys, {state}",
+                   err=kek_id in wrong)
     missing = [kek_id for kek_id in usage if not ring.has(kek_id)]
     for kek_id in missing:
         click.echo(f"{kek_id}: NOT CONFIGURED, protects {usage[kek_id]} notebook keys", err=True)
     old = sum(count for kek_id, count in usage.items() if kek_id != ring.newest_id)
     if old:
         click.echo(f"{old} notebook keys are not under the newest key: run `flask keys rotate`")
-    if missing:
+    if missing or wrong:
         raise SystemExit(1)

@@ -39,3 +39,13 @@ class Note(db.Model):  # type: ignore[name-defined]
     anchored_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KeyCheck(db.Model):  # type: ignore[name-defined]
+    """A check value per key-encryption key id: start-up refuses configured key bytes that do not open it."""
+
+    __tablename__ = "key_checks"
+
+    kek_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    check_value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

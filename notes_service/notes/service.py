@@ -16,15 +16,17 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import crypto
 from ..clock import utcnow
-from ..errors import Invalid
+from ..errors import Busy, Invalid
 from ..extensions import db
 from ..trials import service as trials
 from .anchoring import Quote, locate_exact, quote_for_range, quote_to_selectors
 from .auth import owned_or_404
-from .models import Note, Notebook
+from .models import KeyCheck, Note, Notebook
 from .sanitize import sanitize_body
 from .schemas import NoteInput
 
@@ -107,6 +109,35 @@ def delete_notebook(notebook: Notebook) -> None:
     db.session.execute(delete(Note).where(Note.notebook_id == notebook_id))
     db.session.execute(delete(Notebook).where(Notebook.id == notebook_id))
     db.session.commit()
+    if db.engine.dialect.name == "sqlite":
+        _erase_sqlite_log()
+
+
+# How long erasing a deleted notebook from SQLite's log waits for readers and writers to finish.
+ERASE_WAIT_MS = 30_000
+
+
+def _erase_sqlite_log() -> None:
+    """Copy the write-ahead log into the database file, then empty the log; Busy if it cannot."""
+    # secure_delete zeroed the deleted rows (and freed pages) in the pages the delete wrote, but
+    # the log still holds the earlier images of those pages: the wrapped key, the ciphertexts.
+    # TRUNCATE waits (busy handler) for every reader to leave the log, even one on an old
+    # snapshot, then writes the pages back and cuts the log to zero bytes.
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        usual_wait = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+        cursor.execute(f"PRAGMA busy_timeout={int(ERASE_WAIT_MS)}")
+        busy, _frames, _copied = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.execute(f"PRAGMA busy_timeout={int(usual_wait)}")
+        cursor.close()
+    finally:
+        raw.close()
+    if busy:
+        current_app.logger.warning("a deleted notebook is still in the SQLite log: the checkpoint was blocked")
+        raise Busy("Your notebook is deleted and can no longer be opened, but the database stayed busy, so "
+                   "its last copies in the database log are not erased yet; that happens at the next "
+                   "notebook deletion or restart.", retry_after=None)
 
 
 def data_key(notebook: Notebook) -> bytes:
@@ -278,6 +309,60 @@ def kek_usage() -> dict[str, int]:
 def missing_keks(ring: crypto.Keyring) -> list[str]:
     """Key ids that protect data in the database but are not configured."""
     return sorted(kek_id for kek_id in kek_usage() if not ring.has(kek_id))
+
+
+# A key id with data but no check value yet (written before checks existed) is proven by
+# unwrapping data keys under it: one that opens proves the bytes (an AES-GCM tag does not open
+# under other bytes); a few are tried so one damaged wrapped key does not stop the service.
+PROOF_SAMPLE = 5
+
+
+def mismatched_keks(ring: crypto.Keyring, *, store: bool = True) -> list[str]:
+    """Configured key ids whose bytes are not the ones their check value (or their data) was made with.
+
+    A key id without a check value gets one, made from the configured bytes, once they are
+    proven on its data (or if nothing is under it yet). `store=False` (the key_checks table is
+    not migrated yet) only proves keys on their data.
+    """
+    wrong = []
+    for kek_id in ring.ids:
+        check = db.session.get(KeyCheck, kek_id) if store else None
+        if check is None and not _opens_data_under(ring, kek_id):
+            wrong.append(kek_id)
+            continue
+        if check is None and store:
+            check = _store_key_check(ring, kek_id)
+        if check is not None and not crypto.key_check_matches(ring, kek_id, check.check_value):
+            wrong.append(kek_id)
+    return wrong
+
+
+def _opens_data_under(ring: crypto.Keyring, kek_id: str) -> bool:
+    sample = db.session.execute(
+        select(Notebook.id, Notebook.wrapped_dek)
+        .where(Notebook.kek_id == kek_id, Notebook.wrapped_dek.is_not(None))
+        .order_by(Notebook.id).limit(PROOF_SAMPLE)
+    ).all()
+    for notebook_id, wrapped in sample:
+        try:
+            crypto.unwrap_data_key(ring, kek_id, wrapped, _dek_context(notebook_id))
+        except crypto.DecryptionError:
+            continue
+        return True
+    return not sample  # nothing under this id yet: its check is made from the bytes configured now
+
+
+def _store_key_check(ring: crypto.Keyring, kek_id: str) -> KeyCheck:
+    """Insert a check value unless another worker got there first; return the stored one."""
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    # ON CONFLICT DO NOTHING: gunicorn workers boot side by side and each may find no check;
+    # the first insert wins, and every worker then verifies its own bytes against the winner's.
+    db.session.execute(
+        insert(KeyCheck).values(kek_id=kek_id, check_value=crypto.make_key_check(ring, kek_id),
+                                created_at=utcnow()).on_conflict_do_nothing(index_elements=["kek_id"])
+    )
+    db.session.commit()
+    return db.session.get(KeyCheck, kek_id, populate_existing=True)
 
 
 def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:

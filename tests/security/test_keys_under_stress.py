@@ -16,6 +16,8 @@ import threading
 import time
 from itertools import pairwise
 
+import pytest
+from servers import ServerPool
 from support import SEED, new_owner
 
 from notes_service.crypto import Keyring
@@ -163,3 +165,15 @@ def test_rotation_while_reading_fails_no_read(app_env, make_app):
     assert failures == []
     check = rotating_app.test_cli_runner().invoke(args=["keys", "check"])
     assert f"k2: configured (newest), protects {NOTEBOOKS} notebook keys" in check.output
+
+
+def test_gunicorn_refuses_other_key_bytes_under_a_known_id_naming_it(app_env, client, tmp_path):
+    """The service as deployed: a worker does not boot with the wrong bytes, and says which id."""
+    new_owner(client).add_note(body="written under the real test1")
+    wrong = {**app_env, "NOTES_KEYS": Keyring.generate_spec("test1")}
+    with ServerPool(tmp_path / "servers") as pool, pytest.raises(RuntimeError) as refused:
+        pool.start(wrong, workers=1)
+    message = str(refused.value)
+    assert "gunicorn exited" in message and "'test1'" in message and "key check" in message
+    assert Keyring.parse(wrong["NOTES_KEYS"]).key("test1").hex() not in message
+    assert wrong["NOTES_KEYS"].split(":", 1)[1] not in message  # the key itself is never echoed
