@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -10,10 +11,11 @@ from ..extensions import rate_limited
 from ..notes.api import created, json_body
 from ..notes.auth import current_notebook
 from ..notes.presenters import present_note
+from ..paging import parse_page_request
 from ..trials import service as trials
 from ..trials.api import present_summary, present_text
 from . import service
-from .presenters import present_share
+from .presenters import present_share, present_shares_page
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
 
@@ -39,11 +41,16 @@ def create_share() -> Response:
     return created(body, f"/api/v1/shares/{share.id}")
 
 
+# The share list's cursor carries the last share's (created_at, id).
+SHARE_KEY = (datetime, str)
+
+
 @bp.get("/shares")
 def list_shares() -> dict[str, Any]:
-    """My shares with views, failed attempts and state."""
+    """A page of my shares with views, failed attempts and state, and the cursor of the next."""
     trial_id = request.args.get("trial_id", "").strip()[:20] or None
-    return {"shares": [present_share(s) for s in service.list_shares(current_notebook(), trial_id)]}
+    page = parse_page_request(request.args, SHARE_KEY)
+    return present_shares_page(*service.list_shares(current_notebook(), page, trial_id))
 
 
 @bp.get("/shares/<share_id>")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import json
+
 from ..clock import isoformat
+from ..paging import cut_to_budget, encode_cursor
 from .models import Share
 from .service import TOTAL_LIMIT, state_of
 
@@ -27,3 +30,13 @@ def present_share(share: Share) -> dict[str, Any]:
         "created_at": isoformat(share.created_at),
         "revoked_at": isoformat(share.revoked_at),
     }
+
+
+def present_shares_page(shares: list[Share], more: bool) -> dict[str, Any]:
+    """A page of shares and the cursor of the next (null on the last), within the byte budget."""
+    # A share lists up to 5,000 note ids (about 175 KB), so the budget, not only the limit, cuts.
+    presented = ((share, present_share(share)) for share in shares)
+    kept, more = cut_to_budget(presented, lambda pair: len(json.dumps(pair[1]).encode("utf-8")), more)
+    last = kept[-1][0] if kept else None
+    return {"shares": [body for _, body in kept],
+            "next": encode_cursor((last.created_at, last.id)) if more and last else None}

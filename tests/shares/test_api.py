@@ -135,7 +135,7 @@ def test_unknown_token_is_404(client):
 def test_another_owner_cannot_see_revoke_or_unlock(client, owner, other):
     owner.add_note()
     share = owner.share(passcode="123456")
-    assert client.get("/api/v1/shares", headers=other.headers).get_json() == {"shares": []}
+    assert client.get("/api/v1/shares", headers=other.headers).get_json() == {"shares": [], "next": None}
     for response in (
         client.get(f"/api/v1/shares/{share['id']}", headers=other.headers),
         client.delete(f"/api/v1/shares/{share['id']}", headers=other.headers),
