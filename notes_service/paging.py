@@ -16,7 +16,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .clock import isoformat
@@ -66,16 +66,19 @@ def _decode_value(value: Any, kind: type) -> Any:
     if kind is datetime:
         try:
             parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None:
-            raise BadRequest("The cursor is not one this service gave out.")
-        return parsed
+            # In UTC now: a far-off offset on year 1 or 9999 overflows, and is no cursor of ours.
+            return parsed.astimezone(UTC) if parsed is not None and parsed.tzinfo is not None else _bad()
+        except (ValueError, OverflowError):
+            return _bad()
     # Ids are 32 hex characters or NCT numbers: anything else (a NUL, a huge string) is refused.
     if kind is str and isinstance(value, str) and 0 < len(value) <= 64 and value.isalnum() and value.isascii():
         return value
     if kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
         return value
+    raise BadRequest("The cursor is not one this service gave out.")
+
+
+def _bad() -> Any:
     raise BadRequest("The cursor is not one this service gave out.")
 
 
