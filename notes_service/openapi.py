@@ -320,9 +320,10 @@ PATHS.update({
     "/api/v1/shares": {
         "get": {"summary": "My shares with views, failed attempts and state", "operationId": "listShares",
                 "security": BEARER,
-                "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}, CURSOR, LIMIT],
+                "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}, CURSOR,
+                               {**LIMIT, "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 20}}],
                 "responses": {"200": _json({"type": "object", "required": ["shares", "next"], "properties": {
-                    "shares": {"type": "array", "items": _ref("Share"), "maxItems": 100}, "next": NEXT}}),
+                    "shares": {"type": "array", "items": _ref("Share"), "maxItems": 20}, "next": NEXT}}),
                     **AUTH_ERRORS, **BAD_PAGE}},
         "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
                  "requestBody": _body("ShareInput"),

@@ -41,16 +41,18 @@ def create_share() -> Response:
     return created(body, f"/api/v1/shares/{share.id}")
 
 
-# The share list's cursor carries the last share's (created_at, id).
+# The share list's cursor carries the last share's (created_at, id). A share lists up to
+# 5,000 note ids (175 KB of JSON), so a page holds at most 20 shares: 3.5 MB at worst.
 SHARE_KEY = (datetime, str)
+SHARES_PER_PAGE = 20
 
 
 @bp.get("/shares")
 def list_shares() -> dict[str, Any]:
     """A page of my shares with views, failed attempts and state, and the cursor of the next."""
     trial_id = request.args.get("trial_id", "").strip()[:20] or None
-    page = parse_page_request(request.args, SHARE_KEY)
-    return present_shares_page(*service.list_shares(current_notebook(), page, trial_id))
+    page = parse_page_request(request.args, SHARE_KEY, default_limit=SHARES_PER_PAGE, max_limit=SHARES_PER_PAGE)
+    return present_shares_page(service.list_shares(current_notebook(), page, trial_id))
 
 
 @bp.get("/shares/<share_id>")

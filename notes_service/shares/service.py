@@ -20,7 +20,6 @@ from typing import Any
 from argon2 import PasswordHasher
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import selectinload
 
 from .. import crypto
 from ..clock import utcnow
@@ -33,7 +32,7 @@ from ..notes.service import NoteView
 from ..paging import MAX_LIMIT, PageRequest
 from ..trials import service as trials
 from ..trials.store import NCT_RE
-from .models import Share
+from .models import Share, share_notes
 from .passcodes import MAX_CHARS, MIN_CHARS, ArgonGate, normalize
 
 STREAK_LIMIT = 5
@@ -166,21 +165,40 @@ def create_share(notebook: Notebook, request: ShareRequest) -> tuple[Share, str,
     return share, token, generated
 
 
-def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = None) -> tuple[list[Share], bool]:
-    """A page of my shares, newest first, and whether more follow."""
+@dataclass(frozen=True)
+class SharePage:
+    """A page of shares, each one's note ids, and whether more shares follow."""
+
+    shares: list[Share]
+    note_ids: dict[str, list[str]]
+    more: bool
+
+
+def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = None) -> SharePage:
+    """A page of my shares, newest first, with their note ids."""
     query = select(Share).where(Share.notebook_id == notebook.id)
     if trial_id:
         if not NCT_RE.match(trial_id.upper()):
-            return [], False  # no share is on a trial without an NCT id (and PostgreSQL refuses a NUL in text)
+            # no share is on a trial without an NCT id (and PostgreSQL refuses a NUL in text)
+            return SharePage([], {}, False)
         query = query.where(Share.trial_id == trial_id.upper())
     if page.after is not None:
         created_at, share_id = page.after
         query = query.where(or_(Share.created_at < created_at,
                                 and_(Share.created_at == created_at, Share.id < share_id)))
-    # The page's notes come in one query (their ids are shown), without their payloads.
-    query = query.options(selectinload(Share.notes)).order_by(Share.created_at.desc(), Share.id.desc())
-    shares = list(db.session.scalars(query.limit(page.limit + 1)))
-    return shares[: page.limit], len(shares) > page.limit
+    query = query.order_by(Share.created_at.desc(), Share.id.desc()).limit(page.limit + 1)
+    shares = list(db.session.scalars(query))
+    more = len(shares) > page.limit
+    shares = shares[: page.limit]
+    # Only the ids of the page's notes, in one query: loading the notes themselves would
+    # hold up to 5,000 rows per share in memory.
+    note_ids: dict[str, list[str]] = {share.id: [] for share in shares}
+    if shares:
+        links = db.session.execute(select(share_notes.c.share_id, share_notes.c.note_id)
+                                   .where(share_notes.c.share_id.in_(list(note_ids))))
+        for share_id, note_id in links:
+            note_ids[share_id].append(note_id)
+    return SharePage(shares, note_ids, more)
 
 
 def _owned_share(notebook: Notebook, share_id: str) -> Share:

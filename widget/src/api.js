@@ -16,7 +16,6 @@ export class ApiError extends Error {
 }
 
 const enc = encodeURIComponent;
-const PAGE_LIMIT = 100; // the service's largest page
 
 /** An API client for `base` (an origin); `getToken()` gives the current notebook token. */
 export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args)) {
@@ -61,15 +60,15 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
     return data;
   }
 
-  // Every list is paged (at most 100 items and 4 MiB a page): follow `next` until it is null,
+  // Every list is paged (a bounded count and at most 4 MiB a page): follow `next` until it is null,
   // so a notebook of any size loads whole. A cursor seen twice would loop: stop with an error.
-  async function all(path, key, token = getToken()) {
+  async function all(path, key, limit, token = getToken()) {
     const items = [];
     const seen = new Set();
     let cursor = null;
     for (;;) {
       const sep = path.includes('?') ? '&' : '?';
-      const page = await call('GET', `${path}${sep}limit=${PAGE_LIMIT}${cursor ? `&cursor=${enc(cursor)}` : ''}`,
+      const page = await call('GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`,
         undefined, token);
       items.push(...(page[key] || []));
       cursor = page.next;
@@ -81,12 +80,13 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
 
   return {
     createNotebook: () => call('POST', '/api/v1/notebooks', {}, null),
-    listNotes: (trial, token) => all(`/api/v1/trials/${enc(trial)}/notes`, 'notes', token),
+    // The service's largest pages: 100 notes, 20 shares (a share carries up to 5,000 note ids).
+    listNotes: (trial, token) => all(`/api/v1/trials/${enc(trial)}/notes`, 'notes', 100, token),
     createNote: (trial, note) => call('POST', `/api/v1/trials/${enc(trial)}/notes`, note),
     updateNote: (id, changes) => call('PATCH', `/api/v1/notes/${enc(id)}`, changes),
     deleteNote: (id) => call('DELETE', `/api/v1/notes/${enc(id)}`),
     createShare: (share) => call('POST', '/api/v1/shares', share),
-    listShares: (trial) => all(`/api/v1/shares?trial_id=${enc(trial)}`, 'shares'),
+    listShares: (trial) => all(`/api/v1/shares?trial_id=${enc(trial)}`, 'shares', 20),
     revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
   };
 }

@@ -92,7 +92,7 @@ describe('api', () => {
     const net = network(() => json(200, { shares: [] }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
     await api.listShares('NCT07085104');
-    assert.equal(net.calls[0].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=100');
+    assert.equal(net.calls[0].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=20');
   });
 
   test('a list follows the cursor until the last page', async () => {
@@ -113,7 +113,7 @@ describe('api', () => {
       ? { shares: [{ id: 's2' }], next: null } : { shares: [{ id: 's1' }], next: 'x' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
     assert.deepEqual(await api.listShares('NCT1'), { shares: [{ id: 's1' }, { id: 's2' }] });
-    assert.equal(net.calls[1].url, 'https://notes.example/api/v1/shares?trial_id=NCT1&limit=100&cursor=x');
+    assert.equal(net.calls[1].url, 'https://notes.example/api/v1/shares?trial_id=NCT1&limit=20&cursor=x');
   });
 
   test('a cursor that repeats stops the walk with an error, not a loop', async () => {
