@@ -190,17 +190,34 @@ def _keyset_after(columns: tuple[Any, ...], after: tuple[Any, ...]) -> Any:
     return or_(column > value, and_(column == value, _keyset_after(tuple(rest), tuple(rest_values))))
 
 
-def _slice(notebook: Notebook, query: Any, order: tuple[Any, ...], page: PageRequest,
+# Rows fetched with their payloads at a time while a page fills: a page of large notes stops
+# at the byte budget after a few dozen, so the rest of the page's ids are never loaded.
+FETCH_CHUNK = 10
+
+
+def _slice(notebook: Notebook, ids: Any, order: tuple[Any, ...], page: PageRequest,
            total: int | None = None) -> NoteSlice:
+    """A page of notes: `ids` selects the candidates' ids, `order` is the page's sort key."""
     if page.after is not None:
-        query = query.where(_keyset_after(order, page.after))
-    # One more row than asked tells whether another page follows, without a count.
-    query = query.options(undefer(Note.ciphertext)).order_by(*order).limit(page.limit + 1)
-    rows = list(db.session.scalars(query))
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    dek = _safe_data_key(notebook) if rows else None
-    return NoteSlice(notes=(open_note(dek, row) for row in rows), more=more, total=total)
+        ids = ids.where(_keyset_after(order, page.after))
+    # Two steps: the page's ids first (sorting only keys), then those rows with their payloads.
+    # Sorting whole rows would make SQLite sort every candidate's ciphertext (240 MB for a
+    # full notebook) to keep one page of it. One more id than asked tells whether more follow.
+    page_ids = list(db.session.scalars(ids.order_by(*order).limit(page.limit + 1)))
+    more = len(page_ids) > page.limit
+    page_ids = page_ids[: page.limit]
+    dek = _safe_data_key(notebook) if page_ids else None
+    return NoteSlice(notes=_open_in_chunks(dek, page_ids), more=more, total=total)
+
+
+def _open_in_chunks(dek: bytes | None, note_ids: list[str]) -> Iterator[NoteView]:
+    """The notes with these ids, in this order, loaded and decrypted a few at a time."""
+    for start in range(0, len(note_ids), FETCH_CHUNK):
+        chunk = note_ids[start : start + FETCH_CHUNK]
+        rows = db.session.scalars(select(Note).options(undefer(Note.ciphertext)).where(Note.id.in_(chunk)))
+        by_id = {row.id: row for row in rows}
+        # A note deleted since its id was read is simply not in the page.
+        yield from (open_note(dek, by_id[note_id]) for note_id in chunk if note_id in by_id)
 
 
 def stored_body(text: str) -> str:
@@ -221,8 +238,8 @@ def stored_body(text: str) -> str:
 def list_notes(notebook: Notebook, trial_id: str, page: PageRequest) -> NoteSlice:
     """A page of my notes on a trial, oldest first; unreadable ones included and marked."""
     row = trials.get_trial_row(trial_id)
-    query = select(Note).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
-    return _slice(notebook, query, (Note.created_at, Note.id), page)
+    ids = select(Note.id).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
+    return _slice(notebook, ids, (Note.created_at, Note.id), page)
 
 
 def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
@@ -294,19 +311,18 @@ def delete_note(notebook: Notebook, note_id: str) -> None:
 def export_notes(notebook: Notebook, page: PageRequest) -> NoteSlice:
     """A page of every note of the notebook, by trial then age, with the notebook's note count."""
     total = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
-    query = select(Note).where(Note.notebook_id == notebook.id)
-    return _slice(notebook, query, (Note.trial_id, Note.created_at, Note.id), page, total=total)
+    ids = select(Note.id).where(Note.notebook_id == notebook.id)
+    return _slice(notebook, ids, (Note.trial_id, Note.created_at, Note.id), page, total=total)
 
 
 def shared_notes_page(notebook: Notebook, share_id: str, trial_id: str, page: PageRequest) -> NoteSlice:
     """A page of a share's notes on its trial, in creation order (readable or not: the caller filters)."""
     from ..shares.models import share_notes  # shares point at notes; the query joins through them
 
-    query = (select(Note).join(share_notes, share_notes.c.note_id == Note.id)
-             .where(share_notes.c.share_id == share_id, Note.notebook_id == notebook.id,
-                    Note.trial_id == trial_id))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    return _slice(notebook, query, (Note.created_at, Note.id), page, total=total)
+    ids = (select(Note.id).join(share_notes, share_notes.c.note_id == Note.id)
+           .where(share_notes.c.share_id == share_id, Note.notebook_id == notebook.id, Note.trial_id == trial_id))
+    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
+    return _slice(notebook, ids, (Note.created_at, Note.id), page, total=total)
 
 
 def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[dict[str, Any]],
