@@ -48,38 +48,39 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+class CursorError(ValueError):
+    """A cursor that does not decode to the expected sort key."""
+
+
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
     """The sort key in a cursor, checked against `kinds`; a bad cursor is a 400 problem."""
-    if len(cursor) > MAX_CURSOR_CHARS:
-        raise BadRequest("The cursor is not one this service gave out.")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError):
+        return _decode(cursor, kinds)
+    except (CursorError, binascii.Error, ValueError, OverflowError):
         raise BadRequest("The cursor is not one this service gave out.") from None
+
+
+def _decode(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise CursorError("too long")
+    values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8"))
     if not isinstance(values, list) or len(values) != len(kinds):
-        raise BadRequest("The cursor is not one this service gave out.")
+        raise CursorError("not a sort key")
     return tuple(_decode_value(value, kind) for value, kind in zip(values, kinds, strict=True))
 
 
 def _decode_value(value: Any, kind: type) -> Any:
-    if kind is datetime:
-        try:
-            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    if kind is datetime and isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
             # In UTC now: a far-off offset on year 1 or 9999 overflows, and is no cursor of ours.
-            return parsed.astimezone(UTC) if parsed is not None and parsed.tzinfo is not None else _bad()
-        except (ValueError, OverflowError):
-            return _bad()
+            return parsed.astimezone(UTC)
     # Ids are 32 hex characters or NCT numbers: anything else (a NUL, a huge string) is refused.
     if kind is str and isinstance(value, str) and 0 < len(value) <= 64 and value.isalnum() and value.isascii():
         return value
     if kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
         return value
-    raise BadRequest("The cursor is not one this service gave out.")
-
-
-def _bad() -> Any:
-    raise BadRequest("The cursor is not one this service gave out.")
+    raise CursorError("not the expected kind")
 
 
 def parse_page_request(args: Any, kinds: Sequence[type], default_limit: int = DEFAULT_LIMIT,
