@@ -26,6 +26,7 @@ from notes_service.notes import service
 from notes_service.notes.anchoring import quote_for_range, quote_to_selectors
 from notes_service.notes.models import Note, Notebook
 from notes_service.notes.sanitize import sanitize_body
+from notes_service.paging import MAX_LIMIT, PageRequest
 from notes_service.shares.models import Share, share_notes
 from notes_service.trials import service as trials
 
@@ -167,6 +168,13 @@ def notebook_selectors(app: Flask, owner: Reader) -> list[list[dict[str, Any]]]:
     """The decrypted selectors of a notebook's notes on the seed trial, oldest first."""
     with app.app_context():
         notebook = db.session.get(Notebook, owner.notebook_id)
-        views = service.list_notes(notebook, SEED_TRIAL)
+        selectors, page = [], PageRequest(after=None, limit=MAX_LIMIT)
+        while True:  # every page of the list, as a client following the cursor gets them
+            found = service.list_notes(notebook, SEED_TRIAL, page)
+            views = list(found.notes)
+            selectors += [view.selectors for view in views]
+            if not found.more:
+                break
+            page = PageRequest(after=(views[-1].created_at, views[-1].id), limit=MAX_LIMIT)
         db.session.remove()
-    return [view.selectors for view in views]
+    return selectors

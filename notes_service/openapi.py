@@ -155,11 +155,39 @@ NOTE_ID = {"name": "note_id", "in": "path", "required": True, "schema": {"type":
 SHARE_ID = {"name": "share_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
 TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
 BEARER = [{"notebookToken": []}]
+# Every list is paged (notes_service/paging.py): `next` is the cursor of the next page, null on the last.
+CURSOR = {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 512},
+          "description": "Opaque: the `next` of the previous page. A cursor this service did not give is a 400."}
+LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+         "description": "Most items in the page; a page also stops before 4 MiB, so it may hold fewer."}
+NEXT = {"type": ["string", "null"], "description": "Cursor of the next page; null on the last page."}
+BAD_PAGE = {"400": _problem("Bad cursor or limit")}
 AUTH_ERRORS = {"401": _problem("Missing or bad notebook token")}
 WRITE_ERRORS = {"400": _problem("Malformed JSON"), "413": _problem("Body over 64 KiB"),
                 "422": _problem("Invalid content; `errors` names each field")}
 
+ANNOTATION_PAGE = {
+    "type": "object",
+    "required": ["type", "startIndex", "items", "unreadable"],
+    "properties": {
+        "type": {"const": "AnnotationPage"},
+        "startIndex": {"type": "integer", "minimum": 0},
+        "items": {"type": "array", "maxItems": 100, "items": {"type": "object"}},
+        "unreadable": {"type": "integer", "minimum": 0},
+        "next": {"type": "string", "format": "uri", "description": "The next page; absent on the last."},
+    },
+}
+COLLECTION = {"type": "object", "required": ["type", "total"],
+              "properties": {"type": {"const": "AnnotationCollection"}, "total": {"type": "integer", "minimum": 0},
+                             "label": {"type": "string"}, "id": {"type": "string"}}}
+
 SCHEMAS.update({
+    "AnnotationExport": {"oneOf": [
+        {**COLLECTION, "required": ["@context", "type", "total", "first"],
+         "properties": {**COLLECTION["properties"], "@context": {}, "first": ANNOTATION_PAGE}},
+        {**ANNOTATION_PAGE, "required": [*ANNOTATION_PAGE["required"], "@context", "partOf"],
+         "properties": {**ANNOTATION_PAGE["properties"], "@context": {}, "partOf": COLLECTION}},
+    ]},
     "Target": {
         "type": "object",
         "required": ["selector"],
@@ -258,16 +286,20 @@ PATHS.update({
         "security": BEARER, "responses": {"204": NO_CONTENT, **AUTH_ERRORS,
                                           "503": _problem("Deleted, but the SQLite log is not erased yet")}}},
     "/api/v1/notebooks/me/export": {"get": {
-        "summary": "Every note as a W3C Web Annotation collection", "operationId": "exportNotebook",
-        "security": BEARER,
+        "summary": "Every note as a W3C Web Annotation collection, one AnnotationPage at a time",
+        "description": "Without a cursor: the AnnotationCollection (`total` = notes in the notebook) with its "
+                       "`first` AnnotationPage. Each page's `next` is the URL of the next page (an AnnotationPage "
+                       "with `partOf`), absent on the last; `unreadable` counts the notes the page left out.",
+        "operationId": "exportNotebook", "security": BEARER, "parameters": [CURSOR, LIMIT],
         "responses": {"200": {"description": "JSON-LD",
-                              "content": {"application/ld+json": {"schema": {"type": "object"}}}},
-                      **AUTH_ERRORS}}},
+                              "content": {"application/ld+json": {"schema": _ref("AnnotationExport")}}},
+                      **AUTH_ERRORS, **BAD_PAGE}}},
     "/api/v1/trials/{nct}/notes": {
         "get": {"summary": "My notes on a trial", "operationId": "listNotes", "security": BEARER,
-                "parameters": [NCT_PARAM],
-                "responses": {"200": _json({"type": "object", "required": ["notes"], "properties": {
-                    "notes": {"type": "array", "items": _ref("Note")}}}), **AUTH_ERRORS,
+                "parameters": [NCT_PARAM, CURSOR, LIMIT],
+                "responses": {"200": _json({"type": "object", "required": ["notes", "next"], "properties": {
+                    "notes": {"type": "array", "items": _ref("Note"), "maxItems": 100}, "next": NEXT}}),
+                    **AUTH_ERRORS, **BAD_PAGE,
                     "404": _problem("No such trial")}},
         "post": {"summary": "Add a note", "operationId": "createNote", "security": BEARER,
                  "parameters": [NCT_PARAM], "requestBody": _body("NoteInput"),
@@ -289,10 +321,11 @@ PATHS.update({
     "/api/v1/shares": {
         "get": {"summary": "My shares with views, failed attempts and state", "operationId": "listShares",
                 "security": BEARER,
-                "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"200": _json({"type": "object", "required": ["shares"], "properties": {
-                    "shares": {"type": "array", "items": _ref("Share")}}}), **AUTH_ERRORS,
-                    "400": _problem("A NUL in a query parameter")}},
+                "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}, CURSOR,
+                               {**LIMIT, "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 20}}],
+                "responses": {"200": _json({"type": "object", "required": ["shares", "next"], "properties": {
+                    "shares": {"type": "array", "items": _ref("Share"), "maxItems": 20}, "next": NEXT}}),
+                    **AUTH_ERRORS, **BAD_PAGE}},
         "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
                  "requestBody": _body("ShareInput"),
                  "responses": {"201": _json(_ref("Share"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
@@ -321,9 +354,13 @@ PATHS.update({
                       "429": _problem("Rate limited (Retry-After)"),
                       "503": _problem("Too many passcode checks at once (Retry-After)")}}},
     "/s/{token}": {
-        "get": {"summary": "Share page: passcode form, or the notes while the share cookie is valid",
-                "operationId": "sharePage", "parameters": [TOKEN],
-                "responses": {"200": _html("Form or notes"), "404": _html("Unknown"), "410": _html("Gone"),
+        "get": {"summary": "Share page: passcode form, or a page of 25 notes while the share cookie is valid",
+                "description": "Further pages through the page's own 'Next notes' link (`cursor`); no script.",
+                "operationId": "sharePage", "parameters": [TOKEN, {**CURSOR, "description": "From 'Next notes'."},
+                                                           {**LIMIT, "schema": {"type": "integer", "minimum": 1,
+                                                                                "maximum": 25, "default": 25}}],
+                "responses": {"200": _html("Form or notes"), "400": _html("Bad page cursor"),
+                              "404": _html("Unknown"), "410": _html("Gone"),
                               "423": _html("Locked"), "429": _html("Rate limited (Retry-After)")}},
         "post": {"summary": "Share page: submit the passcode form", "operationId": "sharePageUnlock",
                  "parameters": [TOKEN],

@@ -306,7 +306,15 @@ class HttpOwner:
                             body={"target": target, "body": body, "color": "yellow"}, timeout=timeout)
 
     def notes(self, trial: str) -> list[dict[str, Any]]:
-        status, body = request_json("GET", f"{self.base_url}/api/v1/trials/{trial}/notes", headers=self.headers)
-        if status != 200:
-            raise AssertionError(f"listing notes answered {status}: {body}")
-        return body["notes"]
+        """Every note on a trial, following the list's cursor page by page."""
+        found: list[dict[str, Any]] = []
+        query = ""
+        while True:
+            status, body = request_json("GET", f"{self.base_url}/api/v1/trials/{trial}/notes?limit=100{query}",
+                                        headers=self.headers)
+            if status != 200:
+                raise AssertionError(f"listing notes answered {status}: {body}")
+            found += body["notes"]
+            if not body["next"]:
+                return found
+            query = "&cursor=" + body["next"]

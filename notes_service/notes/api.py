@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, json, request
 
 from ..extensions import rate_limited
+from ..paging import PageRequest, parse_page_request
 from ..web import json_body
 from . import service
 from .auth import current_notebook
-from .presenters import present_export, present_note
+from .presenters import present_export, present_note, present_notes_page
 from .schemas import parse_note
 
 bp = Blueprint("notes_api", __name__, url_prefix="/api/v1")
@@ -38,20 +40,30 @@ def delete_notebook() -> Response:
     return Response(status=204)
 
 
+# Sort keys the cursors carry: (created_at, id) for a trial's notes; (trial, created_at,
+# id, index of the next page in the collection) for the export.
+NOTE_KEY = (datetime, str)
+EXPORT_KEY = (str, datetime, str, int)
+
+
 @bp.get("/notebooks/me/export")
 def export_notebook() -> Response:
-    """Every note as a W3C Web Annotation collection."""
+    """A page of every note as W3C Web Annotations; the first inside its AnnotationCollection."""
     notebook = current_notebook()
-    body = present_export(service.all_notes(notebook), request.host_url.rstrip("/"))
+    page = parse_page_request(request.args, EXPORT_KEY)
+    start = page.after[3] if page.after else 0
+    found = service.export_notes(notebook, PageRequest(page.after[:3] if page.after else None, page.limit))
+    host = request.host_url.rstrip("/")
+    body = present_export(found, host, f"{host}/api/v1/notebooks/me/export", start, first=page.after is None)
     return Response(json.dumps(body), mimetype="application/ld+json",
                     headers={"Content-Disposition": 'attachment; filename="trial-notes.jsonld"'})
 
 
 @bp.get("/trials/<nct>/notes")
 def list_notes(nct: str) -> dict[str, Any]:
-    """My notes on a trial."""
-    notes = service.list_notes(current_notebook(), nct)
-    return {"notes": [present_note(n) for n in notes]}
+    """A page of my notes on a trial and the cursor of the next."""
+    notebook = current_notebook()
+    return present_notes_page(service.list_notes(notebook, nct, parse_page_request(request.args, NOTE_KEY)))
 
 
 @bp.post("/trials/<nct>/notes")

@@ -34,7 +34,9 @@ class Note(db.Model):  # type: ignore[name-defined]
     notebook_id: Mapped[str] = mapped_column(ForeignKey("notebooks.id", ondelete="CASCADE"))
     trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id", ondelete="RESTRICT"), index=True)
     format_version: Mapped[int] = mapped_column(Integer, default=1)
-    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: a share or a count loads Note rows without their (up to ~50 KB) payloads;
+    # the queries that decrypt ask for it (notes.service._slice) or load it per row.
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     # The trial content version the selectors were last anchored against (public data).
     anchored_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

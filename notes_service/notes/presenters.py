@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import json
+
 from ..clock import isoformat
+from ..paging import cut_to_budget, encode_cursor
 from .schemas import PALETTE
-from .service import NoteView
+from .service import NoteSlice, NoteView
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 
@@ -51,18 +54,50 @@ def present_annotation(note: NoteView, source_base: str) -> dict[str, Any]:
     }
 
 
-def present_export(notes: list[NoteView], source_base: str) -> dict[str, Any]:
-    """Every readable note as an AnnotationCollection with one page."""
-    readable = [n for n in notes if n.readable]
-    return {
-        "@context": [ANNO_CONTEXT, {"schema": "http://schema.org/"}],
-        "type": "AnnotationCollection",
-        "label": "Trial Notes export",
-        "total": len(readable),
-        "unreadable": len(notes) - len(readable),
-        "first": {
-            "type": "AnnotationPage",
-            "startIndex": 0,
-            "items": [present_annotation(n, source_base) for n in readable],
-        },
+def json_size(value: Any) -> int:
+    """Bytes ``value`` takes in a JSON response (the app's encoder, compact)."""
+    return len(json.dumps(value).encode("utf-8"))
+
+
+def _note_key(note: NoteView) -> tuple[Any, ...]:
+    return (note.created_at, note.id)
+
+
+def _export_key(note: NoteView) -> tuple[Any, ...]:
+    return (note.trial_id, note.created_at, note.id)
+
+
+def present_notes_page(found: NoteSlice) -> dict[str, Any]:
+    """A page of notes and the cursor of the next page (null on the last one), within the byte budget."""
+    presented = ((note, present_note(note)) for note in found.notes)
+    kept, more = cut_to_budget(presented, lambda pair: json_size(pair[1]), found.more)
+    return {"notes": [body for _, body in kept], "next": encode_cursor(_note_key(kept[-1][0])) if more else None}
+
+
+def present_export(found: NoteSlice, source_base: str, export_url: str, start_index: int,
+                   first: bool) -> dict[str, Any]:
+    """One AnnotationPage of the export; the first comes inside its AnnotationCollection.
+
+    An unreadable note is left out of its page and counted in the page's ``unreadable``.
+    ``next`` is the address of the next page (W3C Web Annotation paging), absent on the last.
+    """
+    presented = (
+        (note, present_annotation(note, source_base) if note.readable else None) for note in found.notes
+    )
+    kept, more = cut_to_budget(presented, lambda pair: json_size(pair[1]) if pair[1] else 0, found.more)
+    items = [body for _, body in kept if body is not None]
+    annotation_page: dict[str, Any] = {
+        "type": "AnnotationPage",
+        "startIndex": start_index,
+        "items": items,
+        "unreadable": len(kept) - len(items),
     }
+    if more:
+        # The cursor also carries where the next page starts in the collection (its startIndex).
+        cursor = encode_cursor((*_export_key(kept[-1][0]), start_index + len(kept)))
+        annotation_page["next"] = f"{export_url}?cursor={cursor}"
+    collection = {"type": "AnnotationCollection", "label": "Trial Notes export", "total": found.total}
+    context = [ANNO_CONTEXT, {"schema": "http://schema.org/"}]
+    if first:
+        return {"@context": context, "id": export_url, **collection, "first": annotation_page}
+    return {"@context": context, **annotation_page, "partOf": {"id": export_url, **collection}}

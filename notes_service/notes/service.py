@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import undefer
 
 from .. import crypto
 from ..clock import utcnow
 from ..errors import Busy, Invalid
 from ..extensions import db
+from ..paging import PageRequest
 from ..trials import service as trials
-from .anchoring import Quote, locate_exact, quote_for_range, quote_to_selectors
+from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to_selectors
 from .auth import owned_or_404
 from .models import KeyCheck, Note, Notebook
 from .sanitize import sanitize_body
-from .schemas import NoteInput
+from .schemas import MAX_BODY_CHARS, NoteInput
 
 FORMAT_VERSION = 1
 ANCHORED = "anchored"
@@ -192,19 +194,83 @@ def _anchor_quote(trial_id: str, quote: Quote) -> tuple[list[dict[str, Any]], st
             "The highlighted text was not found in this trial.",
             errors={"target.selector[0].exact": "does not occur in the trial's text"},
         )
+    if anchor.end - anchor.start > MAX_EXACT:
+        # White space folds when matching, so the passage found may be longer than the quote
+        # sent: the bound holds for what is stored and returned.
+        raise Invalid("The highlighted passage is too long.",
+                      errors={"target.selector[0].exact": f"the passage must be at most {MAX_EXACT} characters"})
     # Store selectors measured on our canonical text: the position becomes authoritative.
     return quote_to_selectors(quote_for_range(text, anchor.start, anchor.end)), trial.version
 
 
-def list_notes(notebook: Notebook, trial_id: str) -> list[NoteView]:
-    """My notes on a trial, oldest first; unreadable ones included and marked."""
+@dataclass(frozen=True)
+class NoteSlice:
+    """Up to a page of notes, decrypted one at a time as they are read, and whether more follow."""
+
+    notes: Iterator[NoteView]
+    more: bool
+    total: int | None = None
+
+
+def _keyset_after(columns: tuple[Any, ...], after: tuple[Any, ...]) -> Any:
+    """Rows strictly after `after` in the order of `columns` (a lexicographic keyset condition)."""
+    column, *rest = columns
+    value, *rest_values = after
+    if not rest:
+        return column > value
+    return or_(column > value, and_(column == value, _keyset_after(tuple(rest), tuple(rest_values))))
+
+
+# Rows fetched with their payloads at a time while a page fills: a page of large notes stops
+# at the byte budget after a few dozen, so the rest of the page's ids are never loaded.
+FETCH_CHUNK = 10
+
+
+def _slice(notebook: Notebook, ids: Any, order: tuple[Any, ...], page: PageRequest,
+           total: int | None = None) -> NoteSlice:
+    """A page of notes: `ids` selects the candidates' ids, `order` is the page's sort key."""
+    if page.after is not None:
+        ids = ids.where(_keyset_after(order, page.after))
+    # Two steps: the page's ids first (sorting only keys), then those rows with their payloads.
+    # Sorting whole rows would make SQLite sort every candidate's ciphertext (240 MB for a
+    # full notebook) to keep one page of it. One more id than asked tells whether more follow.
+    page_ids = list(db.session.scalars(ids.order_by(*order).limit(page.limit + 1)))
+    more = len(page_ids) > page.limit
+    page_ids = page_ids[: page.limit]
+    dek = _safe_data_key(notebook) if page_ids else None
+    return NoteSlice(notes=_open_in_chunks(dek, page_ids), more=more, total=total)
+
+
+def _open_in_chunks(dek: bytes | None, note_ids: list[str]) -> Iterator[NoteView]:
+    """The notes with these ids, in this order, loaded and decrypted a few at a time."""
+    for start in range(0, len(note_ids), FETCH_CHUNK):
+        chunk = note_ids[start : start + FETCH_CHUNK]
+        rows = db.session.scalars(select(Note).options(undefer(Note.ciphertext)).where(Note.id.in_(chunk)))
+        by_id = {row.id: row for row in rows}
+        # A note deleted since its id was read is simply not in the page.
+        yield from (open_note(dek, by_id[note_id]) for note_id in chunk if note_id in by_id)
+
+
+def stored_body(text: str) -> str:
+    """The sanitized body as it is stored and returned, within MAX_BODY_CHARS; else Invalid.
+
+    Sanitizing escapes markup it does not keep ("<" becomes "&lt;", "&" becomes "&amp;"),
+    so a body within the limit as typed can come out five times longer: the limit is
+    checked on what is stored, which bounds every response that holds the note.
+    """
+    body = sanitize_body(text)
+    if len(body) > MAX_BODY_CHARS:
+        raise Invalid("The note is too long once its markup is made safe.", errors={
+            "body": f"must be at most {MAX_BODY_CHARS} characters as stored; characters such as < and & "
+                    f"are stored escaped (&lt;, &amp;) and this one comes to {len(body)}"})
+    return body
+
+
+def list_notes(notebook: Notebook, trial_id: str, page: PageRequest) -> NoteSlice:
+    """A page of my notes on a trial, oldest first; unreadable ones included and marked."""
     row = trials.get_trial_row(trial_id)
-    notes = db.session.scalars(
-        select(Note).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
-        .order_by(Note.created_at, Note.id)
-    ).all()
-    dek = _safe_data_key(notebook) if notes else None
-    return [open_note(dek, note) for note in notes]
+    ids = select(Note.id).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
+    return _slice(notebook, ids, (Note.created_at, Note.id), page)
 
 
 def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
@@ -212,6 +278,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     assert data.quote is not None
     row = trials.get_trial_row(trial_id)
     selectors, version = _anchor_quote(row.id, data.quote)
+    body = stored_body(data.body or "")  # before the lock: sanitizing takes a while
     # Lock the notebook row (PostgreSQL) so concurrent creates cannot pass the limit together;
     # SQLite serializes writers with BEGIN IMMEDIATE already.
     db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
@@ -222,7 +289,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     now = utcnow()
     note = Note(id=_new_id(), notebook_id=notebook.id, trial_id=row.id, format_version=FORMAT_VERSION,
                 anchored_version=version, created_at=now, updated_at=now)
-    payload = {"selector": selectors, "body": sanitize_body(data.body or ""),
+    payload = {"selector": selectors, "body": body,
                "color": data.color, "anchor": ANCHORED}
     dek = data_key(notebook)
     note.ciphertext = _seal(dek, notebook.id, note.id, payload)
@@ -254,7 +321,7 @@ def update_note(notebook: Notebook, note_id: str, data: NoteInput) -> NoteView:
         anchor = ANCHORED
     payload = {
         "selector": selectors,
-        "body": sanitize_body(data.body) if data.body is not None else current.body,
+        "body": stored_body(data.body) if data.body is not None else current.body,
         "color": data.color or current.color,
         "anchor": anchor,
     }
@@ -272,19 +339,21 @@ def delete_note(notebook: Notebook, note_id: str) -> None:
     db.session.commit()
 
 
-def all_notes(notebook: Notebook) -> list[NoteView]:
-    """Every note of the notebook, by trial then age."""
-    notes = db.session.scalars(
-        select(Note).where(Note.notebook_id == notebook.id).order_by(Note.trial_id, Note.created_at, Note.id)
-    ).all()
-    dek = _safe_data_key(notebook) if notes else None
-    return [open_note(dek, note) for note in notes]
+def export_notes(notebook: Notebook, page: PageRequest) -> NoteSlice:
+    """A page of every note of the notebook, by trial then age, with the notebook's note count."""
+    total = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
+    ids = select(Note.id).where(Note.notebook_id == notebook.id)
+    return _slice(notebook, ids, (Note.trial_id, Note.created_at, Note.id), page, total=total)
 
 
-def notes_by_ids(notebook: Notebook, trial_id: str, note_ids: Iterable[str]) -> list[NoteView]:
-    """The given notes of mine on a trial, readable ones only, in creation order."""
-    wanted = set(note_ids)
-    return [n for n in list_notes(notebook, trial_id) if n.id in wanted and n.readable]
+def shared_notes_page(notebook: Notebook, share_id: str, trial_id: str, page: PageRequest) -> NoteSlice:
+    """A page of a share's notes on its trial, in creation order (readable or not: the caller filters)."""
+    from ..shares.models import share_notes  # shares point at notes; the query joins through them
+
+    ids = (select(Note.id).join(share_notes, share_notes.c.note_id == Note.id)
+           .where(share_notes.c.share_id == share_id, Note.notebook_id == notebook.id, Note.trial_id == trial_id))
+    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
+    return _slice(notebook, ids, (Note.created_at, Note.id), page, total=total)
 
 
 def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[dict[str, Any]],

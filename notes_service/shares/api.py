@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -10,11 +11,12 @@ from ..extensions import rate_limited
 from ..notes.api import created
 from ..notes.auth import current_notebook
 from ..notes.presenters import present_note
+from ..paging import parse_page_request
 from ..trials import service as trials
 from ..trials.api import present_summary, present_text
 from ..web import json_body
 from . import service
-from .presenters import present_share
+from .presenters import present_share, present_shares_page
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
 
@@ -36,11 +38,18 @@ def create_share() -> Response:
     return created(body, f"/api/v1/shares/{share.id}")
 
 
+# The share list's cursor carries the last share's (created_at, id). A share lists up to
+# 5,000 note ids (175 KB of JSON), so a page holds at most 20 shares: 3.5 MB at worst.
+SHARE_KEY = (datetime, str)
+SHARES_PER_PAGE = 20
+
+
 @bp.get("/shares")
 def list_shares() -> dict[str, Any]:
-    """My shares with views, failed attempts and state."""
+    """A page of my shares with views, failed attempts and state, and the cursor of the next."""
     trial_id = request.args.get("trial_id", "").strip()[:20] or None
-    return {"shares": [present_share(s) for s in service.list_shares(current_notebook(), trial_id)]}
+    page = parse_page_request(request.args, SHARE_KEY, default_limit=SHARES_PER_PAGE, max_limit=SHARES_PER_PAGE)
+    return present_shares_page(service.list_shares(current_notebook(), page, trial_id))
 
 
 @bp.get("/shares/<share_id>")

@@ -48,4 +48,6 @@ class Share(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    notes: Mapped[list[Note]] = relationship(secondary=share_notes, lazy="selectin")
+    # Loaded when used, not with every share: opening a share's page must not load the
+    # (up to 5,000) notes it holds; the page queries the ones it shows.
+    notes: Mapped[list[Note]] = relationship(secondary=share_notes, lazy="select")

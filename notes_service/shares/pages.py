@@ -6,20 +6,30 @@ right passcode, a signed cookie scoped to this share's path keeps it open for 30
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..clock import utcnow
 from ..errors import DomainError, Unauthorized
 from ..extensions import rate_limited
+from ..paging import PageRequest, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
 from ..trials.store import format_date
 from . import service
+from .models import Share
 
 bp = Blueprint("share_pages", __name__)
 
 SESSION_SECONDS = 30 * 60
+# Notes per share page. A stored note is at most 10,000 characters of body and 2,000 of
+# quote, about 60 KB of HTML at worst, so a page of them stays near 1.5 MB besides the trial
+# text, whatever the share holds; more come through a plain "Next notes" link (no script).
+PAGE_NOTES = 25
+# The page cursor carries the last note's (created_at, id) and the next page's first number.
+PAGE_KEY = (datetime, str, int)
 COOKIE_NAME = "trial_notes_share"
 SHARE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -64,31 +74,44 @@ def _state_page(error: DomainError) -> Response:
     return response
 
 
-def _content(opened: service.OpenedShare) -> Response:
-    row = trials.get_trial_row(opened.share.trial_id)
+def _content(share: Share, token: str) -> Response:
+    page = parse_page_request(request.args, PAGE_KEY, default_limit=PAGE_NOTES, max_limit=PAGE_NOTES)
+    start = page.after[2] if page.after else 0
+    found = service.shared_notes_page(share, PageRequest(page.after[:2] if page.after else None, page.limit))
+    views = list(found.notes) if found else []
+    row = trials.get_trial_row(share.trial_id)
     trial = trials.get_trial(row.id)
     placed, orphans, marks = [], [], []
-    for index, note in enumerate(opened.notes, start=1):
+    # Numbered across pages, so "note 27" is the same note whichever page shows it.
+    for index, note in enumerate(views, start=start + 1):
+        if not note.readable:
+            continue
         position = note.position if note.anchor == "anchored" else None
         if position is None:
             orphans.append((index, note))
             continue
         placed.append((index, note, position))
         marks.append(Mark(position[0], position[1], f"note-{index}", note.color))
+    next_url = None
+    if found and found.more:
+        last = views[-1]
+        next_url = f"/s/{token}?cursor={encode_cursor((last.created_at, last.id, start + len(views)))}"
     return _page("share.html", trial=trial, row=row, placed=placed, orphans=orphans,
-                 body=render_sections(trial.sections, marks, links=True, heading_offset=1), share=opened.share,
-                 data_date=format_date(trial.data_date))
+                 body=render_sections(trial.sections, marks, links=True, heading_offset=1), share=share,
+                 data_date=format_date(trial.data_date), total=found.total if found else 0,
+                 first_index=start + 1, last_index=start + len(views), next_url=next_url,
+                 first_url=f"/s/{token}" if start else None)
 
 
 @bp.get("/s/<token>")
 @rate_limited("share_page")
 def share_page(token: str) -> Response:
-    """The passcode form, or the shared notes while the share-page cookie is valid."""
+    """The passcode form, or a page of the shared notes while the share-page cookie is valid."""
     try:
         share = service.find_share(token)
         session_id = _session_share_id(token)
         if session_id == share.id:
-            return _content(service.session_view(share.id))
+            return _content(service.session_share(share.id), token)
         service.refuse_unless_open(share, utcnow())
     except DomainError as error:
         return _state_page(error)

@@ -19,7 +19,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from .. import crypto
 from ..clock import utcnow
@@ -29,9 +29,10 @@ from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
 from ..notes.service import NoteView
+from ..paging import MAX_LIMIT, PageRequest
 from ..trials import service as trials
 from ..trials.store import NCT_RE
-from .models import Share
+from .models import Share, share_notes
 from .passcodes import MAX_CHARS, MIN_CHARS, ArgonGate, normalize
 
 STREAK_LIMIT = 5
@@ -164,14 +165,40 @@ def create_share(notebook: Notebook, request: ShareRequest) -> tuple[Share, str,
     return share, token, generated
 
 
-def list_shares(notebook: Notebook, trial_id: str | None = None) -> list[Share]:
-    """My shares, newest first."""
+@dataclass(frozen=True)
+class SharePage:
+    """A page of shares, each one's note ids, and whether more shares follow."""
+
+    shares: list[Share]
+    note_ids: dict[str, list[str]]
+    more: bool
+
+
+def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = None) -> SharePage:
+    """A page of my shares, newest first, with their note ids."""
     query = select(Share).where(Share.notebook_id == notebook.id)
     if trial_id:
         if not NCT_RE.match(trial_id.upper()):
-            return []  # no share is on a trial without an NCT id (and PostgreSQL refuses a NUL in text)
+            # no share is on a trial without an NCT id (and PostgreSQL refuses a NUL in text)
+            return SharePage([], {}, False)
         query = query.where(Share.trial_id == trial_id.upper())
-    return list(db.session.scalars(query.order_by(Share.created_at.desc(), Share.id)))
+    if page.after is not None:
+        created_at, share_id = page.after
+        query = query.where(or_(Share.created_at < created_at,
+                                and_(Share.created_at == created_at, Share.id < share_id)))
+    query = query.order_by(Share.created_at.desc(), Share.id.desc()).limit(page.limit + 1)
+    shares = list(db.session.scalars(query))
+    more = len(shares) > page.limit
+    shares = shares[: page.limit]
+    # Only the ids of the page's notes, in one query: loading the notes themselves would
+    # hold up to 5,000 rows per share in memory.
+    note_ids: dict[str, list[str]] = {share.id: [] for share in shares}
+    if shares:
+        links = db.session.execute(select(share_notes.c.share_id, share_notes.c.note_id)
+                                   .where(share_notes.c.share_id.in_(list(note_ids))))
+        for share_id, note_id in links:
+            note_ids[share_id].append(note_id)
+    return SharePage(shares, note_ids, more)
 
 
 def _owned_share(notebook: Notebook, share_id: str) -> Share:
@@ -321,17 +348,32 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None) -> Ope
 
 
 def shared_notes(share_id: str) -> list[NoteView]:
-    """The share's notes as they are now: edits show, deleted notes are gone."""
+    """The share's readable notes as they are now: edits show, deleted notes are gone."""
     share = db.session.get(Share, share_id)
     notebook = db.session.get(Notebook, share.notebook_id)
     if notebook is None:
         return []
-    ids = [note.id for note in share.notes]
-    return notes.notes_by_ids(notebook, share.trial_id, ids)
+    found: list[NoteView] = []
+    page = PageRequest(after=None, limit=MAX_LIMIT)
+    while True:
+        chunk = notes.shared_notes_page(notebook, share_id, share.trial_id, page)
+        views = list(chunk.notes)
+        found.extend(view for view in views if view.readable)
+        if not chunk.more:
+            return found
+        page = PageRequest(after=(views[-1].created_at, views[-1].id), limit=MAX_LIMIT)
 
 
-def session_view(share_id: str, now: datetime | None = None) -> OpenedShare:
-    """Re-show an opened share (share-page cookie) after checking it is still open."""
+def shared_notes_page(share: Share, page: PageRequest) -> notes.NoteSlice | None:
+    """A page of the share's notes as they are now (unreadable ones included), or None if its notebook is gone."""
+    notebook = db.session.get(Notebook, share.notebook_id)
+    if notebook is None:
+        return None
+    return notes.shared_notes_page(notebook, share.id, share.trial_id, page)
+
+
+def session_share(share_id: str, now: datetime | None = None) -> Share:
+    """The share behind a share-page cookie, after checking it is still open."""
     share = db.session.get(Share, share_id)
     if share is None:
         raise NotFound("There is no share at this address.")
@@ -340,4 +382,4 @@ def session_view(share_id: str, now: datetime | None = None) -> OpenedShare:
     # A used-up share still shows to the person who used its last view, for the cookie's life.
     if state in {REVOKED, EXPIRED}:
         refuse_unless_open(share, now)
-    return OpenedShare(share=share, notes=shared_notes(share_id))
+    return share

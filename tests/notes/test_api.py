@@ -50,7 +50,7 @@ def test_another_notebooks_note_is_404_on_every_route(client, owner, other):
         assert response.status_code == 404
         assert response.mimetype == "application/problem+json"
         assert "Does this exclude me" not in response.get_data(as_text=True)
-    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=other.headers).get_json() == {"notes": []}
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=other.headers).get_json() == {"notes": [], "next": None}
     assert client.get(path, headers=owner.headers).get_json()["body"] == "Does this exclude me?"
 
 

@@ -135,7 +135,7 @@ def test_unknown_token_is_404(client):
 def test_another_owner_cannot_see_revoke_or_unlock(client, owner, other):
     owner.add_note()
     share = owner.share(passcode="123456")
-    assert client.get("/api/v1/shares", headers=other.headers).get_json() == {"shares": []}
+    assert client.get("/api/v1/shares", headers=other.headers).get_json() == {"shares": [], "next": None}
     for response in (
         client.get(f"/api/v1/shares/{share['id']}", headers=other.headers),
         client.delete(f"/api/v1/shares/{share['id']}", headers=other.headers),
@@ -160,3 +160,26 @@ def test_deleted_notebook_takes_its_shares(client, owner):
     share = owner.share(passcode="123456")
     client.delete("/api/v1/notebooks/me", headers=owner.headers)
     assert open_api(client, share, "123456").status_code == 404
+
+
+def test_shares_come_in_pages_newest_first(client, owner):
+    owner.add_note()
+    made = [owner.share(passcode="family-code-1")["id"] for _ in range(5)]
+    pages, cursor = [], None
+    while True:
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/v1/shares", headers=owner.headers, query_string=query).get_json()
+        pages.append([share["id"] for share in body["shares"]])
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [share_id for page in pages for share_id in page] == made[::-1]
+    # The trial filter pages the same way.
+    body = client.get("/api/v1/shares", headers=owner.headers, query_string={"trial_id": SEED, "limit": 4}).get_json()
+    assert len(body["shares"]) == 4 and body["next"]
+
+
+def test_a_bad_share_cursor_is_a_400_problem(client, owner):
+    response = client.get("/api/v1/shares?cursor=%00", headers=owner.headers)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"

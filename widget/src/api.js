@@ -75,14 +75,33 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
     return data;
   }
 
+  // Every list is paged (a bounded count and at most 4 MiB a page): follow `next` until it is null,
+  // so a notebook of any size loads whole. A cursor seen twice would loop: stop with an error.
+  async function all(path, key, limit, token = getToken()) {
+    const items = [];
+    const seen = new Set();
+    let cursor = null;
+    for (;;) {
+      const sep = path.includes('?') ? '&' : '?';
+      const page = await call('GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`,
+        undefined, token);
+      items.push(...(page[key] || []));
+      cursor = page.next;
+      if (!cursor) return { [key]: items };
+      if (seen.has(cursor)) throw new ApiError(0, 'Unexpected answer from the notes service');
+      seen.add(cursor);
+    }
+  }
+
   return {
     createNotebook: () => call('POST', '/api/v1/notebooks', {}, null),
-    listNotes: (trial, token) => call('GET', `/api/v1/trials/${enc(trial)}/notes`, undefined, token),
+    // The service's largest pages: 100 notes, 20 shares (a share carries up to 5,000 note ids).
+    listNotes: (trial, token) => all(`/api/v1/trials/${enc(trial)}/notes`, 'notes', 100, token),
     createNote: (trial, note) => call('POST', `/api/v1/trials/${enc(trial)}/notes`, note),
     updateNote: (id, changes) => call('PATCH', `/api/v1/notes/${enc(id)}`, changes),
     deleteNote: (id) => call('DELETE', `/api/v1/notes/${enc(id)}`),
     createShare: (share) => call('POST', '/api/v1/shares', share),
-    listShares: (trial) => call('GET', `/api/v1/shares?trial_id=${enc(trial)}`),
+    listShares: (trial) => all(`/api/v1/shares?trial_id=${enc(trial)}`, 'shares', 20),
     revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
   };
 }

@@ -25,7 +25,7 @@ describe('api', () => {
     const api = createApi('https://notes.example', () => 'tok123', net.fetchImpl);
     assert.deepEqual(await api.listNotes('NCT07085104'), { notes: [] });
     const [{ url, init }] = net.calls;
-    assert.equal(url, 'https://notes.example/api/v1/trials/NCT07085104/notes');
+    assert.equal(url, 'https://notes.example/api/v1/trials/NCT07085104/notes?limit=100');
     assert.equal(init.method, 'GET');
     assert.equal(init.credentials, 'omit');
     assert.equal(init.referrerPolicy, 'no-referrer');
@@ -157,6 +157,34 @@ describe('api', () => {
     const net = network(() => json(200, { shares: [] }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
     await api.listShares('NCT07085104');
-    assert.equal(net.calls[0].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104');
+    assert.equal(net.calls[0].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=20');
+  });
+
+  test('a list follows the cursor until the last page', async () => {
+    const pages = {
+      '': { notes: [{ id: 'a' }, { id: 'b' }], next: 'c1' },
+      c1: { notes: [{ id: 'c' }], next: 'c+2/=' },
+      'c+2/=': { notes: [{ id: 'd' }], next: null },
+    };
+    const net = network((url) => json(200, pages[new URL(url).searchParams.get('cursor') || '']));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    assert.deepEqual(await api.listNotes('NCT07085104'), { notes: [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }] });
+    assert.equal(net.calls.length, 3);
+    assert.equal(net.calls[2].url, 'https://notes.example/api/v1/trials/NCT07085104/notes?limit=100&cursor=c%2B2%2F%3D');
+  });
+
+  test('shares follow the cursor too', async () => {
+    const net = network((url) => json(200, url.includes('cursor=')
+      ? { shares: [{ id: 's2' }], next: null } : { shares: [{ id: 's1' }], next: 'x' }));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    assert.deepEqual(await api.listShares('NCT1'), { shares: [{ id: 's1' }, { id: 's2' }] });
+    assert.equal(net.calls[1].url, 'https://notes.example/api/v1/shares?trial_id=NCT1&limit=20&cursor=x');
+  });
+
+  test('a cursor that repeats stops the walk with an error, not a loop', async () => {
+    const net = network(() => json(200, { notes: [{ id: 'a' }], next: 'same' }));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(api.listNotes('NCT1'), ApiError);
+    assert.equal(net.calls.length, 2);
   });
 });

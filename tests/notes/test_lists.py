@@ -1,0 +1,127 @@
+"""Note lists and the export are paged and bounded; the body limit holds for what is stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from support import CIRRHOSIS, SEED
+
+from notes_service.paging import RESPONSE_LIMIT, encode_cursor
+
+EMOJI = "\U0001F600"  # JSON writes it as a 12-byte surrogate pair: the costliest stored character
+
+
+def add_utf8_note(client, owner, body: str) -> dict:
+    """A note sent as UTF-8 JSON (10,000 emoji as \\u escapes would pass the 64 KiB request limit)."""
+    target = {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}
+    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, content_type="application/json",
+                           data=json.dumps({"target": target, "body": body}, ensure_ascii=False).encode())
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def walk(client, owner, path: str, key: str, **params: object) -> list[list[dict]]:
+    """Every page of a list, following `next`."""
+    pages, cursor = [], None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = client.get(path, headers=owner.headers, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        pages.append(body[key])
+        cursor = body["next"]
+        if cursor is None:
+            return pages
+
+
+def test_notes_come_in_pages_that_together_hold_every_note_once(client, owner):
+    made = [owner.add_note(body=f"note {i}")["id"] for i in range(7)]
+    pages = walk(client, owner, f"/api/v1/trials/{SEED}/notes", "notes", limit=3)
+    assert [len(page) for page in pages] == [3, 3, 1]
+    assert [note["id"] for page in pages for note in page] == made  # oldest first, none twice
+
+
+def test_a_note_added_during_the_walk_comes_on_a_later_page(client, owner):
+    first = [owner.add_note(body=f"note {i}")["id"] for i in range(2)]
+    page = client.get(f"/api/v1/trials/{SEED}/notes?limit=2", headers=owner.headers).get_json()
+    assert [n["id"] for n in page["notes"]] == first and page["next"] is None
+    # The last note's key still works as a cursor: a client polling for new notes gets only them.
+    late = owner.add_note(body="late")
+    last = page["notes"][-1]
+    cursor = encode_cursor((datetime.fromisoformat(last["created_at"]), last["id"]))
+    rest = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, query_string={"cursor": cursor})
+    assert [n["id"] for n in rest.get_json()["notes"]] == [late["id"]]
+
+
+@pytest.mark.parametrize("query", [{"cursor": "nope"}, {"cursor": "W10"}, {"limit": "0"}, {"limit": "101"},
+                                   {"limit": "ten"}])
+def test_a_bad_cursor_or_limit_is_a_400_problem(client, owner, query):
+    owner.add_note()
+    for path in (f"/api/v1/trials/{SEED}/notes", "/api/v1/notebooks/me/export", "/api/v1/shares"):
+        response = client.get(path, headers=owner.headers, query_string=query)
+        assert response.status_code == 400, path
+        assert response.mimetype == "application/problem+json"
+        assert "Does this exclude me" not in response.get_data(as_text=True)
+
+
+def test_the_byte_budget_cuts_a_page_before_4_mib(client, owner):
+    # 35 notes of the costliest stored body (10,000 emoji, 120,000 bytes of JSON each) are
+    # 4.2 MB: within the count limit (50), so only the byte budget keeps the page under 4 MiB.
+    made = [add_utf8_note(client, owner, EMOJI * 10_000)["id"] for _ in range(35)]
+    first = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    size = len(first.get_data())
+    page = first.get_json()
+    print(f"\nfirst page: {len(page['notes'])} notes, {size:,} bytes")
+    assert size <= RESPONSE_LIMIT and 0 < len(page["notes"]) < 35 and page["next"]
+    pages = walk(client, owner, f"/api/v1/trials/{SEED}/notes", "notes")
+    assert [note["id"] for page in pages for note in page] == made
+
+
+def test_the_body_limit_counts_the_stored_sanitized_form(client, owner):
+    # 10,000 "<" pass the input limit but are stored as 40,000 characters of "&lt;".
+    target = {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}
+    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
+                           json={"target": target, "body": "<" * 10_000})
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    detail = response.get_json()["errors"]["body"]
+    assert "as stored" in detail and "40000" in detail
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"] == []
+    # Exactly at the limit as stored: 2,000 "&" are 10,000 characters of "&amp;".
+    note = owner.add_note(body="&" * 2_000)
+    assert note["body"] == "&amp;" * 2_000
+    # An edit is held to the same bound and leaves the note as it was.
+    patched = client.patch(f"/api/v1/notes/{note['id']}", headers=owner.headers, json={"body": "&" * 2_001})
+    assert patched.status_code == 422 and "as stored" in patched.get_json()["errors"]["body"]
+    assert client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).get_json()["body"] == note["body"]
+
+
+def test_export_pages_are_w3c_annotation_pages_linked_by_next(client, owner):
+    made = [owner.add_note(body=f"note {i}")["id"] for i in range(7)]
+    first = client.get("/api/v1/notebooks/me/export?limit=3", headers=owner.headers)
+    assert first.mimetype == "application/ld+json"
+    collection = first.get_json()
+    assert collection["type"] == "AnnotationCollection" and collection["total"] == 7
+    page = collection["first"]
+    seen, starts = [], []
+    while True:
+        assert page["type"] == "AnnotationPage"
+        starts.append(page["startIndex"])
+        seen += [item["id"] for item in page["items"]]
+        if "next" not in page:
+            break
+        assert page["next"].startswith("http://localhost/api/v1/notebooks/me/export?cursor=")
+        response = client.get(page["next"] + "&limit=3", headers=owner.headers)
+        assert response.status_code == 200
+        page = response.get_json()
+        assert page["partOf"]["type"] == "AnnotationCollection" and page["partOf"]["total"] == 7
+        assert "http://www.w3.org/ns/anno.jsonld" in page["@context"]
+    assert starts == [0, 3, 6]
+    assert seen == [f"urn:uuid:{note_id}" for note_id in made]
+
+
+def test_list_answers_match_the_documented_shape(client, owner):
+    owner.add_note()
+    body = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()
+    assert set(body) == {"notes", "next"} and body["next"] is None
