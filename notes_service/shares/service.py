@@ -47,6 +47,9 @@ FIRST_LOCK = timedelta(minutes=15)
 # How long a reservation holds its place if its worker dies mid-verification: well past a
 # verification (under a second) and gunicorn's 30 s worker timeout.
 ATTEMPT_LEASE = timedelta(seconds=60)
+# How long a request waits for a place held by attempts in flight (their verifications end
+# in well under a second, a few seconds on a loaded host) before 503.
+IN_FLIGHT_WAIT_SECONDS = 10.0
 MAX_EXPIRY_DAYS = 90
 DEFAULT_EXPIRY_DAYS = 7
 
@@ -304,9 +307,9 @@ def _busy() -> str:
 
 
 def _reserve_waiting(share_id: str, now: datetime) -> str | None:
-    # Right passcodes at once must all get in: wait (a little) for places held by attempts
-    # in flight rather than refuse; never longer than the gate would wait for a slot.
-    deadline = time.monotonic() + gate().WAIT_SECONDS
+    # Right passcodes at once must all get in: wait for places held by attempts in flight
+    # rather than refuse. Only 5 attempts of a share are ever in flight, so few requests wait.
+    deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
     while True:
         try:
             return _reserve_attempt(share_id, now)
@@ -326,7 +329,10 @@ def _release_attempt(attempt_id: str) -> None:
 def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str | None) -> bool:
     share = _locked_share(share_id)
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
-    if share is None or (share.max_views is not None and share.views >= share.max_views):
+    if share is None:
+        db.session.commit()
+        raise NotFound("There is no share at this address.")
+    if share.max_views is not None and share.views >= share.max_views:
         db.session.commit()
         return False
     share.failed_streak = 0
@@ -338,21 +344,27 @@ def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str
     return True
 
 
-def _record_failure(share_id: str, attempt_id: str, now: datetime) -> None:
+def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None:
+    """Count a completed wrong passcode; the tries left in this streak, or None if now locked."""
     # The failure that completes a streak of 5 starts the lock and ends the streak, so a lock
     # always has an end; at 20 in all the share stays locked until its owner unlocks it.
     share = _locked_share(share_id)
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()
-        return
+        raise NotFound("There is no share at this address.")
     share.failed_streak += 1
     share.failed_total += 1
-    if share.failed_streak >= STREAK_LIMIT and share.failed_total < TOTAL_LIMIT:
+    left: int | None = STREAK_LIMIT - share.failed_streak
+    if share.failed_total >= TOTAL_LIMIT:
+        left = None
+    elif share.failed_streak >= STREAK_LIMIT:
         share.locked_until = now + lock_duration(share.lock_count)
         share.lock_count += 1
         share.failed_streak = 0
+        left = None
     db.session.commit()
+    return left
 
 
 def open_share(token: str, passcode: Any, *, now: datetime | None = None,
@@ -388,28 +400,23 @@ def _verify_or_release(attempt_id: str, passcode_hash: str, passcode: str) -> tu
 
 
 def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: str | None) -> OpenedShare:
-    if ok:
-        try:
-            opened = _record_success(share_id, attempt_id, now, new_hash)
-        except BaseException:
-            _release_attempt(attempt_id)
-            raise
-    else:
+    if not ok:
         # Should recording a wrong passcode fail, its reservation is left to its lease rather
         # than given back: a database error must not be a way to get guesses for free.
-        _record_failure(share_id, attempt_id, now)
-    db.session.expire_all()
-    refreshed = db.session.get(Share, share_id)
-    if refreshed is None:
-        raise NotFound("There is no share at this address.")
-    if ok and not opened:
+        left = _record_failure(share_id, attempt_id, now)
+        if left is None:  # this very failure locked the share: say so, with the lock's end
+            db.session.expire_all()
+            refuse_unless_open(db.session.get(Share, share_id), now)
+        raise Unauthorized(f"That passcode is not right. {max(1, left or 1)} more tries before a pause.")
+    try:
+        opened = _record_success(share_id, attempt_id, now, new_hash)
+    except BaseException:
+        _release_attempt(attempt_id)
+        raise
+    if not opened:
         raise Gone("This share has been opened as many times as allowed.")
-    if not ok:
-        if state_of(refreshed, now) == LOCKED:
-            refuse_unless_open(refreshed, now)
-        left = max(1, STREAK_LIMIT - refreshed.failed_streak)
-        raise Unauthorized(f"That passcode is not right. {left} more tries before a pause.")
-    return OpenedShare(share=refreshed, notes=shared_notes(share_id))
+    db.session.expire_all()
+    return OpenedShare(share=db.session.get(Share, share_id), notes=shared_notes(share_id))
 
 
 def shared_notes(share_id: str) -> list[NoteView]:

@@ -175,10 +175,10 @@ def test_a_reservation_left_by_a_killed_worker_ends_with_its_lease(make_app):
     assert counters(app, share_id) == (0, 0, 0, None, 1, 0)
 
 
-def test_places_taken_by_attempts_in_flight_are_busy_not_locked(make_app):
+def test_places_taken_by_attempts_in_flight_are_busy_not_locked(make_app, monkeypatch):
     app = cheap_app(make_app)
     _, share_id, token = make_share(app)
-    app.extensions["notes_argon_gate"].WAIT_SECONDS = 0.2  # this test's own instance only
+    monkeypatch.setattr(service, "IN_FLIGHT_WAIT_SECONDS", 0.2, raising=False)
     now = utcnow()
     with app.app_context():
         for _ in range(service.STREAK_LIMIT):
