@@ -1,9 +1,9 @@
 """Many people opening one share at the same moment, against real gunicorn (issue 11, points 2 and 5).
 
-Three servers on one database (the pass's backend: SQLite, or PostgreSQL), each with its
-own data folder and so its own host-wide Argon2 gate, as three hosts would have:
-A has 4 workers (as `make serve` with WEB_CONCURRENCY=4), B has 2 and stands in for a
-second host, C has 1 worker and 2 Argon2 slots for the fairness check. Client addresses
+Two servers on one database (the pass's backend: SQLite, or PostgreSQL), each with its
+own data folder and so its own host-wide Argon2 gate, as two hosts would have: A has
+4 workers (as `make serve` with WEB_CONCURRENCY=4) and 4 Argon2 slots, B has 1 worker
+and 2 slots (the second host, and the fairness check). Client addresses
 come from X-Forwarded-For (NOTES_TRUST_PROXY), as behind a load balancer. Argon2 runs
 with argon2-cffi's real defaults.
 """
@@ -29,7 +29,6 @@ RETRIES = 30  # a client that is told 503 + Retry-After tries again, as browsers
 class Hosts:
     a: object
     b: object
-    c: object
     gate_dir_a: object
     slots_a: int
     owner: HttpOwner = field(init=False)
@@ -41,12 +40,11 @@ def hosts(database_factory, tmp_path_factory):
     database_url = database_factory.new_database(root / "db")
     common = {"NOTES_TRUST_PROXY": "true", "NOTES_SHARE_RATE_LIMIT": "100000 per minute"}
     envs = [database_factory.env(root / name, database_url, NOTES_ARGON2_MAX_CONCURRENT=slots, **common)
-            for name, slots in (("a", "4"), ("b", "4"), ("c", "2"))]
+            for name, slots in (("a", "4"), ("b", "2"))]
     with ServerPool(root / "servers") as pool:
         a = pool.start(envs[0], workers=4)
-        b = pool.start(envs[1], workers=2)
-        c = pool.start(envs[2], workers=1)
-        made = Hosts(a, b, c, root / "a" / "argon2-gate", 4)
+        b = pool.start(envs[1], workers=1)
+        made = Hosts(a, b, root / "a" / "argon2-gate", 4)
         made.owner = HttpOwner.create(a.url)
         status, body = made.owner.add_note("Ask about this", CIRRHOSIS, SEED)
         assert status == 201, body
@@ -104,27 +102,20 @@ def at_once(calls) -> list:
     return results
 
 
-def test_twelve_right_passcodes_at_once_all_open(hosts):
+def test_twelve_right_passcodes_and_one_wrong_at_once(hosts):
+    # 12 family members open the share at the same moment, and one wrong guess is among them:
+    # every right passcode opens (none is refused as "too many wrong"), and the single wrong
+    # one counts once and starts no lock.
     share_id, token = new_share(hosts)
-    seen = at_once([lambda i=i: open_retrying(hosts.a, token, RIGHT, f"10.0.1.{i}") for i in range(12)])
-    print(f"twelve at once: statuses seen {seen}")
-    assert all(statuses and statuses[-1] == 200 for statuses in seen), seen
-    assert not any(423 in statuses or 401 in statuses for statuses in seen), seen
-    state = share_state(hosts, share_id)
-    assert (state["state"], state["failed_attempts"], state["views"], state["locked_until"]) == \
-        ("active", 0, 12, None)
-
-
-def test_one_wrong_guess_among_twelve_right_ones_starts_no_lock(hosts):
-    share_id, token = new_share(hosts)
-    passcodes = [RIGHT] * 11 + ["wrong-guess"]
-    seen = at_once([lambda i=i: open_retrying(hosts.a, token, passcodes[i], f"10.0.2.{i}") for i in range(12)])
-    print(f"eleven right, one wrong: statuses seen {seen}")
-    assert [statuses[-1] for statuses in seen] == [200] * 11 + [401], seen
+    passcodes = [RIGHT] * 12 + ["wrong-guess"]
+    seen = at_once([lambda i=i: open_retrying(hosts.a, token, passcodes[i], f"10.0.1.{i}")
+                    for i in range(len(passcodes))])
+    print(f"twelve right and one wrong at once: statuses seen {seen}")
+    assert [statuses[-1] for statuses in seen] == [200] * 12 + [401], seen
     assert not any(423 in statuses for statuses in seen), seen
     state = share_state(hosts, share_id)
     assert (state["state"], state["failed_attempts"], state["views"], state["locked_until"]) == \
-        ("active", 1, 11, None)
+        ("active", 1, 12, None)
 
 
 def test_twenty_wrong_guesses_across_hosts_get_five_verifications_then_the_lock(hosts):
@@ -149,8 +140,8 @@ def test_the_gate_is_host_wide_and_a_refusal_writes_nothing(hosts):
         gate = ArgonGate(hosts.gate_dir_a, hosts.slots_a)
         for _ in range(hosts.slots_a):
             held.enter_context(gate.slot())
-        results = at_once([lambda i=i: open_once(hosts.a, token, RIGHT, f"10.0.4.{i}") for i in range(8)])
-        assert [status for status, _ in results] == [503] * 8, results
+        results = at_once([lambda i=i: open_once(hosts.a, token, RIGHT, f"10.0.4.{i}") for i in range(4)])
+        assert [status for status, _ in results] == [503] * 4, results
         assert all(headers["Retry-After"] == "1" for _, headers in results)
         state = share_state(hosts, share_id)
         assert (state["failed_attempts"], state["views"], state["last_viewed_at"]) == (0, 0, None)
@@ -158,8 +149,8 @@ def test_the_gate_is_host_wide_and_a_refusal_writes_nothing(hosts):
 
 
 def test_a_client_opening_its_share_in_a_loop_cannot_keep_another_family_out(hosts):
-    # Host C: 1 worker, 2 Argon2 slots. Client L opens its own share from 6 connections
-    # without pause; family F opens theirs, one attempt at a time, and never waits for L.
+    # Host B: 1 worker, 2 Argon2 slots. Client L opens its own share from 6 connections
+    # without pause; family F opens theirs, one attempt at a time, and is never refused.
     _, loop_token = new_share(hosts)
     family_id, family_token = new_share(hosts)
     stop = threading.Event()
@@ -167,22 +158,22 @@ def test_a_client_opening_its_share_in_a_loop_cannot_keep_another_family_out(hos
 
     def loop() -> None:
         while not stop.is_set():
-            loop_statuses.append(open_once(hosts.c, loop_token, RIGHT, "10.0.5.1")[0])
+            loop_statuses.append(open_once(hosts.b, loop_token, RIGHT, "10.0.5.1")[0])
 
     loopers = [threading.Thread(target=loop) for _ in range(6)]
     for thread in loopers:
         thread.start()
     try:
         deadline = time.monotonic() + 120  # a bound on the wait, not a speed target
-        while loop_statuses.count(200) < 3 and time.monotonic() < deadline:  # the loop is getting in
+        while 200 not in loop_statuses and time.monotonic() < deadline:  # the loop is getting in
             time.sleep(0.05)
-        assert loop_statuses.count(200) >= 3, loop_statuses
-        family = [open_once(hosts.c, family_token, RIGHT, "10.0.5.2")[0] for _ in range(5)]
+        assert 200 in loop_statuses, loop_statuses
+        family = [open_once(hosts.b, family_token, RIGHT, "10.0.5.2")[0] for _ in range(3)]
     finally:
         stop.set()
         for thread in loopers:
             thread.join(timeout=120)
     print(f"fairness: family {family}; the loop got {loop_statuses.count(200)} opens and "
           f"{loop_statuses.count(503)} refusals")
-    assert family == [200] * 5
-    assert share_state(hosts, family_id)["views"] == 5
+    assert family == [200] * 3
+    assert share_state(hosts, family_id)["views"] == 3
