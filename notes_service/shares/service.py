@@ -293,17 +293,16 @@ def _reserve_attempt(share_id: str, now: datetime) -> str | None:
     in_flight = db.session.scalar(select(func.count()).where(ShareAttempt.share_id == share_id))
     if share.failed_streak + in_flight >= STREAK_LIMIT or share.failed_total + in_flight >= TOTAL_LIMIT:
         db.session.commit()
-        return None if in_flight == 0 else _busy()
+        if in_flight:
+            # Others are verifying passcodes for this share right now; their outcomes decide
+            # whether a place frees up (a right one) or the lock starts (the 5th wrong one).
+            raise Busy("Several people are opening this share right now. Try again in a moment.",
+                       retry_after=1)
+        return None
     attempt_id = uuid.uuid4().hex
     db.session.add(ShareAttempt(id=attempt_id, share_id=share_id, lease_until=now + ATTEMPT_LEASE))
     db.session.commit()
     return attempt_id
-
-
-def _busy() -> str:
-    # Others are verifying passcodes for this share right now; their outcomes decide whether
-    # a place frees up (a right one) or the lock starts (the 5th wrong one).
-    raise Busy("Several people are opening this share right now. Try again in a moment.", retry_after=1)
 
 
 def _reserve_waiting(share_id: str, now: datetime) -> str | None:
