@@ -69,14 +69,15 @@ class ArgonGate:
 
     Fairness: a client (its address) has one place at the gate at a time, so one client
     opening a share in a loop holds at most one slot and cannot keep others out; its extra
-    requests are refused at once. A request waits for a slot a few seconds at most, in a
-    waiting room of 4 places per slot so waiting requests cannot take every worker thread;
-    past that, and when the room is full, it is refused with 503 and Retry-After. Refusals
-    touch only these files, never the database.
+    requests are refused at once. A request waits for a slot a few seconds at most. At most
+    2 requests per slot are at the gate (running or waiting), so under a flood from many
+    addresses most worker threads stay free for reads (gunicorn.conf.py); past that, and
+    past the wait, it is refused with 503 and Retry-After. Refusals touch only these
+    files, never the database.
     """
 
     WAIT_SECONDS = 3.0
-    ROOM_PER_SLOT = 4
+    ROOM_PER_SLOT = 2
     CLIENT_BUCKETS = 4096
 
     def __init__(self, directory: Path, limit: int) -> None:
