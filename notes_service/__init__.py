@@ -56,7 +56,7 @@ def _configure(app: Flask, settings: Settings) -> None:
     app.extensions["notes_settings"] = settings
     from .shares.passcodes import ArgonGate
 
-    app.extensions["notes_argon_gate"] = ArgonGate(settings.argon2_max_concurrent)
+    app.extensions["notes_argon_gate"] = ArgonGate(settings.data_dir / "argon2-gate", settings.argon2_max_concurrent)
 
 
 def _mask_logs() -> None:

@@ -329,7 +329,8 @@ PATHS.update({
         "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
                  "requestBody": _body("ShareInput"),
                  "responses": {"201": _json(_ref("Share"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
-                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)")}},
+                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)"),
+                               "503": _problem("Too many passcode hashes at once (Retry-After)")}},
     },
     "/api/v1/shares/{share_id}": {
         "get": {"summary": "One of my shares", "operationId": "readShare", "security": BEARER,

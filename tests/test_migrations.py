@@ -34,6 +34,7 @@ NEW_TABLES = {
     "0002_notes": {"notebooks", "notes"},
     "0003_shares": {"shares", "share_notes"},
     "0004_key_checks": {"key_checks"},
+    "0005_attempts": {"share_attempts"},
 }
 
 

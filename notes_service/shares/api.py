@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ..extensions import rate_limited
+from ..extensions import client_address, rate_limited
 from ..notes.api import created
 from ..notes.auth import current_notebook
 from ..notes.presenters import present_note
@@ -31,7 +31,8 @@ def share_url(token: str) -> str:
 def create_share() -> Response:
     """Share chosen notes on a trial behind a passcode."""
     notebook = current_notebook()
-    share, token, generated = service.create_share(notebook, service.parse_share_request(json_body()))
+    share, token, generated = service.create_share(notebook, service.parse_share_request(json_body()),
+                                                   client=client_address())
     body = {**present_share(share), "url": share_url(token)}
     if generated:
         body["passcode"] = generated
@@ -77,7 +78,7 @@ def open_share(token: str) -> dict[str, Any]:
     """The trial and the shared notes, for the right passcode."""
     data = json_body()
     passcode = data.get("passcode") if isinstance(data, dict) else None
-    opened = service.open_share(token, passcode)
+    opened = service.open_share(token, passcode, client=client_address())
     row = trials.get_trial_row(opened.share.trial_id)
     trial = trials.get_trial(row.id)
     return {

@@ -39,7 +39,9 @@ class Share(db.Model):  # type: ignore[name-defined]
     max_views: Mapped[int | None] = mapped_column(Integer)
     views: Mapped[int] = mapped_column(Integer, default=0)
     last_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Wrong passcodes in a row (reserved before Argon2 runs), in all, and locks so far.
+    # Completed wrong verifications in a row and in all, and locks so far. Attempts still
+    # being verified are ShareAttempt rows, never counted here: a right passcode in flight is
+    # not a failure, and an attempt that ends in an error leaves these untouched.
     failed_streak: Mapped[int] = mapped_column(Integer, default=0)
     failed_total: Mapped[int] = mapped_column(Integer, default=0)
     lock_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -51,3 +53,18 @@ class Share(db.Model):  # type: ignore[name-defined]
     # Loaded when used, not with every share: opening a share's page must not load the
     # (up to 5,000) notes it holds; the page queries the ones it shows.
     notes: Mapped[list[Note]] = relationship(secondary=share_notes, lazy="select")
+
+
+class ShareAttempt(db.Model):  # type: ignore[name-defined]
+    """A passcode verification in flight: reserved before Argon2 runs, deleted when it ends.
+
+    It holds a place under the lockout bound (wrong so far + in flight < 5) so parallel
+    guesses get no more than 5 verifications, without being taken for a failure by anyone.
+    The lease ends it should its worker die mid-verification (a SIGKILL runs no cleanup).
+    """
+
+    __tablename__ = "share_attempts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    share_id: Mapped[str] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"), index=True)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)

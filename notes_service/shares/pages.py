@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..clock import utcnow
 from ..errors import DomainError, Unauthorized
-from ..extensions import rate_limited
+from ..extensions import client_address, rate_limited
 from ..paging import PageRequest, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
@@ -123,7 +123,7 @@ def share_page(token: str) -> Response:
 def share_page_unlock(token: str) -> Response:
     """Check the passcode from the form; on success set the cookie and show the notes."""
     try:
-        opened = service.open_share(token, request.form.get("passcode", ""))
+        opened = service.open_share(token, request.form.get("passcode", ""), client=client_address())
     except Unauthorized as error:
         return _page("share_form.html", 401, token=token, error=error.detail)
     except DomainError as error:

@@ -1,11 +1,17 @@
-"""Passcodes: normalisation, the minimum length, and a bound on concurrent Argon2 work."""
+"""Passcodes: normalisation, what a passcode may be, and the host-wide gate on Argon2 work."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import random
 import re
-import threading
+import time
+import unicodedata
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from ..errors import Busy
 
@@ -22,24 +28,92 @@ def normalize(passcode: str) -> str:
     return passcode
 
 
-class ArgonGate:
-    """At most N Argon2 verifications at once in this process; past it, fail at once.
+def _encodable(text: str) -> bool:
+    # A lone surrogate (JSON's "\ud800") is a str that has no UTF-8 form: argon2-cffi raises on it.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
-    Each verification holds 64 MiB for tens of milliseconds; without a bound, a flood of
-    guesses would turn memory into the attack surface. Refusing immediately (503 with
-    Retry-After) is cheaper for everyone than queueing.
+
+def typed_passcode(value: object) -> str | None:
+    """The normalized passcode someone typed to open a share, or None when it cannot be one.
+
+    None for anything Argon2 could not even be given (not text, empty, too long, no UTF-8
+    form), so such input is refused before an attempt is reserved and never counts.
+    """
+    if not isinstance(value, str) or len(value) > MAX_CHARS or not _encodable(value):
+        return None
+    return normalize(value) or None
+
+
+def passcode_problem(value: object) -> str | None:
+    """Why a chosen passcode cannot be used for a new share, or None when it can."""
+    if not isinstance(value, str):
+        return "must be a string"
+    if not _encodable(value) or any(unicodedata.category(c) in {"Cc", "Cs"} for c in value):
+        return "must be plain text, without control characters"
+    if not MIN_CHARS <= len(normalize(value)) <= MAX_CHARS:
+        return f"must have {MIN_CHARS} to {MAX_CHARS} characters"
+    return None
+
+
+class ArgonGate:
+    """At most N Argon2 computations at once on this host, one per client at a time.
+
+    Each verification holds 64 MiB for a few hundred milliseconds; without a bound, a flood
+    of guesses would turn memory into the attack surface. The bound is shared by every
+    worker process through `flock` on N slot files in the data folder, so it holds for the
+    host, not per process, and the kernel releases a slot when its process dies.
+
+    Fairness: a client (its address) has one place at the gate at a time, so one client
+    opening a share in a loop holds at most one slot and cannot keep others out; its extra
+    requests are refused at once. A request waits for a slot a few seconds at most. At most
+    2 requests per slot are at the gate (running or waiting), so under a flood from many
+    addresses most worker threads stay free for reads (gunicorn.conf.py); past that, and
+    past the wait, it is refused with 503 and Retry-After. Refusals touch only these
+    files, never the database.
     """
 
-    def __init__(self, limit: int) -> None:
+    WAIT_SECONDS = 3.0
+    ROOM_PER_SLOT = 2
+    CLIENT_BUCKETS = 4096
+
+    def __init__(self, directory: Path, limit: int) -> None:
+        self.directory = Path(directory)
         self.limit = limit
-        self._slots = threading.BoundedSemaphore(limit)
+        self.directory.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one verification slot, or raise Busy."""
-        if not self._slots.acquire(blocking=False):
-            raise Busy("Too many passcode checks are running. Try again in a moment.", retry_after=1)
-        try:
+    def slot(self, client: str | None = None) -> Iterator[None]:
+        """Hold one Argon2 slot of this host (waiting a few seconds at most), or raise Busy."""
+        with ExitStack() as held:
+            if client is not None:
+                bucket = zlib.crc32(client.encode("utf-8", "replace")) % self.CLIENT_BUCKETS
+                if not self._take(held, [f"client-{bucket:04d}"]):
+                    raise Busy("A passcode check from this connection is already running. "
+                               "Try again in a moment.", retry_after=1)
+            if not self._take(held, [f"room-{i}" for i in range(self.limit * self.ROOM_PER_SLOT)]):
+                raise Busy("Too many passcode checks are waiting. Try again in a moment.", retry_after=1)
+            deadline = time.monotonic() + self.WAIT_SECONDS
+            slots = [f"slot-{i}" for i in range(self.limit)]
+            while not self._take(held, slots):
+                if time.monotonic() >= deadline:
+                    raise Busy("Too many passcode checks are running. Try again in a moment.", retry_after=1)
+                time.sleep(0.01)
             yield
-        finally:
-            self._slots.release()
+
+    def _take(self, held: ExitStack, names: list[str]) -> bool:
+        # One open file description per holder: flock then excludes other threads of this
+        # process as well as other processes.
+        for name in random.sample(names, len(names)):
+            fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            held.callback(os.close, fd)  # closing the file releases the lock
+            return True
+        return False

@@ -3,15 +3,22 @@
 Order of operations when opening, and why:
 1. the per-client rate limit has already run (Flask-Limiter, before the view): floods
    stop before any database or Argon2 work;
-2. a slot of the per-process Argon2 gate is taken, or 503 at once (memory stays bounded);
-3. the attempt is counted in the database by one conditional UPDATE *before* Argon2 runs,
-   so parallel guesses on any number of workers cannot get more than 5 verifications
-   past the lock: the UPDATE only matches while fewer than 5 attempts are in the streak;
-4. Argon2 verifies; a right passcode gives the attempt back, a wrong one may start a lock.
+2. a slot of the host-wide Argon2 gate is taken (one per client at a time), or 503: memory
+   stays bounded and a refusal writes nothing;
+3. the attempt is reserved in the database *before* Argon2 runs, as a ShareAttempt row with
+   a lease, under the share's row lock: only while completed wrong passcodes plus attempts
+   in flight are under 5 (and under 20 in all), so parallel guesses on any number of
+   workers and hosts cannot get more than 5 verifications before the lock, while attempts
+   in flight are never counted as failures;
+4. Argon2 verifies; the outcome is recorded and the reservation deleted in one transaction:
+   a wrong passcode adds to the streak and may start a lock, a right one ends the streak.
+   Whatever fails in between, the reservation is deleted (or its lease runs out), so an
+   error never spends an attempt.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,11 +26,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select
 
 from .. import crypto
 from ..clock import utcnow
-from ..errors import Gone, Invalid, Locked, NotFound, Unauthorized
+from ..errors import Busy, Gone, Invalid, Locked, NotFound, Unauthorized
 from ..extensions import db
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
@@ -32,12 +39,18 @@ from ..notes.service import NoteView
 from ..paging import MAX_LIMIT, PageRequest
 from ..trials import service as trials
 from ..trials.store import NCT_RE
-from .models import Share, share_notes
-from .passcodes import MAX_CHARS, MIN_CHARS, ArgonGate, normalize
+from .models import Share, ShareAttempt, share_notes
+from .passcodes import ArgonGate, normalize, passcode_problem, typed_passcode
 
 STREAK_LIMIT = 5
 TOTAL_LIMIT = 20
 FIRST_LOCK = timedelta(minutes=15)
+# How long a reservation holds its place if its worker dies mid-verification: well past a
+# verification (under a second) and gunicorn's 30 s worker timeout.
+ATTEMPT_LEASE = timedelta(seconds=60)
+# How long a request waits for a place held by attempts in flight (their verifications end
+# in well under a second, a few seconds on a loaded host) before 503.
+IN_FLIGHT_WAIT_SECONDS = 10.0
 MAX_EXPIRY_DAYS = 90
 DEFAULT_EXPIRY_DAYS = 7
 
@@ -69,7 +82,7 @@ def hasher() -> PasswordHasher:
 
 
 def gate() -> ArgonGate:
-    """This process's bound on concurrent Argon2 verifications."""
+    """This host's bound on concurrent Argon2 work (verifications and new passcode hashes)."""
     return current_app.extensions["notes_argon_gate"]
 
 
@@ -87,7 +100,7 @@ def state_of(share: Share, now: datetime | None = None) -> str:
         return EXPIRED
     if share.max_views is not None and share.views >= share.max_views:
         return USED_UP
-    if share.failed_total >= TOTAL_LIMIT or share.failed_streak >= STREAK_LIMIT:
+    if share.failed_total >= TOTAL_LIMIT:
         return LOCKED
     if share.locked_until is not None and share.locked_until > now:
         return LOCKED
@@ -112,11 +125,8 @@ def parse_share_request(data: Any) -> ShareRequest:
     ):
         errors["note_ids"] = "must be a non-empty list of note ids"
     passcode = data.get("passcode")
-    if passcode is not None:
-        if not isinstance(passcode, str):
-            errors["passcode"] = "must be a string"
-        elif not MIN_CHARS <= len(normalize(passcode)) <= MAX_CHARS:
-            errors["passcode"] = f"must have {MIN_CHARS} to {MAX_CHARS} characters"
+    if passcode is not None and (problem := passcode_problem(passcode)):
+        errors["passcode"] = problem
     days = data.get("expires_in_days", DEFAULT_EXPIRY_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRY_DAYS:
         errors["expires_in_days"] = f"must be a whole number of days from 1 to {MAX_EXPIRY_DAYS}"
@@ -131,38 +141,64 @@ def parse_share_request(data: Any) -> ShareRequest:
     return ShareRequest(trial_id, note_ids, passcode, days, max_views)
 
 
-def create_share(notebook: Notebook, request: ShareRequest) -> tuple[Share, str, str | None]:
+def create_share(notebook: Notebook, request: ShareRequest, *,
+                 client: str | None = None) -> tuple[Share, str, str | None]:
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
+    notebook_id = notebook.id
+    trial_id, note_ids = _chosen_notes(notebook_id, request)
+    generated = crypto.generate_passcode() if request.passcode is None else None
+    passcode_hash = _hash_outside_transactions(
+        normalize(request.passcode if request.passcode is not None else generated), client)
+    # A new transaction (on SQLite, BEGIN IMMEDIATE): the notebook and notes are read again,
+    # since they may have been deleted while the passcode was hashed.
+    if db.session.get(Notebook, notebook_id) is None:
+        raise Unauthorized("The notebook token is not valid.")
+    chosen = db.session.scalars(
+        select(Note).where(Note.notebook_id == notebook_id, Note.id.in_(note_ids))).all()
+    if not chosen:
+        raise Invalid("There are no notes to share on this trial.", errors={"note_ids": "no notes"})
+    token = crypto.new_token(32)
+    now = utcnow()
+    share = Share(
+        id=uuid.uuid4().hex, notebook_id=notebook_id, trial_id=trial_id,
+        token_hash=crypto.hash_token(token), passcode_hash=passcode_hash,
+        expires_at=now + timedelta(days=request.expires_in_days), max_views=request.max_views,
+        views=0, failed_streak=0, failed_total=0, lock_count=0, revoked=False, created_at=now,
+    )
+    share.notes = sorted(chosen, key=lambda note: note_ids.index(note.id))
+    db.session.add(share)
+    db.session.commit()
+    return share, token, generated
+
+
+def _chosen_notes(notebook_id: str, request: ShareRequest) -> tuple[str, list[str]]:
+    # Every check that needs no Argon2 comes first: a bad request costs no hashing.
     row = trials.get_trial_row(request.trial_id)
     mine = db.session.scalars(
-        select(Note).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
+        select(Note).where(Note.notebook_id == notebook_id, Note.trial_id == row.id)
     ).all()
     if request.note_ids is None:
-        chosen = list(mine)
+        chosen = [note.id for note in mine]
     else:
-        by_id = {note.id: note for note in mine}
+        by_id = {note.id for note in mine}
         unknown = [i for i in request.note_ids if i not in by_id]
         if unknown:
             # Not yours or not on this trial: the same answer, so ids of others are not probed.
             raise Invalid("Some notes are not yours or not on this trial.",
                           errors={"note_ids": f"{len(unknown)} unknown note id(s)"})
-        chosen = [by_id[i] for i in dict.fromkeys(request.note_ids)]
+        chosen = list(dict.fromkeys(request.note_ids))
     if not chosen:
         raise Invalid("There are no notes to share on this trial.", errors={"note_ids": "no notes"})
-    generated = crypto.generate_passcode() if request.passcode is None else None
-    passcode = normalize(request.passcode if request.passcode is not None else generated)
-    token = crypto.new_token(32)
-    now = utcnow()
-    share = Share(
-        id=uuid.uuid4().hex, notebook_id=notebook.id, trial_id=row.id,
-        token_hash=crypto.hash_token(token), passcode_hash=crypto.hash_passcode(passcode, hasher()),
-        expires_at=now + timedelta(days=request.expires_in_days), max_views=request.max_views,
-        views=0, failed_streak=0, failed_total=0, lock_count=0, revoked=False, created_at=now,
-    )
-    share.notes = chosen
-    db.session.add(share)
-    db.session.commit()
-    return share, token, generated
+    return row.id, chosen
+
+
+def _hash_outside_transactions(passcode: str, client: str | None) -> str:
+    # Argon2 under the same gate as verification, and with no transaction open: on SQLite a
+    # POST's transaction holds the write lock (BEGIN IMMEDIATE), which every other writer of
+    # every worker would wait on for the whole hash.
+    db.session.commit()  # ends the reads' transaction; nothing is pending
+    with gate().slot(client):
+        return crypto.hash_passcode(passcode, hasher())
 
 
 @dataclass(frozen=True)
@@ -234,7 +270,7 @@ def unlock_share(notebook: Notebook, share_id: str) -> Share:
 
 def find_share(token: str) -> Share:
     """The share of a link token, or NotFound."""
-    if not token or len(token) > 128:
+    if not token or len(token) > 128 or not token.isascii():  # tokens are url-safe base64
         raise NotFound("There is no share at this address.")
     share = db.session.scalar(select(Share).where(Share.token_hash == crypto.hash_token(token)))
     if share is None:
@@ -256,92 +292,154 @@ def refuse_unless_open(share: Share, now: datetime) -> None:
     if share.failed_total >= TOTAL_LIMIT:
         raise Locked("Too many wrong passcodes: this share is locked until the person who made it "
                      "unlocks it.")
-    until = share.locked_until if share.locked_until and share.locked_until > now else now + FIRST_LOCK
+    # Locked and not for the owner: a timed lock, so it has an end to tell.
+    until = share.locked_until or now + FIRST_LOCK
     seconds = max(1, int((until - now).total_seconds()))
     raise Locked(f"Too many wrong passcodes. Try again in {max(1, round(seconds / 60))} minutes.",
                  retry_after=seconds)
 
 
-def _reserve_attempt(share_id: str, now: datetime) -> bool:
-    # One conditional UPDATE: atomic on SQLite and PostgreSQL alike, across workers and hosts.
-    result = db.session.execute(
-        update(Share)
-        .where(
-            Share.id == share_id,
-            Share.revoked.is_(False),
-            Share.expires_at > now,
-            Share.failed_streak < STREAK_LIMIT,
-            Share.failed_total < TOTAL_LIMIT,
-            or_(Share.locked_until.is_(None), Share.locked_until <= now),
-            or_(Share.max_views.is_(None), Share.views < Share.max_views),
-        )
-        .values(failed_streak=Share.failed_streak + 1, failed_total=Share.failed_total + 1)
-        .execution_options(synchronize_session=False)
-    )
+def _locked_share(share_id: str) -> Share | None:
+    # The share's row lock (PostgreSQL; on SQLite, BEGIN IMMEDIATE already serializes writers)
+    # makes each reservation and each outcome one atomic step: the count of attempts in flight
+    # and the counters are read and changed with no other writer in between.
+    return db.session.get(Share, share_id, with_for_update=True, populate_existing=True)
+
+
+def _reserve_attempt(share_id: str, now: datetime) -> str | None:
+    """Reserve a verification under the lockout bound; its id, or None when the share is not open.
+
+    Raises Busy when the share is open but its places are all taken by attempts in flight.
+    """
+    share = _locked_share(share_id)
+    if share is None or state_of(share, now) != ACTIVE:
+        db.session.commit()
+        return None
+    db.session.execute(delete(ShareAttempt).where(ShareAttempt.share_id == share_id,
+                                                  ShareAttempt.lease_until <= now))
+    in_flight = db.session.scalar(select(func.count()).where(ShareAttempt.share_id == share_id))
+    if share.failed_streak + in_flight >= STREAK_LIMIT or share.failed_total + in_flight >= TOTAL_LIMIT:
+        db.session.commit()
+        if in_flight:
+            # Others are verifying passcodes for this share right now; their outcomes decide
+            # whether a place frees up (a right one) or the lock starts (the 5th wrong one).
+            raise Busy("Several people are opening this share right now. Try again in a moment.",
+                       retry_after=1)
+        return None
+    attempt_id = uuid.uuid4().hex
+    db.session.add(ShareAttempt(id=attempt_id, share_id=share_id, lease_until=now + ATTEMPT_LEASE))
     db.session.commit()
-    return result.rowcount == 1
+    return attempt_id
 
 
-def _record_success(share_id: str, now: datetime, new_hash: str | None) -> bool:
-    values: dict[str, Any] = {
-        "failed_streak": 0,
-        "failed_total": Share.failed_total - 1,  # the reserved attempt was not a failure
-        "views": Share.views + 1,
-        "last_viewed_at": now,
-    }
+def _reserve_waiting(share_id: str, now: datetime) -> str | None:
+    # Right passcodes at once must all get in: wait for places held by attempts in flight
+    # rather than refuse. Only 5 attempts of a share are ever in flight, so few requests wait.
+    deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
+    while True:
+        try:
+            return _reserve_attempt(share_id, now)
+        except Busy:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.02)
+
+
+def _release_attempt(attempt_id: str) -> None:
+    # The attempt ended without an outcome (an error): give its place back, count nothing.
+    db.session.rollback()
+    db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
+    db.session.commit()
+
+
+def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str | None) -> bool:
+    share = _locked_share(share_id)
+    db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
+    if share is None:
+        db.session.commit()
+        raise NotFound("There is no share at this address.")
+    if share.max_views is not None and share.views >= share.max_views:
+        db.session.commit()
+        return False
+    share.failed_streak = 0
+    share.views += 1
+    share.last_viewed_at = now
     if new_hash:
-        values["passcode_hash"] = new_hash
-    result = db.session.execute(
-        update(Share)
-        .where(Share.id == share_id, or_(Share.max_views.is_(None), Share.views < Share.max_views))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+        share.passcode_hash = new_hash
     db.session.commit()
-    return result.rowcount == 1
+    return True
 
 
-def _record_failure(share_id: str, now: datetime) -> None:
-    # Whoever completes the 5th failure of a streak starts the lock; the others find it started.
-    share = db.session.get(Share, share_id, populate_existing=True)
-    assert share is not None
-    db.session.execute(
-        update(Share)
-        .where(Share.id == share_id, Share.failed_streak >= STREAK_LIMIT, Share.failed_total < TOTAL_LIMIT,
-               or_(Share.locked_until.is_(None), Share.locked_until <= now))
-        .values(failed_streak=0, lock_count=Share.lock_count + 1,
-                locked_until=now + lock_duration(share.lock_count))
-        .execution_options(synchronize_session=False)
-    )
+def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None:
+    """Count a completed wrong passcode; the tries left in this streak, or None if now locked."""
+    # The failure that completes a streak of 5 starts the lock and ends the streak, so a lock
+    # always has an end; at 20 in all the share stays locked until its owner unlocks it.
+    share = _locked_share(share_id)
+    db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
+    if share is None:
+        db.session.commit()
+        raise NotFound("There is no share at this address.")
+    share.failed_streak += 1
+    share.failed_total += 1
+    left: int | None = STREAK_LIMIT - share.failed_streak
+    if share.failed_total >= TOTAL_LIMIT:
+        left = None
+    elif share.failed_streak >= STREAK_LIMIT:
+        share.locked_until = now + lock_duration(share.lock_count)
+        share.lock_count += 1
+        share.failed_streak = 0
+        left = None
     db.session.commit()
+    return left
 
 
-def open_share(token: str, passcode: Any, *, now: datetime | None = None) -> OpenedShare:
+def open_share(token: str, passcode: Any, *, now: datetime | None = None,
+               client: str | None = None) -> OpenedShare:
     """Check the passcode under the lockout rules and return the shared notes, or raise."""
     share = find_share(token)
     now = now or utcnow()
     refuse_unless_open(share, now)
-    if not isinstance(passcode, str) or not passcode.strip() or len(passcode) > MAX_CHARS:
+    typed = typed_passcode(passcode)
+    if typed is None:
         raise Unauthorized("Enter the passcode you were given.")
     share_id, passcode_hash = share.id, share.passcode_hash
-    # Read before _reserve_attempt commits: loading the expired attribute after it would open a
-    # transaction that stays open through Argon2 (on SQLite, BEGIN IMMEDIATE: the write lock,
-    # so every other request of every worker would wait for each verification).
-    with gate().slot():
-        if not _reserve_attempt(share_id, now):
+    # End the read's transaction before the gate: a transaction left open would stay open
+    # through the wait and Argon2 (on SQLite, BEGIN IMMEDIATE: the write lock, so every other
+    # request of every worker would wait for each verification).
+    db.session.commit()
+    with gate().slot(client):
+        attempt_id = _reserve_waiting(share_id, now)
+        if attempt_id is None:
             db.session.expire_all()
             refuse_unless_open(db.session.get(Share, share_id), now)
             raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
-        ok, new_hash = crypto.verify_passcode(passcode_hash, normalize(passcode), hasher())
+        ok, new_hash = _verify_or_release(attempt_id, passcode_hash, typed)
+    return _finish(share_id, attempt_id, now, ok, new_hash)
+
+
+def _verify_or_release(attempt_id: str, passcode_hash: str, passcode: str) -> tuple[bool, str | None]:
+    try:
+        return crypto.verify_passcode(passcode_hash, passcode, hasher())
+    except BaseException:
+        _release_attempt(attempt_id)
+        raise
+
+
+def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: str | None) -> OpenedShare:
     if not ok:
-        _record_failure(share_id, now)
-        db.session.expire_all()
-        refreshed = db.session.get(Share, share_id)
-        if state_of(refreshed, now) == LOCKED:
-            refuse_unless_open(refreshed, now)
-        left = max(1, STREAK_LIMIT - refreshed.failed_streak)
-        raise Unauthorized(f"That passcode is not right. {left} more tries before a pause.")
-    if not _record_success(share_id, now, new_hash):
+        # Should recording a wrong passcode fail, its reservation is left to its lease rather
+        # than given back: a database error must not be a way to get guesses for free.
+        left = _record_failure(share_id, attempt_id, now)
+        if left is None:  # this very failure locked the share: say so, with the lock's end
+            db.session.expire_all()
+            refuse_unless_open(db.session.get(Share, share_id), now)
+        raise Unauthorized(f"That passcode is not right. {max(1, left or 1)} more tries before a pause.")
+    try:
+        opened = _record_success(share_id, attempt_id, now, new_hash)
+    except BaseException:
+        _release_attempt(attempt_id)
+        raise
+    if not opened:
         raise Gone("This share has been opened as many times as allowed.")
     db.session.expire_all()
     return OpenedShare(share=db.session.get(Share, share_id), notes=shared_notes(share_id))

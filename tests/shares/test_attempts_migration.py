@@ -1,0 +1,36 @@
+"""Migration 0005_attempts clears the streaks the old reservation bug left without a lock."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
+from support import new_owner
+
+from notes_service.extensions import db
+
+
+def test_a_streak_left_without_a_lock_is_cleared_and_an_owner_lock_stays(make_app):
+    app = make_app()
+    app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    client = app.test_client()
+    owner = new_owner(client)
+    owner.add_note()
+    leaked, owner_locked = owner.share(passcode="right-passcode"), owner.share(passcode="right-passcode")
+    with app.app_context():
+        downgrade(revision="0004_key_checks")
+        # What five requests that raised after their reservation left on 0003: a streak of
+        # 5 with no lock (read as locked for ever); and a share at 20 in all (the owner lock).
+        db.session.execute(text("UPDATE shares SET failed_streak = 5, failed_total = 5 WHERE id = :id"),
+                           {"id": leaked["id"]})
+        db.session.execute(text("UPDATE shares SET failed_streak = 5, failed_total = 20 WHERE id = :id"),
+                           {"id": owner_locked["id"]})
+        db.session.commit()
+        upgrade()
+        rows = dict(db.session.execute(text("SELECT id, failed_streak FROM shares")).all())
+        db.session.remove()
+    assert rows == {leaked["id"]: 0, owner_locked["id"]: 5}
+    states = {s["id"]: s["state"] for s in client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"]}
+    assert states == {leaked["id"]: "active", owner_locked["id"]: "locked"}
+    token = leaked["url"].rsplit("/s/", 1)[1]
+    assert client.post(f"/api/v1/shared/{token}", json={"passcode": "right-passcode"}).status_code == 200
