@@ -22,8 +22,9 @@ from notes_service.logmask import install, mask, quote_path
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT') or '8000'}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 # Threads: under a flood of passcode guesses, sync workers queued every read behind ~200
-# Argon2 checks (p99 33 s measured); with threads, guesses past the Argon2 gate get 503 at
-# once and reads go on.
+# Argon2 checks (p99 33 s measured); with threads, guesses wait at most 3 s at the host-wide
+# Argon2 gate (at most 2 per slot wait there, one place per client) or get 503, and reads go
+# on. Behind `make serve`'s front the passcode routes have a pool of their own anyway.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 timeout = 30

@@ -44,7 +44,7 @@ def serve(app, host: str = "127.0.0.1") -> LiveServer:
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
     with sync_playwright() as p:
         yield p
 
