@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from path_variants import share_path_variants
 from servers import REPO, HttpOwner, free_port, request, request_json, run_flask
 from support import CIRRHOSIS, SEED
 
@@ -353,6 +354,28 @@ def test_share_tokens_never_reach_nginxs_logs(front):
     for text in (logged, errors):
         assert token.lower() not in text.lower()
         assert token[11:] not in text  # not even its random part
+
+
+def test_every_spelling_the_router_accepts_is_masked_in_all_three_access_logs(front):
+    # The table the development server's and gunicorn's own log tests use (tests/path_variants.py),
+    # sent through nginx: whichever pool a spelling reaches, no log of the front holds the token.
+    token = "TokenSecret" + uuid.uuid4().hex
+    variants = share_path_variants(token, authority=f"127.0.0.1:{front.port}")
+    for index, variant in enumerate(variants):
+        body = json.dumps(WRONG).encode() if variant.method == "POST" else b""
+        # One address each: nginx's per-address limit on the passcode routes would otherwise answer.
+        raw_request(front.port, variant.method, variant.target, body=body,
+                    headers={"Content-Type": "application/json"} if body else None,
+                    source=f"127.0.{7 + index // 250}.{index % 250 + 1}")
+    marker = f"/api/v1/trials/{SEED}/marker-{uuid.uuid4().hex}"
+    raw_request(front.port, "GET", marker)
+    logs = {"nginx": front.wait_for_log("nginx", marker)}
+    time.sleep(1.5)  # gunicorn writes each line as it answers; the marker above came last
+    logs.update(app=front.log("app"), passcodes=front.log("passcodes"))
+    assert logs["app"] and logs["passcodes"], "both pools answered some of the spellings"
+    for name, text in logs.items():
+        for start in range(0, len(token) - 8 + 1, 4):
+            assert token[start:start + 8] not in text, f"{name} log holds part of the token"
 
 
 # -- (d) the client's address ---------------------------------------------------------
