@@ -14,7 +14,7 @@ from ..errors import DomainError, Unauthorized
 from ..extensions import rate_limited
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
-from ..trials.store import format_date
+from ..trials.render import format_date
 from . import service
 from .api import share_rate_limit
 

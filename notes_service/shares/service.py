@@ -30,7 +30,7 @@ from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
 from ..notes.service import NoteView
 from ..trials import service as trials
-from ..trials.store import NCT_RE
+from ..trials.ctgov import NCT_RE
 from .models import Share
 from .passcodes import MAX_CHARS, MIN_CHARS, ArgonGate, normalize
 
