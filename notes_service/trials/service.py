@@ -9,7 +9,7 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +27,7 @@ from .signals import trials_changed
 
 # Records written per transaction: large enough that commits do not dominate, small enough
 # that an interrupted load loses little and a batch's rows stay a few MiB.
-BATCH_SIZE = 500
+BATCH_SIZE = 200
 MAX_REPORTED_FAILURES = 1000
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -80,7 +80,8 @@ def load_entries(entries: Iterable[reader.Entry], on_record: Callable[[], None] 
             on_record()
         study = _parse(entry, report)
         if study is not None:
-            batch.append(study)
+            # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
+            batch.append(replace(study, record={}))
         if len(batch) >= batch_size:
             _store_batch(batch, report)
             batch = []
