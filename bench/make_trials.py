@@ -64,9 +64,8 @@ def make(path: Path, count: int, array: bool = False, start: int = 0) -> Path:
     suffix = path.suffix.lower()
     if suffix == ".zip":
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
-                archive.open("studies.jsonl", "w") as raw:
-            with _text(raw) as handle:
-                write(handle, count, "jsonl", start)
+                archive.open("studies.jsonl", "w") as raw, _text(raw) as handle:
+            write(handle, count, "jsonl", start)
         return path
     shape = "jsonl" if suffix in (".jsonl", ".ndjson") else "array" if array else "studies"
     with path.open("w", encoding="utf-8") as handle:
