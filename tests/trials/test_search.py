@@ -129,3 +129,8 @@ def test_the_index_has_next_and_previous_links(client, monkeypatch):
 def test_a_bad_cursor_on_the_index_is_a_friendly_page(client):
     response = client.get("/?cursor=nonsense")
     assert response.status_code == 422 and response.mimetype == "text/html"
+
+
+def test_a_query_of_no_words_lists_every_trial(client):
+    html = client.get("/?q=%25%25").get_data(as_text=True)
+    assert "None" not in html and html.count('class="trial-card"') == min(len(SHIPPED), service.PAGE_SIZE)
