@@ -57,6 +57,7 @@ sys.path.insert(0, str(HERE.parent))
 import anchor  # noqa: E402
 import seed  # noqa: E402
 import server  # noqa: E402
+import trials as trials_bench  # noqa: E402
 
 from notes_service import create_app  # noqa: E402
 from notes_service.config import RATE_LIMITS  # noqa: E402
@@ -698,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", help="comma-separated: sqlite,postgresql")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--no-micro", action="store_true", help="skip the pytest-benchmark micro-benchmarks")
+    parser.add_argument("--no-trials", action="store_true", help="skip the trial-store run (bench/trials.py)")
     args = parser.parse_args(argv)
     settings = Settings.from_env(args.quick, args.profile, args.backends)
     if "postgresql" in settings.backends and not server.postgres_reachable():
@@ -728,6 +730,10 @@ def main(argv: list[str] | None = None) -> int:
             results["backends"][name] = backend.figures
             results["details"][name] = backend.details
         results["micro"] = {} if args.no_micro else run_micro(root, settings.quick)
+        # Import rate and memory, search at 1,000 vs BENCH_TRIALS trials, list page sizes.
+        results["trials"] = {} if args.no_trials else trials_bench.run(
+            settings.backends, 2000 if settings.quick else int(os.environ.get("BENCH_TRIALS", "100000")),
+            2 if settings.quick else int(os.environ.get("BENCH_SEARCH_ROUNDS", "15")), root)
     primary = results["backends"][settings.backends[0]]
     # Every key of the table at the top level, from the first backend (SQLite).
     for key in SERVER_KEYS + PAGE_KEYS:

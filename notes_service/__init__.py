@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from .notes import models as _notes_models  # noqa: F401 - register the tables
     from .notes.api import bp as notes_api_bp
     from .notes.cli import bp as keys_cli_bp
+    from .notes.reanchor import subscribe as subscribe_reanchoring
     from .openapi import bp as openapi_bp
     from .shares import models as _shares_models  # noqa: F401
     from .shares.api import bp as shares_api_bp
@@ -160,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (health_bp, openapi_bp, trials_api_bp, trial_pages_bp, trials_cli_bp,
                       notes_api_bp, keys_cli_bp, shares_api_bp, share_pages_bp):
         app.register_blueprint(blueprint)
+    subscribe_reanchoring(app)  # the trial store announces changed trials; notes re-anchor on them
 
 
 def _load_keys(app: Flask, settings: Settings) -> None:

@@ -37,6 +37,11 @@ JAVASCRIPT = {"description": "JavaScript", "content": {"text/javascript": {"sche
 NCT_PARAM = {"name": "nct", "in": "path", "required": True,
              "schema": {"type": "string", "maxLength": 64}, "description": "NCT number"}
 
+CURSOR_PARAM = {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 512},
+                "description": "Opaque cursor from a previous page's `next` or `previous`"}
+LIMIT_PARAM = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+               "description": "Page size (default 20)"}
+
 SCHEMAS: dict[str, Any] = {
     "Problem": {
         "type": "object",
@@ -72,6 +77,18 @@ SCHEMAS: dict[str, Any] = {
             "text": {"type": "string"},
         },
     },
+    "TrialVersion": {
+        "type": "object",
+        "required": ["revision", "version", "data_date", "loaded_at", "current", "url"],
+        "properties": {
+            "revision": {"type": "integer", "minimum": 1},
+            "version": {"type": "string", "description": "SHA-256 of the record (content version)"},
+            "data_date": {"type": ["string", "null"]},
+            "loaded_at": {"type": ["string", "null"]},
+            "current": {"type": "boolean"},
+            "url": {"type": "string"},
+        },
+    },
     "Trial": {
         "allOf": [
             _ref("TrialSummary"),
@@ -83,6 +100,7 @@ SCHEMAS: dict[str, Any] = {
                     "data_date": {"type": ["string", "null"]},
                     "first_posted": {"type": ["string", "null"]},
                     "revision": {"type": "integer"},
+                    "current": {"type": "boolean", "description": "Whether this is the trial's current version"},
                     "updated_at": {"type": ["string", "null"]},
                     "sections": {"type": "array", "items": _ref("Section")},
                     "text": {"type": "string", "description": "The canonical text notes anchor to."},
@@ -102,29 +120,59 @@ PATHS: dict[str, Any] = {
                                      "responses": {"200": _json({"type": "object"})}}},
     "/api/v1/trials": {
         "get": {
-            "summary": "Trials in the store",
+            "summary": "A page of trials: by title, or ranked by full-text search",
             "operationId": "listTrials",
             "parameters": [
                 {"name": "q", "in": "query", "schema": {"type": "string"},
-                 "description": "Keyword in the title, NCT number or conditions"},
-                {"name": "condition", "in": "query", "schema": {"type": "string"}},
+                 "description": "Words searched (as prefixes, all required) in the NCT number, title, conditions, "
+                                "interventions and sponsor; results ranked"},
+                {"name": "condition", "in": "query", "schema": {"type": "string"},
+                 "description": "Words searched in the conditions only"},
+                CURSOR_PARAM,
+                LIMIT_PARAM,
             ],
-            "responses": {"200": _json({"type": "object", "required": ["trials", "count"], "properties": {
-                "trials": {"type": "array", "items": _ref("TrialSummary")},
-                "count": {"type": "integer"}}}), "400": _problem("A NUL in a query parameter")},
+            "responses": {
+                "200": _json({"type": "object", "required": ["trials", "next", "previous"], "properties": {
+                    "trials": {"type": "array", "items": _ref("TrialSummary")},
+                    "next": {"type": ["string", "null"], "description": "Cursor of the next page"},
+                    "previous": {"type": ["string", "null"], "description": "Cursor of the previous page"},
+                    "matches": {"type": "integer", "description": "Searches: how many matches were ranked"},
+                    "matches_capped": {"type": "boolean",
+                                       "description": "Searches: more matched than are ranked (1,000)"}}}),
+                "400": _problem("A NUL in a query parameter"),
+                "422": _problem("Invalid cursor or page size"),
+            },
         }
     },
     "/api/v1/trials/{nct}": {
         "get": {
             "summary": "One trial: fields, sections, canonical text and content version",
             "operationId": "readTrial",
-            "parameters": [NCT_PARAM],
-            "responses": {"200": _json(_ref("Trial")), "404": _problem("No such trial")},
+            "parameters": [NCT_PARAM, {
+                "name": "version", "in": "query", "schema": {"type": "string", "maxLength": 64},
+                "description": "A stored version: its revision number or content version (default: the current)"}],
+            "responses": {"200": _json(_ref("Trial")), "404": _problem("No such trial or version"),
+                          "422": _problem("Invalid version")},
+        }
+    },
+    "/api/v1/trials/{nct}/versions": {
+        "get": {
+            "summary": "The trial's stored versions, newest first",
+            "operationId": "listTrialVersions",
+            "parameters": [NCT_PARAM, CURSOR_PARAM, LIMIT_PARAM],
+            "responses": {
+                "200": _json({"type": "object", "required": ["versions", "next"], "properties": {
+                    "versions": {"type": "array", "items": _ref("TrialVersion")},
+                    "next": {"type": ["string", "null"]}}}),
+                "404": _problem("No such trial"),
+                "422": _problem("Invalid cursor or page size"),
+            },
         }
     },
     "/": {"get": {"summary": "Trial index page", "operationId": "indexPage",
-                  "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
-                  "responses": {"200": _html("The trial index"), "400": _html("A NUL in a query parameter")}}},
+                  "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, CURSOR_PARAM],
+                  "responses": {"200": _html("The trial index"), "400": _html("A NUL in a query parameter"),
+                                "422": _html("Invalid cursor")}}},
     "/trials/{nct}": {"get": {"summary": "Trial page embedding the widget", "operationId": "trialPage",
                               "parameters": [NCT_PARAM],
                               "responses": {"200": _html("The trial page"), "404": _html("Unknown trial")}}},

@@ -24,6 +24,7 @@ from support import new_owner
 from notes_service import ConfigError, create_app
 from notes_service.crypto import Keyring
 from notes_service.extensions import db
+from notes_service.trials.models import outside_models
 
 PG_URL = os.environ.get("NOTES_TEST_DATABASE_URL", "").strip()
 
@@ -105,7 +106,11 @@ def current_revision() -> str:
 def metadata_differences(metadata: MetaData) -> list:
     """What autogenerate would put in a new migration for `metadata` (empty: schema matches)."""
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # The search index is the migrations' own (FTS5 table, tsvector column), as in migrations/env.py.
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True,
+            "include_name": lambda name, type_, parents: not outside_models(name, type_, parents),
+        })
         return compare_metadata(context, metadata)
 
 

@@ -14,7 +14,9 @@ import pytest
 from notes_service import crypto
 from notes_service.notes.anchoring import Quote, locate_approximate, locate_exact, quote_for_range
 from notes_service.notes.sanitize import sanitize_body
-from notes_service.trials import store
+from notes_service.trials.ctgov import parse_study
+from notes_service.trials.reader import shipped_data_dir
+from notes_service.trials.render import render_trial
 
 SEED = "NCT07085104"
 CIRRHOSIS = "Child-Pugh Class B or C cirrhosis"
@@ -29,8 +31,8 @@ PLAIN_BODY = "Ask the study team whether this applies to me; my last scan was in
 
 @pytest.fixture(scope="module")
 def seed_text() -> str:
-    path = store.shipped_data_dir() / f"{SEED}.json"
-    return store.parse_study(json.loads(path.read_text(encoding="utf-8"))).canonical_text
+    path = shipped_data_dir() / f"{SEED}.json"
+    return render_trial(parse_study(json.loads(path.read_text(encoding="utf-8")))).canonical_text
 
 
 @pytest.fixture(scope="module")

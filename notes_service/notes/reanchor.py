@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import Flask
 from sqlalchemy import select
 
 from ..extensions import db
 from ..trials import service as trials
+from ..trials.signals import trials_changed
 from .anchoring import (
     SelectorError,
     locate_approximate,
@@ -26,6 +28,21 @@ class ReanchorResult:
     anchored: int = 0
     orphaned: int = 0
     unreadable: int = 0
+
+
+def subscribe(app: Flask) -> None:
+    """Re-anchor notes whenever a load of this app changes a trial's text."""
+    trials_changed.connect(reanchor_changed_trials, sender=app, weak=False)
+
+
+def reanchor_changed_trials(_app: Flask, nct_ids: tuple[str, ...]) -> list[str]:
+    """The trials_changed receiver: re-anchor each trial's notes; one line per trial for the loader."""
+    lines = []
+    for nct_id in nct_ids:
+        result = reanchor_trial_notes(nct_id)
+        lines.append(f"{nct_id}: content changed; {result.anchored} notes re-anchored, "
+                     f"{result.orphaned} orphaned, {result.unreadable} unreadable")
+    return lines
 
 
 def reanchor_trial_notes(trial_id: str, batch_size: int = 200) -> ReanchorResult:

@@ -17,7 +17,7 @@ from ..extensions import client_address, rate_limited
 from ..paging import PageRequest, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
-from ..trials.store import format_date
+from ..trials.render import format_date
 from . import service
 from .models import Share
 

@@ -38,7 +38,7 @@ from ..notes.models import Note, Notebook
 from ..notes.service import NoteView
 from ..paging import MAX_LIMIT, PageRequest
 from ..trials import service as trials
-from ..trials.store import NCT_RE
+from ..trials.ctgov import NCT_RE
 from .models import Share, ShareAttempt, share_notes
 from .passcodes import ArgonGate, normalize, passcode_problem, typed_passcode
 

@@ -1,11 +1,11 @@
-"""Trial store JSON API: list and read trials."""
+"""Trial store JSON API: list and search trials, read one, list its versions."""
 
 from __future__ import annotations
 
 from flask import Blueprint, request
 
 from ..clock import isoformat
-from . import service, store
+from . import ctgov, render, service
 from .models import Trial
 
 bp = Blueprint("trials_api", __name__, url_prefix="/api/v1/trials")
@@ -26,7 +26,7 @@ def present_summary(row: Trial) -> dict[str, object]:
     }
 
 
-def present_text(trial: store.Trial) -> dict[str, object]:
+def present_text(trial: render.Trial) -> dict[str, object]:
     """A trial's sections and the canonical text notes anchor to."""
     return {
         "sections": [
@@ -37,27 +37,64 @@ def present_text(trial: store.Trial) -> dict[str, object]:
     }
 
 
+def _arg(name: str) -> str | None:
+    return request.args.get(name, "").strip()[:MAX_QUERY] or None
+
+
 @bp.get("")
 def list_trials() -> dict[str, object]:
-    """Trials in the store, filtered by `q` (keyword) and `condition`."""
-    keyword = request.args.get("q", "").strip()[:MAX_QUERY] or None
-    condition = request.args.get("condition", "").strip()[:MAX_QUERY] or None
-    rows = service.search_trials(keyword=keyword, condition=condition)
-    return {"trials": [present_summary(row) for row in rows], "count": len(rows)}
+    """A page of trials: by title, or ranked by a full-text search of `q` (and `condition`)."""
+    page = service.list_trials(keyword=_arg("q"), condition=_arg("condition"),
+                               cursor=request.args.get("cursor") or None, limit=request.args.get("limit"))
+    body: dict[str, object] = {
+        "trials": [present_summary(row) for row in page.trials],
+        "next": page.next,
+        "previous": page.previous,
+    }
+    if page.matches is not None:
+        body["matches"] = page.matches
+        body["matches_capped"] = page.capped
+    return body
 
 
 @bp.get("/<nct>")
 def read_trial(nct: str) -> dict[str, object]:
-    """One trial with its sections and content version."""
+    """One trial with its sections: its current version, or the one `version` names."""
     row = service.get_trial_row(nct)
-    trial = service.get_trial(row.id)
+    trial = service.get_trial(row.id, version=request.args.get("version") or None)
     return {
         **present_summary(row),
+        "title": trial.title,
+        "status": trial.status,
+        "phase": trial.phase,
+        "conditions": list(trial.conditions),
+        "version": trial.version,
         "sponsor": trial.sponsor,
         "data_date": trial.data_date,
         "first_posted": trial.first_posted,
-        "revision": row.revision,
+        "revision": trial.revision,
+        "current": trial.revision == row.revision,
         "updated_at": isoformat(row.updated_at),
         **present_text(trial),
-        "source": "ClinicalTrials.gov",
+        "source": ctgov.SOURCE,
+    }
+
+
+@bp.get("/<nct>/versions")
+def list_versions(nct: str) -> dict[str, object]:
+    """The trial's stored versions, newest first (paged)."""
+    page = service.list_versions(nct, cursor=request.args.get("cursor") or None, limit=request.args.get("limit"))
+    return {
+        "versions": [
+            {
+                "revision": v.revision,
+                "version": v.version,
+                "data_date": v.data_date,
+                "loaded_at": isoformat(v.loaded_at),
+                "current": v.revision == page.trial.revision,
+                "url": f"/api/v1/trials/{page.trial.id}?version={v.revision}",
+            }
+            for v in page.versions
+        ],
+        "next": page.next,
     }

@@ -1,35 +1,55 @@
-"""`flask trials load`: import ClinicalTrials.gov records into the store."""
+"""`flask trials load`: import ClinicalTrials.gov records into the store, streaming."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 from flask import Blueprint
 
-from ..notes.reanchor import reanchor_trial_notes
-from . import service
-from .store import find_record_files, shipped_data_dir
+from . import reader, service
 
 bp = Blueprint("trials_cli", __name__, cli_group="trials")
+
+# Below this a load is over before a bar would tell anything.
+_BAR_BYTES = 1024 * 1024
+
+
+class _Rate:
+    """Records read and the rate, for the progress bar's right-hand side."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.started = time.monotonic()
+
+    def count(self) -> None:
+        self.records += 1
+
+    def show(self, _item: object) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return f"{self.records} records, {self.records / elapsed:,.0f}/s"
 
 
 @bp.cli.command("load")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def load_command(paths: tuple[Path, ...]) -> None:
-    """Load study JSON files or folders (default: the records shipped with the service)."""
-    targets = list(paths) or [shipped_data_dir()]
-    files = find_record_files(targets)
-    with click.progressbar(length=len(files), label="Loading trials", show_pos=True,
-                           hidden=len(files) < 2) as bar:
-        report = service.load_records(files, on_file=lambda _path: bar.update(1))
+@click.option("--batch-size", default=service.BATCH_SIZE, show_default=True, type=click.IntRange(1, 10_000),
+              help="Records written per transaction.")
+def load_command(paths: tuple[Path, ...], batch_size: int) -> None:
+    """Load study files, bulk files (JSON, JSON Lines), folders or zips (default: the shipped records)."""
+    files = reader.find_record_files(list(paths) or [reader.shipped_data_dir()])
+    size = reader.total_bytes(files)
+    rate = _Rate()
+    with click.progressbar(length=max(size, 1), label="Loading trials", show_eta=True,
+                           item_show_func=rate.show, hidden=size < _BAR_BYTES) as bar:
+        report = service.load_records(files, on_read=bar.update, on_record=rate.count, batch_size=batch_size)
     for where, problem in report.failed:
         click.echo(f"error: {where}: {problem}", err=True)
-    for nct_id in report.changed:
-        result = reanchor_trial_notes(nct_id)
-        click.echo(f"{nct_id}: content changed; {result.anchored} notes re-anchored, "
-                   f"{result.orphaned} orphaned, {result.unreadable} unreadable")
-    click.echo(f"{len(report.added)} added, {len(report.changed)} changed, "
-               f"{len(report.unchanged)} unchanged, {len(report.failed)} failed")
-    if report.failed:
+    if report.failed_count > len(report.failed):
+        click.echo(f"error: ... and {report.failed_count - len(report.failed)} more", err=True)
+    for line in report.notices:
+        click.echo(line)
+    click.echo(f"{report.added} added, {len(report.changed)} changed, "
+               f"{report.unchanged} unchanged, {report.failed_count} failed")
+    if report.failed_count:
         raise SystemExit(1)

@@ -1,4 +1,4 @@
-"""HTML pages of the trial store: the index and one trial."""
+"""HTML pages of the trial store: the index (paged, searchable without JavaScript) and one trial."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ from flask import Blueprint, render_template, request
 
 from . import service
 from .presenter import render_sections
-from .store import format_date
+from .render import format_date
 
 bp = Blueprint("trial_pages", __name__)
 
 
 @bp.get("/")
 def index() -> str:
-    """The trial index with a search box."""
+    """The trial index: a page of trials, a search form, and links to the next and previous pages."""
     keyword = request.args.get("q", "").strip()[:200]
-    trials = service.search_trials(keyword=keyword or None)
-    return render_template("index.html", trials=trials, keyword=keyword)
+    page = service.list_trials(keyword=keyword or None, cursor=request.args.get("cursor") or None)
+    return render_template("index.html", page=page, trials=page.trials, keyword=keyword)
 
 
 @bp.get("/trials/<nct>")

@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from markupsafe import Markup, escape
 
-from .store import SECTION_SEPARATOR, Block, Section
+from .render import SECTION_SEPARATOR, Block, Section
 
 
 @dataclass(frozen=True)

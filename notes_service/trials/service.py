@@ -1,118 +1,437 @@
-"""Trial store operations: load records into the database, find and render trials."""
+"""Trial store operations: load records in batches keeping every version; read, list and search."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import or_, select
+from flask import current_app
+from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 
 from ..clock import utcnow
-from ..errors import NotFound
+from ..errors import Invalid, NotFound
 from ..extensions import db
-from . import store
-from .models import Trial
+from . import ctgov, reader, render
+from .models import Trial, TrialVersion
+from .signals import trials_changed
+
+# Records written per transaction: large enough that commits do not dominate, small enough
+# that an interrupted load loses little and a batch's rows stay a few MiB.
+BATCH_SIZE = 200
+MAX_REPORTED_FAILURES = 1000
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+# A search ranks at most this many matches (the first the index yields): ranking every match
+# of a broad word would grow with the store; past it the answer says so (refine the words).
+MAX_RANKED = 1000
+MAX_TERMS = 8
+MAX_TERM_LENGTH = 64
+_TERM_RE = re.compile(r"[^\W_]+")
+_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+# Column weights of the ranking: the id and title weigh most, then conditions, interventions, sponsor.
+_SQLITE_BM25 = "bm25(trials_fts, 10.0, 5.0, 3.0, 2.0, 1.0)"
 
 
 @dataclass
 class LoadReport:
-    """What one `load_records` run did, file by file."""
+    """What one load did; counts rather than lists, so a load of millions stays small."""
 
-    added: list[str] = field(default_factory=list)
+    added: int = 0
     changed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (where, problem)
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (where, problem), the first ones
+    failed_count: int = 0
+    notices: list[str] = field(default_factory=list)  # what receivers of trials_changed said
+
+    def fail(self, where: str, problem: str) -> None:
+        """Count a record that could not be loaded; keep the first ones' details."""
+        self.failed_count += 1
+        if len(self.failed) < MAX_REPORTED_FAILURES:
+            self.failed.append((where, problem))
 
 
-def _read_json(path: Path) -> object:
-    with path.open("rb") as handle:
-        return json.load(handle)
+# -- Loading ------------------------------------------------------------------------
 
 
-def load_records(paths: Iterable[Path], on_file: Callable[[Path], None] | None = None) -> LoadReport:
-    """Import study files or folders; idempotent, one bad record never stops the rest."""
+def load_records(paths: Iterable[Path], on_read: Callable[[int], None] | None = None,
+                 on_record: Callable[[], None] | None = None, batch_size: int = BATCH_SIZE) -> LoadReport:
+    """Import study files, bulk files, folders or zips; idempotent, one bad record never stops the rest."""
+    entries = reader.read_entries(reader.find_record_files(paths), on_read)
+    return load_entries(entries, on_record=on_record, batch_size=batch_size)
+
+
+def load_entries(entries: Iterable[reader.Entry], on_record: Callable[[], None] | None = None,
+                 batch_size: int = BATCH_SIZE) -> LoadReport:
+    """Store records a batch per transaction: an interrupted load keeps the batches it committed."""
     report = LoadReport()
-    for path in store.find_record_files(paths):
-        try:
-            payload = _read_json(path)
-        except (OSError, ValueError) as exc:
-            report.failed.append((str(path), f"not readable JSON ({type(exc).__name__})"))
-        else:
-            for index, study in store.iter_studies(payload):
-                where = str(path) if index is None else f"{path}[{index}]"
-                _load_one(study, where, report)
-        if on_file:
-            on_file(path)
+    batch: list[ctgov.Study] = []
+    for entry in entries:
+        if on_record:
+            on_record()
+        study = _parse(entry, report)
+        if study is not None:
+            # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
+            batch.append(replace(study, record={}))
+        if len(batch) >= batch_size:
+            _store_batch(batch, report)
+            batch = []
+    if batch:
+        _store_batch(batch, report)
     return report
 
 
-def _load_one(study: object, where: str, report: LoadReport) -> None:
+def _parse(entry: reader.Entry, report: LoadReport) -> ctgov.Study | None:
+    if entry.problem is not None:
+        report.fail(entry.where, entry.problem)
+        return None
     try:
-        trial = store.parse_study(study)
-    except store.RecordError as exc:
-        report.failed.append((where, str(exc)))
-        return
-    row = db.session.get(Trial, trial.nct_id)
-    if row is not None and row.version == trial.version:
-        report.unchanged.append(trial.nct_id)
-        return
+        return ctgov.parse_study(entry.study)
+    except ctgov.RecordError as exc:
+        report.fail(entry.where, str(exc))
+        return None
+
+
+def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
+    # Core statements, several rows each (executemany): the ORM's unit of work cost more
+    # per record than parsing it. Every version is inserted; a trial's row then points at its newest.
+    current = {row.id: [row.version, row.revision] for row in db.session.execute(
+        select(Trial.id, Trial.version, Trial.revision).where(Trial.id.in_({s.nct_id for s in studies})))}
+    new_trials: dict[str, dict[str, Any]] = {}
+    versions: list[dict[str, Any]] = []
+    listings: dict[str, dict[str, Any]] = {}
+    changed: dict[str, None] = {}
     now = utcnow()
-    if row is None:
-        row = Trial(id=trial.nct_id, revision=1, loaded_at=now)
-        db.session.add(row)
-        report.added.append(trial.nct_id)
-    else:
-        row.revision += 1
-        report.changed.append(trial.nct_id)
-    row.title = trial.title
-    row.status = trial.status
-    row.phase = trial.phase
-    row.conditions = "\n".join(trial.conditions)
-    row.version = trial.version
-    row.record = json.dumps(trial.record, ensure_ascii=False)
-    row.updated_at = now
+    for study in studies:
+        state = current.get(study.nct_id)
+        if state is not None and state[0] == study.version:
+            report.unchanged += 1
+            continue
+        trial = render.render_trial(study)
+        if state is None:
+            state = current[study.nct_id] = [study.version, 1]
+            new_trials[study.nct_id] = {**_listing(trial, study, 1, now), "id": study.nct_id, "loaded_at": now,
+                                        "version_id": None}
+            report.added += 1
+        else:
+            state[0] = study.version  # a repeat of this record later in the batch is unchanged
+            state[1] += 1
+            if study.nct_id not in new_trials:
+                changed.setdefault(study.nct_id)
+        versions.append(_version_values(study, trial, state[1], now))
+        listings[study.nct_id] = _listing(trial, study, state[1], now)
+    if not versions:
+        db.session.rollback()  # nothing to write: end the read transaction
+        return
+    if new_trials:
+        db.session.execute(insert(_TRIALS), list(new_trials.values()))  # first: versions refer to them
+    inserted = db.session.execute(
+        insert(_VERSIONS).returning(_VERSIONS.c.id, _VERSIONS.c.trial_id, sort_by_parameter_order=True), versions)
+    for version_id, trial_id in inserted:  # in order: the newest version of each trial comes last
+        listings[trial_id]["version_id"] = version_id
+    db.session.execute(update(_TRIALS).where(_TRIALS.c.id == bindparam("b_id")),
+                       [{"b_id": trial_id, **values} for trial_id, values in listings.items()])
     db.session.commit()
+    if changed:
+        report.changed.extend(changed)
+        _announce(tuple(changed), report)
+
+
+_TRIALS = Trial.__table__
+_VERSIONS = TrialVersion.__table__
+
+
+def _version_values(study: ctgov.Study, trial: render.Trial, revision: int, now: datetime) -> dict[str, Any]:
+    return {
+        "trial_id": study.nct_id,
+        "revision": revision,
+        "version": study.version,
+        "title": trial.title,
+        "status": trial.status,
+        "phase": trial.phase,
+        "conditions": "\n".join(trial.conditions),
+        "sponsor": trial.sponsor,
+        "data_date": trial.data_date,
+        "first_posted": trial.first_posted,
+        "record": study.record_json,
+        "canonical_text": trial.canonical_text,
+        "sections": render.dump_sections(trial.sections),
+        "loaded_at": now,
+    }
+
+
+def _listing(trial: render.Trial, study: ctgov.Study, revision: int, now: datetime) -> dict[str, Any]:
+    """The trials row's columns that follow its newest version."""
+    return {
+        "title": trial.title,
+        "status": trial.status,
+        "phase": trial.phase,
+        "conditions": "\n".join(trial.conditions),
+        "interventions": "\n".join(study.interventions),
+        "sponsor": trial.sponsor,
+        "version": trial.version,
+        "revision": revision,
+        "updated_at": now,
+    }
+
+
+def _announce(nct_ids: tuple[str, ...], report: LoadReport) -> None:
+    for _receiver, lines in trials_changed.send(current_app._get_current_object(), nct_ids=nct_ids):
+        report.notices.extend(lines or ())
+
+
+# -- Reading one trial --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Text:
+    sections: tuple[render.Section, ...]
+    canonical_text: str
 
 
 @lru_cache(maxsize=256)
-def _render(nct_id: str, version: str, record: str) -> store.Trial:
-    # Keyed by version: a reloaded record renders afresh, an unchanged one is parsed once.
-    return store.parse_study(json.loads(record))
-
-
-def get_trial(nct_id: str) -> store.Trial:
-    """The rendered trial, or NotFound."""
-    row = get_trial_row(nct_id)
-    return _render(row.id, row.version, row.record)
+def _text(version_id: int, content_hash: str) -> _Text:
+    # A version row never changes after import: cached by its id (and hash, so two databases
+    # in one process cannot mix theirs up). Reads the stored rendering; never parses the record.
+    stored = db.session.execute(
+        select(TrialVersion.sections, TrialVersion.canonical_text).where(TrialVersion.id == version_id)
+    ).one()
+    return _Text(render.load_sections(stored.sections), stored.canonical_text)
 
 
 def get_trial_row(nct_id: str) -> Trial:
     """The trial's row, or NotFound."""
-    row = db.session.get(Trial, nct_id.upper()) if store.NCT_RE.match(nct_id.upper()) else None
-    if row is None:
+    row = db.session.get(Trial, nct_id.upper()) if ctgov.NCT_RE.match(nct_id.upper()) else None
+    if row is None or row.version_id is None:
         raise NotFound(f"No trial {nct_id[:20]!r} in the store.")
     return row
 
 
-def search_trials(keyword: str | None = None, condition: str | None = None) -> list[Trial]:
-    """Trials whose title, id or conditions contain the keyword / condition (any case)."""
-    if "\x00" in (keyword or "") + (condition or ""):
-        return []  # stored text never holds NUL, and PostgreSQL refuses one in a query with an error
-    query = select(Trial).order_by(Trial.title)
-    if condition:
-        query = query.where(Trial.conditions.ilike(f"%{_like_escape(condition)}%", escape="\\"))
-    if keyword:
-        pattern = f"%{_like_escape(keyword)}%"
-        query = query.where(or_(
-            Trial.title.ilike(pattern, escape="\\"),
-            Trial.conditions.ilike(pattern, escape="\\"),
-            Trial.id.ilike(pattern, escape="\\"),
-        ))
-    return list(db.session.scalars(query))
+def get_trial(nct_id: str, version: str | None = None) -> render.Trial:
+    """The trial as rendered at import: its current version, or the one `version` names."""
+    row = get_trial_row(nct_id)
+    stored = db.session.get(TrialVersion, row.version_id) if version is None else _find_version(row, version)
+    assert stored is not None
+    text_of = _text(stored.id, stored.version)
+    return render.Trial(
+        nct_id=row.id, title=stored.title, status=stored.status, phase=stored.phase,
+        conditions=tuple(c for c in stored.conditions.split("\n") if c), sponsor=stored.sponsor,
+        data_date=stored.data_date, first_posted=stored.first_posted, sections=text_of.sections,
+        version=stored.version, canonical_text=text_of.canonical_text, revision=stored.revision,
+    )
 
 
-def _like_escape(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _find_version(row: Trial, wanted: str) -> TrialVersion:
+    """A version by revision number ("3") or content hash; NotFound if the trial never had it."""
+    query = select(TrialVersion).where(TrialVersion.trial_id == row.id)
+    if wanted.isdigit() and len(wanted) <= 9:
+        query = query.where(TrialVersion.revision == int(wanted))
+    elif _HASH_RE.match(wanted):
+        query = query.where(TrialVersion.version == wanted).order_by(TrialVersion.revision.desc()).limit(1)
+    else:
+        raise Invalid("The version is not valid.",
+                      errors={"version": "must be a revision number or a content version (64 hex digits)"})
+    stored = db.session.scalars(query).first()
+    if stored is None:
+        raise NotFound(f"Trial {row.id} has no version {wanted[:64]!r}.")
+    return stored
+
+
+# -- Cursors ------------------------------------------------------------------------
+
+
+def encode_cursor(payload: dict[str, Any]) -> str:
+    """An opaque cursor: the keyset position and the list it belongs to."""
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
+    """The payload of a cursor of `kind`, or Invalid (a 422 naming `cursor`)."""
+    bad = Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
+    if len(cursor) > 512:
+        raise bad
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(payload, dict) or payload.get("k") != kind or payload.get("d") not in ("n", "p"):
+        raise bad
+    return payload
+
+
+def _page_size(limit: str | int | None) -> int:
+    if limit is None or limit == "":
+        return PAGE_SIZE
+    value = str(limit)
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise Invalid("The page size is not valid.",
+                      errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"})
+    return int(value)
+
+
+# -- Listing and searching ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialPage:
+    """One page of trials, with the cursors of its neighbours (None at either end)."""
+
+    trials: list[Trial]
+    next: str | None
+    previous: str | None
+    matches: int | None = None  # searches: how many matches were ranked
+    capped: bool = False  # searches: more matched than MAX_RANKED
+
+
+def search_terms(query: str | None) -> list[str]:
+    """The words of a query, lower-cased: letters and digits only, so no query syntax gets through."""
+    return [t[:MAX_TERM_LENGTH] for t in _TERM_RE.findall((query or "").lower())][:MAX_TERMS]
+
+
+def list_trials(keyword: str | None = None, condition: str | None = None, cursor: str | None = None,
+                limit: str | int | None = None) -> TrialPage:
+    """A page of trials: by title, or ranked by full-text search when there are words to search."""
+    size = _page_size(limit)
+    words, condition_words = search_terms(keyword), search_terms(condition)
+    if words or condition_words:
+        return _search_page(words, condition_words, cursor, size)
+    return _title_page(cursor, size)
+
+
+def _title_page(cursor: str | None, size: int) -> TrialPage:
+    query = select(Trial).where(Trial.version_id.is_not(None))
+    forward = True
+    if cursor:
+        payload = decode_cursor(cursor, "title")
+        title, nct = _keyset(payload, str)
+        forward = payload["d"] == "n"
+        if forward:
+            query = query.where(or_(Trial.title > title, and_(Trial.title == title, Trial.id > nct)))
+        else:
+            query = query.where(or_(Trial.title < title, and_(Trial.title == title, Trial.id < nct)))
+    order = (Trial.title, Trial.id) if forward else (Trial.title.desc(), Trial.id.desc())
+    rows = list(db.session.scalars(query.order_by(*order).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size] if forward else list(reversed(rows[:size]))
+    if not rows:
+        return TrialPage([], None, None)
+
+    def at(row: Trial, direction: str) -> str:
+        return encode_cursor({"k": "title", "d": direction, "v": [row.title, row.id]})
+
+    has_next = more if forward else True
+    has_previous = bool(cursor) if forward else more
+    return TrialPage(rows, at(rows[-1], "n") if has_next else None, at(rows[0], "p") if has_previous else None)
+
+
+def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:
+    value = payload.get("v")
+    if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], first)
+            or isinstance(value[0], bool) or not isinstance(value[1], str)):
+        raise Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
+    return value[0], value[1]
+
+
+def _query_digest(words: list[str], condition_words: list[str]) -> str:
+    return hashlib.sha256(json.dumps([words, condition_words]).encode()).hexdigest()[:16]
+
+
+def _search_page(words: list[str], condition_words: list[str], cursor: str | None, size: int) -> TrialPage:
+    ranked = _ranked_matches(words, condition_words)  # [(-score, id)], best first, at most MAX_RANKED
+    digest = _query_digest(words, condition_words)
+    start, end = 0, size
+    if cursor:
+        payload = decode_cursor(cursor, "rank")
+        if payload.get("q") != digest:
+            raise Invalid("The cursor is not valid.", errors={"cursor": "belongs to another search"})
+        score, nct = _keyset(payload, float)
+        key = (-score, nct)
+        if payload["d"] == "n":
+            start = bisect_right(ranked, key)
+            end = start + size
+        else:
+            end = bisect_left(ranked, key)
+            start = max(0, end - size)
+    chosen = ranked[start:end]
+    by_id = {row.id: row for row in db.session.scalars(select(Trial).where(Trial.id.in_([n for _, n in chosen])))}
+    rows = [by_id[n] for _, n in chosen if n in by_id]
+
+    def at(entry: tuple[float, str], direction: str) -> str:
+        return encode_cursor({"k": "rank", "d": direction, "q": digest, "v": [-entry[0], entry[1]]})
+
+    return TrialPage(
+        rows,
+        at(chosen[-1], "n") if chosen and end < len(ranked) else None,
+        at(chosen[0], "p") if chosen and start > 0 else None,
+        matches=len(ranked),
+        capped=len(ranked) >= MAX_RANKED,
+    )
+
+
+def _ranked_matches(words: list[str], condition_words: list[str]) -> list[tuple[float, str]]:
+    if db.engine.dialect.name == "postgresql":
+        rows = _postgresql_matches(words, condition_words)
+    else:
+        rows = _sqlite_matches(words, condition_words)
+    # Scores as floats: a cursor carries one through JSON unchanged; ties go by NCT id.
+    return sorted((-float(score), nct) for nct, score in rows)
+
+
+def _sqlite_matches(words: list[str], condition_words: list[str]) -> Sequence[Any]:
+    # Each word quoted (a phrase of one token) with a prefix star: words are letters and digits only.
+    terms = [f'"{w}"*' for w in words] + [f'conditions : "{w}"*' for w in condition_words]
+    return db.session.execute(
+        text(f"SELECT id, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
+             "LIMIT :cap"),
+        {"match": " AND ".join(terms), "cap": MAX_RANKED},
+    ).all()
+
+
+def _postgresql_matches(words: list[str], condition_words: list[str]) -> Sequence[Any]:
+    # Prefix matches (`word:*`); conditions carry weight B in `search`, so `:*B` keeps to them.
+    terms = [f"{w}:*" for w in words] + [f"{w}:*B" for w in condition_words]
+    return db.session.execute(
+        text("SELECT c.id, ts_rank(c.search, to_tsquery('english', :match)) AS score FROM ("
+             "SELECT id, search FROM trials WHERE search @@ to_tsquery('english', :match) LIMIT :cap) AS c"),
+        {"match": " & ".join(terms), "cap": MAX_RANKED},
+    ).all()
+
+
+# -- Versions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """One page of a trial's versions, newest first."""
+
+    trial: Trial
+    versions: list[Any]
+    next: str | None
+
+
+def list_versions(nct_id: str, cursor: str | None = None, limit: str | int | None = None) -> VersionPage:
+    """A trial's stored versions, newest first, a page at a time."""
+    row = get_trial_row(nct_id)
+    size = _page_size(limit)
+    query = select(TrialVersion.revision, TrialVersion.version, TrialVersion.data_date,
+                   TrialVersion.loaded_at).where(TrialVersion.trial_id == row.id)
+    if cursor:
+        payload = decode_cursor(cursor, "versions")
+        if payload["d"] != "n" or payload.get("t") != row.id or not isinstance(payload.get("v"), int):
+            raise Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
+        query = query.where(TrialVersion.revision < payload["v"])
+    versions = db.session.execute(query.order_by(TrialVersion.revision.desc()).limit(size + 1)).all()
+    more = len(versions) > size
+    versions = versions[:size]
+    following = encode_cursor({"k": "versions", "d": "n", "t": row.id, "v": versions[-1].revision}) if more else None
+    return VersionPage(row, list(versions), following)

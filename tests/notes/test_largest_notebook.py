@@ -36,7 +36,7 @@ from notes_service.notes import service
 from notes_service.notes.models import Note, Notebook
 from notes_service.paging import RESPONSE_LIMIT, encode_cursor
 from notes_service.shares.models import Share, share_notes
-from notes_service.trials.store import shipped_data_dir
+from notes_service.trials.reader import shipped_data_dir
 
 EMOJI = "\U0001F600"
 QUOTE = EMOJI * 2_000

@@ -4,7 +4,7 @@ import json
 
 from support import SEED, new_owner
 
-from notes_service.trials.store import shipped_data_dir
+from notes_service.trials.reader import shipped_data_dir
 
 MOVED = "Any form of primary, inherited immunodeficiency."
 EDITED = "Symptomatic cardiac or vascular disease requiring medical intervention"

@@ -4,7 +4,7 @@
   fake clock, checked step by step against a small model of the rules (5 wrong in a row:
   a 15-minute lock, doubling each time; 20 wrong in all: locked until the owner acts),
   with Argon2 verifications counted by the hasher itself.
-- Trial import (store.parse_study) on arbitrary JSON, on the seed record with any field
+- Trial import (ctgov.parse_study, then render_trial) on arbitrary JSON, on the seed record with any field
   replaced by anything (Unicode, lone surrogates, NUL, huge text): a Trial or a
   RecordError, nothing else, within a time bound; an accepted record renders to HTML whose
   text is exactly its canonical text.
@@ -48,8 +48,10 @@ from notes_service.notes.anchoring import (
 from notes_service.notes.sanitize import MAX_TAGS, sanitize_body
 from notes_service.shares import service as shares
 from notes_service.shares.models import Share
+from notes_service.trials.ctgov import RecordError, parse_study
 from notes_service.trials.presenter import render_sections
-from notes_service.trials.store import RecordError, Trial, parse_study, shipped_data_dir
+from notes_service.trials.reader import shipped_data_dir
+from notes_service.trials.render import Trial, render_trial
 
 # -- The lockout ladder -----------------------------------------------------------------
 
@@ -299,13 +301,14 @@ def check_import(record: Any) -> Trial | None:
     """parse_study gives a Trial or a RecordError, in bounded time; a Trial renders to its canonical text."""
     started = time.perf_counter()
     try:
-        trial = parse_study(record)
+        study = parse_study(record)
+        trial = render_trial(study)
     except RecordError:
-        trial = None
+        study = trial = None
     assert time.perf_counter() - started < IMPORT_SECONDS
-    if trial is not None:
+    if study is not None and trial is not None:
         text = trial.canonical_text
-        json.dumps(trial.record, ensure_ascii=False).encode("utf-8")  # storable as it is kept
+        json.dumps(study.record, ensure_ascii=False).encode("utf-8")  # storable as it is kept
         assert "\x00" not in text  # PostgreSQL text cannot hold NUL
         parser = TextOf()
         parser.feed(str(render_sections(trial.sections)))

@@ -30,7 +30,7 @@ from support import CIRRHOSIS, SEED, Owner, new_owner
 
 from notes_service.notes.anchoring import fold_whitespace
 from notes_service.notes.sanitize import ALLOWED_TAGS, sanitize_body
-from notes_service.trials.store import shipped_data_dir
+from notes_service.trials.reader import shipped_data_dir
 
 PASSCODE = "family-code-xss"
 HOSTILE_NCT = "NCT99999999"

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from notes_service.extensions import db
 from notes_service.trials.models import Trial
-from notes_service.trials.store import shipped_data_dir
+from notes_service.trials.reader import shipped_data_dir
 
 
 def seed() -> dict:

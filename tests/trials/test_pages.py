@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from notes_service.trials.store import shipped_data_dir
+from notes_service.trials.reader import shipped_data_dir
 
 
 class Outline(HTMLParser):

@@ -6,19 +6,26 @@ from html.parser import HTMLParser
 
 import pytest
 
+from notes_service.trials import ctgov
+from notes_service.trials.ctgov import RecordError
 from notes_service.trials.presenter import Mark, render_sections
-from notes_service.trials.store import (
-    RecordError,
+from notes_service.trials.reader import shipped_data_dir
+from notes_service.trials.render import (
+    Trial,
     format_ages,
     format_phase,
-    parse_study,
     parse_text_blocks,
-    shipped_data_dir,
+    render_trial,
     split_criteria,
     unescape,
 )
 
 SHIPPED = sorted(shipped_data_dir().glob("NCT*.json"))
+
+
+def parse_study(record: object) -> Trial:
+    """The parser, then the renderer: what a load does with each record."""
+    return render_trial(ctgov.parse_study(record))
 
 
 def seed() -> dict:

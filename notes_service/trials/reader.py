@@ -1,0 +1,206 @@
+"""Study records read incrementally from files, whatever their size.
+
+One study per file, a bulk download (`{"studies": [...]}` or a JSON array), JSON Lines
+(one study per line), a folder of any of these, or a `.zip` of them (ClinicalTrials.gov's
+download). Bulk files are streamed with ijson, one record in memory at a time, so memory
+stays flat however large the file; a record that is not readable is reported and the
+reading goes on where it can (the next line, member or file).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+RECORD_SUFFIXES = (".json", ".jsonl", ".ndjson")
+# A study alone in a file (or on one line) is read whole: past this it is refused, not read.
+# Real records, results included, stay under a few MiB.
+MAX_STUDY_BYTES = 32 * 1024 * 1024
+_WHITESPACE = b" \t\r\n\xef\xbb\xbf"  # and a UTF-8 byte-order mark
+
+OnRead = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record read, or why one could not be: `where` names the file and position."""
+
+    where: str
+    study: Any = None
+    problem: str | None = None
+
+
+def shipped_data_dir() -> Path:
+    """The folder of real ClinicalTrials.gov records shipped inside the package."""
+    return Path(__file__).parent / "data"
+
+
+def find_record_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into their record files and zips, sorted; keep files as given."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and _is_source(p.name)))
+        else:
+            files.append(path)
+    return files
+
+
+def _is_source(name: str) -> bool:
+    return name.lower().endswith((*RECORD_SUFFIXES, ".zip"))
+
+
+def total_bytes(files: Iterable[Path]) -> int:
+    """What reading `files` will read, in bytes (a zip's members uncompressed): the progress bar's length."""
+    total = 0
+    for path in files:
+        try:
+            if path.suffix.lower() == ".zip":
+                with zipfile.ZipFile(path) as archive:
+                    total += sum(m.file_size for m in archive.infolist() if _is_member(m))
+            else:
+                total += path.stat().st_size
+        except (OSError, zipfile.BadZipFile):
+            continue  # reported when read
+    return total
+
+
+def read_entries(files: Iterable[Path], on_read: OnRead | None = None) -> Iterator[Entry]:
+    """Every record in `files`, in order; `on_read(n)` is told of each n bytes read."""
+    count = on_read or (lambda _n: None)
+    for path in files:
+        if path.suffix.lower() == ".zip":
+            yield from _zip_entries(path, count)
+            continue
+        try:
+            with path.open("rb") as handle:
+                yield from _entries(handle, str(path), path.suffix.lower(), lambda p=path: p.open("rb"), count)
+        except OSError as exc:
+            yield Entry(str(path), problem=f"not readable ({type(exc).__name__})")
+
+
+def _is_member(info: zipfile.ZipInfo) -> bool:
+    name = info.filename
+    return not info.is_dir() and not name.startswith("__MACOSX/") and name.lower().endswith(RECORD_SUFFIXES)
+
+
+def _zip_entries(path: Path, count: OnRead) -> Iterator[Entry]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        yield Entry(str(path), problem=f"not a readable zip ({type(exc).__name__})")
+        return
+    with archive:
+        for info in sorted((m for m in archive.infolist() if _is_member(m)), key=lambda m: m.filename):
+            where = f"{path}!{info.filename}"
+            suffix = Path(info.filename).suffix.lower()
+            try:
+                with archive.open(info) as handle:
+                    yield from _entries(handle, where, suffix, lambda i=info: archive.open(i), count)
+            except (OSError, zipfile.BadZipFile, EOFError) as exc:
+                yield Entry(where, problem=f"not readable ({type(exc).__name__})")
+
+
+class _Counted:
+    """A binary reader that reports how much was read (the progress bar counts bytes)."""
+
+    def __init__(self, handle: IO[bytes], count: OnRead) -> None:
+        self._handle = handle
+        self._count = count
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._count(len(data))
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self._handle.readline(size)
+        self._count(len(data))
+        return data
+
+
+def _entries(handle: IO[bytes], where: str, suffix: str, reopen: Callable[[], IO[bytes]],
+             count: OnRead) -> Iterator[Entry]:
+    counted = _Counted(handle, count)
+    if suffix in (".jsonl", ".ndjson"):
+        yield from _line_entries(counted, where)
+        return
+    first = _first_byte(handle)
+    if first == b"[":
+        yield from _streamed(counted, where, "item")
+        return
+    if first == b"{":
+        streamed = yield from _streamed(counted, where, "studies.item")
+        if streamed:
+            return
+    # No "studies" array inside: the file is one study, read whole (it is small, or refused).
+    with reopen() as again:
+        entry = _whole_file(again, where)
+    if entry is not None:
+        yield entry
+
+
+def _first_byte(handle: IO[bytes]) -> bytes:
+    peek = getattr(handle, "peek", None)
+    head = peek(64) if peek else b""
+    stripped = head.lstrip(_WHITESPACE)
+    return stripped[:1]
+
+
+def _streamed(handle: _Counted, where: str, prefix: str) -> Iterator[Entry]:
+    """Yield each item under `prefix`; return how many there were (0: no such array)."""
+    index = -1
+    try:
+        # use_float: numbers come back as json.load gives them, so content hashes agree.
+        for index, study in enumerate(ijson.items(handle, prefix, use_float=True)):
+            yield Entry(f"{where}[{index}]", study)
+    except ijson.JSONError as exc:
+        after = f" after record {index}" if index >= 0 else ""
+        yield Entry(where, problem=f"not readable JSON{after} ({type(exc).__name__}); the rest of the file skipped")
+        return index + 2  # something was there: do not read it again as one study
+    return index + 1
+
+
+def _whole_file(handle: IO[bytes], where: str) -> Entry | None:
+    data = handle.read(MAX_STUDY_BYTES + 1)
+    if len(data) > MAX_STUDY_BYTES:
+        return Entry(where, problem=f"larger than {MAX_STUDY_BYTES // (1024 * 1024)} MiB for one study")
+    try:
+        payload = json.loads(data)
+    except ValueError as exc:
+        return Entry(where, problem=f"not readable JSON ({type(exc).__name__})")
+    if isinstance(payload, dict) and isinstance(payload.get("studies"), list) and not payload["studies"]:
+        return None  # a bulk download of no studies: nothing to load, nothing wrong
+    return Entry(where, payload)
+
+
+def _line_entries(handle: _Counted, where: str) -> Iterator[Entry]:
+    number = 0
+    while True:
+        line = handle.readline(MAX_STUDY_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_STUDY_BYTES and not line.endswith(b"\n"):
+            _skip_rest_of_line(handle)
+            yield Entry(f"{where}:{number}", problem=f"longer than {MAX_STUDY_BYTES // (1024 * 1024)} MiB")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield Entry(f"{where}:{number}", json.loads(line))
+        except ValueError as exc:
+            yield Entry(f"{where}:{number}", problem=f"not readable JSON ({type(exc).__name__})")
+
+
+def _skip_rest_of_line(handle: _Counted) -> None:
+    while True:
+        chunk = handle.readline(1024 * 1024)
+        if not chunk or chunk.endswith(b"\n"):
+            return

@@ -1,0 +1,96 @@
+"""Streaming loads: memory does not follow the file's size, and an interrupted load resumes cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from bulk_trials import clone_id, make
+from sqlalchemy import create_engine, func, select, text
+
+from notes_service.extensions import db
+from notes_service.trials.models import Trial, TrialVersion
+
+# Runs a load in a fresh interpreter and reports its peak RSS before and after the load.
+MEASURE = """
+import json, resource, sys
+from notes_service import create_app
+app = create_app()
+runner = app.test_cli_runner()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = runner.invoke(args=["trials", "load", sys.argv[1]])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kib": before, "after_kib": after, "exit": result.exit_code, "output": result.output}))
+"""
+
+
+def run_flask(app_env: dict[str, str], *args: str, **popen) -> subprocess.Popen:
+    env = {**app_env, "FLASK_APP": "notes_service", "PYTHONPATH": os.getcwd()}
+    return subprocess.Popen([sys.executable, "-m", "flask", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **popen)
+
+
+def test_memory_of_a_load_does_not_grow_with_the_file(app_env, tmp_path):
+    path = make(tmp_path / "bulk.json", 1500)  # about 40 MB, one JSON document
+    size_kib = path.stat().st_size // 1024
+    child = subprocess.run([sys.executable, "-c", MEASURE, str(path)], env={**app_env, "PYTHONPATH": os.getcwd()},
+                           capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["exit"] == 0, report["output"]
+    assert "1500 added" in report["output"]
+    grown = report["after_kib"] - report["before_kib"]
+    # Reading the file whole costs several times its size; a streamed load holds one batch.
+    print(f"peak RSS grew {grown} KiB for a {size_kib} KiB file")
+    assert grown < size_kib // 2, f"peak RSS grew {grown} KiB for a {size_kib} KiB file"
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def count_outside(url: str, model) -> int:
+    """Count without the app: its sessions take SQLite's write lock up front, which the load holds."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(model))
+    finally:
+        engine.dispose()
+
+
+def test_an_interrupted_load_run_again_loads_everything_once(app, app_env, tmp_path):
+    path = make(tmp_path / "bulk.jsonl", 1000)
+    before_trials, before_versions = count(app, Trial), count(app, TrialVersion)
+    child = run_flask(app_env, "trials", "load", "--batch-size", "50", str(path))
+    deadline = time.monotonic() + 120
+    while count_outside(app_env["DATABASE_URL"], TrialVersion) - before_versions < 100:  # some batches committed
+        assert child.poll() is None, child.stdout.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    loaded = count(app, Trial) - before_trials
+    assert 100 <= loaded < 1000  # killed midway
+    result = app.test_cli_runner().invoke(args=["trials", "load", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{1000 - loaded} added, 0 changed, {loaded} unchanged, 0 failed" in result.output
+    assert count(app, Trial) - before_trials == 1000
+    with app.app_context():
+        per_trial = db.session.execute(
+            select(TrialVersion.trial_id, func.count()).where(TrialVersion.trial_id.like("NCT9%"))
+            .group_by(TrialVersion.trial_id).having(func.count() > 1)).all()
+        assert per_trial == []
+        assert db.session.scalar(select(func.count()).select_from(TrialVersion)) - before_versions == 1000
+        missing = db.session.scalar(select(func.count()).select_from(Trial).where(Trial.version_id.is_(None)))
+        assert missing == 0
+        if db.engine.dialect.name == "sqlite":  # the search index holds each trial once
+            indexed = db.session.scalar(text("SELECT count(*) FROM trials_fts"))
+            assert indexed == db.session.scalar(select(func.count()).select_from(Trial))
+    client = app.test_client()
+    found = client.get(f"/api/v1/trials?q={clone_id(999)}").get_json()
+    assert [t["id"] for t in found["trials"]] == [clone_id(999)]
