@@ -66,13 +66,23 @@ lint: install-test
 test-tools: system-tools
 	@[ -x /usr/bin/chromium ] || { $(APT_INSTALL) chromium >/dev/null; }
 
-# The suite runs on SQLite, then again on PostgreSQL when NOTES_TEST_DATABASE_URL names a server.
+# The suite runs on SQLite and, when NOTES_TEST_DATABASE_URL names a server, on PostgreSQL at
+# the same time (two processes, one a core: most tests wait on servers, Argon2 or the
+# database, so the two passes together take little longer than one). The PostgreSQL pass's
+# output follows the SQLite pass's; `make test` fails if either does.
 test: install-test test-tools lint widget-test
-	$(BIN)/python -m pytest
-	@if [ -n "$$NOTES_TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL =="; \
-		NOTES_TEST_BACKEND=postgresql $(BIN)/python -m pytest; \
-	else echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
+	@if [ -z "$$NOTES_TEST_DATABASE_URL" ]; then \
+		echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
+		exec $(BIN)/python -m pytest; \
+	fi; \
+	log=$$(mktemp); \
+	NOTES_TEST_BACKEND=postgresql $(BIN)/python -m pytest -p no:cacheprovider >"$$log" 2>&1 & pg=$$!; \
+	trap 'kill $$pg 2>/dev/null; rm -f "$$log"' INT TERM; \
+	$(BIN)/python -m pytest; sqlite=$$?; \
+	wait $$pg; postgresql=$$?; \
+	echo "== the PostgreSQL pass, run alongside =="; cat "$$log"; rm -f "$$log"; \
+	echo "SQLite pass exit $$sqlite, PostgreSQL pass exit $$postgresql"; \
+	[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]
 
 # A third-party page embedding the widget, on another origin; run `make run` alongside it with
 # NOTES_ALLOWED_ORIGINS=http://localhost:8001.
