@@ -224,9 +224,9 @@ def test_plain_text_displays_the_same():
 def test_markup_bomb_is_defused():
     # Unbounded, html5lib takes over 20 s on this (quadratic in nesting depth).
     body = ("<ul><li>" * 8192)[:65536]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not inflate it
     out = sanitize_body(body)
-    assert time.perf_counter() - started < 5.0
+    assert time.process_time() - started < 5.0
     assert "<" not in out
     assert html.unescape(out) == body
 
@@ -248,9 +248,9 @@ def test_markup_up_to_the_limit_is_kept():
 
 def test_large_body_is_fast_enough():
     body = ('<p>Note <b>bold</b> <a href="https://x.example">l</a> & <script>x</script></p>\n' * 800)[:65536]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not inflate it
     out = sanitize_body(body)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert_safe(out)
 
 
