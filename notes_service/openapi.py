@@ -151,8 +151,8 @@ PATHS: dict[str, Any] = {
             "parameters": [NCT_PARAM, {
                 "name": "version", "in": "query", "schema": {"type": "string", "maxLength": 64},
                 "description": "A stored version: its revision number or content version (default: the current)"}],
-            "responses": {"200": _json(_ref("Trial")), "404": _problem("No such trial or version"),
-                          "422": _problem("Invalid version")},
+            "responses": {"200": _json(_ref("Trial")), "400": _problem("A NUL in a query parameter"),
+                          "404": _problem("No such trial or version"), "422": _problem("Invalid version")},
         }
     },
     "/api/v1/trials/{nct}/versions": {
@@ -164,6 +164,7 @@ PATHS: dict[str, Any] = {
                 "200": _json({"type": "object", "required": ["versions", "next"], "properties": {
                     "versions": {"type": "array", "items": _ref("TrialVersion")},
                     "next": {"type": ["string", "null"]}}}),
+                "400": _problem("A NUL in a query parameter"),
                 "404": _problem("No such trial"),
                 "422": _problem("Invalid cursor or page size"),
             },
