@@ -59,7 +59,7 @@ def counters(client, owner, share: dict) -> dict:
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    monkeypatch.setattr(service, "SHARED_PAGE_NOTES", 2)
+    monkeypatch.setattr(service, "SHARED_PAGE_NOTES", 2, raising=False)  # on older code: fail on the answers
 
 
 def test_following_next_reaches_every_shared_note_once_and_nothing_else(client, owner, other, small_pages):
