@@ -120,7 +120,7 @@ def unlock(app, live: Live) -> None:
 def live_session(app, live: Live) -> str:
     """A real session for the live share, as opening it with its passcode gives."""
     with app.test_request_context():
-        return shares_sessions.issue(live.share_id)
+        return shares_sessions.issue_session(live.share_id)
 
 
 def throwaway_token(app) -> str:

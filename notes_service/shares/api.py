@@ -16,8 +16,9 @@ from ..paging import RESPONSE_BUDGET, PageRequest, parse_page_request
 from ..trials import service as trials
 from ..trials.api import present_summary, present_text
 from ..web import json_body
-from . import service, sessions
+from . import service
 from .presenters import present_share, present_shared_notes, present_shares_page
+from .sessions import SESSION_SECONDS, issue_session
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
 
@@ -85,8 +86,8 @@ def open_share(token: str) -> dict[str, Any]:
     found = service.shared_notes_page(share, PageRequest(after=None, limit=service.SHARED_PAGE_NOTES))
     # The trial's text shares the first response with the notes: the notes get what it leaves.
     notes = present_shared_notes(found, RESPONSE_BUDGET - json_size(trial))
-    return {"trial": trial, **notes, "session": sessions.issue(share.id),
-            "session_expires_in": sessions.SESSION_SECONDS, "expires_at": isoformat(share.expires_at)}
+    return {"trial": trial, **notes, "session": issue_session(share.id),
+            "session_expires_in": SESSION_SECONDS, "expires_at": isoformat(share.expires_at)}
 
 
 @bp.post("/shared/<token>/notes")

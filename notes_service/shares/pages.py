@@ -17,8 +17,9 @@ from ..paging import PageRequest, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
 from ..trials.store import format_date
-from . import service, sessions
+from . import service
 from .models import Share
+from .sessions import SESSION_SECONDS, issue_session, session_share_id
 
 bp = Blueprint("share_pages", __name__)
 
@@ -50,7 +51,7 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
 
 
 def _session_share_id() -> str | None:
-    return sessions.share_id_of(request.cookies.get(COOKIE_NAME))
+    return session_share_id(request.cookies.get(COOKIE_NAME))
 
 
 def _state_page(error: DomainError) -> Response:
@@ -120,8 +121,8 @@ def share_page_unlock(token: str) -> Response:
     response = redirect(f"/s/{token}", code=303)
     response.set_cookie(
         COOKIE_NAME,
-        sessions.issue(opened.share.id),
-        max_age=sessions.SESSION_SECONDS,
+        issue_session(opened.share.id),
+        max_age=SESSION_SECONDS,
         path=f"/s/{token}",
         secure=request.is_secure,
         httponly=True,

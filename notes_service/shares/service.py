@@ -38,9 +38,9 @@ from ..notes.models import Note, Notebook
 from ..paging import DEFAULT_LIMIT, PageRequest, decode_cursor
 from ..trials import service as trials
 from ..trials.store import NCT_RE
-from . import sessions
 from .models import Share, ShareAttempt, share_notes
 from .passcodes import ArgonGate, normalize, passcode_problem, typed_passcode
+from .sessions import session_share_id
 
 STREAK_LIMIT = 5
 TOTAL_LIMIT = 20
@@ -490,7 +490,7 @@ def resumed_share(token: str, session: Any, now: datetime | None = None) -> Shar
     passcode in the last 30 minutes, and it only opens the share it was issued for.
     """
     share = find_share(token)
-    if sessions.share_id_of(session) != share.id:
+    if session_share_id(session) != share.id:
         raise Unauthorized("This share session is not valid or has expired. Open the share with its passcode again.")
     return session_share(share.id, now)
 

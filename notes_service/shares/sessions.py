@@ -25,12 +25,12 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="share-page-session")
 
 
-def issue(share_id: str) -> str:
+def issue_session(share_id: str) -> str:
     """A session for the share whose passcode was just right."""
     return _serializer().dumps({"s": share_id})
 
 
-def share_id_of(value: Any) -> str | None:
+def session_share_id(value: Any) -> str | None:
     """The share id a session was issued for, or None when it is forged, expired or not a session."""
     if not isinstance(value, str) or not value or len(value) > MAX_SESSION_CHARS or not value.isascii():
         return None

@@ -140,7 +140,7 @@ def signed_at(app, share_id: str, seconds_ago: int, monkeypatch) -> str:
     """A real session for `share_id`, as if issued `seconds_ago`."""
     with monkeypatch.context() as patch, app.test_request_context():
         patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - seconds_ago)
-        return sessions.issue(share_id)
+        return sessions.issue_session(share_id)
 
 
 def test_a_forged_foreign_or_expired_session_is_a_401_problem(app, client, owner, other, small_pages, monkeypatch):
