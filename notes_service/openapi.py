@@ -313,9 +313,25 @@ SCHEMAS.update({
     },
     "SharedTrial": {
         "type": "object",
-        "required": ["trial", "notes", "expires_at"],
-        "properties": {"trial": {"type": "object"}, "notes": {"type": "array", "items": _ref("Note")},
-                       "expires_at": {"type": "string"}},
+        "required": ["trial", "notes", "next", "session", "session_expires_in", "expires_at"],
+        "properties": {
+            "trial": {"type": "object"},
+            "notes": {"type": "array", "items": _ref("Note"), "maxItems": 50,
+                      "description": "The first page: up to 50 readable notes, the response within 4 MiB."},
+            "next": {"type": ["string", "null"],
+                     "description": "Cursor of the next page (POST /api/v1/shared/{token}/notes); null if none."},
+            "session": {"type": "string", "maxLength": 512,
+                        "description": "Signed, bound to this share, valid 30 minutes from the passcode check: "
+                                       "send it in the body of each next-page request, never in a URL."},
+            "session_expires_in": {"type": "integer", "description": "Seconds the session stays valid."},
+            "expires_at": {"type": "string"},
+        },
+    },
+    "SharedNotesRequest": {
+        "type": "object", "additionalProperties": False, "required": ["session"],
+        "properties": {"session": {"type": "string", "maxLength": 512, "description": "From opening the share."},
+                       "cursor": {"type": ["string", "null"], "maxLength": 512,
+                                  "description": "The `next` of the previous page; null or absent: the first page."}},
     },
 })
 
@@ -403,6 +419,18 @@ PATHS.update({
                       "423": _problem("Locked after wrong passcodes (Retry-After)"),
                       "429": _problem("Rate limited (Retry-After)"),
                       "503": _problem("Too many passcode checks at once (Retry-After)")}}},
+    "/api/v1/shared/{token}/notes": {"post": {
+        "summary": "A next page of an opened share's notes", "operationId": "sharedNotesPage",
+        "description": "For the `session` that opening the share returned: spends no view and checks no passcode. "
+                       "Up to 50 readable notes, the response within 4 MiB, and the cursor of the next page.",
+        "parameters": [TOKEN], "requestBody": _body("SharedNotesRequest"),
+        "responses": {"200": _json({"type": "object", "required": ["notes", "next"], "properties": {
+            "notes": {"type": "array", "items": _ref("Note"), "maxItems": 50}, "next": NEXT}}),
+            "400": _problem("Malformed JSON or a bad cursor"),
+            "401": _problem("Session forged, for another share or expired: open the share again"),
+            "404": _problem("Unknown share"), "410": _problem("Expired or revoked since it was opened"),
+            "422": _problem("Not a next-page request (fields named in `errors`)"),
+            "429": _problem("Rate limited (Retry-After)")}}},
     "/s/{token}": {
         "get": {"summary": "Share page: passcode form, or a page of 25 notes while the share cookie is valid",
                 "description": "Further pages through the page's own 'Next notes' link (`cursor`); no script.",

@@ -32,6 +32,7 @@ from notes_service.notes import service as notes_service
 from notes_service.notes.models import Note
 from notes_service.openapi import document
 from notes_service.shares import service as shares_service
+from notes_service.shares import sessions as shares_sessions
 from notes_service.shares.models import Share
 
 # Per operation and generation mode; operations without parameters run out of distinct
@@ -116,6 +117,12 @@ def unlock(app, live: Live) -> None:
         db.session.remove()
 
 
+def live_session(app, live: Live) -> str:
+    """A real session for the live share, as opening it with its passcode gives."""
+    with app.test_request_context():
+        return shares_sessions.issue_session(live.share_id)
+
+
 def throwaway_token(app) -> str:
     """A notebook of its own for DELETE /notebooks/me, so the fuzzing notebook survives."""
     with app.app_context():
@@ -125,8 +132,9 @@ def throwaway_token(app) -> str:
 
 
 def test_fuzz_every_operation(make_app):
-    # The passcode path is fuzzed too: a high rate limit lets requests reach Argon2 (cheap here).
-    app = make_app(NOTES_SHARE_RATE_LIMIT="1000000 per minute", NOTES_ARGON2_MAX_CONCURRENT="64")
+    # The passcode path is fuzzed too: high rate limits let requests reach Argon2 (cheap here) and the pages.
+    app = make_app(NOTES_SHARE_RATE_LIMIT="1000000 per minute", NOTES_SHARE_PAGE_RATE_LIMIT="1000000 per minute",
+                   NOTES_ARGON2_MAX_CONCURRENT="64")
     app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     owner = new_owner(app.test_client())
     new_owner(app.test_client()).add_note(body="someone else's note")  # another notebook's data exists
@@ -198,6 +206,9 @@ def run_operation(app, live: Live, operation, mode, real) -> None:
                 st.integers(0, 3), label="right passcode") == 0:
             unlock(app, live)
             case.body = {"passcode": PASSCODE}
+        if label == "POST /api/v1/shared/{token}/notes" and isinstance(case.body, dict) and data.draw(
+                st.booleans(), label="real session"):
+            case.body = {**case.body, "session": live_session(app, live)}  # past the 401, to the cursor
         if label in {"POST /api/v1/trials/{nct}/notes", "PATCH /api/v1/notes/{note_id}"} and isinstance(
                 case.body, dict) and data.draw(st.booleans(), label="real quote"):
             case.body = {**case.body, "target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}}

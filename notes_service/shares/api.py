@@ -7,16 +7,18 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from ..clock import isoformat
 from ..extensions import client_address, rate_limited
 from ..notes.api import created
 from ..notes.auth import current_notebook
-from ..notes.presenters import present_note
-from ..paging import parse_page_request
+from ..notes.presenters import json_size
+from ..paging import RESPONSE_BUDGET, PageRequest, parse_page_request
 from ..trials import service as trials
 from ..trials.api import present_summary, present_text
 from ..web import json_body
 from . import service
-from .presenters import present_share, present_shares_page
+from .presenters import present_share, present_shared_notes, present_shares_page
+from .sessions import SESSION_SECONDS, issue_session
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
 
@@ -75,14 +77,23 @@ def unlock_share(share_id: str) -> dict[str, Any]:
 @bp.post("/shared/<token>")
 @rate_limited("passcode")
 def open_share(token: str) -> dict[str, Any]:
-    """The trial and the shared notes, for the right passcode."""
+    """The trial and the first page of the shared notes, for the right passcode, with a session for the next."""
     data = json_body()
     passcode = data.get("passcode") if isinstance(data, dict) else None
-    opened = service.open_share(token, passcode, client=client_address())
-    row = trials.get_trial_row(opened.share.trial_id)
-    trial = trials.get_trial(row.id)
-    return {
-        "trial": {**present_summary(row), **present_text(trial)},
-        "notes": [present_note(n) for n in opened.notes],
-        "expires_at": present_share(opened.share)["expires_at"],
-    }
+    share = service.open_share(token, passcode, client=client_address()).share
+    row = trials.get_trial_row(share.trial_id)
+    trial = {**present_summary(row), **present_text(trials.get_trial(row.id))}
+    found = service.shared_notes_page(share, PageRequest(after=None, limit=service.SHARED_PAGE_NOTES))
+    # The trial's text shares the first response with the notes: the notes get what it leaves.
+    notes = present_shared_notes(found, RESPONSE_BUDGET - json_size(trial))
+    return {"trial": trial, **notes, "session": issue_session(share.id),
+            "session_expires_in": SESSION_SECONDS, "expires_at": isoformat(share.expires_at)}
+
+
+@bp.post("/shared/<token>/notes")
+@rate_limited("share_page")
+def shared_notes(token: str) -> dict[str, Any]:
+    """A next page of an opened share's notes, for the session its opening gave: no view, no Argon2."""
+    wanted = service.parse_resume_request(json_body())
+    share = service.resumed_share(token, wanted.session)
+    return present_shared_notes(service.shared_notes_page(share, wanted.page))

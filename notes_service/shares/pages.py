@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask import Blueprint, Response, make_response, redirect, render_template, request
 
 from ..clock import utcnow
 from ..errors import DomainError, Unauthorized
@@ -20,10 +19,10 @@ from ..trials.presenter import Mark, render_sections
 from ..trials.render import format_date
 from . import service
 from .models import Share
+from .sessions import SESSION_SECONDS, issue_session, session_share_id
 
 bp = Blueprint("share_pages", __name__)
 
-SESSION_SECONDS = 30 * 60
 # Notes per share page. A stored note is at most 10,000 characters of body and 2,000 of
 # quote, about 60 KB of HTML at worst, so a page of them stays near 1.5 MB besides the trial
 # text, whatever the share holds; more come through a plain "Next notes" link (no script).
@@ -35,10 +34,6 @@ SHARE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="share-page-session")
 
 
 def _harden(response: Response) -> Response:
@@ -55,15 +50,8 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
     return _harden(response)
 
 
-def _session_share_id(token: str) -> str | None:
-    raw = request.cookies.get(COOKIE_NAME)
-    if not raw:
-        return None
-    try:
-        data = _serializer().loads(raw, max_age=SESSION_SECONDS)
-    except BadSignature:
-        return None
-    return data.get("s") if isinstance(data, dict) else None
+def _session_share_id() -> str | None:
+    return session_share_id(request.cookies.get(COOKIE_NAME))
 
 
 def _state_page(error: DomainError) -> Response:
@@ -109,7 +97,7 @@ def share_page(token: str) -> Response:
     """The passcode form, or a page of the shared notes while the share-page cookie is valid."""
     try:
         share = service.find_share(token)
-        session_id = _session_share_id(token)
+        session_id = _session_share_id()
         if session_id == share.id:
             return _content(service.session_share(share.id), token)
         service.refuse_unless_open(share, utcnow())
@@ -121,8 +109,10 @@ def share_page(token: str) -> Response:
 @bp.post("/s/<token>")
 @rate_limited("passcode")
 def share_page_unlock(token: str) -> Response:
-    """Check the passcode from the form; on success set the cookie and show the notes."""
+    """Check the passcode from the form; on success set the cookie and redirect to the notes' first page."""
     try:
+        # Opening checks the passcode and counts the view without loading a note: the page
+        # the redirect leads to reads only its own 25.
         opened = service.open_share(token, request.form.get("passcode", ""), client=client_address())
     except Unauthorized as error:
         return _page("share_form.html", 401, token=token, error=error.detail)
@@ -131,7 +121,7 @@ def share_page_unlock(token: str) -> Response:
     response = redirect(f"/s/{token}", code=303)
     response.set_cookie(
         COOKIE_NAME,
-        _serializer().dumps({"s": opened.share.id}),
+        issue_session(opened.share.id),
         max_age=SESSION_SECONDS,
         path=f"/s/{token}",
         secure=request.is_secure,

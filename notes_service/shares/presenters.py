@@ -7,7 +7,9 @@ from typing import Any
 from flask import json
 
 from ..clock import isoformat
-from ..paging import cut_to_budget, encode_cursor
+from ..notes.presenters import json_size, present_note
+from ..notes.service import NoteSlice
+from ..paging import RESPONSE_BUDGET, cut_to_budget, encode_cursor
 from .models import Share
 from .service import TOTAL_LIMIT, SharePage, state_of
 
@@ -41,4 +43,20 @@ def present_shares_page(found: SharePage) -> dict[str, Any]:
     kept, more = cut_to_budget(presented, lambda pair: len(json.dumps(pair[1]).encode("utf-8")), found.more)
     last = kept[-1][0] if kept else None
     return {"shares": [body for _, body in kept],
+            "next": encode_cursor((last.created_at, last.id)) if more and last else None}
+
+
+def present_shared_notes(found: NoteSlice | None, budget: int = RESPONSE_BUDGET) -> dict[str, Any]:
+    """A page of a share's notes as family sees them and the cursor of the next, within `budget` bytes.
+
+    An unreadable note is left out (it costs nothing and has nothing to show) but the cursor
+    still passes it, so a page of them never stops the walk. `found` is None when the
+    share's notebook is gone: no notes.
+    """
+    if found is None:
+        return {"notes": [], "next": None}
+    presented = ((note, present_note(note) if note.readable else None) for note in found.notes)
+    kept, more = cut_to_budget(presented, lambda pair: json_size(pair[1]) if pair[1] else 0, found.more, budget)
+    last = kept[-1][0] if kept else None
+    return {"notes": [body for _, body in kept if body is not None],
             "next": encode_cursor((last.created_at, last.id)) if more and last else None}

@@ -35,12 +35,12 @@ from ..extensions import db
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
-from ..notes.service import NoteView
-from ..paging import MAX_LIMIT, PageRequest
+from ..paging import DEFAULT_LIMIT, PageRequest, decode_cursor
 from ..trials import service as trials
 from ..trials.ctgov import NCT_RE
 from .models import Share, ShareAttempt, share_notes
 from .passcodes import ArgonGate, normalize, passcode_problem, typed_passcode
+from .sessions import session_share_id
 
 STREAK_LIMIT = 5
 TOTAL_LIMIT = 20
@@ -70,10 +70,9 @@ class ShareRequest:
 
 @dataclass(frozen=True)
 class OpenedShare:
-    """What a right passcode reveals: the trial and the shared notes as they are now."""
+    """A share a right passcode opened, its view counted; its notes are read a page at a time."""
 
     share: Share
-    notes: list[NoteView]
 
 
 def hasher() -> PasswordHasher:
@@ -395,7 +394,7 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
 
 def open_share(token: str, passcode: Any, *, now: datetime | None = None,
                client: str | None = None) -> OpenedShare:
-    """Check the passcode under the lockout rules and return the shared notes, or raise."""
+    """Check the passcode under the lockout rules and count the view, or raise; loads no note."""
     share = find_share(token)
     now = now or utcnow()
     refuse_unless_open(share, now)
@@ -442,24 +441,9 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
     if not opened:
         raise Gone("This share has been opened as many times as allowed.")
     db.session.expire_all()
-    return OpenedShare(share=db.session.get(Share, share_id), notes=shared_notes(share_id))
-
-
-def shared_notes(share_id: str) -> list[NoteView]:
-    """The share's readable notes as they are now: edits show, deleted notes are gone."""
-    share = db.session.get(Share, share_id)
-    notebook = db.session.get(Notebook, share.notebook_id)
-    if notebook is None:
-        return []
-    found: list[NoteView] = []
-    page = PageRequest(after=None, limit=MAX_LIMIT)
-    while True:
-        chunk = notes.shared_notes_page(notebook, share_id, share.trial_id, page)
-        views = list(chunk.notes)
-        found.extend(view for view in views if view.readable)
-        if not chunk.more:
-            return found
-        page = PageRequest(after=(views[-1].created_at, views[-1].id), limit=MAX_LIMIT)
+    # No note is read here: each reader loads one page at a time (the share page its 25, the
+    # API its first page under the byte budget), so opening costs the same for any share.
+    return OpenedShare(share=db.session.get(Share, share_id))
 
 
 def shared_notes_page(share: Share, page: PageRequest) -> notes.NoteSlice | None:
@@ -468,6 +452,47 @@ def shared_notes_page(share: Share, page: PageRequest) -> notes.NoteSlice | None
     if notebook is None:
         return None
     return notes.shared_notes_page(notebook, share.id, share.trial_id, page)
+
+
+@dataclass(frozen=True)
+class ResumeRequest:
+    """A request for a next page of an opened share: its session and where the page starts."""
+
+    session: Any
+    page: PageRequest
+
+
+# A shared note's page cursor carries the last note's (created_at, id), as the notes list's does.
+SHARED_NOTE_KEY = (datetime, str)
+# Notes per API page of a share, as in the owner's lists; the byte budget may cut a page sooner.
+SHARED_PAGE_NOTES = DEFAULT_LIMIT
+
+
+def parse_resume_request(data: Any) -> ResumeRequest:
+    """Validate a next-page body ({"session", "cursor"}); a bad cursor is a 400, a bad shape a 422."""
+    if not isinstance(data, dict):
+        raise Invalid("The request body must be a JSON object.", errors={"(body)": "must be an object"})
+    errors = {name: "is not a field of this request" for name in sorted(set(data) - {"session", "cursor"})}
+    cursor = data.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        errors["cursor"] = "must be the `next` of the previous page, or null for the first page"
+    if errors:
+        raise Invalid("The request is not valid.", errors=errors)
+    after = decode_cursor(cursor, SHARED_NOTE_KEY) if cursor else None
+    # The session is checked against the share, not here: any bad session is the same 401.
+    return ResumeRequest(data.get("session"), PageRequest(after=after, limit=SHARED_PAGE_NOTES))
+
+
+def resumed_share(token: str, session: Any, now: datetime | None = None) -> Share:
+    """The share of a link whose session (from opening it) is valid, after checking it is still open.
+
+    A next page costs neither a view nor an Argon2 check: the session is the proof of a right
+    passcode in the last 30 minutes, and it only opens the share it was issued for.
+    """
+    share = find_share(token)
+    if session_share_id(session) != share.id:
+        raise Unauthorized("This share session is not valid or has expired. Open the share with its passcode again.")
+    return session_share(share.id, now)
 
 
 def session_share(share_id: str, now: datetime | None = None) -> Share:

@@ -12,7 +12,8 @@ Each request's response size must stay within 4 MiB and its peak of newly alloca
 Python memory (tracemalloc, from just before the request to the end of reading the
 response) within 64 MiB. Each list is measured on its first page, one from the middle and
 its last (every page holds the same kind of note; walking all pages is tested on small
-notebooks). Run with -s for the figures.
+notebooks), and so are both ways of opening the share with its passcode (the share page's
+form and the API's, whose next pages come through its session). Run with -s for the figures.
 """
 
 from __future__ import annotations
@@ -112,16 +113,17 @@ class Meter:
     def __init__(self) -> None:
         self.figures: dict[str, list[tuple[int, int]]] = {}
 
-    def get(self, client, kind: str, url: str, *, measure: bool = True, **kwargs):
-        if measure:
-            gc.collect()  # costly on a large heap: only before a measured request
-            tracemalloc.start()
-        response = client.get(url, **kwargs)
+    def get(self, client, kind: str, url: str, **kwargs):
+        return self.open(client, kind, "GET", url, **kwargs)
+
+    def open(self, client, kind: str, method: str, url: str, *, status: int = 200, **kwargs):
+        gc.collect()  # costly on a large heap: only before a measured request
+        tracemalloc.start()
+        response = client.open(url, method=method, **kwargs)
         data = response.get_data()
-        peak = tracemalloc.get_traced_memory()[1] if measure else 0
-        if measure:
-            tracemalloc.stop()
-        assert response.status_code == 200, (url, response.status_code)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert response.status_code == status, (url, response.status_code)
         self.figures.setdefault(kind, []).append((len(data), peak))
         assert len(data) <= RESPONSE_LIMIT, f"{kind}: {len(data):,} bytes"
         assert peak <= MEMORY_LIMIT, f"{kind}: {peak / MiB:.1f} MiB allocated"
@@ -185,14 +187,11 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
     one = meter.get(client, "share read", f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()
     assert one["note_count"] == limit
 
-    # The share page: first, middle and last page (the passcode form first, for the cookie).
-    path = "/s/" + share["url"].rsplit("/s/", 1)[1]
-    gc.collect()
-    tracemalloc.start()
-    unlock = client.post(path, data={"passcode": PASSCODE})
-    unlock_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    assert unlock.status_code == 303
+    # The share page: its passcode form (it verifies and counts the view, loading no note, then
+    # redirects), then its first, middle and last page.
+    token = share["url"].rsplit("/s/", 1)[1]
+    path = f"/s/{token}"
+    meter.open(client, "share page passcode POST", "POST", path, status=303, data={"passcode": PASSCODE})
     page = meter.get(client, "share page", path).get_data(as_text=True)
     assert page.count('class="shared-note"') == 25 and 'rel="next"' in page
     for index in (limit // 2, limit - 25):
@@ -201,7 +200,22 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
         assert f'id="note-{index + 1}"' in page and f'id="mark-note-{index + 1}"' in page
     assert 'rel="next"' not in page and html.unescape(re.sub(r"<[^>]+>", "", page)).count(QUOTE) >= 25
 
+    # The API's opening: the trial and the first page under the budget, with a session; then
+    # a page from the middle and the last through the session (cursors as the pages before give).
+    opened = meter.open(client, "shared API passcode POST", "POST", f"/api/v1/shared/{token}",
+                        json={"passcode": PASSCODE}).get_json()
+    assert [note["id"] for note in opened["notes"]] == [key[2] for key in keys[:len(opened["notes"])]]
+    assert len(opened["notes"]) >= 20 and opened["next"] and QUOTE in opened["trial"]["text"]
+    views = client.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()["views"]
+    for index in (len(opened["notes"]), limit // 2, limit - 20):
+        cursor = encode_cursor(keys[index - 1][1:])
+        body = meter.open(client, "shared API next page", "POST", f"/api/v1/shared/{token}/notes",
+                          json={"session": opened["session"], "cursor": cursor}).get_json()
+        assert [note["id"] for note in body["notes"]] == [key[2] for key in keys[index:index + len(body["notes"])]]
+        assert len(body["notes"]) >= 20
+    assert body["next"] is None
+    assert client.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()["views"] == views
+
     print(f"\nlargest notebook: {limit} notes of {len(BODY)} emoji on a {len(QUOTE)}-emoji passage, "
           f"20 shares of all of them; built in {built:.1f} s, measured in {time.monotonic() - started - built:.1f} s")
     print(meter.report())
-    print(f"share page passcode POST (open_share, loads every shared note): peak memory {unlock_peak / MiB:.1f} MiB")

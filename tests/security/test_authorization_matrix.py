@@ -59,6 +59,7 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("DELETE", "/api/v1/shares/<share_id>"):   (204, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shares/<share_id>/unlock"): (200, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shared/<token>"):        (200, 401, 401, 401, 401, S(200), S(200)),
+    ("POST", "/api/v1/shared/<token>/notes"):  (200, 401, 401, 401, 401, S(200), S(200)),
     ("GET", "/s/<token>"):                     (200, 200, 200, 200, 200, S(200), 200),
     ("POST", "/s/<token>"):                    (303, 401, 401, 401, 401, 303, 303),
 }
@@ -79,6 +80,8 @@ class World:
     share: dict
     share_token: str
     cookie: str
+    session: str
+    other_session: str
     marks: dict[str, str]
 
     def owner_secrets(self) -> dict[str, str]:
@@ -117,7 +120,14 @@ def build_world(app) -> World:
     opened = app.test_client().post(f"/s/{share_token}", data={"passcode": PASSCODE})
     assert opened.status_code == 303
     cookie = re.search(rf"{COOKIE_NAME}=([^;]+)", opened.headers["Set-Cookie"]).group(1)
-    return World(owner, other, deleted.token, private_note, shared_note, share, share_token, cookie, marks)
+    # The API's session for next pages, as the share holders got it by opening the share.
+    session = app.test_client().post(f"/api/v1/shared/{share_token}", json={"passcode": PASSCODE}).get_json()["session"]
+    # Callers who do not know the passcode hold a session of their own notebook's share.
+    other_share = other.share(passcode=PASSCODE)
+    other_session = app.test_client().post(f"/api/v1/shared/{other_share['url'].rsplit('/s/', 1)[1]}",
+                                           json={"passcode": PASSCODE}).get_json()["session"]
+    return World(owner, other, deleted.token, private_note, shared_note, share, share_token, cookie,
+                 session, other_session, marks)
 
 
 def caller_headers(world: World, caller: str) -> dict[str, str]:
@@ -151,6 +161,8 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         kwargs["json"] = {"passcode": passcode}
     elif route == ("POST", "/s/<token>"):
         kwargs["data"] = {"passcode": passcode}
+    elif route == ("POST", "/api/v1/shared/<token>/notes"):
+        kwargs["json"] = {"session": world.session if caller in KNOW_PASSCODE else world.other_session}
     return method, path, kwargs
 
 
