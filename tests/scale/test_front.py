@@ -378,6 +378,19 @@ def test_every_spelling_the_router_accepts_is_masked_in_all_three_access_logs(fr
             assert token[start:start + 8] not in text, f"{name} log holds part of the token"
 
 
+def test_next_pages_of_an_opened_share_are_served_by_the_main_pool(front):
+    # They carry a signed session, not a passcode: no Argon2, so they must not queue behind guesses.
+    _, token = make_share(front)
+    marker = uuid.uuid4().hex
+    status, _, _ = raw_request(front.port, "POST", f"/api/v1/shared/{token}/notes",
+                               body=json.dumps({"session": "forged-" + marker, "cursor": None}).encode(),
+                               headers={"Content-Type": "application/json", "User-Agent": marker},
+                               source="127.0.9.1")
+    assert status == 401  # the app's answer to a forged session, from the main pool
+    assert marker in front.wait_for_log("app", marker)
+    assert marker not in front.log("passcodes")
+
+
 # -- (d) the client's address ---------------------------------------------------------
 
 
