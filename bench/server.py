@@ -60,13 +60,13 @@ def drop_pg_database(name: str) -> None:
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def pg_vacuum_analyze(url: str) -> None:
+def pg_vacuum_analyze(url: str, tables: str = "notes, notebooks") -> None:
     """What autovacuum does after a bulk load (statistics, visibility map, hint bits), done now
     so that it does not run in the middle of a measurement and the table is in its steady state."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            connection.execute(text("VACUUM (ANALYZE) notes, notebooks"))
+            connection.execute(text(f"VACUUM (ANALYZE) {tables}"))
     finally:
         engine.dispose()
 

@@ -162,7 +162,7 @@ def run_backend(backend: str, root: Path, count: int, rounds: int) -> dict[str, 
         load(small_url, root / f"{backend}-small", small_file)
         if backend == "postgresql":
             for url in (large_url, small_url):
-                vacuum(url)
+                server.pg_vacuum_analyze(url, "trials, trial_versions")
         log(f"{backend}: searching")
         figures.update(searches(small_url, large_url, root, rounds))
     finally:
@@ -171,17 +171,6 @@ def run_backend(backend: str, root: Path, count: int, rounds: int) -> dict[str, 
                 server.drop_pg_database(name)
         big_file.unlink(missing_ok=True)
     return figures
-
-
-def vacuum(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("VACUUM (ANALYZE) trials, trial_versions"))
-    finally:
-        engine.dispose()
 
 
 def run(backends: list[str], count: int, rounds: int, root: Path | None = None) -> dict[str, Any]:
