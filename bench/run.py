@@ -300,8 +300,8 @@ def prepare(name: str, workdir: Path) -> Backend:
         "NOTES_SECRET_KEY": os.urandom(24).hex(),
     }
     # The load comes from one address: lift the per-client creation limits unless the run sets them.
-    for name, (variable, _) in RATE_LIMITS.items():
-        if name != "passcode":
+    for limit, (variable, _) in RATE_LIMITS.items():
+        if limit != "passcode":
             env.setdefault(variable, "1000000 per minute")
     backend = Backend(name, workdir, env, pg_database=pg_database)
     server.flask_cli(env, "db", "upgrade")
