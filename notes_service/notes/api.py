@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response, json, request
 
+from ..errors import BadRequest
 from ..extensions import rate_limited
 from ..paging import PageRequest, parse_page_request
 from ..web import json_body
 from . import service
-from .auth import current_notebook
+from .auth import bearer_token, current_notebook
 from .presenters import present_export, present_note, present_notes_page
 from .schemas import parse_note
 
@@ -60,10 +61,15 @@ def export_notebook() -> Response:
 
 
 @bp.get("/trials/<nct>/notes")
-def list_notes(nct: str) -> dict[str, Any]:
+def list_notes(nct: str) -> Response:
     """A page of my notes on a trial and the cursor of the next."""
-    notebook = current_notebook()
-    return present_notes_page(service.list_notes(notebook, nct, parse_page_request(request.args, NOTE_KEY)))
+    try:
+        page = parse_page_request(request.args, NOTE_KEY)
+    except BadRequest:
+        current_notebook()  # a bad token's 401 comes before a bad cursor's 400, as on every route
+        raise
+    found = service.my_notes_on_trial(bearer_token(), nct, page)
+    return Response(present_notes_page(found), mimetype="application/json")
 
 
 @bp.post("/trials/<nct>/notes")

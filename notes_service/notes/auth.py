@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import request
 from sqlalchemy import select
@@ -28,15 +28,25 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def notebook_for_token(token: str | None) -> Notebook:
-    """The live notebook whose token this is, or Unauthorized."""
+def token_digest(token: str | None) -> str:
+    """The hash a notebook's token is looked up by; Unauthorized when no token could be one."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise Unauthorized("Send your notebook token as `Authorization: Bearer <token>`.")
-    digest = hash_token(token)
-    notebook = db.session.scalar(select(Notebook).where(Notebook.token_hash == digest))
+    return hash_token(token)
+
+
+def check_token(token: str, found: Notebook | Any | None) -> None:
+    """Unauthorized unless `found` (a notebook row, or a row with its columns) is live and this token's."""
     # The lookup is by hash; the constant-time comparison keeps the check itself timing-safe.
-    if notebook is None or notebook.wrapped_dek is None or not tokens_match(token, notebook.token_hash):
+    if found is None or found.wrapped_dek is None or not tokens_match(token, found.token_hash):
         raise Unauthorized("This notebook token is not valid (it may have been deleted).")
+
+
+def notebook_for_token(token: str | None) -> Notebook:
+    """The live notebook whose token this is, or Unauthorized."""
+    digest = token_digest(token)
+    notebook = db.session.scalar(select(Notebook).where(Notebook.token_hash == digest))
+    check_token(token or "", notebook)
     return notebook
 
 

@@ -210,10 +210,22 @@ def _text(version_id: int, content_hash: str) -> _Text:
 
 def get_trial_row(nct_id: str) -> Trial:
     """The trial's row, or NotFound."""
-    row = db.session.get(Trial, nct_id.upper()) if ctgov.NCT_RE.match(nct_id.upper()) else None
+    key = trial_key(nct_id)
+    row = db.session.get(Trial, key) if key else None
     if row is None or row.version_id is None:
-        raise NotFound(f"No trial {nct_id[:20]!r} in the store.")
+        raise trial_not_found(nct_id)
     return row
+
+
+def trial_key(nct_id: str) -> str | None:
+    """The primary key an NCT number in any case is stored under, or None if it is not one."""
+    key = nct_id.upper()
+    return key if ctgov.NCT_RE.match(key) else None
+
+
+def trial_not_found(nct_id: str) -> NotFound:
+    """The error for a trial that is not in the store (a query that joined it found no row)."""
+    return NotFound(f"No trial {nct_id[:20]!r} in the store.")
 
 
 def get_trial(nct_id: str, version: str | None = None) -> render.Trial:
