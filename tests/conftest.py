@@ -175,17 +175,16 @@ def other(client) -> Owner:
 
 
 # Two passes would run each database-independent check twice for nothing. When both passes
-# run (PostgreSQL is configured; `make test` runs them side by side), the browser tests run in
-# the SQLite pass, and the API fuzzing (where text-type bugs such as NUL bytes show) with the
-# checks that touch no database of the pass's backend in the PostgreSQL pass: the pure cores,
-# the log checks, and the front (it keeps a SQLite data folder of its own). With SQLite
-# alone, everything runs.
+# run (PostgreSQL is configured; `make test` runs them side by side, so the two should take
+# about as long), the browser tests, the log checks and the front (it keeps a SQLite data
+# folder of its own) run in the SQLite pass, and the API fuzzing (where text-type bugs such as
+# NUL bytes show) with the pure cores in the PostgreSQL pass. With SQLite alone, everything runs.
 ONE_PASS = {
     "browser": "sqlite",
     "test_fuzz_api.py": "postgresql",
-    "test_front.py": "postgresql",
-    "test_log_masking.py": "postgresql",
-    "test_gunicorn_conf.py": "postgresql",
+    "test_front.py": "sqlite",
+    "test_log_masking.py": "sqlite",
+    "test_gunicorn_conf.py": "sqlite",
     "test_anchoring.py": "postgresql",
     "test_anchoring_cases.py": "postgresql",
     "test_sanitize.py": "postgresql",
@@ -212,5 +211,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if PG_URL:
         terminalreporter.write_line(
-            f"{BACKEND} pass: browser tests run in the sqlite pass; API fuzzing and the database-independent "
-            "checks (tests/conftest.py ONE_PASS) in the postgresql pass")
+            f"{BACKEND} pass: some database-independent checks run in one pass only (tests/conftest.py ONE_PASS)")
