@@ -67,9 +67,9 @@ test-tools: system-tools
 	@[ -x /usr/bin/chromium ] || { $(APT_INSTALL) chromium >/dev/null; }
 
 # The suite runs on SQLite and, when NOTES_TEST_DATABASE_URL names a server, on PostgreSQL at
-# the same time (two processes, one a core: most tests wait on servers, Argon2 or the
-# database, so the two passes together take little longer than one). The PostgreSQL pass's
-# output follows the SQLite pass's; `make test` fails if either does.
+# the same time (two processes, so that one pass's waits on servers, Argon2 or the database are
+# the other's CPU time). The PostgreSQL pass's output follows the SQLite pass's; `make test`
+# fails if either does.
 test: install-test test-tools lint widget-test
 	@if [ -z "$$NOTES_TEST_DATABASE_URL" ]; then \
 		echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
