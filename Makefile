@@ -68,17 +68,20 @@ test-tools: system-tools
 
 # The suite runs on SQLite and, when NOTES_TEST_DATABASE_URL names a server, on PostgreSQL at
 # the same time (two processes, so that one pass's waits on servers, Argon2 or the database are
-# the other's CPU time). The PostgreSQL pass's output follows the SQLite pass's; `make test`
-# fails if either does.
+# the other's CPU time), each pass spreading its test files over TEST_WORKERS pytest-xdist
+# workers (a file's tests stay on one worker, so a file's server fixtures start once). The
+# PostgreSQL pass's output follows the SQLite pass's; `make test` fails if either does.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 test: install-test test-tools lint widget-test
 	@if [ -z "$$NOTES_TEST_DATABASE_URL" ]; then \
 		echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
-		exec $(BIN)/python -m pytest; \
+		exec $(PYTEST); \
 	fi; \
 	log=$$(mktemp); \
-	NOTES_TEST_BACKEND=postgresql $(BIN)/python -m pytest -p no:cacheprovider >"$$log" 2>&1 & pg=$$!; \
+	NOTES_TEST_BACKEND=postgresql $(PYTEST) -p no:cacheprovider >"$$log" 2>&1 & pg=$$!; \
 	trap 'kill $$pg 2>/dev/null; rm -f "$$log"' INT TERM; \
-	$(BIN)/python -m pytest; sqlite=$$?; \
+	$(PYTEST); sqlite=$$?; \
 	wait $$pg; postgresql=$$?; \
 	echo "== the PostgreSQL pass, run alongside =="; cat "$$log"; rm -f "$$log"; \
 	echo "SQLite pass exit $$sqlite, PostgreSQL pass exit $$postgresql"; \

@@ -433,12 +433,17 @@ def test_oversized_bodies_are_refused_by_nginx_in_the_callers_format(front):
 # -- the launcher ----------------------------------------------------------------------
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def alive(pgid: int) -> bool:
+    """Whether any process of the group still runs (a zombie left for init to reap does not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state not in ("Z", "X"):
+            return True
+    return False
 
 
 def test_ctrl_c_stops_nginx_and_both_pools(tmp_path, front_data):
