@@ -34,20 +34,23 @@ SHARE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# The passcode form shows no note and no user's text, and runs one script of ours: the
+# "Show passcode" switch (static/share-form.js). The pages with the notes run none at all.
+SHARE_FORM_CSP = SHARE_CSP + "; script-src 'self'"
 
 
-def _harden(response: Response) -> Response:
+def _harden(response: Response, csp: str = SHARE_CSP) -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Content-Security-Policy"] = SHARE_CSP
+    response.headers["Content-Security-Policy"] = csp
     response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
 def _page(template: str, status: int = 200, **context: object) -> Response:
     response = make_response(render_template(template, **context), status)
-    return _harden(response)
+    return _harden(response, SHARE_FORM_CSP if template == "share_form.html" else SHARE_CSP)
 
 
 def _session_share_id() -> str | None:

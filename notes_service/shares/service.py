@@ -392,6 +392,13 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
     return left
 
 
+def wrong_passcode_message(left: int) -> str:
+    """What a wrong passcode tells the reader, in plain words: how many tries are left before a pause."""
+    tries = "1 more try" if left == 1 else f"{left} more tries"
+    return (f"That passcode is not right. Check it with the person who shared the link. "
+            f"You have {tries} before the link pauses for a while.")
+
+
 def open_share(token: str, passcode: Any, *, now: datetime | None = None,
                client: str | None = None) -> OpenedShare:
     """Check the passcode under the lockout rules and count the view, or raise; loads no note."""
@@ -432,7 +439,7 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
         if left is None:  # this very failure locked the share: say so, with the lock's end
             db.session.expire_all()
             refuse_unless_open(db.session.get(Share, share_id), now)
-        raise Unauthorized(f"That passcode is not right. {max(1, left or 1)} more tries before a pause.")
+        raise Unauthorized(wrong_passcode_message(max(1, left or 1)))
     try:
         opened = _record_success(share_id, attempt_id, now, new_hash)
     except BaseException:

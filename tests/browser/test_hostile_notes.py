@@ -103,7 +103,7 @@ def test_hostile_notes_never_run_on_the_share_page(live, browser):
     page = context.new_page()
     dialogs = watch(page)
     page.goto(live.url + "/s/" + share["url"].rsplit("/s/", 1)[1])
-    page.get_by_label("Passcode").fill("family-code-1")
+    page.get_by_label("Passcode", exact=True).fill("family-code-1")
     page.get_by_role("button", name="Open the notes").click()
     shown = 0
     while True:  # 25 notes a page, the next through a plain link (the page has no script)

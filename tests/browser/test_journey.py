@@ -28,7 +28,7 @@ def family_reads(browser, link: str, passcode: str, note_text: str) -> None:
     context = browser.new_context(java_script_enabled=False)
     family = context.new_page()
     family.goto(link)
-    family.get_by_label("Passcode").fill(passcode)
+    family.get_by_label("Passcode", exact=True).fill(passcode)
     family.get_by_role("button", name="Open the notes").click()
     expect(family.get_by_text(note_text)).to_be_visible()
     expect(family.locator("mark.hl").first).to_have_text(CIRRHOSIS)

@@ -18,26 +18,34 @@ def setup_share(client, **options):
     return owner, share, "/s/" + share["url"].rsplit("/s/", 1)[1]
 
 
-def assert_share_headers(response):
+def assert_share_headers(response, *, form: bool = False):
+    """The share page's headers; only the passcode form (no note on it) may run a script, ours."""
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
     assert "noindex" in response.headers["X-Robots-Tag"]
     csp = response.headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in csp and "script-src" not in csp.replace("default-src 'none'", "")
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    scripts = re.findall(r"script-src [^;]*", csp)
+    assert scripts == (["script-src 'self'"] if form else [])
     assert "'unsafe-inline'" not in csp
+
+
+def only_our_script(html: str) -> bool:
+    """The passcode form's one script is the "Show passcode" switch, from our static files."""
+    return re.findall(r"<script[^>]*>", html) == ['<script src="/static/share-form.js" defer>']
 
 
 def test_form_then_notes_without_javascript(client):
     _, _, path = setup_share(client)
     form = client.get(path)
     assert form.status_code == 200
-    assert_share_headers(form)
+    assert_share_headers(form, form=True)
     html = form.get_data(as_text=True)
-    assert 'name="passcode"' in html and "<script" not in html
+    assert 'name="passcode"' in html and only_our_script(html)
     wrong = client.post(path, data={"passcode": "not-it"})
     assert wrong.status_code == 401
     assert "not right" in wrong.get_data(as_text=True)
-    assert_share_headers(wrong)
+    assert_share_headers(wrong, form=True)
     opened = client.post(path, data={"passcode": "family-code-1"})
     assert opened.status_code == 303
     cookie = opened.headers["Set-Cookie"]
@@ -132,3 +140,23 @@ def test_a_bad_page_cursor_is_a_friendly_400_page(client):
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert "cursor" in response.get_data(as_text=True)
     assert_share_headers(response)
+
+
+def test_a_wrong_passcode_says_in_plain_words_how_many_tries_are_left(client):
+    _, _, path = setup_share(client)
+    said = [client.post(path, data={"passcode": f"wrong-{i}"}).get_data(as_text=True) for i in range(4)]
+    assert [("4 more tries" in said[0]), ("3 more tries" in said[1]), ("2 more tries" in said[2])] == [True] * 3
+    assert "You have 1 more try before the link pauses" in said[3] and "1 more tries" not in said[3]
+    paused = client.post(path, data={"passcode": "wrong-5"})
+    assert paused.status_code == 423 and "This link is paused" in paused.get_data(as_text=True)
+
+
+def test_the_notes_page_is_headed_by_the_trial_and_says_its_30_minutes_calmly(client):
+    _, _, path = setup_share(client)
+    client.post(path, data={"passcode": "family-code-1"})
+    page = client.get(path).get_data(as_text=True)
+    heading = re.search(r'<h1 id="trial-heading">([^<]+)</h1>\s*<p class="nct-id">(NCT\d+)</p>', page)
+    assert heading and "ALLO-329" in heading[1] and heading[2] == "NCT07085104"
+    assert '<p class="session-note">For privacy, this page asks for the passcode again after 30 minutes.</p>' in page
+    assert "closes after" not in page
+    assert '<h2 id="shared-notes-heading">1 shared note</h2>' in page
