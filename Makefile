@@ -9,7 +9,7 @@ export FLASK_APP := notes_service
 .PHONY: run test install install-test lint serve widget widget-test demo bench clean system-tools test-tools
 
 WIDGET_OUT := notes_service/static/widget.js
-WIDGET_SRC := $(wildcard widget/src/*.js) widget/package.json
+WIDGET_SRC := $(wildcard widget/src/*.js widget/src/*.d.ts) widget/build.mjs widget/package.json
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# The widget: bundled by esbuild from widget/src (approx-string-match inside), served at /widget.js.
+# The widget: bundled by esbuild from widget/src (approx-string-match inside) by widget/build.mjs:
+# the loader served at /widget.js, its ES modules under /static/widget/ (the dialogs on demand).
 widget/node_modules/.installed: widget/package-lock.json
 	cd widget && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -36,6 +37,7 @@ $(WIDGET_OUT): widget/node_modules/.installed $(WIDGET_SRC)
 
 widget: $(WIDGET_OUT)
 
+# npm test type-checks widget/src (tsc, from the JSDoc types), then runs the node tests.
 widget-test: widget
 	cd widget && npm test
 
@@ -103,4 +105,4 @@ bench: install-test test-tools
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) widget/node_modules notes_service/static/widget.js
+	rm -rf $(VENV) widget/node_modules notes_service/static/widget.js notes_service/static/widget

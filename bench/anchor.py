@@ -171,7 +171,7 @@ def measure_widget(page_url: str, origin: str, token: str, expected: int, runs: 
         try:
             for run in range(runs + 1):
                 context = browser.new_context()
-                # The widget's own localStorage key for this API origin (widget/src/app.js tokenKey).
+                # The widget's own localStorage key for this API origin (widget/src/token-store.js tokenKey).
                 context.add_init_script(
                     f"localStorage.setItem({json.dumps('trial-notes:token:' + origin)}, {json.dumps(token)});")
                 context.add_init_script(WIDGET_PROBE.replace("__EXPECTED__", str(expected)))

@@ -19,6 +19,9 @@ from .errors import BadRequest, problem
 bp = Blueprint("web", __name__)
 
 WIDGET_FILE = Path(__file__).parent / "static" / "widget.js"
+# The widget's ES modules, which the loader (widget.js) imports: Flask's static route serves them
+# under content-hashed names (widget/build.mjs), listed in parts.json.
+WIDGET_PARTS_PATH = "/static/widget/"
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -243,6 +246,11 @@ def register_web_hooks(app: Flask, settings: Settings) -> None:
         elif response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith(WIDGET_PARTS_PATH) and response.status_code in {200, 304}:
+            # The loader imports these from any page that embeds it: a module script from another
+            # origin needs CORS. A changed module gets a new name, so a copy never goes stale.
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         if request.path.startswith("/s/"):
             # Error pages under a share's URL too (429, 400): its stylesheet request must not carry
             # the token in a Referer, and no cache may keep it.

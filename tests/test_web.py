@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 
@@ -67,3 +68,23 @@ def test_widget_served_small_and_versioned(client):
     assert "immutable" in versioned.headers["Cache-Control"]
     assert "max-age=31536000" in versioned.headers["Cache-Control"]
     assert client.get("/widget.0000000000000000.js").status_code == 404
+
+
+@pytest.fixture
+def widget_parts() -> dict[str, list[str]]:
+    parts = WIDGET_FILE.parent / "widget" / "parts.json"
+    if not parts.exists():
+        pytest.skip("widget not built: `make widget` (make test builds it)")
+    return json.loads(parts.read_text())
+
+
+def test_widget_modules_load_from_any_page_and_are_cached_for_good(client, widget_parts):
+    loader = client.get("/widget.js").get_data(as_text=True)
+    entry = widget_parts["first_load"][1]
+    assert f"/static/{entry}" in loader, "the loader imports the entry module the build listed"
+    for name in widget_parts["first_load"][1:] + widget_parts["on_demand"]:
+        response = client.get(f"/static/{name}", headers={"Origin": "https://trials.example"})
+        assert response.status_code == 200 and response.mimetype == "text/javascript"
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/static/widget/missing-0000.js").status_code == 404

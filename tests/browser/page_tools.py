@@ -46,7 +46,12 @@ DEEP_ACTIVE = """
 
 
 def select_text(page: Page, phrase: str) -> None:
-    """Select the first occurrence of a phrase inside [data-notes-root], as a reader would."""
+    """Select the first occurrence of a phrase inside [data-notes-root], as a reader would.
+
+    It waits for the widget first: its modules load after the page (the loader imports them),
+    and a reader's keys before then reach only the page.
+    """
+    page.wait_for_selector("trial-notes-widget", state="attached")
     assert page.evaluate(SELECT_TEXT, phrase), f"{phrase!r} not on the page"
 
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Pure anchoring over a string: W3C text-quote/text-position selectors <-> offsets.
 // No DOM here, so every rule is tested on plain strings (test/anchoring.test.js).
 //
@@ -26,13 +27,25 @@ const CONTEXT_MAX = 64;
 
 const PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
 
+/**
+ * The W3C selectors the service stores; positions in code points.
+ * @typedef {{type: 'TextQuoteSelector', exact: string, prefix?: string, suffix?: string}} QuoteSelector
+ * @typedef {{type: 'TextPositionSelector', start: number, end: number}} PositionSelector
+ * @typedef {QuoteSelector | PositionSelector} Selector
+ * @typedef {{start: number, end: number}} Span  UTF-16 offsets, end exclusive
+ * @typedef {{prefix?: string, suffix?: string, hint?: number}} Context  what a quote is expected next to
+ * @typedef {{start: number, end: number, errors: number}} Candidate
+ * @typedef {ReturnType<typeof offsetConverter>} OffsetConverter
+ */
+
 /** Convert between code-point and UTF-16 offsets of one text, in O(log n) per call. */
-export function offsetConverter(text) {
+export function offsetConverter(/** @type {string} */ text) {
   // UTF-16 index of the first unit of every surrogate pair (astral character).
+  /** @type {number[]} */
   const pairs = [];
   for (const m of text.matchAll(PAIR)) pairs.push(m.index);
   // Number of pairs p (in order) for which test(p, index) holds; test is monotonic.
-  const count = (test) => {
+  const count = (/** @type {(p: number, i: number) => boolean} */ test) => {
     let lo = 0;
     let hi = pairs.length;
     while (lo < hi) {
@@ -44,22 +57,26 @@ export function offsetConverter(text) {
   };
   return {
     // Pair i sits at code point pairs[i] - i; each one before `cp` adds a unit.
-    toUtf16: (cp) => cp + count((p, i) => p - i < cp),
+    toUtf16: (/** @type {number} */ cp) => cp + count((p, i) => p - i < cp),
     // Each pair that ends at or before `u` counted two units for one code point.
-    toCodePoint: (u) => u - count((p) => p + 2 <= u),
+    toCodePoint: (/** @type {number} */ u) => u - count((p) => p + 2 <= u),
   };
 }
 
 /** Length of a string in code points. */
-export function codePointLength(s) {
+export function codePointLength(/** @type {string} */ s) {
   return s.length - (s.match(PAIR)?.length ?? 0);
 }
 
-const isSpace = (ch) => /\s/.test(ch);
+const isSpace = (/** @type {string} */ ch) => /\s/.test(ch);
 
 /**
  * Selectors for text[start, end) (UTF-16 offsets), white space trimmed off
  * both ends; null when nothing but white space is selected.
+ * @param {string} text
+ * @param {number} start
+ * @param {number} end
+ * @returns {[QuoteSelector, PositionSelector] | null}
  */
 export function describeQuote(text, start, end) {
   while (start < end && isSpace(text[start])) start++;
@@ -84,7 +101,7 @@ export function describeQuote(text, start, end) {
 // Units of context from `at` in direction `step`: CONTEXT_LENGTH characters
 // with runs of white space counted once (host pages indent their markup, and
 // indentation tells nothing about where a quote is), at most CONTEXT_MAX.
-function contextLength(text, at, step) {
+function contextLength(/** @type {string} */ text, /** @type {number} */ at, /** @type {1 | -1} */ step) {
   let units = 0;
   let chars = 0;
   let wasSpace = false;
@@ -101,6 +118,10 @@ function contextLength(text, at, step) {
 /**
  * Where the selectors point in `text`: {start, end} in UTF-16 offsets, or
  * null when the passage can't be found (the note is then orphaned).
+ * @param {string} text
+ * @param {Selector[]} selectors
+ * @param {OffsetConverter} [convert]
+ * @returns {Span | null}
  *
  * Order: the position hint if the text there is still the quote; then exact
  * occurrences of the quote ranked by context; then the same on white-space
@@ -111,6 +132,7 @@ function contextLength(text, at, step) {
 export function anchorSelectors(text, selectors, convert = offsetConverter(text)) {
   const quote = selectors.find((s) => s.type === 'TextQuoteSelector');
   const position = selectors.find((s) => s.type === 'TextPositionSelector');
+  /** @type {number | undefined} */
   let hint;
   if (position) {
     const start = convert.toUtf16(position.start);
@@ -126,6 +148,10 @@ export function anchorSelectors(text, selectors, convert = offsetConverter(text)
 /**
  * Best place for `quote` in `text` given its expected context
  * ({prefix, suffix, hint}); {start, end, score} in UTF-16 offsets, or null.
+ * @param {string} text
+ * @param {string} quote
+ * @param {Context} [context]
+ * @returns {(Span & {score: number}) | null}
  */
 export function matchQuote(text, quote, context = {}) {
   if (!quote) return null;
@@ -138,6 +164,7 @@ export function matchQuote(text, quote, context = {}) {
   // line breaks between list items), so search again with runs folded.
   const folded = foldSpace(text);
   const foldedQuote = foldSpace(quote).text;
+  /** @type {Context} */
   const foldedContext = {
     prefix: context.prefix && foldSpace(context.prefix).text,
     suffix: context.suffix && foldSpace(context.suffix).text,
@@ -153,7 +180,14 @@ export function matchQuote(text, quote, context = {}) {
   };
 }
 
+/**
+ * @param {string} text
+ * @param {string} quote
+ * @param {Context} context
+ * @param {number} maxErrors
+ */
 function bestMatch(text, quote, context, maxErrors) {
+  /** @type {(Candidate & {score: number}) | null} */
   let best = null;
   for (const candidate of search(text, quote, maxErrors)) {
     const score = scoreCandidate(text, quote, context, candidate);
@@ -162,8 +196,15 @@ function bestMatch(text, quote, context, maxErrors) {
   return best;
 }
 
-/** Exact occurrences if any, else approximate ones within maxErrors edits. */
+/**
+ * Exact occurrences if any, else approximate ones within maxErrors edits.
+ * @param {string} text
+ * @param {string} pattern
+ * @param {number} maxErrors
+ * @returns {Candidate[]}
+ */
 function search(text, pattern, maxErrors) {
+  /** @type {Candidate[]} */
   const found = [];
   for (let i = text.indexOf(pattern); i !== -1; i = text.indexOf(pattern, i + 1)) {
     found.push({ start: i, end: i + pattern.length, errors: 0 });
@@ -172,7 +213,13 @@ function search(text, pattern, maxErrors) {
   return approxSearch(text, pattern, maxErrors);
 }
 
-/** Combined score in [0, 1] of one candidate (the reference client's weighting). */
+/**
+ * Combined score in [0, 1] of one candidate (the reference client's weighting).
+ * @param {string} text
+ * @param {string} quote
+ * @param {Context} context
+ * @param {Candidate} match
+ */
 function scoreCandidate(text, quote, { prefix, suffix, hint }, match) {
   const quoteScore = 1 - match.errors / quote.length;
   const prefixScore = prefix
@@ -191,7 +238,7 @@ function scoreCandidate(text, quote, { prefix, suffix, hint }, match) {
 }
 
 /** How well `str` is found inside `window`: 1 - edits / length. */
-function similarity(window, str) {
+function similarity(/** @type {string} */ window, /** @type {string} */ str) {
   if (!window) return 0;
   const matches = search(window, str, str.length);
   if (!matches.length) return 0;
@@ -199,7 +246,8 @@ function similarity(window, str) {
 }
 
 /** Each run of white space becomes one space; map[i] is the raw index of folded char i. */
-export function foldSpace(text) {
+export function foldSpace(/** @type {string} */ text) {
+  /** @type {number[]} */
   const map = [];
   let out = '';
   let inRun = false;
@@ -213,7 +261,7 @@ export function foldSpace(text) {
   return { text: out, map };
 }
 
-function foldedIndex(map, raw) {
+function foldedIndex(/** @type {number[]} */ map, /** @type {number} */ raw) {
   let lo = 0;
   let hi = map.length;
   while (lo < hi) {

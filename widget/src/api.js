@@ -1,8 +1,41 @@
+// @ts-check
 // The notes service's JSON API. Cross-origin calls carry no cookies and no
 // referrer (the host page's address is none of our business); the owner is
 // known only by the bearer token.
 
+/**
+ * The shapes the widget reads (the OpenAPI document has them all).
+ * @typedef {import('./anchoring.js').Selector} Selector
+ * @typedef {{selector?: Selector[]}} Target
+ * @typedef {object} Note
+ * @property {string} id
+ * @property {string} color
+ * @property {string} body  sanitized HTML
+ * @property {string} created_at
+ * @property {Target | null} [target]  null when the note can't be read
+ * @property {boolean} [readable]
+ * @typedef {{target: Target, body: string, color: string}} NewNote
+ * @typedef {object} NewShare
+ * @property {string[]} note_ids
+ * @property {number} expires_in_days
+ * @property {string} [passcode]
+ * @property {string} [trial_id]
+ * @typedef {object} Share
+ * @property {string} id
+ * @property {string} url  absolute, or relative to the service origin
+ * @property {string} [passcode]  only in the answer that made it
+ * @property {string | null} [trial_id]
+ * @property {string} state  active, expired, revoked, used_up, locked
+ * @property {string | null} [expires_at]
+ * @property {number} note_count
+ * @property {number} views
+ * @property {number | null} [max_views]
+ * @property {number} [failed_attempts]
+ * @typedef {Record<string, string | string[]>} FieldErrors
+ */
+
 // The 422 `errors` fields a user can fix in the widget, by the names the widget shows.
+/** @type {Record<string, string>} */
 const FIELDS = { body: 'Note', target: 'Highlighted text', passcode: 'Passcode' };
 
 /**
@@ -11,6 +44,12 @@ const FIELDS = { body: 'Note', target: 'Highlighted text', passcode: 'Passcode' 
  * title, as a sentence), each invalid field the user can fix, and when to try again.
  */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} title
+   * @param {string} [detail]
+   * @param {{errors?: FieldErrors, retryAfter?: string | null}} [extra]
+   */
   constructor(status, title, detail = '', extra = {}) {
     // Only 422s carry `errors`; fields the widget has no words for are left to the detail.
     const fields = Object.entries(extra.errors || {}).map(([name, said]) => {
@@ -18,7 +57,7 @@ export class ApiError extends Error {
       return label && `${label} ${[said].flat().join('; ')}.`;
     });
     // Retry-After in seconds, the form the service sends (a date or junk gives NaN: no wait said).
-    const wait = Math.ceil(extra.retryAfter);
+    const wait = Math.ceil(Number(extra.retryAfter));
     const words = [detail || `${title}.`, ...fields, wait > 0 && `Try again in ${wait} second${wait > 1 ? 's' : ''}.`];
     super(words.filter(Boolean).join(' '));
     this.name = 'ApiError';
@@ -32,9 +71,37 @@ export class ApiError extends Error {
 
 const enc = encodeURIComponent;
 
-/** An API client for `base` (an origin); `getToken()` gives the current notebook token. */
+/**
+ * @typedef {object} Api
+ * @property {() => Promise<{token: string}>} createNotebook
+ * @property {(trial: string, token?: string) => Promise<{notes: Note[]}>} listNotes  every page
+ * @property {(trial: string, note: NewNote) => Promise<Note>} createNote
+ * @property {(id: string, changes: {body: string, color: string}) => Promise<Note>} updateNote
+ * @property {(id: string) => Promise<null>} deleteNote
+ * @property {(share: NewShare) => Promise<Share>} createShare
+ * @property {(trial: string) => Promise<{shares: Share[]}>} listShares  every page
+ * @property {(id: string) => Promise<null>} revokeShare
+ */
+
+/**
+ * An API client for `base` (an origin); `getToken()` gives the current notebook token.
+ * @param {string} base
+ * @param {() => string | null} getToken
+ * @param {typeof fetch} [fetchImpl]
+ * @returns {Api}
+ */
 export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args)) {
+  /**
+   * One call; the answer's JSON (null for a 204), or an ApiError.
+   * @template T  the route's answer, as the OpenAPI document describes it
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {string | null} [token]
+   * @returns {Promise<T>}
+   */
   async function call(method, path, body, token = getToken()) {
+    /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json, application/problem+json' };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -53,7 +120,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
       // fetch rejects with an opaque TypeError for DNS, offline and CORS failures alike.
       throw new ApiError(0, '', "Can't reach the notes service. Check your connection and try again.");
     }
-    if (response.status === 204) return null;
+    if (response.status === 204) return /** @type {T} */ (null); // the routes that answer 204 are typed null
     let data = null;
     try {
       data = await response.json();
@@ -61,6 +128,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
       // not JSON: handled below
     }
     if (!response.ok) {
+      /** @type {{title?: string, detail?: string, errors?: FieldErrors}} */
       const problem = data && typeof data === 'object' ? data : {};
       throw new ApiError(
         response.status,
@@ -77,17 +145,27 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
 
   // Every list is paged (a bounded count and at most 4 MiB a page): follow `next` until it is null,
   // so a notebook of any size loads whole. A cursor seen twice would loop: stop with an error.
+  /**
+   * @template T
+   * @param {string} path
+   * @param {string} key  the list's name in each page
+   * @param {number} limit
+   * @param {string | null} [token]
+   * @returns {Promise<T[]>}
+   */
   async function all(path, key, limit, token = getToken()) {
+    /** @type {T[]} */
     const items = [];
     const seen = new Set();
     let cursor = null;
     for (;;) {
       const sep = path.includes('?') ? '&' : '?';
+      /** @type {Record<string, T[]> & {next?: string | null}} */
       const page = await call('GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`,
         undefined, token);
       items.push(...(page[key] || []));
       cursor = page.next;
-      if (!cursor) return { [key]: items };
+      if (!cursor) return items;
       if (seen.has(cursor)) throw new ApiError(0, 'Unexpected answer from the notes service');
       seen.add(cursor);
     }
@@ -96,12 +174,12 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
   return {
     createNotebook: () => call('POST', '/api/v1/notebooks', {}, null),
     // The service's largest pages: 100 notes, 20 shares (a share carries up to 5,000 note ids).
-    listNotes: (trial, token) => all(`/api/v1/trials/${enc(trial)}/notes`, 'notes', 100, token),
+    listNotes: async (trial, token) => ({ notes: await all(`/api/v1/trials/${enc(trial)}/notes`, 'notes', 100, token) }),
     createNote: (trial, note) => call('POST', `/api/v1/trials/${enc(trial)}/notes`, note),
     updateNote: (id, changes) => call('PATCH', `/api/v1/notes/${enc(id)}`, changes),
     deleteNote: (id) => call('DELETE', `/api/v1/notes/${enc(id)}`),
     createShare: (share) => call('POST', '/api/v1/shares', share),
-    listShares: (trial) => all(`/api/v1/shares?trial_id=${enc(trial)}`, 'shares', 20),
+    listShares: async (trial) => ({ shares: await all(`/api/v1/shares?trial_id=${enc(trial)}`, 'shares', 20) }),
     revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
   };
 }

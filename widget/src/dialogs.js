@@ -1,3 +1,4 @@
+// @ts-check
 // The three modal dialogs: the note editor, the note view, the share dialog.
 // Each takes callbacks that talk to the API and throw on failure; the error
 // is shown in the dialog's own alert line in plain words.
@@ -5,10 +6,24 @@ import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
 import { charCount, renderBody } from './note-body.js';
 
-const chip = (color) =>
+/**
+ * @typedef {import('./dom.js').Focusable} Focusable
+ * @typedef {ReturnType<typeof modalDialog>} Dialog
+ * @typedef {object} DialogDeps
+ * @property {(err: unknown) => string} explain  the words for an error
+ * @property {(old: Focusable | null) => Focusable | null} fallback  where focus goes when its element is gone
+ */
+
+const chip = (/** @type {string} */ color) =>
   h('p', { class: 'chip' }, h('span', { class: `sw c-${color}`, 'aria-hidden': 'true' }), colorLabel(color));
 
-/** Run `task` once at a time from `button`, showing failures in `dialog.alert`. */
+/**
+ * Run `task` once at a time from `button`, showing failures in `dialog.alert`.
+ * @param {HTMLButtonElement} button
+ * @param {Dialog} dialog
+ * @param {(err: unknown) => string} explain
+ * @param {() => Promise<void>} task
+ */
 async function busy(button, dialog, explain, task) {
   if (button.getAttribute('aria-busy') === 'true') return;
   button.setAttribute('aria-busy', 'true');
@@ -22,7 +37,15 @@ async function busy(button, dialog, explain, task) {
   }
 }
 
-/** "New note"/"Edit note": the quote, a "Note" textarea, a colour radio group, "Save", "Cancel". */
+/**
+ * @typedef {{text: string, color: string}} Edit  what the reader typed and chose
+ * @typedef {{title: string, quote: string, text?: string, color?: string}} EditorOptions
+ */
+
+/**
+ * "New note"/"Edit note": the quote, a "Note" textarea, a colour radio group, "Save", "Cancel".
+ * @param {DialogDeps} deps
+ */
 export function noteEditor({ explain, fallback }) {
   const dialog = modalDialog('New note', fallback);
   const quote = h('blockquote');
@@ -31,10 +54,10 @@ export function noteEditor({ explain, fallback }) {
   const count = h('p', { id: `${textId}-count`, class: 'cnt muted' });
   let sayCount = 0;
   // Shown from 80% of the service's limit; screen readers hear it once typing pauses, not per key.
-  const recount = (say) => {
+  const recount = (say = false) => {
     const { words, over } = charCount(text.value);
     count.textContent = words;
-    text.setAttribute('aria-invalid', over); // also colours the counter (styles.js)
+    text.setAttribute('aria-invalid', String(over)); // also colours the counter (styles.js)
     clearTimeout(sayCount);
     if (say && words) sayCount = setTimeout(() => (dialog.status.textContent = words), 1000);
   };
@@ -50,13 +73,14 @@ export function noteEditor({ explain, fallback }) {
     ),
   );
   const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
-  let onSave = null;
+  /** @type {(edit: Edit) => Promise<void>} */
+  let onSave = async () => {};
   const form = h(
     'form',
     {
       onsubmit(event) {
         event.preventDefault();
-        const color = form.querySelector('input[type=radio]:checked')?.value ?? 'yellow';
+        const color = form.querySelector('input:checked')?.getAttribute('value') ?? 'yellow';
         busy(save, dialog, explain, async () => {
           await onSave({ text: text.value, color });
           dialog.close();
@@ -83,13 +107,20 @@ export function noteEditor({ explain, fallback }) {
 
   return {
     el: dialog.el,
-    /** Open for {title, quote, text, color}; `save({text, color})` must resolve or throw. */
+    alert: dialog.alert,
+    status: dialog.status,
+    /**
+     * Open for {title, quote, text, color}; `save({text, color})` must resolve or throw.
+     * @param {EditorOptions} options
+     * @param {(edit: Edit) => Promise<void>} save_
+     * @param {Focusable | null} from
+     */
     open(options, save_, from) {
       dialog.heading.textContent = options.title;
       quote.textContent = options.quote;
       text.value = options.text ?? '';
       recount();
-      for (const r of form.querySelectorAll('input[type=radio]')) r.checked = r.value === (options.color ?? 'yellow');
+      for (const r of form.querySelectorAll('input')) r.checked = r.value === (options.color ?? 'yellow');
       onSave = save_;
       dialog.open(from);
       text.focus();
@@ -98,7 +129,17 @@ export function noteEditor({ explain, fallback }) {
   };
 }
 
-/** A note: its quote, colour, body, and "Edit", "Delete" (with a confirm step), "Close". */
+/**
+ * @typedef {object} ViewHandlers
+ * @property {(returnTo: Focusable | null) => void} onEdit
+ * @property {() => Promise<void>} onDelete  must resolve or throw
+ * @property {() => void} [onClose]
+ */
+
+/**
+ * A note: its quote, colour, body, and "Edit", "Delete" (with a confirm step), "Close".
+ * @param {DialogDeps & {doc: Document}} deps
+ */
 export function noteView({ explain, fallback, doc }) {
   const dialog = modalDialog('Your note', fallback);
   const quote = h('blockquote');
@@ -117,9 +158,10 @@ export function noteView({ explain, fallback, doc }) {
     h('div', { class: 'row' }, yes, keep),
   );
   dialog.el.append(quote, color, body, status, actions, confirm);
-  let handlers = {};
+  /** @type {ViewHandlers} */
+  let handlers = { onEdit: () => {}, onDelete: async () => {} };
 
-  const askConfirm = (show) => {
+  const askConfirm = (/** @type {boolean} */ show) => {
     confirm.hidden = !show;
     actions.hidden = show;
     (show ? keep : remove).focus();
@@ -137,7 +179,14 @@ export function noteView({ explain, fallback, doc }) {
 
   return {
     el: dialog.el,
-    /** Show a note record {quote, color, body, readable, anchored}. */
+    alert: dialog.alert,
+    status: dialog.status,
+    /**
+     * Show a note {quote, color, body, readable, anchored}.
+     * @param {import('./ui.js').NoteView} note
+     * @param {ViewHandlers} handlers_
+     * @param {Focusable | null} from
+     */
     open(note, handlers_, from) {
       handlers = handlers_;
       confirm.hidden = true;
@@ -159,6 +208,7 @@ export function noteView({ explain, fallback, doc }) {
   };
 }
 
+/** @type {Record<string, string>} */
 const STATES = {
   active: 'Active',
   expired: 'Expired',
@@ -167,10 +217,19 @@ const STATES = {
   locked: 'Locked after wrong passcodes',
 };
 
-const day = (iso) =>
+const day = (/** @type {string | null | undefined} */ iso) =>
   iso ? new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : '';
 
-/** "Share notes": choose notes, passcode, expiry; "Create link"; the result; "My shares". */
+/**
+ * @typedef {object} ShareActions
+ * @property {(choice: import('./api.js').NewShare) => Promise<import('./api.js').Share>} create
+ * @property {(id: string) => Promise<void>} revoke
+ */
+
+/**
+ * "Share notes": choose notes, passcode, expiry; "Create link"; the result; "My shares".
+ * @param {DialogDeps & {copy: (input: HTMLInputElement, done: string) => void}} deps
+ */
 export function shareDialog({ explain, fallback, copy }) {
   const dialog = modalDialog('Share notes', fallback);
   const noteList = h('ul');
@@ -237,7 +296,8 @@ export function shareDialog({ explain, fallback, copy }) {
     shares,
     h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')),
   );
-  let actions = {};
+  /** @type {ShareActions | null} */
+  let actions = null;
 
   function showForm() {
     result.hidden = true;
@@ -250,10 +310,11 @@ export function shareDialog({ explain, fallback, copy }) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(create, dialog, explain, async () => {
-      const noteIds = [...noteList.querySelectorAll('input:checked')].map((i) => i.value);
+      const noteIds = [...noteList.querySelectorAll('input')].filter((i) => i.checked).map((i) => i.value);
       const chosen = passcode.value.trim();
       if (!noteIds.length) throw new Error('Choose at least one note to share.');
       if (chosen && [...chosen].length < 6) throw new Error('A passcode needs at least 6 characters.');
+      if (!actions) return;
       const share = await actions.create({
         note_ids: noteIds,
         expires_in_days: Number(expiry.value),
@@ -272,7 +333,13 @@ export function shareDialog({ explain, fallback, copy }) {
   return {
     el: dialog.el,
     alert: dialog.alert,
-    /** Open with notes [{id, label}] and actions {create(share), revoke(id)}. */
+    status: dialog.status,
+    /**
+     * Open with notes [{id, label}] and actions {create(share), revoke(id)}.
+     * @param {Array<{id: string, label: string}>} notes
+     * @param {ShareActions} actions_
+     * @param {Focusable | null} from
+     */
     open(notes, actions_, from) {
       actions = actions_;
       noteList.replaceChildren(
@@ -287,7 +354,7 @@ export function shareDialog({ explain, fallback, copy }) {
       if (!notes.length) passcode.focus();
     },
     /** List shares from GET /api/v1/shares. */
-    showShares(list) {
+    showShares(/** @type {import('./api.js').Share[]} */ list) {
       shares.replaceChildren(
         ...list.map((s) => {
           const views = s.max_views ? `${s.views} of ${s.max_views} views` : `${s.views} ${s.views === 1 ? 'view' : 'views'}`;
@@ -296,7 +363,7 @@ export function shareDialog({ explain, fallback, copy }) {
           const revoke = h('button', null, 'Revoke');
           revoke.addEventListener('click', () =>
             busy(revoke, dialog, explain, async () => {
-              await actions.revoke(s.id);
+              await actions?.revoke(s.id);
               sharesHeading.focus(); // the button is gone with the re-drawn list
             }),
           );
@@ -317,6 +384,5 @@ export function shareDialog({ explain, fallback, copy }) {
       );
       if (!list.length) shares.append(h('li', { class: 'muted' }, 'No links yet.'));
     },
-    isOpen: () => dialog.el.open,
   };
 }

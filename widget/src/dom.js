@@ -1,11 +1,24 @@
+// @ts-check
 // Building the widget's own elements (inside its shadow root only). Text is
 // always appended as text nodes: no markup strings, no innerHTML.
 
-let doc = null;
+/**
+ * An element that can take focus: every element that can be the active one
+ * (HTML, SVG, MathML) has focus(), which Element itself does not declare.
+ * @typedef {Element & HTMLOrSVGElement} Focusable
+ * @typedef {Node | string | null | undefined | false} Leaf  null, undefined and false are skipped
+ * @typedef {Leaf | Leaf[]} Child
+ * @typedef {(event: Event & {currentTarget: HTMLElement}) => void} Handler
+ *   h() adds it to the element it makes, so that element is the currentTarget.
+ * @typedef {Record<string, string | boolean | null | undefined | Handler>} Props
+ */
+
+/** @type {Document} set by useDocument() before the interface is built */
+let doc;
 let serial = 0;
 
 /** Bind the element builder to the host document. */
-export function useDocument(d) {
+export function useDocument(/** @type {Document} */ d) {
   doc = d;
 }
 
@@ -13,37 +26,53 @@ export function useDocument(d) {
  * h('button', {class: 'primary', onclick}, 'Save'): attributes as strings,
  * on* as listeners, children as nodes or text; null/false are skipped.
  * Buttons are type=button unless props say otherwise.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Props | null} [props]
+ * @param {Child[]} children
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, props, ...children) {
   const el = doc.createElement(tag);
-  if (tag === 'button') el.type = 'button'; // not a submit button unless asked
+  if (tag === 'button') el.setAttribute('type', 'button'); // not a submit button unless asked
   for (const [key, value] of Object.entries(props ?? {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    if (typeof value === 'function') el.addEventListener(key.slice(2), /** @type {EventListener} */ (value));
     else el.setAttribute(key, value === true ? '' : value);
   }
-  el.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
   return el;
 }
 
 /** A fresh id for label/aria wiring inside the shadow root. */
-export const uid = (stem) => `tn-${stem}-${++serial}`;
+export const uid = (/** @type {string} */ stem) => `tn-${stem}-${++serial}`;
 
-/** The focused element, looking inside open shadow roots. */
+/**
+ * The focused element, looking inside open shadow roots.
+ * @returns {Focusable | null}
+ */
 export function activeElement() {
   let el = doc.activeElement;
   while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
-  return el;
+  return /** @type {Focusable | null} */ (el); // the active element can take focus: it has it
 }
 
-/** Whether an element can take focus back (still in the page and shown). */
+/**
+ * Whether an element can take focus back (still in the page and shown).
+ * @param {Element | null | undefined} el
+ * @returns {el is Focusable}
+ */
 export const canFocus = (el) =>
-  Boolean(el?.isConnected && el.focus && !el.closest?.('[hidden]') && el.getClientRects().length);
+  Boolean(el?.isConnected && 'focus' in el && !el.closest('[hidden]') && el.getClientRects().length);
 
 /**
  * A modal <dialog> with a heading and its own alert line (the page behind a
  * modal dialog is inert, so errors must be shown inside it). Focus goes back
  * to where it was, or to `fallback()` if that element is gone.
+ */
+/**
+ * @param {string} title
+ * @param {(old: Focusable | null) => Focusable | null} fallback
  */
 export function modalDialog(title, fallback) {
   const heading = h('h2', { id: uid('title'), tabindex: '-1' }, title);
@@ -51,6 +80,7 @@ export function modalDialog(title, fallback) {
   // Its own polite live region: the page's one is inert behind a modal dialog.
   const status = h('div', { class: 'sr', role: 'status' });
   const el = h('dialog', { 'aria-labelledby': heading.id }, heading, alert, status);
+  /** @type {Focusable | null} */
   let returnTo = null;
   const restoreFocus = () => {
     const target = canFocus(returnTo) ? returnTo : fallback(returnTo);
@@ -71,7 +101,7 @@ export function modalDialog(title, fallback) {
     get returnTo() {
       return returnTo;
     },
-    open(from) {
+    open(/** @type {Focusable | null | undefined} */ from) {
       returnTo = from ?? activeElement();
       alert.textContent = '';
       if (!el.open) el.showModal();

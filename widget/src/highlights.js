@@ -1,9 +1,13 @@
+// @ts-check
 // Drawing and hit-testing highlights with the CSS Custom Highlight API: the
 // host page's DOM is never touched. A handful of Highlight objects (one per
 // palette colour, one for the focused note) keeps painting cheap even with
 // thousands of notes, unlike one Highlight or one <mark> per note.
 
-/** The palette: [name, label]. A colour is always shown with its label. */
+/**
+ * The palette: [name, label]. A colour is always shown with its label.
+ * @type {ReadonlyArray<readonly [string, string]>}
+ */
 export const PALETTE = [
   ['yellow', 'Yellow'],
   ['green', 'Green'],
@@ -12,7 +16,10 @@ export const PALETTE = [
   ['purple', 'Purple'],
 ];
 
-/** Paint of each colour, chosen light enough for dark text to stay readable. */
+/**
+ * Paint of each colour, chosen light enough for dark text to stay readable.
+ * @type {Readonly<Record<string, string>>}
+ */
 export const PAINT = {
   yellow: '#ffeb80',
   green: '#b8f0b0',
@@ -21,7 +28,8 @@ export const PAINT = {
   purple: '#dccbff',
 };
 
-export const colorLabel = (name) => (PALETTE.find(([n]) => n === name) ?? PALETTE[0])[1];
+/** The label of colour `name` (the first colour's for an unknown name). */
+export const colorLabel = (/** @type {string} */ name) => (PALETTE.find(([n]) => n === name) ?? PALETTE[0])[1];
 
 const PREFIX = 'trial-notes-';
 
@@ -38,33 +46,51 @@ function hostCss() {
   return rules.join('\n');
 }
 
-/** Set up the highlights in `doc`; `supported` is false where the API is missing. */
-export function createHighlighter(doc) {
-  const view = doc.defaultView;
-  const registry = view.CSS?.highlights;
-  const supported = Boolean(registry && view.Highlight);
-  const byColor = new Map();
-  let focused = null;
-  let entries = []; // {id, color, range}
+/**
+ * @typedef {{id: string, color: string, range: Range}} Drawn  a note's passage as drawn
+ * @typedef {ReturnType<typeof createHighlighter>} Highlighter
+ */
 
-  if (supported) {
+/** Shortest passage first: the innermost of nested highlights. */
+const byLength = (/** @type {Drawn} */ a, /** @type {Drawn} */ b) =>
+  a.range.toString().length - b.range.toString().length;
+
+/** Set up the highlights in `doc`; `supported` is false where the API is missing. */
+export function createHighlighter(/** @type {Document} */ doc) {
+  const view = /** @type {Window & typeof globalThis} */ (doc.defaultView);
+  // Missing in older engines, whatever the DOM types say; highlightsFromPoint() is newer still
+  // (not in TypeScript's DOM types yet).
+  /** @type {(HighlightRegistry & {highlightsFromPoint?: (x: number, y: number) => Array<{highlight: Highlight} | Highlight>}) | undefined} */
+  const registry = view.CSS?.highlights;
+  /** @type {Map<string, Highlight>} */
+  const byColor = new Map();
+  const focused = registry && view.Highlight ? new view.Highlight() : null;
+  const supported = Boolean(focused);
+  /** @type {CSSStyleSheet | null} */
+  let sheet = null;
+  /** @type {Drawn[]} */
+  let entries = [];
+
+  if (registry && focused) {
     for (const [name] of PALETTE) {
-      byColor.set(name, new view.Highlight());
-      registry.set(PREFIX + name, byColor.get(name));
+      const highlight = new view.Highlight();
+      byColor.set(name, highlight);
+      registry.set(PREFIX + name, highlight);
     }
-    focused = new view.Highlight();
     focused.priority = 1;
     registry.set(`${PREFIX}focused`, focused);
-    const sheet = new view.CSSStyleSheet();
+    sheet = new view.CSSStyleSheet();
     sheet.replaceSync(hostCss());
     // Append: the page's own adopted sheets stay (older engines freeze the array).
     if (Object.isFrozen(doc.adoptedStyleSheets)) doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
     else doc.adoptedStyleSheets.push(sheet);
   }
 
+  /** @param {Range} range @param {number} x @param {number} y */
   const inRects = (range, x, y) =>
     [...range.getClientRects()].some((r) => x >= r.left && x <= r.right && y >= r.top && y <= r.bottom);
 
+  /** @param {Range} range @param {Node} node @param {number} offset */
   const containsPoint = (range, node, offset) => {
     try {
       return range.isPointInRange(node, offset);
@@ -73,7 +99,11 @@ export function createHighlighter(doc) {
     }
   };
 
-  // The caret position under a point, with either engine's API.
+  /**
+   * The caret position under a point, with either engine's API.
+   * @param {number} x @param {number} y
+   * @returns {[Node, number] | null}
+   */
   function caretAt(x, y) {
     const pos = doc.caretPositionFromPoint?.(x, y);
     if (pos) return [pos.offsetNode, pos.offset];
@@ -84,26 +114,29 @@ export function createHighlighter(doc) {
   return {
     supported,
 
-    /** Replace everything drawn with `list` of {id, color, range}. */
-    draw(list) {
+    /** Replace everything drawn with `list`. */
+    draw(/** @type {Drawn[]} */ list) {
       entries = list;
-      if (!supported) return;
       for (const highlight of byColor.values()) highlight.clear();
-      for (const entry of list) (byColor.get(entry.color) ?? byColor.get('yellow')).add(entry.range);
+      for (const entry of list) (byColor.get(entry.color) ?? byColor.get('yellow'))?.add(entry.range);
     },
 
     /** Mark one note's passage as the focused one (null: none). */
-    focus(id) {
-      if (!supported) return;
+    focus(/** @type {string | null} */ id) {
+      if (!focused) return;
       focused.clear();
       const entry = entries.find((e) => e.id === id);
       if (entry) focused.add(entry.range);
     },
 
-    /** Id of the note drawn under viewport point (x, y), innermost first; null if none. */
+    /**
+     * Id of the note drawn under viewport point (x, y), innermost first; null if none.
+     * @param {number} x @param {number} y
+     * @returns {string | null}
+     */
     hitTest(x, y) {
       // Chrome 140+ answers {highlight, ranges} (older drafts: the Highlight).
-      const hits = (registry?.highlightsFromPoint?.(x, y) ?? []).map((hit) => hit.highlight ?? hit);
+      const hits = (registry?.highlightsFromPoint?.(x, y) ?? []).map((hit) => ('highlight' in hit ? hit.highlight : hit));
       let candidates = entries.filter((e) => hits.some((h) => h.has(e.range)));
       if (!candidates.length) {
         // No API, or no answer: Chromium 156 finds nothing under a touch
@@ -113,16 +146,22 @@ export function createHighlighter(doc) {
       }
       // A caret snaps to the nearest text, so confirm the point is on the passage.
       const under = candidates.filter((e) => inRects(e.range, x, y));
-      under.sort((a, b) => a.range.toString().length - b.range.toString().length);
-      return under[0]?.id ?? null;
+      return under.sort(byLength)[0]?.id ?? null;
     },
 
     /** Ids of notes whose passage holds the DOM point, innermost first. */
-    notesAt(node, offset) {
+    notesAt(/** @type {Node} */ node, /** @type {number} */ offset) {
       return entries
         .filter((e) => containsPoint(e.range, node, offset))
-        .sort((a, b) => a.range.toString().length - b.range.toString().length)
+        .sort(byLength)
         .map((e) => e.id);
+    },
+
+    /** Take the highlights and their sheet out of the page. */
+    destroy() {
+      entries = [];
+      for (const name of [...byColor.keys(), 'focused']) registry?.delete(PREFIX + name);
+      if (sheet) doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => s !== sheet);
     },
   };
 }

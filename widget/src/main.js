@@ -1,24 +1,28 @@
-// Entry point, loaded by one tag on the host page:
+// @ts-check
+// The loader, the one script a page's tag loads:
 //   <script src="https://notes.example/widget.js" data-trial="NCT07085104" defer></script>
 // document.currentScript is only set while this file first runs, so the tag
-// is read here, synchronously, before anything waits.
-import { startWidget } from './app.js';
-import { HOST_TAG } from './ui.js';
+// is read here, synchronously, before anything waits. The widget itself is
+// ES modules under the service's /static/widget/ (content-hashed names; the
+// build writes the entry's name in place of WIDGET_APP), imported from here.
 
-const script = document.currentScript ?? document.querySelector('script[data-trial][src]');
+const tag = document.currentScript ?? document.querySelector('script[data-trial][src]');
+const script = tag instanceof HTMLScriptElement ? tag : null;
 const trial = script?.dataset.trial;
 // The API lives where the script came from, whatever page embeds it.
 const apiBase = script?.src ? new URL(script.src, location.href).origin : null;
 
-function boot() {
-  if (document.querySelector(HOST_TAG)) return; // the tag was included twice
-  startWidget({ doc: document, trial, apiBase });
-}
-
 if (!trial || !apiBase) {
   console.warn('Trial Notes: the widget script needs a src and a data-trial attribute.');
-} else if (document.readyState === 'loading') {
-  document.addEventListener('DOMContentLoaded', boot, { once: true });
 } else {
-  boot();
+  /** @type {Promise<typeof import('./app.js')>} the built app.js */
+  const app = import(`${apiBase}/static/widget/${WIDGET_APP}`);
+  const ready = new Promise((resolve) => {
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', resolve, { once: true });
+    else resolve(null);
+  });
+  Promise.all([app, ready]).then(
+    ([widget]) => widget.boot({ doc: document, trial, apiBase }),
+    (err) => console.warn(`Trial Notes: the widget could not be loaded from ${apiBase}: ${err}`),
+  );
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Note bodies: the user types plain text, the API stores sanitized HTML.
 // The server sanitizes, but the widget still never hands that HTML to
 // innerHTML: it is parsed into an inert document and only a few harmless
@@ -8,14 +9,14 @@ import { codePointLength } from './anchoring.js';
 // (test/note-body.test.js fails when the two differ).
 export const MAX_BODY_CHARS = 10000;
 
-const grouped = (n) => n.toLocaleString('en');
+const grouped = (/** @type {number} */ n) => n.toLocaleString('en');
 
 /**
  * The editor's counter for typed `text`: words '' below 80% of `limit`, else
  * "9,412 / 10,000 characters" (", 7,600 too many" past it, with over = true).
  * Code points, as the service counts (an emoji is one, not two UTF-16 units).
  */
-export function charCount(text, limit = MAX_BODY_CHARS) {
+export function charCount(/** @type {string} */ text, limit = MAX_BODY_CHARS) {
   const n = codePointLength(text); // no array per keystroke: 0.2 µs, not 1.5 ms, for 17,600 characters
   const over = n > limit;
   const words = `${grouped(n)} / ${grouped(limit)} characters${over ? `, ${grouped(n - limit)} too many` : ''}`;
@@ -29,10 +30,12 @@ const BLOCK = new Set(['P', 'UL', 'OL', 'LI', 'DIV']);
 
 // Text content needs only these three escaped; quotes stay as typed, so an apostrophe is
 // one character against the service's limit, not five ("&#39;").
-const escapeHtml = (s) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+/** @type {Record<string, string>} */
+const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+const escapeHtml = (/** @type {string} */ s) => s.replace(/[&<>]/g, (c) => ESCAPES[c]);
 
 /** Plain text -> HTML: escaped; blank-line-separated paragraphs become <p>, single newlines <br>. */
-export function textToHtml(text) {
+export function textToHtml(/** @type {string} */ text) {
   return text
     .replace(/\r\n?/g, '\n')
     .trim()
@@ -42,58 +45,75 @@ export function textToHtml(text) {
     .join('');
 }
 
+/**
+ * The parts of the Trusted Types API used here (not in TypeScript's DOM types).
+ * A policy's createHTML() gives a TrustedHTML, which DOMParser takes in place of a string.
+ * @typedef {{createHTML(html: string): unknown}} Policy
+ * @typedef {{createPolicy(name: string, rules: {createHTML(html: string): string}): Policy}} PolicyFactory
+ */
+
+/**
+ * The Trusted Types policy that lets the widget parse bodies: undefined until
+ * first needed, null where the page forbids it (or has no Trusted Types).
+ * @type {Policy | null | undefined}
+ */
 let policy;
 /**
  * An inert document holding `html` (scripts never run, images never load),
  * or null where the page's Trusted Types policy forbids parsing strings.
+ * @param {string} html
+ * @param {(Window & typeof globalThis & {trustedTypes?: PolicyFactory}) | null} view
  */
 function parse(html, view) {
+  if (!view) return null;
   try {
     if (view.trustedTypes && policy === undefined) {
       policy = view.trustedTypes.createPolicy('trial-notes', { createHTML: (s) => s });
     }
     const source = policy ? policy.createHTML(html) : html;
-    return new view.DOMParser().parseFromString(source, 'text/html');
+    return new view.DOMParser().parseFromString(/** @type {string} */ (source), 'text/html'); // or a TrustedHTML
   } catch {
     policy = null;
     return null;
   }
 }
 
-function safeHref(href) {
+function safeHref(/** @type {string | null} */ href) {
   try {
-    const url = new URL(href);
+    const url = new URL(href ?? '');
     return ['http:', 'https:', 'mailto:'].includes(url.protocol) ? url.href : null;
   } catch {
     return null;
   }
 }
 
-function copySafe(from, to, doc) {
+/** @returns {node is Text} */
+const isText = (/** @type {Node} */ node) => node.nodeType === 3; // TEXT_NODE
+/** @returns {node is Element} */
+const isElement = (/** @type {Node} */ node) => node.nodeType === 1; // ELEMENT_NODE
+
+/** Copy `from`'s allowed elements and text into `to`, as nodes of `doc`. */
+function copySafe(/** @type {Node} */ from, /** @type {Node & ParentNode} */ to, /** @type {Document} */ doc) {
   for (const node of from.childNodes) {
-    if (node.nodeType === 3) {
+    if (isText(node)) {
       to.append(doc.createTextNode(node.data));
       continue;
     }
-    if (node.nodeType !== 1 || DROP.has(node.tagName)) continue;
+    if (!isElement(node) || DROP.has(node.tagName)) continue;
     const href = node.tagName === 'A' && safeHref(node.getAttribute('href'));
     if (!KEEP.has(node.tagName) || (node.tagName === 'A' && !href)) {
       copySafe(node, to, doc); // unknown element: keep its text only
       continue;
     }
     const el = doc.createElement(node.tagName.toLowerCase());
-    if (href) {
-      el.href = href;
-      el.rel = 'noopener noreferrer nofollow';
-      el.target = '_blank';
-    }
+    if (href) Object.assign(el, { href, rel: 'noopener noreferrer nofollow', target: '_blank' });
     copySafe(node, el, doc);
     to.append(el);
   }
 }
 
 /** A fragment of `doc` showing the body HTML with only the allowed elements. */
-export function renderBody(html, doc) {
+export function renderBody(/** @type {string | null | undefined} */ html, /** @type {Document} */ doc) {
   const fragment = doc.createDocumentFragment();
   const parsed = parse(html ?? '', doc.defaultView);
   if (parsed) copySafe(parsed.body, fragment, doc);
@@ -101,10 +121,10 @@ export function renderBody(html, doc) {
   return fragment;
 }
 
-function appendText(node, parts) {
+function appendText(/** @type {Node} */ node, /** @type {string[]} */ parts) {
   for (const child of node.childNodes) {
-    if (child.nodeType === 3) parts.push(child.data);
-    if (child.nodeType !== 1 || DROP.has(child.tagName)) continue;
+    if (isText(child)) parts.push(child.data);
+    if (!isElement(child) || DROP.has(child.tagName)) continue;
     if (child.tagName === 'BR') parts.push('\n');
     if (child.tagName === 'LI') parts.push('\n- ');
     appendText(child, parts);
@@ -113,9 +133,10 @@ function appendText(node, parts) {
 }
 
 /** HTML body -> the plain text the user would type to get it (for editing). */
-export function htmlToText(html, doc) {
+export function htmlToText(/** @type {string | null | undefined} */ html, /** @type {Document} */ doc) {
   const parsed = parse(html ?? '', doc.defaultView);
   if (!parsed) return stripTags(html ?? '');
+  /** @type {string[]} */
   const parts = [];
   appendText(parsed.body, parts);
   return parts
@@ -126,7 +147,8 @@ export function htmlToText(html, doc) {
 }
 
 // Fallback where parsing is forbidden: tags off, the common entities decoded.
-function stripTags(html) {
+function stripTags(/** @type {string} */ html) {
+  /** @type {Record<string, string>} */
   const entities = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: '\u00a0' };
   return html
     .replace(/<br\s*\/?>/gi, '\n')
@@ -138,12 +160,12 @@ function stripTags(html) {
 }
 
 /** One-line plain text of a body, for previews and announcements. */
-export function bodyPreview(html, doc, words = 14) {
+export function bodyPreview(/** @type {string | null | undefined} */ html, /** @type {Document} */ doc, words = 14) {
   return firstWords(htmlToText(html, doc), words);
 }
 
 /** The first `count` words of `text`, with an ellipsis when cut. */
-export function firstWords(text, count = 8) {
+export function firstWords(/** @type {string | null | undefined} */ text, count = 8) {
   const words = (text ?? '').trim().split(/\s+/).filter(Boolean);
   let out = words.slice(0, count).join(' ');
   if (out.length > 80) out = out.slice(0, 79);

@@ -1,3 +1,4 @@
+// @ts-check
 // The shadow root's stylesheet. It is adopted as a constructed sheet, never a
 // <style> element or style attribute, so a strict host CSP (no
 // 'unsafe-inline') doesn't block it. `all:initial` keeps the page's styles out.

@@ -1,3 +1,4 @@
+// @ts-check
 // The text of the notes root (its textContent, as the server counts it) and
 // the mapping between offsets in that text and DOM Ranges.
 
@@ -7,19 +8,27 @@ const SHOW_TEXT = 4; // NodeFilter.SHOW_TEXT, spelled out so this runs under jsd
  * Snapshot of the root's text nodes: `text` is root.textContent; offsets are
  * UTF-16 units into it. Rebuild it after the root changes.
  */
-export function textIndex(root) {
+export function textIndex(/** @type {Element} */ root) {
   const doc = root.ownerDocument;
+  /** @type {Text[]} */
   const nodes = [];
+  /** @type {number[]} */
   const starts = [];
   let text = '';
   const walker = doc.createTreeWalker(root, SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    nodes.push(node);
+    const textNode = /** @type {Text} */ (node); // SHOW_TEXT walks text nodes only
+    nodes.push(textNode);
     starts.push(text.length);
-    text += node.data;
+    text += textNode.data;
   }
 
-  /** Text node and offset for a text offset; `atEnd` prefers the end of the previous node. */
+  /**
+   * Text node and offset for a text offset; `atEnd` prefers the end of the previous node.
+   * @param {number} offset
+   * @param {boolean} atEnd
+   * @returns {[Node, number]}
+   */
   function locate(offset, atEnd) {
     for (let i = 0; i < nodes.length; i++) {
       const local = offset - starts[i];
@@ -37,7 +46,7 @@ export function textIndex(root) {
     text,
 
     /** A live Range over text[start, end). */
-    toRange(start, end) {
+    toRange(/** @type {number} */ start, /** @type {number} */ end) {
       const range = doc.createRange();
       const [startNode, startOffset] = locate(start, false);
       range.setStart(startNode, startOffset);
@@ -49,7 +58,7 @@ export function textIndex(root) {
     },
 
     /** Text offset of a DOM boundary point, clamped to the root; null if unrelated. */
-    offsetOf(container, offset) {
+    offsetOf(/** @type {Node} */ container, /** @type {number} */ offset) {
       const range = doc.createRange();
       range.selectNodeContents(root);
       let where;
@@ -67,7 +76,8 @@ export function textIndex(root) {
     },
 
     /** {start, end} of a DOM Range clipped to the root, or null if outside it. */
-    fromRange(range) {
+    /** @returns {{start: number, end: number} | null} */
+    fromRange(/** @type {AbstractRange} */ range) {
       const start = this.offsetOf(range.startContainer, range.startOffset);
       const end = this.offsetOf(range.endContainer, range.endOffset);
       if (start === null || end === null || end <= start) return null;
@@ -82,10 +92,10 @@ const INLINE = /^(inline|contents|ruby)/;
  * The paragraph (nearest block-level element inside the root) holding a DOM
  * point, for "Add a note to this paragraph"; null when the point is outside.
  */
-export function paragraphOf(root, node) {
+export function paragraphOf(/** @type {Element} */ root, /** @type {Node | null} */ node) {
   if (!node || !root.contains(node)) return null;
-  const view = root.ownerDocument.defaultView;
-  let el = node.nodeType === 1 ? node : node.parentElement;
+  const view = /** @type {Window} */ (root.ownerDocument.defaultView); // a page's document has one
+  let el = node.nodeType === 1 ? /** @type {Element} */ (node) : node.parentElement; // 1: ELEMENT_NODE
   while (el && el !== root) {
     if (!INLINE.test(view.getComputedStyle(el).display)) return el;
     el = el.parentElement;

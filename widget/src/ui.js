@@ -1,8 +1,8 @@
+// @ts-check
 // The widget's interface, all inside one open shadow root on one host element
 // appended to <body>: the "My notes" button and panel, the "Add note" control,
 // the dialogs, the live region and the error line. No other host DOM changes.
 import { canFocus, h, uid, useDocument } from './dom.js';
-import { noteEditor, noteView, shareDialog } from './dialogs.js';
 import { colorLabel } from './highlights.js';
 import { bodyPreview, firstWords } from './note-body.js';
 import { CSS } from './styles.js';
@@ -10,13 +10,35 @@ import { CSS } from './styles.js';
 export const HOST_TAG = 'trial-notes-widget';
 
 /**
- * Build the UI. `actions` are the controller's: addFromSelection(),
- * addToParagraph(from), goTo(id, from), openNote(id, from), openShare(from),
- * currentKey(), useKey(text).
+ * @typedef {import('./dom.js').Focusable} Focusable
+ * @typedef {object} Actions  the controller's, called by the controls
+ * @property {() => void} addFromSelection
+ * @property {(from: Focusable | null) => void} addToParagraph
+ * @property {(id: string, from: Focusable | null) => void} goTo
+ * @property {(id: string, from: Focusable | null) => void} openNote
+ * @property {(from: Focusable | null) => void} openShare
+ * @property {() => string | null} currentKey  the recovery key, null before the first save
+ * @property {(text: string) => Promise<void>} useKey  open the notebook of a pasted key, or throw
+ * @property {(err: unknown) => string} explain  the words for an error
+ * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean}} NoteView
+ *   a note as the interface shows it
+ * @typedef {ReturnType<typeof createUI>} UI
+ * @typedef {import('./dialogs.js')} DialogsModule
+ * @typedef {{editor: ReturnType<DialogsModule['noteEditor']>, view: ReturnType<DialogsModule['noteView']>,
+ *   share: ReturnType<DialogsModule['shareDialog']>}} Dialogs
+ */
+
+// Said when the dialogs' module can't be fetched (offline, or the service is down).
+const UNREACHABLE = "Can't reach the notes service. Check your connection and try again.";
+
+/**
+ * Build the UI, appended to `doc`'s body.
+ * @param {Document} doc
+ * @param {Actions} actions
  */
 export function createUI(doc, actions) {
   useDocument(doc);
-  const view = doc.defaultView;
+  const view = /** @type {Window & typeof globalThis} */ (doc.defaultView); // the page's window
   const host = doc.createElement(HOST_TAG);
   const shadow = host.attachShadow({ mode: 'open' });
   const sheet = new view.CSSStyleSheet();
@@ -133,20 +155,54 @@ export function createUI(doc, actions) {
   });
 
   // After a list is re-drawn, its old buttons are gone: find the new one for the same note.
-  const fallback = (old) => {
+  const fallback = (/** @type {Focusable | null} */ old) => {
     const id = old?.dataset?.id;
-    const same = id && shadow.querySelector(`button[data-id="${CSS_escape(id)}"]`);
+    const same = id ? shadow.querySelector(`button[data-id="${CSS_escape(id)}"]`) : null;
     if (canFocus(same)) return same;
     return panel.open ? panelTitle : null;
   };
-  const explain = (err) => actions.explain(err);
-  const editor = noteEditor({ explain, fallback });
-  const noteViewer = noteView({ explain, fallback, doc });
-  const share = shareDialog({ explain, fallback, copy });
-  const modals = [editor, noteViewer, share];
-  const openModal = () => modals.find((m) => m.el.open);
+  const explain = (/** @type {unknown} */ err) => actions.explain(err);
 
-  shadow.append(live, adder, launcher, toast, panel, editor.el, noteViewer.el, share.el);
+  // The dialogs are a module of their own, imported the first time one opens: most visits
+  // only read, and the first load stays small. A failed import is tried again next time.
+  /** @type {Dialogs | null} */
+  let dialogs = null;
+  /** @type {Promise<Dialogs> | null} */
+  let loading = null;
+  const loadDialogs = () =>
+    (loading ??= import('./dialogs.js').then(
+      ({ noteEditor, noteView, shareDialog }) => {
+        const built = {
+          editor: noteEditor({ explain, fallback }),
+          view: noteView({ explain, fallback, doc }),
+          share: shareDialog({ explain, fallback, copy }),
+        };
+        shadow.append(built.editor.el, built.view.el, built.share.el);
+        return (dialogs = built);
+      },
+      (err) => {
+        loading = null;
+        throw err;
+      },
+    ));
+  /**
+   * Run `use` once the dialogs are there; false (and the reader told) when they can't be loaded.
+   * @param {(d: Dialogs) => void} use
+   */
+  const withDialogs = (use) =>
+    loadDialogs().then(
+      (d) => {
+        use(d);
+        return true;
+      },
+      () => {
+        showError(UNREACHABLE);
+        return false;
+      },
+    );
+  const openModal = () => (dialogs ? [dialogs.editor, dialogs.view, dialogs.share].find((m) => m.el.open) ?? null : null);
+
+  shadow.append(live, adder, launcher, toast, panel);
   doc.body.append(host);
 
   function openPanel() {
@@ -166,7 +222,7 @@ export function createUI(doc, actions) {
     if (refocus) launcher.focus();
   }
 
-  function toggleKey(show = keyBox.hidden && noKey.hidden) {
+  function toggleKey(show = !!(keyBox.hidden && noKey.hidden)) {
     const key = actions.currentKey();
     keyField.value = key ?? '';
     keyBox.hidden = !show || !key;
@@ -176,7 +232,7 @@ export function createUI(doc, actions) {
     if (show) toggleKeyForm(false);
   }
 
-  function toggleKeyForm(show = useForm.hidden) {
+  function toggleKeyForm(show = !!useForm.hidden) {
     useForm.hidden = !show;
     useKey.setAttribute('aria-expanded', String(show));
     if (!show) return;
@@ -212,8 +268,8 @@ export function createUI(doc, actions) {
   }
 
   /** Say `message` politely to screen readers (inside the open dialog if there is one). */
-  function announce(message) {
-    const region = openModal()?.el.querySelector('.sr') ?? live;
+  function announce(/** @type {string} */ message) {
+    const region = openModal()?.status ?? live;
     region.textContent = '';
     // A fresh text node after a pause makes screen readers repeat an identical message.
     view.setTimeout(() => {
@@ -222,10 +278,10 @@ export function createUI(doc, actions) {
   }
 
   /** Show an error (or instruction) where the user is looking, as role="alert". */
-  function showError(message, { offerKey = false } = {}) {
+  function showError(/** @type {string} */ message, { offerKey = false } = {}) {
     const modal = openModal();
     if (modal) {
-      modal.el.querySelector('.alert').textContent = message;
+      modal.alert.textContent = message;
     } else if (panel.open) {
       panelAlert.textContent = message;
     } else {
@@ -235,7 +291,8 @@ export function createUI(doc, actions) {
     }
   }
 
-  async function copy(input, done) {
+  /** Copy `input`'s value, and say `done`. */
+  async function copy(/** @type {HTMLInputElement} */ input, /** @type {string} */ done) {
     try {
       await view.navigator.clipboard.writeText(input.value);
       announce(done);
@@ -246,7 +303,7 @@ export function createUI(doc, actions) {
     }
   }
 
-  function noteItem(note) {
+  function noteItem(/** @type {NoteView} */ note) {
     const label = note.readable ? firstWords(note.quote) : "This note can't be read";
     const open = h(
       'button',
@@ -254,6 +311,7 @@ export function createUI(doc, actions) {
       `Open note: ${label}`,
     );
     if (!note.readable) return h('li', null, open);
+    /** @type {HTMLButtonElement | null} */
     let go = null;
     if (note.anchored) {
       // The visible words start the accessible name (WCAG 2.5.3), so "Open note" alone is shown.
@@ -283,12 +341,40 @@ export function createUI(doc, actions) {
 
   return {
     host,
-    editor,
-    view: noteViewer,
-    share,
+    /**
+     * Open the note editor; true once it is open.
+     * @param {import('./dialogs.js').EditorOptions} options
+     * @param {(edit: import('./dialogs.js').Edit) => Promise<void>} save  must resolve or throw
+     * @param {Focusable | null} from
+     */
+    openEditor: (options, save, from) => withDialogs((d) => d.editor.open(options, save, from)),
+    /**
+     * Show a note in the "Your note" dialog.
+     * @param {NoteView} note
+     * @param {import('./dialogs.js').ViewHandlers} handlers
+     * @param {Focusable | null} from
+     */
+    openNote: (note, handlers, from) => withDialogs((d) => d.view.open(note, handlers, from)),
+    closeNote: () => dialogs?.view.close(),
+    /**
+     * Open "Share notes" for `notes`.
+     * @param {Array<{id: string, label: string}>} notes
+     * @param {import('./dialogs.js').ShareActions} shareActions
+     * @param {Focusable | null} from
+     */
+    openShare: (notes, shareActions, from) => withDialogs((d) => d.share.open(notes, shareActions, from)),
+    /** List "My shares" in the share dialog. */
+    showShares: (/** @type {import('./api.js').Share[]} */ list) => withDialogs((d) => d.share.showShares(list)),
+    /** Say a failure in the share dialog's alert line. */
+    shareAlert: (/** @type {string} */ message) =>
+      withDialogs((d) => {
+        d.share.alert.textContent = message;
+      }),
     announce,
     showError,
     hideToast,
+    /** Take the interface out of the page. */
+    destroy: () => host.remove(),
     openPanel,
     closePanel,
     panelOpen: () => panel.open,
@@ -296,7 +382,7 @@ export function createUI(doc, actions) {
     adderShown: () => !adder.hidden,
 
     /** List notes in page order; unanchored and unreadable ones at the end. */
-    renderNotes(notes, { canHighlight = true } = {}) {
+    renderNotes(/** @type {NoteView[]} */ notes, { canHighlight = true } = {}) {
       const placed = notes.filter((n) => n.anchored);
       const lost = notes.filter((n) => !n.anchored);
       list.replaceChildren(...placed.map(noteItem));
@@ -312,7 +398,7 @@ export function createUI(doc, actions) {
     },
 
     /** Show "Add note" by `rect` (viewport coordinates), or as a bottom bar. */
-    showAdder(rect, asBar) {
+    showAdder(/** @type {DOMRect | undefined} */ rect, /** @type {boolean} */ asBar) {
       adder.hidden = false;
       adder.classList.toggle('bar', asBar);
       launcher.classList.toggle('raised', asBar);
@@ -331,10 +417,9 @@ export function createUI(doc, actions) {
       launcher.classList.remove('raised');
     },
 
-    openKeyForm,
 
     /** Mark the list item of the note "Go to highlight" went to (null: none). */
-    markCurrent(id) {
+    markCurrent(/** @type {string | null} */ id) {
       for (const b of list.querySelectorAll('button[aria-current]')) b.removeAttribute('aria-current');
       list.querySelector(`button[data-id="go-${CSS_escape(id)}"]`)?.setAttribute('aria-current', 'true');
     },
@@ -342,4 +427,4 @@ export function createUI(doc, actions) {
 }
 
 // CSS.escape is missing from some test DOMs; ids are UUIDs, so a strict filter is enough.
-const CSS_escape = (s) => String(s).replace(/[^\w-]/g, '');
+const CSS_escape = (/** @type {unknown} */ s) => String(s).replace(/[^\w-]/g, '');

@@ -1,28 +1,39 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
-import { build } from 'esbuild';
+import { buildWidget } from '../build.mjs';
 
-// The same options as `npm run build`, written to memory so the test needs no
-// earlier build step and leaves the served file alone.
-test('the built widget is at most 15 KiB gzipped', async () => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  assert.match(pkg.scripts.build, /--minify --format=iife --target=es2022/);
-  const result = await build({
-    entryPoints: [new URL('../src/main.js', import.meta.url).pathname],
-    bundle: true,
-    minify: true,
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-  });
-  const code = result.outputFiles[0].contents;
-  const gzipped = gzipSync(code).length;
-  assert.ok(gzipped <= 15360, `widget.js is ${gzipped} bytes gzipped`);
-  const text = Buffer.from(code).toString('utf8');
-  // Strict host CSPs forbid these; the widget never needs them.
-  assert.ok(!/\beval\(|new Function\(/.test(text), 'no eval');
-  assert.ok(!/\.innerHTML\s*=/.test(text), 'no innerHTML assignment');
+// The same build as `npm run build`, kept in memory so the test needs no
+// earlier build step and leaves the served files alone.
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const built = await buildWidget({ write: false });
+const contents = (path) => built.files.find((f) => f.path === path).contents;
+const gzipped = (paths) => paths.reduce((sum, path) => sum + gzipSync(contents(path)).length, 0);
+
+test('npm run build is this build', () => {
+  assert.equal(pkg.scripts.build, 'node build.mjs');
+});
+
+test('the first load (the loader and the modules it imports) is at most 15 KiB gzipped', () => {
+  const size = gzipped(built.firstLoad);
+  assert.ok(size <= 15360, `the first load is ${size} bytes gzipped`);
+});
+
+test('the dialogs are not in the first load: they are imported when one first opens', () => {
+  const firstLoad = built.firstLoad.map((p) => Buffer.from(contents(p)).toString('utf8')).join('\n');
+  assert.ok(built.onDemand.some((p) => basename(p).startsWith('dialogs-')), 'a dialogs module is built');
+  assert.ok(!firstLoad.includes('Link expires after'), 'the share dialog is not in the first load');
+  assert.ok(!firstLoad.includes('Yes, delete'), 'the note dialog is not in the first load');
+});
+
+test('no part uses eval, new Function or innerHTML', () => {
+  for (const file of built.files) {
+    const text = Buffer.from(file.contents).toString('utf8');
+    // Strict host CSPs forbid these; the widget never needs them.
+    assert.ok(!/\beval\(|new Function\(/.test(text), `no eval in ${basename(file.path)}`);
+    assert.ok(!/\.innerHTML\s*=/.test(text), `no innerHTML assignment in ${basename(file.path)}`);
+  }
 });

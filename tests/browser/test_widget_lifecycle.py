@@ -1,0 +1,76 @@
+"""The widget's life on a page: its dialogs load on demand, and destroy() takes away all it added."""
+
+from __future__ import annotations
+
+from browser.page_tools import wait_for_highlights
+from browser.test_journey import add_note
+from playwright.sync_api import expect
+from support import CIRRHOSIS, SEED
+
+TRACES = """
+() => ({
+  hosts: document.querySelectorAll('trial-notes-widget').length,
+  highlights: [...CSS.highlights.keys()].filter((name) => name.startsWith('trial-notes-')).sort(),
+  sheets: document.adoptedStyleSheets.length,
+})
+"""
+
+
+def listener_types(page) -> dict[str, list[str]]:
+    """The event listeners on the page's document and window, as DevTools lists them."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        found = {}
+        for name in ("document", "window"):
+            target = cdp.send("Runtime.evaluate", {"expression": name})["result"]["objectId"]
+            listeners = cdp.send("DOMDebugger.getEventListeners", {"objectId": target})["listeners"]
+            found[name] = sorted(listener["type"] for listener in listeners)
+        return found
+    finally:
+        cdp.detach()
+
+
+def test_dialogs_load_when_first_opened(live, page):
+    modules: list[str] = []
+    page.on("request", lambda request: modules.append(request.url) if "/static/widget/" in request.url else None)
+    page.goto(f"{live.url}/trials/{SEED}")
+    expect(page.get_by_role("button", name="My notes")).to_be_visible()
+    assert modules and not any("/dialogs-" in url for url in modules)
+    add_note(page, CIRRHOSIS, "loaded on demand")
+    assert wait_for_highlights(page, 1) == [CIRRHOSIS]
+    assert any("/dialogs-" in url for url in modules)
+    assert page.js_errors == []
+
+
+def test_destroy_takes_away_everything_it_added(live, page):
+    page.goto(f"{live.url}/trials/{SEED}")
+    add_note(page, CIRRHOSIS, "to be taken away")
+    wait_for_highlights(page, 1)
+    before = listener_types(page)
+    assert {"click", "keydown", "pointerdown", "selectionchange", "trial-notes:destroy"} <= set(before["document"])
+    assert {"resize", "scroll"} <= set(before["window"])
+    traces = page.evaluate(TRACES)
+    assert traces["hosts"] == 1 and len(traces["highlights"]) == 6 and traces["sheets"] == 1
+
+    page.evaluate("document.dispatchEvent(new Event('trial-notes:destroy'))")
+
+    assert page.evaluate(TRACES) == {"hosts": 0, "highlights": [], "sheets": 0}
+    after = listener_types(page)
+    assert after["document"] == []
+    # Playwright's own listeners on the window (added for its clicks) stay; the widget's go.
+    theirs = list(before["window"])
+    theirs.remove("resize")
+    theirs.remove("scroll")
+    assert after["window"] == theirs
+    # Its observers are gone too: a root that changes (or is replaced) is not anchored again.
+    anchored_again = page.evaluate("""() => new Promise((resolve) => {
+      let count = 0;
+      document.addEventListener('trial-notes:anchored', () => count++);
+      const root = document.querySelector('[data-notes-root]');
+      root.append(' new words');
+      root.replaceWith(root.cloneNode(true));
+      // Past the widget's 200 ms re-anchoring delay: had an observer been left, it would have fired.
+      setTimeout(() => resolve(count), 600);
+    })""")
+    assert anchored_again == 0
+    assert page.js_errors == []

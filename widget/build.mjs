@@ -1,0 +1,76 @@
+// Builds the widget into notes_service/static/ (`npm run build`; test/size.test.js builds the
+// same in memory):
+//   widget.js          the loader a page's tag loads (classic script: it reads its own tag)
+//   widget/app-*.js    the widget's ES modules, imported by the loader: the first load
+//   widget/dialogs-*.js  the dialogs, imported when the reader first opens one
+//   widget/parts.json  which files are the first load and which load on demand (bench/run.py)
+// The modules' names carry a content hash, so the service serves them as immutable.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { build } from 'esbuild';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const STATIC = join(HERE, '..', 'notes_service', 'static');
+const PARTS = join(STATIC, 'widget');
+const COMMON = { bundle: true, minify: true, target: 'es2022', logLevel: 'warning' };
+
+/**
+ * Build the loader and the modules; with write false, nothing touches the disk.
+ * Returns {files: [{path, contents}], firstLoad: [path], onDemand: [path]}.
+ */
+export async function buildWidget({ write = true } = {}) {
+  const modules = await build({
+    ...COMMON,
+    entryPoints: { app: join(HERE, 'src', 'app.js') },
+    splitting: true,
+    format: 'esm',
+    outdir: PARTS,
+    entryNames: '[name]-[hash]',
+    chunkNames: '[name]-[hash]',
+    metafile: true,
+    write: false,
+  });
+  const outputs = modules.metafile.outputs;
+  const key = (file) => relative(process.cwd(), file);
+  const entry = modules.outputFiles.find((f) => outputs[key(f.path)]?.entryPoint);
+  // The first load is the entry and what it imports statically; import() leaves the rest for later.
+  const firstLoad = new Set();
+  const visit = (path) => {
+    if (firstLoad.has(path)) return;
+    firstLoad.add(path);
+    for (const dep of outputs[path].imports) if (dep.kind === 'import-statement') visit(dep.path);
+  };
+  visit(key(entry.path));
+  const loader = await build({
+    ...COMMON,
+    entryPoints: [join(HERE, 'src', 'main.js')],
+    format: 'iife',
+    outfile: join(STATIC, 'widget.js'),
+    define: { WIDGET_APP: JSON.stringify(basename(entry.path)) },
+    write: false,
+  });
+  const files = [...loader.outputFiles, ...modules.outputFiles];
+  const inFirstLoad = (f) => firstLoad.has(key(f.path));
+  const result = {
+    files,
+    firstLoad: [loader.outputFiles[0].path, ...modules.outputFiles.filter(inFirstLoad).map((f) => f.path)],
+    onDemand: modules.outputFiles.filter((f) => !inFirstLoad(f)).map((f) => f.path),
+  };
+  if (write) {
+    // Earlier parts stay: a loader cached before this build (5 minutes) still finds its modules.
+    mkdirSync(PARTS, { recursive: true });
+    for (const f of modules.outputFiles) writeFileSync(f.path, f.contents);
+    const name = (path) => relative(STATIC, path);
+    const parts = { first_load: result.firstLoad.map(name), on_demand: result.onDemand.map(name) };
+    writeFileSync(join(PARTS, 'parts.json'), `${JSON.stringify(parts, null, 2)}\n`);
+    writeFileSync(loader.outputFiles[0].path, loader.outputFiles[0].contents); // last: make's target
+  }
+  return result;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { firstLoad, onDemand } = await buildWidget();
+  console.log(`widget: first load ${firstLoad.map((p) => basename(p)).join(', ')}; on demand ${onDemand.map((p) => basename(p)).join(', ')}`);
+}
