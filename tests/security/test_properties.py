@@ -8,7 +8,7 @@
   replaced by anything (Unicode, lone surrogates, NUL, huge text): a Trial or a
   RecordError, nothing else, within a time bound; an accepted record renders to HTML whose
   text is exactly its canonical text.
-- Anchoring on huge texts (the small-input properties live in tests/notes/test_anchoring.py)
+- Anchoring on huge texts (the small-input properties live in tests/notes/anchoring/)
   and selector parsing on arbitrary JSON.
 - Sanitizing near the markup limit, and on every XSS corpus vector, is idempotent
   (tests/notes/test_sanitize.py has the general idempotence properties).
@@ -33,6 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from security.xss_corpus import VECTORS
 from support import new_owner
 
+from notes_service import registry
 from notes_service.clock import utcnow
 from notes_service.errors import Locked, Unauthorized
 from notes_service.extensions import db
@@ -113,7 +114,7 @@ class Ladder:
 def test_lockout_ladder_matches_its_model(make_app):
     app = make_app()
     hasher = CountingHasher(**CHEAP_HASHER)
-    app.extensions["notes_password_hasher"] = hasher
+    registry.of(app).password_hasher = hasher
     client = app.test_client()
     steps = [0]
     reached: set[str] = set()  # which parts of the ladder the runs got to
