@@ -22,7 +22,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from security.xss_corpus import VECTORS
-from support import new_owner
+from support import new_owner, text_of
 
 from notes_service import registry
 from notes_service.clock import utcnow
@@ -289,15 +288,6 @@ def with_field(record: dict, path: str, value: Any) -> dict:
     return changed
 
 
-class TextOf(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def check_import(record: Any) -> Trial | None:
     """parse_study gives a Trial or a RecordError, in bounded time; a Trial renders to its canonical text."""
     started = time.process_time()  # CPU time: a busy machine does not inflate it
@@ -311,9 +301,7 @@ def check_import(record: Any) -> Trial | None:
         text = trial.canonical_text
         json.dumps(study.record, ensure_ascii=False).encode("utf-8")  # storable as it is kept
         assert "\x00" not in text  # PostgreSQL text cannot hold NUL
-        parser = TextOf()
-        parser.feed(str(render_sections(trial.sections)))
-        assert "".join(parser.parts) == text
+        assert text_of(str(render_sections(trial.sections))) == text
     return trial
 
 
