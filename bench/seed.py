@@ -4,7 +4,7 @@ Rows are built with the service's own crypto and models (wrapped data keys, AES-
 payloads bound to their rows, SHA-256 token hashes, an Argon2id passcode hash) and
 inserted in batches, so 200,000 notes take seconds rather than the hours that one
 API call per note would. What the server later reads is exactly what it would have
-written itself: `service._seal` and `service._dek_context` are the service's helpers.
+written itself: `service.seal_payload` and `service.dek_context` are the service's own.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, insert, select
 
-from notes_service import crypto
+from notes_service import crypto, registry
 from notes_service.clock import utcnow
 from notes_service.extensions import db
 from notes_service.notes import service
@@ -72,7 +72,7 @@ def _notebook_row(now: Any) -> tuple[dict[str, Any], str, bytes]:
     token = crypto.new_token(32)
     notebook_id = uuid.uuid4().hex
     dek = crypto.new_data_key()
-    kek_id, wrapped = crypto.wrap_data_key(service.keyring(), dek, service._dek_context(notebook_id))
+    kek_id, wrapped = crypto.wrap_data_key(registry.keyring(), dek, service.dek_context(notebook_id))
     row = {"id": notebook_id, "token_hash": crypto.hash_token(token), "kek_id": kek_id,
            "wrapped_dek": wrapped, "created_at": now}
     return row, token, dek
@@ -87,7 +87,7 @@ def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[dict
         rows.append({
             "id": note_id, "notebook_id": notebook["id"], "trial_id": SEED_TRIAL,
             "format_version": service.FORMAT_VERSION,
-            "ciphertext": service._seal(dek, notebook["id"], note_id, rng.choice(pool)),
+            "ciphertext": service.seal_payload(dek, notebook["id"], note_id, rng.choice(pool)),
             "anchored_version": version, "created_at": created, "updated_at": created,
         })
     return rows

@@ -112,6 +112,7 @@ class Gunicorn:
         self.env = dict(env)
         self.port = free_port()
         self.log_path = log_path
+        self.workers = workers
         self.command = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
                         *extra_args, "wsgi:app"]
         self.process: subprocess.Popen[bytes] | None = None
@@ -121,8 +122,12 @@ class Gunicorn:
         """http://127.0.0.1:PORT"""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start and wait until /healthz answers on every worker's behalf."""
+    label = "gunicorn"  # what start()'s errors call it
+    start_timeout = 60.0  # seconds start() waits for ready() by default
+
+    def start(self, timeout: float | None = None) -> None:
+        """Start in a process group of its own and wait until ready(); raise if it exits or times out."""
+        timeout = self.start_timeout if timeout is None else timeout
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command, cwd=REPO, env=self.env, stdout=log, stderr=log,
                                         start_new_session=True)
@@ -130,11 +135,15 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
-            if self.healthy() and len(self.pids()) >= 3:
+                raise RuntimeError(f"{self.label} exited with {self.process.returncode}; see {self.log_path}")
+            if self.ready():
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not become ready in {timeout:.0f} s; see {self.log_path}")
+        raise RuntimeError(f"{self.label} did not become ready in {timeout:.0f} s; see {self.log_path}")
+
+    def ready(self) -> bool:
+        """Whether /healthz answers and every worker is up (the master and `workers` children)."""
+        return self.healthy() and len(self.pids()) >= self.workers + 1
 
     def healthy(self, timeout: float = 1.0) -> bool:
         """Whether /healthz answers 200 within `timeout`."""
@@ -211,20 +220,12 @@ class Front(Gunicorn):
             self.env["GUNICORN_CMD_ARGS"] = " ".join(extra_args)  # both pools read it
         self.command = [sys.executable, str(REPO / "deploy" / "front.py")]
 
-    def start(self, timeout: float = 90.0) -> None:
-        """Start the front and wait until it has written pids.json (nginx and both pools answer)."""
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(self.command, cwd=REPO, env=self.env, stdout=log, stderr=log,
-                                        start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the front exited with {self.process.returncode}; see {self.log_path}")
-            if (self.run_dir / "pids.json").exists() and self.healthy():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"the front did not become ready in {timeout:.0f} s; see {self.log_path}")
+    label = "the front"
+    start_timeout = 90.0  # nginx and two pools
+
+    def ready(self) -> bool:
+        """Whether the front has written pids.json (nginx and both pools answer) and /healthz answers."""
+        return (self.run_dir / "pids.json").exists() and self.healthy()
 
     def pool_pids(self) -> dict[str, int]:
         """nginx's, the main pool's and the passcode pool's master."""

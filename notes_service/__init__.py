@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from . import registry
 from .config import ConfigError, Settings, load_settings
 from .extensions import bind_limiter, db, migrate
 
@@ -50,13 +51,12 @@ def _configure(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
         RATELIMIT_HEADERS_ENABLED=False,  # our 429 handler sets Retry-After; others keep theirs
-        NOTES_SETTINGS=settings,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["notes_settings"] = settings
     from .shares.passcodes import ArgonGate
 
-    app.extensions["notes_argon_gate"] = ArgonGate(settings.data_dir / "argon2-gate", settings.argon2_max_concurrent)
+    gate = ArgonGate(settings.data_dir / "argon2-gate", settings.argon2_max_concurrent)
+    registry.bind(app, registry.Registry(settings=settings, argon_gate=gate))
 
 
 def _mask_logs() -> None:
@@ -168,8 +168,9 @@ def _load_keys(app: Flask, settings: Settings) -> None:
     from .keys import key_problem, load_keyring
 
     ring = load_keyring(settings)
-    app.extensions["notes_keyring"] = ring
-    app.extensions["notes_keys_verified"] = False
+    collaborators = registry.of(app)
+    collaborators.keyring = ring
+    collaborators.keys_verified = False
     with app.app_context():
         try:
             problem = key_problem(ring)
@@ -183,4 +184,4 @@ def _load_keys(app: Flask, settings: Settings) -> None:
             db.session.remove()
     if problem:
         raise ConfigError(problem)
-    app.extensions["notes_keys_verified"] = True
+    collaborators.keys_verified = True

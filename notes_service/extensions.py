@@ -3,12 +3,14 @@
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from . import registry
 
 # Named constraints: Alembic can then alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -46,7 +48,7 @@ def rate_limited(name: str) -> Callable[[View], View]:
     """
 
     def limit() -> str:
-        return current_app.extensions["notes_settings"].rate_limits[name]
+        return registry.settings().rate_limits[name]
 
     def mark(view: View) -> View:
         setattr(view, _RATE_LIMIT, limit)
@@ -68,5 +70,4 @@ def bind_limiter(app: Flask) -> Limiter:
         limit = getattr(view, _RATE_LIMIT, None)
         if limit is not None:
             app.view_functions[endpoint] = limiter.limit(limit)(view)
-    app.extensions["notes_limiter"] = limiter
     return limiter

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from . import registry
 from .errors import problem
 from .extensions import db
 from .keys import key_problem
@@ -27,10 +28,11 @@ def readyz():
     except Exception:
         db.session.rollback()
         return problem(503, "Not ready", "The database is not reachable.", slug="not-ready")
-    ring = current_app.extensions.get("notes_keyring")
+    collaborators = registry.current()
+    ring = collaborators.keyring
     if not ring:
         return problem(503, "Not ready", "No encryption keys are loaded.", slug="not-ready")
-    if not current_app.extensions.get("notes_keys_verified"):
+    if not collaborators.keys_verified:
         # The database was down at start-up, so the keys were never checked against it: until
         # they are, "keys ok" would be a guess (a wrong key reads every note as unreadable).
         try:
@@ -43,5 +45,5 @@ def readyz():
         if wrong:
             current_app.logger.error("%s", wrong)
             return problem(503, "Not ready", wrong, slug="not-ready")
-        current_app.extensions["notes_keys_verified"] = True
+        collaborators.keys_verified = True
     return {"status": "ready", "database": "ok", "keys": "ok"}

@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, request, send_file
+from flask import Blueprint, Flask, Response, abort, g, request, send_file
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import registry
 from .config import Settings
 from .errors import BadRequest, problem
 
@@ -151,7 +152,7 @@ def widget_digest() -> str | None:
         stat = WIDGET_FILE.stat()
     except FileNotFoundError:
         return None
-    cache = current_app.extensions.setdefault("widget_digest", {})
+    cache = registry.current().widget_digests
     key = (stat.st_mtime_ns, stat.st_size)
     if key not in cache:
         cache.clear()

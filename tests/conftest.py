@@ -185,8 +185,7 @@ ONE_PASS = {
     "test_front.py": "sqlite",
     "test_log_masking.py": "sqlite",
     "test_gunicorn_conf.py": "sqlite",
-    "test_anchoring.py": "postgresql",
-    "test_anchoring_cases.py": "postgresql",
+    "anchoring": "postgresql",  # tests/notes/anchoring/
     "test_sanitize.py": "postgresql",
     "test_crypto.py": "postgresql",
     "test_paging.py": "postgresql",

@@ -1,4 +1,4 @@
-"""Real server processes for tests and benchmarks: gunicorn on a free port, bounded waits, clean stops.
+"""Real server processes for tests: gunicorn on a free port, bounded waits, clean stops; test databases.
 
 Every wait has a timeout, and every process is started in its own process group so that
 stopping it (or SIGKILL-ing it mid-load) takes the master and all its workers at once.
@@ -7,14 +7,14 @@ test fails:
 
     with ServerPool(tmp_path / "servers") as pool:
         server = pool.start(env, workers=4)
-        status, body = request_json("GET", server.url + "/healthz")
+        status, body = request_json("GET", server.url + "/healthz")   # from support
+
+Requests to a server, and notebooks driven over HTTP (`http_owner`), are in tests/support.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
-import json
 import os
 import signal
 import socket
@@ -25,11 +25,10 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support import request_json
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -43,39 +42,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def request_json(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None,
-                 timeout: float = 15.0, form: Mapping[str, str] | None = None) -> tuple[int, Any]:
-    """One HTTP request on a fresh connection; returns (status, parsed JSON or text)."""
-    status, _, payload = request(method, url, body, headers, timeout, form)
-    try:
-        return status, json.loads(payload) if payload else None
-    except ValueError:
-        return status, payload.decode("utf-8", "replace")
-
-
-def request(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None,
-            timeout: float = 15.0, form: Mapping[str, str] | None = None
-            ) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP request on a fresh connection; returns (status, headers, raw body)."""
-    parts = urlsplit(url)
-    sent_headers = {"Connection": "close", **(headers or {})}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        sent_headers.setdefault("Content-Type", "application/json")
-    elif form is not None:
-        data = urlencode(form).encode()
-        sent_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        connection.request(method, path or "/", body=data, headers=sent_headers)
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
 
 
 @dataclass
@@ -275,46 +241,3 @@ def pg_database(admin_url: str, prefix: str = "tn_srv") -> Iterator[str]:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@dataclass
-class HttpOwner:
-    """A notebook driven over real HTTP: create it, add notes, list them."""
-
-    base_url: str
-    notebook_id: str
-    token: str
-
-    @classmethod
-    def create(cls, base_url: str) -> HttpOwner:
-        status, body = request_json("POST", base_url + "/api/v1/notebooks")
-        if status != 201:
-            raise AssertionError(f"POST /api/v1/notebooks answered {status}: {body}")
-        return cls(base_url, body["notebook_id"], body["token"])
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def on(self, base_url: str) -> HttpOwner:
-        """The same notebook, called through another server."""
-        return HttpOwner(base_url, self.notebook_id, self.token)
-
-    def add_note(self, body: str, exact: str, trial: str, timeout: float = 15.0) -> tuple[int, Any]:
-        target = {"selector": [{"type": "TextQuoteSelector", "exact": exact}]}
-        return request_json("POST", f"{self.base_url}/api/v1/trials/{trial}/notes", headers=self.headers,
-                            body={"target": target, "body": body, "color": "yellow"}, timeout=timeout)
-
-    def notes(self, trial: str) -> list[dict[str, Any]]:
-        """Every note on a trial, following the list's cursor page by page."""
-        found: list[dict[str, Any]] = []
-        query = ""
-        while True:
-            status, body = request_json("GET", f"{self.base_url}/api/v1/trials/{trial}/notes?limit=100{query}",
-                                        headers=self.headers)
-            if status != 200:
-                raise AssertionError(f"listing notes answered {status}: {body}")
-            found += body["notes"]
-            if not body["next"]:
-                return found
-            query = "&cursor=" + body["next"]

@@ -1,18 +1,104 @@
-"""Helpers shared by tests: the seed trial, and a notebook driven through the API."""
+"""Request helpers shared by tests: the seed trial, HTTP requests, a notebook's owner, HTML as text.
+
+An Owner drives one notebook through the API, either in process with a Flask test client
+(`new_owner(client)`) or over HTTP against a real server (`http_owner(url)`, see
+tests/servers.py for starting one). Both kinds take the same arguments in the same order:
+
+    owner = new_owner(client)                  # or http_owner(server.url)
+    note = owner.add_note(exact=CIRRHOSIS, body="Does this exclude me?")   # asserts 201
+    status, answer = owner.post_note(body="under load", timeout=20)        # for counting outcomes
+"""
 
 from __future__ import annotations
 
+import http.client
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask.testing import FlaskClient
 
 SEED = "NCT07085104"
 CIRRHOSIS = "Child-Pugh Class B or C cirrhosis"
+QUESTION = "Does this exclude me?"
+
+
+# -- Plain HTTP ------------------------------------------------------------------------
+
+
+def request(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None,
+            timeout: float = 15.0, form: Mapping[str, str] | None = None
+            ) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request on a fresh connection; returns (status, headers, raw body)."""
+    parts = urlsplit(url)
+    sent_headers = {"Connection": "close", **(headers or {})}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent_headers.setdefault("Content-Type", "application/json")
+    elif form is not None:
+        data = urlencode(form).encode()
+        sent_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, path or "/", body=data, headers=sent_headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def request_json(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None,
+                 timeout: float = 15.0, form: Mapping[str, str] | None = None) -> tuple[int, Any]:
+    """One HTTP request on a fresh connection; returns (status, parsed JSON or text)."""
+    status, _, payload = request(method, url, body, headers, timeout, form)
+    try:
+        return status, json.loads(payload) if payload else None
+    except ValueError:
+        return status, payload.decode("utf-8", "replace")
+
+
+# -- How an owner's requests reach the service ------------------------------------------------
+
+
+@dataclass
+class InProcess:
+    """Requests through a Flask test client."""
+
+    client: FlaskClient
+
+    def call(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
+             timeout: float | None = None) -> tuple[int, Any]:
+        """(status, parsed JSON or None); `timeout` is for the HTTP kind and means nothing here."""
+        response = self.client.open(path, method=method, json=body, headers=dict(headers or {}))
+        return response.status_code, response.get_json(silent=True)
+
+
+@dataclass
+class OverHttp:
+    """Requests over HTTP to a running server."""
+
+    base_url: str
+
+    def call(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
+             timeout: float | None = None) -> tuple[int, Any]:
+        """(status, parsed JSON or text), on a fresh connection."""
+        return request_json(method, self.base_url + path, body=body, headers=headers,
+                            timeout=15.0 if timeout is None else timeout)
+
+
+# -- A notebook's owner ------------------------------------------------------------------
 
 
 @dataclass
 class Owner:
-    """A notebook seen from the API: its id, token and auth header."""
+    """A notebook seen from the API: how to reach it, its id, its token."""
 
-    client: object
+    api: InProcess | OverHttp
     notebook_id: str
     token: str
 
@@ -20,22 +106,85 @@ class Owner:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def add_note(self, exact: str = CIRRHOSIS, body: str = "Does this exclude me?", trial: str = SEED,
-                 **extra: object) -> dict:
+    @property
+    def client(self) -> FlaskClient:
+        """The test client of an in-process owner, for requests the helpers do not make."""
+        if not isinstance(self.api, InProcess):
+            raise TypeError("an owner over HTTP has no test client")
+        return self.api.client
+
+    def call(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> tuple[int, Any]:
+        """One request with the notebook's token: (status, parsed body)."""
+        return self.api.call(method, path, body=body, headers=self.headers, timeout=timeout)
+
+    def post_note(self, exact: str = CIRRHOSIS, body: str = QUESTION, trial: str = SEED,
+                  timeout: float | None = None, **extra: Any) -> tuple[int, Any]:
+        """POST a note quoting `exact`; (status, parsed body), whatever the status."""
         target = {"selector": [{"type": "TextQuoteSelector", "exact": exact, **extra.pop("quote", {})}]}
-        response = self.client.post(f"/api/v1/trials/{trial}/notes", headers=self.headers,
-                                    json={"target": target, "body": body, **extra})
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
+        return self.call("POST", f"/api/v1/trials/{trial}/notes", {"target": target, "body": body, **extra},
+                         timeout=timeout)
 
-    def share(self, **body: object) -> dict:
-        response = self.client.post("/api/v1/shares", headers=self.headers, json={"trial_id": SEED, **body})
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
+    def add_note(self, exact: str = CIRRHOSIS, body: str = QUESTION, trial: str = SEED,
+                 timeout: float | None = None, **extra: Any) -> dict[str, Any]:
+        """POST a note that must be created (201); the note."""
+        status, answer = self.post_note(exact, body, trial, timeout=timeout, **extra)
+        assert status == 201, answer
+        return answer
+
+    def share(self, **body: Any) -> dict[str, Any]:
+        """Create a share of the seed trial (201); the share as created."""
+        status, answer = self.call("POST", "/api/v1/shares", {"trial_id": SEED, **body})
+        assert status == 201, answer
+        return answer
+
+    def notes(self, trial: str = SEED) -> list[dict[str, Any]]:
+        """Every note on a trial, following the list's cursor page by page."""
+        found: list[dict[str, Any]] = []
+        query = ""
+        while True:
+            status, answer = self.call("GET", f"/api/v1/trials/{trial}/notes?limit=100{query}")
+            assert status == 200, f"listing notes answered {status}: {answer}"
+            found += answer["notes"]
+            if not answer["next"]:
+                return found
+            query = "&cursor=" + answer["next"]
+
+    def on(self, base_url: str) -> Owner:
+        """The same notebook, called through another server."""
+        return Owner(OverHttp(base_url), self.notebook_id, self.token)
 
 
-def new_owner(client) -> Owner:
-    response = client.post("/api/v1/notebooks")
-    assert response.status_code == 201
-    body = response.get_json()
-    return Owner(client, body["notebook_id"], body["token"])
+def _created_owner(api: InProcess | OverHttp) -> Owner:
+    status, answer = api.call("POST", "/api/v1/notebooks")
+    assert status == 201, f"POST /api/v1/notebooks answered {status}: {answer}"
+    return Owner(api, answer["notebook_id"], answer["token"])
+
+
+def new_owner(client: FlaskClient) -> Owner:
+    """A new notebook, driven through the Flask test client."""
+    return _created_owner(InProcess(client))
+
+
+def http_owner(base_url: str) -> Owner:
+    """A new notebook, driven over HTTP through the server at `base_url`."""
+    return _created_owner(OverHttp(base_url))
+
+
+# -- HTML ------------------------------------------------------------------------------
+
+
+class _TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def text_of(html: str) -> str:
+    """The text of an HTML fragment as a browser's DOM holds it: every text node, entities decoded."""
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)

@@ -27,6 +27,7 @@ from schemathesis.checks import (
 )
 from support import CIRRHOSIS, SEED, new_owner
 
+from notes_service import registry
 from notes_service.extensions import db
 from notes_service.notes import service as notes_service
 from notes_service.notes.models import Note
@@ -135,7 +136,7 @@ def test_fuzz_every_operation(make_app):
     # The passcode path is fuzzed too: high rate limits let requests reach Argon2 (cheap here) and the pages.
     app = make_app(NOTES_SHARE_RATE_LIMIT="1000000 per minute", NOTES_SHARE_PAGE_RATE_LIMIT="1000000 per minute",
                    NOTES_ARGON2_MAX_CONCURRENT="64")
-    app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     owner = new_owner(app.test_client())
     new_owner(app.test_client()).add_note(body="someone else's note")  # another notebook's data exists
     live = Live(owner.token, owner.notebook_id)

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import GUNICORN_CONF, HttpOwner, ServerPool, request, request_json
-from support import CIRRHOSIS, SEED
+from servers import GUNICORN_CONF, ServerPool
+from support import SEED, http_owner, request, request_json
 
 
 def load_conf():
@@ -56,8 +56,8 @@ def wait_for_text(path: Path, needle: str, timeout: float = 10.0) -> str:
 
 def test_access_log_masks_share_tokens_and_drops_query_strings(app_env, server_pool):
     server = server_pool.start(app_env, workers=1)
-    owner = HttpOwner.create(server.url)
-    status, note = owner.add_note("Ask about the liver panel.", CIRRHOSIS, SEED)
+    owner = http_owner(server.url)
+    status, note = owner.post_note(body="Ask about the liver panel.")
     assert status == 201
     status, share = request_json("POST", server.url + "/api/v1/shares", headers=owner.headers,
                                  body={"trial_id": SEED, "note_ids": [note["id"]], "passcode": "family-code-1"})

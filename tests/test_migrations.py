@@ -21,7 +21,7 @@ from servers import pg_database
 from sqlalchemy import Column, Integer, MetaData, inspect, text
 from support import new_owner
 
-from notes_service import ConfigError, create_app
+from notes_service import ConfigError, create_app, registry
 from notes_service.crypto import Keyring
 from notes_service.extensions import db
 from notes_service.trials.models import outside_models
@@ -189,7 +189,7 @@ def test_a_database_from_0003_gets_its_key_checks_at_start_up_after_upgrade(migr
     with app.app_context():
         downgrade(revision="0003_shares")
         db.session.remove()
-    keys = app.extensions["notes_keyring"]
+    keys = registry.of(app).keyring
     env = {"NOTES_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": empty_database,
            "NOTES_SECRET_KEY": "migration-secret-" + "x" * 32}
     spec = f"mig1:{base64.b64encode(keys.key('mig1')).decode()}"

@@ -6,6 +6,7 @@ import click
 from flask import Blueprint
 from sqlalchemy import func, select
 
+from .. import registry
 from ..extensions import db
 from ..keys import key_problem
 from . import service
@@ -18,7 +19,7 @@ bp = Blueprint("keys_cli", __name__, cli_group="keys")
 @click.option("--batch-size", default=500, show_default=True, help="Data keys re-wrapped per transaction.")
 def rotate_command(batch_size: int) -> None:
     """Re-wrap every notebook's data key under the newest key (notes are not touched)."""
-    ring = service.keyring()
+    ring = registry.keyring()
     # Start-up already checked the keys; this makes sure the newest one has its stored check
     # before any data key is wrapped under it, and refuses if its bytes changed since.
     problem = key_problem(ring)
@@ -39,7 +40,7 @@ def rotate_command(batch_size: int) -> None:
 @bp.cli.command("check")
 def check_command() -> None:
     """Report what each key protects and its key check; fail if a key is missing or not the data's."""
-    ring = service.keyring()
+    ring = registry.keyring()
     usage = service.kek_usage()
     wrong = set(service.mismatched_keks(ring))
     db.session.commit()

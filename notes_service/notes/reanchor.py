@@ -18,7 +18,7 @@ from .anchoring import (
     selectors_to_quote,
 )
 from .models import Note, Notebook
-from .service import ANCHORED, ORPHANED, _safe_data_key, open_note, reseal
+from .service import ANCHORED, ORPHANED, open_note, reseal, safe_data_key
 
 
 @dataclass
@@ -66,7 +66,7 @@ def _reanchor_one(note: Note, text: str, version: str, deks: dict[str, bytes | N
                   result: ReanchorResult) -> None:
     notebook = db.session.get(Notebook, note.notebook_id)
     if note.notebook_id not in deks:
-        deks[note.notebook_id] = _safe_data_key(notebook) if notebook else None
+        deks[note.notebook_id] = safe_data_key(notebook) if notebook else None
     dek = deks[note.notebook_id]
     view = open_note(dek, note)
     if dek is None or not view.readable or notebook is None:

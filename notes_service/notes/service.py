@@ -19,8 +19,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, upda
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .. import crypto
-from ..clock import utcnow
+from .. import crypto, registry
 from ..errors import Busy, Invalid
 from ..extensions import db
 from ..paging import PageRequest
@@ -68,16 +67,12 @@ class NoteView:
         return None
 
 
-def keyring() -> crypto.Keyring:
-    """The configured key-encryption keys."""
-    return current_app.extensions["notes_keyring"]
-
-
 def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _dek_context(notebook_id: str) -> bytes:
+def dek_context(notebook_id: str) -> bytes:
+    """The context a notebook's data key is wrapped under."""
     # Binds a wrapped key to its notebook: a wrapped key copied to another row fails to unwrap.
     return b"notebook:" + notebook_id.encode("ascii")
 
@@ -89,26 +84,25 @@ def create_notebook() -> tuple[Notebook, str]:
     """A new notebook and its token (returned this once, stored only as a hash)."""
     token = crypto.new_token(32)
     notebook_id = _new_id()
-    kek_id, wrapped = crypto.wrap_data_key(keyring(), crypto.new_data_key(), _dek_context(notebook_id))
+    kek_id, wrapped = crypto.wrap_data_key(registry.keyring(), crypto.new_data_key(), dek_context(notebook_id))
     notebook = Notebook(id=notebook_id, token_hash=crypto.hash_token(token), kek_id=kek_id,
-                        wrapped_dek=wrapped, created_at=utcnow())
+                        wrapped_dek=wrapped, created_at=registry.now())
     db.session.add(notebook)
     db.session.commit()
     return notebook, token
 
 
 def delete_notebook(notebook: Notebook) -> None:
-    """Erase the wrapped data key first (crypto-shredding), then the notes, shares and notebook."""
+    """Erase the wrapped data key first (crypto-shredding), then the notebook and all it holds."""
     notebook_id = notebook.id
     db.session.execute(
         update(Notebook).where(Notebook.id == notebook_id).values(wrapped_dek=None, kek_id=None)
     )
     # Committed on its own: whatever happens next, the notes can no longer be decrypted.
     db.session.commit()
-    from ..shares.models import Share  # shares belong to notebooks; deleted with them
-
-    db.session.execute(delete(Share).where(Share.notebook_id == notebook_id))
-    db.session.execute(delete(Note).where(Note.notebook_id == notebook_id))
+    # The foreign keys cascade (ON DELETE CASCADE, enforced on SQLite by PRAGMA foreign_keys on
+    # every connection): its notes, its shares and what those hold go in the same statement, so
+    # this module needs to know nothing of the tables that belong to notebooks.
     db.session.execute(delete(Notebook).where(Notebook.id == notebook_id))
     db.session.commit()
     if db.engine.dialect.name == "sqlite":
@@ -146,13 +140,14 @@ def data_key(notebook: Notebook) -> bytes:
     """The notebook's unwrapped data key."""
     if notebook.wrapped_dek is None or notebook.kek_id is None:
         raise crypto.DecryptionError("the notebook's data key was erased")
-    return crypto.unwrap_data_key(keyring(), notebook.kek_id, notebook.wrapped_dek, _dek_context(notebook.id))
+    return crypto.unwrap_data_key(registry.keyring(), notebook.kek_id, notebook.wrapped_dek, dek_context(notebook.id))
 
 
 # -- Sealing -----------------------------------------------------------------------
 
 
-def _seal(dek: bytes, notebook_id: str, note_id: str, payload: dict[str, Any]) -> bytes:
+def seal_payload(dek: bytes, notebook_id: str, note_id: str, payload: dict[str, Any]) -> bytes:
+    """Encrypt a note's payload, bound to its notebook, its id and the format version."""
     plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return crypto.seal(dek, plaintext, crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
 
@@ -174,7 +169,8 @@ def open_note(dek: bytes | None, note: Note) -> NoteView:
                     updated_at=note.updated_at, readable=False)
 
 
-def _safe_data_key(notebook: Notebook) -> bytes | None:
+def safe_data_key(notebook: Notebook) -> bytes | None:
+    """The notebook's data key, or None (logged by id) when it cannot be unwrapped."""
     try:
         return data_key(notebook)
     except crypto.CryptoError:
@@ -250,7 +246,7 @@ def _page_of(notebook: Any, sized_ids: list[tuple[str, int]], page: PageRequest,
     """The slice for up to limit + 1 (id, payload length) pairs, in page order."""
     more = len(sized_ids) > page.limit
     sized_ids = sized_ids[: page.limit]
-    dek = _safe_data_key(notebook) if sized_ids else None
+    dek = safe_data_key(notebook) if sized_ids else None
     return NoteSlice(notes=_open_in_chunks(dek, sized_ids), more=more, total=total)
 
 
@@ -363,16 +359,16 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     # SQLite serializes writers with BEGIN IMMEDIATE already.
     db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
     count = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
-    limit = current_app.extensions["notes_settings"].max_notes_per_notebook
+    limit = registry.settings().max_notes_per_notebook
     if count >= limit:
         raise Invalid(f"A notebook holds at most {limit} notes.", errors={"(notebook)": "is full"})
-    now = utcnow()
+    now = registry.now()
     note = Note(id=_new_id(), notebook_id=notebook.id, trial_id=row.id, format_version=FORMAT_VERSION,
                 anchored_version=version, created_at=now, updated_at=now)
     payload = {"selector": selectors, "body": body,
                "color": data.color, "anchor": ANCHORED}
     dek = data_key(notebook)
-    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
     db.session.add(note)
     db.session.commit()
     return open_note(dek, note)
@@ -384,7 +380,7 @@ def _owned_note(notebook: Notebook, note_id: str) -> Note:
 
 def get_note(notebook: Notebook, note_id: str) -> NoteView:
     """One of my notes."""
-    return open_note(_safe_data_key(notebook), _owned_note(notebook, note_id))
+    return open_note(safe_data_key(notebook), _owned_note(notebook, note_id))
 
 
 def update_note(notebook: Notebook, note_id: str, data: NoteInput) -> NoteView:
@@ -405,9 +401,9 @@ def update_note(notebook: Notebook, note_id: str, data: NoteInput) -> NoteView:
         "color": data.color or current.color,
         "anchor": anchor,
     }
-    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
     note.anchored_version = version
-    note.updated_at = utcnow()
+    note.updated_at = registry.now()
     db.session.commit()
     return open_note(dek, note)
 
@@ -440,7 +436,7 @@ def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[di
            anchor: str, version: str, dek: bytes) -> None:
     """Store new selectors and anchor state for a note (used by re-anchoring)."""
     payload = {"selector": selectors, "body": view.body, "color": view.color, "anchor": anchor}
-    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
     note.anchored_version = version
 
 
@@ -494,7 +490,7 @@ def _opens_data_under(ring: crypto.Keyring, kek_id: str) -> bool:
     ).all()
     for notebook_id, wrapped in sample:
         try:
-            crypto.unwrap_data_key(ring, kek_id, wrapped, _dek_context(notebook_id))
+            crypto.unwrap_data_key(ring, kek_id, wrapped, dek_context(notebook_id))
         except crypto.DecryptionError:
             continue
         return True
@@ -508,7 +504,7 @@ def _store_key_check(ring: crypto.Keyring, kek_id: str) -> KeyCheck:
     # the first insert wins, and every worker then verifies its own bytes against the winner's.
     db.session.execute(
         insert(KeyCheck).values(kek_id=kek_id, check_value=crypto.make_key_check(ring, kek_id),
-                                created_at=utcnow()).on_conflict_do_nothing(index_elements=["kek_id"])
+                                created_at=registry.now()).on_conflict_do_nothing(index_elements=["kek_id"])
     )
     db.session.commit()
     return db.session.get(KeyCheck, kek_id, populate_existing=True)
@@ -516,7 +512,7 @@ def _store_key_check(ring: crypto.Keyring, kek_id: str) -> KeyCheck:
 
 def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:
     """Re-wrap every data key not under the newest KEK; safe to stop and re-run."""
-    ring = keyring()
+    ring = registry.keyring()
     rotated = 0
     while True:
         batch = db.session.scalars(
@@ -526,7 +522,7 @@ def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:
         if not batch:
             return rotated
         for notebook in batch:
-            context = _dek_context(notebook.id)
+            context = dek_context(notebook.id)
             dek = crypto.unwrap_data_key(ring, notebook.kek_id, notebook.wrapped_dek, context)
             notebook.kek_id, notebook.wrapped_dek = crypto.wrap_data_key(ring, dek, context)
         # Each batch commits on its own: an interrupted rotation resumes where it stopped.

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 
-from ..clock import utcnow
+from .. import registry
 from ..errors import DomainError, Unauthorized
 from ..extensions import client_address, rate_limited
 from ..paging import PageRequest, encode_cursor, parse_page_request
@@ -103,7 +103,7 @@ def share_page(token: str) -> Response:
         session_id = _session_share_id()
         if session_id == share.id:
             return _content(service.session_share(share.id), token)
-        service.refuse_unless_open(share, utcnow())
+        service.refuse_unless_open(share, registry.now())
     except DomainError as error:
         return _state_page(error)
     return _page("share_form.html", token=token, error=None)

@@ -24,12 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select
 
-from .. import crypto
-from ..clock import utcnow
+from .. import crypto, registry
 from ..errors import Busy, Gone, Invalid, Locked, NotFound, Unauthorized
 from ..extensions import db
 from ..notes import service as notes
@@ -39,7 +36,7 @@ from ..paging import DEFAULT_LIMIT, PageRequest, decode_cursor
 from ..trials import service as trials
 from ..trials.ctgov import NCT_RE
 from .models import Share, ShareAttempt, share_notes
-from .passcodes import ArgonGate, normalize, passcode_problem, typed_passcode
+from .passcodes import normalize, passcode_problem, typed_passcode
 from .sessions import session_share_id
 
 STREAK_LIMIT = 5
@@ -75,16 +72,6 @@ class OpenedShare:
     share: Share
 
 
-def hasher() -> PasswordHasher:
-    """The Argon2id hasher (argon2-cffi's RFC 9106 low-memory defaults unless a test swaps it)."""
-    return current_app.extensions.get("notes_password_hasher") or PasswordHasher()
-
-
-def gate() -> ArgonGate:
-    """This host's bound on concurrent Argon2 work (verifications and new passcode hashes)."""
-    return current_app.extensions["notes_argon_gate"]
-
-
 def lock_duration(lock_number: int) -> timedelta:
     """15 minutes for the first lock, doubling for each one after."""
     return FIRST_LOCK * (2 ** lock_number)
@@ -92,7 +79,7 @@ def lock_duration(lock_number: int) -> timedelta:
 
 def state_of(share: Share, now: datetime | None = None) -> str:
     """active, expired, revoked, used_up or locked."""
-    now = now or utcnow()
+    now = now or registry.now()
     if share.revoked:
         return REVOKED
     if share.expires_at <= now:
@@ -157,7 +144,7 @@ def create_share(notebook: Notebook, request: ShareRequest, *,
     if not chosen:
         raise Invalid("There are no notes to share on this trial.", errors={"note_ids": "no notes"})
     token = crypto.new_token(32)
-    now = utcnow()
+    now = registry.now()
     share = Share(
         id=uuid.uuid4().hex, notebook_id=notebook_id, trial_id=trial_id,
         token_hash=crypto.hash_token(token), passcode_hash=passcode_hash,
@@ -196,8 +183,8 @@ def _hash_outside_transactions(passcode: str, client: str | None) -> str:
     # POST's transaction holds the write lock (BEGIN IMMEDIATE), which every other writer of
     # every worker would wait on for the whole hash.
     db.session.commit()  # ends the reads' transaction; nothing is pending
-    with gate().slot(client):
-        return crypto.hash_passcode(passcode, hasher())
+    with registry.argon_gate().slot(client):
+        return crypto.hash_passcode(passcode, registry.password_hasher())
 
 
 @dataclass(frozen=True)
@@ -249,7 +236,7 @@ def revoke_share(notebook: Notebook, share_id: str) -> None:
     """Revoke one of my shares: its link answers 410 from now on."""
     share = _owned_share(notebook, share_id)
     share.revoked = True
-    share.revoked_at = share.revoked_at or utcnow()
+    share.revoked_at = share.revoked_at or registry.now()
     db.session.commit()
 
 
@@ -305,7 +292,7 @@ def _locked_share(share_id: str) -> Share | None:
     return db.session.get(Share, share_id, with_for_update=True, populate_existing=True)
 
 
-def _reserve_attempt(share_id: str, now: datetime) -> str | None:
+def reserve_attempt(share_id: str, now: datetime) -> str | None:
     """Reserve a verification under the lockout bound; its id, or None when the share is not open.
 
     Raises Busy when the share is open but its places are all taken by attempts in flight.
@@ -337,7 +324,7 @@ def _reserve_waiting(share_id: str, now: datetime) -> str | None:
     deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
     while True:
         try:
-            return _reserve_attempt(share_id, now)
+            return reserve_attempt(share_id, now)
         except Busy:
             if time.monotonic() >= deadline:
                 raise
@@ -403,7 +390,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
                client: str | None = None) -> OpenedShare:
     """Check the passcode under the lockout rules and count the view, or raise; loads no note."""
     share = find_share(token)
-    now = now or utcnow()
+    now = now or registry.now()
     refuse_unless_open(share, now)
     typed = typed_passcode(passcode)
     if typed is None:
@@ -413,7 +400,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
     # through the wait and Argon2 (on SQLite, BEGIN IMMEDIATE: the write lock, so every other
     # request of every worker would wait for each verification).
     db.session.commit()
-    with gate().slot(client):
+    with registry.argon_gate().slot(client):
         attempt_id = _reserve_waiting(share_id, now)
         if attempt_id is None:
             db.session.expire_all()
@@ -425,7 +412,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
 
 def _verify_or_release(attempt_id: str, passcode_hash: str, passcode: str) -> tuple[bool, str | None]:
     try:
-        return crypto.verify_passcode(passcode_hash, passcode, hasher())
+        return crypto.verify_passcode(passcode_hash, passcode, registry.password_hasher())
     except BaseException:
         _release_attempt(attempt_id)
         raise
@@ -507,7 +494,7 @@ def session_share(share_id: str, now: datetime | None = None) -> Share:
     share = db.session.get(Share, share_id)
     if share is None:
         raise NotFound("There is no share at this address.")
-    now = now or utcnow()
+    now = now or registry.now()
     state = state_of(share, now)
     # A used-up share still shows to the person who used its last view, for the cookie's life.
     if state in {REVOKED, EXPIRED}:

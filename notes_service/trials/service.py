@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 
-from ..clock import utcnow
+from .. import registry
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from . import ctgov, reader, render
@@ -110,7 +110,7 @@ def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
     versions: list[dict[str, Any]] = []
     listings: dict[str, dict[str, Any]] = {}
     changed: dict[str, None] = {}
-    now = utcnow()
+    now = registry.now()
     for study in studies:
         state = current.get(study.nct_id)
         if state is not None and state[0] == study.version:

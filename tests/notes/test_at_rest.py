@@ -15,7 +15,7 @@ import pytest
 from servers import pg_admin
 from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.engine import make_url
-from support import CIRRHOSIS, SEED, new_owner
+from support import SEED, new_owner
 
 from notes_service import ConfigError, create_app, crypto
 from notes_service.crypto import Keyring
@@ -410,16 +410,17 @@ def test_erasure_blocked_for_good_answers_503_and_start_up_finishes_it(app_env, 
 
 def test_erasure_holds_with_gunicorn_workers_reading_meanwhile(app_env, data_dir, database_url, tmp_path):
     sqlite_only(database_url)
-    from servers import HttpOwner, ServerPool, request_json
+    from servers import ServerPool
+    from support import http_owner, request_json
 
     db_file = data_dir / "notes.sqlite3"
     with ServerPool(tmp_path / "servers") as pool:
         server = pool.start(app_env, workers=2)
-        kept = HttpOwner.create(server.url)
-        assert kept.add_note(LONG_BODY, CIRRHOSIS, SEED)[0] == 201
-        owner = HttpOwner.create(server.url)
+        kept = http_owner(server.url)
+        assert kept.post_note(body=LONG_BODY)[0] == 201
+        owner = http_owner(server.url)
         for body in (BODY, LONG_BODY):
-            assert owner.add_note(body, CIRRHOSIS, SEED)[0] == 201
+            assert owner.post_note(body=body)[0] == 201
         traces = stored_traces(db_file, owner.notebook_id)
         stop, reads, failures = threading.Event(), [], []
 

@@ -31,7 +31,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 from support import SEED, new_owner
 
-from notes_service import crypto
+from notes_service import crypto, registry
 from notes_service.extensions import db
 from notes_service.notes import service
 from notes_service.notes.models import Note, Notebook
@@ -145,7 +145,7 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
     owner = new_owner(client)
     first = add_largest_note(client, owner)
     assert len(first["body"]) == 10_000  # stored at the body limit
-    limit = app.extensions["notes_settings"].max_notes_per_notebook
+    limit = registry.of(app).settings.max_notes_per_notebook
     fill_notebook(app, owner.notebook_id, first["id"], limit - 1)
     full = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
                        json={"target": first["target"], "body": "one more"})

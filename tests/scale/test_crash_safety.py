@@ -17,9 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from servers import HttpOwner
 from sqlalchemy.engine import make_url
-from support import CIRRHOSIS, SEED
+from support import SEED, Owner, http_owner
 
 pytestmark = pytest.mark.skipif(os.environ.get("NOTES_TEST_BACKEND") == "postgresql",
                                 reason="SQLite-specific: the PostgreSQL pass has no SQLite database")
@@ -45,7 +44,7 @@ class Writes:
         self.not_sent = 0
         self.other_answers: list[tuple[int, str]] = []
 
-    def write(self, number: int, owners: list[HttpOwner]) -> None:
+    def write(self, number: int, owners: list[Owner]) -> None:
         if self.killed.is_set() or time.monotonic() > self.deadline:
             with self.lock:
                 self.not_sent += 1
@@ -53,7 +52,7 @@ class Writes:
         notebook = number % len(owners)
         body = f"Crash-test note {number}: ask the coordinator about the liver panel."
         try:
-            status, answer = owners[notebook].add_note(body, CIRRHOSIS, SEED, timeout=20)
+            status, answer = owners[notebook].post_note(body=body, timeout=20)
         except (OSError, http.client.HTTPException):
             with self.lock:
                 self.unanswered += 1
@@ -73,7 +72,7 @@ class Writes:
 def test_acknowledged_notes_survive_sigkill(app_env, server_pool, tmp_path):
     started = time.monotonic()
     server = server_pool.start(app_env, workers=WORKERS)
-    owners = [HttpOwner.create(server.url) for _ in range(NOTEBOOKS)]
+    owners = [http_owner(server.url) for _ in range(NOTEBOOKS)]
     writes = Writes(server)
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(lambda n: writes.write(n, owners), range(PLANNED)))

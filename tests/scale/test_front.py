@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 from path_variants import share_path_variants
-from servers import REPO, HttpOwner, free_port, request, request_json, run_flask
-from support import CIRRHOSIS, SEED
+from servers import REPO, free_port, run_flask
+from support import SEED, Owner, http_owner, request, request_json
 
 from notes_service.crypto import Keyring
 
@@ -147,10 +147,10 @@ def front(tmp_path_factory, front_data) -> Iterator[Front]:
         running.stop()
 
 
-def make_share(front: Front) -> tuple[HttpOwner, str]:
+def make_share(front: Front) -> tuple[Owner, str]:
     """A notebook with one note and a share of it; the share's token."""
-    owner = HttpOwner.create(front.url)
-    status, _ = owner.add_note("Does this exclude me?", CIRRHOSIS, SEED)
+    owner = http_owner(front.url)
+    status, _ = owner.post_note(body="Does this exclude me?")
     assert status == 201
     status, body = request_json("POST", front.url + "/api/v1/shares", headers=owner.headers,
                                 body={"trial_id": SEED, "passcode": "right passcode 1"})
@@ -242,8 +242,8 @@ class Slowloris:
 
 
 def test_sixty_slow_clients_do_not_stop_health_checks_or_reads(front):
-    owner = HttpOwner.create(front.url)
-    assert owner.add_note("slow clients", CIRRHOSIS, SEED)[0] == 201
+    owner = http_owner(front.url)
+    assert owner.post_note(body="slow clients")[0] == 201
     slow = Slowloris(front.port, 60)
     try:
         # Bare gunicorn (`make serve` before the front) gives each of these a worker thread while it
@@ -285,7 +285,7 @@ def test_passcode_requests_wait_in_their_own_pool_while_readers_and_writers_are_
         assert json.loads(body)["title"] == "Service busy"
         # Meanwhile the main pool serves readers, writers and the share page (its GET) as usual.
         assert [n["body"] for n in owner.notes(SEED)] == ["Does this exclude me?"]
-        assert owner.add_note("written while guesses wait", CIRRHOSIS, SEED)[0] == 201
+        assert owner.post_note(body="written while guesses wait")[0] == 201
         page_status, _, page = request("GET", f"{front.url}/s/{token}")
         assert page_status == 200 and b'name="passcode"' in page
         assert all(not future.done() for future in held)
@@ -417,7 +417,7 @@ def test_the_app_counts_passcode_attempts_by_the_address_nginx_saw(front):
 
 
 def test_oversized_bodies_are_refused_by_nginx_in_the_callers_format(front):
-    owner = HttpOwner.create(front.url)
+    owner = http_owner(front.url)
     big = json.dumps({"target": {"selector": []}, "body": "x" * 70_000}).encode()
     status, headers, body = raw_request(front.port, "POST", f"/api/v1/trials/{SEED}/notes", body=big,
                                         headers={**owner.headers, "Content-Type": "application/json"})

@@ -12,8 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from servers import HttpOwner
-from support import CIRRHOSIS, SEED
+from support import SEED, http_owner
 
 pytestmark = pytest.mark.skipif(os.environ.get("NOTES_TEST_BACKEND") == "postgresql",
                                 reason="SQLite-specific: the PostgreSQL pass has no SQLite database")
@@ -25,7 +24,7 @@ DEADLINE_SECONDS = 90  # no write starts after this: a stalled server fails the 
 
 def test_four_workers_write_in_parallel_without_locking(app_env, server_pool):
     server = server_pool.start(app_env, workers=4)
-    owners = [HttpOwner.create(server.url) for _ in range(THREADS // 2)]  # two writers per notebook
+    owners = [http_owner(server.url) for _ in range(THREADS // 2)]  # two writers per notebook
     deadline = time.monotonic() + DEADLINE_SECONDS
 
     def write(thread: int) -> list[tuple[int, str, str | None]]:
@@ -36,7 +35,7 @@ def test_four_workers_write_in_parallel_without_locking(app_env, server_pool):
                 results.append((0, "", "deadline passed before this write"))
                 continue
             body = f"Writer {thread}, note {index}: does this exclude me?"
-            status, answer = owner.add_note(body, CIRRHOSIS, SEED)
+            status, answer = owner.post_note(body=body)
             results.append((status, body, answer.get("id") if status == 201 else str(answer)[:300]))
         return results
 

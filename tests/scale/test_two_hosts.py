@@ -12,8 +12,8 @@ import os
 import uuid
 
 import pytest
-from servers import HttpOwner, ServerPool, pg_database, redis_namespace, request, request_json, run_flask
-from support import CIRRHOSIS, SEED
+from servers import ServerPool, pg_database, redis_namespace, run_flask
+from support import SEED, Owner, http_owner, request, request_json
 
 from notes_service.crypto import Keyring
 
@@ -66,9 +66,9 @@ def client(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
 
 
-def make_share(owner: HttpOwner, note_id: str, passcode: str) -> tuple[str, str]:
-    status, body = request_json("POST", owner.base_url + "/api/v1/shares", headers=owner.headers,
-                                body={"trial_id": SEED, "note_ids": [note_id], "passcode": passcode})
+def make_share(owner: Owner, note_id: str, passcode: str) -> tuple[str, str]:
+    status, body = owner.call("POST", "/api/v1/shares",
+                              {"trial_id": SEED, "note_ids": [note_id], "passcode": passcode})
     assert status == 201, body
     return body["id"], body["url"].rsplit("/s/", 1)[1]
 
@@ -84,12 +84,12 @@ def test_notes_locks_and_rate_limits_hold_across_two_hosts(hosts):
     assert a.process.pid != b.process.pid and a.port != b.port
 
     # A note written through A is read through B, and the other way round.
-    owner = HttpOwner.create(a.url)
-    status, note = owner.add_note("Ask about the liver panel.", CIRRHOSIS, SEED)
+    owner = http_owner(a.url)
+    status, note = owner.post_note(body="Ask about the liver panel.")
     assert status == 201
     status, read = request_json("GET", f"{b.url}/api/v1/notes/{note['id']}", headers=owner.headers)
     assert status == 200 and read["readable"] is True and read["body"] == "Ask about the liver panel."
-    status, second = owner.on(b.url).add_note("And the MELD score.", CIRRHOSIS, SEED)
+    status, second = owner.on(b.url).post_note(body="And the MELD score.")
     assert status == 201
     assert {n["body"] for n in owner.notes(SEED)} == {"Ask about the liver panel.", "And the MELD score."}
 
@@ -117,8 +117,8 @@ def test_notes_locks_and_rate_limits_hold_across_two_hosts(hosts):
 
 def test_share_page_session_opened_on_one_host_is_honoured_by_the_other(hosts):
     a, b = hosts
-    owner = HttpOwner.create(a.url)
-    _, note = owner.add_note("Bring the scan results.", CIRRHOSIS, SEED)
+    owner = http_owner(a.url)
+    _, note = owner.post_note(body="Bring the scan results.")
     _, token = make_share(owner, note["id"], "family-passcode-3")
     status, headers, _ = request("POST", f"{a.url}/s/{token}", form={"passcode": "family-passcode-3"},
                                  headers=client("192.0.2.5"))

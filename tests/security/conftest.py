@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from argon2 import PasswordHasher
 
-from notes_service import create_app
+from notes_service import create_app, registry
 from notes_service.extensions import db
 
 # Real Argon2id, at parameters that take a millisecond: these tests are about who sees what.
@@ -21,7 +21,7 @@ def module_app(database_factory, tmp_path_factory) -> Iterator:
     url = database_factory.new_database(data_dir)
     app = create_app(database_factory.env(data_dir, url, NOTES_SHARE_RATE_LIMIT="100000 per minute"))
     app.config["TESTING"] = True
-    app.extensions["notes_password_hasher"] = PasswordHasher(**CHEAP_HASHER)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     yield app
     with app.app_context():
         db.session.remove()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from path_variants import NEAR_MISS, ROUTED, send_raw, share_path_variants
-from servers import BIN, REPO, HttpOwner, ServerPool, free_port, request_json
-from support import CIRRHOSIS, SEED
+from servers import BIN, REPO, ServerPool, free_port
+from support import SEED, Owner, http_owner, request_json
 
 from notes_service.logmask import MASK, MaskSecrets, mask, quote_path
 
@@ -83,9 +83,9 @@ def test_the_filter_masks_messages_arguments_and_tracebacks(caplog):
     assert '"GET /s/**** HTTP/1.1" 200' in caplog.text and "/api/v1/shared/****" in caplog.text
 
 
-def make_share(base_url: str) -> tuple[HttpOwner, str]:
-    owner = HttpOwner.create(base_url)
-    status, note = owner.add_note("Ask about the liver panel.", CIRRHOSIS, SEED)
+def make_share(base_url: str) -> tuple[Owner, str]:
+    owner = http_owner(base_url)
+    status, note = owner.post_note(body="Ask about the liver panel.")
     assert status == 201
     status, share = request_json("POST", base_url + "/api/v1/shares", headers=owner.headers,
                                  body={"trial_id": SEED, "note_ids": [note["id"]], "passcode": PASSCODE})
@@ -109,7 +109,7 @@ def send_every_variant(host: str, port: int, token: str) -> int:
     return len(variants)
 
 
-def assert_log_holds_no_secret(log: str, owner: HttpOwner, token: str, sent: int) -> None:
+def assert_log_holds_no_secret(log: str, owner: Owner, token: str, sent: int) -> None:
     leaked = [piece for piece in token_fragments(token) if piece in log]
     assert not leaked, f"{len(leaked)} pieces of the token in the log"
     assert owner.token not in log

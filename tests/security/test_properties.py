@@ -8,7 +8,7 @@
   replaced by anything (Unicode, lone surrogates, NUL, huge text): a Trial or a
   RecordError, nothing else, within a time bound; an accepted record renders to HTML whose
   text is exactly its canonical text.
-- Anchoring on huge texts (the small-input properties live in tests/notes/test_anchoring.py)
+- Anchoring on huge texts (the small-input properties live in tests/notes/anchoring/)
   and selector parsing on arbitrary JSON.
 - Sanitizing near the markup limit, and on every XSS corpus vector, is idempotent
   (tests/notes/test_sanitize.py has the general idempotence properties).
@@ -22,7 +22,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -31,8 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from security.xss_corpus import VECTORS
-from support import new_owner
+from support import new_owner, text_of
 
+from notes_service import registry
 from notes_service.clock import utcnow
 from notes_service.errors import Locked, Unauthorized
 from notes_service.extensions import db
@@ -113,7 +113,7 @@ class Ladder:
 def test_lockout_ladder_matches_its_model(make_app):
     app = make_app()
     hasher = CountingHasher(**CHEAP_HASHER)
-    app.extensions["notes_password_hasher"] = hasher
+    registry.of(app).password_hasher = hasher
     client = app.test_client()
     steps = [0]
     reached: set[str] = set()  # which parts of the ladder the runs got to
@@ -288,15 +288,6 @@ def with_field(record: dict, path: str, value: Any) -> dict:
     return changed
 
 
-class TextOf(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def check_import(record: Any) -> Trial | None:
     """parse_study gives a Trial or a RecordError, in bounded time; a Trial renders to its canonical text."""
     started = time.process_time()  # CPU time: a busy machine does not inflate it
@@ -310,9 +301,7 @@ def check_import(record: Any) -> Trial | None:
         text = trial.canonical_text
         json.dumps(study.record, ensure_ascii=False).encode("utf-8")  # storable as it is kept
         assert "\x00" not in text  # PostgreSQL text cannot hold NUL
-        parser = TextOf()
-        parser.feed(str(render_sections(trial.sections)))
-        assert "".join(parser.parts) == text
+        assert text_of(str(render_sections(trial.sections))) == text
     return trial
 
 

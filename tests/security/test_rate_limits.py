@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from support import SEED, new_owner
 
-from notes_service import ConfigError, create_app
+from notes_service import ConfigError, create_app, registry
 from notes_service.config import RATE_LIMITS
 from notes_service.extensions import db
 from notes_service.notes.models import Notebook
@@ -84,7 +84,7 @@ LIMITED = [
 def small_limit_app(make_app, name: str, limit: str = "2 per minute"):
     variable = RATE_LIMITS[name][0]
     app = make_app(**{variable: limit})
-    app.extensions["notes_password_hasher"] = PasswordHasher(**CHEAP_HASHER)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     return app
 
 
@@ -125,7 +125,7 @@ def test_the_limits_count_per_client(make_app):
 def test_the_defaults_are_the_table(make_app, app_env):
     env = {key: value for key, value in app_env.items() if not key.endswith("RATE_LIMIT")}
     app = create_app(env)
-    assert dict(app.extensions["notes_settings"].rate_limits) == {
+    assert dict(registry.of(app).settings.rate_limits) == {
         name: default for name, (_, default) in RATE_LIMITS.items()}
     assert set(RATE_LIMITS) == {"passcode", "notebooks", "notes", "shares", "share_page"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from argon2 import PasswordHasher
 from support import SEED, new_owner
 
+from notes_service import registry
 from notes_service.errors import Busy
 from notes_service.extensions import db
 from notes_service.shares.passcodes import ArgonGate
@@ -73,10 +75,11 @@ def test_the_waiting_room_is_bounded(tmp_path):
     gate = quick(ArgonGate(tmp_path, 1))
     with ExitStack() as held:
         # Fill every place of the waiting room straight through the files, as waiting
-        # requests of other workers would.
-        room = ArgonGate(tmp_path, 1)
+        # requests of other workers would (one open file and one flock each).
         for name in [f"room-{i}" for i in range(ArgonGate.ROOM_PER_SLOT)]:
-            assert room._take(held, [name])
+            fd = os.open(tmp_path / name, os.O_RDWR | os.O_CREAT, 0o600)
+            held.callback(os.close, fd)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(Busy) as refused, gate.slot():
             pass
         assert "waiting" in refused.value.detail
@@ -98,7 +101,7 @@ class WatchingHasher(PasswordHasher):
 def test_share_creation_hashes_outside_any_transaction(make_app, passcode):
     app = make_app()
     hasher = WatchingHasher()
-    app.extensions["notes_password_hasher"] = hasher
+    registry.of(app).password_hasher = hasher
     owner = new_owner(app.test_client())
     owner.add_note()
     body = {"trial_id": SEED} if passcode is None else {"trial_id": SEED, "passcode": passcode}
@@ -109,11 +112,11 @@ def test_share_creation_hashes_outside_any_transaction(make_app, passcode):
 
 def test_share_creation_waits_its_turn_at_the_gate(make_app):
     app = make_app(NOTES_ARGON2_MAX_CONCURRENT="1")
-    app.extensions["notes_password_hasher"] = PasswordHasher(**CHEAP)
-    quick(app.extensions["notes_argon_gate"])
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP)
+    quick(registry.of(app).argon_gate)
     owner = new_owner(app.test_client())
     owner.add_note()
-    with app.extensions["notes_argon_gate"].slot():
+    with registry.of(app).argon_gate.slot():
         response = owner.client.post("/api/v1/shares", headers=owner.headers,
                                      json={"trial_id": SEED, "passcode": "chosen-passcode"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"

@@ -11,6 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 from support import new_owner
 
+from notes_service import registry
 from notes_service.errors import Unauthorized
 from notes_service.extensions import db
 from notes_service.shares import service
@@ -32,7 +33,7 @@ class TransactionWatchingHasher(PasswordHasher):
 def test_no_transaction_is_open_while_argon2_verifies(make_app, passcode):
     app = make_app()
     hasher = TransactionWatchingHasher()
-    app.extensions["notes_password_hasher"] = hasher
+    registry.of(app).password_hasher = hasher
     owner = new_owner(app.test_client())
     owner.add_note()
     token = owner.share(passcode="right-passcode")["url"].rsplit("/s/", 1)[1]

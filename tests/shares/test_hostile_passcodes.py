@@ -13,6 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from support import new_owner
 
+from notes_service import registry
 from notes_service.clock import utcnow
 from notes_service.errors import Unauthorized
 from notes_service.extensions import db
@@ -44,7 +45,7 @@ UNPROCESSABLE = {
 
 def cheap_app(make_app, **settings):
     app = make_app(**settings)
-    app.extensions["notes_password_hasher"] = PasswordHasher(**CHEAP)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP)
     return app
 
 
@@ -129,12 +130,12 @@ class FailingHasher(PasswordHasher):
 def test_an_error_during_verification_gives_the_reservation_back(make_app, error):
     app = make_app()
     _, share_id, token = make_share(app)
-    app.extensions["notes_password_hasher"] = FailingHasher(error)
+    registry.of(app).password_hasher = FailingHasher(error)
     client = app.test_client()
     for _ in range(6):
         assert client.post(f"/api/v1/shared/{token}", json={"passcode": RIGHT}).status_code == 500
     assert counters(app, share_id) == UNTOUCHED
-    app.extensions["notes_password_hasher"] = PasswordHasher(**CHEAP)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP)
     assert client.post(f"/api/v1/shared/{token}", json={"passcode": RIGHT}).status_code == 200
 
 
@@ -151,7 +152,7 @@ class FailingRehash(PasswordHasher):
 def test_an_error_after_a_right_passcode_is_verified_counts_nothing(make_app):
     app = cheap_app(make_app)
     _, share_id, token = make_share(app)
-    app.extensions["notes_password_hasher"] = FailingRehash()
+    registry.of(app).password_hasher = FailingRehash()
     client = app.test_client()
     for _ in range(6):
         assert client.post(f"/api/v1/shared/{token}", json={"passcode": RIGHT}).status_code == 500
@@ -165,7 +166,7 @@ def test_a_reservation_left_by_a_killed_worker_ends_with_its_lease(make_app):
     now = utcnow()
     with app.app_context():
         for _ in range(service.STREAK_LIMIT):
-            assert service._reserve_attempt(share_id, now)
+            assert service.reserve_attempt(share_id, now)
         db.session.remove()
     assert counters(app, share_id)[:5] == UNTOUCHED[:5]  # in flight, not failed
     later = now + service.ATTEMPT_LEASE + timedelta(seconds=1)
@@ -183,7 +184,7 @@ def test_places_taken_by_attempts_in_flight_are_busy_not_locked(make_app, monkey
     now = utcnow()
     with app.app_context():
         for _ in range(service.STREAK_LIMIT):
-            service._reserve_attempt(share_id, now)
+            service.reserve_attempt(share_id, now)
         db.session.remove()
     response = app.test_client().post(f"/api/v1/shared/{token}", json={"passcode": RIGHT})
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"

@@ -7,6 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 from support import new_owner
 
+from notes_service import registry
 from notes_service.clock import utcnow
 from notes_service.errors import Locked, Unauthorized
 from notes_service.extensions import db
@@ -51,7 +52,7 @@ def attempt(app, token, passcode, now):
 
 def test_lock_ladder_with_a_fake_clock(make_app):
     app = make_app()
-    app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     owner, share_id, token = make_share(app, expires_in_days=90)
     now = utcnow()
     for _ in range(4):
@@ -88,7 +89,7 @@ def test_lock_ladder_with_a_fake_clock(make_app):
 
 def test_right_passcode_resets_the_streak(make_app):
     app = make_app()
-    app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     _, share_id, token = make_share(app)
     now = utcnow()
     for _ in range(4):
@@ -103,7 +104,7 @@ def test_right_passcode_resets_the_streak(make_app):
 
 def test_locked_share_answers_423_with_retry_after(make_app):
     app = make_app()
-    app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     _, _, token = make_share(app)
     client = app.test_client()
     for _ in range(5):
@@ -117,7 +118,7 @@ def test_locked_share_answers_423_with_retry_after(make_app):
 def test_twenty_parallel_wrong_guesses_run_at_most_five_verifications(make_app):
     app = make_app(NOTES_ARGON2_MAX_CONCURRENT="20")
     hasher = CountingHasher()  # argon2-cffi defaults: the real cost
-    app.extensions["notes_password_hasher"] = hasher
+    registry.of(app).password_hasher = hasher
     _, share_id, token = make_share(app)
     hasher.verifications = 0
     barrier = threading.Barrier(20)
@@ -143,7 +144,7 @@ def test_twenty_parallel_wrong_guesses_run_at_most_five_verifications(make_app):
 def test_argon_gate_answers_503_at_once_when_full(make_app):
     app = make_app(NOTES_ARGON2_MAX_CONCURRENT="1")
     _, _, token = make_share(app)
-    gate = app.extensions["notes_argon_gate"]
+    gate = registry.of(app).argon_gate
     with gate.slot():
         response = app.test_client().post(f"/api/v1/shared/{token}", json={"passcode": "right-passcode"})
     assert response.status_code == 503
@@ -153,7 +154,7 @@ def test_argon_gate_answers_503_at_once_when_full(make_app):
 def test_rate_limit_answers_429_before_any_hashing(make_app):
     app = make_app(NOTES_SHARE_RATE_LIMIT="3 per minute")
     hasher = CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    app.extensions["notes_password_hasher"] = hasher
+    registry.of(app).password_hasher = hasher
     _, _, token = make_share(app)
     client = app.test_client()
     statuses = [client.post(f"/api/v1/shared/{token}", json={"passcode": "nope-nope"}).status_code
@@ -167,11 +168,11 @@ def test_rate_limit_answers_429_before_any_hashing(make_app):
 
 def test_passcode_is_rehashed_when_parameters_change(make_app):
     app = make_app()
-    app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     _, share_id, token = make_share(app)
     with app.app_context():
         old_hash = db.session.get(Share, share_id).passcode_hash
-    app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
     assert attempt(app, token, "right-passcode", utcnow())[0] == "open"
     with app.app_context():
         new_hash = db.session.get(Share, share_id).passcode_hash

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from support import SEED
 
+from notes_service import registry
 from notes_service.clock import utcnow
 from notes_service.extensions import db
 from notes_service.shares import service, sessions
@@ -88,7 +89,7 @@ def test_a_next_page_spends_no_view_no_attempt_and_no_argon2(app, client, owner,
             verified.append(1)
             return super().verify(*args, **kwargs)
 
-    app.extensions["notes_password_hasher"] = CountingHasher()
+    registry.of(app).password_hasher = CountingHasher()
     for i in range(5):
         owner.add_note(body=f"note {i}")
     share = owner.share(passcode=PASSCODE, max_views=1)

@@ -16,8 +16,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import pytest
-from servers import HttpOwner, ServerPool, request, request_json
-from support import CIRRHOSIS, SEED
+from servers import ServerPool
+from support import SEED, Owner, http_owner, request, request_json
 
 from notes_service.shares.passcodes import ArgonGate
 
@@ -31,7 +31,7 @@ class Hosts:
     b: object
     gate_dir_a: object
     slots_a: int
-    owner: HttpOwner = field(init=False)
+    owner: Owner = field(init=False)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,8 @@ def hosts(database_factory, tmp_path_factory):
         a = pool.start(envs[0], workers=4)
         b = pool.start(envs[1], workers=1)
         made = Hosts(a, b, root / "a" / "argon2-gate", 4)
-        made.owner = HttpOwner.create(a.url)
-        status, body = made.owner.add_note("Ask about this", CIRRHOSIS, SEED)
+        made.owner = http_owner(a.url)
+        status, body = made.owner.post_note(body="Ask about this")
         assert status == 201, body
         made.owner.note_id = body["id"]
         yield made

@@ -15,6 +15,7 @@ from security.test_rate_limits import LIMITED
 from servers import redis_namespace
 from support import new_owner
 
+from notes_service import registry
 from notes_service.config import RATE_LIMITS
 from notes_service.shares.pages import COOKIE_NAME
 
@@ -42,7 +43,7 @@ def hosts(make_app, count: int = 2, **env: str) -> list:
     """`count` apps on one database, each with a cheap (still real) Argon2 hasher."""
     apps = [make_app(**env) for _ in range(count)]
     for app in apps:
-        app.extensions["notes_password_hasher"] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     return apps
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import copy
 import json
-from html.parser import HTMLParser
 
 import pytest
+from support import text_of
 
 from notes_service.trials import ctgov
 from notes_service.trials.ctgov import RecordError
@@ -30,21 +30,6 @@ def parse_study(record: object) -> Trial:
 
 def seed() -> dict:
     return json.loads((shipped_data_dir() / "NCT07085104.json").read_text())
-
-
-class TextOf(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def text_of(html: str) -> str:
-    parser = TextOf()
-    parser.feed(html)
-    return "".join(parser.parts)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

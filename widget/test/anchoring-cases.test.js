@@ -1,5 +1,5 @@
 // The shared anchoring table (tests/fixtures/anchoring_cases.json), run against the widget.
-// The server runs the same table (tests/notes/test_anchoring_cases.py): if the engines
+// The server runs the same table (tests/notes/anchoring/test_cases.py): if the engines
 // drift apart, one of the two suites fails.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

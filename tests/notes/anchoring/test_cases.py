@@ -15,7 +15,7 @@ import pytest
 from notes_service.notes.anchoring import fold_whitespace, locate_approximate, locate_exact, selectors_to_quote
 
 CASES: list[dict[str, Any]] = json.loads(
-    (Path(__file__).resolve().parent.parent / "fixtures" / "anchoring_cases.json").read_text(encoding="utf-8")
+    (Path(__file__).resolve().parents[2] / "fixtures" / "anchoring_cases.json").read_text(encoding="utf-8")
 )["cases"]
 
 
