@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, SmallInteger, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import UTCDateTime, utcnow
@@ -35,6 +35,9 @@ class Share(db.Model):  # type: ignore[name-defined]
     trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id", ondelete="RESTRICT"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     passcode_hash: Mapped[str] = mapped_column(String(255))
+    # How the passcode was normalized before hashing (shares/passcodes.py: 1 legacy, 2 current);
+    # the database default is the legacy form, so rows written by older code say what they are.
+    passcode_form: Mapped[int] = mapped_column(SmallInteger, server_default="1")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     max_views: Mapped[int | None] = mapped_column(Integer)
     views: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,13 +19,42 @@ MIN_CHARS = 6
 MAX_CHARS = 128
 _DIGITS_ONLY = re.compile(r"^[\d\s-]+$")
 
+# How a share's passcode was normalized before it was hashed (shares.passcode_form).
+# 1: trimmed, and a digits-only code without its spaces and dashes (shares made before
+# read-aloud normalization; the column's default, so a row written by older code is 1).
+# 2: `normalize` below. A form-1 share is checked with form 1 and, on its first right
+# passcode, hashed again in form 2.
+LEGACY_FORM = 1
+CURRENT_FORM = 2
+# The minus sign (U+2212) is a mathematical symbol, not a dash, but is what some keyboards
+# and phones type for one.
+_MINUS = "\u2212"
+
 
 def normalize(passcode: str) -> str:
-    """Trim; a digits-only code loses its spaces and dashes ("482 913-057" == "482913057")."""
+    """A passcode as it is read aloud and typed back: what is compared, when set and when checked.
+
+    Unicode NFKC (full-width and compatibility characters become their plain forms), then
+    case-folded ("Grandma" == "GRANDMA", "Straße" == "STRASSE"), without white space or
+    dashes (Unicode category Pd, and the minus sign): "Grandma Rose 1950" ==
+    "grandmarose1950" == "GRANDMA-ROSE-1950". A generated code ("482-913-057") becomes its
+    digits. The minimum length is counted on this form.
+    """
+    folded = unicodedata.normalize("NFKC", passcode).casefold()
+    return "".join(c for c in folded if not c.isspace() and c != _MINUS and unicodedata.category(c) != "Pd")
+
+
+def legacy_normalize(passcode: str) -> str:
+    """Form 1: trimmed; a digits-only code loses its spaces and dashes ("482 913-057" == "482913057")."""
     passcode = passcode.strip()
     if _DIGITS_ONLY.match(passcode):
         return re.sub(r"[\s-]", "", passcode)
     return passcode
+
+
+def in_form(passcode: str, form: int) -> str:
+    """The passcode normalized as a share of this form hashed it."""
+    return legacy_normalize(passcode) if form == LEGACY_FORM else normalize(passcode)
 
 
 def _encodable(text: str) -> bool:
@@ -38,14 +67,14 @@ def _encodable(text: str) -> bool:
 
 
 def typed_passcode(value: object) -> str | None:
-    """The normalized passcode someone typed to open a share, or None when it cannot be one.
+    """The passcode someone typed to open a share (normalized by the share's form when checked), or None.
 
     None for anything Argon2 could not even be given (not text, empty, too long, no UTF-8
     form), so such input is refused before an attempt is reserved and never counts.
     """
     if not isinstance(value, str) or len(value) > MAX_CHARS or not _encodable(value):
         return None
-    return normalize(value) or None
+    return value if normalize(value) else None
 
 
 def passcode_problem(value: object) -> str | None:
@@ -54,8 +83,9 @@ def passcode_problem(value: object) -> str | None:
         return "must be a string"
     if not _encodable(value) or any(unicodedata.category(c) in {"Cc", "Cs"} for c in value):
         return "must be plain text, without control characters"
-    if not MIN_CHARS <= len(normalize(value)) <= MAX_CHARS:
-        return f"must have {MIN_CHARS} to {MAX_CHARS} characters"
+    if len(normalize(value)) < MIN_CHARS or len(value) > MAX_CHARS:
+        return (f"must have at least {MIN_CHARS} letters or digits (spaces, dashes and capitals do not "
+                f"count) and at most {MAX_CHARS} characters")
     return None
 
 

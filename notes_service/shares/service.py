@@ -36,7 +36,7 @@ from ..paging import DEFAULT_LIMIT, PageRequest, decode_cursor
 from ..trials import service as trials
 from ..trials.ctgov import NCT_RE
 from .models import Share, ShareAttempt, share_notes
-from .passcodes import normalize, passcode_problem, typed_passcode
+from .passcodes import CURRENT_FORM, LEGACY_FORM, in_form, normalize, passcode_problem, typed_passcode
 from .sessions import session_share_id
 
 STREAK_LIMIT = 5
@@ -147,7 +147,7 @@ def create_share(notebook: Notebook, request: ShareRequest, *,
     now = registry.now()
     share = Share(
         id=uuid.uuid4().hex, notebook_id=notebook_id, trial_id=trial_id,
-        token_hash=crypto.hash_token(token), passcode_hash=passcode_hash,
+        token_hash=crypto.hash_token(token), passcode_hash=passcode_hash, passcode_form=CURRENT_FORM,
         expires_at=now + timedelta(days=request.expires_in_days), max_views=request.max_views,
         views=0, failed_streak=0, failed_total=0, lock_count=0, revoked=False, created_at=now,
     )
@@ -351,7 +351,7 @@ def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str
     share.views += 1
     share.last_viewed_at = now
     if new_hash:
-        share.passcode_hash = new_hash
+        share.passcode_hash, share.passcode_form = new_hash, CURRENT_FORM
     db.session.commit()
     return True
 
@@ -395,7 +395,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
     typed = typed_passcode(passcode)
     if typed is None:
         raise Unauthorized("Enter the passcode you were given.")
-    share_id, passcode_hash = share.id, share.passcode_hash
+    share_id, passcode_hash, form = share.id, share.passcode_hash, share.passcode_form
     # End the read's transaction before the gate: a transaction left open would stay open
     # through the wait and Argon2 (on SQLite, BEGIN IMMEDIATE: the write lock, so every other
     # request of every worker would wait for each verification).
@@ -406,13 +406,17 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
             db.session.expire_all()
             refuse_unless_open(db.session.get(Share, share_id), now)
             raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
-        ok, new_hash = _verify_or_release(attempt_id, passcode_hash, typed)
+        ok, new_hash = _verify_or_release(attempt_id, passcode_hash, typed, form)
     return _finish(share_id, attempt_id, now, ok, new_hash)
 
 
-def _verify_or_release(attempt_id: str, passcode_hash: str, passcode: str) -> tuple[bool, str | None]:
+def _verify_or_release(attempt_id: str, passcode_hash: str, typed: str, form: int) -> tuple[bool, str | None]:
     try:
-        return crypto.verify_passcode(passcode_hash, passcode, registry.password_hasher())
+        ok, new_hash = crypto.verify_passcode(passcode_hash, in_form(typed, form), registry.password_hasher())
+        if ok and form == LEGACY_FORM:
+            # Hashed again in the current form on its first right passcode, still in the gate's slot.
+            new_hash = crypto.hash_passcode(normalize(typed), registry.password_hasher())
+        return ok, new_hash
     except BaseException:
         _release_attempt(attempt_id)
         raise
