@@ -18,7 +18,8 @@ from .anchoring import (
     selectors_to_quote,
 )
 from .models import Note, Notebook
-from .service import ANCHORED, ORPHANED, _safe_data_key, open_note, reseal
+from .schemas import ANCHORED, ORPHANED
+from .service import _safe_data_key, open_note, reseal
 
 
 @dataclass
