@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from support import SEED
+from support import SEED, new_owner
 
 from notes_service import web
 from notes_service.errors import Invalid
@@ -182,3 +182,49 @@ def test_a_body_is_accepted_exactly_when_the_document_allows_it(app, model):
 
     assert validator.is_valid(SEEDS[model])
     check()
+
+
+def test_each_answer_is_what_its_response_model_documents(app, client):
+    """One call per JSON answer of the API, each checked against its documented schema (no undocumented key)."""
+    doc = document(app)
+    owner = new_owner(client)
+    note = owner.add_note(quote={"prefix": "6. "})
+    owner.add_note(exact="Systemic Sclerosis", color="purple")
+    generated = owner.share()
+    chosen = owner.share(passcode="blue heron 42", note_ids=[note["id"]], max_views=3)
+    token = chosen["url"].rsplit("/s/", 1)[1]
+    opened = client.post(f"/api/v1/shared/{token}", json={"passcode": "blue heron 42"})
+    calls = [
+        ("POST", "/api/v1/notebooks", None, 201),
+        ("GET", "/api/v1/trials?limit=2", None, 200),
+        ("GET", "/api/v1/trials?q=cirrhosis", None, 200),
+        ("GET", f"/api/v1/trials/{SEED}", None, 200),
+        ("GET", f"/api/v1/trials/{SEED}/versions", None, 200),
+        ("GET", f"/api/v1/trials/{SEED}/notes?limit=1", None, 200),
+        ("GET", f"/api/v1/notes/{note['id']}", None, 200),
+        ("PATCH", f"/api/v1/notes/{note['id']}", {"color": "blue"}, 200),
+        ("GET", "/api/v1/notebooks/me/export?limit=1", None, 200),
+        ("GET", "/api/v1/shares", None, 200),
+        ("GET", f"/api/v1/shares/{chosen['id']}", None, 200),
+        ("POST", f"/api/v1/shares/{chosen['id']}/unlock", None, 200),
+        ("POST", f"/api/v1/shared/{token}/notes", {"session": opened.get_json()["session"]}, 200),
+        ("POST", f"/api/v1/trials/{SEED}/notes", {"body": "no target"}, 422),
+        ("GET", "/api/v1/notes/" + "0" * 32, None, 404),
+    ]
+    answers = [("POST /api/v1/shares (generated)", "/api/v1/shares", "post", 201, generated),
+               ("POST /api/v1/shares (chosen)", "/api/v1/shares", "post", 201, chosen),
+               ("POST /api/v1/shared/{token}", "/api/v1/shared/{token}", "post", 200, opened.get_json())]
+    for method, url, body, status in calls:
+        response = client.open(url, method=method, json=body, headers=owner.headers)
+        assert response.status_code == status, (method, url, response.get_json())
+        rule = app.url_map.bind("localhost").match(url.split("?")[0], method=method, return_rule=True)[0]
+        answers.append((f"{method} {url}", flask_to_openapi(rule.rule), method.lower(), status, response.get_json()))
+    first_export = next(body for label, *_, body in answers if "/export" in label)
+    export_next = client.get(first_export["first"]["next"], headers=owner.headers)  # a further page, with partOf
+    answers.append(("export page 2", "/api/v1/notebooks/me/export", "get", 200, export_next.get_json()))
+    for label, path, method, status, body in answers:
+        content = doc["paths"][path][method]["responses"][str(status)]["content"]
+        (schema,) = [media["schema"] for media in content.values()]
+        validator = jsonschema_rs.Draft202012Validator({**schema, "components": doc["components"]})
+        errors = [error.message for error in validator.iter_errors(body)]
+        assert errors == [], (label, errors)
