@@ -26,6 +26,7 @@ from notes_service.notes import service
 from notes_service.notes.anchoring import quote_for_range, quote_to_selectors
 from notes_service.notes.models import Note, Notebook
 from notes_service.notes.sanitize import sanitize_body
+from notes_service.notes.schemas import ANCHORED, NotePayload
 from notes_service.paging import MAX_LIMIT, PageRequest
 from notes_service.shares.models import Share, share_notes
 from notes_service.trials import service as trials
@@ -50,7 +51,7 @@ class Reader:
     token: str
 
 
-def quote_pool(app: Flask, count: int, rng: random.Random) -> list[dict[str, Any]]:
+def quote_pool(app: Flask, count: int, rng: random.Random) -> list[NotePayload]:
     """`count` note payloads quoting random word runs of the seed trial's canonical text."""
     with app.app_context():
         text = trials.get_trial(SEED_TRIAL).canonical_text
@@ -64,7 +65,7 @@ def quote_pool(app: Flask, count: int, rng: random.Random) -> list[dict[str, Any
             end -= 1
         selectors = quote_to_selectors(quote_for_range(text, start, end))
         body = sanitize_body(rng.choice(BODIES))
-        pool.append({"selector": selectors, "body": body, "color": rng.choice(COLORS), "anchor": "anchored"})
+        pool.append(NotePayload(selector=selectors, body=body, color=rng.choice(COLORS), anchor=ANCHORED))
     return pool
 
 
@@ -78,7 +79,7 @@ def _notebook_row(now: Any) -> tuple[dict[str, Any], str, bytes]:
     return row, token, dek
 
 
-def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[dict[str, Any]], version: str,
+def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[NotePayload], version: str,
                rng: random.Random, now: Any) -> list[dict[str, Any]]:
     rows = []
     for index in range(count):
@@ -93,7 +94,7 @@ def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[dict
     return rows
 
 
-def seed_notebooks(app: Flask, notebooks: int, notes_each: int, pool: list[dict[str, Any]],
+def seed_notebooks(app: Flask, notebooks: int, notes_each: int, pool: list[NotePayload],
                    rng: random.Random) -> list[Reader]:
     """Insert `notebooks` notebooks with `notes_each` encrypted notes each on the seed trial."""
     readers: list[Reader] = []
@@ -124,7 +125,7 @@ def note_count(app: Flask) -> int:
             db.session.remove()
 
 
-def grow_to(app: Flask, total: int, notes_each: int, pool: list[dict[str, Any]], rng: random.Random) -> float:
+def grow_to(app: Flask, total: int, notes_each: int, pool: list[NotePayload], rng: random.Random) -> float:
     """Add notebooks of `notes_each` notes until the database holds `total` notes; seconds taken."""
     started = time.perf_counter()
     missing = total - note_count(app)

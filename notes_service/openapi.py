@@ -1,26 +1,50 @@
-"""The OpenAPI 3.1 description of the service; a test checks it against the routes."""
+"""The OpenAPI 3.1 description of the service, assembled from the models and the routes.
+
+What is written here is only what the models cannot say: each operation's summary, its
+parameters (query strings and path parts, their limits taken from the code that enforces
+them) and the statuses it can answer. Every schema is generated from the pydantic models
+(`*/schemas.py`): responses name their model here, and a request body is the model its view
+declares with `@accepts` (web.py), so the document cannot describe another body than the one
+the view validates. Tests check the document against the routes and the models.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Flask, current_app
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from .notes.schemas import AnnotationExport, Note, NotebookCreated, NotesPage
+from .paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
+from .schemas import Problem
+from .shares.pages import PAGE_NOTES
+from .shares.schemas import SHARES_PER_PAGE, Share, ShareCreated, SharedNotesPage, SharedTrial, SharesPage
+from .trials.schemas import Trial, TrialsPage, VersionsPage
+from .trials.service import MAX_PAGE_SIZE, PAGE_SIZE
 
 bp = Blueprint("openapi", __name__)
 
-PROBLEM = {"$ref": "#/components/schemas/Problem"}
+REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
 
 
 def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM}}}
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref(Problem)}}}
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(model: type[BaseModel], description: str = "OK", media: str = "application/json") -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": _ref(model)}}}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _any_json(description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 def _html(description: str) -> dict[str, Any]:
@@ -30,390 +54,139 @@ def _html(description: str) -> dict[str, Any]:
 def _negotiated(description: str) -> dict[str, Any]:
     """An error outside /api: a page for browsers, problem+json when the client accepts JSON."""
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}},
-                                                    "application/problem+json": {"schema": PROBLEM}}}
+                                                    "application/problem+json": {"schema": _ref(Problem)}}}
 
 
+def _path(name: str, max_length: int, description: str | None = None) -> dict[str, Any]:
+    parameter = {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": max_length}}
+    return {**parameter, "description": description} if description else parameter
+
+
+def _limit(maximum: int, default: int, description: str) -> dict[str, Any]:
+    return {"name": "limit", "in": "query", "description": description,
+            "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}}
+
+
+def _cursor(description: str) -> dict[str, Any]:
+    return {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": MAX_CURSOR_CHARS},
+            "description": description}
+
+
+# Path parts are bounded only so the fuzzer's inputs stay small: longer ones are simply not found.
+NCT = _path("nct", 64, "NCT number")
+NOTE_ID = _path("note_id", 64)
+SHARE_ID = _path("share_id", 64)
+TOKEN = _path("token", 200)
+TRIAL_CURSOR = _cursor("Opaque cursor from a previous page's `next` or `previous`")
+TRIAL_LIMIT = _limit(MAX_PAGE_SIZE, PAGE_SIZE, f"Page size (default {PAGE_SIZE})")
+# Every list is paged (paging.py): `next` is the cursor of the next page, null on the last.
+CURSOR = _cursor("Opaque: the `next` of the previous page. A cursor this service did not give is a 400.")
+LIMIT = _limit(MAX_LIMIT, DEFAULT_LIMIT, "Most items in the page; a page also stops before 4 MiB, so it may "
+                                         "hold fewer.")
+BEARER = [{"notebookToken": []}]
+NUL = {"400": _problem("A NUL in a query parameter")}
+BAD_PAGE = {"400": _problem("Bad cursor or limit")}
+AUTH = {"401": _problem("Missing or bad notebook token")}
+WRITE = {"400": _problem("Malformed JSON"), "413": _problem("Body over 64 KiB"),
+         "422": _problem("Invalid content; `errors` names each field")}
+MINE = {"404": _problem("Not found or not yours")}
+NO_CONTENT = {"description": "Done"}
 JAVASCRIPT = {"description": "JavaScript", "content": {"text/javascript": {"schema": {"type": "string"}}}}
-NCT_PARAM = {"name": "nct", "in": "path", "required": True,
-             "schema": {"type": "string", "maxLength": 64}, "description": "NCT number"}
 
-CURSOR_PARAM = {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 512},
-                "description": "Opaque cursor from a previous page's `next` or `previous`"}
-LIMIT_PARAM = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-               "description": "Page size (default 20)"}
-
-SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-    "TrialSummary": {
-        "type": "object",
-        "required": ["id", "title", "status", "phase", "conditions", "version", "url"],
-        "properties": {
-            "id": {"type": "string", "pattern": "^NCT[0-9]{8}$"},
-            "title": {"type": "string"},
-            "status": {"type": "string"},
-            "phase": {"type": "string"},
-            "conditions": {"type": "array", "items": {"type": "string"}},
-            "version": {"type": "string"},
-            "url": {"type": "string"},
-        },
-    },
-    "Section": {
-        "type": "object",
-        "required": ["id", "heading", "level", "text"],
-        "properties": {
-            "id": {"type": "string"},
-            "heading": {"type": "string"},
-            "level": {"type": "integer"},
-            "text": {"type": "string"},
-        },
-    },
-    "TrialVersion": {
-        "type": "object",
-        "required": ["revision", "version", "data_date", "loaded_at", "current", "url"],
-        "properties": {
-            "revision": {"type": "integer", "minimum": 1},
-            "version": {"type": "string", "description": "SHA-256 of the record (content version)"},
-            "data_date": {"type": ["string", "null"]},
-            "loaded_at": {"type": ["string", "null"]},
-            "current": {"type": "boolean"},
-            "url": {"type": "string"},
-        },
-    },
-    "Trial": {
-        "allOf": [
-            _ref("TrialSummary"),
-            {
-                "type": "object",
-                "required": ["sections", "text", "revision", "source"],
-                "properties": {
-                    "sponsor": {"type": "string"},
-                    "data_date": {"type": ["string", "null"]},
-                    "first_posted": {"type": ["string", "null"]},
-                    "revision": {"type": "integer"},
-                    "current": {"type": "boolean", "description": "Whether this is the trial's current version"},
-                    "updated_at": {"type": ["string", "null"]},
-                    "sections": {"type": "array", "items": _ref("Section")},
-                    "text": {"type": "string", "description": "The canonical text notes anchor to."},
-                    "source": {"type": "string"},
-                },
-            },
-        ]
-    },
-}
-
-PATHS: dict[str, Any] = {
-    "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz",
-                         "responses": {"200": _json({"type": "object"})}}},
+PATHS: dict[str, dict[str, dict[str, Any]]] = {
+    "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "responses": {"200": _any_json()}}},
     "/readyz": {"get": {"summary": "Readiness: database reachable, keys loaded", "operationId": "readyz",
-                        "responses": {"200": _json({"type": "object"}), "503": _problem("Not ready")}}},
+                        "responses": {"200": _any_json(), "503": _problem("Not ready")}}},
     "/api/v1/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
-                                     "responses": {"200": _json({"type": "object"})}}},
-    "/api/v1/trials": {
-        "get": {
-            "summary": "A page of trials: by title, or ranked by full-text search",
-            "operationId": "listTrials",
-            "parameters": [
-                {"name": "q", "in": "query", "schema": {"type": "string"},
-                 "description": "Words searched (as prefixes, all required) in the NCT number, title, conditions, "
-                                "interventions and sponsor; results ranked"},
-                {"name": "condition", "in": "query", "schema": {"type": "string"},
-                 "description": "Words searched in the conditions only"},
-                CURSOR_PARAM,
-                LIMIT_PARAM,
-            ],
-            "responses": {
-                "200": _json({"type": "object", "required": ["trials", "next", "previous"], "properties": {
-                    "trials": {"type": "array", "items": _ref("TrialSummary")},
-                    "next": {"type": ["string", "null"], "description": "Cursor of the next page"},
-                    "previous": {"type": ["string", "null"], "description": "Cursor of the previous page"},
-                    "matches": {"type": "integer", "description": "Searches: how many matches were ranked"},
-                    "matches_capped": {"type": "boolean",
-                                       "description": "Searches: more matched than are ranked (1,000)"}}}),
-                "400": _problem("A NUL in a query parameter"),
-                "422": _problem("Invalid cursor or page size"),
-            },
-        }
-    },
-    "/api/v1/trials/{nct}": {
-        "get": {
-            "summary": "One trial: fields, sections, canonical text and content version",
-            "operationId": "readTrial",
-            "parameters": [NCT_PARAM, {
-                "name": "version", "in": "query", "schema": {"type": "string", "maxLength": 64},
-                "description": "A stored version: its revision number or content version (default: the current)"}],
-            "responses": {"200": _json(_ref("Trial")), "400": _problem("A NUL in a query parameter"),
-                          "404": _problem("No such trial or version"), "422": _problem("Invalid version")},
-        }
-    },
-    "/api/v1/trials/{nct}/versions": {
-        "get": {
-            "summary": "The trial's stored versions, newest first",
-            "operationId": "listTrialVersions",
-            "parameters": [NCT_PARAM, CURSOR_PARAM, LIMIT_PARAM],
-            "responses": {
-                "200": _json({"type": "object", "required": ["versions", "next"], "properties": {
-                    "versions": {"type": "array", "items": _ref("TrialVersion")},
-                    "next": {"type": ["string", "null"]}}}),
-                "400": _problem("A NUL in a query parameter"),
-                "404": _problem("No such trial"),
-                "422": _problem("Invalid cursor or page size"),
-            },
-        }
-    },
+                                     "responses": {"200": _any_json()}}},
+    "/api/v1/trials": {"get": {
+        "summary": "A page of trials: by title, or ranked by full-text search", "operationId": "listTrials",
+        "parameters": [
+            {"name": "q", "in": "query", "schema": {"type": "string"},
+             "description": "Words searched (as prefixes, all required) in the NCT number, title, conditions, "
+                            "interventions and sponsor; results ranked"},
+            {"name": "condition", "in": "query", "schema": {"type": "string"},
+             "description": "Words searched in the conditions only"},
+            TRIAL_CURSOR, TRIAL_LIMIT],
+        "responses": {"200": _json(TrialsPage), **NUL, "422": _problem("Invalid cursor or page size")}}},
+    "/api/v1/trials/{nct}": {"get": {
+        "summary": "One trial: fields, sections, canonical text and content version", "operationId": "readTrial",
+        "parameters": [NCT, {"name": "version", "in": "query", "schema": {"type": "string", "maxLength": 64},
+                             "description": "A stored version: its revision number or content version "
+                                            "(default: the current)"}],
+        "responses": {"200": _json(Trial), **NUL, "404": _problem("No such trial or version"),
+                      "422": _problem("Invalid version")}}},
+    "/api/v1/trials/{nct}/versions": {"get": {
+        "summary": "The trial's stored versions, newest first", "operationId": "listTrialVersions",
+        "parameters": [NCT, TRIAL_CURSOR, TRIAL_LIMIT],
+        "responses": {"200": _json(VersionsPage), **NUL, "404": _problem("No such trial"),
+                      "422": _problem("Invalid cursor or page size")}}},
     "/": {"get": {"summary": "Trial index page", "operationId": "indexPage",
-                  "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, CURSOR_PARAM],
+                  "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, TRIAL_CURSOR],
                   "responses": {"200": _html("The trial index"), "400": _html("A NUL in a query parameter"),
                                 "422": _html("Invalid cursor")}}},
     "/trials/{nct}": {"get": {"summary": "Trial page embedding the widget", "operationId": "trialPage",
-                              "parameters": [NCT_PARAM],
+                              "parameters": [NCT],
                               "responses": {"200": _html("The trial page"), "404": _html("Unknown trial")}}},
     "/widget.js": {"get": {"summary": "The widget script", "operationId": "widget",
                            "responses": {"200": JAVASCRIPT, "503": _problem("Widget not built")}}},
-    "/widget.{digest}.js": {"get": {"summary": "The widget under a content-hashed, long-cached URL",
-                                    "operationId": "widgetVersioned",
-                                    "parameters": [{"name": "digest", "in": "path", "required": True,
-                                                    "schema": {"type": "string"}}],
-                                    "responses": {"200": JAVASCRIPT, "404": _negotiated("Stale or unknown version")}}},
-}
-
-
-SELECTOR = {
-    "type": "object",
-    "required": ["type"],
-    "properties": {
-        "type": {"type": "string", "enum": ["TextQuoteSelector", "TextPositionSelector"]},
-        "exact": {"type": "string", "minLength": 1, "maxLength": 2000},
-        "prefix": {"type": "string", "maxLength": 64},
-        "suffix": {"type": "string", "maxLength": 64},
-        "start": {"type": "integer", "minimum": 0},
-        "end": {"type": "integer", "minimum": 0},
-    },
-}
-COLOR = {"type": "string", "enum": ["yellow", "green", "blue", "pink", "purple"]}
-NOTE_ID = {"name": "note_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-SHARE_ID = {"name": "share_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
-BEARER = [{"notebookToken": []}]
-# Every list is paged (notes_service/paging.py): `next` is the cursor of the next page, null on the last.
-CURSOR = {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 512},
-          "description": "Opaque: the `next` of the previous page. A cursor this service did not give is a 400."}
-LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-         "description": "Most items in the page; a page also stops before 4 MiB, so it may hold fewer."}
-NEXT = {"type": ["string", "null"], "description": "Cursor of the next page; null on the last page."}
-BAD_PAGE = {"400": _problem("Bad cursor or limit")}
-AUTH_ERRORS = {"401": _problem("Missing or bad notebook token")}
-WRITE_ERRORS = {"400": _problem("Malformed JSON"), "413": _problem("Body over 64 KiB"),
-                "422": _problem("Invalid content; `errors` names each field")}
-
-ANNOTATION_PAGE = {
-    "type": "object",
-    "required": ["type", "startIndex", "items", "unreadable"],
-    "properties": {
-        "type": {"const": "AnnotationPage"},
-        "startIndex": {"type": "integer", "minimum": 0},
-        "items": {"type": "array", "maxItems": 100, "items": {"type": "object"}},
-        "unreadable": {"type": "integer", "minimum": 0},
-        "next": {"type": "string", "format": "uri", "description": "The next page; absent on the last."},
-    },
-}
-COLLECTION = {"type": "object", "required": ["type", "total"],
-              "properties": {"type": {"const": "AnnotationCollection"}, "total": {"type": "integer", "minimum": 0},
-                             "label": {"type": "string"}, "id": {"type": "string"}}}
-
-SCHEMAS.update({
-    "AnnotationExport": {"oneOf": [
-        {**COLLECTION, "required": ["@context", "type", "total", "first"],
-         "properties": {**COLLECTION["properties"], "@context": {}, "first": ANNOTATION_PAGE}},
-        {**ANNOTATION_PAGE, "required": [*ANNOTATION_PAGE["required"], "@context", "partOf"],
-         "properties": {**ANNOTATION_PAGE["properties"], "@context": {}, "partOf": COLLECTION}},
-    ]},
-    "Target": {
-        "type": "object",
-        "required": ["selector"],
-        "properties": {"source": {"type": "string"},
-                       "selector": {"type": "array", "minItems": 1, "items": SELECTOR}},
-    },
-    "NoteInput": {
-        "type": "object",
-        "required": ["target"],
-        "additionalProperties": False,
-        "properties": {"target": _ref("Target"), "body": {"type": "string", "maxLength": 10000}, "color": COLOR},
-    },
-    "NotePatch": {
-        "type": "object",
-        "minProperties": 1,
-        "additionalProperties": False,
-        "properties": {"target": _ref("Target"), "body": {"type": "string", "maxLength": 10000}, "color": COLOR},
-    },
-    "Note": {
-        "type": "object",
-        "required": ["id", "trial_id", "readable", "target", "body", "color", "anchor", "created_at", "updated_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "trial_id": {"type": "string"},
-            "readable": {"type": "boolean", "description": "false when the note cannot be decrypted"},
-            "target": {"oneOf": [_ref("Target"), {"type": "null"}]},
-            "body": {"type": ["string", "null"], "description": "Sanitized HTML"},
-            "color": {"type": ["string", "null"]},
-            "color_label": {"type": ["string", "null"]},
-            "anchor": {"type": ["string", "null"], "enum": ["anchored", "orphaned", None]},
-            "created_at": {"type": "string"},
-            "updated_at": {"type": "string"},
-        },
-    },
-    "Notebook": {
-        "type": "object",
-        "required": ["notebook_id", "token"],
-        "properties": {"notebook_id": {"type": "string"},
-                       "token": {"type": "string", "description": "Shown this once"}},
-    },
-    "ShareInput": {
-        "type": "object",
-        "required": ["trial_id"],
-        "additionalProperties": False,
-        "properties": {
-            "trial_id": {"type": "string"},
-            "note_ids": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-            "passcode": {"type": "string", "minLength": 6, "maxLength": 128},
-            "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 90},
-            "max_views": {"type": "integer", "minimum": 1, "maximum": 100000},
-        },
-    },
-    "Share": {
-        "type": "object",
-        "required": ["id", "trial_id", "note_ids", "state", "views", "failed_attempts", "expires_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "trial_id": {"type": "string"},
-            "note_ids": {"type": "array", "items": {"type": "string"}},
-            "note_count": {"type": "integer"},
-            "state": {"type": "string", "enum": ["active", "expired", "revoked", "used_up", "locked"]},
-            "views": {"type": "integer"},
-            "max_views": {"type": ["integer", "null"]},
-            "last_viewed_at": {"type": ["string", "null"]},
-            "failed_attempts": {"type": "integer"},
-            "failed_attempts_limit": {"type": "integer"},
-            "locked_until": {"type": ["string", "null"]},
-            "expires_at": {"type": "string"},
-            "created_at": {"type": "string"},
-            "revoked_at": {"type": ["string", "null"]},
-            "url": {"type": "string", "description": "Only in the creation response"},
-            "passcode": {"type": "string", "description": "Only when generated, only in the creation response"},
-        },
-    },
-    "SharedTrial": {
-        "type": "object",
-        "required": ["trial", "notes", "next", "session", "session_expires_in", "expires_at"],
-        "properties": {
-            "trial": {"type": "object"},
-            "notes": {"type": "array", "items": _ref("Note"), "maxItems": 50,
-                      "description": "The first page: up to 50 readable notes, the response within 4 MiB."},
-            "next": {"type": ["string", "null"],
-                     "description": "Cursor of the next page (POST /api/v1/shared/{token}/notes); null if none."},
-            "session": {"type": "string", "maxLength": 512,
-                        "description": "Signed, bound to this share, valid 30 minutes from the passcode check: "
-                                       "send it in the body of each next-page request, never in a URL."},
-            "session_expires_in": {"type": "integer", "description": "Seconds the session stays valid."},
-            "expires_at": {"type": "string"},
-        },
-    },
-    "SharedNotesRequest": {
-        "type": "object", "additionalProperties": False, "required": ["session"],
-        "properties": {"session": {"type": "string", "maxLength": 512, "description": "From opening the share."},
-                       "cursor": {"type": ["string", "null"], "maxLength": 512,
-                                  "description": "The `next` of the previous page; null or absent: the first page."}},
-    },
-})
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-NO_CONTENT = {"description": "Done"}
-
-PATHS.update({
+    "/widget.{digest}.js": {"get": {
+        "summary": "The widget under a content-hashed, long-cached URL", "operationId": "widgetVersioned",
+        "parameters": [{"name": "digest", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": JAVASCRIPT, "404": _negotiated("Stale or unknown version")}}},
     "/api/v1/notebooks": {"post": {
         "summary": "Create an anonymous notebook; the token is shown this once", "operationId": "createNotebook",
-        "responses": {"201": _json(_ref("Notebook"), "Created"), "429": _problem("Rate limited")}}},
+        "responses": {"201": _json(NotebookCreated, "Created"), "429": _problem("Rate limited")}}},
     "/api/v1/notebooks/me": {"delete": {
         "summary": "Delete my notebook, its notes and shares (crypto-shredded)", "operationId": "deleteNotebook",
-        "security": BEARER, "responses": {"204": NO_CONTENT, **AUTH_ERRORS,
-                                          "503": _problem("Deleted, but the SQLite log is not erased yet")}}},
+        "security": BEARER,
+        "responses": {"204": NO_CONTENT, **AUTH, "503": _problem("Deleted, but the SQLite log is not erased yet")}}},
     "/api/v1/notebooks/me/export": {"get": {
         "summary": "Every note as a W3C Web Annotation collection, one AnnotationPage at a time",
         "description": "Without a cursor: the AnnotationCollection (`total` = notes in the notebook) with its "
                        "`first` AnnotationPage. Each page's `next` is the URL of the next page (an AnnotationPage "
                        "with `partOf`), absent on the last; `unreadable` counts the notes the page left out.",
         "operationId": "exportNotebook", "security": BEARER, "parameters": [CURSOR, LIMIT],
-        "responses": {"200": {"description": "JSON-LD",
-                              "content": {"application/ld+json": {"schema": _ref("AnnotationExport")}}},
-                      **AUTH_ERRORS, **BAD_PAGE}}},
+        "responses": {"200": _json(AnnotationExport, "JSON-LD", "application/ld+json"), **AUTH, **BAD_PAGE}}},
     "/api/v1/trials/{nct}/notes": {
         "get": {"summary": "My notes on a trial", "operationId": "listNotes", "security": BEARER,
-                "parameters": [NCT_PARAM, CURSOR, LIMIT],
-                "responses": {"200": _json({"type": "object", "required": ["notes", "next"], "properties": {
-                    "notes": {"type": "array", "items": _ref("Note"), "maxItems": 100}, "next": NEXT}}),
-                    **AUTH_ERRORS, **BAD_PAGE,
-                    "404": _problem("No such trial")}},
-        "post": {"summary": "Add a note", "operationId": "createNote", "security": BEARER,
-                 "parameters": [NCT_PARAM], "requestBody": _body("NoteInput"),
-                 "responses": {"201": _json(_ref("Note"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
-                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)")}},
+                "parameters": [NCT, CURSOR, LIMIT],
+                "responses": {"200": _json(NotesPage), **AUTH, **BAD_PAGE, "404": _problem("No such trial")}},
+        "post": {"summary": "Add a note", "operationId": "createNote", "security": BEARER, "parameters": [NCT],
+                 "responses": {"201": _json(Note, "Created"), **AUTH, **WRITE, "404": _problem("No such trial"),
+                               "429": _problem("Rate limited (Retry-After)")}},
     },
     "/api/v1/notes/{note_id}": {
         "get": {"summary": "One of my notes", "operationId": "readNote", "security": BEARER,
-                "parameters": [NOTE_ID],
-                "responses": {"200": _json(_ref("Note")), **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+                "parameters": [NOTE_ID], "responses": {"200": _json(Note), **AUTH, **MINE}},
         "patch": {"summary": "Change one of my notes", "operationId": "updateNote", "security": BEARER,
-                  "parameters": [NOTE_ID], "requestBody": _body("NotePatch"),
-                  "responses": {"200": _json(_ref("Note")), **AUTH_ERRORS, **WRITE_ERRORS,
-                                "404": _problem("Not found or not yours")}},
+                  "parameters": [NOTE_ID], "responses": {"200": _json(Note), **AUTH, **WRITE, **MINE}},
         "delete": {"summary": "Delete one of my notes", "operationId": "deleteNote", "security": BEARER,
-                   "parameters": [NOTE_ID],
-                   "responses": {"204": NO_CONTENT, **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+                   "parameters": [NOTE_ID], "responses": {"204": NO_CONTENT, **AUTH, **MINE}},
     },
     "/api/v1/shares": {
         "get": {"summary": "My shares with views, failed attempts and state", "operationId": "listShares",
                 "security": BEARER,
                 "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}, CURSOR,
-                               {**LIMIT, "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 20}}],
-                "responses": {"200": _json({"type": "object", "required": ["shares", "next"], "properties": {
-                    "shares": {"type": "array", "items": _ref("Share"), "maxItems": 20}, "next": NEXT}}),
-                    **AUTH_ERRORS, **BAD_PAGE}},
+                               _limit(SHARES_PER_PAGE, SHARES_PER_PAGE, "Most shares in the page")],
+                "responses": {"200": _json(SharesPage), **AUTH, **BAD_PAGE}},
         "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
-                 "requestBody": _body("ShareInput"),
-                 "responses": {"201": _json(_ref("Share"), "Created"), **AUTH_ERRORS, **WRITE_ERRORS,
+                 "responses": {"201": _json(ShareCreated, "Created"), **AUTH, **WRITE,
                                "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)"),
                                "503": _problem("Too many passcode hashes at once (Retry-After)")}},
     },
     "/api/v1/shares/{share_id}": {
         "get": {"summary": "One of my shares", "operationId": "readShare", "security": BEARER,
-                "parameters": [SHARE_ID],
-                "responses": {"200": _json(_ref("Share")), **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+                "parameters": [SHARE_ID], "responses": {"200": _json(Share), **AUTH, **MINE}},
         "delete": {"summary": "Revoke one of my shares", "operationId": "revokeShare", "security": BEARER,
-                   "parameters": [SHARE_ID],
-                   "responses": {"204": NO_CONTENT, **AUTH_ERRORS, "404": _problem("Not found or not yours")}},
+                   "parameters": [SHARE_ID], "responses": {"204": NO_CONTENT, **AUTH, **MINE}},
     },
     "/api/v1/shares/{share_id}/unlock": {"post": {
         "summary": "Lift a lock after wrong passcodes", "operationId": "unlockShare", "security": BEARER,
-        "parameters": [SHARE_ID],
-        "responses": {"200": _json(_ref("Share")), **AUTH_ERRORS, "404": _problem("Not found or not yours")}}},
+        "parameters": [SHARE_ID], "responses": {"200": _json(Share), **AUTH, **MINE}}},
     "/api/v1/shared/{token}": {"post": {
         "summary": "Open a share with its passcode", "operationId": "openShare", "parameters": [TOKEN],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["passcode"], "properties": {"passcode": {"type": "string"}}}}}},
-        "responses": {"200": _json(_ref("SharedTrial")), "400": _problem("Malformed JSON"),
+        "responses": {"200": _json(SharedTrial), "400": _problem("Malformed JSON"),
                       "401": _problem("Wrong passcode"), "404": _problem("Unknown share"),
                       "410": _problem("Expired, revoked or used up"),
                       "423": _problem("Locked after wrong passcodes (Retry-After)"),
@@ -422,21 +195,20 @@ PATHS.update({
     "/api/v1/shared/{token}/notes": {"post": {
         "summary": "A next page of an opened share's notes", "operationId": "sharedNotesPage",
         "description": "For the `session` that opening the share returned: spends no view and checks no passcode. "
-                       "Up to 50 readable notes, the response within 4 MiB, and the cursor of the next page.",
-        "parameters": [TOKEN], "requestBody": _body("SharedNotesRequest"),
-        "responses": {"200": _json({"type": "object", "required": ["notes", "next"], "properties": {
-            "notes": {"type": "array", "items": _ref("Note"), "maxItems": 50}, "next": NEXT}}),
-            "400": _problem("Malformed JSON or a bad cursor"),
-            "401": _problem("Session forged, for another share or expired: open the share again"),
-            "404": _problem("Unknown share"), "410": _problem("Expired or revoked since it was opened"),
-            "422": _problem("Not a next-page request (fields named in `errors`)"),
-            "429": _problem("Rate limited (Retry-After)")}}},
+                       "Readable notes, the response within 4 MiB, and the cursor of the next page.",
+        "parameters": [TOKEN],
+        "responses": {"200": _json(SharedNotesPage), "400": _problem("Malformed JSON or a bad cursor"),
+                      "401": _problem("Session forged, for another share or expired: open the share again"),
+                      "404": _problem("Unknown share"), "410": _problem("Expired or revoked since it was opened"),
+                      "422": _problem("Not a next-page request (fields named in `errors`)"),
+                      "429": _problem("Rate limited (Retry-After)")}}},
     "/s/{token}": {
-        "get": {"summary": "Share page: passcode form, or a page of 25 notes while the share cookie is valid",
+        "get": {"summary": f"Share page: passcode form, or a page of {PAGE_NOTES} notes while the share cookie is "
+                           "valid",
                 "description": "Further pages through the page's own 'Next notes' link (`cursor`); no script.",
-                "operationId": "sharePage", "parameters": [TOKEN, {**CURSOR, "description": "From 'Next notes'."},
-                                                           {**LIMIT, "schema": {"type": "integer", "minimum": 1,
-                                                                                "maximum": 25, "default": 25}}],
+                "operationId": "sharePage",
+                "parameters": [TOKEN, _cursor("From 'Next notes'."),
+                               _limit(PAGE_NOTES, PAGE_NOTES, "Most notes in the page")],
                 "responses": {"200": _html("Form or notes"), "400": _html("Bad page cursor"),
                               "404": _html("Unknown"), "410": _html("Gone"),
                               "423": _html("Locked"), "429": _html("Rate limited (Retry-After)")}},
@@ -450,11 +222,58 @@ PATHS.update({
                                "423": _html("Locked"), "429": _html("Rate limited"),
                                "503": _html("Busy")}},
     },
-})
+}
 
 
-def document() -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document."""
+def openapi_path(rule: str) -> str:
+    """A Flask rule (`/notes/<note_id>`) as an OpenAPI path (`/notes/{note_id}`)."""
+    return re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def request_models(app: Flask) -> dict[tuple[str, str], type[BaseModel]]:
+    """(OpenAPI path, method) -> the model the route's view declared for its JSON body."""
+    found = {}
+    for rule in app.url_map.iter_rules():
+        model = getattr(app.view_functions.get(rule.endpoint), "request_model", None)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            if model is not None:
+                found[(openapi_path(rule.rule), method.lower())] = model
+    return found
+
+
+def _response_models(paths: dict[str, Any]) -> Iterable[str]:
+    for operations in paths.values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                for media in response.get("content", {}).values():
+                    ref = media["schema"].get("$ref", "")
+                    if ref:
+                        yield ref.rsplit("/", 1)[1]
+
+
+RESPONSE_MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in (
+    Problem, TrialsPage, Trial, VersionsPage, NotebookCreated, AnnotationExport, NotesPage, Note,
+    SharesPage, Share, ShareCreated, SharedTrial, SharedNotesPage)}
+
+
+def component_schemas(requests: Iterable[type[BaseModel]]) -> dict[str, Any]:
+    """The JSON Schema of every model the document names, with the models they use, by name."""
+    responses = [RESPONSE_MODELS[name] for name in sorted(set(_response_models(PATHS)))]
+    pairs: list[tuple[type[BaseModel], Any]] = [(model, "serialization") for model in responses]
+    pairs += [(model, "validation") for model in sorted(set(requests), key=lambda model: model.__name__)]
+    _, top = models_json_schema(pairs, ref_template=REF)
+    return top.get("$defs", {})
+
+
+def document(app: Flask | None = None) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document, for `app`'s routes (the current app's by default)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    bodies = request_models(app)
+    paths: dict[str, Any] = {path: {method: dict(operation) for method, operation in operations.items()}
+                             for path, operations in PATHS.items()}
+    for (path, method), model in bodies.items():
+        paths[path][method]["requestBody"] = {"required": True,
+                                              "content": {"application/json": {"schema": _ref(model)}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -463,9 +282,9 @@ def document() -> dict[str, Any]:
             "description": "Private, encrypted notes on clinical-trial pages, shared by "
                            "passcode-protected links. Errors are application/problem+json (RFC 9457).",
         },
-        "paths": PATHS,
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": component_schemas(bodies.values()),
             "securitySchemes": {"notebookToken": {"type": "http", "scheme": "bearer",
                                                   "description": "The notebook token"}},
         },
@@ -474,5 +293,8 @@ def document() -> dict[str, Any]:
 
 @bp.get("/api/v1/openapi.json")
 def openapi_json() -> dict[str, Any]:
-    """Serve the document."""
-    return document()
+    """Serve the document (built once per app: the routes and models do not change while it runs)."""
+    cache = current_app.extensions.setdefault("openapi_document", {})
+    if "document" not in cache:
+        cache["document"] = document()
+    return cache["document"]

@@ -6,16 +6,20 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, Response, abort, g, request, send_file
+from flask import Blueprint, Flask, Response, abort, current_app, g, request, send_file
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import registry
 from .config import Settings
 from .errors import BadRequest, problem
+from .schemas import RequestModel
+
+M = TypeVar("M", bound=RequestModel)
+V = TypeVar("V", bound=Callable[..., Any])
 
 bp = Blueprint("web", __name__)
 
@@ -123,13 +127,47 @@ def first_bad_field(fields: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
-def json_body() -> Any:
+def _json_body() -> Any:
     """The request's JSON as checked before the view ran, or a 400 problem that says what is wrong."""
     if not request.is_json:
         raise BadRequest("Send the request body as JSON with Content-Type: application/json.")
     if "json_body" not in g:
         g.json_body = parse_json(request.get_data(cache=True))
     return g.json_body
+
+
+def accepts(model: type[RequestModel]) -> Callable[[V], V]:
+    """Declare the JSON body a view takes: `accepted(model)` validates it, openapi.py documents it."""
+
+    def declare(view: V) -> V:
+        view.request_model = model  # type: ignore[attr-defined]
+        return view
+
+    return declare
+
+
+def accepted(model: type[M]) -> M:
+    """The request's JSON body validated by `model` (the one its view declared), or a 400/422 problem.
+
+    Called by the view where it wants the check, so a bad token's 401 still comes first.
+    """
+    declared = getattr(current_app.view_functions.get(request.endpoint or ""), "request_model", None)
+    if declared is not model:
+        # The document describes the declared model: validating with another would let them drift.
+        raise TypeError(f"{request.endpoint} declares {declared!r} but validates with {model.__name__}")
+    return model.parse(_json_body())
+
+
+def created(body: dict[str, Any], location: str) -> Response:
+    """201 with a Location header."""
+    response = Response(current_app.json.dumps(body), status=201, mimetype="application/json")
+    response.headers["Location"] = location
+    return response
+
+
+def json_size(value: Any) -> int:
+    """Bytes ``value`` takes in a JSON response (the app's encoder, compact)."""
+    return len(current_app.json.dumps(value).encode("utf-8"))
 
 
 def check_request_input() -> None:

@@ -163,7 +163,7 @@ def test_fuzz_every_operation(make_app):
     # Schemathesis leaves out the operation that served the document unless selected by name.
     operations = [result.ok() for result in schema.get_all_operations()] + [
         result.ok() for result in schema.include(path="/api/v1/openapi.json").get_all_operations()]
-    documented = {f"{method.upper()} {path}" for path, ops in document()["paths"].items() for method in ops}
+    documented = {f"{method.upper()} {path}" for path, ops in document(app)["paths"].items() for method in ops}
     assert {operation.label for operation in operations} == documented
     for operation in operations:
         before = counter.count

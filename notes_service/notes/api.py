@@ -10,20 +10,13 @@ from flask import Blueprint, Response, json, request
 from ..errors import BadRequest
 from ..extensions import rate_limited
 from ..paging import PageRequest, parse_page_request
-from ..web import json_body
+from ..web import accepted, accepts, created
 from . import service
 from .auth import bearer_token, current_notebook
 from .presenters import present_export, present_note, present_notes_page
-from .schemas import parse_note
+from .schemas import NoteInput, NotePatch
 
 bp = Blueprint("notes_api", __name__, url_prefix="/api/v1")
-
-
-def created(body: dict[str, Any], location: str) -> Response:
-    """201 with a Location header."""
-    response = Response(json.dumps(body), status=201, mimetype="application/json")
-    response.headers["Location"] = location
-    return response
 
 
 @bp.post("/notebooks")
@@ -73,11 +66,12 @@ def list_notes(nct: str) -> Response:
 
 
 @bp.post("/trials/<nct>/notes")
+@accepts(NoteInput)
 @rate_limited("notes")
 def create_note(nct: str) -> Response:
     """Add a note to a trial."""
     notebook = current_notebook()
-    note = service.create_note(notebook, nct, parse_note(json_body()))
+    note = service.create_note(notebook, nct, accepted(NoteInput))
     return created(present_note(note), f"/api/v1/notes/{note.id}")
 
 
@@ -88,10 +82,11 @@ def read_note(note_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/notes/<note_id>")
+@accepts(NotePatch)
 def update_note(note_id: str) -> dict[str, Any]:
     """Change one of my notes."""
     notebook = current_notebook()
-    return present_note(service.update_note(notebook, note_id, parse_note(json_body(), partial=True)))
+    return present_note(service.update_note(notebook, note_id, accepted(NotePatch)))
 
 
 @bp.delete("/notes/<note_id>")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, json
+from flask import current_app
 
 from ..clock import isoformat
 from ..paging import cut_to_budget, encode_cursor
+from ..web import json_size
 from .schemas import PALETTE
 from .service import NoteSlice, NoteView
 
@@ -52,11 +53,6 @@ def present_annotation(note: NoteView, source_base: str) -> dict[str, Any]:
         },
         "schema:keywords": [note.anchor],
     }
-
-
-def json_size(value: Any) -> int:
-    """Bytes ``value`` takes in a JSON response (the app's encoder, compact)."""
-    return len(json.dumps(value).encode("utf-8"))
 
 
 def _note_key(note: NoteView) -> tuple[Any, ...]:

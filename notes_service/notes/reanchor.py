@@ -18,7 +18,8 @@ from .anchoring import (
     selectors_to_quote,
 )
 from .models import Note, Notebook
-from .service import ANCHORED, ORPHANED, open_note, reseal, safe_data_key
+from .schemas import ANCHORED, ORPHANED
+from .service import open_note, reseal, safe_data_key
 
 
 @dataclass

@@ -1,12 +1,19 @@
-"""Validation of note requests: plain dicts in, typed values out, field-named errors."""
+"""The notes API's models: what a note request may hold, what is sealed, what is returned.
+
+Each limit, the palette and each enum is written here once: the views validate with these
+models, the service takes them, and the OpenAPI document is generated from them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from ..errors import Invalid
-from .anchoring import Quote, SelectorError, selectors_to_quote
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
+from pydantic_core.core_schema import ValidationInfo
+
+from ..paging import MAX_LIMIT
+from ..schemas import UNION_TAGS, RequestModel, ResponseModel, absent, refuse
+from .anchoring import MAX_CONTEXT, MAX_EXACT, Quote, fold_whitespace
 
 # Small named palette; each colour is always shown with its label, never colour alone.
 PALETTE: dict[str, str] = {
@@ -18,74 +25,248 @@ PALETTE: dict[str, str] = {
 }
 DEFAULT_COLOR = "yellow"
 MAX_BODY_CHARS = 10_000
+Color = Literal[tuple(PALETTE)]  # type: ignore[valid-type]
+AnchorState = Literal["anchored", "orphaned"]
+ANCHORED, ORPHANED = get_args(AnchorState)
+
+QUOTE_SELECTOR = "TextQuoteSelector"
+POSITION_SELECTOR = "TextPositionSelector"
+OTHER_SELECTOR = "(another selector)"
+UNION_TAGS.update({QUOTE_SELECTOR, POSITION_SELECTOR, OTHER_SELECTOR})
 
 
-@dataclass(frozen=True)
-class NoteInput:
-    """A validated create/update request; None means "not given" (on update)."""
-
-    quote: Quote | None
-    body: str | None
-    color: str | None
+class _Selector(RequestModel):
+    # Selectors may carry more than we read (W3C's refinedBy, a client's own keys): ignored.
+    model_config = ConfigDict(extra="ignore")
 
 
-def parse_note(data: Any, *, partial: bool = False) -> NoteInput:
-    """Check a note request body; raise Invalid naming every bad field."""
-    if not isinstance(data, dict):
-        raise Invalid("The request body must be a JSON object.", errors={"(body)": "must be an object"})
-    errors: dict[str, str] = {}
-    quote = _target(data, errors, required=not partial)
-    body = _body(data, errors, required=False)
-    color = _color(data, errors)
-    unknown = set(data) - {"target", "body", "color"}
-    for name in sorted(unknown):
-        errors[name] = "is not a field of a note"
-    if partial and not errors and quote is None and body is None and color is None:
-        errors["(body)"] = "give at least one of target, body, color"
-    if errors:
-        raise Invalid("The note is not valid.", errors=errors)
-    if not partial:
-        body = body or ""
-        color = color or DEFAULT_COLOR
-    return NoteInput(quote=quote, body=body, color=color)
+class TextQuoteSelector(_Selector):
+    """The highlighted text with some text before and after it (W3C Web Annotation)."""
+
+    type: Literal["TextQuoteSelector"]
+    exact: str = Field(min_length=1, max_length=MAX_EXACT,
+                       description="The highlighted text; it must occur in the trial's canonical text "
+                                   "(white space folded) and hold more than white space")
+    prefix: str | None = Field(default="", max_length=MAX_CONTEXT, description="Text just before it")
+    suffix: str | None = Field(default="", max_length=MAX_CONTEXT, description="Text just after it")
+
+    @field_validator("exact")
+    @classmethod
+    def _has_text(cls, exact: str) -> str:
+        if not fold_whitespace(exact):
+            raise refuse("blank", "must contain text")
+        return exact
 
 
-def _target(data: dict[str, Any], errors: dict[str, str], *, required: bool) -> Quote | None:
-    if "target" not in data:
-        if required:
-            errors["target"] = "is required"
-        return None
-    target = data["target"]
-    if not isinstance(target, dict):
-        errors["target"] = "must be an object with a selector list"
-        return None
-    try:
-        return selectors_to_quote(target.get("selector"), "target.selector")
-    except SelectorError as exc:
-        errors[exc.field] = exc.message
-        return None
+class TextPositionSelector(_Selector):
+    """Where the text is, in code points of the trial's canonical text, end exclusive."""
+
+    type: Literal["TextPositionSelector"]
+    start: int = Field(ge=0)
+    end: int = Field(ge=0, description="Not less than start")
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: int, info: ValidationInfo) -> int:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise refuse("end_before_start", "must not be less than start")
+        return end
 
 
-def _body(data: dict[str, Any], errors: dict[str, str], *, required: bool) -> str | None:
-    if "body" not in data:
-        if required:
-            errors["body"] = "is required"
-        return None
-    body = data["body"]
-    if not isinstance(body, str):
-        errors["body"] = "must be a string"
-        return None
-    if len(body) > MAX_BODY_CHARS:
-        errors["body"] = f"must be at most {MAX_BODY_CHARS} characters"
-        return None
-    return body
+def _other_selector_schema(schema: dict[str, Any]) -> None:
+    schema["properties"] = {"type": {"not": {"enum": [QUOTE_SELECTOR, POSITION_SELECTOR]}}}
 
 
-def _color(data: dict[str, Any], errors: dict[str, str]) -> str | None:
-    if "color" not in data:
-        return None
-    color = data["color"]
-    if not isinstance(color, str) or color not in PALETTE:
-        errors["color"] = "must be one of " + ", ".join(PALETTE)
-        return None
-    return color
+class OtherSelector(_Selector):
+    """A selector of another type (or none): allowed by the W3C model, and ignored."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_other_selector_schema)
+
+
+def _selector_kind(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if not isinstance(value, dict | BaseModel):
+        return None  # not an object: "must be an object"
+    return kind if kind in (QUOTE_SELECTOR, POSITION_SELECTOR) else OTHER_SELECTOR
+
+
+Selector = Annotated[
+    Annotated[TextQuoteSelector, Tag(QUOTE_SELECTOR)]
+    | Annotated[TextPositionSelector, Tag(POSITION_SELECTOR)]
+    | Annotated[OtherSelector, Tag(OTHER_SELECTOR)],
+    Discriminator(_selector_kind),
+]
+
+
+def _selector_list_schema(schema: dict[str, Any]) -> None:
+    schema["contains"] = {"type": "object", "required": ["type"],
+                          "properties": {"type": {"const": QUOTE_SELECTOR}}}
+
+
+class Target(_Selector):
+    """What a note highlights: a list of W3C selectors for one passage."""
+
+    source: str | None = absent("The trial (ignored in requests: the path names it)")
+    selector: list[Selector] = Field(
+        json_schema_extra=_selector_list_schema,
+        description="A TextQuoteSelector is required; a TextPositionSelector is a hint; the first of "
+                    "each type is used and other types are ignored")
+
+    @field_validator("selector")
+    @classmethod
+    def _has_quote(cls, selectors: list[Any]) -> list[Any]:
+        if not any(isinstance(s, TextQuoteSelector) for s in selectors):
+            raise refuse("quote_required", "a TextQuoteSelector is required")
+        return selectors
+
+    @property
+    def quote(self) -> Quote:
+        """The first quote selector, with the first position selector as its hint."""
+        exact = next(s for s in self.selector if isinstance(s, TextQuoteSelector))
+        position = next((s for s in self.selector if isinstance(s, TextPositionSelector)), None)
+        return Quote(exact=exact.exact, prefix=exact.prefix or "", suffix=exact.suffix or "",
+                     start=position.start if position else None, end=position.end if position else None)
+
+
+BODY_DESCRIPTION = (f"HTML kept by a small policy (the rest escaped), at most {MAX_BODY_CHARS} characters "
+                    "as stored")
+
+
+class NoteInput(RequestModel):
+    """A new note: the passage it highlights, its body and its colour."""
+
+    noun: ClassVar[str] = "note"
+
+    target: Target
+    body: str = Field(default="", max_length=MAX_BODY_CHARS, description=BODY_DESCRIPTION)
+    color: Color = Field(default=DEFAULT_COLOR, description="A colour of the palette")
+
+    @property
+    def quote(self) -> Quote:
+        """The passage to anchor."""
+        return self.target.quote
+
+
+def _at_least_one(schema: dict[str, Any]) -> None:
+    schema["minProperties"] = 1
+
+
+class NotePatch(RequestModel):
+    """A change to a note: any of its target, body and colour (null is not a value)."""
+
+    model_config = ConfigDict(json_schema_extra=_at_least_one)
+    noun: ClassVar[str] = "note"
+
+    target: Target = absent()
+    body: str = absent(BODY_DESCRIPTION, max_length=MAX_BODY_CHARS)
+    color: Color = absent("A colour of the palette")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> NotePatch:
+        if self.target is None and self.body is None and self.color is None:
+            raise refuse("empty", "give at least one of " + ", ".join(type(self).model_fields))
+        return self
+
+    @property
+    def quote(self) -> Quote | None:
+        """The passage to anchor, when the target changes."""
+        return self.target.quote if self.target is not None else None
+
+
+class NotePayload(BaseModel):
+    """What one note's ciphertext holds: the one place its shape is written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    selector: list[dict[str, Any]]
+    body: str
+    color: str
+    anchor: AnchorState
+
+    def plaintext(self) -> bytes:
+        """The compact JSON that is sealed."""
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_plaintext(cls, plaintext: bytes) -> NotePayload:
+        """Read an opened ciphertext (a ValueError if it is not a payload)."""
+        return cls.model_validate_json(plaintext)
+
+
+# -- Responses ---------------------------------------------------------------------
+
+
+class Note(ResponseModel):
+    """A note; one that cannot be decrypted has `readable` false and no content."""
+
+    id: str
+    trial_id: str
+    readable: bool = Field(description="false when the note cannot be decrypted")
+    target: Target | None
+    body: str | None = Field(description="Sanitized HTML")
+    color: Color | None
+    color_label: str | None = Field(description="The colour's name, to show with it (never colour alone)")
+    anchor: AnchorState | None = Field(description="orphaned: the passage is no longer in the trial's text")
+    created_at: str
+    updated_at: str
+
+
+NEXT_DESCRIPTION = "Cursor of the next page; null on the last page."
+
+
+class NotesPage(ResponseModel):
+    """A page of my notes on a trial."""
+
+    notes: list[Note] = Field(max_length=MAX_LIMIT)
+    next: str | None = Field(description=NEXT_DESCRIPTION)
+
+
+class NotebookCreated(ResponseModel):
+    """A new notebook."""
+
+    model_config = ConfigDict(title="Notebook")
+
+    notebook_id: str
+    token: str = Field(description="Shown this once")
+
+
+class _Export(ResponseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class AnnotationCollectionHead(_Export):
+    """The export's collection (W3C Web Annotation paging)."""
+
+    type: Literal["AnnotationCollection"]
+    id: str = absent()
+    label: str = absent()
+    total: int = Field(ge=0, description="Notes in the notebook")
+
+
+class AnnotationPage(_Export):
+    """A page of the export."""
+
+    type: Literal["AnnotationPage"]
+    startIndex: int = Field(ge=0)
+    items: list[dict[str, Any]] = Field(max_length=MAX_LIMIT)
+    unreadable: int = Field(ge=0, description="Notes of this page left out: they cannot be decrypted")
+    next: str = absent("The next page; absent on the last.", {"format": "uri"})
+
+
+class AnnotationCollection(AnnotationCollectionHead):
+    """The export's first answer: the collection with its first page."""
+
+    context: Any = Field(alias="@context")
+    first: AnnotationPage
+
+
+class AnnotationPageInCollection(AnnotationPage):
+    """A further page of the export, naming its collection."""
+
+    context: Any = Field(alias="@context")
+    partOf: AnnotationCollectionHead
+
+
+class AnnotationExport(RootModel[AnnotationCollection | AnnotationPageInCollection]):
+    """An answer of the export: the collection with its first page, or a further page."""

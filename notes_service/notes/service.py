@@ -7,7 +7,6 @@ version); the database holds only ciphertext, token hashes and wrapped keys.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,11 +28,9 @@ from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to
 from .auth import check_token, owned_or_404, token_digest
 from .models import KeyCheck, Note, Notebook
 from .sanitize import sanitize_body
-from .schemas import MAX_BODY_CHARS, NoteInput
+from .schemas import ANCHORED, MAX_BODY_CHARS, NoteInput, NotePatch, NotePayload
 
 FORMAT_VERSION = 1
-ANCHORED = "anchored"
-ORPHANED = "orphaned"
 
 
 @dataclass(frozen=True)
@@ -49,6 +46,17 @@ class NoteView:
     body: str = ""
     color: str = "yellow"
     anchor: str = ANCHORED
+
+    @classmethod
+    def of(cls, note: Any, payload: NotePayload) -> NoteView:
+        """The view of a note row and its opened payload."""
+        return cls(id=note.id, trial_id=note.trial_id, created_at=note.created_at, updated_at=note.updated_at,
+                   selectors=payload.selector, body=payload.body, color=payload.color, anchor=payload.anchor)
+
+    def payload(self, **changes: Any) -> NotePayload:
+        """This note's payload, with `changes` (selector, body, color, anchor) made."""
+        return NotePayload(**{"selector": self.selectors, "body": self.body, "color": self.color,
+                              "anchor": self.anchor, **changes})
 
     @property
     def quote(self) -> str:
@@ -146,10 +154,9 @@ def data_key(notebook: Notebook) -> bytes:
 # -- Sealing -----------------------------------------------------------------------
 
 
-def seal_payload(dek: bytes, notebook_id: str, note_id: str, payload: dict[str, Any]) -> bytes:
+def seal_payload(dek: bytes, notebook_id: str, note_id: str, payload: NotePayload) -> bytes:
     """Encrypt a note's payload, bound to its notebook, its id and the format version."""
-    plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return crypto.seal(dek, plaintext, crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
+    return crypto.seal(dek, payload.plaintext(), crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
 
 
 def open_note(dek: bytes | None, note: Note) -> NoteView:
@@ -157,13 +164,11 @@ def open_note(dek: bytes | None, note: Note) -> NoteView:
     if dek is not None and note.format_version == FORMAT_VERSION:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
-            payload = json.loads(crypto.open_sealed(dek, note.ciphertext, aad))
+            payload = NotePayload.from_plaintext(crypto.open_sealed(dek, note.ciphertext, aad))
         except (crypto.CryptoError, ValueError):
             pass
         else:
-            return NoteView(id=note.id, trial_id=note.trial_id, created_at=note.created_at,
-                            updated_at=note.updated_at, selectors=payload["selector"], body=payload["body"],
-                            color=payload["color"], anchor=payload["anchor"])
+            return NoteView.of(note, payload)
     current_app.logger.warning("note %s could not be decrypted", note.id)
     return NoteView(id=note.id, trial_id=note.trial_id, created_at=note.created_at,
                     updated_at=note.updated_at, readable=False)
@@ -365,8 +370,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     now = registry.now()
     note = Note(id=_new_id(), notebook_id=notebook.id, trial_id=row.id, format_version=FORMAT_VERSION,
                 anchored_version=version, created_at=now, updated_at=now)
-    payload = {"selector": selectors, "body": body,
-               "color": data.color, "anchor": ANCHORED}
+    payload = NotePayload(selector=selectors, body=body, color=data.color, anchor=ANCHORED)
     dek = data_key(notebook)
     note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
     db.session.add(note)
@@ -383,7 +387,7 @@ def get_note(notebook: Notebook, note_id: str) -> NoteView:
     return open_note(safe_data_key(notebook), _owned_note(notebook, note_id))
 
 
-def update_note(notebook: Notebook, note_id: str, data: NoteInput) -> NoteView:
+def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
     """Change a note's target, body or colour; re-encrypted with a fresh nonce."""
     note = _owned_note(notebook, note_id)
     dek = data_key(notebook)
@@ -395,12 +399,9 @@ def update_note(notebook: Notebook, note_id: str, data: NoteInput) -> NoteView:
     if data.quote is not None:
         selectors, version = _anchor_quote(note.trial_id, data.quote)
         anchor = ANCHORED
-    payload = {
-        "selector": selectors,
-        "body": stored_body(data.body) if data.body is not None else current.body,
-        "color": data.color or current.color,
-        "anchor": anchor,
-    }
+    payload = current.payload(selector=selectors, anchor=anchor,
+                              body=stored_body(data.body) if data.body is not None else current.body,
+                              color=data.color or current.color)
     note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
     note.anchored_version = version
     note.updated_at = registry.now()
@@ -435,8 +436,7 @@ def shared_notes_page(notebook: Notebook, share_id: str, trial_id: str, page: Pa
 def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[dict[str, Any]],
            anchor: str, version: str, dek: bytes) -> None:
     """Store new selectors and anchor state for a note (used by re-anchoring)."""
-    payload = {"selector": selectors, "body": view.body, "color": view.color, "anchor": anchor}
-    note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
+    note.ciphertext = seal_payload(dek, notebook.id, note.id, view.payload(selector=selectors, anchor=anchor))
     note.anchored_version = version
 
 

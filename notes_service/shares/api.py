@@ -8,16 +8,16 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from ..clock import isoformat
+from ..errors import Invalid
 from ..extensions import client_address, rate_limited
-from ..notes.api import created
 from ..notes.auth import current_notebook
-from ..notes.presenters import json_size
 from ..paging import RESPONSE_BUDGET, PageRequest, parse_page_request
 from ..trials import service as trials
-from ..trials.api import present_summary, present_text
-from ..web import json_body
+from ..trials.presenter import present_summary, present_text
+from ..web import accepted, accepts, created, json_size
 from . import service
 from .presenters import present_share, present_shared_notes, present_shares_page
+from .schemas import SHARES_PER_PAGE, OpenShare, SharedNotesRequest, ShareInput
 from .sessions import SESSION_SECONDS, issue_session
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
@@ -29,22 +29,20 @@ def share_url(token: str) -> str:
 
 
 @bp.post("/shares")
+@accepts(ShareInput)
 @rate_limited("shares")
 def create_share() -> Response:
     """Share chosen notes on a trial behind a passcode."""
     notebook = current_notebook()
-    share, token, generated = service.create_share(notebook, service.parse_share_request(json_body()),
-                                                   client=client_address())
+    share, token, generated = service.create_share(notebook, accepted(ShareInput), client=client_address())
     body = {**present_share(share), "url": share_url(token)}
     if generated:
         body["passcode"] = generated
     return created(body, f"/api/v1/shares/{share.id}")
 
 
-# The share list's cursor carries the last share's (created_at, id). A share lists up to
-# 5,000 note ids (175 KB of JSON), so a page holds at most 20 shares: 3.5 MB at worst.
+# The share list's cursor carries the last share's (created_at, id).
 SHARE_KEY = (datetime, str)
-SHARES_PER_PAGE = 20
 
 
 @bp.get("/shares")
@@ -75,11 +73,14 @@ def unlock_share(share_id: str) -> dict[str, Any]:
 
 
 @bp.post("/shared/<token>")
+@accepts(OpenShare)
 @rate_limited("passcode")
 def open_share(token: str) -> dict[str, Any]:
     """The trial and the first page of the shared notes, for the right passcode, with a session for the next."""
-    data = json_body()
-    passcode = data.get("passcode") if isinstance(data, dict) else None
+    try:
+        passcode: str | None = accepted(OpenShare).passcode
+    except Invalid:
+        passcode = None  # no passcode at all: the service answers 401 (after 404 and 410), counting nothing
     share = service.open_share(token, passcode, client=client_address()).share
     row = trials.get_trial_row(share.trial_id)
     trial = {**present_summary(row), **present_text(trials.get_trial(row.id))}
@@ -91,9 +92,10 @@ def open_share(token: str) -> dict[str, Any]:
 
 
 @bp.post("/shared/<token>/notes")
+@accepts(SharedNotesRequest)
 @rate_limited("share_page")
 def shared_notes(token: str) -> dict[str, Any]:
     """A next page of an opened share's notes, for the session its opening gave: no view, no Argon2."""
-    wanted = service.parse_resume_request(json_body())
+    wanted = service.resume_request(accepted(SharedNotesRequest))
     share = service.resumed_share(token, wanted.session)
     return present_shared_notes(service.shared_notes_page(share, wanted.page))

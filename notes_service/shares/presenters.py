@@ -7,9 +7,10 @@ from typing import Any
 from flask import json
 
 from ..clock import isoformat
-from ..notes.presenters import json_size, present_note
+from ..notes.presenters import present_note
 from ..notes.service import NoteSlice
 from ..paging import RESPONSE_BUDGET, cut_to_budget, encode_cursor
+from ..web import json_size
 from .models import Share
 from .service import TOTAL_LIMIT, SharePage, state_of
 

@@ -32,11 +32,12 @@ from ..extensions import db
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
-from ..paging import DEFAULT_LIMIT, PageRequest, decode_cursor
+from ..paging import PageRequest, decode_cursor
 from ..trials import service as trials
 from ..trials.ctgov import NCT_RE
 from .models import Share, ShareAttempt, share_notes
-from .passcodes import CURRENT_FORM, LEGACY_FORM, in_form, normalize, passcode_problem, typed_passcode
+from .passcodes import CURRENT_FORM, LEGACY_FORM, in_form, normalize, typed_passcode
+from .schemas import ACTIVE, EXPIRED, LOCKED, REVOKED, SHARED_PAGE_NOTES, USED_UP, SharedNotesRequest, ShareInput
 from .sessions import session_share_id
 
 STREAK_LIMIT = 5
@@ -48,21 +49,6 @@ ATTEMPT_LEASE = timedelta(seconds=60)
 # How long a request waits for a place held by attempts in flight (their verifications end
 # in well under a second, a few seconds on a loaded host) before 503.
 IN_FLIGHT_WAIT_SECONDS = 10.0
-MAX_EXPIRY_DAYS = 90
-DEFAULT_EXPIRY_DAYS = 7
-
-ACTIVE, EXPIRED, REVOKED, USED_UP, LOCKED = "active", "expired", "revoked", "used_up", "locked"
-
-
-@dataclass(frozen=True)
-class ShareRequest:
-    """A validated request to create a share."""
-
-    trial_id: str
-    note_ids: list[str] | None
-    passcode: str | None
-    expires_in_days: int
-    max_views: int | None
 
 
 @dataclass(frozen=True)
@@ -96,38 +82,7 @@ def state_of(share: Share, now: datetime | None = None) -> str:
 # -- Owner operations --------------------------------------------------------------
 
 
-def parse_share_request(data: Any) -> ShareRequest:
-    """Validate a create-share body; raise Invalid naming every bad field."""
-    if not isinstance(data, dict):
-        raise Invalid("The request body must be a JSON object.", errors={"(body)": "must be an object"})
-    errors: dict[str, str] = {}
-    trial_id = data.get("trial_id")
-    if not isinstance(trial_id, str) or not trial_id:
-        errors["trial_id"] = "is required (an NCT number)"
-    note_ids = data.get("note_ids")
-    if note_ids is not None and (
-        not isinstance(note_ids, list) or not note_ids or len(note_ids) > 5000
-        or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in note_ids)
-    ):
-        errors["note_ids"] = "must be a non-empty list of note ids"
-    passcode = data.get("passcode")
-    if passcode is not None and (problem := passcode_problem(passcode)):
-        errors["passcode"] = problem
-    days = data.get("expires_in_days", DEFAULT_EXPIRY_DAYS)
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXPIRY_DAYS:
-        errors["expires_in_days"] = f"must be a whole number of days from 1 to {MAX_EXPIRY_DAYS}"
-    max_views = data.get("max_views")
-    if max_views is not None and (isinstance(max_views, bool) or not isinstance(max_views, int)
-                                  or not 1 <= max_views <= 100_000):
-        errors["max_views"] = "must be a whole number from 1 to 100000"
-    for name in sorted(set(data) - {"trial_id", "note_ids", "passcode", "expires_in_days", "max_views"}):
-        errors[name] = "is not a field of a share"
-    if errors:
-        raise Invalid("The share is not valid.", errors=errors)
-    return ShareRequest(trial_id, note_ids, passcode, days, max_views)
-
-
-def create_share(notebook: Notebook, request: ShareRequest, *,
+def create_share(notebook: Notebook, request: ShareInput, *,
                  client: str | None = None) -> tuple[Share, str, str | None]:
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
     notebook_id = notebook.id
@@ -157,7 +112,7 @@ def create_share(notebook: Notebook, request: ShareRequest, *,
     return share, token, generated
 
 
-def _chosen_notes(notebook_id: str, request: ShareRequest) -> tuple[str, list[str]]:
+def _chosen_notes(notebook_id: str, request: ShareInput) -> tuple[str, list[str]]:
     # Every check that needs no Argon2 comes first: a bad request costs no hashing.
     row = trials.get_trial_row(request.trial_id)
     mine = db.session.scalars(
@@ -462,23 +417,13 @@ class ResumeRequest:
 
 # A shared note's page cursor carries the last note's (created_at, id), as the notes list's does.
 SHARED_NOTE_KEY = (datetime, str)
-# Notes per API page of a share, as in the owner's lists; the byte budget may cut a page sooner.
-SHARED_PAGE_NOTES = DEFAULT_LIMIT
 
 
-def parse_resume_request(data: Any) -> ResumeRequest:
-    """Validate a next-page body ({"session", "cursor"}); a bad cursor is a 400, a bad shape a 422."""
-    if not isinstance(data, dict):
-        raise Invalid("The request body must be a JSON object.", errors={"(body)": "must be an object"})
-    errors = {name: "is not a field of this request" for name in sorted(set(data) - {"session", "cursor"})}
-    cursor = data.get("cursor")
-    if cursor is not None and not isinstance(cursor, str):
-        errors["cursor"] = "must be the `next` of the previous page, or null for the first page"
-    if errors:
-        raise Invalid("The request is not valid.", errors=errors)
-    after = decode_cursor(cursor, SHARED_NOTE_KEY) if cursor else None
+def resume_request(wanted: SharedNotesRequest) -> ResumeRequest:
+    """Where a next page of an opened share starts; a cursor this service did not give is a 400."""
+    after = decode_cursor(wanted.cursor, SHARED_NOTE_KEY) if wanted.cursor else None
     # The session is checked against the share, not here: any bad session is the same 401.
-    return ResumeRequest(data.get("session"), PageRequest(after=after, limit=SHARED_PAGE_NOTES))
+    return ResumeRequest(wanted.session, PageRequest(after=after, limit=SHARED_PAGE_NOTES))
 
 
 def resumed_share(token: str, session: Any, now: datetime | None = None) -> Share:

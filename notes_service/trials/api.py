@@ -5,36 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from ..clock import isoformat
-from . import ctgov, render, service
-from .models import Trial
+from . import ctgov, service
+from .presenter import present_summary, present_text
 
 bp = Blueprint("trials_api", __name__, url_prefix="/api/v1/trials")
 
 MAX_QUERY = 200
-
-
-def present_summary(row: Trial) -> dict[str, object]:
-    """A trial as listed."""
-    return {
-        "id": row.id,
-        "title": row.title,
-        "status": row.status,
-        "phase": row.phase,
-        "conditions": row.condition_list,
-        "version": row.version,
-        "url": f"/trials/{row.id}",
-    }
-
-
-def present_text(trial: render.Trial) -> dict[str, object]:
-    """A trial's sections and the canonical text notes anchor to."""
-    return {
-        "sections": [
-            {"id": s.id, "heading": s.heading, "level": s.level, "text": s.text}
-            for s in trial.sections
-        ],
-        "text": trial.canonical_text,
-    }
 
 
 def _arg(name: str) -> str | None:

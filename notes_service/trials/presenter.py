@@ -1,4 +1,5 @@
-"""Trial sections -> HTML whose text content is exactly the canonical text.
+"""Trials as JSON (the API's summary and text), and trial sections -> HTML whose text content is
+exactly the canonical text.
 
 The widget counts positions in the text of `data-notes-root`; the server counts
 them in the canonical text. Rendering both from the same sections, with the
@@ -14,7 +15,33 @@ from itertools import pairwise
 
 from markupsafe import Markup, escape
 
+from . import render
+from .models import Trial
 from .render import SECTION_SEPARATOR, Block, Section
+
+
+def present_summary(row: Trial) -> dict[str, object]:
+    """A trial as listed."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "status": row.status,
+        "phase": row.phase,
+        "conditions": row.condition_list,
+        "version": row.version,
+        "url": f"/trials/{row.id}",
+    }
+
+
+def present_text(trial: render.Trial) -> dict[str, object]:
+    """A trial's sections and the canonical text notes anchor to."""
+    return {
+        "sections": [
+            {"id": s.id, "heading": s.heading, "level": s.level, "text": s.text}
+            for s in trial.sections
+        ],
+        "text": trial.canonical_text,
+    }
 
 
 @dataclass(frozen=True)

@@ -257,3 +257,40 @@ def test_an_unexpected_database_error_logs_no_request_data(client, caplog):
     assert "private-search-word" not in response.get_data(as_text=True)
     assert "unhandled" in caplog.text and "/api/v1/trials" in caplog.text
     assert "private-search-word" not in caplog.text  # hide_parameters: SQL shown, its values not
+
+
+SECRET = "Child-Pugh secret 4821 of the patient"
+# A body refused by the models with the rejected value in every kind of place: the 422 names the
+# field and never repeats the value (pydantic's own messages would, as `input`).
+REFUSED_WITH_SECRET = [
+    ("note colour", "POST", "/api/v1/trials/{trial}/notes", note_with(color=SECRET), "color"),
+    ("note body too long", "POST", "/api/v1/trials/{trial}/notes", note_with(body=SECRET * 400), "body"),
+    ("body not text", "POST", "/api/v1/trials/{trial}/notes", note_with(body=[SECRET]), "body"),
+    ("quote too long", "POST", "/api/v1/trials/{trial}/notes", quote_with(exact=SECRET * 60),
+     "target.selector[0].exact"),
+    ("prefix too long", "POST", "/api/v1/trials/{trial}/notes", quote_with(prefix=SECRET * 2),
+     "target.selector[0].prefix"),
+    ("position not a number", "POST", "/api/v1/trials/{trial}/notes", {"target": {"selector": [
+        {"type": "TextQuoteSelector", "exact": CIRRHOSIS}, {"type": "TextPositionSelector", "start": SECRET,
+                                                            "end": 3}]}}, "target.selector[1].start"),
+    ("unknown field", "POST", "/api/v1/trials/{trial}/notes", note_with(extra=SECRET), "extra"),
+    ("patched colour", "PATCH", "/api/v1/notes/{note}", {"color": SECRET}, "color"),
+    ("passcode with a control character", "POST", "/api/v1/shares",
+     {"trial_id": SEED, "passcode": SECRET + "\x07"}, "passcode"),
+    ("passcode too long", "POST", "/api/v1/shares", {"trial_id": SEED, "passcode": SECRET * 5}, "passcode"),
+    ("days as text", "POST", "/api/v1/shares", {"trial_id": SEED, "expires_in_days": SECRET}, "expires_in_days"),
+    ("next page cursor", "POST", "/api/v1/shared/{token}/notes", {"session": "x", "cursor": [SECRET]}, "cursor"),
+]
+
+
+@pytest.mark.parametrize(("label", "method", "template", "body", "field"), REFUSED_WITH_SECRET,
+                         ids=[row[0] for row in REFUSED_WITH_SECRET])
+def test_a_refused_value_is_never_echoed(client, world, label, method, template, body, field):
+    owner, note, _, token = world
+    path = template.format(trial=SEED, note=note["id"], token=token)
+    response = client.open(path, method=method, json=body, headers=owner.headers)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json", response.get_json()
+    problem = response.get_json()
+    assert field in problem["errors"], problem
+    assert "Child-Pugh secret" not in response.get_data(as_text=True)
+    assert "Input should" not in response.get_data(as_text=True)  # our words, not pydantic's
