@@ -39,3 +39,27 @@ def new_owner(client) -> Owner:
     assert response.status_code == 201
     body = response.get_json()
     return Owner(client, body["notebook_id"], body["token"])
+
+
+def as_before_key_slots(app, owner: Owner) -> None:
+    """Turn a notebook's slots into what 0007_key_slots makes of a database from before slots.
+
+    The notebook's data key wrapped under the KEK only (no salt: no token involved), the same
+    wrap in the slot of each of its live shares; a downgrade past 0007 takes such slots back.
+    """
+    from sqlalchemy import update
+
+    from notes_service import crypto, keys
+    from notes_service.extensions import db
+    from notes_service.notes import service
+    from notes_service.notes.models import KeySlot, Notebook
+
+    with app.app_context():
+        notebook = db.session.get(Notebook, owner.notebook_id)
+        notebook.token = owner.token
+        dek = service.data_key(notebook)
+        kek_id, wrapped = crypto.wrap_data_key(keys.keyring(), dek, keys.owner_context(owner.notebook_id))
+        db.session.execute(update(KeySlot).where(KeySlot.notebook_id == owner.notebook_id)
+                           .values(kek_id=kek_id, salt=None, wrapped=wrapped))
+        db.session.commit()
+        db.session.remove()

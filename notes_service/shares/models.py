@@ -54,6 +54,10 @@ class Share(db.Model):  # type: ignore[name-defined]
     # (up to 5,000) notes it holds; the page queries the ones it shows.
     notes: Mapped[list[Note]] = relationship(secondary=share_notes, lazy="select")
 
+    # The link token of the request being served, in memory only (never a column, never
+    # stored): the share's key slot opens with it. Set by shares.service.find_share.
+    token = None  # str | None, set per request
+
 
 class ShareAttempt(db.Model):  # type: ignore[name-defined]
     """A passcode verification in flight: reserved before Argon2 runs, deleted when it ends.

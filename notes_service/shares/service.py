@@ -28,7 +28,7 @@ from argon2 import PasswordHasher
 from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select
 
-from .. import crypto
+from .. import crypto, keys
 from ..clock import utcnow
 from ..errors import Busy, Gone, Invalid, Locked, NotFound, Unauthorized
 from ..extensions import db
@@ -145,6 +145,9 @@ def create_share(notebook: Notebook, request: ShareRequest, *,
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
     notebook_id = notebook.id
     trial_id, note_ids = _chosen_notes(notebook_id, request)
+    # The notebook token of this request opens the data key, which the share's slot then holds
+    # for the link token: from then on the link opens the share without the notebook token.
+    dek = notes.data_key(notebook)
     generated = crypto.generate_passcode() if request.passcode is None else None
     passcode_hash = _hash_outside_transactions(
         normalize(request.passcode if request.passcode is not None else generated), client)
@@ -166,6 +169,8 @@ def create_share(notebook: Notebook, request: ShareRequest, *,
     )
     share.notes = sorted(chosen, key=lambda note: note_ids.index(note.id))
     db.session.add(share)
+    db.session.flush()  # the slot refers to the share row
+    db.session.add(keys.new_slot(notebook_id, share.id, dek, token))
     db.session.commit()
     return share, token, generated
 
@@ -246,8 +251,9 @@ def get_share(notebook: Notebook, share_id: str) -> Share:
 
 
 def revoke_share(notebook: Notebook, share_id: str) -> None:
-    """Revoke one of my shares: its link answers 410 from now on."""
+    """Revoke one of my shares: its link answers 410 from now on, and its key slot is erased at once."""
     share = _owned_share(notebook, share_id)
+    keys.delete_share_slot(share.id)
     share.revoked = True
     share.revoked_at = share.revoked_at or utcnow()
     db.session.commit()
@@ -274,6 +280,7 @@ def find_share(token: str) -> Share:
     share = db.session.scalar(select(Share).where(Share.token_hash == crypto.hash_token(token)))
     if share is None:
         raise NotFound("There is no share at this address.")
+    share.token = token  # in memory for this request only: the share's slot opens with it
     return share
 
 
@@ -413,7 +420,9 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
             refuse_unless_open(db.session.get(Share, share_id), now)
             raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
         ok, new_hash = _verify_or_release(attempt_id, passcode_hash, typed)
-    return _finish(share_id, attempt_id, now, ok, new_hash)
+    opened = _finish(share_id, attempt_id, now, ok, new_hash)
+    opened.share.token = token  # the share read again after the outcome: its slot opens with the link token
+    return opened
 
 
 def _verify_or_release(attempt_id: str, passcode_hash: str, passcode: str) -> tuple[bool, str | None]:
@@ -446,12 +455,22 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
     return OpenedShare(share=db.session.get(Share, share_id))
 
 
+def share_key(share: Share) -> bytes | None:
+    """The data key out of the share's slot, with the link token of this request; None if it does not open."""
+    slot = keys.share_slot(share.id)
+    if slot is None or share.token is None:
+        return None  # revoked (its slot is erased), or no link token: nothing opens
+    return notes.safe_key(lambda: keys.open_slot(slot, share.token or ""), share.notebook_id)
+
+
 def shared_notes_page(share: Share, page: PageRequest) -> notes.NoteSlice | None:
-    """A page of the share's notes as they are now (unreadable ones included), or None if its notebook is gone."""
-    notebook = db.session.get(Notebook, share.notebook_id)
-    if notebook is None:
+    """A page of the share's notes as they are now (unreadable ones included), or None if its notebook is gone.
+
+    `share` is the one `find_share` found by the link token: the token opens its key slot.
+    """
+    if db.session.get(Notebook, share.notebook_id) is None:
         return None
-    return notes.shared_notes_page(notebook, share.id, share.trial_id, page)
+    return notes.shared_notes_page(share.notebook_id, share.id, share.trial_id, page, lambda: share_key(share))
 
 
 @dataclass(frozen=True)
@@ -487,19 +506,17 @@ def resumed_share(token: str, session: Any, now: datetime | None = None) -> Shar
     """The share of a link whose session (from opening it) is valid, after checking it is still open.
 
     A next page costs neither a view nor an Argon2 check: the session is the proof of a right
-    passcode in the last 30 minutes, and it only opens the share it was issued for.
+    passcode in the last 30 minutes, and it only opens the share it was issued for. The notes
+    open with the link token only: the session holds no key and opens no slot by itself.
     """
     share = find_share(token)
     if session_share_id(session) != share.id:
         raise Unauthorized("This share session is not valid or has expired. Open the share with its passcode again.")
-    return session_share(share.id, now)
+    return session_share(share, now)
 
 
-def session_share(share_id: str, now: datetime | None = None) -> Share:
-    """The share behind a share-page cookie, after checking it is still open."""
-    share = db.session.get(Share, share_id)
-    if share is None:
-        raise NotFound("There is no share at this address.")
+def session_share(share: Share, now: datetime | None = None) -> Share:
+    """A share found by its link token whose session is valid, after checking it is still open."""
     now = now or utcnow()
     state = state_of(share, now)
     # A used-up share still shows to the person who used its last view, for the cookie's life.

@@ -66,10 +66,12 @@ def add_largest_note(client, owner) -> dict:
     return response.get_json()
 
 
-def fill_notebook(app, notebook_id: str, first_id: str, count: int) -> None:
+def fill_notebook(app, owner, first_id: str, count: int) -> None:
     """`count` more notes like the first, each sealed for its own row."""
+    notebook_id = owner.notebook_id
     with app.app_context():
         notebook = db.session.get(Notebook, notebook_id)
+        notebook.token = owner.token  # the owner slot opens with the notebook token only
         dek = service.data_key(notebook)
         first = db.session.get(Note, first_id)
         plaintext = crypto.open_sealed(dek, first.ciphertext, crypto.note_aad(notebook_id, first_id))
@@ -146,7 +148,7 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
     first = add_largest_note(client, owner)
     assert len(first["body"]) == 10_000  # stored at the body limit
     limit = app.extensions["notes_settings"].max_notes_per_notebook
-    fill_notebook(app, owner.notebook_id, first["id"], limit - 1)
+    fill_notebook(app, owner, first["id"], limit - 1)
     full = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
                        json={"target": first["target"], "body": "one more"})
     assert full.status_code == 422  # the notebook is as large as the limits allow
