@@ -92,7 +92,8 @@ def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[dict
         rows.append({
             "id": note_id, "notebook_id": notebook["id"], "trial_id": SEED_TRIAL,
             "format_version": service.FORMAT_VERSION,
-            "ciphertext": service._seal(dek, notebook["id"], note_id, rng.choice(pool)),
+            "ciphertext": service._seal(crypto.note_key(dek, notebook["id"], note_id), notebook["id"], note_id,
+                                        rng.choice(pool)),
             "anchored_version": version, "created_at": created, "updated_at": created,
         })
     return rows
@@ -165,12 +166,15 @@ def seed_shares(app: Flask, owner: Reader, count: int, passcode: str) -> list[st
                 "expires_at": now + timedelta(days=7), "max_views": None, "views": 0,
                 "failed_streak": 0, "failed_total": 0, "lock_count": 0, "revoked": False, "created_at": now,
             })
-            links += [{"share_id": share_id, "note_id": note_id} for note_id in note_ids]
-            slots.append(_slot_row(owner.notebook_id, share_id, dek, token))
+            share_key = crypto.new_data_key()  # the share's own key: it seals its notes' keys
+            links += [{"share_id": share_id, "note_id": note_id,
+                       "wrapped_key": crypto.wrap_note_key(share_key, crypto.note_key(dek, owner.notebook_id, note_id),
+                                                           share_id, note_id)} for note_id in note_ids]
+            slots.append(_slot_row(owner.notebook_id, share_id, share_key, token))
             tokens.append(token)
         db.session.execute(insert(Share), shares)
-        db.session.execute(insert(share_notes), links)
         db.session.execute(insert(KeySlot), slots)
+        db.session.execute(insert(share_notes), links)
         db.session.commit()
         db.session.remove()
     return tokens

@@ -13,8 +13,10 @@ one in DESIGN.md, "Data at rest":
   needs both the KEK and the token;
 * a token's lookup hash (SHA-256) and its slot key (HKDF with its own salt and
   info) are separate derivations: one does not give the other;
-* note payloads are sealed with the DEK, AES-256-GCM, a fresh 96-bit random
-  nonce and associated data that binds the ciphertext to its row;
+* note payloads are sealed under a per-note key (HKDF of the DEK), AES-256-GCM,
+  a fresh 96-bit random nonce and associated data that binds the ciphertext to
+  its row; a share's slot holds a share key, which seals the keys of its notes
+  only;
 * bearer tokens are hashed with SHA-256 (they are 128+ bits random, so a fast
   hash is right) and compared in constant time;
 * passcodes are hashed with Argon2id through argon2-cffi.
@@ -291,6 +293,40 @@ def rewrap_slot(keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes) -
     newest = keyring.newest_id
     nonce = secrets.token_bytes(NONCE_BYTES)
     return newest, nonce + AESGCM(keyring.key(newest)).encrypt(nonce, inner, _slot_kek_aad(newest, context))
+
+
+# -- Note keys -----------------------------------------------------------------
+
+# Each note is sealed under its own key, derived from the notebook's DEK: the owner derives any
+# of them, while a share holds only the keys of the notes it shows, each sealed under the
+# share's own key (in the share's slot). A share's link thus opens its notes and no other.
+NOTE_KEY_INFO = b"trial-notes/note-key/v1|"
+SHARED_NOTE_KEY_AAD_LABEL = b"trial-notes/shared-note-key/v1|"
+
+
+def note_key(dek: bytes, notebook_id: str, note_id: str) -> bytes:
+    """The key a note's payload is sealed under: HKDF-SHA256 of the notebook's DEK, bound to the note."""
+    if len(dek) != KEY_BYTES:
+        raise ValueError(f"data key must be {KEY_BYTES} bytes")
+    info = NOTE_KEY_INFO + notebook_id.encode("ascii") + b"|" + note_id.encode("ascii")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(dek)
+
+
+def _shared_note_aad(share_id: str, note_id: str) -> bytes:
+    return SHARED_NOTE_KEY_AAD_LABEL + share_id.encode("ascii") + b"|" + note_id.encode("ascii")
+
+
+def wrap_note_key(share_key: bytes, key: bytes, share_id: str, note_id: str) -> bytes:
+    """A note's key sealed under a share's key, bound to that share and note."""
+    return seal(share_key, key, _shared_note_aad(share_id, note_id))
+
+
+def unwrap_note_key(share_key: bytes, wrapped: bytes, share_id: str, note_id: str) -> bytes:
+    """A note's key out of a share; DecryptionError if it is not this share's key for this note."""
+    key = _open(share_key, wrapped, _shared_note_aad(share_id, note_id), what="note key")
+    if len(key) != KEY_BYTES:
+        raise DecryptionError("could not open note key: unexpected length")
+    return key
 
 
 # -- Key checks --------------------------------------------------------------

@@ -112,32 +112,44 @@ def new_slot(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> 
 
 
 def open_slot(slot: Any, token: str) -> bytes:
-    """The data key in `slot` (a KeySlot or a row with its columns) for `token`; CryptoError if it does not open.
+    """The key in `slot` (a KeySlot or a row with its columns) for `token`; CryptoError if it does not open.
 
-    A slot without a salt is a KEK-only wrap from before slots: it opens with the KEK alone,
-    and is sealed for `token` in place at once (its own transaction), so it is read this once.
+    An owner slot holds the notebook's DEK, a share slot the share's key. An owner slot
+    without a salt is a KEK-only wrap from before slots: it opens with the KEK alone, and is
+    sealed for `token` in place at once (its own transaction), so it is read this once. A
+    share's KEK-only slot is converted by the share's opening (shares.service), which also
+    gives the share its own key.
     """
-    ring = keyring()
     context = _slot_context(slot.notebook_id, slot.share_id)
     if slot.salt is not None:
-        return crypto.open_slot(ring, crypto.SealedSlot(slot.kek_id, slot.salt, slot.wrapped), token, context)
-    # The KEK-only wrap was the notebook's own, so it is bound to the notebook, also in a share's copy.
-    dek = crypto.unwrap_data_key(ring, slot.kek_id, slot.wrapped, owner_context(slot.notebook_id))
-    _seal_in_place(slot.id, dek, token, context)
-    return dek
-
-
-def _seal_in_place(slot_id: str, dek: bytes, token: str, context: bytes) -> None:
-    from .notes.models import KeySlot
-
-    sealed = crypto.seal_slot(keyring(), dek, token, context)
+        return crypto.open_slot(keyring(), crypto.SealedSlot(slot.kek_id, slot.salt, slot.wrapped), token, context)
+    if slot.share_id is not None:
+        raise crypto.DecryptionError("a share's slot from before key slots is converted at its opening")
+    dek = open_kek_only(slot)
     # Ends the request's reads first: on SQLite a write that opens its own transaction waits for
     # the lock, one inside a read transaction may fail at once. Two requests converting the same
     # slot: the second matches no row (salt is set), and both hold the same key.
     db.session.commit()
-    db.session.execute(update(KeySlot).where(KeySlot.id == slot_id, KeySlot.salt.is_(None))
-                       .values(kek_id=sealed.kek_id, salt=sealed.salt, wrapped=sealed.wrapped))
+    seal_in_place(slot, dek, token)
     db.session.commit()
+    return dek
+
+
+def open_kek_only(slot: Any) -> bytes:
+    """The notebook DEK of a slot from before key slots (no salt): the KEK alone opens it."""
+    # The KEK-only wrap was the notebook's own, so it is bound to the notebook, also in a share's copy.
+    return crypto.unwrap_data_key(keyring(), slot.kek_id, slot.wrapped, owner_context(slot.notebook_id))
+
+
+def seal_in_place(slot: Any, secret: bytes, token: str) -> bool:
+    """Seal `secret` for `token` over a KEK-only slot (in the caller's transaction); False if already sealed."""
+    from .notes.models import KeySlot
+
+    sealed = crypto.seal_slot(keyring(), secret, token, _slot_context(slot.notebook_id, slot.share_id))
+    result = db.session.execute(update(KeySlot).where(KeySlot.id == slot.id, KeySlot.salt.is_(None))
+                                .values(kek_id=sealed.kek_id, salt=sealed.salt, wrapped=sealed.wrapped)
+                                .execution_options(synchronize_session=False))
+    return bool(result.rowcount)
 
 
 def owner_slot_query() -> Any:

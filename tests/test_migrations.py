@@ -330,6 +330,13 @@ def test_a_database_from_before_key_slots_upgrades_and_reads_back_whole(migratio
         db.session.remove()
     # Every KEK-only wrap is gone: each slot is sealed for its token, and none holds the old bytes.
     assert len(after) == 6 and all(slot.salt is not None for slot in after)
+    with app.app_context():
+        # Each share's first opening gave it the keys of its notes (and sealed them under their own).
+        links = db.session.execute(text("SELECT s.revoked, l.wrapped_key, n.format_version FROM share_notes l "
+                                        "JOIN shares s ON s.id = l.share_id JOIN notes n ON n.id = l.note_id")).all()
+        db.session.remove()
+    assert sorted((bool(r.revoked), r.wrapped_key is not None, r.format_version) for r in links) == [
+        (False, True, 2)] * 3 + [(True, False, 2)] * 3
     assert not {bytes(s.wrapped) for s in after} & {n["wrapped"] for n in written}
     # And every note still reads, through its owner's token and through the share's link.
     for notebook in written:

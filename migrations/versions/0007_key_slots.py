@@ -6,13 +6,15 @@ Revises: 0006_trial_versions
 Until now each notebook's data key was wrapped under a KEK only (notebooks.kek_id,
 notebooks.wrapped_dek), so the database and NOTES_KEYS together opened every note. From
 here a data key lives only in key_slots rows, each sealed under HKDF(token) inside a KEK
-layer: the owner's slot for the notebook token, one per share for its link token.
+layer: the owner's slot for the notebook token; a share's slot holds a share key instead,
+for its link token, which seals the keys of the share's notes (share_notes.wrapped_key).
 
 No token is known here, so the existing wraps move over as they are: each notebook's wrap
 becomes its owner slot with no salt (a KEK-only slot), and a copy of it becomes the slot of
 each of its shares not revoked. The service reads such a slot once, on the first request
 that brings its token, and seals it for that token in place (the KEK-only bytes are
-overwritten). Nothing is lost: every note reads back.
+overwritten; a share's opening also gives it its own key and its notes' keys). Nothing is
+lost: every note reads back.
 
 The two notebooks columns are dropped with ALTER TABLE DROP COLUMN (batch mode, never
 recreating the table): on SQLite, recreating `notebooks` would drop it, and with foreign keys
@@ -59,6 +61,9 @@ def upgrade():
     op.create_index(op.f('ix_key_slots_kek_id'), 'key_slots', ['kek_id'], unique=False)
     op.create_index('ux_key_slots_owner', 'key_slots', ['notebook_id'], unique=True,
                     sqlite_where=OWNER_WHERE, postgresql_where=OWNER_WHERE)
+    # The keys of a share's notes, sealed under the share's key (filled at a share's first opening).
+    with op.batch_alter_table('share_notes', recreate='never') as batch_op:
+        batch_op.add_column(sa.Column('wrapped_key', sa.LargeBinary(), nullable=True))
     _move_wraps_into_slots()
     with op.batch_alter_table('notebooks', recreate='never') as batch_op:
         batch_op.drop_index('ix_notebooks_kek_id')
@@ -95,11 +100,12 @@ def _move_wraps_into_slots():
 def downgrade():
     bind = op.get_bind()
     sealed = bind.execute(sa.text("SELECT count(*) FROM key_slots WHERE salt IS NOT NULL")).scalar()
+    sealed += bind.execute(sa.text("SELECT count(*) FROM notes WHERE format_version > 1")).scalar()
     if sealed:
         raise RuntimeError(
-            f"{sealed} key slots are sealed for a token the server does not keep: their data keys cannot go "
-            "back to a KEK-only wrap without those tokens. Restore the backup taken before 0007_key_slots "
-            "instead; nothing was changed.")
+            f"{sealed} key slots or notes are sealed for a token the server does not keep (a slot, or a note "
+            "under its own key): they cannot go back to a KEK-only wrap without those tokens. Restore the "
+            "backup taken before 0007_key_slots instead; nothing was changed.")
     with op.batch_alter_table('notebooks', recreate='never') as batch_op:
         batch_op.add_column(sa.Column('kek_id', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('wrapped_dek', sa.LargeBinary(), nullable=True))
@@ -108,6 +114,8 @@ def downgrade():
                                      "WHERE share_id IS NULL")).all():
         bind.execute(sa.text("UPDATE notebooks SET kek_id = :kek_id, wrapped_dek = :wrapped WHERE id = :id"),
                      {"kek_id": slot.kek_id, "wrapped": bytes(slot.wrapped), "id": slot.notebook_id})
+    with op.batch_alter_table('share_notes', recreate='never') as batch_op:
+        batch_op.drop_column('wrapped_key')
     op.drop_index('ux_key_slots_owner', table_name='key_slots',
                   sqlite_where=OWNER_WHERE, postgresql_where=OWNER_WHERE)
     op.drop_index(op.f('ix_key_slots_kek_id'), table_name='key_slots')

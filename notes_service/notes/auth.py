@@ -44,18 +44,19 @@ def check_token(token: str, found: Any | None) -> None:
 
 
 _NOTEBOOK_BY_DIGEST = (
-    select(Notebook, Notebook.token_hash, KeySlot.id.label("slot_id"))
+    select(Notebook, KeySlot, Notebook.token_hash, KeySlot.id.label("slot_id"))
     .outerjoin(KeySlot, (KeySlot.notebook_id == Notebook.id) & KeySlot.share_id.is_(None))
 )
 
 
 def notebook_for_token(token: str | None) -> Notebook:
-    """The live notebook whose token this is, carrying the token for its key slot, or Unauthorized."""
+    """The live notebook whose token this is, carrying the token (and its owner slot), or Unauthorized."""
     digest = token_digest(token)
     found = db.session.execute(_NOTEBOOK_BY_DIGEST.where(Notebook.token_hash == digest)).first()
     check_token(token or "", found)
     notebook = found.Notebook
     notebook.token = token  # in memory for this request only: the owner slot opens with it
+    notebook.owner_slot = found.KeySlot  # read in the same statement: opening it costs no query
     return notebook
 
 

@@ -23,6 +23,7 @@ class Notebook(db.Model):  # type: ignore[name-defined]
     # The token of the request being served, in memory only (never a column, never stored):
     # the owner's key slot opens with it. Set by notes.auth once the token matched.
     token = None  # str | None, set per request
+    owner_slot = None  # its KeySlot, when read with the notebook (notes.auth)
 
 
 class KeySlot(db.Model):  # type: ignore[name-defined]

@@ -38,7 +38,11 @@ from .reanchor import ANCHORED, reanchored
 from .sanitize import sanitize_body
 from .schemas import MAX_BODY_CHARS, NoteInput
 
-FORMAT_VERSION = 1
+# 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
+# crypto.note_key), so a share can hold the keys of its notes only. 1 (before key slots): sealed
+# under the DEK itself; still read by the owner, and sealed again as 2 when shared or written.
+FORMAT_VERSION = 2
+LEGACY_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -141,26 +145,91 @@ def data_key(notebook: Notebook) -> bytes:
     if notebook.token is None:
         # Nothing without a token can open a note: a CLI or a background job gets here.
         raise crypto.DecryptionError("the owner's key slot opens only with the notebook token")
-    slot = db.session.scalar(keys.owner_slot_query().where(KeySlot.notebook_id == notebook.id))
+    slot = notebook.owner_slot
+    if slot is None or slot.salt is None:  # not read with the notebook, or to be sealed for the token
+        slot = db.session.scalar(keys.owner_slot_query().where(KeySlot.notebook_id == notebook.id))
     if slot is None:
         raise crypto.DecryptionError("the notebook's data key was erased")
     return keys.open_slot(slot, notebook.token)
 
 
-# -- Sealing -----------------------------------------------------------------------
+# -- Note keys and sealing ---------------------------------------------------------
 
 
-def _seal(dek: bytes, notebook_id: str, note_id: str, payload: dict[str, Any]) -> bytes:
+class OwnerKeys:
+    """Every note key of a notebook, from its DEK (the owner's slot opened with the notebook token)."""
+
+    def __init__(self, dek: bytes) -> None:
+        self.dek = dek
+
+    def prepare(self, note_ids: list[str]) -> None:
+        """Nothing to load: each key is derived."""
+
+    def opening_key(self, row: Any) -> bytes | None:
+        """The key this note's ciphertext opens with (the DEK itself for a note from before key slots)."""
+        if row.format_version == LEGACY_FORMAT:
+            return self.dek
+        return crypto.note_key(self.dek, row.notebook_id, row.id)
+
+    def sealing_key(self, row: Any) -> bytes | None:
+        """The key a note is sealed under when written (always its own)."""
+        return crypto.note_key(self.dek, row.notebook_id, row.id)
+
+
+class SharedKeys:
+    """The note keys a share holds, each sealed under the share's key (its slot opened with the link token)."""
+
+    def __init__(self, share_id: str, share_key: bytes) -> None:
+        self.share_id = share_id
+        self.share_key = share_key
+        self.wrapped: dict[str, bytes] = {}
+
+    def prepare(self, note_ids: list[str]) -> None:
+        """Load the sealed keys of these notes (one query a page)."""
+        from ..shares.models import share_notes
+
+        rows = db.session.execute(select(share_notes.c.note_id, share_notes.c.wrapped_key).where(
+            share_notes.c.share_id == self.share_id, share_notes.c.note_id.in_(note_ids)))
+        self.wrapped.update({note_id: bytes(wrapped) for note_id, wrapped in rows if wrapped is not None})
+
+    def opening_key(self, row: Any) -> bytes | None:
+        """The note's key, if this share holds it (a note of another share or notebook: None)."""
+        wrapped = self.wrapped.get(row.id)
+        if wrapped is None or row.format_version != FORMAT_VERSION:
+            return None
+        try:
+            return crypto.unwrap_note_key(self.share_key, wrapped, self.share_id, row.id)
+        except crypto.CryptoError:
+            return None
+
+    sealing_key = opening_key
+
+
+NoteKeys = OwnerKeys | SharedKeys
+
+
+def _note_keys(keys_or_dek: NoteKeys | bytes | None) -> NoteKeys | None:
+    return OwnerKeys(keys_or_dek) if isinstance(keys_or_dek, bytes) else keys_or_dek
+
+
+def _seal(key: bytes, notebook_id: str, note_id: str, payload: dict[str, Any]) -> bytes:
+    """A payload sealed under the note's own key (FORMAT_VERSION)."""
     plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return crypto.seal(dek, plaintext, crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
+    return crypto.seal(key, plaintext, crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
 
 
-def open_note(dek: bytes | None, note: Note) -> NoteView:
-    """Decrypt a note row; a row that fails to decrypt is returned as unreadable, never raised."""
-    if dek is not None and note.format_version == FORMAT_VERSION:
+def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
+    """Decrypt a note row; a row that fails to decrypt is returned as unreadable, never raised.
+
+    `note_keys`: the owner's keys (or the DEK itself) or a share's; None opens nothing.
+    """
+    opener = _note_keys(note_keys)
+    key = opener.opening_key(note) if opener is not None and note.format_version in (LEGACY_FORMAT,
+                                                                                     FORMAT_VERSION) else None
+    if key is not None:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
-            payload = json.loads(crypto.open_sealed(dek, note.ciphertext, aad))
+            payload = json.loads(crypto.open_sealed(key, note.ciphertext, aad))
         except (crypto.CryptoError, ValueError):
             pass
         else:
@@ -183,6 +252,11 @@ def safe_key(key: Callable[[], bytes], notebook_id: str) -> bytes | None:
 
 def _safe_data_key(notebook: Notebook) -> bytes | None:
     return safe_key(lambda: data_key(notebook), notebook.id)
+
+
+def _owner_keys(notebook: Notebook) -> OwnerKeys | None:
+    dek = _safe_data_key(notebook)
+    return OwnerKeys(dek) if dek is not None else None
 
 
 # -- Notes -------------------------------------------------------------------------
@@ -237,7 +311,7 @@ _NOTE_COLUMNS = tuple(_NOTES.c[name] for name in (
     "updated_at"))
 
 
-def _slice(key: Callable[[], bytes | None], ids: Any, order: tuple[Any, ...], page: PageRequest,
+def _slice(key: Callable[[], NoteKeys | None], ids: Any, order: tuple[Any, ...], page: PageRequest,
            total: int | None = None) -> NoteSlice:
     """A page of notes: `ids` selects the candidates' ids, `order` is the page's sort key."""
     if page.after is not None:
@@ -252,16 +326,18 @@ def _slice(key: Callable[[], bytes | None], ids: Any, order: tuple[Any, ...], pa
     return _page_of(key, [tuple(row) for row in db.session.execute(sized)], page, total)
 
 
-def _page_of(key: Callable[[], bytes | None], sized_ids: list[tuple[str, int, bool]], page: PageRequest,
+def _page_of(key: Callable[[], NoteKeys | None], sized_ids: list[tuple[str, int, bool]], page: PageRequest,
              total: int | None = None) -> NoteSlice:
     """The slice for up to limit + 1 (id, payload length, stale) rows, in page order."""
     more = len(sized_ids) > page.limit
     sized_ids = sized_ids[: page.limit]
-    dek = key() if sized_ids else None
+    note_keys = key() if sized_ids else None
+    if note_keys is not None:
+        note_keys.prepare([note_id for note_id, _size, _stale in sized_ids])
     stale = [note_id for note_id, _size, is_stale in sized_ids if is_stale]
-    if dek is not None and stale:
-        reanchor_notes(dek, stale)
-    return NoteSlice(notes=_open_in_chunks(dek, [(note_id, size) for note_id, size, _ in sized_ids]),
+    if note_keys is not None and stale:
+        reanchor_notes(note_keys, stale)
+    return NoteSlice(notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids]),
                      more=more, total=total)
 
 
@@ -284,7 +360,7 @@ def _chunks(sized_ids: list[tuple[str, int]]) -> Iterator[list[str]]:
 _CHUNK_QUERY = select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _open_in_chunks(dek: bytes | None, sized_ids: list[tuple[str, int]]) -> Iterator[NoteView]:
+def _open_in_chunks(dek: NoteKeys | None, sized_ids: list[tuple[str, int]]) -> Iterator[NoteView]:
     """The notes with these ids, in this order, loaded and decrypted a chunk at a time."""
     connection = db.session.connection()
     for chunk in _chunks(sized_ids):
@@ -312,7 +388,7 @@ def list_notes(notebook: Notebook, trial_id: str, page: PageRequest) -> NoteSlic
     """A page of my notes on a trial, oldest first; unreadable ones included and marked."""
     row = trials.get_trial_row(trial_id)
     ids = select(Note.id).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
-    return _slice(lambda: _safe_data_key(notebook), ids, NOTE_ORDER, page)
+    return _slice(lambda: _owner_keys(notebook), ids, NOTE_ORDER, page)
 
 
 _NOTEBOOKS = Notebook.__table__
@@ -365,7 +441,10 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
     slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped)
-    key = lambda: safe_key(lambda: keys.open_slot(slot, token or ""), first.id)  # noqa: E731
+    def key() -> NoteKeys | None:
+        dek = safe_key(lambda: keys.open_slot(slot, token or ""), first.id)
+        return OwnerKeys(dek) if dek is not None else None
+
     return _page_of(key, [(row.note_id, row.size, row.stale) for row in rows if row.note_id is not None], page)
 
 
@@ -388,7 +467,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     payload = {"selector": selectors, "body": body,
                "color": data.color, "anchor": ANCHORED}
     dek = data_key(notebook)
-    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.ciphertext = _seal(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
     db.session.add(note)
     db.session.commit()
     return open_note(dek, note)
@@ -402,7 +481,7 @@ def _current_note(notebook: Notebook, note_id: str, dek: bytes | None) -> Note:
     """One of my notes, re-anchored first if its trial's text changed since it was anchored."""
     note = _owned_note(notebook, note_id)
     if dek is not None and note.anchored_version != trials.get_trial_row(note.trial_id).version:
-        reanchor_notes(dek, [note.id])
+        reanchor_notes(OwnerKeys(dek), [note.id])
         note = _owned_note(notebook, note_id)  # read again: the commit expired it
     return note
 
@@ -433,7 +512,8 @@ def update_note(notebook: Notebook, note_id: str, data: NoteInput) -> NoteView:
         "color": data.color or current.color,
         "anchor": anchor,
     }
-    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.ciphertext = _seal(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
+    note.format_version = FORMAT_VERSION
     note.anchored_version = version
     note.updated_at = utcnow()
     db.session.commit()
@@ -451,15 +531,15 @@ def export_notes(notebook: Notebook, page: PageRequest) -> NoteSlice:
     """A page of every note of the notebook, by trial then age, with the notebook's note count."""
     total = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
     ids = select(Note.id).where(Note.notebook_id == notebook.id)
-    return _slice(lambda: _safe_data_key(notebook), ids, (Note.trial_id, Note.created_at, Note.id), page,
+    return _slice(lambda: _owner_keys(notebook), ids, (Note.trial_id, Note.created_at, Note.id), page,
                   total=total)
 
 
 def shared_notes_page(notebook_id: str, share_id: str, trial_id: str, page: PageRequest,
-                      key: Callable[[], bytes | None]) -> NoteSlice:
+                      key: Callable[[], SharedKeys | None]) -> NoteSlice:
     """A page of a share's notes on its trial, in creation order (readable or not: the caller filters).
 
-    `key` gives the data key out of the share's slot (the link token opens it).
+    `key` gives the share's note keys, out of its slot (the link token opens it).
     """
     from ..shares.models import share_notes  # shares point at notes; the query joins through them
 
@@ -473,14 +553,15 @@ def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[di
            anchor: str, version: str, dek: bytes) -> None:
     """Store new selectors and anchor state for a note (the caller commits)."""
     payload = {"selector": selectors, "body": view.body, "color": view.color, "anchor": anchor}
-    note.ciphertext = _seal(dek, notebook.id, note.id, payload)
+    note.ciphertext = _seal(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
+    note.format_version = FORMAT_VERSION
     note.anchored_version = version
 
 
 # -- Re-anchoring on read ------------------------------------------------------------
 
 
-def reanchor_notes(dek: bytes, note_ids: list[str]) -> None:
+def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
     """Re-anchor these notes (of one notebook) on their trials' current text, and store them.
 
     Runs in a request that opened the notebook's key (the owner's read, a share's opening):
@@ -495,12 +576,14 @@ def reanchor_notes(dek: bytes, note_ids: list[str]) -> None:
         current = trials.get_trial_row(row.trial_id).version
         if row.anchored_version == current:
             continue
-        view = open_note(dek, row)
+        view = open_note(note_keys, row)
         values: dict[str, Any] = {"anchored_version": current}
-        if view.readable:
+        sealing_key = note_keys.sealing_key(row)
+        if view.readable and sealing_key is not None:
             selectors, anchor = reanchored(view.selectors, trials.get_trial(row.trial_id).canonical_text)
             payload = {"selector": selectors, "body": view.body, "color": view.color, "anchor": anchor}
-            values["ciphertext"] = _seal(dek, row.notebook_id, row.id, payload)
+            values.update(ciphertext=_seal(sealing_key, row.notebook_id, row.id, payload),
+                          format_version=FORMAT_VERSION)
         changes.append((row.id, row.anchored_version, row.updated_at, values))
     if not changes:
         return
@@ -521,3 +604,29 @@ def stale_note_counts(nct_ids: tuple[str, ...]) -> dict[str, int]:
         .where(Note.trial_id.in_(nct_ids), Note.anchored_version != Trial.version).group_by(Note.trial_id)
     ).all()
     return {trial_id: count for trial_id, count in rows}
+
+
+def share_note_keys(dek: bytes, notebook_id: str, share_id: str, share_key: bytes,
+                    note_ids: list[str]) -> list[dict[str, Any]]:
+    """The share_notes rows of these notes, each with its key sealed under the share's key.
+
+    A note from before key slots (sealed under the DEK itself) is sealed again under its own
+    key first (in the caller's transaction), so the share's key opens it.
+    """
+    rows = db.session.execute(select(Note.id, Note.notebook_id, Note.format_version, Note.ciphertext,
+                                     Note.trial_id, Note.created_at, Note.updated_at)
+                              .where(Note.id.in_(note_ids), Note.notebook_id == notebook_id)).all()
+    owner = OwnerKeys(dek)
+    for row in rows:
+        if row.format_version != LEGACY_FORMAT:
+            continue
+        view = open_note(owner, row)
+        if view.readable:
+            payload = {"selector": view.selectors, "body": view.body, "color": view.color, "anchor": view.anchor}
+            db.session.execute(update(Note).where(Note.id == row.id, Note.format_version == LEGACY_FORMAT)
+                               .values(ciphertext=_seal(owner.sealing_key(row), notebook_id, row.id, payload),
+                                       format_version=FORMAT_VERSION)
+                               .execution_options(synchronize_session=False))
+    return [{"share_id": share_id, "note_id": row.id,
+             "wrapped_key": crypto.wrap_note_key(share_key, crypto.note_key(dek, notebook_id, row.id), share_id,
+                                                 row.id)} for row in rows]

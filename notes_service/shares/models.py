@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import UTCDateTime, utcnow
@@ -17,6 +17,9 @@ share_notes = Table(
     db.metadata,
     Column("share_id", ForeignKey("shares.id", ondelete="CASCADE"), primary_key=True),
     Column("note_id", ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True, index=True),
+    # The note's key sealed under the share's key (the share's slot holds that one, for its link).
+    # Null only for a share from before key slots until its first opening (0007_key_slots).
+    Column("wrapped_key", LargeBinary, nullable=True),
 )
 
 

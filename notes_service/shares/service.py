@@ -26,7 +26,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from .. import crypto, keys
 from ..clock import utcnow
@@ -145,8 +145,8 @@ def create_share(notebook: Notebook, request: ShareRequest, *,
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
     notebook_id = notebook.id
     trial_id, note_ids = _chosen_notes(notebook_id, request)
-    # The notebook token of this request opens the data key, which the share's slot then holds
-    # for the link token: from then on the link opens the share without the notebook token.
+    # The notebook token of this request opens the data key; the share gets a key of its own,
+    # which seals the keys of its notes only and is held in the share's slot for the link token.
     dek = notes.data_key(notebook)
     generated = crypto.generate_passcode() if request.passcode is None else None
     passcode_hash = _hash_outside_transactions(
@@ -167,10 +167,12 @@ def create_share(notebook: Notebook, request: ShareRequest, *,
         expires_at=now + timedelta(days=request.expires_in_days), max_views=request.max_views,
         views=0, failed_streak=0, failed_total=0, lock_count=0, revoked=False, created_at=now,
     )
-    share.notes = sorted(chosen, key=lambda note: note_ids.index(note.id))
     db.session.add(share)
-    db.session.flush()  # the slot refers to the share row
-    db.session.add(keys.new_slot(notebook_id, share.id, dek, token))
+    db.session.flush()  # the slot and the share's notes refer to the share row
+    share_key = crypto.new_data_key()
+    db.session.execute(insert(share_notes), notes.share_note_keys(dek, notebook_id, share.id, share_key,
+                                                                 [note.id for note in chosen]))
+    db.session.add(keys.new_slot(notebook_id, share.id, share_key, token))
     db.session.commit()
     return share, token, generated
 
@@ -455,12 +457,38 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
     return OpenedShare(share=db.session.get(Share, share_id))
 
 
-def share_key(share: Share) -> bytes | None:
-    """The data key out of the share's slot, with the link token of this request; None if it does not open."""
+def share_key(share: Share) -> notes.SharedKeys | None:
+    """The share's note keys, out of its slot with the link token of this request; None if it does not open."""
     slot = keys.share_slot(share.id)
-    if slot is None or share.token is None:
+    token = share.token
+    if slot is None or token is None:
         return None  # revoked (its slot is erased), or no link token: nothing opens
-    return notes.safe_key(lambda: keys.open_slot(slot, share.token or ""), share.notebook_id)
+    if slot.salt is None:
+        secret = notes.safe_key(lambda: _first_opening(share, slot, token), share.notebook_id)
+    else:
+        secret = notes.safe_key(lambda: keys.open_slot(slot, token), share.notebook_id)
+    return notes.SharedKeys(share.id, secret) if secret is not None else None
+
+
+def _first_opening(share: Share, slot: Any, token: str) -> bytes:
+    """Seal a share from before key slots for its link: a key of its own, its notes' keys, its slot in place.
+
+    Its slot held a KEK-only copy of the notebook's DEK (0007_key_slots); after this it holds
+    the share's key only, sealed for the link token, and the DEK is gone from it.
+    """
+    dek = keys.open_kek_only(slot)
+    share_key = crypto.new_data_key()
+    note_ids = list(db.session.scalars(select(share_notes.c.note_id).where(share_notes.c.share_id == share.id)))
+    db.session.commit()  # the reads' transaction ends: the writes below wait for the lock in their own
+    if not keys.seal_in_place(slot, share_key, token):
+        db.session.rollback()  # another request converted it meanwhile: open what it sealed
+        return keys.open_slot(keys.share_slot(share.id), token)
+    for row in notes.share_note_keys(dek, share.notebook_id, share.id, share_key, note_ids):
+        db.session.execute(update(share_notes).where(share_notes.c.share_id == share.id,
+                                                     share_notes.c.note_id == row["note_id"])
+                           .values(wrapped_key=row["wrapped_key"]))
+    db.session.commit()
+    return share_key
 
 
 def shared_notes_page(share: Share, page: PageRequest) -> notes.NoteSlice | None:

@@ -74,7 +74,9 @@ def fill_notebook(app, owner, first_id: str, count: int) -> None:
         notebook.token = owner.token  # the owner slot opens with the notebook token only
         dek = service.data_key(notebook)
         first = db.session.get(Note, first_id)
-        plaintext = crypto.open_sealed(dek, first.ciphertext, crypto.note_aad(notebook_id, first_id))
+        version = first.format_version  # each note is sealed under its own key (HKDF of the DEK)
+        plaintext = crypto.open_sealed(crypto.note_key(dek, notebook_id, first_id), first.ciphertext,
+                                       crypto.note_aad(notebook_id, first_id, version))
         rows = []
         for i in range(1, count + 1):
             note_id = uuid.uuid4().hex
@@ -82,7 +84,8 @@ def fill_notebook(app, owner, first_id: str, count: int) -> None:
             rows.append({"id": note_id, "notebook_id": notebook_id, "trial_id": first.trial_id,
                          "format_version": first.format_version, "anchored_version": first.anchored_version,
                          "created_at": when, "updated_at": when,
-                         "ciphertext": crypto.seal(dek, plaintext, crypto.note_aad(notebook_id, note_id))})
+                         "ciphertext": crypto.seal(crypto.note_key(dek, notebook_id, note_id), plaintext,
+                                                   crypto.note_aad(notebook_id, note_id, version))})
             if len(rows) == 250:
                 db.session.execute(insert(Note), rows)
                 db.session.commit()

@@ -11,7 +11,7 @@ from support import as_before_key_slots, new_owner
 
 from notes_service import crypto, keys
 from notes_service.extensions import db
-from notes_service.notes.models import KeySlot
+from notes_service.notes.models import KeySlot, Note
 from notes_service.shares import service
 from notes_service.shares.models import Share
 from notes_service.shares.pages import COOKIE_NAME
@@ -51,7 +51,9 @@ def test_each_share_has_its_own_slot_sealed_for_its_link(app, client):
         assert all(row.salt is not None for row in rows)
         # The link opens its own slot and no other; the notebook token opens none of the shares'.
         slot = by_holder[first["id"]]
-        assert len(keys.open_slot(slot, first_token)) == 32
+        share_key = keys.open_slot(slot, first_token)
+        owner_dek = keys.open_slot(by_holder[None], owner.token)
+        assert len(share_key) == 32 and share_key != owner_dek  # the share holds its own key, not the DEK
         for wrong in (owner.token, second["url"].rsplit("/s/", 1)[1]):
             with pytest.raises(crypto.DecryptionError):
                 keys.open_slot(slot, wrong)
@@ -78,6 +80,29 @@ def test_the_session_holds_no_key_and_opens_nothing_without_the_link(app, client
     assert resumed.status_code == 401
     page = client.get(f"/s/{token}").get_data(as_text=True)
     assert "what the family reads" in page
+
+
+def test_a_share_holds_the_keys_of_its_notes_only(app, client):
+    owner = new_owner(client)
+    chosen = owner.add_note(body="shared one")
+    other = owner.add_note(body="kept private")
+    share = owner.share(passcode=PASSCODE, note_ids=[chosen["id"]])
+    token = share["url"].rsplit("/s/", 1)[1]
+    with app.app_context():
+        found = service.find_share(token)
+        keys_of_share = service.share_key(found)
+        keys_of_share.prepare([chosen["id"], other["id"]])
+        notes = {n.id: n for n in db.session.scalars(select(Note).where(Note.notebook_id == owner.notebook_id))}
+        assert set(keys_of_share.wrapped) == {chosen["id"]}
+        assert notes_service_open(keys_of_share, notes[chosen["id"]]).body == "shared one"
+        assert notes_service_open(keys_of_share, notes[other["id"]]).readable is False
+        db.session.remove()
+
+
+def notes_service_open(note_keys, note):
+    from notes_service.notes import service as notes
+
+    return notes.open_note(note_keys, note)
 
 
 def test_a_wrong_passcode_opens_no_slot(app, client):
