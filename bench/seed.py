@@ -1,10 +1,11 @@
 """Seed a benchmark database fast: real notebooks, real encrypted notes, real shares.
 
-Rows are built with the service's own crypto and models (wrapped data keys, AES-GCM
-payloads bound to their rows, SHA-256 token hashes, an Argon2id passcode hash) and
-inserted in batches, so 200,000 notes take seconds rather than the hours that one
-API call per note would. What the server later reads is exactly what it would have
-written itself: `service.seal_payload` and `service.dek_context` are the service's own.
+Rows are built with the service's own crypto and models (key slots sealed for each
+notebook token and share link, AES-GCM payloads bound to their rows, SHA-256 token
+hashes, an Argon2id passcode hash) and inserted in batches, so 200,000 notes take
+seconds rather than the hours that one API call per note would. What the server later
+reads is exactly what it would have written itself: `service.seal_payload` and
+`keys.new_slot` are the service's helpers.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, insert, select
 
-from notes_service import crypto, registry
+from notes_service import crypto, keys
 from notes_service.clock import utcnow
 from notes_service.extensions import db
 from notes_service.notes import service
 from notes_service.notes.anchoring import quote_for_range, quote_to_selectors
-from notes_service.notes.models import Note, Notebook
+from notes_service.notes.models import KeySlot, Note, Notebook
 from notes_service.notes.sanitize import sanitize_body
 from notes_service.notes.schemas import ANCHORED, NotePayload
 from notes_service.paging import MAX_LIMIT, PageRequest
@@ -69,13 +70,17 @@ def quote_pool(app: Flask, count: int, rng: random.Random) -> list[NotePayload]:
     return pool
 
 
+def _slot_row(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> dict[str, Any]:
+    slot = keys.new_slot(notebook_id, share_id, dek, token)
+    return {column: getattr(slot, column) for column in
+            ("id", "notebook_id", "share_id", "kek_id", "salt", "wrapped", "created_at")}
+
+
 def _notebook_row(now: Any) -> tuple[dict[str, Any], str, bytes]:
     token = crypto.new_token(32)
     notebook_id = uuid.uuid4().hex
     dek = crypto.new_data_key()
-    kek_id, wrapped = crypto.wrap_data_key(registry.keyring(), dek, service.dek_context(notebook_id))
-    row = {"id": notebook_id, "token_hash": crypto.hash_token(token), "kek_id": kek_id,
-           "wrapped_dek": wrapped, "created_at": now}
+    row = {"id": notebook_id, "token_hash": crypto.hash_token(token), "created_at": now}
     return row, token, dek
 
 
@@ -88,7 +93,8 @@ def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[Note
         rows.append({
             "id": note_id, "notebook_id": notebook["id"], "trial_id": SEED_TRIAL,
             "format_version": service.FORMAT_VERSION,
-            "ciphertext": service.seal_payload(dek, notebook["id"], note_id, rng.choice(pool)),
+            "ciphertext": service.seal_payload(crypto.note_key(dek, notebook["id"], note_id), notebook["id"], note_id,
+                                               rng.choice(pool)),
             "anchored_version": version, "created_at": created, "updated_at": created,
         })
     return rows
@@ -102,13 +108,15 @@ def seed_notebooks(app: Flask, notebooks: int, notes_each: int, pool: list[NoteP
         version = trials.get_trial_row(SEED_TRIAL).version
         for first in range(0, notebooks, BATCH_NOTEBOOKS):
             now = utcnow()
-            books, notes = [], []
+            books, slots, notes = [], [], []
             for _ in range(min(BATCH_NOTEBOOKS, notebooks - first)):
                 row, token, dek = _notebook_row(now)
                 books.append(row)
+                slots.append(_slot_row(row["id"], None, dek, token))
                 notes += _note_rows(row, dek, notes_each, pool, version, rng, now)
                 readers.append(Reader(row["id"], token))
             db.session.execute(insert(Notebook), books)
+            db.session.execute(insert(KeySlot), slots)
             if notes:
                 db.session.execute(insert(Note), notes)
             db.session.commit()
@@ -145,8 +153,11 @@ def seed_shares(app: Flask, owner: Reader, count: int, passcode: str) -> list[st
         # but seeding 200 shares does not pay 200 hashes.
         passcode_hash = crypto.hash_passcode(passcode)
         note_ids = db.session.scalars(select(Note.id).where(Note.notebook_id == owner.notebook_id)).all()
+        notebook = db.session.get(Notebook, owner.notebook_id)
+        notebook.token = owner.token
+        dek = service.data_key(notebook)  # the owner's token opens the key each share's slot holds
         now = utcnow()
-        shares, links = [], []
+        shares, links, slots = [], [], []
         for _ in range(count):
             token = crypto.new_token(32)
             share_id = uuid.uuid4().hex
@@ -156,9 +167,14 @@ def seed_shares(app: Flask, owner: Reader, count: int, passcode: str) -> list[st
                 "expires_at": now + timedelta(days=7), "max_views": None, "views": 0,
                 "failed_streak": 0, "failed_total": 0, "lock_count": 0, "revoked": False, "created_at": now,
             })
-            links += [{"share_id": share_id, "note_id": note_id} for note_id in note_ids]
+            share_key = crypto.new_data_key()  # the share's own key: it seals its notes' keys
+            links += [{"share_id": share_id, "note_id": note_id,
+                       "wrapped_key": crypto.wrap_note_key(share_key, crypto.note_key(dek, owner.notebook_id, note_id),
+                                                           share_id, note_id)} for note_id in note_ids]
+            slots.append(_slot_row(owner.notebook_id, share_id, share_key, token))
             tokens.append(token)
         db.session.execute(insert(Share), shares)
+        db.session.execute(insert(KeySlot), slots)
         db.session.execute(insert(share_notes), links)
         db.session.commit()
         db.session.remove()
@@ -169,6 +185,7 @@ def notebook_selectors(app: Flask, owner: Reader) -> list[list[dict[str, Any]]]:
     """The decrypted selectors of a notebook's notes on the seed trial, oldest first."""
     with app.app_context():
         notebook = db.session.get(Notebook, owner.notebook_id)
+        notebook.token = owner.token
         selectors, page = [], PageRequest(after=None, limit=MAX_LIMIT)
         while True:  # every page of the list, as a client following the cursor gets them
             found = service.list_notes(notebook, SEED_TRIAL, page)

@@ -5,16 +5,24 @@ one in DESIGN.md, "Data at rest":
 
 * key-encryption keys (KEKs) come from configuration as a :class:`Keyring`,
   newest first;
-* each notebook has one random 256-bit data key (DEK), stored wrapped by the
-  newest KEK with AES-256-GCM (the KEK id is part of the associated data);
-* note payloads are sealed with the DEK, AES-256-GCM, a fresh 96-bit random
-  nonce and associated data that binds the ciphertext to its row;
+* each notebook has one random 256-bit data key (DEK), stored only in key
+  slots: sealed (AES-256-GCM) under a slot key derived with HKDF-SHA256 from a
+  secret the server never stores (the notebook token, a share's link token),
+  and that sealed key sealed again under the newest KEK (the KEK id is part of
+  the associated data), so rotating KEKs needs no token and opening a slot
+  needs both the KEK and the token;
+* a token's lookup hash (SHA-256) and its slot key (HKDF with its own salt and
+  info) are separate derivations: one does not give the other;
+* note payloads are sealed under a per-note key (HKDF of the DEK), AES-256-GCM,
+  a fresh 96-bit random nonce and associated data that binds the ciphertext to
+  its row; a share's slot holds a share key, which seals the keys of its notes
+  only;
 * bearer tokens are hashed with SHA-256 (they are 128+ bits random, so a fast
   hash is right) and compared in constant time;
 * passcodes are hashed with Argon2id through argon2-cffi.
 
-Only ``cryptography``'s AESGCM, ``hashlib``, ``hmac``, ``secrets`` and
-argon2-cffi are used: no home-made primitives.
+Only ``cryptography``'s AESGCM and HKDF, ``hashlib``, ``hmac``, ``secrets``
+and argon2-cffi are used: no home-made primitives.
 """
 
 from __future__ import annotations
@@ -31,7 +39,9 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -203,6 +213,120 @@ def rewrap_data_key(keyring: Keyring, kek_id: str, wrapped: bytes, context: byte
     """Re-wrap a DEK under the newest KEK (key rotation); notes stay as they are."""
     dek = unwrap_data_key(keyring, kek_id, wrapped, context)
     return wrap_data_key(keyring, dek, context)
+
+
+# -- Key slots ---------------------------------------------------------------
+
+# A slot holds a DEK in two layers: inner = AES-GCM(slot key, DEK), the slot key derived from a
+# token by HKDF; outer = AES-GCM(KEK, inner). Each layer has its own label in its associated
+# data, both bind the slot's context (whose slot, of which notebook), the outer one the KEK id.
+SLOT_KEY_INFO = b"trial-notes/slot-key/v1|"
+SLOT_AAD_LABEL = b"trial-notes/slot/v1|"
+SLOT_KEK_AAD_LABEL = b"trial-notes/slot-kek/v1|"
+SLOT_SALT_BYTES = 16
+
+
+@dataclass(frozen=True, repr=False)
+class SealedSlot:
+    """A key slot as stored: the KEK id of its outer layer, the HKDF salt, the two-layer blob."""
+
+    kek_id: str
+    salt: bytes
+    wrapped: bytes
+
+    def __repr__(self) -> str:
+        """The KEK id only."""
+        return f"SealedSlot(kek_id={self.kek_id!r})"
+
+
+def slot_key(secret: str, salt: bytes, context: bytes) -> bytes:
+    """The key that seals a slot's DEK: HKDF-SHA256 of the token, with the slot's salt and context."""
+    if len(salt) != SLOT_SALT_BYTES:
+        raise ValueError(f"a slot salt is {SLOT_SALT_BYTES} bytes")
+    if not secret:
+        raise ValueError("a slot needs its token")
+    # Not the lookup hash: that one is SHA-256(token) with no salt; this is HMAC-based
+    # extract-and-expand keyed by the slot's own random salt, so neither gives the other.
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=SLOT_KEY_INFO + context)
+    return hkdf.derive(secret.encode("utf-8"))
+
+
+def _slot_aad(context: bytes) -> bytes:
+    return SLOT_AAD_LABEL + context
+
+
+def _slot_kek_aad(kek_id: str, context: bytes) -> bytes:
+    # KEK ids never contain "|", so the separator keeps id and context apart.
+    return SLOT_KEK_AAD_LABEL + kek_id.encode("ascii") + b"|" + context
+
+
+def seal_slot(keyring: Keyring, dek: bytes, secret: str, context: bytes) -> SealedSlot:
+    """Seal ``dek`` in a new slot for ``secret`` (a fresh salt), the outer layer under the newest KEK."""
+    if len(dek) != KEY_BYTES:
+        raise ValueError(f"data key must be {KEY_BYTES} bytes")
+    salt = secrets.token_bytes(SLOT_SALT_BYTES)
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    inner = nonce + AESGCM(slot_key(secret, salt, context)).encrypt(nonce, dek, _slot_aad(context))
+    kek_id = keyring.newest_id
+    outer_nonce = secrets.token_bytes(NONCE_BYTES)
+    outer = AESGCM(keyring.key(kek_id)).encrypt(outer_nonce, inner, _slot_kek_aad(kek_id, context))
+    return SealedSlot(kek_id, salt, outer_nonce + outer)
+
+
+def open_slot_layer(keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes) -> bytes:
+    """Remove a slot's KEK layer: what is left is still sealed under the token's slot key."""
+    return _open(keyring.key(kek_id), wrapped, _slot_kek_aad(kek_id, context), what="key slot")
+
+
+def open_slot(keyring: Keyring, slot: SealedSlot, secret: str, context: bytes) -> bytes:
+    """The DEK of a slot, for the KEK and the token it was sealed for; DecryptionError otherwise."""
+    inner = open_slot_layer(keyring, slot.kek_id, slot.wrapped, context)
+    dek = _open(slot_key(secret, slot.salt, context), inner, _slot_aad(context), what="key slot")
+    if len(dek) != KEY_BYTES:
+        raise DecryptionError("could not open key slot: unexpected length")
+    return dek
+
+
+def rewrap_slot(keyring: Keyring, kek_id: str, wrapped: bytes, context: bytes) -> tuple[str, bytes]:
+    """Move a slot's outer layer to the newest KEK (key rotation): no token, the DEK is never seen."""
+    inner = open_slot_layer(keyring, kek_id, wrapped, context)
+    newest = keyring.newest_id
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return newest, nonce + AESGCM(keyring.key(newest)).encrypt(nonce, inner, _slot_kek_aad(newest, context))
+
+
+# -- Note keys -----------------------------------------------------------------
+
+# Each note is sealed under its own key, derived from the notebook's DEK: the owner derives any
+# of them, while a share holds only the keys of the notes it shows, each sealed under the
+# share's own key (in the share's slot). A share's link thus opens its notes and no other.
+NOTE_KEY_INFO = b"trial-notes/note-key/v1|"
+SHARED_NOTE_KEY_AAD_LABEL = b"trial-notes/shared-note-key/v1|"
+
+
+def note_key(dek: bytes, notebook_id: str, note_id: str) -> bytes:
+    """The key a note's payload is sealed under: HKDF-SHA256 of the notebook's DEK, bound to the note."""
+    if len(dek) != KEY_BYTES:
+        raise ValueError(f"data key must be {KEY_BYTES} bytes")
+    info = NOTE_KEY_INFO + notebook_id.encode("ascii") + b"|" + note_id.encode("ascii")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(dek)
+
+
+def _shared_note_aad(share_id: str, note_id: str) -> bytes:
+    return SHARED_NOTE_KEY_AAD_LABEL + share_id.encode("ascii") + b"|" + note_id.encode("ascii")
+
+
+def wrap_note_key(share_key: bytes, key: bytes, share_id: str, note_id: str) -> bytes:
+    """A note's key sealed under a share's key, bound to that share and note."""
+    return seal(share_key, key, _shared_note_aad(share_id, note_id))
+
+
+def unwrap_note_key(share_key: bytes, wrapped: bytes, share_id: str, note_id: str) -> bytes:
+    """A note's key out of a share; DecryptionError if it is not this share's key for this note."""
+    key = _open(share_key, wrapped, _shared_note_aad(share_id, note_id), what="note key")
+    if len(key) != KEY_BYTES:
+        raise DecryptionError("could not open note key: unexpected length")
+    return key
 
 
 # -- Key checks --------------------------------------------------------------

@@ -1,17 +1,41 @@
-"""Key-encryption keys from configuration; a development key kept in the data folder."""
+"""Key handling in one place: the keyring, its checks, rotation, and the key slots.
+
+`crypto` holds the primitives; this module decides where keys come from and where they go:
+
+* the key-encryption keys (KEKs) from `NOTES_KEYS` (or a development key in the data folder),
+  checked at start-up against the check values and data in the database;
+* the key slots (`key_slots`): a notebook's data key sealed for its notebook token (the owner
+  slot) and for each share's link token (a share slot), each inside a KEK layer. A data key is
+  only ever in memory while a request that brought one of those tokens is served;
+* `flask keys rotate`: moves every slot's KEK layer to the newest KEK, with no token.
+
+DESIGN.md, "Data at rest", draws the hierarchy.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from . import crypto, registry
 from .config import ConfigError, Settings
 from .crypto import Keyring
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
 DEV_KEY_FILE = "dev-keys"
+
+
+# -- The keyring ---------------------------------------------------------------------
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -42,29 +66,253 @@ def _write_private(path: Path, content: str) -> None:
         handle.write(content + "\n")
 
 
+# -- Slots ---------------------------------------------------------------------------
+
+
+def owner_context(notebook_id: str) -> bytes:
+    """What a notebook's owner slot (and a KEK-only wrap from before slots) is bound to."""
+    return b"notebook:" + notebook_id.encode("ascii")
+
+
+def share_context(share_id: str, notebook_id: str) -> bytes:
+    """What a share's slot is bound to: a slot copied to another share or notebook fails to open."""
+    return b"share:" + share_id.encode("ascii") + b"|notebook:" + notebook_id.encode("ascii")
+
+
+def _slot_context(notebook_id: str, share_id: str | None) -> bytes:
+    return owner_context(notebook_id) if share_id is None else share_context(share_id, notebook_id)
+
+
+@dataclass(frozen=True, repr=False)
+class SlotRow:
+    """A slot's columns as a read query returns them (the hot read selects them, not a KeySlot)."""
+
+    id: str
+    notebook_id: str
+    share_id: str | None
+    kek_id: str
+    salt: bytes | None
+    wrapped: bytes
+
+
+def new_slot(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> Any:
+    """A slot row (not yet added to the session) sealing `dek` for `token`."""
+    from .notes.models import KeySlot
+
+    sealed = crypto.seal_slot(registry.keyring(), dek, token, _slot_context(notebook_id, share_id))
+    return KeySlot(id=uuid.uuid4().hex, notebook_id=notebook_id, share_id=share_id, kek_id=sealed.kek_id,
+                   salt=sealed.salt, wrapped=sealed.wrapped, created_at=registry.now())
+
+
+def open_slot(slot: Any, token: str) -> bytes:
+    """The key in `slot` (a KeySlot or a row with its columns) for `token`; CryptoError if it does not open.
+
+    An owner slot holds the notebook's DEK, a share slot the share's key. An owner slot
+    without a salt is a KEK-only wrap from before slots: it opens with the KEK alone, and is
+    sealed for `token` in place at once (its own transaction), so it is read this once. A
+    share's KEK-only slot is converted by the share's opening (shares.service), which also
+    gives the share its own key.
+    """
+    context = _slot_context(slot.notebook_id, slot.share_id)
+    if slot.salt is not None:
+        sealed = crypto.SealedSlot(slot.kek_id, slot.salt, slot.wrapped)
+        return crypto.open_slot(registry.keyring(), sealed, token, context)
+    if slot.share_id is not None:
+        raise crypto.DecryptionError("a share's slot from before key slots is converted at its opening")
+    dek = open_kek_only(slot)
+    # Ends the request's reads first: on SQLite a write that opens its own transaction waits for
+    # the lock, one inside a read transaction may fail at once. Two requests converting the same
+    # slot: the second matches no row (salt is set), and both hold the same key.
+    db.session.commit()
+    seal_in_place(slot, dek, token)
+    db.session.commit()
+    return dek
+
+
+def open_kek_only(slot: Any) -> bytes:
+    """The notebook DEK of a slot from before key slots (no salt): the KEK alone opens it."""
+    # The KEK-only wrap was the notebook's own, so it is bound to the notebook, also in a share's copy.
+    return crypto.unwrap_data_key(registry.keyring(), slot.kek_id, slot.wrapped, owner_context(slot.notebook_id))
+
+
+def seal_in_place(slot: Any, secret: bytes, token: str) -> bool:
+    """Seal `secret` for `token` over a KEK-only slot (in the caller's transaction); False if already sealed."""
+    from .notes.models import KeySlot
+
+    sealed = crypto.seal_slot(registry.keyring(), secret, token, _slot_context(slot.notebook_id, slot.share_id))
+    result = db.session.execute(update(KeySlot).where(KeySlot.id == slot.id, KeySlot.salt.is_(None))
+                                .values(kek_id=sealed.kek_id, salt=sealed.salt, wrapped=sealed.wrapped)
+                                .execution_options(synchronize_session=False))
+    return bool(result.rowcount)
+
+
+def owner_slot_query() -> Any:
+    """The notebook's owner slot, joined by notebook id (share_id null)."""
+    from .notes.models import KeySlot
+
+    return select(KeySlot).where(KeySlot.share_id.is_(None))
+
+
+def share_slot(share_id: str) -> Any:
+    """The slot of a share, or None (revoked, or its notebook deleted)."""
+    from .notes.models import KeySlot
+
+    return db.session.scalar(select(KeySlot).where(KeySlot.share_id == share_id))
+
+
+def delete_share_slot(share_id: str) -> None:
+    """Erase a share's slot (in the caller's transaction): the link opens nothing from then on."""
+    from .notes.models import KeySlot
+
+    db.session.execute(delete(KeySlot).where(KeySlot.share_id == share_id))
+
+
+def delete_notebook_slots(notebook_id: str) -> None:
+    """Erase every slot of a notebook, its owner's and its shares' (in the caller's transaction)."""
+    from .notes.models import KeySlot
+
+    db.session.execute(delete(KeySlot).where(KeySlot.notebook_id == notebook_id))
+
+
+# -- Checks at start-up -------------------------------------------------------------
+
+
 def key_problem(ring: Keyring) -> str | None:
     """Why the configured keys cannot serve this database (a missing id, other bytes), or None.
 
     Needs an app context and a reachable database; creates the check values still missing.
     """
-    from sqlalchemy import inspect
-
-    from .extensions import db
-    from .notes.service import mismatched_keks, missing_keks
-
     # Both looked up before the session's transaction: on SQLite that one holds the write lock,
     # and the inspector's own connection would wait for it.
     tables = set(inspect(db.engine).get_table_names())
-    if "notebooks" not in tables:
+    if "key_slots" not in tables:
         return None  # not migrated yet (`flask db upgrade` builds the app too)
     missing = missing_keks(ring)
     if missing:
         return ("NOTES_KEYS lacks the key-encryption key(s) " + ", ".join(repr(k) for k in missing)
                 + " that protect data in the database; add them back (older keys go after the newest)")
-    wrong = mismatched_keks(ring, store="key_checks" in tables)
+    wrong = mismatched_keks(ring)
     if wrong:
         return ("NOTES_KEYS holds other key bytes than the database's data was written with for key id(s) "
                 + ", ".join(repr(k) for k in wrong)
                 + " (the stored key check does not open); configure the original bytes for that id, "
                 "or give a new key a new id")
     return None
+
+
+def kek_usage() -> dict[str, int]:
+    """How many key slots each key-encryption key protects."""
+    from .notes.models import KeySlot
+
+    rows = db.session.execute(select(KeySlot.kek_id, func.count()).group_by(KeySlot.kek_id)).all()
+    return {kek_id: count for kek_id, count in rows}
+
+
+def missing_keks(ring: Keyring) -> list[str]:
+    """Key ids that protect data in the database but are not configured."""
+    return sorted(kek_id for kek_id in kek_usage() if not ring.has(kek_id))
+
+
+# A key id with data but no check value yet (written before checks existed) is proven by
+# opening the KEK layer of slots under it: one that opens proves the bytes (an AES-GCM tag does
+# not open under other bytes); a few are tried so one damaged slot does not stop the service.
+PROOF_SAMPLE = 5
+
+
+def mismatched_keks(ring: Keyring) -> list[str]:
+    """Configured key ids whose bytes are not the ones their check value (or their data) was made with.
+
+    A key id without a check value gets one, made from the configured bytes, once they are
+    proven on its data (or if nothing is under it yet).
+    """
+    from .notes.models import KeyCheck
+
+    wrong = []
+    for kek_id in ring.ids:
+        check = db.session.get(KeyCheck, kek_id)
+        if check is None and not _opens_data_under(ring, kek_id):
+            wrong.append(kek_id)
+            continue
+        if check is None:
+            check = _store_key_check(ring, kek_id)
+        if not crypto.key_check_matches(ring, kek_id, check.check_value):
+            wrong.append(kek_id)
+    return wrong
+
+
+def _opens_kek_layer(ring: Keyring, slot: Any) -> bool:
+    """Whether the KEK layer of a slot opens (no token needed, and no data key is seen)."""
+    try:
+        if slot.salt is None:
+            crypto.unwrap_data_key(ring, slot.kek_id, slot.wrapped, owner_context(slot.notebook_id))
+        else:
+            crypto.open_slot_layer(ring, slot.kek_id, slot.wrapped, _slot_context(slot.notebook_id, slot.share_id))
+    except crypto.DecryptionError:
+        return False
+    return True
+
+
+def _opens_data_under(ring: Keyring, kek_id: str) -> bool:
+    from .notes.models import KeySlot
+
+    sample = db.session.scalars(
+        select(KeySlot).where(KeySlot.kek_id == kek_id).order_by(KeySlot.notebook_id, KeySlot.id).limit(PROOF_SAMPLE)
+    ).all()
+    if not sample:
+        return True  # nothing under this id yet: its check is made from the bytes configured now
+    return any(_opens_kek_layer(ring, slot) for slot in sample)
+
+
+def _store_key_check(ring: Keyring, kek_id: str) -> Any:
+    """Insert a check value unless another worker got there first; return the stored one."""
+    from .notes.models import KeyCheck
+
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    # ON CONFLICT DO NOTHING: gunicorn workers boot side by side and each may find no check;
+    # the first insert wins, and every worker then verifies its own bytes against the winner's.
+    db.session.execute(
+        insert(KeyCheck).values(kek_id=kek_id, check_value=crypto.make_key_check(ring, kek_id),
+                                created_at=registry.now()).on_conflict_do_nothing(index_elements=["kek_id"])
+    )
+    db.session.commit()
+    return db.session.get(KeyCheck, kek_id, populate_existing=True)
+
+
+# -- Rotation ------------------------------------------------------------------------
+
+
+def slots_to_rotate(ring: Keyring) -> int:
+    """How many slots are not under the newest KEK."""
+    from .notes.models import KeySlot
+
+    return db.session.scalar(select(func.count()).select_from(KeySlot).where(KeySlot.kek_id != ring.newest_id))
+
+
+def rotate_slots(batch_size: int = 500, on_batch: Any = None) -> int:
+    """Move every slot's KEK layer to the newest KEK; safe to stop and re-run. Needs no token.
+
+    Only the KEK layer changes: what is inside stays sealed under the token's slot key, so no
+    data key is ever unwrapped (a KEK-only wrap from before slots is re-wrapped as it is).
+    """
+    from .notes.models import KeySlot
+
+    ring = registry.keyring()
+    rotated = 0
+    while True:
+        batch = db.session.scalars(
+            select(KeySlot).where(KeySlot.kek_id != ring.newest_id).order_by(KeySlot.id).limit(batch_size)
+        ).all()
+        if not batch:
+            return rotated
+        for slot in batch:
+            if slot.salt is None:
+                slot.kek_id, slot.wrapped = crypto.rewrap_data_key(ring, slot.kek_id, slot.wrapped,
+                                                                   owner_context(slot.notebook_id))
+            else:
+                slot.kek_id, slot.wrapped = crypto.rewrap_slot(ring, slot.kek_id, slot.wrapped,
+                                                               _slot_context(slot.notebook_id, slot.share_id))
+        # Each batch commits on its own: an interrupted rotation resumes where it stopped.
+        db.session.commit()
+        rotated += len(batch)
+        if on_batch:
+            on_batch(len(batch))

@@ -188,3 +188,36 @@ def text_of(html: str) -> str:
     parser.feed(html)
     parser.close()
     return "".join(parser.parts)
+
+
+def as_before_key_slots(app, owner: Owner) -> None:
+    """Turn a notebook into what 0008_key_slots makes of a database from before slots.
+
+    The notebook's data key wrapped under the KEK only (no salt: no token involved), the same
+    wrap in the slot of each of its live shares, no note keys in its shares, and every note
+    sealed under the data key itself (format 1); a downgrade past 0007 takes such data back.
+    """
+    from sqlalchemy import select, update
+
+    from notes_service import crypto, keys, registry
+    from notes_service.extensions import db
+    from notes_service.notes import service
+    from notes_service.notes.models import KeySlot, Note, Notebook
+    from notes_service.shares.models import Share, share_notes
+
+    with app.app_context():
+        notebook = db.session.get(Notebook, owner.notebook_id)
+        notebook.token = owner.token
+        dek = service.data_key(notebook)
+        for note in db.session.scalars(select(Note).where(Note.notebook_id == owner.notebook_id)).all():
+            plain = crypto.open_sealed(service.OwnerKeys(dek).opening_key(note), note.ciphertext,
+                                       crypto.note_aad(note.notebook_id, note.id, note.format_version))
+            note.ciphertext = crypto.seal(dek, plain, crypto.note_aad(note.notebook_id, note.id, 1))
+            note.format_version = 1
+        kek_id, wrapped = crypto.wrap_data_key(registry.keyring(), dek, keys.owner_context(owner.notebook_id))
+        db.session.execute(update(KeySlot).where(KeySlot.notebook_id == owner.notebook_id)
+                           .values(kek_id=kek_id, salt=None, wrapped=wrapped))
+        shares = select(Share.id).where(Share.notebook_id == owner.notebook_id)
+        db.session.execute(update(share_notes).where(share_notes.c.share_id.in_(shares)).values(wrapped_key=None))
+        db.session.commit()
+        db.session.remove()

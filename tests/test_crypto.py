@@ -397,6 +397,93 @@ def test_generate_passcode_format():
     assert len(codes) > 45
 
 
+# -- Key slots -----------------------------------------------------------------
+
+TOKEN = "notebook-token-" + "t" * 40
+CONTEXT = b"notebook:" + b"a" * 32
+
+
+def test_a_slot_opens_with_its_kek_and_token_only(keyring):
+    dek = new_data_key()
+    slot = crypto.seal_slot(keyring, dek, TOKEN, CONTEXT)
+    assert slot.kek_id == "new" and len(slot.salt) == 16 and dek not in slot.wrapped
+    assert len(slot.wrapped) == 12 + (12 + 32 + 16) + 16  # the KEK layer around the token's layer
+    assert crypto.open_slot(keyring, slot, TOKEN, CONTEXT) == dek
+    for token in (TOKEN + "x", TOKEN[:-1], hash_token(TOKEN), "another-token-" + "t" * 40):
+        with pytest.raises(DecryptionError):
+            crypto.open_slot(keyring, slot, token, CONTEXT)
+    impostor = Keyring.parse(f"new:{B64_A}")  # the right id, other bytes
+    with pytest.raises(DecryptionError):
+        crypto.open_slot(impostor, slot, TOKEN, CONTEXT)
+    with pytest.raises(UnknownKeyError):
+        crypto.open_slot(Keyring.parse(f"other:{B64_B}"), slot, TOKEN, CONTEXT)
+
+
+def test_the_kek_alone_gives_only_the_tokens_layer(keyring):
+    dek = new_data_key()
+    slot = crypto.seal_slot(keyring, dek, TOKEN, CONTEXT)
+    inner = crypto.open_slot_layer(keyring, slot.kek_id, slot.wrapped, CONTEXT)
+    assert dek not in inner and len(inner) == 12 + 32 + 16
+    # Every key the stored data and the configuration give, tried on what the KEK layer hides.
+    stored_or_configured = [keyring.key("new"), keyring.key("old"), slot.salt * 2,
+                            bytes.fromhex(hash_token(TOKEN))]
+    for key in stored_or_configured:
+        with pytest.raises(DecryptionError):
+            crypto.open_sealed(key, inner, crypto.SLOT_AAD_LABEL + CONTEXT)
+
+
+def test_lookup_hash_and_slot_key_are_separate_derivations():
+    salt = bytes(16)
+    key = crypto.slot_key(TOKEN, salt, CONTEXT)
+    assert len(key) == 32
+    assert key != bytes.fromhex(hash_token(TOKEN))
+    assert key not in bytes.fromhex(hash_token(TOKEN)) + hash_token(TOKEN).encode()
+    # The salt and the context each give another key from the same token.
+    assert key != crypto.slot_key(TOKEN, bytes([1]) + bytes(15), CONTEXT)
+    assert key != crypto.slot_key(TOKEN, salt, CONTEXT + b"x")
+    with pytest.raises(ValueError):
+        crypto.slot_key(TOKEN, b"short", CONTEXT)
+    with pytest.raises(ValueError):
+        crypto.slot_key("", salt, CONTEXT)
+
+
+def test_two_slots_of_one_key_share_nothing(keyring):
+    dek = new_data_key()
+    first, second = (crypto.seal_slot(keyring, dek, TOKEN, CONTEXT) for _ in range(2))
+    assert first.salt != second.salt and first.wrapped != second.wrapped
+
+
+def test_a_slot_is_bound_to_its_context(keyring):
+    slot = crypto.seal_slot(keyring, new_data_key(), TOKEN, CONTEXT)
+    for other in (b"notebook:" + b"b" * 32, b"share:x|" + CONTEXT, b""):
+        with pytest.raises(DecryptionError):
+            crypto.open_slot(keyring, slot, TOKEN, other)
+        with pytest.raises(DecryptionError):
+            crypto.open_slot_layer(keyring, slot.kek_id, slot.wrapped, other)
+
+
+def test_rewrap_slot_moves_the_kek_layer_without_the_token(keyring):
+    dek = new_data_key()
+    old_ring = Keyring.parse(f"old:{B64_A}")
+    slot = crypto.seal_slot(old_ring, dek, TOKEN, CONTEXT)
+    kek_id, wrapped = crypto.rewrap_slot(keyring, slot.kek_id, slot.wrapped, CONTEXT)
+    assert kek_id == "new" and wrapped != slot.wrapped
+    moved = crypto.SealedSlot(kek_id, slot.salt, wrapped)
+    only_new = Keyring.parse(f"new:{B64_B}")
+    assert crypto.open_slot(only_new, moved, TOKEN, CONTEXT) == dek
+    with pytest.raises(UnknownKeyError):
+        crypto.open_slot(only_new, slot, TOKEN, CONTEXT)
+    # A KEK-only wrap (a data key wrapped before slots) does not pass for a slot's KEK layer.
+    _, legacy = wrap_data_key(keyring, dek, CONTEXT)
+    with pytest.raises(DecryptionError):
+        crypto.open_slot_layer(keyring, "new", legacy, CONTEXT)
+
+
+def test_a_sealed_slot_shows_its_kek_id_only():
+    slot = crypto.SealedSlot("k1", b"s" * 16, b"w" * 88)
+    assert repr(slot) == "SealedSlot(kek_id='k1')"
+
+
 # -- Purity --------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from servers import pg_database
 from sqlalchemy import Column, Integer, MetaData, inspect, text
-from support import new_owner
+from support import as_before_key_slots, new_owner
 
 from notes_service import ConfigError, create_app, registry
 from notes_service.crypto import Keyring
@@ -145,6 +145,9 @@ def put_data_in(app) -> None:
     owner = new_owner(client)
     note = owner.add_note()
     owner.share(passcode="migrate-me", note_ids=[note["id"]])
+    # Slots sealed for a token cannot go below 0008_key_slots (see the test of that refusal):
+    # the data goes down as the KEK-only wrap a database of before 0007 held.
+    as_before_key_slots(app, owner)
 
 
 def test_each_migration_goes_up_down_and_up_again(migration_app):
@@ -205,3 +208,156 @@ def test_a_database_from_0003_gets_its_key_checks_at_start_up_after_upgrade(migr
         db.session.remove()
         db.engine.dispose()
     assert rows == ["mig1"]
+
+
+# -- 0008_key_slots: a database written before key slots reads back whole -------------------
+
+PASSCODE = "before-slots-1"
+CHEAP_HASHER = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+def write_as_before_key_slots(app) -> list[dict]:
+    """Notebooks, notes and shares as the code before key slots wrote them, at 0006_trial_versions.
+
+    The same steps as that code (notes.service.create_notebook, create_note, shares'
+    create_share at 0006): a data key wrapped under the KEK only in notebooks.wrapped_dek, each
+    note's payload sealed with it, bound to its row; a share with its token hash and Argon2id
+    passcode hash. Written with the primitives, since today's models have no such columns.
+    """
+    import json
+    import uuid
+    from datetime import timedelta
+
+    from argon2 import PasswordHasher
+
+    from notes_service import crypto
+    from notes_service.clock import utcnow
+    from notes_service.notes.anchoring import quote_for_range, quote_to_selectors
+    from notes_service.trials import service as trials
+
+    hasher = PasswordHasher(**CHEAP_HASHER)
+    written = []
+    with app.app_context():
+        ring = registry.of(app).keyring
+        trial = trials.get_trial("NCT07085104")
+        passages = ["Child-Pugh Class B or C cirrhosis", "Any form of primary, inherited immunodeficiency."]
+        for index in range(3):
+            token, notebook_id, dek, now = crypto.new_token(32), uuid.uuid4().hex, crypto.new_data_key(), utcnow()
+            kek_id, wrapped = crypto.wrap_data_key(ring, dek, b"notebook:" + notebook_id.encode())
+            db.session.execute(text("INSERT INTO notebooks (id, token_hash, kek_id, wrapped_dek, created_at) "
+                                    "VALUES (:id, :hash, :kek, :wrapped, :at)"),
+                               {"id": notebook_id, "hash": crypto.hash_token(token), "kek": kek_id,
+                                "wrapped": wrapped, "at": now})
+            notes = {}
+            for number, passage in enumerate(passages):
+                note_id, at = uuid.uuid4().hex, now + timedelta(milliseconds=number)
+                start = trial.canonical_text.index(passage)
+                payload = {"selector": quote_to_selectors(quote_for_range(trial.canonical_text, start,
+                                                                          start + len(passage))),
+                           "body": f"notebook {index} note {number}", "color": "green", "anchor": "anchored"}
+                ciphertext = crypto.seal(dek, json.dumps(payload, separators=(",", ":")).encode(),
+                                         crypto.note_aad(notebook_id, note_id, 1))
+                db.session.execute(text(
+                    "INSERT INTO notes (id, notebook_id, trial_id, format_version, ciphertext, anchored_version, "
+                    "created_at, updated_at) VALUES (:id, :nb, :trial, 1, :c, :v, :at, :at)"),
+                    {"id": note_id, "nb": notebook_id, "trial": trial.nct_id, "c": ciphertext,
+                     "v": trial.version, "at": at})
+                notes[note_id] = payload["body"]
+            links = {}
+            for revoked in (False, True):
+                link, share_id = crypto.new_token(32), uuid.uuid4().hex
+                db.session.execute(text(
+                    "INSERT INTO shares (id, notebook_id, trial_id, token_hash, passcode_hash, expires_at, "
+                    "views, failed_streak, failed_total, lock_count, revoked, created_at) VALUES "
+                    "(:id, :nb, :trial, :hash, :passcode, :expires, 0, 0, 0, 0, :revoked, :at)"),
+                    {"id": share_id, "nb": notebook_id, "trial": trial.nct_id, "hash": crypto.hash_token(link),
+                     "passcode": hasher.hash(PASSCODE), "expires": now + timedelta(days=7), "revoked": revoked,
+                     "at": now})
+                db.session.execute(text("INSERT INTO share_notes (share_id, note_id) VALUES (:s, :n)"),
+                                   {"s": share_id, "n": next(iter(notes))})
+                links[revoked] = link
+            written.append({"id": notebook_id, "token": token, "notes": notes, "wrapped": wrapped,
+                            "link": links[False], "revoked_link": links[True]})
+        db.session.commit()
+        db.session.remove()
+    return written
+
+
+def slots() -> list:
+    return db.session.execute(text("SELECT notebook_id, share_id, salt, wrapped FROM key_slots")).all()
+
+
+def test_a_database_from_before_key_slots_upgrades_and_reads_back_whole(migration_app):
+    from argon2 import PasswordHasher
+
+    app = migration_app
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
+    with app.app_context():
+        upgrade(revision="0006_trial_versions")
+    result = app.test_cli_runner().invoke(args=["trials", "load"])
+    assert result.exit_code == 0, result.output
+    written = write_as_before_key_slots(app)
+    with app.app_context():
+        upgrade(revision="head")
+        assert "wrapped_dek" not in {c["name"] for c in inspect(db.engine).get_columns("notebooks")}
+        moved = slots()
+        db.session.remove()
+    # Each wrap became its owner's KEK-only slot, and a copy the slot of its live share only.
+    assert len(moved) == 6 and all(slot.salt is None for slot in moved)
+    expected = {(n["id"], owner) for n in written for owner in (True, False)}
+    assert {(s.notebook_id, s.share_id is None) for s in moved} == expected
+    assert {bytes(s.wrapped) for s in moved} == {n["wrapped"] for n in written}
+    client = app.test_client()
+    for notebook in written:
+        headers = {"Authorization": f"Bearer {notebook['token']}"}
+        listed = client.get("/api/v1/trials/NCT07085104/notes", headers=headers)
+        assert listed.status_code == 200
+        assert {n["id"]: n["body"] for n in listed.get_json()["notes"]} == notebook["notes"]
+        for note_id, body in notebook["notes"].items():
+            assert client.get(f"/api/v1/notes/{note_id}", headers=headers).get_json()["body"] == body
+    with app.app_context():
+        # The first request with a token sealed its owner slot for it; the shares' wait for their links.
+        assert {s.share_id is None for s in slots() if s.salt is not None} == {True}
+        db.session.remove()
+    for notebook in written:
+        opened = client.post(f"/api/v1/shared/{notebook['link']}", json={"passcode": PASSCODE})
+        assert opened.status_code == 200
+        assert [n["body"] for n in opened.get_json()["notes"]] == [next(iter(notebook["notes"].values()))]
+        assert client.post(f"/api/v1/shared/{notebook['revoked_link']}",
+                           json={"passcode": PASSCODE}).status_code == 410
+    with app.app_context():
+        after = slots()
+        db.session.remove()
+    # Every KEK-only wrap is gone: each slot is sealed for its token, and none holds the old bytes.
+    assert len(after) == 6 and all(slot.salt is not None for slot in after)
+    with app.app_context():
+        # Each share's first opening gave it the keys of its notes (and sealed them under their own).
+        links = db.session.execute(text("SELECT s.revoked, l.wrapped_key, n.format_version FROM share_notes l "
+                                        "JOIN shares s ON s.id = l.share_id JOIN notes n ON n.id = l.note_id")).all()
+        db.session.remove()
+    assert sorted((bool(r.revoked), r.wrapped_key is not None, r.format_version) for r in links) == [
+        (False, True, 2)] * 3 + [(True, False, 2)] * 3
+    assert not {bytes(s.wrapped) for s in after} & {n["wrapped"] for n in written}
+    # And every note still reads, through its owner's token and through the share's link.
+    for notebook in written:
+        headers = {"Authorization": f"Bearer {notebook['token']}"}
+        listed = client.get("/api/v1/trials/NCT07085104/notes", headers=headers).get_json()["notes"]
+        assert {n["id"]: n["body"] for n in listed} == notebook["notes"]
+
+
+def test_downgrade_below_key_slots_refuses_while_a_slot_is_sealed_for_a_token(migration_app):
+    app = migration_app
+    with app.app_context():
+        upgrade(revision="head")
+    result = app.test_cli_runner().invoke(args=["trials", "load"])
+    assert result.exit_code == 0, result.output
+    owner = new_owner(app.test_client())
+    owner.add_note(body="kept whatever the downgrade says")
+    with app.app_context():
+        before = schema()
+        with pytest.raises(SystemExit):
+            downgrade(revision="0006_trial_versions")
+        assert current_revision() == "0008_key_slots" and schema() == before
+        db.session.remove()
+    listed = app.test_client().get("/api/v1/trials/NCT07085104/notes", headers=owner.headers).get_json()
+    assert [n["body"] for n in listed["notes"]] == ["kept whatever the downgrade says"]

@@ -75,6 +75,21 @@ def test_unwrap_data_key(benchmark) -> None:
     assert result == dek
 
 
+def test_open_key_slot(benchmark) -> None:
+    """The key work a read does since key slots: both layers of the owner's slot (HKDF + 2 AES-GCM)."""
+    ring = crypto.Keyring.parse(crypto.Keyring.generate_spec("k1"))
+    dek, token, context = crypto.new_data_key(), crypto.new_token(32), b"notebook:" + b"a" * 32
+    slot = crypto.seal_slot(ring, dek, token, context)
+    assert benchmark(crypto.open_slot, ring, slot, token, context) == dek
+
+
+def test_note_key(benchmark) -> None:
+    """A note's own key (HKDF of the DEK): once per note read."""
+    dek = crypto.new_data_key()
+    key = benchmark(crypto.note_key, dek, "a" * 32, "b" * 32)
+    assert len(key) == 32 and key != dek
+
+
 def test_sanitize_markup_body(benchmark) -> None:
     result = benchmark(sanitize_body, MARKUP_BODY)
 

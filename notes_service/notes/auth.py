@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..crypto import hash_token, tokens_match
 from ..errors import NotFound, Unauthorized
 from ..extensions import db
-from .models import Notebook
+from .models import KeySlot, Notebook
 
 MAX_TOKEN_CHARS = 128
 T = TypeVar("T")
@@ -35,18 +35,28 @@ def token_digest(token: str | None) -> str:
     return hash_token(token)
 
 
-def check_token(token: str, found: Notebook | Any | None) -> None:
-    """Unauthorized unless `found` (a notebook row, or a row with its columns) is live and this token's."""
+def check_token(token: str, found: Any | None) -> None:
+    """Unauthorized unless `found` (a row with the notebook's columns and `slot_id`) is live and this token's."""
     # The lookup is by hash; the constant-time comparison keeps the check itself timing-safe.
-    if found is None or found.wrapped_dek is None or not tokens_match(token, found.token_hash):
+    # A notebook whose owner slot is gone is being deleted (its slots are erased first).
+    if found is None or found.slot_id is None or not tokens_match(token, found.token_hash):
         raise Unauthorized("This notebook token is not valid (it may have been deleted).")
 
 
+_NOTEBOOK_BY_DIGEST = (
+    select(Notebook, KeySlot, Notebook.token_hash, KeySlot.id.label("slot_id"))
+    .outerjoin(KeySlot, (KeySlot.notebook_id == Notebook.id) & KeySlot.share_id.is_(None))
+)
+
+
 def notebook_for_token(token: str | None) -> Notebook:
-    """The live notebook whose token this is, or Unauthorized."""
+    """The live notebook whose token this is, carrying the token (and its owner slot), or Unauthorized."""
     digest = token_digest(token)
-    notebook = db.session.scalar(select(Notebook).where(Notebook.token_hash == digest))
-    check_token(token or "", notebook)
+    found = db.session.execute(_NOTEBOOK_BY_DIGEST.where(Notebook.token_hash == digest)).first()
+    check_token(token or "", found)
+    notebook = found.Notebook
+    notebook.token = token  # in memory for this request only: the owner slot opens with it
+    notebook.owner_slot = found.KeySlot  # read in the same statement: opening it costs no query
     return notebook
 
 

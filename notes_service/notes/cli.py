@@ -1,59 +1,52 @@
-"""`flask keys rotate` and `flask keys check`."""
+"""`flask keys rotate` and `flask keys check`: they move and check KEK layers, and never open a note."""
 
 from __future__ import annotations
 
 import click
 from flask import Blueprint
-from sqlalchemy import func, select
 
-from .. import registry
+from .. import keys, registry
 from ..extensions import db
-from ..keys import key_problem
-from . import service
-from .models import Notebook
 
 bp = Blueprint("keys_cli", __name__, cli_group="keys")
 
 
 @bp.cli.command("rotate")
-@click.option("--batch-size", default=500, show_default=True, help="Data keys re-wrapped per transaction.")
+@click.option("--batch-size", default=500, show_default=True, help="Key slots re-wrapped per transaction.")
 def rotate_command(batch_size: int) -> None:
-    """Re-wrap every notebook's data key under the newest key (notes are not touched)."""
+    """Re-wrap every key slot's KEK layer under the newest key (no token needed; notes are not touched)."""
     ring = registry.keyring()
     # Start-up already checked the keys; this makes sure the newest one has its stored check
-    # before any data key is wrapped under it, and refuses if its bytes changed since.
-    problem = key_problem(ring)
+    # before any slot is wrapped under it, and refuses if its bytes changed since.
+    problem = keys.key_problem(ring)
     db.session.commit()
     if problem:
         raise click.ClickException(f"{problem}; nothing re-wrapped")
     click.echo(f"key check {ring.newest_id}: ok")
-    pending = db.session.scalar(
-        select(func.count()).select_from(Notebook)
-        .where(Notebook.kek_id.is_not(None), Notebook.kek_id != ring.newest_id)
-    )
+    pending = keys.slots_to_rotate(ring)
     with click.progressbar(length=pending, label=f"Re-wrapping under {ring.newest_id}", show_pos=True,
                            hidden=pending < 1000) as bar:
-        rotated = service.rotate_data_keys(batch_size, on_batch=bar.update)
-    click.echo(f"re-wrapped {rotated} data keys under {ring.newest_id}")
+        rotated = keys.rotate_slots(batch_size, on_batch=bar.update)
+    click.echo(f"re-wrapped {rotated} key slots under {ring.newest_id}")
 
 
 @bp.cli.command("check")
 def check_command() -> None:
     """Report what each key protects and its key check; fail if a key is missing or not the data's."""
     ring = registry.keyring()
-    usage = service.kek_usage()
-    wrong = set(service.mismatched_keks(ring))
+    usage = keys.kek_usage()
+    wrong = set(keys.mismatched_keks(ring))
     db.session.commit()
     for kek_id in ring.ids:
         role = "newest" if kek_id == ring.newest_id else "older"
         state = "KEY CHECK FAILED (other key bytes than the data's)" if kek_id in wrong else "key check ok"
-        click.echo(f"{kek_id}: configured ({role}), protects {usage.get(kek_id, 0)} notebook keys, {state}",
+        click.echo(f"{kek_id}: configured ({role}), protects {usage.get(kek_id, 0)} key slots, {state}",
                    err=kek_id in wrong)
     missing = [kek_id for kek_id in usage if not ring.has(kek_id)]
     for kek_id in missing:
-        click.echo(f"{kek_id}: NOT CONFIGURED, protects {usage[kek_id]} notebook keys", err=True)
+        click.echo(f"{kek_id}: NOT CONFIGURED, protects {usage[kek_id]} key slots", err=True)
     old = sum(count for kek_id, count in usage.items() if kek_id != ring.newest_id)
     if old:
-        click.echo(f"{old} notebook keys are not under the newest key: run `flask keys rotate`")
+        click.echo(f"{old} key slots are not under the newest key: run `flask keys rotate`")
     if missing or wrong:
         raise SystemExit(1)

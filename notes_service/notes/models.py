@@ -1,10 +1,10 @@
-"""Notebooks and notes at rest: hashes, wrapped keys and ciphertext only."""
+"""Notebooks and notes at rest: hashes, key slots and ciphertext only."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import UTCDateTime, utcnow
@@ -12,15 +12,42 @@ from ..extensions import db
 
 
 class Notebook(db.Model):  # type: ignore[name-defined]
-    """An owner: a bearer token (stored as SHA-256) and a wrapped data key."""
+    """An owner: a bearer token (stored as SHA-256); its data key is only in its key slots."""
 
     __tablename__ = "notebooks"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Nullable: deleting a notebook first erases its wrapped key (crypto-shredding).
-    kek_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    wrapped_dek: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The token of the request being served, in memory only (never a column, never stored):
+    # the owner's key slot opens with it. Set by notes.auth once the token matched.
+    token = None  # str | None, set per request
+    owner_slot = None  # its KeySlot, when read with the notebook (notes.auth)
+
+
+class KeySlot(db.Model):  # type: ignore[name-defined]
+    """A notebook's data key sealed for one secret: the notebook token (owner) or a share's link token.
+
+    `wrapped` is AES-GCM under a KEK (`kek_id`) of AES-GCM under HKDF(token, `salt`) of the
+    data key. A slot with no salt is a KEK-only wrap carried over from before key slots
+    (0008_key_slots): the first request that brings its token seals it properly in place.
+    Deleting the slot is what makes its notes unreadable for its holder (crypto-shredding).
+    """
+
+    __tablename__ = "key_slots"
+    __table_args__ = (
+        # One owner slot per notebook (share slots are unique by share_id).
+        Index("ux_key_slots_owner", "notebook_id", unique=True,
+              sqlite_where=text("share_id IS NULL"), postgresql_where=text("share_id IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notebook_id: Mapped[str] = mapped_column(ForeignKey("notebooks.id", ondelete="CASCADE"), index=True)
+    share_id: Mapped[str | None] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"), unique=True)
+    kek_id: Mapped[str] = mapped_column(String(32), index=True)
+    salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -2,23 +2,28 @@
 
 Every note's payload (selectors, body, colour, anchor state) is sealed with its
 notebook's data key and associated data binding it to (notebook, note, format
-version); the database holds only ciphertext, token hashes and wrapped keys.
+version); the database holds only ciphertext, token hashes and key slots. The data
+key comes out of a slot only with the token of the request being served
+(`keys.open_slot`), so everything here that reads a note runs inside a request
+that brought the notebook token or a share's link token.
+
+Re-anchoring after a trial's text changed happens here too, on the next read
+that holds the key: each note row carries the trial version it was last
+anchored against, and a read re-anchors the stale notes it is about to show.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .. import crypto, registry
+from .. import crypto, keys, registry
 from ..errors import Busy, Invalid
 from ..extensions import db
 from ..paging import PageRequest
@@ -26,11 +31,16 @@ from ..trials import service as trials
 from ..trials.models import Trial
 from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to_selectors
 from .auth import check_token, owned_or_404, token_digest
-from .models import KeyCheck, Note, Notebook
+from .models import KeySlot, Note, Notebook
+from .reanchor import reanchored
 from .sanitize import sanitize_body
 from .schemas import ANCHORED, MAX_BODY_CHARS, NoteInput, NotePatch, NotePayload
 
-FORMAT_VERSION = 1
+# 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
+# crypto.note_key), so a share can hold the keys of its notes only. 1 (before key slots): sealed
+# under the DEK itself; still read by the owner, and sealed again as 2 when shared or written.
+FORMAT_VERSION = 2
+LEGACY_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -79,12 +89,6 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def dek_context(notebook_id: str) -> bytes:
-    """The context a notebook's data key is wrapped under."""
-    # Binds a wrapped key to its notebook: a wrapped key copied to another row fails to unwrap.
-    return b"notebook:" + notebook_id.encode("ascii")
-
-
 # -- Notebooks ---------------------------------------------------------------------
 
 
@@ -92,21 +96,21 @@ def create_notebook() -> tuple[Notebook, str]:
     """A new notebook and its token (returned this once, stored only as a hash)."""
     token = crypto.new_token(32)
     notebook_id = _new_id()
-    kek_id, wrapped = crypto.wrap_data_key(registry.keyring(), crypto.new_data_key(), dek_context(notebook_id))
-    notebook = Notebook(id=notebook_id, token_hash=crypto.hash_token(token), kek_id=kek_id,
-                        wrapped_dek=wrapped, created_at=registry.now())
+    notebook = Notebook(id=notebook_id, token_hash=crypto.hash_token(token), created_at=registry.now())
     db.session.add(notebook)
+    db.session.flush()  # the slot refers to the notebook row (no relationship orders the inserts)
+    # The data key is only ever stored in slots: the owner's, sealed for this token.
+    db.session.add(keys.new_slot(notebook_id, None, crypto.new_data_key(), token))
     db.session.commit()
     return notebook, token
 
 
 def delete_notebook(notebook: Notebook) -> None:
-    """Erase the wrapped data key first (crypto-shredding), then the notebook and all it holds."""
+    """Erase every key slot first (crypto-shredding), then the notes, shares and notebook."""
     notebook_id = notebook.id
-    db.session.execute(
-        update(Notebook).where(Notebook.id == notebook_id).values(wrapped_dek=None, kek_id=None)
-    )
-    # Committed on its own: whatever happens next, the notes can no longer be decrypted.
+    keys.delete_notebook_slots(notebook_id)
+    # Committed on its own: whatever happens next, the notes can no longer be decrypted (by the
+    # owner's token or by any share's link), and the token no longer authenticates.
     db.session.commit()
     # The foreign keys cascade (ON DELETE CASCADE, enforced on SQLite by PRAGMA foreign_keys on
     # every connection): its notes, its shares and what those hold go in the same statement, so
@@ -145,26 +149,94 @@ def _erase_sqlite_log() -> None:
 
 
 def data_key(notebook: Notebook) -> bytes:
-    """The notebook's unwrapped data key."""
-    if notebook.wrapped_dek is None or notebook.kek_id is None:
+    """The notebook's data key, out of its owner slot with the request's notebook token."""
+    if notebook.token is None:
+        # Nothing without a token can open a note: a CLI or a background job gets here.
+        raise crypto.DecryptionError("the owner's key slot opens only with the notebook token")
+    slot = notebook.owner_slot
+    if slot is None or slot.salt is None:  # not read with the notebook, or to be sealed for the token
+        slot = db.session.scalar(keys.owner_slot_query().where(KeySlot.notebook_id == notebook.id))
+    if slot is None:
         raise crypto.DecryptionError("the notebook's data key was erased")
-    return crypto.unwrap_data_key(registry.keyring(), notebook.kek_id, notebook.wrapped_dek, dek_context(notebook.id))
+    return keys.open_slot(slot, notebook.token)
 
 
-# -- Sealing -----------------------------------------------------------------------
+# -- Note keys and sealing ---------------------------------------------------------
 
 
-def seal_payload(dek: bytes, notebook_id: str, note_id: str, payload: NotePayload) -> bytes:
-    """Encrypt a note's payload, bound to its notebook, its id and the format version."""
-    return crypto.seal(dek, payload.plaintext(), crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
+class OwnerKeys:
+    """Every note key of a notebook, from its DEK (the owner's slot opened with the notebook token)."""
+
+    def __init__(self, dek: bytes) -> None:
+        self.dek = dek
+
+    def prepare(self, note_ids: list[str]) -> None:
+        """Nothing to load: each key is derived."""
+
+    def opening_key(self, row: Any) -> bytes | None:
+        """The key this note's ciphertext opens with (the DEK itself for a note from before key slots)."""
+        if row.format_version == LEGACY_FORMAT:
+            return self.dek
+        return crypto.note_key(self.dek, row.notebook_id, row.id)
+
+    def sealing_key(self, row: Any) -> bytes | None:
+        """The key a note is sealed under when written (always its own)."""
+        return crypto.note_key(self.dek, row.notebook_id, row.id)
 
 
-def open_note(dek: bytes | None, note: Note) -> NoteView:
-    """Decrypt a note row; a row that fails to decrypt is returned as unreadable, never raised."""
-    if dek is not None and note.format_version == FORMAT_VERSION:
+class SharedKeys:
+    """The note keys a share holds, each sealed under the share's key (its slot opened with the link token)."""
+
+    def __init__(self, share_id: str, share_key: bytes) -> None:
+        self.share_id = share_id
+        self.share_key = share_key
+        self.wrapped: dict[str, bytes] = {}
+
+    def prepare(self, note_ids: list[str]) -> None:
+        """Load the sealed keys of these notes (one query a page)."""
+        from ..shares.models import share_notes
+
+        rows = db.session.execute(select(share_notes.c.note_id, share_notes.c.wrapped_key).where(
+            share_notes.c.share_id == self.share_id, share_notes.c.note_id.in_(note_ids)))
+        self.wrapped.update({note_id: bytes(wrapped) for note_id, wrapped in rows if wrapped is not None})
+
+    def opening_key(self, row: Any) -> bytes | None:
+        """The note's key, if this share holds it (a note of another share or notebook: None)."""
+        wrapped = self.wrapped.get(row.id)
+        if wrapped is None or row.format_version != FORMAT_VERSION:
+            return None
+        try:
+            return crypto.unwrap_note_key(self.share_key, wrapped, self.share_id, row.id)
+        except crypto.CryptoError:
+            return None
+
+    sealing_key = opening_key
+
+
+NoteKeys = OwnerKeys | SharedKeys
+
+
+def _note_keys(keys_or_dek: NoteKeys | bytes | None) -> NoteKeys | None:
+    return OwnerKeys(keys_or_dek) if isinstance(keys_or_dek, bytes) else keys_or_dek
+
+
+def seal_payload(key: bytes, notebook_id: str, note_id: str, payload: NotePayload) -> bytes:
+    """A payload sealed under the note's own key (FORMAT_VERSION), bound to its notebook and id."""
+    return crypto.seal(key, payload.plaintext(), crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
+
+
+def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
+    """Decrypt a note row; a row that fails to decrypt is returned as unreadable, never raised.
+
+    `note_keys`: the owner's keys (or the DEK itself) or a share's; None opens nothing.
+    """
+    opener = _note_keys(note_keys)
+    key = opener.opening_key(note) if opener is not None and note.format_version in (LEGACY_FORMAT,
+                                                                                     FORMAT_VERSION) else None
+    if key is not None:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
-            payload = NotePayload.from_plaintext(crypto.open_sealed(dek, note.ciphertext, aad))
+            payload = NotePayload.from_plaintext(crypto.open_sealed(key, note.ciphertext, aad))
         except (crypto.CryptoError, ValueError):
             pass
         else:
@@ -174,13 +246,23 @@ def open_note(dek: bytes | None, note: Note) -> NoteView:
                     updated_at=note.updated_at, readable=False)
 
 
-def safe_data_key(notebook: Notebook) -> bytes | None:
-    """The notebook's data key, or None (logged by id) when it cannot be unwrapped."""
+def safe_key(key: Callable[[], bytes], notebook_id: str) -> bytes | None:
+    """`key()`, or None (logged by the notebook's id) when its slot does not open."""
     try:
-        return data_key(notebook)
+        return key()
     except crypto.CryptoError:
-        current_app.logger.warning("data key of notebook %s could not be unwrapped", notebook.id)
+        current_app.logger.warning("data key of notebook %s could not be unwrapped", notebook_id)
         return None
+
+
+def safe_data_key(notebook: Notebook) -> bytes | None:
+    """The notebook's data key from its owner's slot, or None (logged by id) when it does not open."""
+    return safe_key(lambda: data_key(notebook), notebook.id)
+
+
+def _owner_keys(notebook: Notebook) -> OwnerKeys | None:
+    dek = safe_data_key(notebook)
+    return OwnerKeys(dek) if dek is not None else None
 
 
 # -- Notes -------------------------------------------------------------------------
@@ -231,10 +313,11 @@ NOTE_ORDER = (Note.created_at, Note.id)
 _NOTES = Note.__table__
 # What decrypting and presenting a note needs, read as plain rows (no ORM objects on the read path).
 _NOTE_COLUMNS = tuple(_NOTES.c[name] for name in (
-    "id", "notebook_id", "trial_id", "format_version", "ciphertext", "created_at", "updated_at"))
+    "id", "notebook_id", "trial_id", "format_version", "ciphertext", "anchored_version", "created_at",
+    "updated_at"))
 
 
-def _slice(notebook: Notebook, ids: Any, order: tuple[Any, ...], page: PageRequest,
+def _slice(key: Callable[[], NoteKeys | None], ids: Any, order: tuple[Any, ...], page: PageRequest,
            total: int | None = None) -> NoteSlice:
     """A page of notes: `ids` selects the candidates' ids, `order` is the page's sort key."""
     if page.after is not None:
@@ -242,17 +325,26 @@ def _slice(notebook: Notebook, ids: Any, order: tuple[Any, ...], page: PageReque
     # Two steps: the page's ids first (sorting only keys), then those rows with their payloads.
     # Sorting whole rows would make SQLite sort every candidate's ciphertext (240 MB for a
     # full notebook) to keep one page of it. One more id than asked tells whether more follow.
-    sized = ids.add_columns(func.length(Note.ciphertext)).order_by(*order).limit(page.limit + 1)
-    return _page_of(notebook, [tuple(row) for row in db.session.execute(sized)], page, total)
+    # Each id comes with whether its note predates its trial's current text (to re-anchor).
+    sized = (ids.join(Trial, Trial.id == Note.trial_id)
+             .add_columns(func.length(Note.ciphertext), Note.anchored_version != Trial.version)
+             .order_by(*order).limit(page.limit + 1))
+    return _page_of(key, [tuple(row) for row in db.session.execute(sized)], page, total)
 
 
-def _page_of(notebook: Any, sized_ids: list[tuple[str, int]], page: PageRequest,
+def _page_of(key: Callable[[], NoteKeys | None], sized_ids: list[tuple[str, int, bool]], page: PageRequest,
              total: int | None = None) -> NoteSlice:
-    """The slice for up to limit + 1 (id, payload length) pairs, in page order."""
+    """The slice for up to limit + 1 (id, payload length, stale) rows, in page order."""
     more = len(sized_ids) > page.limit
     sized_ids = sized_ids[: page.limit]
-    dek = safe_data_key(notebook) if sized_ids else None
-    return NoteSlice(notes=_open_in_chunks(dek, sized_ids), more=more, total=total)
+    note_keys = key() if sized_ids else None
+    if note_keys is not None:
+        note_keys.prepare([note_id for note_id, _size, _stale in sized_ids])
+    stale = [note_id for note_id, _size, is_stale in sized_ids if is_stale]
+    if note_keys is not None and stale:
+        reanchor_notes(note_keys, stale)
+    return NoteSlice(notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids]),
+                     more=more, total=total)
 
 
 def _chunks(sized_ids: list[tuple[str, int]]) -> Iterator[list[str]]:
@@ -274,7 +366,7 @@ def _chunks(sized_ids: list[tuple[str, int]]) -> Iterator[list[str]]:
 _CHUNK_QUERY = select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _open_in_chunks(dek: bytes | None, sized_ids: list[tuple[str, int]]) -> Iterator[NoteView]:
+def _open_in_chunks(dek: NoteKeys | None, sized_ids: list[tuple[str, int]]) -> Iterator[NoteView]:
     """The notes with these ids, in this order, loaded and decrypted a chunk at a time."""
     connection = db.session.connection()
     for chunk in _chunks(sized_ids):
@@ -302,11 +394,12 @@ def list_notes(notebook: Notebook, trial_id: str, page: PageRequest) -> NoteSlic
     """A page of my notes on a trial, oldest first; unreadable ones included and marked."""
     row = trials.get_trial_row(trial_id)
     ids = select(Note.id).where(Note.notebook_id == notebook.id, Note.trial_id == row.id)
-    return _slice(notebook, ids, NOTE_ORDER, page)
+    return _slice(lambda: _owner_keys(notebook), ids, NOTE_ORDER, page)
 
 
 _NOTEBOOKS = Notebook.__table__
 _TRIALS = Trial.__table__
+_SLOTS = KeySlot.__table__
 
 
 def _my_page_query(after: bool) -> Any:
@@ -315,15 +408,17 @@ def _my_page_query(after: bool) -> Any:
     Outer joins: a row comes back whenever the notebook exists, its trial id null when there
     is no such trial, its note id null when there is no note on the page.
     """
-    notes, trial, notebooks = _NOTES.c, _TRIALS.c, _NOTEBOOKS.c
+    notes, trial, notebooks, slots = _NOTES.c, _TRIALS.c, _NOTEBOOKS.c, _SLOTS.c
     note_on = and_(notes.notebook_id == notebooks.id, notes.trial_id == trial.id)
     if after:
         keyset = _keyset_after((notes.created_at, notes.id), (bindparam("after_at"), bindparam("after_id")))
         note_on = and_(note_on, keyset)
     return (
-        select(notebooks.id, notebooks.token_hash, notebooks.kek_id, notebooks.wrapped_dek,
-               trial.id.label("trial_id"), notes.id.label("note_id"), func.length(notes.ciphertext).label("size"))
+        select(notebooks.id, notebooks.token_hash, slots.id.label("slot_id"), slots.kek_id, slots.salt,
+               slots.wrapped, trial.id.label("trial_id"), notes.id.label("note_id"),
+               func.length(notes.ciphertext).label("size"), (notes.anchored_version != trial.version).label("stale"))
         .select_from(_NOTEBOOKS)
+        .outerjoin(_SLOTS, and_(slots.notebook_id == notebooks.id, slots.share_id.is_(None)))
         .outerjoin(_TRIALS, and_(trial.id == bindparam("trial"), trial.version_id.is_not(None)))
         .outerjoin(_NOTES, note_on)
         .where(notebooks.token_hash == bindparam("digest"))
@@ -351,7 +446,12 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     check_token(token or "", first)
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
-    return _page_of(first, [(row.note_id, row.size) for row in rows if row.note_id is not None], page)
+    slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped)
+    def key() -> NoteKeys | None:
+        dek = safe_key(lambda: keys.open_slot(slot, token or ""), first.id)
+        return OwnerKeys(dek) if dek is not None else None
+
+    return _page_of(key, [(row.note_id, row.size, row.stale) for row in rows if row.note_id is not None], page)
 
 
 def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
@@ -372,7 +472,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
                 anchored_version=version, created_at=now, updated_at=now)
     payload = NotePayload(selector=selectors, body=body, color=data.color, anchor=ANCHORED)
     dek = data_key(notebook)
-    note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
+    note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
     db.session.add(note)
     db.session.commit()
     return open_note(dek, note)
@@ -382,15 +482,27 @@ def _owned_note(notebook: Notebook, note_id: str) -> Note:
     return owned_or_404(Note, notebook, note_id, "note")
 
 
+def _current_note(notebook: Notebook, note_id: str, dek: bytes | None) -> Note:
+    """One of my notes, re-anchored first if its trial's text changed since it was anchored."""
+    note = _owned_note(notebook, note_id)
+    if dek is not None and note.anchored_version != trials.get_trial_row(note.trial_id).version:
+        reanchor_notes(OwnerKeys(dek), [note.id])
+        note = _owned_note(notebook, note_id)  # read again: the commit expired it
+    return note
+
+
 def get_note(notebook: Notebook, note_id: str) -> NoteView:
     """One of my notes."""
-    return open_note(safe_data_key(notebook), _owned_note(notebook, note_id))
+    _owned_note(notebook, note_id)  # 404 before any key work
+    dek = safe_data_key(notebook)
+    return open_note(dek, _current_note(notebook, note_id, dek))
 
 
 def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
     """Change a note's target, body or colour; re-encrypted with a fresh nonce."""
-    note = _owned_note(notebook, note_id)
+    _owned_note(notebook, note_id)
     dek = data_key(notebook)
+    note = _current_note(notebook, note_id, dek)
     current = open_note(dek, note)
     if not current.readable:
         raise Invalid("This note cannot be read, so it cannot be edited. You can delete it.",
@@ -402,7 +514,8 @@ def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
     payload = current.payload(selector=selectors, anchor=anchor,
                               body=stored_body(data.body) if data.body is not None else current.body,
                               color=data.color or current.color)
-    note.ciphertext = seal_payload(dek, notebook.id, note.id, payload)
+    note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
+    note.format_version = FORMAT_VERSION
     note.anchored_version = version
     note.updated_at = registry.now()
     db.session.commit()
@@ -420,113 +533,102 @@ def export_notes(notebook: Notebook, page: PageRequest) -> NoteSlice:
     """A page of every note of the notebook, by trial then age, with the notebook's note count."""
     total = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
     ids = select(Note.id).where(Note.notebook_id == notebook.id)
-    return _slice(notebook, ids, (Note.trial_id, Note.created_at, Note.id), page, total=total)
+    return _slice(lambda: _owner_keys(notebook), ids, (Note.trial_id, Note.created_at, Note.id), page,
+                  total=total)
 
 
-def shared_notes_page(notebook: Notebook, share_id: str, trial_id: str, page: PageRequest) -> NoteSlice:
-    """A page of a share's notes on its trial, in creation order (readable or not: the caller filters)."""
+def shared_notes_page(notebook_id: str, share_id: str, trial_id: str, page: PageRequest,
+                      key: Callable[[], SharedKeys | None]) -> NoteSlice:
+    """A page of a share's notes on its trial, in creation order (readable or not: the caller filters).
+
+    `key` gives the share's note keys, out of its slot (the link token opens it).
+    """
     from ..shares.models import share_notes  # shares point at notes; the query joins through them
 
     ids = (select(Note.id).join(share_notes, share_notes.c.note_id == Note.id)
-           .where(share_notes.c.share_id == share_id, Note.notebook_id == notebook.id, Note.trial_id == trial_id))
+           .where(share_notes.c.share_id == share_id, Note.notebook_id == notebook_id, Note.trial_id == trial_id))
     total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
-    return _slice(notebook, ids, NOTE_ORDER, page, total=total)
+    return _slice(key, ids, NOTE_ORDER, page, total=total)
 
 
 def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[dict[str, Any]],
            anchor: str, version: str, dek: bytes) -> None:
-    """Store new selectors and anchor state for a note (used by re-anchoring)."""
-    note.ciphertext = seal_payload(dek, notebook.id, note.id, view.payload(selector=selectors, anchor=anchor))
+    """Store new selectors and anchor state for a note (the caller commits)."""
+    payload = view.payload(selector=selectors, anchor=anchor)
+    note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
+    note.format_version = FORMAT_VERSION
     note.anchored_version = version
 
 
-# -- Key management ----------------------------------------------------------------
+# -- Re-anchoring on read ------------------------------------------------------------
 
 
-def kek_usage() -> dict[str, int]:
-    """How many notebooks' data keys each key-encryption key protects."""
-    rows = db.session.execute(
-        select(Notebook.kek_id, func.count()).where(Notebook.kek_id.is_not(None)).group_by(Notebook.kek_id)
-    ).all()
-    return {kek_id: count for kek_id, count in rows}
+def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
+    """Re-anchor these notes (of one notebook) on their trials' current text, and store them.
 
-
-def missing_keks(ring: crypto.Keyring) -> list[str]:
-    """Key ids that protect data in the database but are not configured."""
-    return sorted(kek_id for kek_id in kek_usage() if not ring.has(kek_id))
-
-
-# A key id with data but no check value yet (written before checks existed) is proven by
-# unwrapping data keys under it: one that opens proves the bytes (an AES-GCM tag does not open
-# under other bytes); a few are tried so one damaged wrapped key does not stop the service.
-PROOF_SAMPLE = 5
-
-
-def mismatched_keks(ring: crypto.Keyring, *, store: bool = True) -> list[str]:
-    """Configured key ids whose bytes are not the ones their check value (or their data) was made with.
-
-    A key id without a check value gets one, made from the configured bytes, once they are
-    proven on its data (or if nothing is under it yet). `store=False` (the key_checks table is
-    not migrated yet) only proves keys on their data.
+    Runs in a request that opened the notebook's key (the owner's read, a share's opening):
+    the notes are decrypted, placed again (exact, then approximate match) or marked orphaned,
+    never lost, and sealed again. A note that does not decrypt is marked with the current
+    version as it is, so each read does not try it again. A note changed meanwhile by another
+    request is left to that one (the update matches its old version and time only).
     """
-    wrong = []
-    for kek_id in ring.ids:
-        check = db.session.get(KeyCheck, kek_id) if store else None
-        if check is None and not _opens_data_under(ring, kek_id):
-            wrong.append(kek_id)
+    rows = db.session.connection().execute(_CHUNK_QUERY, {"ids": note_ids}).all()
+    changes = []
+    for row in rows:
+        current = trials.get_trial_row(row.trial_id).version
+        if row.anchored_version == current:
             continue
-        if check is None and store:
-            check = _store_key_check(ring, kek_id)
-        if check is not None and not crypto.key_check_matches(ring, kek_id, check.check_value):
-            wrong.append(kek_id)
-    return wrong
-
-
-def _opens_data_under(ring: crypto.Keyring, kek_id: str) -> bool:
-    sample = db.session.execute(
-        select(Notebook.id, Notebook.wrapped_dek)
-        .where(Notebook.kek_id == kek_id, Notebook.wrapped_dek.is_not(None))
-        .order_by(Notebook.id).limit(PROOF_SAMPLE)
-    ).all()
-    for notebook_id, wrapped in sample:
-        try:
-            crypto.unwrap_data_key(ring, kek_id, wrapped, dek_context(notebook_id))
-        except crypto.DecryptionError:
-            continue
-        return True
-    return not sample  # nothing under this id yet: its check is made from the bytes configured now
-
-
-def _store_key_check(ring: crypto.Keyring, kek_id: str) -> KeyCheck:
-    """Insert a check value unless another worker got there first; return the stored one."""
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    # ON CONFLICT DO NOTHING: gunicorn workers boot side by side and each may find no check;
-    # the first insert wins, and every worker then verifies its own bytes against the winner's.
-    db.session.execute(
-        insert(KeyCheck).values(kek_id=kek_id, check_value=crypto.make_key_check(ring, kek_id),
-                                created_at=registry.now()).on_conflict_do_nothing(index_elements=["kek_id"])
-    )
+        view = open_note(note_keys, row)
+        values: dict[str, Any] = {"anchored_version": current}
+        sealing_key = note_keys.sealing_key(row)
+        if view.readable and sealing_key is not None:
+            selectors, anchor = reanchored(view.selectors, trials.get_trial(row.trial_id).canonical_text)
+            payload = view.payload(selector=selectors, anchor=anchor)
+            values.update(ciphertext=seal_payload(sealing_key, row.notebook_id, row.id, payload),
+                          format_version=FORMAT_VERSION)
+        changes.append((row.id, row.anchored_version, row.updated_at, values))
+    if not changes:
+        return
+    # A write of its own: on SQLite a GET reads in a plain BEGIN, and a write that starts its own
+    # transaction waits for the lock where one inside a read transaction may fail at once.
     db.session.commit()
-    return db.session.get(KeyCheck, kek_id, populate_existing=True)
+    for note_id, old_version, updated_at, values in changes:
+        db.session.execute(update(Note).where(Note.id == note_id, Note.anchored_version == old_version,
+                                              Note.updated_at == updated_at).values(**values)
+                           .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
-def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:
-    """Re-wrap every data key not under the newest KEK; safe to stop and re-run."""
-    ring = registry.keyring()
-    rotated = 0
-    while True:
-        batch = db.session.scalars(
-            select(Notebook).where(Notebook.kek_id.is_not(None), Notebook.kek_id != ring.newest_id)
-            .order_by(Notebook.id).limit(batch_size)
-        ).all()
-        if not batch:
-            return rotated
-        for notebook in batch:
-            context = dek_context(notebook.id)
-            dek = crypto.unwrap_data_key(ring, notebook.kek_id, notebook.wrapped_dek, context)
-            notebook.kek_id, notebook.wrapped_dek = crypto.wrap_data_key(ring, dek, context)
-        # Each batch commits on its own: an interrupted rotation resumes where it stopped.
-        db.session.commit()
-        rotated += len(batch)
-        if on_batch:
-            on_batch(len(batch))
+def stale_note_counts(nct_ids: tuple[str, ...]) -> dict[str, int]:
+    """How many notes on each trial predate its current text (counted, never opened)."""
+    rows = db.session.execute(
+        select(Note.trial_id, func.count()).join(Trial, Trial.id == Note.trial_id)
+        .where(Note.trial_id.in_(nct_ids), Note.anchored_version != Trial.version).group_by(Note.trial_id)
+    ).all()
+    return {trial_id: count for trial_id, count in rows}
+
+
+def share_note_keys(dek: bytes, notebook_id: str, share_id: str, share_key: bytes,
+                    note_ids: list[str]) -> list[dict[str, Any]]:
+    """The share_notes rows of these notes, each with its key sealed under the share's key.
+
+    A note from before key slots (sealed under the DEK itself) is sealed again under its own
+    key first (in the caller's transaction), so the share's key opens it.
+    """
+    rows = db.session.execute(select(Note.id, Note.notebook_id, Note.format_version, Note.ciphertext,
+                                     Note.trial_id, Note.created_at, Note.updated_at)
+                              .where(Note.id.in_(note_ids), Note.notebook_id == notebook_id)).all()
+    owner = OwnerKeys(dek)
+    for row in rows:
+        if row.format_version != LEGACY_FORMAT:
+            continue
+        view = open_note(owner, row)
+        if view.readable:
+            payload = view.payload()
+            db.session.execute(update(Note).where(Note.id == row.id, Note.format_version == LEGACY_FORMAT)
+                               .values(ciphertext=seal_payload(owner.sealing_key(row), notebook_id, row.id, payload),
+                                       format_version=FORMAT_VERSION)
+                               .execution_options(synchronize_session=False))
+    return [{"share_id": share_id, "note_id": row.id,
+             "wrapped_key": crypto.wrap_note_key(share_key, crypto.note_key(dek, notebook_id, row.id), share_id,
+                                                 row.id)} for row in rows]

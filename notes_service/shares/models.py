@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, SmallInteger, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, LargeBinary, SmallInteger, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import UTCDateTime, utcnow
@@ -17,6 +17,9 @@ share_notes = Table(
     db.metadata,
     Column("share_id", ForeignKey("shares.id", ondelete="CASCADE"), primary_key=True),
     Column("note_id", ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True, index=True),
+    # The note's key sealed under the share's key (the share's slot holds that one, for its link).
+    # Null only for a share from before key slots until its first opening (0008_key_slots).
+    Column("wrapped_key", LargeBinary, nullable=True),
 )
 
 
@@ -56,6 +59,10 @@ class Share(db.Model):  # type: ignore[name-defined]
     # Loaded when used, not with every share: opening a share's page must not load the
     # (up to 5,000) notes it holds; the page queries the ones it shows.
     notes: Mapped[list[Note]] = relationship(secondary=share_notes, lazy="select")
+
+    # The link token of the request being served, in memory only (never a column, never
+    # stored): the share's key slot opens with it. Set by shares.service.find_share.
+    token = None  # str | None, set per request
 
 
 class ShareAttempt(db.Model):  # type: ignore[name-defined]

@@ -102,7 +102,7 @@ def share_page(token: str) -> Response:
         share = service.find_share(token)
         session_id = _session_share_id()
         if session_id == share.id:
-            return _content(service.session_share(share.id), token)
+            return _content(service.session_share(share), token)
         service.refuse_unless_open(share, registry.now())
     except DomainError as error:
         return _state_page(error)

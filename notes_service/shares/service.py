@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from .. import crypto, registry
+from .. import crypto, keys, registry
 from ..errors import Busy, Gone, Invalid, Locked, NotFound, Unauthorized
 from ..extensions import db
 from ..notes import service as notes
@@ -87,6 +87,9 @@ def create_share(notebook: Notebook, request: ShareInput, *,
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
     notebook_id = notebook.id
     trial_id, note_ids = _chosen_notes(notebook_id, request)
+    # The notebook token of this request opens the data key; the share gets a key of its own,
+    # which seals the keys of its notes only and is held in the share's slot for the link token.
+    dek = notes.data_key(notebook)
     generated = crypto.generate_passcode() if request.passcode is None else None
     passcode_hash = _hash_outside_transactions(
         normalize(request.passcode if request.passcode is not None else generated), client)
@@ -106,8 +109,12 @@ def create_share(notebook: Notebook, request: ShareInput, *,
         expires_at=now + timedelta(days=request.expires_in_days), max_views=request.max_views,
         views=0, failed_streak=0, failed_total=0, lock_count=0, revoked=False, created_at=now,
     )
-    share.notes = sorted(chosen, key=lambda note: note_ids.index(note.id))
     db.session.add(share)
+    db.session.flush()  # the slot and the share's notes refer to the share row
+    share_key = crypto.new_data_key()
+    db.session.execute(insert(share_notes), notes.share_note_keys(dek, notebook_id, share.id, share_key,
+                                                                 [note.id for note in chosen]))
+    db.session.add(keys.new_slot(notebook_id, share.id, share_key, token))
     db.session.commit()
     return share, token, generated
 
@@ -188,8 +195,9 @@ def get_share(notebook: Notebook, share_id: str) -> Share:
 
 
 def revoke_share(notebook: Notebook, share_id: str) -> None:
-    """Revoke one of my shares: its link answers 410 from now on."""
+    """Revoke one of my shares: its link answers 410 from now on, and its key slot is erased at once."""
     share = _owned_share(notebook, share_id)
+    keys.delete_share_slot(share.id)
     share.revoked = True
     share.revoked_at = share.revoked_at or registry.now()
     db.session.commit()
@@ -216,6 +224,7 @@ def find_share(token: str) -> Share:
     share = db.session.scalar(select(Share).where(Share.token_hash == crypto.hash_token(token)))
     if share is None:
         raise NotFound("There is no share at this address.")
+    share.token = token  # in memory for this request only: the share's slot opens with it
     return share
 
 
@@ -362,7 +371,9 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
             refuse_unless_open(db.session.get(Share, share_id), now)
             raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
         ok, new_hash = _verify_or_release(attempt_id, passcode_hash, typed, form)
-    return _finish(share_id, attempt_id, now, ok, new_hash)
+    opened = _finish(share_id, attempt_id, now, ok, new_hash)
+    opened.share.token = token  # the share read again after the outcome: its slot opens with the link token
+    return opened
 
 
 def _verify_or_release(attempt_id: str, passcode_hash: str, typed: str, form: int) -> tuple[bool, str | None]:
@@ -399,12 +410,48 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
     return OpenedShare(share=db.session.get(Share, share_id))
 
 
+def share_key(share: Share) -> notes.SharedKeys | None:
+    """The share's note keys, out of its slot with the link token of this request; None if it does not open."""
+    slot = keys.share_slot(share.id)
+    token = share.token
+    if slot is None or token is None:
+        return None  # revoked (its slot is erased), or no link token: nothing opens
+    if slot.salt is None:
+        secret = notes.safe_key(lambda: _first_opening(share, slot, token), share.notebook_id)
+    else:
+        secret = notes.safe_key(lambda: keys.open_slot(slot, token), share.notebook_id)
+    return notes.SharedKeys(share.id, secret) if secret is not None else None
+
+
+def _first_opening(share: Share, slot: Any, token: str) -> bytes:
+    """Seal a share from before key slots for its link: a key of its own, its notes' keys, its slot in place.
+
+    Its slot held a KEK-only copy of the notebook's DEK (0008_key_slots); after this it holds
+    the share's key only, sealed for the link token, and the DEK is gone from it.
+    """
+    dek = keys.open_kek_only(slot)
+    share_key = crypto.new_data_key()
+    note_ids = list(db.session.scalars(select(share_notes.c.note_id).where(share_notes.c.share_id == share.id)))
+    db.session.commit()  # the reads' transaction ends: the writes below wait for the lock in their own
+    if not keys.seal_in_place(slot, share_key, token):
+        db.session.rollback()  # another request converted it meanwhile: open what it sealed
+        return keys.open_slot(keys.share_slot(share.id), token)
+    for row in notes.share_note_keys(dek, share.notebook_id, share.id, share_key, note_ids):
+        db.session.execute(update(share_notes).where(share_notes.c.share_id == share.id,
+                                                     share_notes.c.note_id == row["note_id"])
+                           .values(wrapped_key=row["wrapped_key"]))
+    db.session.commit()
+    return share_key
+
+
 def shared_notes_page(share: Share, page: PageRequest) -> notes.NoteSlice | None:
-    """A page of the share's notes as they are now (unreadable ones included), or None if its notebook is gone."""
-    notebook = db.session.get(Notebook, share.notebook_id)
-    if notebook is None:
+    """A page of the share's notes as they are now (unreadable ones included), or None if its notebook is gone.
+
+    `share` is the one `find_share` found by the link token: the token opens its key slot.
+    """
+    if db.session.get(Notebook, share.notebook_id) is None:
         return None
-    return notes.shared_notes_page(notebook, share.id, share.trial_id, page)
+    return notes.shared_notes_page(share.notebook_id, share.id, share.trial_id, page, lambda: share_key(share))
 
 
 @dataclass(frozen=True)
@@ -430,19 +477,17 @@ def resumed_share(token: str, session: Any, now: datetime | None = None) -> Shar
     """The share of a link whose session (from opening it) is valid, after checking it is still open.
 
     A next page costs neither a view nor an Argon2 check: the session is the proof of a right
-    passcode in the last 30 minutes, and it only opens the share it was issued for.
+    passcode in the last 30 minutes, and it only opens the share it was issued for. The notes
+    open with the link token only: the session holds no key and opens no slot by itself.
     """
     share = find_share(token)
     if session_share_id(session) != share.id:
         raise Unauthorized("This share session is not valid or has expired. Open the share with its passcode again.")
-    return session_share(share.id, now)
+    return session_share(share, now)
 
 
-def session_share(share_id: str, now: datetime | None = None) -> Share:
-    """The share behind a share-page cookie, after checking it is still open."""
-    share = db.session.get(Share, share_id)
-    if share is None:
-        raise NotFound("There is no share at this address.")
+def session_share(share: Share, now: datetime | None = None) -> Share:
+    """A share found by its link token whose session is valid, after checking it is still open."""
     now = now or registry.now()
     state = state_of(share, now)
     # A used-up share still shows to the person who used its last view, for the cookie's life.

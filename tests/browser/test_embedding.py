@@ -169,6 +169,7 @@ def test_orphaned_note_is_listed_not_dropped(live, page, make_app):
 
     with live.app.app_context():
         notebook = db.session.get(Notebook, owner.notebook_id)
+        notebook.token = owner.token  # what a request with the token carries: the owner slot opens
         note = db.session.get(Note, orphan["id"])
         view = service.open_note(service.data_key(notebook), note)
         gone = [{"type": "TextQuoteSelector", "exact": "words that are nowhere on this page"}]

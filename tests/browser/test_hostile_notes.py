@@ -29,6 +29,7 @@ def store_hostile_notes(live, bodies: list[str]):
         owner.add_note(exact=QUOTES_TRUE[index % len(QUOTES_TRUE)], body=body)
     with live.app.app_context():
         notebook = db.session.get(Notebook, owner.notebook_id)
+        notebook.token = owner.token  # what a request with the token carries: the owner slot opens
         dek = service.data_key(notebook)
         notes = db.session.query(Note).filter_by(notebook_id=notebook.id).limit(20).all()
         for note, quote in zip(notes, VECTORS, strict=False):

@@ -20,7 +20,7 @@ from support import SEED, new_owner
 from notes_service import ConfigError, create_app, crypto
 from notes_service.crypto import Keyring
 from notes_service.extensions import db
-from notes_service.notes.models import Note, Notebook
+from notes_service.notes.models import KeySlot, Note
 
 BODY = "Zebra-unique-body-7731: my liver numbers"
 QUOTE = "hemodynamically symptomatic pericardial effusion"
@@ -124,11 +124,11 @@ def test_rotate_then_remove_old_key_every_note_reads(app_env, make_app):
     rotated = make_app(NOTES_KEYS=f"{newer},{old}")
     result = rotated.test_cli_runner().invoke(args=["keys", "rotate", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
-    assert "re-wrapped 3 data keys under k2" in result.output
+    assert "re-wrapped 3 key slots under k2" in result.output
     again = rotated.test_cli_runner().invoke(args=["keys", "rotate"])
-    assert "re-wrapped 0 data keys" in again.output
+    assert "re-wrapped 0 key slots" in again.output
     check = rotated.test_cli_runner().invoke(args=["keys", "check"])
-    assert "k2: configured (newest), protects 3 notebook keys, key check ok" in check.output
+    assert "k2: configured (newest), protects 3 key slots, key check ok" in check.output
     only_new = make_app(NOTES_KEYS=newer).test_client()
     for index, owner in enumerate(owners):
         listed = only_new.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]
@@ -139,7 +139,7 @@ def test_keys_check_reports_usage(runner, client):
     new_owner(client)
     result = runner.invoke(args=["keys", "check"])
     assert result.exit_code == 0
-    assert "test1: configured (newest), protects 1 notebook keys, key check ok" in result.output
+    assert "test1: configured (newest), protects 1 key slots, key check ok" in result.output
 
 
 def test_deleted_notebook_rows_restored_from_old_copy_stay_sealed(app, client, data_dir, database_url, tmp_path):
@@ -150,7 +150,8 @@ def test_deleted_notebook_rows_restored_from_old_copy_stay_sealed(app, client, d
     backup = tmp_path / "backup.sqlite3"
     with sqlite3.connect(db_file) as live, sqlite3.connect(backup) as copy:
         live.backup(copy)
-        wrapped = live.execute("SELECT wrapped_dek FROM notebooks WHERE id = ?", (owner.notebook_id,)).fetchone()[0]
+        wrapped = live.execute("SELECT wrapped FROM key_slots WHERE notebook_id = ?",
+                               (owner.notebook_id,)).fetchone()[0]
     assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
     # An attacker restores the notebook's note rows from the old copy into the live database.
     old = sqlite3.connect(backup)
@@ -161,8 +162,7 @@ def test_deleted_notebook_rows_restored_from_old_copy_stay_sealed(app, client, d
     assert rows
     with app.app_context():
         raw = db.engine.raw_connection()
-        raw.execute("INSERT INTO notebooks (id, token_hash, kek_id, wrapped_dek, created_at) "
-                    "VALUES (?, ?, NULL, NULL, ?)", notebook_row)
+        raw.execute("INSERT INTO notebooks (id, token_hash, created_at) VALUES (?, ?, ?)", notebook_row)
         placeholders = ",".join("?" * len(rows[0]))
         raw.executemany(f"INSERT INTO notes VALUES ({placeholders})", rows)  # noqa: S608 - "?" marks only
         raw.commit()
@@ -171,7 +171,7 @@ def test_deleted_notebook_rows_restored_from_old_copy_stay_sealed(app, client, d
 
         note = db.session.get(Note, rows[0][0])
         assert service.open_note(None, note).readable is False
-    # And once the WAL is checkpointed, the live files hold no trace of the erased wrapped key.
+    # And once the WAL is checkpointed, the live files hold no trace of the erased key slot.
     with sqlite3.connect(db_file, isolation_level=None) as live:
         live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert wrapped not in folder_bytes(data_dir)
@@ -183,12 +183,15 @@ LONG_BODY = "Long note " + "x" * 6000  # its ciphertext spills onto overflow pag
 
 
 def stored_traces(db_file: Path, notebook_id: str) -> dict[str, bytes | str]:
-    """Every value the database holds for a notebook, read as stored: ids, hashes, wrapped key, ciphertexts."""
+    """Every value the database holds for a notebook, read as stored: ids, hashes, key slots, ciphertexts."""
     traces: dict[str, bytes | str] = {}
     with sqlite3.connect(db_file) as live:
-        token_hash, wrapped = live.execute("SELECT token_hash, wrapped_dek FROM notebooks WHERE id = ?",
-                                           (notebook_id,)).fetchone()
-        traces.update({"notebook id": notebook_id, "token hash": token_hash, "wrapped key": wrapped})
+        token_hash = live.execute("SELECT token_hash FROM notebooks WHERE id = ?", (notebook_id,)).fetchone()[0]
+        traces.update({"notebook id": notebook_id, "token hash": token_hash})
+        for share_id, salt, wrapped in live.execute(
+                "SELECT share_id, salt, wrapped FROM key_slots WHERE notebook_id = ?", (notebook_id,)):
+            holder = f"share {share_id}" if share_id else "owner"
+            traces.update({f"{holder} slot": wrapped, f"{holder} slot salt": salt})
         for note_id, ciphertext in live.execute("SELECT id, ciphertext FROM notes WHERE notebook_id = ?",
                                                 (notebook_id,)):
             traces[f"note id {note_id}"] = note_id
@@ -240,7 +243,7 @@ def test_deleted_notebook_leaves_no_byte_in_any_file_of_the_data_folder(app, cli
     kept = new_owner(client)
     kept.add_note(body=LONG_BODY)
     owner, traces = fill_notebook(client, db_file)
-    assert len(traces) == 11
+    assert len(traces) == 14  # 11 before key slots: the wrapped key is now two slots and their salts
     # The scan finds what is there: every trace of both notebooks is in the files before the delete.
     assert len(traces_left(data_dir, traces)) >= len(traces)
     kept_traces = stored_traces(db_file, kept.notebook_id)
@@ -261,17 +264,19 @@ def test_deleted_notebook_leaves_no_byte_in_any_file_of_the_data_folder(app, cli
 
 
 def postgresql_traces(connection, notebook_id: str) -> dict[str, bytes | str]:
-    rows = connection.execute(text("SELECT id, token_hash, wrapped_dek FROM notebooks WHERE id = :id"),
+    rows = connection.execute(text("SELECT id, token_hash FROM notebooks WHERE id = :id"),
                               {"id": notebook_id}).one()
+    slot = connection.execute(text("SELECT wrapped FROM key_slots WHERE notebook_id = :id AND share_id IS NULL"),
+                              {"id": notebook_id}).scalar()
     traces: dict[str, bytes | str] = {"notebook id": rows.id, "token hash": rows.token_hash,
-                                      "wrapped key": bytes(rows.wrapped_dek)}
+                                      "wrapped key": bytes(slot)}
     for note_id, ciphertext in connection.execute(
             text("SELECT id, ciphertext FROM notes WHERE notebook_id = :id"), {"id": notebook_id}):
         traces.update({f"note id {note_id}": note_id, f"ciphertext of {note_id}": bytes(ciphertext)})
     return traces
 
 
-NOTEBOOK_TABLES = ("notebooks", "notes", "shares", "share_notes")
+NOTEBOOK_TABLES = ("notebooks", "key_slots", "notes", "shares", "share_notes")
 
 
 def postgresql_files(connection, first_segment: str | None = None) -> dict[str, bytes]:
@@ -323,14 +328,14 @@ def test_postgresql_leftovers_are_where_security_md_says(app, client, database_u
             traces = postgresql_traces(connection, owner.notebook_id)
             assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
             left = found_in(postgresql_files(connection, first), traces)
-            # Dead row versions keep the wrapped key in the notebooks table's pages, and the WAL
-            # holds the inserts: until VACUUM FULL and until the segments are overwritten.
-            assert "wrapped key" in left["notebooks"]
+            # Dead row versions keep the owner's key slot in the key_slots table's pages, and the
+            # WAL holds the inserts: until VACUUM FULL and until the segments are overwritten.
+            assert "wrapped key" in left["key_slots"]
             assert any(name.startswith("pg_wal/") and "wrapped key" in hits for name, hits in left.items())
-            connection.execute(text("VACUUM notebooks, notes, shares, share_notes"))
+            connection.execute(text("VACUUM notebooks, key_slots, notes, shares, share_notes"))
             after_vacuum = found_in(postgresql_files(connection), traces)
-            assert "wrapped key" in after_vacuum["notebooks"]  # plain VACUUM frees the space, leaves the bytes
-            connection.execute(text("VACUUM (FULL) notebooks, notes, shares, share_notes"))
+            assert "wrapped key" in after_vacuum["key_slots"]  # plain VACUUM frees the space, leaves the bytes
+            connection.execute(text("VACUUM (FULL) notebooks, key_slots, notes, shares, share_notes"))
             after_full = found_in(postgresql_files(connection), traces)
             assert after_full == {}
             print(f"\nafter delete: {sorted(left)}\nafter VACUUM: {sorted(after_vacuum)}"
@@ -497,10 +502,12 @@ def test_database_from_before_key_checks_is_proven_on_its_data(app, client, make
 
 
 def test_proof_on_data_survives_one_damaged_wrapped_key(app, client, make_app):
-    owners = [new_owner(client) for _ in range(3)]
+    for _ in range(3):
+        new_owner(client)
     with app.app_context():
-        first = db.session.get(Notebook, min(o.notebook_id for o in owners))  # the proof's first pick
-        first.wrapped_dek = first.wrapped_dek[:-1] + bytes([first.wrapped_dek[-1] ^ 1])
+        # The proof's first pick (by notebook id): its KEK layer damaged.
+        first = db.session.scalars(select(KeySlot).order_by(KeySlot.notebook_id, KeySlot.id)).first()
+        first.wrapped = first.wrapped[:-1] + bytes([first.wrapped[-1] ^ 1])
         db.session.commit()
     forget_checks(app)
     assert set(stored_checks(make_app())) == {"test1"}
@@ -518,7 +525,7 @@ def test_rotate_stores_a_check_for_the_new_key_and_start_up_holds_it(app_env, cl
         make_app(NOTES_KEYS=Keyring.generate_spec("k2"))
     assert "'k2'" in str(info.value) and "'test1'" not in str(info.value)
     check = make_app(NOTES_KEYS=newer).test_cli_runner().invoke(args=["keys", "check"])
-    assert check.exit_code == 0 and "k2: configured (newest), protects 1 notebook keys, key check ok" in check.output
+    assert check.exit_code == 0 and "k2: configured (newest), protects 1 key slots, key check ok" in check.output
 
 
 def boot_when_told(env: dict[str, str], go, failures) -> None:

@@ -33,6 +33,8 @@ FOREIGN_KEYS = {
     ("share_notes", "note_id"): "CASCADE",
     ("share_attempts", "share_id"): "CASCADE",
     ("trial_versions", "trial_id"): "CASCADE",
+    ("key_slots", "notebook_id"): "CASCADE",
+    ("key_slots", "share_id"): "CASCADE",
 }
 
 

@@ -66,13 +66,17 @@ def add_largest_note(client, owner) -> dict:
     return response.get_json()
 
 
-def fill_notebook(app, notebook_id: str, first_id: str, count: int) -> None:
+def fill_notebook(app, owner, first_id: str, count: int) -> None:
     """`count` more notes like the first, each sealed for its own row."""
+    notebook_id = owner.notebook_id
     with app.app_context():
         notebook = db.session.get(Notebook, notebook_id)
+        notebook.token = owner.token  # the owner slot opens with the notebook token only
         dek = service.data_key(notebook)
         first = db.session.get(Note, first_id)
-        plaintext = crypto.open_sealed(dek, first.ciphertext, crypto.note_aad(notebook_id, first_id))
+        version = first.format_version  # each note is sealed under its own key (HKDF of the DEK)
+        plaintext = crypto.open_sealed(crypto.note_key(dek, notebook_id, first_id), first.ciphertext,
+                                       crypto.note_aad(notebook_id, first_id, version))
         rows = []
         for i in range(1, count + 1):
             note_id = uuid.uuid4().hex
@@ -80,7 +84,8 @@ def fill_notebook(app, notebook_id: str, first_id: str, count: int) -> None:
             rows.append({"id": note_id, "notebook_id": notebook_id, "trial_id": first.trial_id,
                          "format_version": first.format_version, "anchored_version": first.anchored_version,
                          "created_at": when, "updated_at": when,
-                         "ciphertext": crypto.seal(dek, plaintext, crypto.note_aad(notebook_id, note_id))})
+                         "ciphertext": crypto.seal(crypto.note_key(dek, notebook_id, note_id), plaintext,
+                                                   crypto.note_aad(notebook_id, note_id, version))})
             if len(rows) == 250:
                 db.session.execute(insert(Note), rows)
                 db.session.commit()
@@ -146,7 +151,7 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
     first = add_largest_note(client, owner)
     assert len(first["body"]) == 10_000  # stored at the body limit
     limit = registry.of(app).settings.max_notes_per_notebook
-    fill_notebook(app, owner.notebook_id, first["id"], limit - 1)
+    fill_notebook(app, owner, first["id"], limit - 1)
     full = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
                        json={"target": first["target"], "body": "one more"})
     assert full.status_code == 422  # the notebook is as large as the limits allow

@@ -3,7 +3,7 @@
 1. Several kinds of damage (a flipped tag bit, a flipped nonce bit, a truncated blob, an
    empty blob, a damaged wrapped data key) each make exactly the damaged notes unreadable;
    every other note, of that notebook and of others, is still served through the API.
-2. `flask keys rotate` (service.rotate_data_keys under an app configured `k2,test1`) runs
+2. `flask keys rotate` (keys.rotate_slots under an app configured `k2,test1`) runs
    in one thread while reader threads list every notebook's notes through the API without
    pause. Each batch of the rotation waits until readers have finished more reads, so reads
    demonstrably fall between batches (mixed old- and new-key notebooks), and every single
@@ -18,12 +18,13 @@ from itertools import pairwise
 
 import pytest
 from servers import ServerPool
+from sqlalchemy import select
 from support import SEED, new_owner
 
+from notes_service import keys
 from notes_service.crypto import Keyring
 from notes_service.extensions import db
-from notes_service.notes import service
-from notes_service.notes.models import Note, Notebook
+from notes_service.notes.models import KeySlot, Note
 
 NOTEBOOKS = 12
 BATCH = 2  # 12 notebooks / 2 per batch: six batches, six commits
@@ -88,8 +89,8 @@ def test_damaged_wrapped_key_contains_the_damage_to_its_notebook(app, client):
     damaged.add_note(body="lost")
     healthy.add_note(body="kept")
     with app.app_context():
-        notebook = db.session.get(Notebook, damaged.notebook_id)
-        notebook.wrapped_dek = flip(notebook.wrapped_dek, 5)
+        slot = db.session.scalar(select(KeySlot).where(KeySlot.notebook_id == damaged.notebook_id))
+        slot.wrapped = flip(slot.wrapped, 5)
         db.session.commit()
     lost = client.get(f"/api/v1/trials/{SEED}/notes", headers=damaged.headers)
     assert lost.status_code == 200
@@ -150,7 +151,7 @@ def test_rotation_while_reading_fails_no_read(app_env, make_app):
     try:
         wait_for_more_reads()
         with rotating_app.app_context():
-            rotated = service.rotate_data_keys(BATCH, on_batch=lambda _count: wait_for_more_reads())
+            rotated = keys.rotate_slots(BATCH, on_batch=lambda _count: wait_for_more_reads())
             db.session.remove()
         wait_for_more_reads()
     finally:
@@ -159,14 +160,14 @@ def test_rotation_while_reading_fails_no_read(app_env, make_app):
             thread.join(timeout=60)
 
     batches = len(reads_at_batch) - 2  # one mark before the rotation and one after it
-    print(f"keys: rotated {rotated} data keys in {batches} batches "
+    print(f"keys: rotated {rotated} key slots in {batches} batches "
           f"while {reads[0]} reads ran; {len(failures)} failed")
-    assert rotated == NOTEBOOKS  # every notebook was under the old key
+    assert rotated == NOTEBOOKS  # every notebook's owner slot was under the old key
     assert batches == NOTEBOOKS // BATCH
     assert all(later > earlier for earlier, later in pairwise(reads_at_batch))
     assert failures == []
     check = rotating_app.test_cli_runner().invoke(args=["keys", "check"])
-    assert f"k2: configured (newest), protects {NOTEBOOKS} notebook keys" in check.output
+    assert f"k2: configured (newest), protects {NOTEBOOKS} key slots" in check.output
 
 
 def test_gunicorn_refuses_other_key_bytes_under_a_known_id_naming_it(app_env, client, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
-from support import new_owner
+from support import as_before_key_slots, new_owner
 
 from notes_service import registry
 from notes_service.extensions import db
@@ -18,6 +18,7 @@ def test_a_streak_left_without_a_lock_is_cleared_and_an_owner_lock_stays(make_ap
     owner = new_owner(client)
     owner.add_note()
     leaked, owner_locked = owner.share(passcode="rightpasscode1"), owner.share(passcode="rightpasscode1")
+    as_before_key_slots(app, owner)  # what a database of 0004's time held: a KEK-only wrap
     with app.app_context():
         downgrade(revision="0004_key_checks")
         # (A passcode the same in both normalization forms: the downgrade goes past 0007.)

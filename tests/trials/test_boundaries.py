@@ -46,4 +46,4 @@ def test_a_load_that_changes_a_trial_tells_the_subscribers(app, runner, tmp_path
     assert result.exit_code == 0, result.output
     assert heard == [(app, ("NCT07085104",))]
     assert "listener heard it" in result.output
-    assert "NCT07085104: content changed; 0 notes re-anchored" in result.output  # notes subscribed too
+    assert "NCT07085104: content changed; 0 notes to re-anchor at their next read" in result.output  # notes too
