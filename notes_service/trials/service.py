@@ -9,14 +9,14 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
 from ..clock import utcnow
 from ..errors import Invalid, NotFound
@@ -80,8 +80,7 @@ def load_entries(entries: Iterable[reader.Entry], on_record: Callable[[], None] 
             on_record()
         study = _parse(entry, report)
         if study is not None:
-            # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
-            batch.append(replace(study, record={}))
+            batch.append(study)
         if len(batch) >= batch_size:
             _store_batch(batch, report)
             batch = []
@@ -95,55 +94,67 @@ def _parse(entry: reader.Entry, report: LoadReport) -> ctgov.Study | None:
         report.fail(entry.where, entry.problem)
         return None
     try:
-        return ctgov.parse_study(entry.study)
+        # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
+        return ctgov.parse_study(entry.study, keep_record=False)
     except ctgov.RecordError as exc:
         report.fail(entry.where, str(exc))
         return None
 
 
 def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
-    # Core statements, several rows each (executemany): the ORM's unit of work cost more
-    # per record than parsing it. Every version is inserted; a trial's row then points at its newest.
+    # Core statements, several rows each (executemany): the ORM's unit of work cost more per
+    # record than parsing it. Every version is inserted; a trial's row points at its newest.
+    # Version ids are taken before the inserts, so a new trial's row is written once, already
+    # pointing at its version (an UPDATE after would index its search text a second time).
     current = {row.id: [row.version, row.revision] for row in db.session.execute(
         select(Trial.id, Trial.version, Trial.revision).where(Trial.id.in_({s.nct_id for s in studies})))}
-    new_trials: dict[str, dict[str, Any]] = {}
     versions: list[dict[str, Any]] = []
     listings: dict[str, dict[str, Any]] = {}
-    changed: dict[str, None] = {}
+    new: set[str] = set()
     now = utcnow()
     for study in studies:
         state = current.get(study.nct_id)
         if state is not None and state[0] == study.version:
-            report.unchanged += 1
+            report.unchanged += 1  # the content hash is the one stored: nothing is rendered
             continue
         trial = render.render_trial(study)
         if state is None:
             state = current[study.nct_id] = [study.version, 1]
-            new_trials[study.nct_id] = {**_listing(trial, study, 1, now), "id": study.nct_id, "loaded_at": now,
-                                        "version_id": None}
+            new.add(study.nct_id)
             report.added += 1
         else:
             state[0] = study.version  # a repeat of this record later in the batch is unchanged
             state[1] += 1
-            if study.nct_id not in new_trials:
-                changed.setdefault(study.nct_id)
         versions.append(_version_values(study, trial, state[1], now))
         listings[study.nct_id] = _listing(trial, study, state[1], now)
     if not versions:
         db.session.rollback()  # nothing to write: end the read transaction
         return
-    if new_trials:
-        db.session.execute(insert(_TRIALS), list(new_trials.values()))  # first: versions refer to them
-    inserted = db.session.execute(
-        insert(_VERSIONS).returning(_VERSIONS.c.id, _VERSIONS.c.trial_id, sort_by_parameter_order=True), versions)
-    for version_id, trial_id in inserted:  # in order: the newest version of each trial comes last
-        listings[trial_id]["version_id"] = version_id
-    db.session.execute(update(_TRIALS).where(_TRIALS.c.id == bindparam("b_id")),
-                       [{"b_id": trial_id, **values} for trial_id, values in listings.items()])
+    for version_id, values in zip(_next_version_ids(len(versions)), versions, strict=True):
+        values["id"] = version_id
+        listings[values["trial_id"]]["version_id"] = version_id  # in order: a trial's newest comes last
+    if new:
+        db.session.execute(insert(_TRIALS), [{**listings[nct], "id": nct, "loaded_at": now} for nct in new])
+    db.session.execute(insert(_VERSIONS), versions)
+    changed = [nct for nct in listings if nct not in new]
+    if changed:
+        db.session.execute(update(_TRIALS).where(_TRIALS.c.id == bindparam("b_id")),
+                           [{"b_id": nct, **listings[nct]} for nct in changed])
     db.session.commit()
     if changed:
         report.changed.extend(changed)
         _announce(tuple(changed), report)
+
+
+def _next_version_ids(count: int) -> list[int]:
+    """`count` unused trial_versions ids, in increasing order."""
+    if db.engine.dialect.name == "postgresql":
+        return list(db.session.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence('trial_versions', 'id')) FROM generate_series(1, :n)"),
+            {"n": count}))
+    # SQLite: the load's transaction holds the write lock (BEGIN IMMEDIATE) from its first read.
+    last = db.session.scalar(select(func.coalesce(func.max(TrialVersion.id), 0)))
+    return list(range(last + 1, last + 1 + count))
 
 
 _TRIALS = Trial.__table__
