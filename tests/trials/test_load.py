@@ -94,3 +94,15 @@ def test_an_interrupted_load_run_again_loads_everything_once(app, app_env, tmp_p
     client = app.test_client()
     found = client.get(f"/api/v1/trials?q={clone_id(999)}").get_json()
     assert [t["id"] for t in found["trials"]] == [clone_id(999)]
+
+
+def test_stored_versions_are_compressed_with_lz4_on_postgresql(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return  # SQLite has no such setting
+        available = db.session.scalar(text(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"))
+        methods = dict(db.session.execute(text(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'trial_versions'::regclass "
+            "AND attname IN ('record', 'sections', 'canonical_text')")).all())
+    assert methods == dict.fromkeys(("record", "sections", "canonical_text"), "l" if available else "")
