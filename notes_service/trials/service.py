@@ -18,8 +18,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
+from .. import paging
 from ..clock import utcnow
-from ..errors import Invalid, NotFound
+from ..errors import BadRequest, Invalid, NotFound
 from ..extensions import db
 from . import ctgov, reader, render
 from .models import Trial, TrialVersion
@@ -278,17 +279,21 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+def bad_cursor(problem: str = "is not a cursor from this list") -> BadRequest:
+    """A cursor this list did not give out: a 400 problem, as on every list (notes_service/paging.py)."""
+    return BadRequest(paging.BAD_CURSOR_DETAIL, errors={"cursor": problem})
+
+
 def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
-    """The payload of a cursor of `kind`, or Invalid (a 422 naming `cursor`)."""
-    bad = Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
-    if len(cursor) > 512:
-        raise bad
+    """The payload of a cursor of `kind`, or a 400 problem naming `cursor`."""
+    if len(cursor) > paging.MAX_CURSOR_CHARS:
+        raise bad_cursor()
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise bad from None
+        raise bad_cursor() from None
     if not isinstance(payload, dict) or payload.get("k") != kind or payload.get("d") not in ("n", "p"):
-        raise bad
+        raise bad_cursor()
     return payload
 
 
@@ -296,9 +301,10 @@ def _page_size(limit: str | int | None) -> int:
     if limit is None or limit == "":
         return PAGE_SIZE
     value = str(limit)
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
-        raise Invalid("The page size is not valid.",
-                      errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"})
+    if not (value.isascii() and value.isdigit() and len(value) <= 6) or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        # As paging.parse_page_request answers a bad limit on every other list.
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
+                         errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"})
     return int(value)
 
 
@@ -361,7 +367,7 @@ def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:
     value = payload.get("v")
     if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], first)
             or isinstance(value[0], bool) or not isinstance(value[1], str)):
-        raise Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
+        raise bad_cursor()
     return value[0], value[1]
 
 
@@ -376,7 +382,7 @@ def _search_page(words: list[str], condition_words: list[str], cursor: str | Non
     if cursor:
         payload = decode_cursor(cursor, "rank")
         if payload.get("q") != digest:
-            raise Invalid("The cursor is not valid.", errors={"cursor": "belongs to another search"})
+            raise bad_cursor("belongs to another search")
         score, nct = _keyset(payload, float)
         key = (-score, nct)
         if payload["d"] == "n":
@@ -451,7 +457,7 @@ def list_versions(nct_id: str, cursor: str | None = None, limit: str | int | Non
     if cursor:
         payload = decode_cursor(cursor, "versions")
         if payload["d"] != "n" or payload.get("t") != row.id or not isinstance(payload.get("v"), int):
-            raise Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
+            raise bad_cursor()
         query = query.where(TrialVersion.revision < payload["v"])
     versions = db.session.execute(query.order_by(TrialVersion.revision.desc()).limit(size + 1)).all()
     more = len(versions) > size

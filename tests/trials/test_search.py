@@ -83,17 +83,26 @@ def test_the_list_is_paged_by_title_and_each_trial_comes_once(client):
     assert ids(back) == pages[-2]
 
 
-@pytest.mark.parametrize("query", ["cursor=abc", "cursor=%FF%FE", "limit=0", "limit=101", "limit=x",
+@pytest.mark.parametrize("query", ["cursor=abc", "cursor=%FF%FE", "limit=0", "limit=101", "limit=x", "limit=%D9%A1",
                                    "q=zebrafish&cursor=eyJrIjoidGl0bGUiLCJkIjoibiIsInYiOlsiYSIsImIiXX0"])
-def test_bad_paging_is_a_422_problem(client, query):
+def test_bad_paging_is_a_400_problem_as_on_every_list(client, query):
     response = client.get(f"/api/v1/trials?{query}")
-    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == 400 and set(body["errors"]) == {"limit" if "limit" in query else "cursor"}
 
 
 def test_a_cursor_of_one_search_is_refused_by_another(client, ranked):
     first = client.get("/api/v1/trials?q=zebrafish&limit=1").get_json()
     response = client.get(f"/api/v1/trials?q=asthma&limit=1&cursor={first['next']}")
-    assert response.status_code == 422
+    assert response.status_code == 400 and response.get_json()["errors"] == {"cursor": "belongs to another search"}
+
+
+def test_a_trials_cursor_error_reads_as_the_notes_lists_does(client, owner):
+    notes = client.get(f"/api/v1/trials/{SHIPPED[0]}/notes?cursor=abc", headers=owner.headers)
+    trials = client.get("/api/v1/trials?cursor=abc")
+    assert notes.status_code == trials.status_code == 400
+    assert notes.get_json()["detail"] == trials.get_json()["detail"]
 
 
 def test_query_syntax_is_never_passed_to_the_index(client, ranked):
@@ -128,7 +137,7 @@ def test_the_index_has_next_and_previous_links(client, monkeypatch):
 
 def test_a_bad_cursor_on_the_index_is_a_friendly_page(client):
     response = client.get("/?cursor=nonsense")
-    assert response.status_code == 422 and response.mimetype == "text/html"
+    assert response.status_code == 400 and response.mimetype == "text/html"
 
 
 def test_a_query_of_no_words_lists_every_trial(client):
