@@ -29,6 +29,9 @@ from .signals import trials_changed
 # Records written per transaction: large enough that commits do not dominate, small enough
 # that an interrupted load loses little and a batch's rows stay a few MiB.
 BATCH_SIZE = 200
+# ... and at most this many bytes of record JSON: a record with results can be megabytes,
+# and 200 of those would not be "a few MiB". What a load holds stays under a batch of these.
+BATCH_BYTES = 16 * 1024 * 1024
 MAX_REPORTED_FAILURES = 1000
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -76,15 +79,17 @@ def load_entries(entries: Iterable[reader.Entry], on_record: Callable[[], None] 
     """Store records a batch per transaction: an interrupted load keeps the batches it committed."""
     report = LoadReport()
     batch: list[ctgov.Study] = []
+    held = 0
     for entry in entries:
         if on_record:
             on_record()
         study = _parse(entry, report)
         if study is not None:
             batch.append(study)
-        if len(batch) >= batch_size:
+            held += len(study.record_json)
+        if len(batch) >= batch_size or held >= BATCH_BYTES:
             _store_batch(batch, report)
-            batch = []
+            batch, held = [], 0
     if batch:
         _store_batch(batch, report)
     return report
