@@ -93,6 +93,8 @@ MINE = {"404": _problem("Not found or not yours")}
 NO_CONTENT = {"description": "Done"}
 JAVASCRIPT = {"description": "JavaScript", "content": {"text/javascript": {"schema": {"type": "string"}}}}
 
+BAD_TRIAL_PAGE = _problem("A bad cursor or limit, or a NUL in a query parameter")
+
 PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "responses": {"200": _any_json()}}},
     "/readyz": {"get": {"summary": "Readiness: database reachable, keys loaded", "operationId": "readyz",
@@ -108,7 +110,7 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             {"name": "condition", "in": "query", "schema": {"type": "string"},
              "description": "Words searched in the conditions only"},
             TRIAL_CURSOR, TRIAL_LIMIT],
-        "responses": {"200": _json(TrialsPage), **NUL, "422": _problem("Invalid cursor or page size")}}},
+        "responses": {"200": _json(TrialsPage), "400": BAD_TRIAL_PAGE}}},
     "/api/v1/trials/{nct}": {"get": {
         "summary": "One trial: fields, sections, canonical text and content version", "operationId": "readTrial",
         "parameters": [NCT, {"name": "version", "in": "query", "schema": {"type": "string", "maxLength": 64},
@@ -119,12 +121,11 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/v1/trials/{nct}/versions": {"get": {
         "summary": "The trial's stored versions, newest first", "operationId": "listTrialVersions",
         "parameters": [NCT, TRIAL_CURSOR, TRIAL_LIMIT],
-        "responses": {"200": _json(VersionsPage), **NUL, "404": _problem("No such trial"),
-                      "422": _problem("Invalid cursor or page size")}}},
+        "responses": {"200": _json(VersionsPage), "400": BAD_TRIAL_PAGE, "404": _problem("No such trial")}}},
     "/": {"get": {"summary": "Trial index page", "operationId": "indexPage",
                   "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, TRIAL_CURSOR],
-                  "responses": {"200": _html("The trial index"), "400": _html("A NUL in a query parameter"),
-                                "422": _html("Invalid cursor")}}},
+                  "responses": {"200": _html("The trial index"),
+                                "400": _html("A bad cursor, or a NUL in a query parameter")}}},
     "/trials/{nct}": {"get": {"summary": "Trial page embedding the widget", "operationId": "trialPage",
                               "parameters": [NCT],
                               "responses": {"200": _html("The trial page"), "404": _html("Unknown trial")}}},

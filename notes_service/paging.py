@@ -31,6 +31,7 @@ MAX_LIMIT = 100
 RESPONSE_LIMIT = 4 * 1024 * 1024
 RESPONSE_BUDGET = RESPONSE_LIMIT - 64 * 1024
 MAX_CURSOR_CHARS = 512
+BAD_CURSOR_DETAIL = "The cursor is not one this service gave out."
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
     try:
         return _decode(cursor, kinds)
     except (CursorError, binascii.Error, ValueError, OverflowError):
-        raise BadRequest("The cursor is not one this service gave out.") from None
+        raise BadRequest(BAD_CURSOR_DETAIL) from None
 
 
 def _decode(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:

@@ -12,6 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from typing import NamedTuple
+
+import orjson
 
 from .ctgov import Study
 
@@ -19,16 +23,19 @@ SECTION_SEPARATOR = "\n\n"
 
 # Markdown escapes in CT.gov text (`\<`, `\>`, `\[`): undo any backslash before ASCII punctuation.
 _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_NUMBERED_RE = re.compile(r"^(\d{1,3}[.)]|[a-zA-Z][.)]|[ivxIVX]{1,4}[.)])\s+(.*)$")
-_BULLET_RE = re.compile(r"^[*\-•+]\s+(.*)$")
+# A list item: numbered ("6. ", "b) ", "iv. "; group 1 is the marker) or bulleted (no group 1).
+_ITEM_RE = re.compile(r"^(?:(\d{1,3}[.)]|[a-zA-Z][.)]|[ivxIVX]{1,4}[.)])|[*\-•+])\s+(.*)$")
 _CRITERIA_HEADER_RE = re.compile(
     r"^(?:key\s+)?(inclusion|exclusion)\s+criteria\b[^\n]{0,60}?:?$", re.IGNORECASE
 )
 
 
-@dataclass(frozen=True)
-class Block:
-    """One line of trial text: a paragraph, a list item or a labelled fact."""
+class Block(NamedTuple):
+    """One line of trial text: a paragraph, a list item or a labelled fact.
+
+    A named tuple rather than a frozen dataclass: a record has some forty, made at every
+    load, and a frozen dataclass costs ten times as much to build.
+    """
 
     kind: str  # "p", "item" or "fact"
     text: str  # the full text as it appears in the canonical text
@@ -49,7 +56,7 @@ class Section:
     @property
     def text(self) -> str:
         """The section's body text, one line per block."""
-        return "\n".join(block.text for block in self.blocks)
+        return "\n".join([block.text for block in self.blocks])
 
     @property
     def full_text(self) -> str:
@@ -81,12 +88,11 @@ def canonical_text(sections: Iterable[Section]) -> str:
 
 
 def dump_sections(sections: Iterable[Section]) -> str:
-    """Sections as compact JSON, the form they are stored in."""
-    return json.dumps(
+    """Sections as compact JSON, the form they are stored in (orjson: a load writes one per record)."""
+    return orjson.dumps(
         [[s.id, s.heading, s.level, [[b.kind, b.text, b.marker, b.level, b.label] for b in s.blocks]]
          for s in sections],
-        ensure_ascii=False, separators=(",", ":"),
-    )
+    ).decode("utf-8")
 
 
 def load_sections(stored: str) -> tuple[Section, ...]:
@@ -147,6 +153,7 @@ def _age(value: str | None) -> tuple[str, str] | None:
     return (match.group(1), match.group(2).lower())
 
 
+@lru_cache(maxsize=4096)  # records share their dates; a load formats four per record
 def format_date(value: str | None) -> str | None:
     """2025-08-07 -> 7 August 2025; 2025-08 -> August 2025; other text unchanged."""
     if not value:
@@ -165,22 +172,22 @@ def format_date(value: str | None) -> str | None:
 def parse_text_blocks(text: str) -> list[Block]:
     """Split CT.gov markdown-ish text into paragraphs and list items, one per line."""
     blocks = []
-    for raw_line in unescape(text).splitlines():
-        if not raw_line.strip():
+    item = _ITEM_RE.match
+    for raw_line in (unescape(text) if "\\" in text else text).splitlines():
+        words = raw_line.split()
+        if not words:
             continue
-        indent = len(raw_line) - len(raw_line.lstrip(" \t"))
-        line = " ".join(raw_line.split())
-        level = min(indent // 2, 3)
-        numbered = _NUMBERED_RE.match(line)
-        if numbered:
-            marker = numbered.group(1) + " "
-            blocks.append(Block("item", marker + numbered.group(2), marker=marker, level=level))
+        line = " ".join(words)
+        found = item(line)
+        if found is None:
+            blocks.append(Block("p", line))
             continue
-        bullet = _BULLET_RE.match(line)
-        if bullet:
-            blocks.append(Block("item", bullet.group(1), level=level))
-            continue
-        blocks.append(Block("p", line))
+        level = min((len(raw_line) - len(raw_line.lstrip(" \t"))) // 2, 3)
+        marker = found.group(1)
+        if marker is None:
+            blocks.append(Block("item", found.group(2), "", level))
+        else:
+            blocks.append(Block("item", f"{marker} {found.group(2)}", marker + " ", level))
     return blocks
 
 

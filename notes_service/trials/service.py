@@ -9,17 +9,17 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
-from .. import registry
-from ..errors import Invalid, NotFound
+from .. import paging, registry
+from ..errors import BadRequest, Invalid, NotFound
 from ..extensions import db
 from . import ctgov, reader, render
 from .models import Trial, TrialVersion
@@ -28,6 +28,9 @@ from .signals import trials_changed
 # Records written per transaction: large enough that commits do not dominate, small enough
 # that an interrupted load loses little and a batch's rows stay a few MiB.
 BATCH_SIZE = 200
+# ... and at most this many bytes of record JSON: a record with results can be megabytes,
+# and 200 of those would not be "a few MiB". What a load holds stays under a batch of these.
+BATCH_BYTES = 16 * 1024 * 1024
 MAX_REPORTED_FAILURES = 1000
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -75,16 +78,17 @@ def load_entries(entries: Iterable[reader.Entry], on_record: Callable[[], None] 
     """Store records a batch per transaction: an interrupted load keeps the batches it committed."""
     report = LoadReport()
     batch: list[ctgov.Study] = []
+    held = 0
     for entry in entries:
         if on_record:
             on_record()
         study = _parse(entry, report)
         if study is not None:
-            # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
-            batch.append(replace(study, record={}))
-        if len(batch) >= batch_size:
+            batch.append(study)
+            held += len(study.record_json)
+        if len(batch) >= batch_size or held >= BATCH_BYTES:
             _store_batch(batch, report)
-            batch = []
+            batch, held = [], 0
     if batch:
         _store_batch(batch, report)
     return report
@@ -95,55 +99,67 @@ def _parse(entry: reader.Entry, report: LoadReport) -> ctgov.Study | None:
         report.fail(entry.where, entry.problem)
         return None
     try:
-        return ctgov.parse_study(entry.study)
+        # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
+        return ctgov.parse_study(entry.study, keep_record=False)
     except ctgov.RecordError as exc:
         report.fail(entry.where, str(exc))
         return None
 
 
 def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
-    # Core statements, several rows each (executemany): the ORM's unit of work cost more
-    # per record than parsing it. Every version is inserted; a trial's row then points at its newest.
+    # Core statements, several rows each (executemany): the ORM's unit of work cost more per
+    # record than parsing it. Every version is inserted; a trial's row points at its newest.
+    # Version ids are taken before the inserts, so a new trial's row is written once, already
+    # pointing at its version (an UPDATE after would index its search text a second time).
     current = {row.id: [row.version, row.revision] for row in db.session.execute(
         select(Trial.id, Trial.version, Trial.revision).where(Trial.id.in_({s.nct_id for s in studies})))}
-    new_trials: dict[str, dict[str, Any]] = {}
     versions: list[dict[str, Any]] = []
     listings: dict[str, dict[str, Any]] = {}
-    changed: dict[str, None] = {}
+    new: set[str] = set()
     now = registry.now()
     for study in studies:
         state = current.get(study.nct_id)
         if state is not None and state[0] == study.version:
-            report.unchanged += 1
+            report.unchanged += 1  # the content hash is the one stored: nothing is rendered
             continue
         trial = render.render_trial(study)
         if state is None:
             state = current[study.nct_id] = [study.version, 1]
-            new_trials[study.nct_id] = {**_listing(trial, study, 1, now), "id": study.nct_id, "loaded_at": now,
-                                        "version_id": None}
+            new.add(study.nct_id)
             report.added += 1
         else:
             state[0] = study.version  # a repeat of this record later in the batch is unchanged
             state[1] += 1
-            if study.nct_id not in new_trials:
-                changed.setdefault(study.nct_id)
         versions.append(_version_values(study, trial, state[1], now))
         listings[study.nct_id] = _listing(trial, study, state[1], now)
     if not versions:
         db.session.rollback()  # nothing to write: end the read transaction
         return
-    if new_trials:
-        db.session.execute(insert(_TRIALS), list(new_trials.values()))  # first: versions refer to them
-    inserted = db.session.execute(
-        insert(_VERSIONS).returning(_VERSIONS.c.id, _VERSIONS.c.trial_id, sort_by_parameter_order=True), versions)
-    for version_id, trial_id in inserted:  # in order: the newest version of each trial comes last
-        listings[trial_id]["version_id"] = version_id
-    db.session.execute(update(_TRIALS).where(_TRIALS.c.id == bindparam("b_id")),
-                       [{"b_id": trial_id, **values} for trial_id, values in listings.items()])
+    for version_id, values in zip(_next_version_ids(len(versions)), versions, strict=True):
+        values["id"] = version_id
+        listings[values["trial_id"]]["version_id"] = version_id  # in order: a trial's newest comes last
+    if new:
+        db.session.execute(insert(_TRIALS), [{**listings[nct], "id": nct, "loaded_at": now} for nct in new])
+    db.session.execute(insert(_VERSIONS), versions)
+    changed = [nct for nct in listings if nct not in new]
+    if changed:
+        db.session.execute(update(_TRIALS).where(_TRIALS.c.id == bindparam("b_id")),
+                           [{"b_id": nct, **listings[nct]} for nct in changed])
     db.session.commit()
     if changed:
         report.changed.extend(changed)
         _announce(tuple(changed), report)
+
+
+def _next_version_ids(count: int) -> list[int]:
+    """`count` unused trial_versions ids, in increasing order."""
+    if db.engine.dialect.name == "postgresql":
+        return list(db.session.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence('trial_versions', 'id')) FROM generate_series(1, :n)"),
+            {"n": count}))
+    # SQLite: the load's transaction holds the write lock (BEGIN IMMEDIATE) from its first read.
+    last = db.session.scalar(select(func.coalesce(func.max(TrialVersion.id), 0)))
+    return list(range(last + 1, last + 1 + count))
 
 
 _TRIALS = Trial.__table__
@@ -267,17 +283,21 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+def bad_cursor(problem: str = "is not a cursor from this list") -> BadRequest:
+    """A cursor this list did not give out: a 400 problem, as on every list (notes_service/paging.py)."""
+    return BadRequest(paging.BAD_CURSOR_DETAIL, errors={"cursor": problem})
+
+
 def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
-    """The payload of a cursor of `kind`, or Invalid (a 422 naming `cursor`)."""
-    bad = Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
-    if len(cursor) > 512:
-        raise bad
+    """The payload of a cursor of `kind`, or a 400 problem naming `cursor`."""
+    if len(cursor) > paging.MAX_CURSOR_CHARS:
+        raise bad_cursor()
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise bad from None
+        raise bad_cursor() from None
     if not isinstance(payload, dict) or payload.get("k") != kind or payload.get("d") not in ("n", "p"):
-        raise bad
+        raise bad_cursor()
     return payload
 
 
@@ -285,9 +305,10 @@ def _page_size(limit: str | int | None) -> int:
     if limit is None or limit == "":
         return PAGE_SIZE
     value = str(limit)
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
-        raise Invalid("The page size is not valid.",
-                      errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"})
+    if not (value.isascii() and value.isdigit() and len(value) <= 6) or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        # As paging.parse_page_request answers a bad limit on every other list.
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
+                         errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"})
     return int(value)
 
 
@@ -350,7 +371,7 @@ def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:
     value = payload.get("v")
     if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], first)
             or isinstance(value[0], bool) or not isinstance(value[1], str)):
-        raise Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
+        raise bad_cursor()
     return value[0], value[1]
 
 
@@ -365,7 +386,7 @@ def _search_page(words: list[str], condition_words: list[str], cursor: str | Non
     if cursor:
         payload = decode_cursor(cursor, "rank")
         if payload.get("q") != digest:
-            raise Invalid("The cursor is not valid.", errors={"cursor": "belongs to another search"})
+            raise bad_cursor("belongs to another search")
         score, nct = _keyset(payload, float)
         key = (-score, nct)
         if payload["d"] == "n":
@@ -440,7 +461,7 @@ def list_versions(nct_id: str, cursor: str | None = None, limit: str | int | Non
     if cursor:
         payload = decode_cursor(cursor, "versions")
         if payload["d"] != "n" or payload.get("t") != row.id or not isinstance(payload.get("v"), int):
-            raise Invalid("The cursor is not valid.", errors={"cursor": "is not a cursor from this list"})
+            raise bad_cursor()
         query = query.where(TrialVersion.revision < payload["v"])
     versions = db.session.execute(query.order_by(TrialVersion.revision.desc()).limit(size + 1)).all()
     more = len(versions) > size

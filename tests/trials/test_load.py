@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from bulk_trials import clone_id, make
+from bulk_trials import clone_id, make, make_trials
 from sqlalchemy import create_engine, func, select, text
 
 from notes_service.extensions import db
@@ -26,6 +26,45 @@ result = runner.invoke(args=["trials", "load", sys.argv[1]])
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"before_kib": before, "after_kib": after, "exit": result.exit_code, "output": result.output}))
 """
+
+
+# The same load under an address-space limit: what the process had when it started, plus HEADROOM.
+LIMITED = """
+import json, resource, sys
+from notes_service import create_app
+app = create_app()
+runner = app.test_cli_runner()
+with open("/proc/self/status") as status:
+    size_kib = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+limit = size_kib * 1024 + int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+result = runner.invoke(args=["trials", "load", sys.argv[1]])
+print(json.dumps({"exit": result.exit_code, "output": result.output, "exception": repr(result.exception)}))
+"""
+HEADROOM = 64 * 1024 * 1024
+
+
+def write_large_records(path, count: int, text_bytes: int) -> None:
+    """JSON Lines of clones, each carrying `text_bytes` of results text (real records with results run to MiBs)."""
+    sentence = "Participants were followed for adverse events; limitations are described in the protocol. "
+    text = (sentence * (text_bytes // len(sentence) + 1))[:text_bytes]
+    with path.open("w", encoding="utf-8") as handle:
+        for index, line in enumerate(make_trials.clones(count)):
+            results = {"moreInfoModule": {"limitationsAndCaveats": {"description": f"{index} {text}"}}}
+            handle.write(line[:-1] + ',"resultsSection":' + json.dumps(results) + "}\n")  # line is one object
+
+
+def test_a_file_larger_than_the_memory_allowed_loads_whole(app_env, tmp_path):
+    path = tmp_path / "large-records.jsonl"
+    write_large_records(path, 140, 1024 * 1024)  # 150 MB: over twice what the load may add to the process
+    assert path.stat().st_size > 2 * HEADROOM
+    child = subprocess.run([sys.executable, "-c", LIMITED, str(path), str(HEADROOM)],
+                           env={**app_env, "PYTHONPATH": os.getcwd()}, capture_output=True, text=True, timeout=600,
+                           check=False)
+    assert child.returncode == 0, child.stderr[-2000:]
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["exit"] == 0, (report["output"], report["exception"])
+    assert "140 added, 0 changed, 0 unchanged, 0 failed" in report["output"]
 
 
 def run_flask(app_env: dict[str, str], *args: str, **popen) -> subprocess.Popen:
@@ -94,3 +133,15 @@ def test_an_interrupted_load_run_again_loads_everything_once(app, app_env, tmp_p
     client = app.test_client()
     found = client.get(f"/api/v1/trials?q={clone_id(999)}").get_json()
     assert [t["id"] for t in found["trials"]] == [clone_id(999)]
+
+
+def test_stored_versions_are_compressed_with_lz4_on_postgresql(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return  # SQLite has no such setting
+        available = db.session.scalar(text(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"))
+        methods = dict(db.session.execute(text(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'trial_versions'::regclass "
+            "AND attname IN ('record', 'sections', 'canonical_text')")).all())
+    assert methods == dict.fromkeys(("record", "sections", "canonical_text"), "l" if available else "")

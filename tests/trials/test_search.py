@@ -83,17 +83,26 @@ def test_the_list_is_paged_by_title_and_each_trial_comes_once(client):
     assert ids(back) == pages[-2]
 
 
-@pytest.mark.parametrize("query", ["cursor=abc", "cursor=%FF%FE", "limit=0", "limit=101", "limit=x",
+@pytest.mark.parametrize("query", ["cursor=abc", "cursor=%FF%FE", "limit=0", "limit=101", "limit=x", "limit=%D9%A1",
                                    "q=zebrafish&cursor=eyJrIjoidGl0bGUiLCJkIjoibiIsInYiOlsiYSIsImIiXX0"])
-def test_bad_paging_is_a_422_problem(client, query):
+def test_bad_paging_is_a_400_problem_as_on_every_list(client, query):
     response = client.get(f"/api/v1/trials?{query}")
-    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == 400 and set(body["errors"]) == {"limit" if "limit" in query else "cursor"}
 
 
 def test_a_cursor_of_one_search_is_refused_by_another(client, ranked):
     first = client.get("/api/v1/trials?q=zebrafish&limit=1").get_json()
     response = client.get(f"/api/v1/trials?q=asthma&limit=1&cursor={first['next']}")
-    assert response.status_code == 422
+    assert response.status_code == 400 and response.get_json()["errors"] == {"cursor": "belongs to another search"}
+
+
+def test_a_trials_cursor_error_reads_as_the_notes_lists_does(client, owner):
+    notes = client.get(f"/api/v1/trials/{SHIPPED[0]}/notes?cursor=abc", headers=owner.headers)
+    trials = client.get("/api/v1/trials?cursor=abc")
+    assert notes.status_code == trials.status_code == 400
+    assert notes.get_json()["detail"] == trials.get_json()["detail"]
 
 
 def test_query_syntax_is_never_passed_to_the_index(client, ranked):
@@ -128,9 +137,56 @@ def test_the_index_has_next_and_previous_links(client, monkeypatch):
 
 def test_a_bad_cursor_on_the_index_is_a_friendly_page(client):
     response = client.get("/?cursor=nonsense")
-    assert response.status_code == 422 and response.mimetype == "text/html"
+    assert response.status_code == 400 and response.mimetype == "text/html"
 
 
 def test_a_query_of_no_words_lists_every_trial(client):
     html = client.get("/?q=%25%25").get_data(as_text=True)
     assert "None" not in html and html.count('class="trial-card"') == min(len(SHIPPED), service.PAGE_SIZE)
+
+
+def load_studies(runner, path, records) -> None:
+    path.write_text(json.dumps({"studies": records}))
+    result = runner.invoke(args=["trials", "load", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_equal_scores_page_by_nct_id_each_match_once_forward_and_back(client, runner, tmp_path):
+    # Twelve trials the index cannot tell apart: every page boundary falls between equal scores.
+    numbers = [f"NCT9100{n:04d}" for n in (7, 3, 11, 1, 12, 5, 9, 2, 10, 4, 8, 6)]
+    load_studies(runner, tmp_path / "twins.json", [study(n, "Axolotl regeneration", ["Axolotl"]) for n in numbers])
+    pages, cursor = [], None
+    while True:
+        body = client.get("/api/v1/trials?q=axolotl&limit=5" + (f"&cursor={cursor}" if cursor else "")).get_json()
+        pages.append(ids(body))
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert [len(page) for page in pages] == [5, 5, 2]
+    assert [n for page in pages for n in page] == sorted(numbers) and body["matches"] == 12
+    back = [ids(body)]
+    while body["previous"]:
+        body = client.get(f"/api/v1/trials?q=axolotl&limit=5&cursor={body['previous']}").get_json()
+        back.insert(0, ids(body))
+    assert back == [pages[0], pages[1], pages[2]]
+
+
+def test_the_search_follows_a_trials_newest_version(client, runner, tmp_path):
+    load_studies(runner, tmp_path / "v1.json", [study("NCT91000001", "Quokka sleep study", ["Insomnia"])])
+    assert ids(client.get("/api/v1/trials?q=quokka").get_json()) == ["NCT91000001"]
+    load_studies(runner, tmp_path / "v2.json", [study("NCT91000001", "Wombat sleep study", ["Insomnia"])])
+    assert ids(client.get("/api/v1/trials?q=quokka").get_json()) == []
+    found = client.get("/api/v1/trials?q=wombat").get_json()
+    assert ids(found) == ["NCT91000001"] and found["trials"][0]["title"] == "Wombat sleep study"
+    versions = client.get("/api/v1/trials/NCT91000001/versions").get_json()["versions"]
+    assert [v["revision"] for v in versions] == [2, 1]
+    assert ids(client.get("/api/v1/trials?q=sleep").get_json()) == ["NCT91000001"]  # indexed once, not per version
+
+
+def test_a_ranked_page_is_ordered_by_score_then_nct_id(client, runner, tmp_path):
+    records = [study("NCT91000020", "Okapi", ["Okapi disease"]), study("NCT91000010", "Okapi", ["Okapi disease"]),
+               study("NCT91000030", "Okapi okapi okapi trial", ["Okapi disease"]),
+               study("NCT91000040", "Unrelated", ["Okapi disease"])]
+    load_studies(runner, tmp_path / "okapi.json", records)
+    assert ids(client.get("/api/v1/trials?q=okapi").get_json()) == [
+        "NCT91000030", "NCT91000010", "NCT91000020", "NCT91000040"]
