@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from flask import request
 from sqlalchemy import select
@@ -15,6 +15,19 @@ from .models import Notebook
 
 MAX_TOKEN_CHARS = 128
 T = TypeVar("T")
+
+
+class TokenRow(Protocol):
+    """What check_token reads: a Notebook, or a result row with its columns."""
+
+    @property
+    def wrapped_dek(self) -> bytes | None: ...
+
+    @property
+    def token_hash(self) -> str: ...
+
+
+Found = TypeVar("Found", bound=TokenRow)
 # Row ids are uuid4().hex; anything else is not looked up (PostgreSQL refuses a NUL in text with an error).
 _ROW_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -35,19 +48,19 @@ def token_digest(token: str | None) -> str:
     return hash_token(token)
 
 
-def check_token(token: str, found: Notebook | Any | None) -> None:
-    """Unauthorized unless `found` (a notebook row, or a row with its columns) is live and this token's."""
+def check_token(token: str, found: Found | None) -> Found:
+    """`found` (a notebook row, or a row with its columns) if it is live and this token's; else Unauthorized."""
     # The lookup is by hash; the constant-time comparison keeps the check itself timing-safe.
     if found is None or found.wrapped_dek is None or not tokens_match(token, found.token_hash):
         raise Unauthorized("This notebook token is not valid (it may have been deleted).")
+    return found
 
 
 def notebook_for_token(token: str | None) -> Notebook:
     """The live notebook whose token this is, or Unauthorized."""
     digest = token_digest(token)
     notebook = db.session.scalar(select(Notebook).where(Notebook.token_hash == digest))
-    check_token(token or "", notebook)
-    return notebook
+    return check_token(token or "", notebook)
 
 
 def owned_or_404(model: type[T], notebook: Notebook, row_id: str, what: str) -> T:

@@ -27,10 +27,10 @@ def rotate_command(batch_size: int) -> None:
     if problem:
         raise click.ClickException(f"{problem}; nothing re-wrapped")
     click.echo(f"key check {ring.newest_id}: ok")
-    pending = db.session.scalar(
+    pending = db.session.execute(
         select(func.count()).select_from(Notebook)
         .where(Notebook.kek_id.is_not(None), Notebook.kek_id != ring.newest_id)
-    )
+    ).scalar_one()
     with click.progressbar(length=pending, label=f"Re-wrapping under {ring.newest_id}", show_pos=True,
                            hidden=pending < 1000) as bar:
         rotated = service.rotate_data_keys(batch_size, on_batch=bar.update)

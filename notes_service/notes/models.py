@@ -8,10 +8,10 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class Notebook(db.Model):  # type: ignore[name-defined]
+class Notebook(Model):
     """An owner: a bearer token (stored as SHA-256) and a wrapped data key."""
 
     __tablename__ = "notebooks"
@@ -24,7 +24,7 @@ class Notebook(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Note(db.Model):  # type: ignore[name-defined]
+class Note(Model):
     """One note: its payload (selectors, quote, body, colour, anchor state) is one AES-GCM ciphertext."""
 
     __tablename__ = "notes"
@@ -43,7 +43,7 @@ class Note(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class KeyCheck(db.Model):  # type: ignore[name-defined]
+class KeyCheck(Model):
     """A check value per key-encryption key id: start-up refuses configured key bytes that do not open it."""
 
     __tablename__ = "key_checks"

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -159,7 +159,7 @@ def seal_payload(dek: bytes, notebook_id: str, note_id: str, payload: NotePayloa
     return crypto.seal(dek, payload.plaintext(), crypto.note_aad(notebook_id, note_id, FORMAT_VERSION))
 
 
-def open_note(dek: bytes | None, note: Note) -> NoteView:
+def open_note(dek: bytes | None, note: Note | Row[Any]) -> NoteView:
     """Decrypt a note row; a row that fails to decrypt is returned as unreadable, never raised."""
     if dek is not None and note.format_version == FORMAT_VERSION:
         try:
@@ -347,8 +347,7 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
     rows = db.session.connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
-    first = rows[0] if rows else None
-    check_token(token or "", first)
+    first = check_token(token or "", rows[0] if rows else None)
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
     return _page_of(first, [(row.note_id, row.size) for row in rows if row.note_id is not None], page)
@@ -363,7 +362,8 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     # Lock the notebook row (PostgreSQL) so concurrent creates cannot pass the limit together;
     # SQLite serializes writers with BEGIN IMMEDIATE already.
     db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
-    count = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
+    count = db.session.execute(
+        select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id)).scalar_one()
     limit = registry.settings().max_notes_per_notebook
     if count >= limit:
         raise Invalid(f"A notebook holds at most {limit} notes.", errors={"(notebook)": "is full"})
@@ -448,7 +448,7 @@ def kek_usage() -> dict[str, int]:
     rows = db.session.execute(
         select(Notebook.kek_id, func.count()).where(Notebook.kek_id.is_not(None)).group_by(Notebook.kek_id)
     ).all()
-    return {kek_id: count for kek_id, count in rows}
+    return {kek_id: count for kek_id, count in rows if kek_id is not None}  # (NULL is filtered out above)
 
 
 def missing_keks(ring: crypto.Keyring) -> list[str]:
@@ -489,6 +489,7 @@ def _opens_data_under(ring: crypto.Keyring, kek_id: str) -> bool:
         .order_by(Notebook.id).limit(PROOF_SAMPLE)
     ).all()
     for notebook_id, wrapped in sample:
+        assert wrapped is not None  # the query selects wrapped keys only
         try:
             crypto.unwrap_data_key(ring, kek_id, wrapped, dek_context(notebook_id))
         except crypto.DecryptionError:
@@ -507,7 +508,7 @@ def _store_key_check(ring: crypto.Keyring, kek_id: str) -> KeyCheck:
                                 created_at=registry.now()).on_conflict_do_nothing(index_elements=["kek_id"])
     )
     db.session.commit()
-    return db.session.get(KeyCheck, kek_id, populate_existing=True)
+    return db.session.get_one(KeyCheck, kek_id, populate_existing=True)
 
 
 def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:
@@ -523,6 +524,8 @@ def rotate_data_keys(batch_size: int = 500, on_batch: Any = None) -> int:
             return rotated
         for notebook in batch:
             context = dek_context(notebook.id)
+            # delete_notebook clears both columns at once, and the query selects kek_id not NULL.
+            assert notebook.kek_id is not None and notebook.wrapped_dek is not None
             dek = crypto.unwrap_data_key(ring, notebook.kek_id, notebook.wrapped_dek, context)
             notebook.kek_id, notebook.wrapped_dek = crypto.wrap_data_key(ring, dek, context)
         # Each batch commits on its own: an interrupted rotation resumes where it stopped.

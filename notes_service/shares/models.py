@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, Sm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model, db
 from ..notes.models import Note
 
 # The notes a share shows. Deleting a note deletes its rows here: it disappears from shares.
@@ -20,7 +20,7 @@ share_notes = Table(
 )
 
 
-class Share(db.Model):  # type: ignore[name-defined]
+class Share(Model):
     """A passcode-protected link to chosen notes on one trial."""
 
     __tablename__ = "shares"
@@ -58,7 +58,7 @@ class Share(db.Model):  # type: ignore[name-defined]
     notes: Mapped[list[Note]] = relationship(secondary=share_notes, lazy="select")
 
 
-class ShareAttempt(db.Model):  # type: ignore[name-defined]
+class ShareAttempt(Model):
     """A passcode verification in flight: reserved before Argon2 runs, deleted when it ends.
 
     It holds a place under the lockout bound (wrong so far + in flight < 5) so parallel

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, update
 
 from .. import registry
 from ..errors import Invalid, NotFound
@@ -146,8 +146,9 @@ def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
         _announce(tuple(changed), report)
 
 
-_TRIALS = Trial.__table__
-_VERSIONS = TrialVersion.__table__
+# Declarative classes with a __tablename__ map a Table (DeclarativeBase types it as FromClause).
+_TRIALS = cast(Table, Trial.__table__)
+_VERSIONS = cast(Table, TrialVersion.__table__)
 
 
 def _version_values(study: ctgov.Study, trial: render.Trial, revision: int, now: datetime) -> dict[str, Any]:
@@ -185,7 +186,9 @@ def _listing(trial: render.Trial, study: ctgov.Study, revision: int, now: dateti
 
 
 def _announce(nct_ids: tuple[str, ...], report: LoadReport) -> None:
-    for _receiver, lines in trials_changed.send(current_app._get_current_object(), nct_ids=nct_ids):
+    # current_app is typed as Flask; it is a LocalProxy, and the signal's sender is the app itself.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for _receiver, lines in trials_changed.send(app, nct_ids=nct_ids):
         report.notices.extend(lines or ())
 
 
