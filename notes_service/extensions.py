@@ -1,7 +1,7 @@
 """Extensions: db and migrate created unbound and bound in create_app(); a rate limiter made per app."""
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import Flask, request
 from flask_limiter import Limiter
@@ -29,6 +29,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# What models subclass. At run time it is db.Model, a class Flask-SQLAlchemy builds from Base's
+# body with its mixins (bind key, table naming, query property); a type checker cannot subclass
+# an attribute (mypy issue 8603), so it sees Base, whose mapped, typed API db.Model has.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 
 View = TypeVar("View", bound=Callable[..., object])
@@ -69,5 +77,7 @@ def bind_limiter(app: Flask) -> Limiter:
     for endpoint, view in list(app.view_functions.items()):
         limit = getattr(view, _RATE_LIMIT, None)
         if limit is not None:
-            app.view_functions[endpoint] = limiter.limit(limit)(view)
+            # limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy solves R
+            # over Flask's sync-or-async RouteCallable union at once, not for each member.
+            app.view_functions[endpoint] = limiter.limit(limit)(view)  # type: ignore[assignment]
     return limiter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -21,7 +21,7 @@ def healthz() -> dict[str, str]:
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> Response | dict[str, str]:
     """The database answers and the keys are loaded."""
     try:
         db.session.execute(text("SELECT 1"))

@@ -19,11 +19,12 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 
 from . import crypto, registry
 from .config import ConfigError, Settings
@@ -140,9 +141,11 @@ def seal_in_place(slot: Any, secret: bytes, token: str) -> bool:
     from .notes.models import KeySlot
 
     sealed = crypto.seal_slot(registry.keyring(), secret, token, _slot_context(slot.notebook_id, slot.share_id))
-    result = db.session.execute(update(KeySlot).where(KeySlot.id == slot.id, KeySlot.salt.is_(None))
-                                .values(kek_id=sealed.kek_id, salt=sealed.salt, wrapped=sealed.wrapped)
-                                .execution_options(synchronize_session=False))
+    # An UPDATE's result is a CursorResult, which has the row count (execute() is typed as Result).
+    result = cast("CursorResult[Any]", db.session.execute(
+        update(KeySlot).where(KeySlot.id == slot.id, KeySlot.salt.is_(None))
+        .values(kek_id=sealed.kek_id, salt=sealed.salt, wrapped=sealed.wrapped)
+        .execution_options(synchronize_session=False)))
     return bool(result.rowcount)
 
 
@@ -285,7 +288,8 @@ def slots_to_rotate(ring: Keyring) -> int:
     """How many slots are not under the newest KEK."""
     from .notes.models import KeySlot
 
-    return db.session.scalar(select(func.count()).select_from(KeySlot).where(KeySlot.kek_id != ring.newest_id))
+    return db.session.execute(
+        select(func.count()).select_from(KeySlot).where(KeySlot.kek_id != ring.newest_id)).scalar_one()
 
 
 def rotate_slots(batch_size: int = 500, on_batch: Any = None) -> int:

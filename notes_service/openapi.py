@@ -83,7 +83,7 @@ TRIAL_LIMIT = _limit(MAX_PAGE_SIZE, PAGE_SIZE, f"Page size (default {PAGE_SIZE})
 CURSOR = _cursor("Opaque: the `next` of the previous page. A cursor this service did not give is a 400.")
 LIMIT = _limit(MAX_LIMIT, DEFAULT_LIMIT, "Most items in the page; a page also stops before 4 MiB, so it may "
                                          "hold fewer.")
-BEARER = [{"notebookToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"notebookToken": []}]
 NUL = {"400": _problem("A NUL in a query parameter")}
 BAD_PAGE = {"400": _problem("Bad cursor or limit")}
 AUTH = {"401": _problem("Missing or bad notebook token")}
@@ -263,7 +263,8 @@ def component_schemas(requests: Iterable[type[BaseModel]]) -> dict[str, Any]:
     pairs: list[tuple[type[BaseModel], Any]] = [(model, "serialization") for model in responses]
     pairs += [(model, "validation") for model in sorted(set(requests), key=lambda model: model.__name__)]
     _, top = models_json_schema(pairs, ref_template=REF)
-    return top.get("$defs", {})
+    definitions: dict[str, Any] = top.get("$defs", {})
+    return definitions
 
 
 def document(app: Flask | None = None) -> dict[str, Any]:
@@ -295,7 +296,7 @@ def document(app: Flask | None = None) -> dict[str, Any]:
 @bp.get("/api/v1/openapi.json")
 def openapi_json() -> dict[str, Any]:
     """Serve the document (built once per app: the routes and models do not change while it runs)."""
-    cache = current_app.extensions.setdefault("openapi_document", {})
+    cache: dict[str, dict[str, Any]] = current_app.extensions.setdefault("openapi_document", {})
     if "document" not in cache:
         cache["document"] = document()
     return cache["document"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from flask import request
 from sqlalchemy import select
@@ -15,6 +15,19 @@ from .models import KeySlot, Notebook
 
 MAX_TOKEN_CHARS = 128
 T = TypeVar("T")
+
+
+class TokenRow(Protocol):
+    """What check_token reads: a Notebook, or a result row with its columns."""
+
+    @property
+    def slot_id(self) -> str | None: ...
+
+    @property
+    def token_hash(self) -> str: ...
+
+
+Found = TypeVar("Found", bound=TokenRow)
 # Row ids are uuid4().hex; anything else is not looked up (PostgreSQL refuses a NUL in text with an error).
 _ROW_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -35,12 +48,13 @@ def token_digest(token: str | None) -> str:
     return hash_token(token)
 
 
-def check_token(token: str, found: Any | None) -> None:
-    """Unauthorized unless `found` (a row with the notebook's columns and `slot_id`) is live and this token's."""
+def check_token(token: str, found: Found | None) -> Found:
+    """`found` (a row with the notebook's columns and `slot_id`) if it is live and this token's; else Unauthorized."""
     # The lookup is by hash; the constant-time comparison keeps the check itself timing-safe.
     # A notebook whose owner slot is gone is being deleted (its slots are erased first).
     if found is None or found.slot_id is None or not tokens_match(token, found.token_hash):
         raise Unauthorized("This notebook token is not valid (it may have been deleted).")
+    return found
 
 
 _NOTEBOOK_BY_DIGEST = (
@@ -52,9 +66,9 @@ _NOTEBOOK_BY_DIGEST = (
 def notebook_for_token(token: str | None) -> Notebook:
     """The live notebook whose token this is, carrying the token (and its owner slot), or Unauthorized."""
     digest = token_digest(token)
-    found = db.session.execute(_NOTEBOOK_BY_DIGEST.where(Notebook.token_hash == digest)).first()
-    check_token(token or "", found)
-    notebook = found.Notebook
+    row = db.session.execute(_NOTEBOOK_BY_DIGEST.where(Notebook.token_hash == digest)).first()
+    found = check_token(token or "", row)
+    notebook: Notebook = found.Notebook
     notebook.token = token  # in memory for this request only: the owner slot opens with it
     notebook.owner_slot = found.KeySlot  # read in the same statement: opening it costs no query
     return notebook

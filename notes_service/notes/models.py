@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class Notebook(db.Model):  # type: ignore[name-defined]
+class Notebook(Model):
     """An owner: a bearer token (stored as SHA-256); its data key is only in its key slots."""
 
     __tablename__ = "notebooks"
@@ -22,11 +23,16 @@ class Notebook(db.Model):  # type: ignore[name-defined]
 
     # The token of the request being served, in memory only (never a column, never stored):
     # the owner's key slot opens with it. Set by notes.auth once the token matched.
-    token = None  # str | None, set per request
-    owner_slot = None  # its KeySlot, when read with the notebook (notes.auth)
+    # Set per request, never stored: typed for mypy only, since an annotation here would be a column.
+    if TYPE_CHECKING:
+        token: str | None
+        owner_slot: KeySlot | None  # read with the notebook (notes.auth)
+    else:
+        token = None
+        owner_slot = None
 
 
-class KeySlot(db.Model):  # type: ignore[name-defined]
+class KeySlot(Model):
     """A notebook's data key sealed for one secret: the notebook token (owner) or a share's link token.
 
     `wrapped` is AES-GCM under a KEK (`kek_id`) of AES-GCM under HKDF(token, `salt`) of the
@@ -51,7 +57,7 @@ class KeySlot(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Note(db.Model):  # type: ignore[name-defined]
+class Note(Model):
     """One note: its payload (selectors, quote, body, colour, anchor state) is one AES-GCM ciphertext."""
 
     __tablename__ = "notes"
@@ -70,7 +76,7 @@ class Note(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class KeyCheck(db.Model):  # type: ignore[name-defined]
+class KeyCheck(Model):
     """A check value per key-encryption key id: start-up refuses configured key bytes that do not open it."""
 
     __tablename__ = "key_checks"

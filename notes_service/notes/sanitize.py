@@ -36,12 +36,20 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bleach import html5lib_shim
 from bleach.sanitizer import INVISIBLE_CHARACTERS_RE, INVISIBLE_REPLACEMENT_CHAR, Cleaner
+
+if TYPE_CHECKING:
+    # bleach runs its own copy of html5lib 1.1, re-exported by bleach.html5lib_shim; typeshed's
+    # bleach stubs type that copy as html5lib (types-html5lib) and do not re-export it.
+    from html5lib import HTMLParser, getTreeWalker
+    from html5lib.filters.base import Filter
+    from html5lib.serializer import HTMLSerializer
+else:
+    from bleach.html5lib_shim import Filter, HTMLParser, HTMLSerializer, getTreeWalker
 
 ALLOWED_TAGS = frozenset({"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "a"})
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
@@ -108,7 +116,7 @@ def sanitize_body(text: str) -> str:
 # -- Pass 1: drop elements whose content is never text ----------------------------
 
 
-class _DropHiddenElements(html5lib_shim.Filter):
+class _DropHiddenElements(Filter):
     """Drop DROPPED_WITH_CONTENT elements with everything inside, and comments."""
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -127,12 +135,12 @@ class _DropHiddenElements(html5lib_shim.Filter):
 
 def _drop_hidden_elements(text: str) -> str:
     """Parse like a browser and serialize without the dropped elements."""
-    parser = html5lib_shim.HTMLParser(namespaceHTMLElements=False)
+    parser = HTMLParser(namespaceHTMLElements=False)
     # scripting=True: a browser with JavaScript parses <noscript> content as
     # raw text, which is how mutation-XSS payloads hide inside it.
     fragment = parser.parseFragment(text, container="div", scripting=True)
-    walker = html5lib_shim.getTreeWalker("etree")
-    serializer = html5lib_shim.HTMLSerializer(
+    walker = getTreeWalker("etree")
+    serializer = HTMLSerializer(
         quote_attr_values="always",
         omit_optional_tags=False,
         escape_lt_in_attrs=True,
@@ -149,9 +157,10 @@ def _drop_hidden_elements(text: str) -> str:
 
 def _cleaner() -> Cleaner:
     """A fresh Cleaner: bleach's parser keeps state, so one per call is thread-safe."""
+    attributes: dict[str, Callable[[str, str, str], bool]] = {"a": _allow_link_attribute}
     return Cleaner(
         tags=ALLOWED_TAGS,
-        attributes={"a": _allow_link_attribute},
+        attributes=attributes,
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
@@ -175,7 +184,7 @@ def _has_allowed_scheme(value: str) -> bool:
     return scheme.lower() in ALLOWED_PROTOCOLS
 
 
-class _LinkPolicy(html5lib_shim.Filter):
+class _LinkPolicy(Filter):
     """Add rel to every kept link; unwrap links that lost their href."""
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

@@ -16,18 +16,13 @@ from ..schemas import UNION_TAGS, RequestModel, ResponseModel, absent, refuse
 from .anchoring import MAX_CONTEXT, MAX_EXACT, Quote, fold_whitespace
 
 # Small named palette; each colour is always shown with its label, never colour alone.
-PALETTE: dict[str, str] = {
-    "yellow": "Yellow",
-    "green": "Green",
-    "blue": "Blue",
-    "pink": "Pink",
-    "purple": "Purple",
-}
-DEFAULT_COLOR = "yellow"
+Color = Literal["yellow", "green", "blue", "pink", "purple"]
+PALETTE: dict[str, str] = {color: color.capitalize() for color in get_args(Color)}
+DEFAULT_COLOR: Color = "yellow"
 MAX_BODY_CHARS = 10_000
-Color = Literal[tuple(PALETTE)]  # type: ignore[valid-type]
 AnchorState = Literal["anchored", "orphaned"]
-ANCHORED, ORPHANED = get_args(AnchorState)
+_ANCHOR_STATES: tuple[AnchorState, ...] = get_args(AnchorState)  # get_args is typed as returning Any
+ANCHORED, ORPHANED = _ANCHOR_STATES
 
 QUOTE_SELECTOR = "TextQuoteSelector"
 POSITION_SELECTOR = "TextPositionSelector"

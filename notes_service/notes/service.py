@@ -179,7 +179,7 @@ class OwnerKeys:
             return self.dek
         return crypto.note_key(self.dek, row.notebook_id, row.id)
 
-    def sealing_key(self, row: Any) -> bytes | None:
+    def sealing_key(self, row: Any) -> bytes:
         """The key a note is sealed under when written (always its own)."""
         return crypto.note_key(self.dek, row.notebook_id, row.id)
 
@@ -442,8 +442,7 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
     rows = db.session.connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
-    first = rows[0] if rows else None
-    check_token(token or "", first)
+    first = check_token(token or "", rows[0] if rows else None)
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
     slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped)
@@ -463,7 +462,8 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     # Lock the notebook row (PostgreSQL) so concurrent creates cannot pass the limit together;
     # SQLite serializes writers with BEGIN IMMEDIATE already.
     db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
-    count = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
+    count = db.session.execute(
+        select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id)).scalar_one()
     limit = registry.settings().max_notes_per_notebook
     if count >= limit:
         raise Invalid(f"A notebook holds at most {limit} notes.", errors={"(notebook)": "is full"})

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, LargeBinary, SmallInteger, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model, db
 from ..notes.models import Note
 
 # The notes a share shows. Deleting a note deletes its rows here: it disappears from shares.
@@ -23,7 +24,7 @@ share_notes = Table(
 )
 
 
-class Share(db.Model):  # type: ignore[name-defined]
+class Share(Model):
     """A passcode-protected link to chosen notes on one trial."""
 
     __tablename__ = "shares"
@@ -62,10 +63,14 @@ class Share(db.Model):  # type: ignore[name-defined]
 
     # The link token of the request being served, in memory only (never a column, never
     # stored): the share's key slot opens with it. Set by shares.service.find_share.
-    token = None  # str | None, set per request
+    # Set per request, never stored: typed for mypy only, since an annotation here would be a column.
+    if TYPE_CHECKING:
+        token: str | None
+    else:
+        token = None
 
 
-class ShareAttempt(db.Model):  # type: ignore[name-defined]
+class ShareAttempt(Model):
     """A passcode verification in flight: reserved before Argon2 runs, deleted when it ends.
 
     It holds a place under the lockout bound (wrong so far + in flight < 5) so parallel

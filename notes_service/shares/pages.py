@@ -7,8 +7,10 @@ right passcode, a signed cookie scoped to this share's path keeps it open for 30
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import registry
 from ..errors import DomainError, Unauthorized
@@ -20,6 +22,9 @@ from ..trials.render import format_date
 from . import service
 from .models import Share
 from .sessions import SESSION_SECONDS, issue_session, session_share_id
+
+# Flask's own responses, or werkzeug's (what flask.redirect is typed as returning).
+AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)
 
 bp = Blueprint("share_pages", __name__)
 
@@ -39,7 +44,7 @@ SHARE_CSP = (
 SHARE_FORM_CSP = SHARE_CSP + "; script-src 'self'"
 
 
-def _harden(response: Response, csp: str = SHARE_CSP) -> Response:
+def _harden(response: AnyResponse, csp: str = SHARE_CSP) -> AnyResponse:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -111,7 +116,7 @@ def share_page(token: str) -> Response:
 
 @bp.post("/s/<token>")
 @rate_limited("passcode")
-def share_page_unlock(token: str) -> Response:
+def share_page_unlock(token: str) -> BaseResponse:
     """Check the passcode from the form; on success set the cookie and redirect to the notes' first page."""
     try:
         # Opening checks the passcode and counts the view without loading a note: the page

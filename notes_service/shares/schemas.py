@@ -24,7 +24,8 @@ SHARES_PER_PAGE = 20
 SHARED_PAGE_NOTES = DEFAULT_LIMIT
 
 ShareState = Literal["active", "expired", "revoked", "used_up", "locked"]
-ACTIVE, EXPIRED, REVOKED, USED_UP, LOCKED = get_args(ShareState)
+_STATES: tuple[ShareState, ...] = get_args(ShareState)  # get_args is typed as returning Any
+ACTIVE, EXPIRED, REVOKED, USED_UP, LOCKED = _STATES
 
 NoteId = Annotated[str, Field(min_length=1, max_length=64)]
 

@@ -37,7 +37,8 @@ from ..trials import service as trials
 from ..trials.ctgov import NCT_RE
 from .models import Share, ShareAttempt, share_notes
 from .passcodes import CURRENT_FORM, LEGACY_FORM, in_form, normalize, typed_passcode
-from .schemas import ACTIVE, EXPIRED, LOCKED, REVOKED, SHARED_PAGE_NOTES, USED_UP, SharedNotesRequest, ShareInput
+from .schemas import ACTIVE, EXPIRED, LOCKED, REVOKED, USED_UP, SharedNotesRequest, ShareInput
+from .schemas import SHARED_PAGE_NOTES as SHARED_PAGE_NOTES  # re-exported: the API reads the service's page size
 from .sessions import session_share_id
 
 STREAK_LIMIT = 5
@@ -60,7 +61,8 @@ class OpenedShare:
 
 def lock_duration(lock_number: int) -> timedelta:
     """15 minutes for the first lock, doubling for each one after."""
-    return FIRST_LOCK * (2 ** lock_number)
+    factor: int = 2 ** lock_number  # int ** int is typed as Any (a negative power is a float)
+    return FIRST_LOCK * factor
 
 
 def state_of(share: Share, now: datetime | None = None) -> str:
@@ -90,9 +92,11 @@ def create_share(notebook: Notebook, request: ShareInput, *,
     # The notebook token of this request opens the data key; the share gets a key of its own,
     # which seals the keys of its notes only and is held in the share's slot for the link token.
     dek = notes.data_key(notebook)
-    generated = crypto.generate_passcode() if request.passcode is None else None
-    passcode_hash = _hash_outside_transactions(
-        normalize(request.passcode if request.passcode is not None else generated), client)
+    passcode = request.passcode
+    generated: str | None = None
+    if passcode is None:
+        passcode = generated = crypto.generate_passcode()
+    passcode_hash = _hash_outside_transactions(normalize(passcode), client)
     # A new transaction (on SQLite, BEGIN IMMEDIATE): the notebook and notes are read again,
     # since they may have been deleted while the passcode was hashed.
     if db.session.get(Notebook, notebook_id) is None:
@@ -267,7 +271,7 @@ def reserve_attempt(share_id: str, now: datetime) -> str | None:
         return None
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.share_id == share_id,
                                                   ShareAttempt.lease_until <= now))
-    in_flight = db.session.scalar(select(func.count()).where(ShareAttempt.share_id == share_id))
+    in_flight = db.session.execute(select(func.count()).where(ShareAttempt.share_id == share_id)).scalar_one()
     if share.failed_streak + in_flight >= STREAK_LIMIT or share.failed_total + in_flight >= TOTAL_LIMIT:
         db.session.commit()
         if in_flight:
@@ -368,7 +372,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None,
         attempt_id = _reserve_waiting(share_id, now)
         if attempt_id is None:
             db.session.expire_all()
-            refuse_unless_open(db.session.get(Share, share_id), now)
+            refuse_unless_open(db.session.get_one(Share, share_id), now)
             raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
         ok, new_hash = _verify_or_release(attempt_id, passcode_hash, typed, form)
     opened = _finish(share_id, attempt_id, now, ok, new_hash)
@@ -395,7 +399,7 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
         left = _record_failure(share_id, attempt_id, now)
         if left is None:  # this very failure locked the share: say so, with the lock's end
             db.session.expire_all()
-            refuse_unless_open(db.session.get(Share, share_id), now)
+            refuse_unless_open(db.session.get_one(Share, share_id), now)
         raise Unauthorized(wrong_passcode_message(max(1, left or 1)))
     try:
         opened = _record_success(share_id, attempt_id, now, new_hash)
@@ -407,7 +411,7 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
     db.session.expire_all()
     # No note is read here: each reader loads one page at a time (the share page its 25, the
     # API its first page under the byte budget), so opening costs the same for any share.
-    return OpenedShare(share=db.session.get(Share, share_id))
+    return OpenedShare(share=db.session.get_one(Share, share_id))
 
 
 def share_key(share: Share) -> notes.SharedKeys | None:

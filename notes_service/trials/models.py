@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import Model
 
 # The full-text index lives beside the models, not in them: SQLite's FTS5 table `trials_fts`
 # (and the shadow tables FTS5 keeps for it) fed by triggers, PostgreSQL's generated
@@ -33,7 +33,7 @@ def outside_models(name: str | None, type_: str, parent_names: dict[str, str | N
     return False
 
 
-class Trial(db.Model):  # type: ignore[name-defined]
+class Trial(Model):
     """A trial as it is now: the fields we list and search, and which version is current."""
 
     __tablename__ = "trials"
@@ -65,7 +65,7 @@ class Trial(db.Model):  # type: ignore[name-defined]
         return [c for c in self.conditions.split("\n") if c]
 
 
-class TrialVersion(db.Model):  # type: ignore[name-defined]
+class TrialVersion(Model):
     """One version of a trial's record as loaded, rendered once at import; never changed after."""
 
     __tablename__ = "trial_versions"

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,9 +81,13 @@ def read_entries(files: Iterable[Path], on_read: OnRead | None = None) -> Iterat
             continue
         try:
             with path.open("rb") as handle:
-                yield from _entries(handle, str(path), path.suffix.lower(), lambda p=path: p.open("rb"), count)
+                yield from _entries(handle, str(path), path.suffix.lower(), partial(_open_binary, path), count)
         except OSError as exc:
             yield Entry(str(path), problem=f"not readable ({type(exc).__name__})")
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return path.open("rb")
 
 
 def _is_member(info: zipfile.ZipInfo) -> bool:
@@ -102,7 +107,7 @@ def _zip_entries(path: Path, count: OnRead) -> Iterator[Entry]:
             suffix = Path(info.filename).suffix.lower()
             try:
                 with archive.open(info) as handle:
-                    yield from _entries(handle, where, suffix, lambda i=info: archive.open(i), count)
+                    yield from _entries(handle, where, suffix, partial(archive.open, info), count)
             except (OSError, zipfile.BadZipFile, EOFError) as exc:
                 yield Entry(where, problem=f"not readable ({type(exc).__name__})")
 
@@ -153,7 +158,7 @@ def _first_byte(handle: IO[bytes]) -> bytes:
     return stripped[:1]
 
 
-def _streamed(handle: _Counted, where: str, prefix: str) -> Iterator[Entry]:
+def _streamed(handle: _Counted, where: str, prefix: str) -> Generator[Entry, None, int]:
     """Yield each item under `prefix`; return how many there were (0: no such array)."""
     index = -1
     try:

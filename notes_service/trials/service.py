@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
 
 from .. import paging, registry
 from ..errors import BadRequest, Invalid, NotFound
@@ -158,12 +158,13 @@ def _next_version_ids(count: int) -> list[int]:
             "SELECT nextval(pg_get_serial_sequence('trial_versions', 'id')) FROM generate_series(1, :n)"),
             {"n": count}))
     # SQLite: the load's transaction holds the write lock (BEGIN IMMEDIATE) from its first read.
-    last = db.session.scalar(select(func.coalesce(func.max(TrialVersion.id), 0)))
+    last: int = db.session.execute(select(func.coalesce(func.max(TrialVersion.id), 0))).scalar_one()
     return list(range(last + 1, last + 1 + count))
 
 
-_TRIALS = Trial.__table__
-_VERSIONS = TrialVersion.__table__
+# Declarative classes with a __tablename__ map a Table (DeclarativeBase types it as FromClause).
+_TRIALS = cast(Table, Trial.__table__)
+_VERSIONS = cast(Table, TrialVersion.__table__)
 
 
 def _version_values(study: ctgov.Study, trial: render.Trial, revision: int, now: datetime) -> dict[str, Any]:
@@ -201,7 +202,9 @@ def _listing(trial: render.Trial, study: ctgov.Study, revision: int, now: dateti
 
 
 def _announce(nct_ids: tuple[str, ...], report: LoadReport) -> None:
-    for _receiver, lines in trials_changed.send(current_app._get_current_object(), nct_ids=nct_ids):
+    # current_app is typed as Flask; it is a LocalProxy, and the signal's sender is the app itself.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for _receiver, lines in trials_changed.send(app, nct_ids=nct_ids):
         report.notices.extend(lines or ())
 
 
