@@ -63,6 +63,7 @@ system-tools:
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
 
 # The browser tests need Chromium, the front's tests nginx: installed here when missing.

@@ -38,8 +38,16 @@ control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or "gunicorn.ctl"
 control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 
 # Atoms that hold credentials or the raw URI (query included): never logged, whatever the format asks.
-_BLANKED = {"{authorization}i", "{cookie}i", "{set-cookie}o", "{location}o",
-            "{http_authorization}e", "{http_cookie}e", "{query_string}e", "{raw_uri}e"}
+_BLANKED = {
+    "{authorization}i",
+    "{cookie}i",
+    "{set-cookie}o",
+    "{location}o",
+    "{http_authorization}e",
+    "{http_cookie}e",
+    "{query_string}e",
+    "{raw_uri}e",
+}
 
 
 class SecretMaskingLogger(Logger):
@@ -54,12 +62,14 @@ class SecretMaskingLogger(Logger):
         # PATH_INFO is decoded once by gunicorn (a %20 or %0A in it is a space or a line break):
         # encoded again it is one word, which mask() decodes and searches in any spelling.
         path = mask(quote_path(environ.get("PATH_INFO") or ""))
-        atoms.update({
-            "U": path,
-            "q": "-",
-            "r": f"{environ.get('REQUEST_METHOD')} {path} {environ.get('SERVER_PROTOCOL')}",
-            "f": mask(environ.get("HTTP_REFERER") or "-"),
-        })
+        atoms.update(
+            {
+                "U": path,
+                "q": "-",
+                "r": f"{environ.get('REQUEST_METHOD')} {path} {environ.get('SERVER_PROTOCOL')}",
+                "f": mask(environ.get("HTTP_REFERER") or "-"),
+            }
+        )
         for key, value in list(atoms.items()):
             if key in _BLANKED:
                 atoms[key] = "-"

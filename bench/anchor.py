@@ -27,8 +27,14 @@ import time
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 INPAGE_SCRIPT = r"""
 async ({selectors, runs}) => {
@@ -173,7 +179,8 @@ def measure_widget(page_url: str, origin: str, token: str, expected: int, runs: 
                 context = browser.new_context()
                 # The widget's own localStorage key for this API origin (widget/src/token-store.js tokenKey).
                 context.add_init_script(
-                    f"localStorage.setItem({json.dumps('trial-notes:token:' + origin)}, {json.dumps(token)});")
+                    f"localStorage.setItem({json.dumps('trial-notes:token:' + origin)}, {json.dumps(token)});"
+                )
                 context.add_init_script(WIDGET_PROBE.replace("__EXPECTED__", str(expected)))
                 page = context.new_page()
                 page.goto(page_url, wait_until="load")

@@ -48,8 +48,12 @@ def build_requests(spec: dict[str, Any]) -> list[bytes]:
     raw = []
     for item in spec["requests"]:
         body = (item.get("body") or "").encode("utf-8")
-        lines = [f"{item['method']} {item['path']} HTTP/1.1", f"Host: {host}", "Connection: close",
-                 "Accept: application/json"]
+        lines = [
+            f"{item['method']} {item['path']} HTTP/1.1",
+            f"Host: {host}",
+            "Connection: close",
+            "Accept: application/json",
+        ]
         lines += [f"{name}: {value}" for name, value in (item.get("headers") or {}).items()]
         if body:
             lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
@@ -117,8 +121,9 @@ def source_address(index: int, sources: int) -> str | None:
     return f"127.0.{1 + index % sources // 250}.{1 + index % sources % 250}" if sources else None
 
 
-async def run_rate(spec: dict[str, Any], rate: float, seconds: float, raw: bool = False,
-                   sources: int = 0) -> dict[str, Any]:
+async def run_rate(
+    spec: dict[str, Any], rate: float, seconds: float, raw: bool = False, sources: int = 0
+) -> dict[str, Any]:
     """Open loop: send at `rate` per second for `seconds`; latency from each request's due time."""
     host, port = spec["host"], spec["port"]
     payloads = build_requests(spec)
@@ -154,12 +159,14 @@ async def run_rate(spec: dict[str, Any], rate: float, seconds: float, raw: bool 
     await asyncio.gather(*tasks)
     lags.sort()
     extra = {"latencies_ms": [_ms(v) for v in latencies]} if raw else {}
-    return summary(latencies, statuses, seconds, offered_rps=rate, sent=total,
-                   lag_p99_ms=_ms(percentile(lags, 0.99)), **extra)
+    return summary(
+        latencies, statuses, seconds, offered_rps=rate, sent=total, lag_p99_ms=_ms(percentile(lags, 0.99)), **extra
+    )
 
 
-async def run_flood(spec: dict[str, Any], concurrency: int, seconds: float, sources: int,
-                    polite: bool = False) -> dict[str, Any]:
+async def run_flood(
+    spec: dict[str, Any], concurrency: int, seconds: float, sources: int, polite: bool = False
+) -> dict[str, Any]:
     """Closed loop: `concurrency` requests always in flight, from `sources` loopback addresses.
 
     `polite` clients wait out a Retry-After (at most 5 s) before their next request, as the
@@ -178,8 +185,9 @@ async def run_flood(spec: dict[str, Any], concurrency: int, seconds: float, sour
         while loop.time() < end:
             sent = loop.time()
             try:
-                status, retry_after = await asyncio.wait_for(exchange_head(host, port, payload, source),
-                                                             max(0.1, end - sent))
+                status, retry_after = await asyncio.wait_for(
+                    exchange_head(host, port, payload, source), max(0.1, end - sent)
+                )
             except TimeoutError:
                 return  # the flood is over; the request is abandoned in flight
             except OSError as exc:

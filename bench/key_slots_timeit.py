@@ -35,9 +35,13 @@ ROUNDS, CALLS = 7, 40
 
 def build():
     data = tempfile.mkdtemp(prefix="key-slots-timeit-")
-    env = {"NOTES_DATA_DIR": data, "DATABASE_URL": f"sqlite:///{data}/notes.sqlite3",
-           "NOTES_KEYS": Keyring.generate_spec("t1"), "NOTES_SECRET_KEY": "timeit-" + "x" * 40,
-           **{variable: "1000000 per minute" for variable, _ in RATE_LIMITS.values()}}
+    env = {
+        "NOTES_DATA_DIR": data,
+        "DATABASE_URL": f"sqlite:///{data}/notes.sqlite3",
+        "NOTES_KEYS": Keyring.generate_spec("t1"),
+        "NOTES_SECRET_KEY": "timeit-" + "x" * 40,
+        **{variable: "1000000 per minute" for variable, _ in RATE_LIMITS.values()},
+    }
     app = create_app(env)
     runner = app.test_cli_runner()
     for args in (["db", "upgrade"], ["trials", "load"]):
@@ -54,10 +58,15 @@ def main() -> None:
     made = client.post("/api/v1/notebooks").get_json()
     headers = {"Authorization": f"Bearer {made['token']}"}
     target = {"selector": [{"type": "TextQuoteSelector", "exact": QUOTE}]}
-    ids = [client.post(f"/api/v1/trials/{SEED}/notes", headers=headers,
-                       json={"target": target, "body": f"note {i}"}).get_json()["id"] for i in range(20)]
-    share = client.post("/api/v1/shares", headers=headers,
-                        json={"trial_id": SEED, "note_ids": ids[:10], "passcode": "timeit-passcode"}).get_json()
+    ids = [
+        client.post(
+            f"/api/v1/trials/{SEED}/notes", headers=headers, json={"target": target, "body": f"note {i}"}
+        ).get_json()["id"]
+        for i in range(20)
+    ]
+    share = client.post(
+        "/api/v1/shares", headers=headers, json={"trial_id": SEED, "note_ids": ids[:10], "passcode": "timeit-passcode"}
+    ).get_json()
     link = share["url"].rsplit("/s/", 1)[1]
     page = app.test_client()
     assert page.post(f"/s/{link}", data={"passcode": "timeit-passcode"}).status_code == 303
@@ -77,10 +86,12 @@ def main() -> None:
         response = page.get(f"/s/{link}")
         assert response.status_code == 200 and b"note 9" in response.data
 
-    for name, call in (("read 20 notes (GET /api/v1/trials/{nct}/notes)", read),
-                       ("read one note (GET /api/v1/notes/{id})", one_note),
-                       ("open a share of 10 (POST /api/v1/shared/{token})", open_share),
-                       ("share page with its cookie (GET /s/{token})", share_page)):
+    for name, call in (
+        ("read 20 notes (GET /api/v1/trials/{nct}/notes)", read),
+        ("read one note (GET /api/v1/notes/{id})", one_note),
+        ("open a share of 10 (POST /api/v1/shared/{token})", open_share),
+        ("share page with its cookie (GET /s/{token})", share_page),
+    ):
         call()  # warm: caches, compiled statements
         rounds = [t / CALLS * 1000 for t in timeit.repeat(call, number=CALLS, repeat=ROUNDS)]
         print(f"{name}: median {statistics.median(rounds):.2f} ms, fastest {min(rounds):.2f} ms")

@@ -63,8 +63,11 @@ def make(path: Path, count: int, array: bool = False, start: int = 0) -> Path:
     """Write the bulk file `path` (its suffix picks the form); return it."""
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
-                archive.open("studies.jsonl", "w") as raw, _text(raw) as handle:
+        with (
+            zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+            archive.open("studies.jsonl", "w") as raw,
+            _text(raw) as handle,
+        ):
             write(handle, count, "jsonl", start)
         return path
     shape = "jsonl" if suffix in (".jsonl", ".ndjson") else "array" if array else "studies"
@@ -81,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("count", type=int)
-    parser.add_argument("--array", action="store_true", help="a bare JSON array instead of {\"studies\": [...]}")
+    parser.add_argument("--array", action="store_true", help='a bare JSON array instead of {"studies": [...]}')
     parser.add_argument("--start", type=int, default=0, help="the first clone's index")
     args = parser.parse_args()
     make(args.path, args.count, args.array, args.start)

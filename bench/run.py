@@ -83,14 +83,37 @@ TARGETS: dict[str, tuple[str, float]] = {
     "widget_gzip_bytes": ("<=", 15_360),
     "anchor_500_ms": ("<=", 100),
 }
-SERVER_KEYS = ["health_rps", "read_rps", "read_ratio", "read_p99_ms", "write_rps", "write_p99_ms",
-               "share_open_ms", "flood_read_p99_ms", "flood_rss_mib", "slow_read_p99_ms",
-               "creation_read_p99_ms", "creation_write_p99_ms", "growth_ratio"]
+SERVER_KEYS = [
+    "health_rps",
+    "read_rps",
+    "read_ratio",
+    "read_p99_ms",
+    "write_rps",
+    "write_p99_ms",
+    "share_open_ms",
+    "flood_read_p99_ms",
+    "flood_rss_mib",
+    "slow_read_p99_ms",
+    "creation_read_p99_ms",
+    "creation_write_p99_ms",
+    "growth_ratio",
+]
 PAGE_KEYS = ["widget_gzip_bytes", "anchor_500_ms", "anchor_500_inpage_ms"]
 WRONG_PASSCODE = "000-000-000"
 RIGHT_PASSCODE = "bench passcode 7"
-FRAMING = ("<module>", "run ", "Application.", "BaseApplication.", "Arbiter.", "Worker.", "SyncWorker.",
-           "ThreadWorker.", "Flask.", "_run_code", "_run_module")
+FRAMING = (
+    "<module>",
+    "run ",
+    "Application.",
+    "BaseApplication.",
+    "Arbiter.",
+    "Worker.",
+    "SyncWorker.",
+    "ThreadWorker.",
+    "Flask.",
+    "_run_code",
+    "_run_module",
+)
 PER_RUN_ENV = {"NOTES_DATA_DIR", "NOTES_KEYS", "NOTES_SECRET_KEY"}
 
 
@@ -121,6 +144,7 @@ class Settings:
     @classmethod
     def from_env(cls, quick: bool, profile: bool, backends: str | None) -> Settings:
         """Read BENCH_* variables; --quick changes the defaults, not explicit values."""
+
         def number(name: str, full: float, small: float) -> float:
             raw = os.environ.get(name, "").strip()
             return float(raw) if raw else (small if quick else full)
@@ -180,8 +204,19 @@ def write_requests(path: Path, requests: list[tuple[str, str, str, str]]) -> Pat
 
 def wrk(base_url: str, requests_file: Path, seconds: float, connections: int) -> dict[str, Any]:
     """Closed-loop maximum rate with wrk; its JSON summary plus rps."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-               "-s", str(HERE / "wrk" / "requests.lua"), base_url, "--", str(requests_file)]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "wrk" / "requests.lua"),
+        base_url,
+        "--",
+        str(requests_file),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     good = summary["requests"] - summary["status_errors"]
@@ -233,9 +268,22 @@ class Profiler:
     def __init__(self, backend: Backend, phase: str, seconds: float) -> None:
         self.path = RESULTS / "profiles" / f"{backend.name}-{phase}.txt"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.command = ["py-spy", "record", "--pid", str(backend.server.pids()[0]), "--subprocesses",
-                        "--format", "raw", "--rate", "200", "--duration", str(max(1, round(seconds))),
-                        "--nonblocking", "--output", str(self.path)]
+        self.command = [
+            "py-spy",
+            "record",
+            "--pid",
+            str(backend.server.pids()[0]),
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--duration",
+            str(max(1, round(seconds))),
+            "--nonblocking",
+            "--output",
+            str(self.path),
+        ]
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Profiler:
@@ -268,8 +316,12 @@ class Profiler:
         def shares(counts: Counter) -> dict[str, float]:
             return {f: round(n / total, 3) for f, n in counts.most_common(top)} if total else {}
 
-        return {"samples": total, "inclusive": shares(below), "self": shares(own),
-                "file": str(self.path.relative_to(HERE.parent))}
+        return {
+            "samples": total,
+            "inclusive": shares(below),
+            "self": shares(own),
+            "file": str(self.path.relative_to(HERE.parent)),
+        }
 
 
 def profiled(backend: Backend, settings: Settings, phase: str, run: Any) -> None:
@@ -316,22 +368,25 @@ def prepare(name: str, workdir: Path) -> Backend:
 def seed_users(backend: Backend, settings: Settings, rng: random.Random, pool: list[dict[str, Any]]) -> None:
     """Readers with 20 notes each (exactly growth_small notes in all) and empty writer notebooks."""
     started = time.perf_counter()
-    backend.readers = seed.seed_notebooks(backend.app, settings.growth_small // settings.notes_each,
-                                          settings.notes_each, pool, rng)
+    backend.readers = seed.seed_notebooks(
+        backend.app, settings.growth_small // settings.notes_each, settings.notes_each, pool, rng
+    )
     backend.writers = seed.seed_notebooks(backend.app, settings.writers, 0, pool, rng)
     backend.details["seed_small_s"] = round(time.perf_counter() - started, 2)
     backend.details["notes_small"] = seed.note_count(backend.app)
 
 
 def read_requests(backend: Backend) -> list[tuple[str, str, str, str]]:
-    """"My notes on the seed trial", once for every reader."""
+    """ "My notes on the seed trial", once for every reader."""
     return [("GET", f"/api/v1/trials/{seed.SEED_TRIAL}/notes", r.token, "") for r in backend.readers]
 
 
 def as_driver(requests: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
     """wrk request tuples as driver request dicts."""
-    return [{"method": m, "path": p, "headers": {"Authorization": f"Bearer {t}"} if t else {}, "body": b or None}
-            for m, p, t, b in requests]
+    return [
+        {"method": m, "path": p, "headers": {"Authorization": f"Bearer {t}"} if t else {}, "body": b or None}
+        for m, p, t, b in requests
+    ]
 
 
 def write_requests_for(backend: Backend, pool: list[dict[str, Any]], rng: random.Random) -> list[tuple[str, ...]]:
@@ -340,10 +395,17 @@ def write_requests_for(backend: Backend, pool: list[dict[str, Any]], rng: random
     for index in range(len(backend.writers) * 4):
         payload = rng.choice(pool)
         quote = payload["selector"][0]
-        body = json.dumps({"target": {"selector": [quote]}, "body": payload["body"], "color": payload["color"]},
-                          ensure_ascii=True)
-        out.append(("POST", f"/api/v1/trials/{seed.SEED_TRIAL}/notes",
-                    backend.writers[index % len(backend.writers)].token, body))
+        body = json.dumps(
+            {"target": {"selector": [quote]}, "body": payload["body"], "color": payload["color"]}, ensure_ascii=True
+        )
+        out.append(
+            (
+                "POST",
+                f"/api/v1/trials/{seed.SEED_TRIAL}/notes",
+                backend.writers[index % len(backend.writers)].token,
+                body,
+            )
+        )
     return out
 
 
@@ -367,9 +429,12 @@ def measure_reads(backend: Backend, settings: Settings) -> None:
     log(f"{backend.name}: reads at half of {read_rps} rps")
     half = fixed_rate(read_spec, read_rps / 2, settings.seconds)
     backend.details["read_half"] = half
-    backend.figures.update(health_rps=health_rps, read_rps=read_rps,
-                           read_ratio=round(read_rps / health_rps, 3) if health_rps else None,
-                           read_p99_ms=half["p99_ms"])
+    backend.figures.update(
+        health_rps=health_rps,
+        read_rps=read_rps,
+        read_ratio=round(read_rps / health_rps, 3) if health_rps else None,
+        read_p99_ms=half["p99_ms"],
+    )
     profiled(backend, settings, "read", lambda: wrk(srv.base_url, reads, settings.seconds, settings.wrk_connections))
 
 
@@ -386,53 +451,79 @@ def measure_writes(backend: Backend, settings: Settings, pool: list[dict[str, An
     half = fixed_rate(spec, write_rps / 2, settings.seconds)
     backend.details["write_half"] = half
     backend.figures.update(write_rps=write_rps, write_p99_ms=half["p99_ms"])
-    profiled(backend, settings, "write", lambda: wrk(srv.base_url, writes, settings.seconds,
-                                                     settings.wrk_connections))
+    profiled(backend, settings, "write", lambda: wrk(srv.base_url, writes, settings.seconds, settings.wrk_connections))
 
 
 def measure_shares(backend: Backend, settings: Settings) -> None:
     """share_open_ms, then the wrong-passcode flood: flood_read_p99_ms and flood_rss_mib."""
     srv, work = backend.server, backend.workdir
     tokens = seed.seed_shares(backend.app, backend.readers[0], settings.flood_concurrency + 1, RIGHT_PASSCODE)
-    opens = [{"method": "POST", "path": f"/api/v1/shared/{tokens[0]}", "headers": {},
-              "body": json.dumps({"passcode": RIGHT_PASSCODE})}]
+    opens = [
+        {
+            "method": "POST",
+            "path": f"/api/v1/shared/{tokens[0]}",
+            "headers": {},
+            "body": json.dumps({"passcode": RIGHT_PASSCODE}),
+        }
+    ]
     log(f"{backend.name}: {settings.share_opens} share opens with the right passcode")
     # Two a second: one at a time, so the median is the cost of one open, not of a queue. Each
     # from its own address, as different family members would (nginx limits each address).
-    opened = fixed_rate(driver_spec(work / "opens.json", srv.port, opens), 2, settings.share_opens / 2,
-                        sources=settings.share_opens)
+    opened = fixed_rate(
+        driver_spec(work / "opens.json", srv.port, opens), 2, settings.share_opens / 2, sources=settings.share_opens
+    )
     backend.details["share_open"] = opened
     backend.figures["share_open_ms"] = opened["p50_ms"]
 
-    wrong = [{"method": "POST", "path": f"/api/v1/shared/{token}", "headers": {},
-              "body": json.dumps({"passcode": WRONG_PASSCODE})} for token in tokens[1:]]
+    wrong = [
+        {
+            "method": "POST",
+            "path": f"/api/v1/shared/{token}",
+            "headers": {},
+            "body": json.dumps({"passcode": WRONG_PASSCODE}),
+        }
+        for token in tokens[1:]
+    ]
     flood_spec = driver_spec(work / "flood.json", srv.port, wrong)
     read_spec = driver_spec(work / "reads.json", srv.port, as_driver(read_requests(backend)))
     idle_rss = srv.rss_mib()
 
     def flood_run() -> tuple[dict[str, Any], dict[str, Any], RssPeak]:
         with server.RssSampler(srv) as sampler:
-            flood = driver("flood", flood_spec, settings.flood_seconds, concurrency=settings.flood_concurrency,
-                           sources=settings.flood_concurrency)
+            flood = driver(
+                "flood",
+                flood_spec,
+                settings.flood_seconds,
+                concurrency=settings.flood_concurrency,
+                sources=settings.flood_concurrency,
+            )
             time.sleep(1.0)  # let the flood fill the queue before other users arrive
             reads = fixed_rate(read_spec, settings.flood_read_rps, max(1.0, settings.flood_seconds - 2))
             flooded = finish(flood)
         return flooded, reads, RssPeak(sampler.peak, sampler.samples)
 
-    log(f"{backend.name}: flood of {settings.flood_concurrency} concurrent wrong passcodes for "
-        f"{settings.flood_seconds:.0f} s, reads at {settings.flood_read_rps:.0f} rps meanwhile")
+    log(
+        f"{backend.name}: flood of {settings.flood_concurrency} concurrent wrong passcodes for "
+        f"{settings.flood_seconds:.0f} s, reads at {settings.flood_read_rps:.0f} rps meanwhile"
+    )
     flooded, reads, peak = flood_run()
     drained = srv.settle()
     backend.details["flood"] = {**flooded, "drain_s": round(drained, 2)}
     backend.details["flood_reads"] = reads
-    backend.details["flood_rss"] = {"peak_mib": round(peak.mib, 1), "samples": peak.samples,
-                                    "idle_mib": round(idle_rss, 1)}
+    backend.details["flood_rss"] = {
+        "peak_mib": round(peak.mib, 1),
+        "samples": peak.samples,
+        "idle_mib": round(idle_rss, 1),
+    }
     backend.figures.update(flood_read_p99_ms=reads["p99_ms"], flood_rss_mib=round(peak.mib, 1))
     if settings.profile:
         # Fresh shares: the flood above locked the first ones.
         more = seed.seed_shares(backend.app, backend.readers[0], settings.flood_concurrency, RIGHT_PASSCODE)
-        driver_spec(work / "flood.json", srv.port, [{**w, "path": f"/api/v1/shared/{t}"}
-                                                    for w, t in zip(wrong, more, strict=True)])
+        driver_spec(
+            work / "flood.json",
+            srv.port,
+            [{**w, "path": f"/api/v1/shared/{t}"} for w, t in zip(wrong, more, strict=True)],
+        )
         profiled(backend, settings, "flood", flood_run)
         srv.settle()
 
@@ -441,8 +532,10 @@ def measure_slow_clients(backend: Backend, settings: Settings) -> None:
     """slow_read_p99_ms: reads (open loop) while `slow_clients` connections trickle their headers."""
     srv, work = backend.server, backend.workdir
     read_spec = driver_spec(work / "reads.json", srv.port, as_driver(read_requests(backend)))
-    log(f"{backend.name}: {settings.slow_clients} slow clients for {settings.flood_seconds:.0f} s, "
-        f"reads at {settings.flood_read_rps:.0f} rps meanwhile")
+    log(
+        f"{backend.name}: {settings.slow_clients} slow clients for {settings.flood_seconds:.0f} s, "
+        f"reads at {settings.flood_read_rps:.0f} rps meanwhile"
+    )
     slow = driver("slow", read_spec, settings.flood_seconds, concurrency=settings.slow_clients)
     time.sleep(1.0)  # every slow connection is open before the reads start
     reads = fixed_rate(read_spec, settings.flood_read_rps, max(1.0, settings.flood_seconds - 2))
@@ -455,24 +548,31 @@ def measure_creations(backend: Backend, settings: Settings, pool: list[dict[str,
     """creation_read_p99_ms, creation_write_p99_ms: reads and note creations (open loop) while
     `creators` owners create shares back to back (closed loop, each from its own address)."""
     srv, work = backend.server, backend.workdir
-    creations = [{"method": "POST", "path": "/api/v1/shares",
-                  "headers": {"Authorization": f"Bearer {owner.token}"},
-                  "body": json.dumps({"trial_id": seed.SEED_TRIAL, "passcode": RIGHT_PASSCODE})}
-                 for owner in backend.readers[-settings.creators:]]
+    creations = [
+        {
+            "method": "POST",
+            "path": "/api/v1/shares",
+            "headers": {"Authorization": f"Bearer {owner.token}"},
+            "body": json.dumps({"trial_id": seed.SEED_TRIAL, "passcode": RIGHT_PASSCODE}),
+        }
+        for owner in backend.readers[-settings.creators :]
+    ]
     create_spec = driver_spec(work / "creations.json", srv.port, creations)
     read_spec = driver_spec(work / "reads.json", srv.port, as_driver(read_requests(backend)))
-    write_spec = driver_spec(work / "creation-writes.json", srv.port,
-                             as_driver(write_requests_for(backend, pool, rng)))
+    write_spec = driver_spec(work / "creation-writes.json", srv.port, as_driver(write_requests_for(backend, pool, rng)))
     # At most a quarter of the measured maxima: the figure is what the creations cost readers and
     # writers, not the queue of a pool loaded near its limit (on a busy machine 20 reads and 10
     # writes a second were most of what it could serve at all).
     read_rate = round(min(settings.flood_read_rps, backend.figures["read_rps"] / 4), 1)
     write_rate = round(min(settings.creation_write_rps, backend.figures["write_rps"] / 4), 1)
-    log(f"{backend.name}: {settings.creators} concurrent share creations for {settings.flood_seconds:.0f} s, "
-        f"reads at {read_rate} and note creations at {write_rate} rps")
+    log(
+        f"{backend.name}: {settings.creators} concurrent share creations for {settings.flood_seconds:.0f} s, "
+        f"reads at {read_rate} and note creations at {write_rate} rps"
+    )
     # Owners' clients wait out a Retry-After (the front's 503 when the passcode pool is full).
-    creators = driver("flood", create_spec, settings.flood_seconds, concurrency=settings.creators,
-                      sources=settings.creators, polite=1)
+    creators = driver(
+        "flood", create_spec, settings.flood_seconds, concurrency=settings.creators, sources=settings.creators, polite=1
+    )
     time.sleep(1.0)  # the creations are running before the readers and writers arrive
     seconds = max(1.0, settings.flood_seconds - 2)
     reads = driver("rate", read_spec, seconds, rate=read_rate)
@@ -480,8 +580,10 @@ def measure_creations(backend: Backend, settings: Settings, pool: list[dict[str,
     backend.details["creation_reads"], backend.details["creation_writes"] = finish(reads), finish(writes)
     backend.details["creations"] = finish(creators)
     srv.settle()
-    backend.figures.update(creation_read_p99_ms=backend.details["creation_reads"]["p99_ms"],
-                           creation_write_p99_ms=backend.details["creation_writes"]["p99_ms"])
+    backend.figures.update(
+        creation_read_p99_ms=backend.details["creation_reads"]["p99_ms"],
+        creation_write_p99_ms=backend.details["creation_writes"]["p99_ms"],
+    )
 
 
 @dataclass
@@ -506,24 +608,29 @@ def measure_growth(backend: Backend, settings: Settings, pool: list[dict[str, An
     twin = prepare(backend.name, backend.workdir.parent / f"{backend.name}-large")
     try:
         started = time.perf_counter()
-        twin.readers = seed.seed_notebooks(twin.app, settings.growth_small // settings.notes_each,
-                                           settings.notes_each, pool, rng)
+        twin.readers = seed.seed_notebooks(
+            twin.app, settings.growth_small // settings.notes_each, settings.notes_each, pool, rng
+        )
         seed.grow_to(twin.app, settings.growth_large, settings.notes_each, pool, rng)
         backend.details["seed_large_s"] = round(time.perf_counter() - started, 2)
         for each in (backend, twin):
             if each.name == "postgresql":
                 server.pg_vacuum_analyze(each.env["DATABASE_URL"])
-        twin.server = server.Front(twin.env, backend.workdir.parent / f"front-{twin.name}-large.log",
-                                   extra_args=settings.gunicorn_args)
+        twin.server = server.Front(
+            twin.env, backend.workdir.parent / f"front-{twin.name}-large.log", extra_args=settings.gunicorn_args
+        )
         twin.server.start()
         rate = round(backend.figures["read_rps"] / 4, 1)
-        specs = {label: driver_spec(each.workdir / "growth.json", each.server.port,
-                                    as_driver(read_requests(each)))
-                 for label, each in (("small", backend), ("large", twin))}
+        specs = {
+            label: driver_spec(each.workdir / "growth.json", each.server.port, as_driver(read_requests(each)))
+            for label, each in (("small", backend), ("large", twin))
+        }
         for spec in specs.values():
             fixed_rate(spec, rate, 1)  # warm up
-        log(f"{backend.name}: reads at {rate} rps, {GROWTH_ROUNDS} rounds alternating "
-            f"{settings.growth_small:,} and {settings.growth_large:,} notes")
+        log(
+            f"{backend.name}: reads at {rate} rps, {GROWTH_ROUNDS} rounds alternating "
+            f"{settings.growth_small:,} and {settings.growth_large:,} notes"
+        )
         latencies: dict[str, list[float]] = {"small": [], "large": []}
         for _ in range(GROWTH_ROUNDS):
             for label, spec in specs.items():
@@ -532,10 +639,12 @@ def measure_growth(backend: Backend, settings: Settings, pool: list[dict[str, An
         for label, each in (("small", backend), ("large", twin)):
             values = sorted(latencies[label])
             backend.details[f"growth_{label}"] = {
-                "notes": seed.note_count(each.app), "offered_rps": rate, "completed": len(values),
-                "p50_ms": round(statistics.median(values), 2), "p99_ms": values[int(0.99 * (len(values) - 1))],
-                "query_plan": server.query_plan(each.env["DATABASE_URL"], each.readers[0].notebook_id,
-                                                seed.SEED_TRIAL),
+                "notes": seed.note_count(each.app),
+                "offered_rps": rate,
+                "completed": len(values),
+                "p50_ms": round(statistics.median(values), 2),
+                "p99_ms": values[int(0.99 * (len(values) - 1))],
+                "query_plan": server.query_plan(each.env["DATABASE_URL"], each.readers[0].notebook_id, seed.SEED_TRIAL),
             }
         small, large = backend.details["growth_small"], backend.details["growth_large"]
         backend.figures["growth_ratio"] = round(large["p50_ms"] / small["p50_ms"], 3)
@@ -569,8 +678,9 @@ def measure_page(backend: Backend, settings: Settings, pool: list[dict[str, Any]
     backend.figures["anchor_500_ms"] = None
     if (STATIC / "widget.js").exists():
         try:
-            widget = anchor.measure_widget(page_url, backend.server.base_url, owner.token, len(selectors),
-                                           settings.anchor_runs)
+            widget = anchor.measure_widget(
+                page_url, backend.server.base_url, owner.token, len(selectors), settings.anchor_runs
+            )
         except Exception as exc:  # reported as not measured; the run goes on
             backend.details["anchor_widget"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
         else:
@@ -586,8 +696,7 @@ def run_backend(name: str, settings: Settings, root: Path, with_page: bool) -> B
     try:
         pool = seed.quote_pool(backend.app, 400, rng)
         seed_users(backend, settings, rng, pool)
-        backend.server = server.Front(backend.env, root / f"front-{name}.log",
-                                      extra_args=settings.gunicorn_args)
+        backend.server = server.Front(backend.env, root / f"front-{name}.log", extra_args=settings.gunicorn_args)
         backend.server.start()
         measure_reads(backend, settings)
         measure_growth(backend, settings, pool, rng)  # before any write: exactly growth_small notes
@@ -620,8 +729,17 @@ def release(backend: Backend) -> None:
 def run_micro(root: Path, quick: bool) -> dict[str, Any]:
     """bench/micro with pytest-benchmark; median microseconds per benchmark."""
     out = root / "micro.json"
-    command = [PY, "-m", "pytest", str(HERE / "micro"), "-q", "-p", "no:cacheprovider",
-               f"--benchmark-json={out}", "--benchmark-disable-gc"]
+    command = [
+        PY,
+        "-m",
+        "pytest",
+        str(HERE / "micro"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--benchmark-json={out}",
+        "--benchmark-disable-gc",
+    ]
     if quick:
         command += ["--benchmark-max-time=0.05", "--benchmark-min-rounds=3"]
     log("micro-benchmarks (pytest-benchmark)")
@@ -629,8 +747,10 @@ def run_micro(root: Path, quick: bool) -> dict[str, Any]:
     if result.returncode != 0:
         raise RuntimeError(f"micro-benchmarks failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
     data = json.loads(out.read_text())
-    return {b["name"]: {"median_us": round(b["stats"]["median"] * 1e6, 2), "rounds": b["stats"]["rounds"]}
-            for b in data["benchmarks"]}
+    return {
+        b["name"]: {"median_us": round(b["stats"]["median"] * 1e6, 2), "rounds": b["stats"]["rounds"]}
+        for b in data["benchmarks"]
+    }
 
 
 # -- Report ----------------------------------------------------------------------------
@@ -638,6 +758,7 @@ def run_micro(root: Path, quick: bool) -> dict[str, Any]:
 
 def machine(backends: list[str]) -> dict[str, Any]:
     """What the figures were measured on."""
+
     def first(path: str, prefix: str) -> str | None:
         try:
             for line in Path(path).read_text().splitlines():
@@ -692,8 +813,9 @@ def table(results: dict[str, Any], names: list[str]) -> str:
         values = [results["backends"].get(n, {}).get(key) for n in names]
         target = " ".join(map(str, TARGETS[key])) if key in TARGETS else ""
         verdicts = "/".join(v for v in (verdict(key, x) for x in values if x is not None) if v)
-        rows.append([key, *("-" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in values),
-                     target, verdicts])
+        rows.append(
+            [key, *("-" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in values), target, verdicts]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -717,17 +839,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PATH"] = f"{server.BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # py-spy from the venv
     for tool in ("wrk",) + (("py-spy",) if settings.profile else ()):
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is not installed (make bench installs wrk; "
-                             f"py-spy: .venv/bin/pip install py-spy)")
+            raise SystemExit(f"{tool} is not installed (make bench installs wrk; py-spy: .venv/bin/pip install py-spy)")
     started = time.perf_counter()
     RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "make bench" + (" (bench/run.py --quick)" if settings.quick else ""),
         "machine": machine(settings.backends),
-        "settings": {**vars(settings),
-                     "service_env": {k: v for k, v in os.environ.items()
-                                     if k.startswith("NOTES_") and k not in PER_RUN_ENV}},
+        "settings": {
+            **vars(settings),
+            "service_env": {k: v for k, v in os.environ.items() if k.startswith("NOTES_") and k not in PER_RUN_ENV},
+        },
         "backend": settings.backends[0],
         "backends": {},
         "details": {},
@@ -740,9 +862,16 @@ def main(argv: list[str] | None = None) -> int:
             results["details"][name] = backend.details
         results["micro"] = {} if args.no_micro else run_micro(root, settings.quick)
         # Import rate and memory, search at 1,000 vs BENCH_TRIALS trials, list page sizes.
-        results["trials"] = {} if args.no_trials else trials_bench.run(
-            settings.backends, 2000 if settings.quick else int(os.environ.get("BENCH_TRIALS", "100000")),
-            2 if settings.quick else int(os.environ.get("BENCH_SEARCH_ROUNDS", "15")), root)
+        results["trials"] = (
+            {}
+            if args.no_trials
+            else trials_bench.run(
+                settings.backends,
+                2000 if settings.quick else int(os.environ.get("BENCH_TRIALS", "100000")),
+                2 if settings.quick else int(os.environ.get("BENCH_SEARCH_ROUNDS", "15")),
+                root,
+            )
+        )
     primary = results["backends"][settings.backends[0]]
     # Every key of the issue's table at the top level, from the first backend (SQLite).
     for key in SERVER_KEYS + PAGE_KEYS:
@@ -752,8 +881,10 @@ def main(argv: list[str] | None = None) -> int:
             if key in primary:
                 results["backends"][name].setdefault(key, primary[key])
     results["targets"] = {
-        key: {"target": f"{op} {target}",
-              **{name: verdict(key, results["backends"][name].get(key)) for name in settings.backends}}
+        key: {
+            "target": f"{op} {target}",
+            **{name: verdict(key, results["backends"][name].get(key)) for name in settings.backends},
+        }
         for key, (op, target) in TARGETS.items()
     }
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
@@ -764,8 +895,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nmicro-benchmarks (median):")
         for name, stats in results["micro"].items():
             print(f"  {name:<40} {stats['median_us']:>10,.1f} us")
-    print(f"\nwrote {args.out.relative_to(HERE.parent) if args.out.is_relative_to(HERE.parent) else args.out} "
-          f"in {results['elapsed_s']:.0f} s")
+    print(
+        f"\nwrote {args.out.relative_to(HERE.parent) if args.out.is_relative_to(HERE.parent) else args.out} "
+        f"in {results['elapsed_s']:.0f} s"
+    )
     return 0
 
 

@@ -39,7 +39,7 @@ BODIES = (
     "<p>Does this <strong>exclude</strong> me? My last scan was in March.</p>",
     "<p>Bring this up at the next appointment:</p><ul><li>dose</li><li>travel costs</li></ul>",
     "Mum: compare with the <em>other</em> trial we looked at.",
-    "<p>See <a href=\"https://clinicaltrials.gov\">the registry</a> for the full record.</p>",
+    '<p>See <a href="https://clinicaltrials.gov">the registry</a> for the full record.</p>',
 )
 BATCH_NOTEBOOKS = 500  # x 20 notes: 10,000 rows per INSERT batch
 
@@ -72,8 +72,10 @@ def quote_pool(app: Flask, count: int, rng: random.Random) -> list[NotePayload]:
 
 def _slot_row(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> dict[str, Any]:
     slot = keys.new_slot(notebook_id, share_id, dek, token)
-    return {column: getattr(slot, column) for column in
-            ("id", "notebook_id", "share_id", "kek_id", "salt", "wrapped", "created_at")}
+    return {
+        column: getattr(slot, column)
+        for column in ("id", "notebook_id", "share_id", "kek_id", "salt", "wrapped", "created_at")
+    }
 
 
 def _notebook_row(now: Any) -> tuple[dict[str, Any], str, bytes]:
@@ -84,24 +86,39 @@ def _notebook_row(now: Any) -> tuple[dict[str, Any], str, bytes]:
     return row, token, dek
 
 
-def _note_rows(notebook: dict[str, Any], dek: bytes, count: int, pool: list[NotePayload], version: str,
-               rng: random.Random, now: Any) -> list[dict[str, Any]]:
+def _note_rows(
+    notebook: dict[str, Any],
+    dek: bytes,
+    count: int,
+    pool: list[NotePayload],
+    version: str,
+    rng: random.Random,
+    now: Any,
+) -> list[dict[str, Any]]:
     rows = []
     for index in range(count):
         note_id = uuid.uuid4().hex
         created = now + timedelta(microseconds=index)
-        rows.append({
-            "id": note_id, "notebook_id": notebook["id"], "trial_id": SEED_TRIAL,
-            "format_version": service.FORMAT_VERSION,
-            "ciphertext": service.seal_payload(crypto.note_key(dek, notebook["id"], note_id), notebook["id"], note_id,
-                                               rng.choice(pool)),
-            "anchored_version": version, "created_at": created, "updated_at": created,
-        })
+        rows.append(
+            {
+                "id": note_id,
+                "notebook_id": notebook["id"],
+                "trial_id": SEED_TRIAL,
+                "format_version": service.FORMAT_VERSION,
+                "ciphertext": service.seal_payload(
+                    crypto.note_key(dek, notebook["id"], note_id), notebook["id"], note_id, rng.choice(pool)
+                ),
+                "anchored_version": version,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
     return rows
 
 
-def seed_notebooks(app: Flask, notebooks: int, notes_each: int, pool: list[NotePayload],
-                   rng: random.Random) -> list[Reader]:
+def seed_notebooks(
+    app: Flask, notebooks: int, notes_each: int, pool: list[NotePayload], rng: random.Random
+) -> list[Reader]:
     """Insert `notebooks` notebooks with `notes_each` encrypted notes each on the seed trial."""
     readers: list[Reader] = []
     with app.app_context():
@@ -161,16 +178,34 @@ def seed_shares(app: Flask, owner: Reader, count: int, passcode: str) -> list[st
         for _ in range(count):
             token = crypto.new_token(32)
             share_id = uuid.uuid4().hex
-            shares.append({
-                "id": share_id, "notebook_id": owner.notebook_id, "trial_id": SEED_TRIAL,
-                "token_hash": crypto.hash_token(token), "passcode_hash": passcode_hash,
-                "expires_at": now + timedelta(days=7), "max_views": None, "views": 0,
-                "failed_streak": 0, "failed_total": 0, "lock_count": 0, "revoked": False, "created_at": now,
-            })
+            shares.append(
+                {
+                    "id": share_id,
+                    "notebook_id": owner.notebook_id,
+                    "trial_id": SEED_TRIAL,
+                    "token_hash": crypto.hash_token(token),
+                    "passcode_hash": passcode_hash,
+                    "expires_at": now + timedelta(days=7),
+                    "max_views": None,
+                    "views": 0,
+                    "failed_streak": 0,
+                    "failed_total": 0,
+                    "lock_count": 0,
+                    "revoked": False,
+                    "created_at": now,
+                }
+            )
             share_key = crypto.new_data_key()  # the share's own key: it seals its notes' keys
-            links += [{"share_id": share_id, "note_id": note_id,
-                       "wrapped_key": crypto.wrap_note_key(share_key, crypto.note_key(dek, owner.notebook_id, note_id),
-                                                           share_id, note_id)} for note_id in note_ids]
+            links += [
+                {
+                    "share_id": share_id,
+                    "note_id": note_id,
+                    "wrapped_key": crypto.wrap_note_key(
+                        share_key, crypto.note_key(dek, owner.notebook_id, note_id), share_id, note_id
+                    ),
+                }
+                for note_id in note_ids
+            ]
             slots.append(_slot_row(owner.notebook_id, share_id, share_key, token))
             tokens.append(token)
         db.session.execute(insert(Share), shares)

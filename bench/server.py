@@ -98,8 +98,14 @@ def pg_version() -> str:
 
 def flask_cli(env: Mapping[str, str], *args: str) -> None:
     """Run one `flask` command of the service; raise with its output if it fails."""
-    result = subprocess.run([str(BIN / "flask"), *args], cwd=REPO, env={**env, "FLASK_APP": "notes_service"},
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(BIN / "flask"), *args],
+        cwd=REPO,
+        env={**env, "FLASK_APP": "notes_service"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
@@ -107,14 +113,22 @@ def flask_cli(env: Mapping[str, str], *args: str) -> None:
 class Gunicorn:
     """`gunicorn -w 2 -b 127.0.0.1:PORT wsgi:app`, started and stopped by us."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path, workers: int = 2,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, workers: int = 2, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.env = dict(env)
         self.port = free_port()
         self.log_path = log_path
         self.workers = workers
-        self.command = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
-                        *extra_args, "wsgi:app"]
+        self.command = [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            *extra_args,
+            "wsgi:app",
+        ]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -129,8 +143,9 @@ class Gunicorn:
         """Start in a process group of its own and wait until ready(); raise if it exits or times out."""
         timeout = self.start_timeout if timeout is None else timeout
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(self.command, cwd=REPO, env=self.env, stdout=log, stderr=log,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command, cwd=REPO, env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -203,19 +218,22 @@ class Front(Gunicorn):
     """`deploy/front.py`, as `make serve` runs it: nginx on `port`, the main pool and the passcode pool
     behind it, each on a free port; every figure measured through it goes through nginx."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path, workers: int = 2,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, workers: int = 2, extra_args: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(env, log_path, workers, extra_args)
         self.run_dir = log_path.with_suffix(".run")
-        self.env.update({
-            "BIND": f"127.0.0.1:{self.port}",
-            "FRONT_APP_BIND": f"127.0.0.1:{free_port()}",
-            "PASSCODE_BIND": f"127.0.0.1:{free_port()}",
-            "FRONT_RUN_DIR": str(self.run_dir),
-            # Access logs to files, as a deployment keeps them, not to the bench's terminal.
-            "FRONT_LOG_DIR": str(log_path.with_suffix(".logs")),
-            "WEB_CONCURRENCY": str(workers),
-        })
+        self.env.update(
+            {
+                "BIND": f"127.0.0.1:{self.port}",
+                "FRONT_APP_BIND": f"127.0.0.1:{free_port()}",
+                "PASSCODE_BIND": f"127.0.0.1:{free_port()}",
+                "FRONT_RUN_DIR": str(self.run_dir),
+                # Access logs to files, as a deployment keeps them, not to the bench's terminal.
+                "FRONT_LOG_DIR": str(log_path.with_suffix(".logs")),
+                "WEB_CONCURRENCY": str(workers),
+            }
+        )
         if extra_args:
             self.env["GUNICORN_CMD_ARGS"] = " ".join(extra_args)  # both pools read it
         self.command = [sys.executable, str(REPO / "deploy" / "front.py")]

@@ -43,9 +43,26 @@ SMALL = 1000
 # Words of the shipped records' titles and conditions (broad and narrow), two-word queries,
 # NCT numbers whole and as prefixes: what a site's search box gets.
 QUERIES = [
-    "cancer", "lupus", "cirrhosis", "diabetes", "breast cancer", "hepatocellular carcinoma", "heart",
-    "vaccine", "children", "phase", "immunodeficiency", "cystic fibrosis", "pain", "obesity",
-    "NCT9000", "NCT90000042", "NCT90000777", "placebo", "sclerosis", "kidney transplant",
+    "cancer",
+    "lupus",
+    "cirrhosis",
+    "diabetes",
+    "breast cancer",
+    "hepatocellular carcinoma",
+    "heart",
+    "vaccine",
+    "children",
+    "phase",
+    "immunodeficiency",
+    "cystic fibrosis",
+    "pain",
+    "obesity",
+    "NCT9000",
+    "NCT90000042",
+    "NCT90000777",
+    "placebo",
+    "sclerosis",
+    "kidney transplant",
 ]
 LOAD = """
 import json, resource, sys, time
@@ -70,8 +87,13 @@ def log(message: str) -> None:
 
 
 def env_for(url: str, data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "NOTES_DATA_DIR": str(data_dir), "DATABASE_URL": url,
-            "NOTES_KEYS": KEYS, "NOTES_SECRET_KEY": "bench-" + "s" * 40}
+    return {
+        **os.environ,
+        "NOTES_DATA_DIR": str(data_dir),
+        "DATABASE_URL": url,
+        "NOTES_KEYS": KEYS,
+        "NOTES_SECRET_KEY": "bench-" + "s" * 40,
+    }
 
 
 KEYS = Keyring.generate_spec("bench1")
@@ -91,8 +113,14 @@ def new_database(backend: str, root: Path, label: str) -> tuple[str, str | None]
 
 def load(url: str, data_dir: Path, path: Path) -> dict[str, Any]:
     """`service.load_records` in a child process: its time, CPU time and peak RSS."""
-    child = subprocess.run([sys.executable, "-c", LOAD, str(path)], env=env_for(url, data_dir),
-                           cwd=HERE.parent, capture_output=True, text=True, check=False)
+    child = subprocess.run(
+        [sys.executable, "-c", LOAD, str(path)],
+        env=env_for(url, data_dir),
+        cwd=HERE.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if child.returncode != 0:
         raise RuntimeError(child.stderr[-4000:])
     figures = json.loads(child.stdout.strip().splitlines()[-1])
@@ -107,8 +135,10 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def searches(small_url: str, large_url: str, root: Path, rounds: int) -> dict[str, Any]:
-    apps = {size: create_app(env_for(url, root / f"serve-{size}")) for size, url in
-            (("small", small_url), ("large", large_url))}
+    apps = {
+        size: create_app(env_for(url, root / f"serve-{size}"))
+        for size, url in (("small", small_url), ("large", large_url))
+    }
     clients = {size: app.test_client() for size, app in apps.items()}
     timings: dict[str, list[float]] = {"small": [], "large": []}
     for size in clients:  # warm both (caches, statistics)
@@ -191,10 +221,12 @@ def main() -> None:
     if "postgresql" in backends and not server.postgres_reachable():
         backends = [b for b in backends if b != "postgresql"]
     started = time.perf_counter()
-    figures = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "command": f"bench/trials.py --count {args.count}",
-               "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
-               "backends": run(backends, args.count, args.rounds)}
+    figures = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": f"bench/trials.py --count {args.count}",
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+        "backends": run(backends, args.count, args.rounds),
+    }
     figures["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
     figures["elapsed_s"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(exist_ok=True)

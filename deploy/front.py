@@ -81,6 +81,7 @@ class FrontSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> FrontSettings:
         """Read the settings; a bad value raises FrontError naming the variable."""
+
         def number(name: str, default: int, low: int = 1, high: int = 256) -> int:
             raw = (env.get(name) or "").strip() or str(default)
             if not raw.isdigit() or not low <= int(raw) <= high:
@@ -173,8 +174,10 @@ def nginx_binary(env: Mapping[str, str]) -> str:
     """The nginx to run: FRONT_NGINX, nginx on PATH, or Debian's /usr/sbin/nginx."""
     found = env.get("FRONT_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(found).exists():
-        raise FrontError("nginx is not installed: `make serve` installs Debian's package "
-                         "(apt-get install nginx-light), or set FRONT_NGINX")
+        raise FrontError(
+            "nginx is not installed: `make serve` installs Debian's package "
+            "(apt-get install nginx-light), or set FRONT_NGINX"
+        )
     return found
 
 
@@ -201,15 +204,37 @@ class Front:
         if checked.returncode != 0:
             raise FrontError("nginx refused its configuration:\n" + scrub_error_line(checked.stderr))
         app_env = {**self.env, "NOTES_TRUST_PROXY": "true"}  # nginx is the one proxy the pools trust
-        self._spawn("app", [str(BIN / "gunicorn"), "-c", str(REPO / "gunicorn.conf.py"),
-                            "--bind", self.settings.app_address, *self._access_log("app"), "wsgi:app"], app_env)
-        self._spawn("passcodes", [str(BIN / "gunicorn"), "-c", str(REPO / "gunicorn_unlock.conf.py"),
-                                  "--bind", self.settings.passcode_address, *self._access_log("passcodes"),
-                                  "wsgi:app"], app_env)
+        self._spawn(
+            "app",
+            [
+                str(BIN / "gunicorn"),
+                "-c",
+                str(REPO / "gunicorn.conf.py"),
+                "--bind",
+                self.settings.app_address,
+                *self._access_log("app"),
+                "wsgi:app",
+            ],
+            app_env,
+        )
+        self._spawn(
+            "passcodes",
+            [
+                str(BIN / "gunicorn"),
+                "-c",
+                str(REPO / "gunicorn_unlock.conf.py"),
+                "--bind",
+                self.settings.passcode_address,
+                *self._access_log("passcodes"),
+                "wsgi:app",
+            ],
+            app_env,
+        )
         self._wait_healthy(self.settings.app_address, "app")
         self._wait_healthy(self.settings.passcode_address, "passcodes")
-        process = self._spawn("nginx", [nginx, "-p", str(self.run_dir), "-e", "stderr", "-c", str(conf)],
-                              self.env, stderr=subprocess.PIPE)
+        process = self._spawn(
+            "nginx", [nginx, "-p", str(self.run_dir), "-e", "stderr", "-c", str(conf)], self.env, stderr=subprocess.PIPE
+        )
         threading.Thread(target=self._relay_errors, args=(process,), daemon=True).start()
         self._wait_healthy(self.settings.listen, "nginx")
         # For operators and tests: which process is which (each is its process group's leader).
@@ -222,8 +247,8 @@ class Front:
         return ["--access-logfile", str(self.settings.log_dir / f"{name}-access.log")]
 
     def _spawn(self, name: str, command: list[str], env: Mapping[str, str], **options) -> subprocess.Popen:
-        process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True,  # noqa: S603
-                                   **options)
+        # The command is built here from our own settings, each checked by FrontSettings.
+        process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True, **options)  # noqa: S603
         self.processes[name] = process
         return process
 
@@ -254,8 +279,9 @@ class Front:
         while not self._stopping.wait(0.5):
             dead = self.exited()
             if dead:
-                sys.stderr.write(f"front: {dead} exited with status {self.processes[dead].returncode}; "
-                                 "stopping the rest\n")
+                sys.stderr.write(
+                    f"front: {dead} exited with status {self.processes[dead].returncode}; stopping the rest\n"
+                )
                 return 1
         return 0
 
@@ -297,8 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             front.start()
             s = front.settings
-            sys.stderr.write(f"front: Trial Notes on http://{s.listen} (nginx; app pool {s.app_address}, "
-                             f"passcode pool {s.passcode_address})\n")
+            sys.stderr.write(
+                f"front: Trial Notes on http://{s.listen} (nginx; app pool {s.app_address}, "
+                f"passcode pool {s.passcode_address})\n"
+            )
             sys.stderr.flush()
             return front.wait()
         finally:

@@ -159,8 +159,17 @@ def _register_blueprints(app: Flask) -> None:
     from .trials.cli import bp as trials_cli_bp
     from .trials.pages import bp as trial_pages_bp
 
-    for blueprint in (health_bp, openapi_bp, trials_api_bp, trial_pages_bp, trials_cli_bp,
-                      notes_api_bp, keys_cli_bp, shares_api_bp, share_pages_bp):
+    for blueprint in (
+        health_bp,
+        openapi_bp,
+        trials_api_bp,
+        trial_pages_bp,
+        trials_cli_bp,
+        notes_api_bp,
+        keys_cli_bp,
+        shares_api_bp,
+        share_pages_bp,
+    ):
         app.register_blueprint(blueprint)
     subscribe_reanchoring(app)  # the trial store announces changed trials; notes re-anchor on them
 

@@ -48,7 +48,8 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     ratelimit_key_prefix: str = ""
     rate_limits: Mapping[str, str] = field(
-        default_factory=lambda: {name: default for name, (_, default) in RATE_LIMITS.items()})
+        default_factory=lambda: {name: default for name, (_, default) in RATE_LIMITS.items()}
+    )
     argon2_max_concurrent: int = 2
     max_notes_per_notebook: int = 5000
     secret_key: str | None = None
@@ -88,8 +89,7 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         parts = urlsplit(item)
         if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
             raise ConfigError(
-                f"{name} must be a comma-separated list of origins like "
-                f"https://trials.example, got {item!r}"
+                f"{name} must be a comma-separated list of origins like https://trials.example, got {item!r}"
             )
         origins.append(f"{parts.scheme}://{parts.netloc}".lower())
     return tuple(origins)
@@ -105,8 +105,7 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
         return "postgresql+psycopg:" + url.split(":", 1)[1]
     if scheme not in {"sqlite", "postgresql+psycopg"}:
         raise ConfigError(
-            "DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, "
-            f"got a URL with scheme {scheme!r}"
+            f"DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, got a URL with scheme {scheme!r}"
         )
     return url
 
@@ -115,9 +114,7 @@ def _rate_limit_uri(env: Mapping[str, str]) -> str:
     uri = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
     scheme = uri.split(":", 1)[0]
     if scheme not in {"memory", "redis", "rediss", "redis+unix"}:
-        raise ConfigError(
-            f"RATELIMIT_STORAGE_URI must be memory:// or redis://host:port, got scheme {scheme!r}"
-        )
+        raise ConfigError(f"RATELIMIT_STORAGE_URI must be memory:// or redis://host:port, got scheme {scheme!r}")
     return uri
 
 

@@ -25,8 +25,7 @@ class DomainError(Exception):
     title = "Bad request"
     slug = "bad-request"
 
-    def __init__(self, detail: str, *, errors: dict[str, str] | None = None,
-                 retry_after: int | None = None) -> None:
+    def __init__(self, detail: str, *, errors: dict[str, str] | None = None, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
@@ -81,8 +80,15 @@ def wants_problem_json() -> bool:
     return best in {"application/json", PROBLEM_JSON}
 
 
-def problem(status: int, title: str, detail: str, *, slug: str | None = None,
-            errors: dict[str, str] | None = None, retry_after: int | None = None) -> Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    errors: dict[str, str] | None = None,
+    retry_after: int | None = None,
+) -> Response:
     """Build an application/problem+json response."""
     body: dict[str, Any] = {
         "type": f"https://trial-notes.example/problems/{slug or _slug(title)}",
@@ -131,8 +137,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain(error: DomainError) -> Response:
-        response = respond(error.status, error.title, error.detail, slug=error.slug,
-                           errors=error.errors, retry_after=error.retry_after)
+        response = respond(
+            error.status, error.title, error.detail, slug=error.slug, errors=error.errors, retry_after=error.retry_after
+        )
         if isinstance(error, Unauthorized) and request.headers.get("Authorization") is not None:
             response.headers["WWW-Authenticate"] = 'Bearer realm="trial-notes", error="invalid_token"'
         elif isinstance(error, Unauthorized):
@@ -142,9 +149,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limit(error: RateLimitExceeded) -> Response:
         retry_after = _retry_after_seconds(error)
-        response = respond(429, "Too many requests",
-                           "Too many requests from this client. Wait and try again.",
-                           slug="rate-limited", retry_after=retry_after)
+        response = respond(
+            429,
+            "Too many requests",
+            "Too many requests from this client. Wait and try again.",
+            slug="rate-limited",
+            retry_after=retry_after,
+        )
         return response
 
     @app.errorhandler(HTTPException)
@@ -159,10 +170,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         # Log the type and where, never the request body: it may hold a patient's note.
-        log.error("unhandled %s on %s %s", type(error).__name__, request.method,
-                  request.url_rule.rule if request.url_rule else "(no route)", exc_info=error)
-        return respond(500, "Internal server error",
-                       "Something went wrong on our side. Nothing you sent was lost or shown.")
+        log.error(
+            "unhandled %s on %s %s",
+            type(error).__name__,
+            request.method,
+            request.url_rule.rule if request.url_rule else "(no route)",
+            exc_info=error,
+        )
+        return respond(
+            500, "Internal server error", "Something went wrong on our side. Nothing you sent was lost or shown."
+        )
 
 
 def _retry_after_seconds(error: RateLimitExceeded) -> int:

@@ -40,8 +40,7 @@ def readyz() -> Response | dict[str, str]:
             db.session.commit()
         except OperationalError:  # e.g. SQLite busy while storing a missing check: next probe
             db.session.rollback()
-            return problem(503, "Not ready", "The keys are not checked against the database yet.",
-                           slug="not-ready")
+            return problem(503, "Not ready", "The keys are not checked against the database yet.", slug="not-ready")
         if wrong:
             current_app.logger.error("%s", wrong)
             return problem(503, "Not ready", wrong, slug="not-ready")

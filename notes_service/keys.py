@@ -49,8 +49,7 @@ def load_keyring(settings: Settings) -> Keyring:
     path = settings.data_dir / DEV_KEY_FILE
     if not path.exists():
         _write_private(path, Keyring.generate_spec("dev1"))
-        log.warning("NOTES_KEYS is not set: generated a development key in %s; "
-                    "set NOTES_KEYS in production", path)
+        log.warning("NOTES_KEYS is not set: generated a development key in %s; set NOTES_KEYS in production", path)
     try:
         return Keyring.parse(path.read_text(encoding="ascii").strip())
     except ValueError as exc:
@@ -101,8 +100,15 @@ def new_slot(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> 
     from .notes.models import KeySlot
 
     sealed = crypto.seal_slot(registry.keyring(), dek, token, _slot_context(notebook_id, share_id))
-    return KeySlot(id=uuid.uuid4().hex, notebook_id=notebook_id, share_id=share_id, kek_id=sealed.kek_id,
-                   salt=sealed.salt, wrapped=sealed.wrapped, created_at=registry.now())
+    return KeySlot(
+        id=uuid.uuid4().hex,
+        notebook_id=notebook_id,
+        share_id=share_id,
+        kek_id=sealed.kek_id,
+        salt=sealed.salt,
+        wrapped=sealed.wrapped,
+        created_at=registry.now(),
+    )
 
 
 def open_slot(slot: Any, token: str) -> bytes:
@@ -142,10 +148,15 @@ def seal_in_place(slot: Any, secret: bytes, token: str) -> bool:
 
     sealed = crypto.seal_slot(registry.keyring(), secret, token, _slot_context(slot.notebook_id, slot.share_id))
     # An UPDATE's result is a CursorResult, which has the row count (execute() is typed as Result).
-    result = cast("CursorResult[Any]", db.session.execute(
-        update(KeySlot).where(KeySlot.id == slot.id, KeySlot.salt.is_(None))
-        .values(kek_id=sealed.kek_id, salt=sealed.salt, wrapped=sealed.wrapped)
-        .execution_options(synchronize_session=False)))
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(KeySlot)
+            .where(KeySlot.id == slot.id, KeySlot.salt.is_(None))
+            .values(kek_id=sealed.kek_id, salt=sealed.salt, wrapped=sealed.wrapped)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     return bool(result.rowcount)
 
 
@@ -192,14 +203,19 @@ def key_problem(ring: Keyring) -> str | None:
         return None  # not migrated yet (`flask db upgrade` builds the app too)
     missing = missing_keks(ring)
     if missing:
-        return ("NOTES_KEYS lacks the key-encryption key(s) " + ", ".join(repr(k) for k in missing)
-                + " that protect data in the database; add them back (older keys go after the newest)")
+        return (
+            "NOTES_KEYS lacks the key-encryption key(s) "
+            + ", ".join(repr(k) for k in missing)
+            + " that protect data in the database; add them back (older keys go after the newest)"
+        )
     wrong = mismatched_keks(ring)
     if wrong:
-        return ("NOTES_KEYS holds other key bytes than the database's data was written with for key id(s) "
-                + ", ".join(repr(k) for k in wrong)
-                + " (the stored key check does not open); configure the original bytes for that id, "
-                "or give a new key a new id")
+        return (
+            "NOTES_KEYS holds other key bytes than the database's data was written with for key id(s) "
+            + ", ".join(repr(k) for k in wrong)
+            + " (the stored key check does not open); configure the original bytes for that id, "
+            "or give a new key a new id"
+        )
     return None
 
 
@@ -274,8 +290,9 @@ def _store_key_check(ring: Keyring, kek_id: str) -> Any:
     # ON CONFLICT DO NOTHING: gunicorn workers boot side by side and each may find no check;
     # the first insert wins, and every worker then verifies its own bytes against the winner's.
     db.session.execute(
-        insert(KeyCheck).values(kek_id=kek_id, check_value=crypto.make_key_check(ring, kek_id),
-                                created_at=registry.now()).on_conflict_do_nothing(index_elements=["kek_id"])
+        insert(KeyCheck)
+        .values(kek_id=kek_id, check_value=crypto.make_key_check(ring, kek_id), created_at=registry.now())
+        .on_conflict_do_nothing(index_elements=["kek_id"])
     )
     db.session.commit()
     return db.session.get(KeyCheck, kek_id, populate_existing=True)
@@ -289,7 +306,8 @@ def slots_to_rotate(ring: Keyring) -> int:
     from .notes.models import KeySlot
 
     return db.session.execute(
-        select(func.count()).select_from(KeySlot).where(KeySlot.kek_id != ring.newest_id)).scalar_one()
+        select(func.count()).select_from(KeySlot).where(KeySlot.kek_id != ring.newest_id)
+    ).scalar_one()
 
 
 def rotate_slots(batch_size: int = 500, on_batch: Any = None) -> int:
@@ -310,11 +328,13 @@ def rotate_slots(batch_size: int = 500, on_batch: Any = None) -> int:
             return rotated
         for slot in batch:
             if slot.salt is None:
-                slot.kek_id, slot.wrapped = crypto.rewrap_data_key(ring, slot.kek_id, slot.wrapped,
-                                                                   owner_context(slot.notebook_id))
+                slot.kek_id, slot.wrapped = crypto.rewrap_data_key(
+                    ring, slot.kek_id, slot.wrapped, owner_context(slot.notebook_id)
+                )
             else:
-                slot.kek_id, slot.wrapped = crypto.rewrap_slot(ring, slot.kek_id, slot.wrapped,
-                                                               _slot_context(slot.notebook_id, slot.share_id))
+                slot.kek_id, slot.wrapped = crypto.rewrap_slot(
+                    ring, slot.kek_id, slot.wrapped, _slot_context(slot.notebook_id, slot.share_id)
+                )
         # Each batch commits on its own: an interrupted rotation resumes where it stopped.
         db.session.commit()
         rotated += len(batch)

@@ -56,7 +56,7 @@ def _mask_word(match: re.Match[str]) -> str:
         decoded = once
     share = _SHARE_PREFIX.search(decoded)
     if share is not None:
-        return quote(decoded[:share.end()], safe=_PATH_SAFE) + MASK
+        return quote(decoded[: share.end()], safe=_PATH_SAFE) + MASK
     if word.startswith("/") or "://" in word:
         # A query string or fragment may hold anything a client typed: never logged.
         return re.split(r"[?#]", word, maxsplit=1)[0]

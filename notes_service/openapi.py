@@ -53,8 +53,10 @@ def _html(description: str) -> dict[str, Any]:
 
 def _negotiated(description: str) -> dict[str, Any]:
     """An error outside /api: a page for browsers, problem+json when the client accepts JSON."""
-    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}},
-                                                    "application/problem+json": {"schema": _ref(Problem)}}}
+    return {
+        "description": description,
+        "content": {"text/html": {"schema": {"type": "string"}}, "application/problem+json": {"schema": _ref(Problem)}},
+    }
 
 
 def _path(name: str, max_length: int, description: str | None = None) -> dict[str, Any]:
@@ -63,13 +65,21 @@ def _path(name: str, max_length: int, description: str | None = None) -> dict[st
 
 
 def _limit(maximum: int, default: int, description: str) -> dict[str, Any]:
-    return {"name": "limit", "in": "query", "description": description,
-            "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}}
+    return {
+        "name": "limit",
+        "in": "query",
+        "description": description,
+        "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
+    }
 
 
 def _cursor(description: str) -> dict[str, Any]:
-    return {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": MAX_CURSOR_CHARS},
-            "description": description}
+    return {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string", "maxLength": MAX_CURSOR_CHARS},
+        "description": description,
+    }
 
 
 # Path parts are bounded only so the fuzzer's inputs stay small: longer ones are simply not found.
@@ -81,14 +91,18 @@ TRIAL_CURSOR = _cursor("Opaque cursor from a previous page's `next` or `previous
 TRIAL_LIMIT = _limit(MAX_PAGE_SIZE, PAGE_SIZE, f"Page size (default {PAGE_SIZE})")
 # Every list is paged (paging.py): `next` is the cursor of the next page, null on the last.
 CURSOR = _cursor("Opaque: the `next` of the previous page. A cursor this service did not give is a 400.")
-LIMIT = _limit(MAX_LIMIT, DEFAULT_LIMIT, "Most items in the page; a page also stops before 4 MiB, so it may "
-                                         "hold fewer.")
+LIMIT = _limit(
+    MAX_LIMIT, DEFAULT_LIMIT, "Most items in the page; a page also stops before 4 MiB, so it may hold fewer."
+)
 BEARER: list[dict[str, list[str]]] = [{"notebookToken": []}]
 NUL = {"400": _problem("A NUL in a query parameter")}
 BAD_PAGE = {"400": _problem("Bad cursor or limit")}
 AUTH = {"401": _problem("Missing or bad notebook token")}
-WRITE = {"400": _problem("Malformed JSON"), "413": _problem("Body over 64 KiB"),
-         "422": _problem("Invalid content; `errors` names each field")}
+WRITE = {
+    "400": _problem("Malformed JSON"),
+    "413": _problem("Body over 64 KiB"),
+    "422": _problem("Invalid content; `errors` names each field"),
+}
 MINE = {"404": _problem("Not found or not yours")}
 NO_CONTENT = {"description": "Done"}
 JAVASCRIPT = {"description": "JavaScript", "content": {"text/javascript": {"schema": {"type": "string"}}}}
@@ -97,131 +111,300 @@ BAD_TRIAL_PAGE = _problem("A bad cursor or limit, or a NUL in a query parameter"
 
 PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "responses": {"200": _any_json()}}},
-    "/readyz": {"get": {"summary": "Readiness: database reachable, keys loaded", "operationId": "readyz",
-                        "responses": {"200": _any_json(), "503": _problem("Not ready")}}},
-    "/api/v1/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
-                                     "responses": {"200": _any_json()}}},
-    "/api/v1/trials": {"get": {
-        "summary": "A page of trials: by title, or ranked by full-text search", "operationId": "listTrials",
-        "parameters": [
-            {"name": "q", "in": "query", "schema": {"type": "string"},
-             "description": "Words searched (as prefixes, all required) in the NCT number, title, conditions, "
-                            "interventions and sponsor; results ranked"},
-            {"name": "condition", "in": "query", "schema": {"type": "string"},
-             "description": "Words searched in the conditions only"},
-            TRIAL_CURSOR, TRIAL_LIMIT],
-        "responses": {"200": _json(TrialsPage), "400": BAD_TRIAL_PAGE}}},
-    "/api/v1/trials/{nct}": {"get": {
-        "summary": "One trial: fields, sections, canonical text and content version", "operationId": "readTrial",
-        "parameters": [NCT, {"name": "version", "in": "query", "schema": {"type": "string", "maxLength": 64},
-                             "description": "A stored version: its revision number or content version "
-                                            "(default: the current)"}],
-        "responses": {"200": _json(Trial), **NUL, "404": _problem("No such trial or version"),
-                      "422": _problem("Invalid version")}}},
-    "/api/v1/trials/{nct}/versions": {"get": {
-        "summary": "The trial's stored versions, newest first", "operationId": "listTrialVersions",
-        "parameters": [NCT, TRIAL_CURSOR, TRIAL_LIMIT],
-        "responses": {"200": _json(VersionsPage), "400": BAD_TRIAL_PAGE, "404": _problem("No such trial")}}},
-    "/": {"get": {"summary": "Trial index page", "operationId": "indexPage",
-                  "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, TRIAL_CURSOR],
-                  "responses": {"200": _html("The trial index"),
-                                "400": _html("A bad cursor, or a NUL in a query parameter")}}},
-    "/trials/{nct}": {"get": {"summary": "Trial page embedding the widget", "operationId": "trialPage",
-                              "parameters": [NCT],
-                              "responses": {"200": _html("The trial page"), "404": _html("Unknown trial")}}},
-    "/widget.js": {"get": {"summary": "The widget script", "operationId": "widget",
-                           "responses": {"200": JAVASCRIPT, "503": _problem("Widget not built")}}},
-    "/widget.{digest}.js": {"get": {
-        "summary": "The widget under a content-hashed, long-cached URL", "operationId": "widgetVersioned",
-        "parameters": [{"name": "digest", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": JAVASCRIPT, "404": _negotiated("Stale or unknown version")}}},
-    "/api/v1/notebooks": {"post": {
-        "summary": "Create an anonymous notebook; the token is shown this once", "operationId": "createNotebook",
-        "responses": {"201": _json(NotebookCreated, "Created"), "429": _problem("Rate limited")}}},
-    "/api/v1/notebooks/me": {"delete": {
-        "summary": "Delete my notebook, its notes and shares (crypto-shredded)", "operationId": "deleteNotebook",
-        "security": BEARER,
-        "responses": {"204": NO_CONTENT, **AUTH, "503": _problem("Deleted, but the SQLite log is not erased yet")}}},
-    "/api/v1/notebooks/me/export": {"get": {
-        "summary": "Every note as a W3C Web Annotation collection, one AnnotationPage at a time",
-        "description": "Without a cursor: the AnnotationCollection (`total` = notes in the notebook) with its "
-                       "`first` AnnotationPage. Each page's `next` is the URL of the next page (an AnnotationPage "
-                       "with `partOf`), absent on the last; `unreadable` counts the notes the page left out.",
-        "operationId": "exportNotebook", "security": BEARER, "parameters": [CURSOR, LIMIT],
-        "responses": {"200": _json(AnnotationExport, "JSON-LD", "application/ld+json"), **AUTH, **BAD_PAGE}}},
+    "/readyz": {
+        "get": {
+            "summary": "Readiness: database reachable, keys loaded",
+            "operationId": "readyz",
+            "responses": {"200": _any_json(), "503": _problem("Not ready")},
+        }
+    },
+    "/api/v1/openapi.json": {
+        "get": {"summary": "This document", "operationId": "openapi", "responses": {"200": _any_json()}}
+    },
+    "/api/v1/trials": {
+        "get": {
+            "summary": "A page of trials: by title, or ranked by full-text search",
+            "operationId": "listTrials",
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Words searched (as prefixes, all required) in the NCT number, title, conditions, "
+                    "interventions and sponsor; results ranked",
+                },
+                {
+                    "name": "condition",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Words searched in the conditions only",
+                },
+                TRIAL_CURSOR,
+                TRIAL_LIMIT,
+            ],
+            "responses": {"200": _json(TrialsPage), "400": BAD_TRIAL_PAGE},
+        }
+    },
+    "/api/v1/trials/{nct}": {
+        "get": {
+            "summary": "One trial: fields, sections, canonical text and content version",
+            "operationId": "readTrial",
+            "parameters": [
+                NCT,
+                {
+                    "name": "version",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": 64},
+                    "description": "A stored version: its revision number or content version (default: the current)",
+                },
+            ],
+            "responses": {
+                "200": _json(Trial),
+                **NUL,
+                "404": _problem("No such trial or version"),
+                "422": _problem("Invalid version"),
+            },
+        }
+    },
+    "/api/v1/trials/{nct}/versions": {
+        "get": {
+            "summary": "The trial's stored versions, newest first",
+            "operationId": "listTrialVersions",
+            "parameters": [NCT, TRIAL_CURSOR, TRIAL_LIMIT],
+            "responses": {"200": _json(VersionsPage), "400": BAD_TRIAL_PAGE, "404": _problem("No such trial")},
+        }
+    },
+    "/": {
+        "get": {
+            "summary": "Trial index page",
+            "operationId": "indexPage",
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, TRIAL_CURSOR],
+            "responses": {"200": _html("The trial index"), "400": _html("A bad cursor, or a NUL in a query parameter")},
+        }
+    },
+    "/trials/{nct}": {
+        "get": {
+            "summary": "Trial page embedding the widget",
+            "operationId": "trialPage",
+            "parameters": [NCT],
+            "responses": {"200": _html("The trial page"), "404": _html("Unknown trial")},
+        }
+    },
+    "/widget.js": {
+        "get": {
+            "summary": "The widget script",
+            "operationId": "widget",
+            "responses": {"200": JAVASCRIPT, "503": _problem("Widget not built")},
+        }
+    },
+    "/widget.{digest}.js": {
+        "get": {
+            "summary": "The widget under a content-hashed, long-cached URL",
+            "operationId": "widgetVersioned",
+            "parameters": [{"name": "digest", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": JAVASCRIPT, "404": _negotiated("Stale or unknown version")},
+        }
+    },
+    "/api/v1/notebooks": {
+        "post": {
+            "summary": "Create an anonymous notebook; the token is shown this once",
+            "operationId": "createNotebook",
+            "responses": {"201": _json(NotebookCreated, "Created"), "429": _problem("Rate limited")},
+        }
+    },
+    "/api/v1/notebooks/me": {
+        "delete": {
+            "summary": "Delete my notebook, its notes and shares (crypto-shredded)",
+            "operationId": "deleteNotebook",
+            "security": BEARER,
+            "responses": {"204": NO_CONTENT, **AUTH, "503": _problem("Deleted, but the SQLite log is not erased yet")},
+        }
+    },
+    "/api/v1/notebooks/me/export": {
+        "get": {
+            "summary": "Every note as a W3C Web Annotation collection, one AnnotationPage at a time",
+            "description": "Without a cursor: the AnnotationCollection (`total` = notes in the notebook) with its "
+            "`first` AnnotationPage. Each page's `next` is the URL of the next page (an AnnotationPage "
+            "with `partOf`), absent on the last; `unreadable` counts the notes the page left out.",
+            "operationId": "exportNotebook",
+            "security": BEARER,
+            "parameters": [CURSOR, LIMIT],
+            "responses": {"200": _json(AnnotationExport, "JSON-LD", "application/ld+json"), **AUTH, **BAD_PAGE},
+        }
+    },
     "/api/v1/trials/{nct}/notes": {
-        "get": {"summary": "My notes on a trial", "operationId": "listNotes", "security": BEARER,
-                "parameters": [NCT, CURSOR, LIMIT],
-                "responses": {"200": _json(NotesPage), **AUTH, **BAD_PAGE, "404": _problem("No such trial")}},
-        "post": {"summary": "Add a note", "operationId": "createNote", "security": BEARER, "parameters": [NCT],
-                 "responses": {"201": _json(Note, "Created"), **AUTH, **WRITE, "404": _problem("No such trial"),
-                               "429": _problem("Rate limited (Retry-After)")}},
+        "get": {
+            "summary": "My notes on a trial",
+            "operationId": "listNotes",
+            "security": BEARER,
+            "parameters": [NCT, CURSOR, LIMIT],
+            "responses": {"200": _json(NotesPage), **AUTH, **BAD_PAGE, "404": _problem("No such trial")},
+        },
+        "post": {
+            "summary": "Add a note",
+            "operationId": "createNote",
+            "security": BEARER,
+            "parameters": [NCT],
+            "responses": {
+                "201": _json(Note, "Created"),
+                **AUTH,
+                **WRITE,
+                "404": _problem("No such trial"),
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        },
     },
     "/api/v1/notes/{note_id}": {
-        "get": {"summary": "One of my notes", "operationId": "readNote", "security": BEARER,
-                "parameters": [NOTE_ID], "responses": {"200": _json(Note), **AUTH, **MINE}},
-        "patch": {"summary": "Change one of my notes", "operationId": "updateNote", "security": BEARER,
-                  "parameters": [NOTE_ID], "responses": {"200": _json(Note), **AUTH, **WRITE, **MINE}},
-        "delete": {"summary": "Delete one of my notes", "operationId": "deleteNote", "security": BEARER,
-                   "parameters": [NOTE_ID], "responses": {"204": NO_CONTENT, **AUTH, **MINE}},
+        "get": {
+            "summary": "One of my notes",
+            "operationId": "readNote",
+            "security": BEARER,
+            "parameters": [NOTE_ID],
+            "responses": {"200": _json(Note), **AUTH, **MINE},
+        },
+        "patch": {
+            "summary": "Change one of my notes",
+            "operationId": "updateNote",
+            "security": BEARER,
+            "parameters": [NOTE_ID],
+            "responses": {"200": _json(Note), **AUTH, **WRITE, **MINE},
+        },
+        "delete": {
+            "summary": "Delete one of my notes",
+            "operationId": "deleteNote",
+            "security": BEARER,
+            "parameters": [NOTE_ID],
+            "responses": {"204": NO_CONTENT, **AUTH, **MINE},
+        },
     },
     "/api/v1/shares": {
-        "get": {"summary": "My shares with views, failed attempts and state", "operationId": "listShares",
-                "security": BEARER,
-                "parameters": [{"name": "trial_id", "in": "query", "schema": {"type": "string"}}, CURSOR,
-                               _limit(SHARES_PER_PAGE, SHARES_PER_PAGE, "Most shares in the page")],
-                "responses": {"200": _json(SharesPage), **AUTH, **BAD_PAGE}},
-        "post": {"summary": "Share chosen notes behind a passcode", "operationId": "createShare", "security": BEARER,
-                 "responses": {"201": _json(ShareCreated, "Created"), **AUTH, **WRITE,
-                               "404": _problem("No such trial"), "429": _problem("Rate limited (Retry-After)"),
-                               "503": _problem("Too many passcode hashes at once (Retry-After)")}},
+        "get": {
+            "summary": "My shares with views, failed attempts and state",
+            "operationId": "listShares",
+            "security": BEARER,
+            "parameters": [
+                {"name": "trial_id", "in": "query", "schema": {"type": "string"}},
+                CURSOR,
+                _limit(SHARES_PER_PAGE, SHARES_PER_PAGE, "Most shares in the page"),
+            ],
+            "responses": {"200": _json(SharesPage), **AUTH, **BAD_PAGE},
+        },
+        "post": {
+            "summary": "Share chosen notes behind a passcode",
+            "operationId": "createShare",
+            "security": BEARER,
+            "responses": {
+                "201": _json(ShareCreated, "Created"),
+                **AUTH,
+                **WRITE,
+                "404": _problem("No such trial"),
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("Too many passcode hashes at once (Retry-After)"),
+            },
+        },
     },
     "/api/v1/shares/{share_id}": {
-        "get": {"summary": "One of my shares", "operationId": "readShare", "security": BEARER,
-                "parameters": [SHARE_ID], "responses": {"200": _json(Share), **AUTH, **MINE}},
-        "delete": {"summary": "Revoke one of my shares", "operationId": "revokeShare", "security": BEARER,
-                   "parameters": [SHARE_ID], "responses": {"204": NO_CONTENT, **AUTH, **MINE}},
+        "get": {
+            "summary": "One of my shares",
+            "operationId": "readShare",
+            "security": BEARER,
+            "parameters": [SHARE_ID],
+            "responses": {"200": _json(Share), **AUTH, **MINE},
+        },
+        "delete": {
+            "summary": "Revoke one of my shares",
+            "operationId": "revokeShare",
+            "security": BEARER,
+            "parameters": [SHARE_ID],
+            "responses": {"204": NO_CONTENT, **AUTH, **MINE},
+        },
     },
-    "/api/v1/shares/{share_id}/unlock": {"post": {
-        "summary": "Lift a lock after wrong passcodes", "operationId": "unlockShare", "security": BEARER,
-        "parameters": [SHARE_ID], "responses": {"200": _json(Share), **AUTH, **MINE}}},
-    "/api/v1/shared/{token}": {"post": {
-        "summary": "Open a share with its passcode", "operationId": "openShare", "parameters": [TOKEN],
-        "responses": {"200": _json(SharedTrial), "400": _problem("Malformed JSON"),
-                      "401": _problem("Wrong passcode"), "404": _problem("Unknown share"),
-                      "410": _problem("Expired, revoked or used up"),
-                      "423": _problem("Locked after wrong passcodes (Retry-After)"),
-                      "429": _problem("Rate limited (Retry-After)"),
-                      "503": _problem("Too many passcode checks at once (Retry-After)")}}},
-    "/api/v1/shared/{token}/notes": {"post": {
-        "summary": "A next page of an opened share's notes", "operationId": "sharedNotesPage",
-        "description": "For the `session` that opening the share returned: spends no view and checks no passcode. "
-                       "Readable notes, the response within 4 MiB, and the cursor of the next page.",
-        "parameters": [TOKEN],
-        "responses": {"200": _json(SharedNotesPage), "400": _problem("Malformed JSON or a bad cursor"),
-                      "401": _problem("Session forged, for another share or expired: open the share again"),
-                      "404": _problem("Unknown share"), "410": _problem("Expired or revoked since it was opened"),
-                      "422": _problem("Not a next-page request (fields named in `errors`)"),
-                      "429": _problem("Rate limited (Retry-After)")}}},
+    "/api/v1/shares/{share_id}/unlock": {
+        "post": {
+            "summary": "Lift a lock after wrong passcodes",
+            "operationId": "unlockShare",
+            "security": BEARER,
+            "parameters": [SHARE_ID],
+            "responses": {"200": _json(Share), **AUTH, **MINE},
+        }
+    },
+    "/api/v1/shared/{token}": {
+        "post": {
+            "summary": "Open a share with its passcode",
+            "operationId": "openShare",
+            "parameters": [TOKEN],
+            "responses": {
+                "200": _json(SharedTrial),
+                "400": _problem("Malformed JSON"),
+                "401": _problem("Wrong passcode"),
+                "404": _problem("Unknown share"),
+                "410": _problem("Expired, revoked or used up"),
+                "423": _problem("Locked after wrong passcodes (Retry-After)"),
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("Too many passcode checks at once (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/shared/{token}/notes": {
+        "post": {
+            "summary": "A next page of an opened share's notes",
+            "operationId": "sharedNotesPage",
+            "description": "For the `session` that opening the share returned: spends no view and checks no passcode. "
+            "Readable notes, the response within 4 MiB, and the cursor of the next page.",
+            "parameters": [TOKEN],
+            "responses": {
+                "200": _json(SharedNotesPage),
+                "400": _problem("Malformed JSON or a bad cursor"),
+                "401": _problem("Session forged, for another share or expired: open the share again"),
+                "404": _problem("Unknown share"),
+                "410": _problem("Expired or revoked since it was opened"),
+                "422": _problem("Not a next-page request (fields named in `errors`)"),
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
     "/s/{token}": {
-        "get": {"summary": f"Share page: passcode form, or a page of {PAGE_NOTES} notes while the share cookie is "
-                           "valid",
-                "description": "Further pages through the page's own 'Next notes' link (`cursor`); no script.",
-                "operationId": "sharePage",
-                "parameters": [TOKEN, _cursor("From 'Next notes'."),
-                               _limit(PAGE_NOTES, PAGE_NOTES, "Most notes in the page")],
-                "responses": {"200": _html("Form or notes"), "400": _html("Bad page cursor"),
-                              "404": _html("Unknown"), "410": _html("Gone"),
-                              "423": _html("Locked"), "429": _html("Rate limited (Retry-After)")}},
-        "post": {"summary": "Share page: submit the passcode form", "operationId": "sharePageUnlock",
-                 "parameters": [TOKEN],
-                 "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                     "type": "object", "properties": {"passcode": {"type": "string"}}}}}},
-                 "responses": {"303": {"description": "Opened: redirect to the notes"},
-                               "400": _html("A NUL in a form field"), "401": _html("Wrong passcode"),
-                               "404": _html("Unknown"), "410": _html("Gone"),
-                               "423": _html("Locked"), "429": _html("Rate limited"),
-                               "503": _html("Busy")}},
+        "get": {
+            "summary": f"Share page: passcode form, or a page of {PAGE_NOTES} notes while the share cookie is valid",
+            "description": "Further pages through the page's own 'Next notes' link (`cursor`); no script.",
+            "operationId": "sharePage",
+            "parameters": [
+                TOKEN,
+                _cursor("From 'Next notes'."),
+                _limit(PAGE_NOTES, PAGE_NOTES, "Most notes in the page"),
+            ],
+            "responses": {
+                "200": _html("Form or notes"),
+                "400": _html("Bad page cursor"),
+                "404": _html("Unknown"),
+                "410": _html("Gone"),
+                "423": _html("Locked"),
+                "429": _html("Rate limited (Retry-After)"),
+            },
+        },
+        "post": {
+            "summary": "Share page: submit the passcode form",
+            "operationId": "sharePageUnlock",
+            "parameters": [TOKEN],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"type": "object", "properties": {"passcode": {"type": "string"}}}
+                    }
+                },
+            },
+            "responses": {
+                "303": {"description": "Opened: redirect to the notes"},
+                "400": _html("A NUL in a form field"),
+                "401": _html("Wrong passcode"),
+                "404": _html("Unknown"),
+                "410": _html("Gone"),
+                "423": _html("Locked"),
+                "429": _html("Rate limited"),
+                "503": _html("Busy"),
+            },
+        },
     },
 }
 
@@ -252,9 +435,24 @@ def _response_models(paths: dict[str, Any]) -> Iterable[str]:
                         yield ref.rsplit("/", 1)[1]
 
 
-RESPONSE_MODELS: dict[str, type[BaseModel]] = {model.__name__: model for model in (
-    Problem, TrialsPage, Trial, VersionsPage, NotebookCreated, AnnotationExport, NotesPage, Note,
-    SharesPage, Share, ShareCreated, SharedTrial, SharedNotesPage)}
+RESPONSE_MODELS: dict[str, type[BaseModel]] = {
+    model.__name__: model
+    for model in (
+        Problem,
+        TrialsPage,
+        Trial,
+        VersionsPage,
+        NotebookCreated,
+        AnnotationExport,
+        NotesPage,
+        Note,
+        SharesPage,
+        Share,
+        ShareCreated,
+        SharedTrial,
+        SharedNotesPage,
+    )
+}
 
 
 def component_schemas(requests: Iterable[type[BaseModel]]) -> dict[str, Any]:
@@ -271,24 +469,29 @@ def document(app: Flask | None = None) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document, for `app`'s routes (the current app's by default)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     bodies = request_models(app)
-    paths: dict[str, Any] = {path: {method: dict(operation) for method, operation in operations.items()}
-                             for path, operations in PATHS.items()}
+    paths: dict[str, Any] = {
+        path: {method: dict(operation) for method, operation in operations.items()}
+        for path, operations in PATHS.items()
+    }
     for (path, method), model in bodies.items():
-        paths[path][method]["requestBody"] = {"required": True,
-                                              "content": {"application/json": {"schema": _ref(model)}}}
+        paths[path][method]["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(model)}},
+        }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Trial Notes",
             "version": "1.0.0",
             "description": "Private, encrypted notes on clinical-trial pages, shared by "
-                           "passcode-protected links. Errors are application/problem+json (RFC 9457).",
+            "passcode-protected links. Errors are application/problem+json (RFC 9457).",
         },
         "paths": paths,
         "components": {
             "schemas": component_schemas(bodies.values()),
-            "securitySchemes": {"notebookToken": {"type": "http", "scheme": "bearer",
-                                                  "description": "The notebook token"}},
+            "securitySchemes": {
+                "notebookToken": {"type": "http", "scheme": "bearer", "description": "The notebook token"}
+            },
         },
     }
 

@@ -84,8 +84,9 @@ def _decode_value(value: Any, kind: type) -> Any:
     raise CursorError("not the expected kind")
 
 
-def parse_page_request(args: Any, kinds: Sequence[type], default_limit: int = DEFAULT_LIMIT,
-                       max_limit: int = MAX_LIMIT) -> PageRequest:
+def parse_page_request(
+    args: Any, kinds: Sequence[type], default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT
+) -> PageRequest:
     """`cursor` and `limit` from a query string; a bad value is a 400 problem naming it."""
     raw_limit = args.get("limit")
     limit = default_limit
@@ -99,8 +100,9 @@ def parse_page_request(args: Any, kinds: Sequence[type], default_limit: int = DE
     return PageRequest(after=after, limit=limit)
 
 
-def cut_to_budget(items: Iterable[T], size: Callable[[T], int], more: bool,
-                  budget: int = RESPONSE_BUDGET) -> tuple[list[T], bool]:
+def cut_to_budget(
+    items: Iterable[T], size: Callable[[T], int], more: bool, budget: int = RESPONSE_BUDGET
+) -> tuple[list[T], bool]:
     """The items that fit `budget` bytes (always at least one), and whether any follow them.
 
     `more` says whether items exist beyond `items`. A page cut short by the budget says

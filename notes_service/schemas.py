@@ -101,7 +101,7 @@ MESSAGES: dict[str, Callable[[dict[str, Any], str], str]] = {
 
 
 def noun_phrase(noun: str) -> str:
-    """"a note", "a share", "this request"."""
+    """ "a note", "a share", "this request"."""
     return "this request" if noun == "request" else f"a {noun}"
 
 
@@ -140,4 +140,5 @@ class Problem(ResponseModel):
     status: int
     detail: str = Field(description="What went wrong, in words for the user; never echoes a secret")
     errors: dict[str, str] | None = absent(
-        "For invalid content: a message per field, keyed by its path as sent (`target.selector[0].exact`)")
+        "For invalid content: a message per field, keyed by its path as sent (`target.selector[0].exact`)"
+    )

@@ -174,8 +174,9 @@ def check_request_input() -> None:
     """Refuse, before any view or routing error, input no view could store: one rule for every route."""
     bad = first_bad_field(request.args.items(multi=True))
     if bad is not None:
-        raise BadRequest("A query parameter holds a NUL or a lone surrogate, which is not text.",
-                         errors={bad: "is not text"})
+        raise BadRequest(
+            "A query parameter holds a NUL or a lone surrogate, which is not text.", errors={bad: "is not text"}
+        )
     if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         bad = first_bad_field(request.form.items(multi=True))
         if bad is not None:
@@ -200,8 +201,7 @@ def widget_digest() -> str | None:
 
 def _widget_response(max_age: int, immutable: bool) -> Response:
     if widget_digest() is None:
-        return problem(503, "Widget not built",
-                       "The widget has not been built on this server: run `make widget`.")
+        return problem(503, "Widget not built", "The widget has not been built on this server: run `make widget`.")
     response = send_file(WIDGET_FILE, mimetype="text/javascript", max_age=max_age)
     response.headers["Cache-Control"] = f"public, max-age={max_age}" + (", immutable" if immutable else "")
     response.headers["Access-Control-Allow-Origin"] = "*"  # a public script, loadable anywhere
@@ -257,17 +257,22 @@ def register_web_hooks(app: Flask, settings: Settings) -> None:
             return None
         origin = allowed_origin(settings)
         if origin is None:
-            return problem(403, "Origin not allowed",
-                           "This site is not allowed to call the Trial Notes API.",
-                           slug="origin-not-allowed")
+            return problem(
+                403,
+                "Origin not allowed",
+                "This site is not allowed to call the Trial Notes API.",
+                slug="origin-not-allowed",
+            )
         response = Response(status=204)
-        response.headers.update({
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": CORS_METHODS,
-            "Access-Control-Allow-Headers": CORS_HEADERS,
-            "Access-Control-Max-Age": CORS_MAX_AGE,
-            "Vary": "Origin",
-        })
+        response.headers.update(
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": CORS_METHODS,
+                "Access-Control-Allow-Headers": CORS_HEADERS,
+                "Access-Control-Max-Age": CORS_MAX_AGE,
+                "Vary": "Origin",
+            }
+        )
         return response
 
     @app.after_request

@@ -6,7 +6,8 @@ import importlib.util
 from pathlib import Path
 
 _SPEC = importlib.util.spec_from_file_location(
-    "make_trials", Path(__file__).resolve().parents[1] / "bench" / "make_trials.py")
+    "make_trials", Path(__file__).resolve().parents[1] / "bench" / "make_trials.py"
+)
 assert _SPEC and _SPEC.loader
 make_trials = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(make_trials)

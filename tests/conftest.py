@@ -29,8 +29,7 @@ PG_URL = os.environ.get("NOTES_TEST_DATABASE_URL", "").strip()
 BACKEND = "postgresql" if os.environ.get("NOTES_TEST_BACKEND") == "postgresql" else "sqlite"
 # Tests make many notebooks, notes and shares from one address, so the creation limits are out of
 # the way; the passcode limit keeps its default. tests/security/test_rate_limits.py sets small real ones.
-ROOMY_RATE_LIMITS = {variable: "100000 per minute" for name, (variable, _) in RATE_LIMITS.items()
-                     if name != "passcode"}
+ROOMY_RATE_LIMITS = {variable: "100000 per minute" for name, (variable, _) in RATE_LIMITS.items() if name != "passcode"}
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -210,4 +209,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if PG_URL:
         terminalreporter.write_line(
-            f"{BACKEND} pass: some database-independent checks run in one pass only (tests/conftest.py ONE_PASS)")
+            f"{BACKEND} pass: some database-independent checks run in one pass only (tests/conftest.py ONE_PASS)"
+        )

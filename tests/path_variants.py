@@ -56,13 +56,22 @@ def _spellings(prefix: str, token: str) -> list[tuple[str, str]]:
         ("fragment", f"{plain}#query-secret"),
     ]
     if len(parts) > 1:
-        spellings += [(f"doubled slash after {part!r}", "/" + "/".join(parts[:i + 1]) + "//"
-                       + "/".join(parts[i + 1:]) + f"/{token}") for i, part in enumerate(parts[:-1])]
+        spellings += [
+            (
+                f"doubled slash after {part!r}",
+                "/" + "/".join(parts[: i + 1]) + "//" + "/".join(parts[i + 1 :]) + f"/{token}",
+            )
+            for i, part in enumerate(parts[:-1])
+        ]
         spellings.append(("encoded slashes throughout", "/" + "%2F".join(parts) + f"%2F{token}"))
     # One character at a time, every character but the first slash, alternating the case of the hex.
     for index in range(1, len(plain)):
-        spellings.append((f"character {index} encoded",
-                          plain[:index] + _encode(plain[index], lower=index % 2 == 1) + plain[index + 1:]))
+        spellings.append(
+            (
+                f"character {index} encoded",
+                plain[:index] + _encode(plain[index], lower=index % 2 == 1) + plain[index + 1 :],
+            )
+        )
     return spellings
 
 
@@ -85,8 +94,14 @@ def share_path_variants(token: str, authority: str | None = None) -> list[Varian
     return variants
 
 
-def send_raw(host: str, port: int, variant: Variant, body: bytes | None = None,
-             headers: dict[str, str] | None = None, timeout: float = 15.0) -> int:
+def send_raw(
+    host: str,
+    port: int,
+    variant: Variant,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 15.0,
+) -> int:
     """Send `variant` with its request target exactly as written (no client-side normalising); the status."""
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:

@@ -116,13 +116,25 @@ class ServerPool:
         while self.servers:
             self.servers.pop().stop()
 
-    def start(self, env: Mapping[str, str], *, workers: int = 2, timeout: float = START_TIMEOUT,
-              extra_args: Sequence[str] = ()) -> Server:
+    def start(
+        self,
+        env: Mapping[str, str],
+        *,
+        workers: int = 2,
+        timeout: float = START_TIMEOUT,
+        extra_args: Sequence[str] = (),
+    ) -> Server:
         """Start `gunicorn -c gunicorn.conf.py wsgi:app` with `env` and wait until /healthz answers."""
         return self.start_many([env], workers=workers, timeout=timeout, extra_args=extra_args)[0]
 
-    def start_many(self, envs: Sequence[Mapping[str, str]], *, workers: int = 2, timeout: float = START_TIMEOUT,
-                   extra_args: Sequence[str] = ()) -> list[Server]:
+    def start_many(
+        self,
+        envs: Sequence[Mapping[str, str]],
+        *,
+        workers: int = 2,
+        timeout: float = START_TIMEOUT,
+        extra_args: Sequence[str] = (),
+    ) -> list[Server]:
         """Start one server per env, booting side by side; return them once every one is healthy."""
         spawned = [self._spawn(env, workers, extra_args) for env in envs]
         self.servers.extend(spawned)
@@ -139,8 +151,9 @@ class ServerPool:
                 started.append(self._start_retrying(env, workers, timeout, extra_args))
         return started
 
-    def _start_retrying(self, env: Mapping[str, str], workers: int, timeout: float,
-                        extra_args: Sequence[str]) -> Server:
+    def _start_retrying(
+        self, env: Mapping[str, str], workers: int, timeout: float, extra_args: Sequence[str]
+    ) -> Server:
         last_error = ""
         for _ in range(3):  # a free port can be taken between choosing and binding it
             server = self._spawn(env, workers, extra_args)
@@ -167,14 +180,20 @@ class ServerPool:
             "BIND": f"127.0.0.1:{port}",
         }
         command = [
-            str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF),
-            "--access-logfile", str(log_dir / "access.log"),
-            "--error-logfile", str(log_dir / "error.log"),
-            *extra_args, "wsgi:app",
+            str(BIN / "gunicorn"),
+            "-c",
+            str(GUNICORN_CONF),
+            "--access-logfile",
+            str(log_dir / "access.log"),
+            "--error-logfile",
+            str(log_dir / "error.log"),
+            *extra_args,
+            "wsgi:app",
         ]
         with open(log_dir / "output.log", "wb") as output:
-            process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=output,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command, cwd=REPO, env=full_env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return Server(process, port, log_dir)
 
 
@@ -198,8 +217,12 @@ def run_flask(env: Mapping[str, str], *args: str, timeout: float = 120.0) -> str
     """Run `flask --app notes_service ARGS` in a subprocess with `env`; return its output or raise."""
     result = subprocess.run(
         [str(BIN / "flask"), "--app", "notes_service", *args],
-        cwd=REPO, env={"PATH": os.environ.get("PATH", ""), **env},
-        capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")

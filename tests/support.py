@@ -29,9 +29,14 @@ QUESTION = "Does this exclude me?"
 # -- Plain HTTP ------------------------------------------------------------------------
 
 
-def request(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None,
-            timeout: float = 15.0, form: Mapping[str, str] | None = None
-            ) -> tuple[int, dict[str, str], bytes]:
+def request(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 15.0,
+    form: Mapping[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request on a fresh connection; returns (status, headers, raw body)."""
     parts = urlsplit(url)
     sent_headers = {"Connection": "close", **(headers or {})}
@@ -52,8 +57,14 @@ def request(method: str, url: str, body: Any = None, headers: Mapping[str, str] 
         connection.close()
 
 
-def request_json(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None,
-                 timeout: float = 15.0, form: Mapping[str, str] | None = None) -> tuple[int, Any]:
+def request_json(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 15.0,
+    form: Mapping[str, str] | None = None,
+) -> tuple[int, Any]:
     """One HTTP request on a fresh connection; returns (status, parsed JSON or text)."""
     status, _, payload = request(method, url, body, headers, timeout, form)
     try:
@@ -71,8 +82,14 @@ class InProcess:
 
     client: FlaskClient
 
-    def call(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
-             timeout: float | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, Any]:
         """(status, parsed JSON or None); `timeout` is for the HTTP kind and means nothing here."""
         response = self.client.open(path, method=method, json=body, headers=dict(headers or {}))
         return response.status_code, response.get_json(silent=True)
@@ -84,11 +101,18 @@ class OverHttp:
 
     base_url: str
 
-    def call(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
-             timeout: float | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, Any]:
         """(status, parsed JSON or text), on a fresh connection."""
-        return request_json(method, self.base_url + path, body=body, headers=headers,
-                            timeout=15.0 if timeout is None else timeout)
+        return request_json(
+            method, self.base_url + path, body=body, headers=headers, timeout=15.0 if timeout is None else timeout
+        )
 
 
 # -- A notebook's owner ------------------------------------------------------------------
@@ -117,15 +141,28 @@ class Owner:
         """One request with the notebook's token: (status, parsed body)."""
         return self.api.call(method, path, body=body, headers=self.headers, timeout=timeout)
 
-    def post_note(self, exact: str = CIRRHOSIS, body: str = QUESTION, trial: str = SEED,
-                  timeout: float | None = None, **extra: Any) -> tuple[int, Any]:
+    def post_note(
+        self,
+        exact: str = CIRRHOSIS,
+        body: str = QUESTION,
+        trial: str = SEED,
+        timeout: float | None = None,
+        **extra: Any,
+    ) -> tuple[int, Any]:
         """POST a note quoting `exact`; (status, parsed body), whatever the status."""
         target = {"selector": [{"type": "TextQuoteSelector", "exact": exact, **extra.pop("quote", {})}]}
-        return self.call("POST", f"/api/v1/trials/{trial}/notes", {"target": target, "body": body, **extra},
-                         timeout=timeout)
+        return self.call(
+            "POST", f"/api/v1/trials/{trial}/notes", {"target": target, "body": body, **extra}, timeout=timeout
+        )
 
-    def add_note(self, exact: str = CIRRHOSIS, body: str = QUESTION, trial: str = SEED,
-                 timeout: float | None = None, **extra: Any) -> dict[str, Any]:
+    def add_note(
+        self,
+        exact: str = CIRRHOSIS,
+        body: str = QUESTION,
+        trial: str = SEED,
+        timeout: float | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         """POST a note that must be created (201); the note."""
         status, answer = self.post_note(exact, body, trial, timeout=timeout, **extra)
         assert status == 201, answer
@@ -210,13 +247,19 @@ def as_before_key_slots(app, owner: Owner) -> None:
         notebook.token = owner.token
         dek = service.data_key(notebook)
         for note in db.session.scalars(select(Note).where(Note.notebook_id == owner.notebook_id)).all():
-            plain = crypto.open_sealed(service.OwnerKeys(dek).opening_key(note), note.ciphertext,
-                                       crypto.note_aad(note.notebook_id, note.id, note.format_version))
+            plain = crypto.open_sealed(
+                service.OwnerKeys(dek).opening_key(note),
+                note.ciphertext,
+                crypto.note_aad(note.notebook_id, note.id, note.format_version),
+            )
             note.ciphertext = crypto.seal(dek, plain, crypto.note_aad(note.notebook_id, note.id, 1))
             note.format_version = 1
         kek_id, wrapped = crypto.wrap_data_key(registry.keyring(), dek, keys.owner_context(owner.notebook_id))
-        db.session.execute(update(KeySlot).where(KeySlot.notebook_id == owner.notebook_id)
-                           .values(kek_id=kek_id, salt=None, wrapped=wrapped))
+        db.session.execute(
+            update(KeySlot)
+            .where(KeySlot.notebook_id == owner.notebook_id)
+            .values(kek_id=kek_id, salt=None, wrapped=wrapped)
+        )
         shares = select(Share.id).where(Share.notebook_id == owner.notebook_id)
         db.session.execute(update(share_notes).where(share_notes.c.share_id.in_(shares)).values(wrapped_key=None))
         db.session.commit()

@@ -425,8 +425,7 @@ def test_the_kek_alone_gives_only_the_tokens_layer(keyring):
     inner = crypto.open_slot_layer(keyring, slot.kek_id, slot.wrapped, CONTEXT)
     assert dek not in inner and len(inner) == 12 + 32 + 16
     # Every key the stored data and the configuration give, tried on what the KEK layer hides.
-    stored_or_configured = [keyring.key("new"), keyring.key("old"), slot.salt * 2,
-                            bytes.fromhex(hash_token(TOKEN))]
+    stored_or_configured = [keyring.key("new"), keyring.key("old"), slot.salt * 2, bytes.fromhex(hash_token(TOKEN))]
     for key in stored_or_configured:
         with pytest.raises(DecryptionError):
             crypto.open_sealed(key, inner, crypto.SLOT_AAD_LABEL + CONTEXT)

@@ -40,8 +40,13 @@ from notes_service.shares.models import Share
 # inputs long before this, so the total is measured and asserted, not assumed.
 EXAMPLES = 140
 MIN_REQUESTS = 5000
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 PASSCODE = "fuzz-family-code"
 
 
@@ -98,14 +103,20 @@ def _seed(app, live: Live) -> None:
         share_ok = share is not None and not share.revoked and note_ok
         db.session.remove()
     if not note_ok:
-        response = client.post(f"/api/v1/trials/{SEED}/notes", headers=headers, json={
-            "target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]},
-            "body": "<p>Ask the <b>hepatologist</b></p>"})
+        response = client.post(
+            f"/api/v1/trials/{SEED}/notes",
+            headers=headers,
+            json={
+                "target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]},
+                "body": "<p>Ask the <b>hepatologist</b></p>",
+            },
+        )
         assert response.status_code == 201
         live.note_id = response.get_json()["id"]
     if not share_ok:
-        response = client.post("/api/v1/shares", headers=headers,
-                               json={"trial_id": SEED, "note_ids": [live.note_id], "passcode": PASSCODE})
+        response = client.post(
+            "/api/v1/shares", headers=headers, json={"trial_id": SEED, "note_ids": [live.note_id], "passcode": PASSCODE}
+        )
         assert response.status_code == 201
         body = response.get_json()
         live.share_id, live.share_token = body["id"], body["url"].rsplit("/s/", 1)[1]
@@ -134,8 +145,11 @@ def throwaway_token(app) -> str:
 
 def test_fuzz_every_operation(make_app):
     # The passcode path is fuzzed too: high rate limits let requests reach Argon2 (cheap here) and the pages.
-    app = make_app(NOTES_SHARE_RATE_LIMIT="1000000 per minute", NOTES_SHARE_PAGE_RATE_LIMIT="1000000 per minute",
-                   NOTES_ARGON2_MAX_CONCURRENT="64")
+    app = make_app(
+        NOTES_SHARE_RATE_LIMIT="1000000 per minute",
+        NOTES_SHARE_PAGE_RATE_LIMIT="1000000 per minute",
+        NOTES_ARGON2_MAX_CONCURRENT="64",
+    )
     registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     owner = new_owner(app.test_client())
     new_owner(app.test_client()).add_note(body="someone else's note")  # another notebook's data exists
@@ -155,14 +169,19 @@ def test_fuzz_every_operation(make_app):
         def set(self, case, data, context):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
-    real = {"nct": lambda: SEED, "note_id": lambda: live.note_id, "share_id": lambda: live.share_id,
-            "token": lambda: live.share_token}
+    real = {
+        "nct": lambda: SEED,
+        "note_id": lambda: live.note_id,
+        "share_id": lambda: live.share_id,
+        "token": lambda: live.share_token,
+    }
     counter.count = 0
     per_operation: dict[str, int] = {}
     started = time.perf_counter()
     # Schemathesis leaves out the operation that served the document unless selected by name.
     operations = [result.ok() for result in schema.get_all_operations()] + [
-        result.ok() for result in schema.include(path="/api/v1/openapi.json").get_all_operations()]
+        result.ok() for result in schema.include(path="/api/v1/openapi.json").get_all_operations()
+    ]
     documented = {f"{method.upper()} {path}" for path, ops in document(app)["paths"].items() for method in ops}
     assert {operation.label for operation in operations} == documented
     for operation in operations:
@@ -176,8 +195,10 @@ def test_fuzz_every_operation(make_app):
         per_operation[operation.label] = counter.count - before
     elapsed = time.perf_counter() - started
     total = counter.count
-    print(f"fuzz: {total} requests over {len(per_operation)} operations in {elapsed:.1f}s "
-          f"({counter.seconds:.1f}s of it in the app)")
+    print(
+        f"fuzz: {total} requests over {len(per_operation)} operations in {elapsed:.1f}s "
+        f"({counter.seconds:.1f}s of it in the app)"
+    )
     for label, count in per_operation.items():
         print(f"  {count:5d}  {label}")
     assert all(count > 0 for count in per_operation.values())
@@ -186,32 +207,45 @@ def test_fuzz_every_operation(make_app):
 
 def nothing_to_negate(operation) -> bool:
     definition = operation.definition.raw
-    return ("requestBody" not in definition and not definition.get("security")
-            and all(parameter.get("schema") == {"type": "string"} for parameter in definition.get("parameters", [])))
+    return (
+        "requestBody" not in definition
+        and not definition.get("security")
+        and all(parameter.get("schema") == {"type": "string"} for parameter in definition.get("parameters", []))
+    )
 
 
 def run_operation(app, live: Live, operation, mode, real) -> None:
     label = operation.label
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
     def fuzz(case, data):
         for name in list(case.path_parameters or {}):
             if name in real and data.draw(st.booleans(), label=f"real {name}"):
                 case.path_parameters[name] = real[name]()
         if label == "DELETE /api/v1/notebooks/me" and f"Bearer {live.token}" == (case.headers or {}).get(
-                "Authorization"):
+            "Authorization"
+        ):
             case.headers["Authorization"] = f"Bearer {throwaway_token(app)}"
-        if label in {"POST /api/v1/shared/{token}", "POST /s/{token}"} and data.draw(
-                st.integers(0, 3), label="right passcode") == 0:
+        if (
+            label in {"POST /api/v1/shared/{token}", "POST /s/{token}"}
+            and data.draw(st.integers(0, 3), label="right passcode") == 0
+        ):
             unlock(app, live)
             case.body = {"passcode": PASSCODE}
-        if label == "POST /api/v1/shared/{token}/notes" and isinstance(case.body, dict) and data.draw(
-                st.booleans(), label="real session"):
+        if (
+            label == "POST /api/v1/shared/{token}/notes"
+            and isinstance(case.body, dict)
+            and data.draw(st.booleans(), label="real session")
+        ):
             case.body = {**case.body, "session": live_session(app, live)}  # past the 401, to the cursor
-        if label in {"POST /api/v1/trials/{nct}/notes", "PATCH /api/v1/notes/{note_id}"} and isinstance(
-                case.body, dict) and data.draw(st.booleans(), label="real quote"):
+        if (
+            label in {"POST /api/v1/trials/{nct}/notes", "PATCH /api/v1/notes/{note_id}"}
+            and isinstance(case.body, dict)
+            and data.draw(st.booleans(), label="real quote")
+        ):
             case.body = {**case.body, "target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}}
         case.call_and_validate(checks=CHECKS)
         if case.method in {"DELETE", "PATCH"} or "unlock" in label or "shared" in label:
@@ -236,8 +270,11 @@ NUL_REQUESTS = [  # PostgreSQL refuses NUL in text with an error: each of these 
     ("DELETE", f"/api/v1/shares/{NUL_ID}", None),
     ("POST", f"/api/v1/shares/{NUL_ID}/unlock", None),
     ("POST", "/api/v1/shares", {"trial_id": "NCT0708510\x00", "note_ids": ["\x00" * 32]}),
-    ("POST", f"/api/v1/trials/{SEED}/notes", {"target": {"selector": [{"type": "TextQuoteSelector",
-                                                                        "exact": "\x00"}]}, "body": "\x00"}),
+    (
+        "POST",
+        f"/api/v1/trials/{SEED}/notes",
+        {"target": {"selector": [{"type": "TextQuoteSelector", "exact": "\x00"}]}, "body": "\x00"},
+    ),
     ("POST", "/api/v1/shared/%00", {"passcode": "\x00"}),
     ("GET", "/s/%00", None),
 ]

@@ -59,8 +59,12 @@ def test_access_log_masks_share_tokens_and_drops_query_strings(app_env, server_p
     owner = http_owner(server.url)
     status, note = owner.post_note(body="Ask about the liver panel.")
     assert status == 201
-    status, share = request_json("POST", server.url + "/api/v1/shares", headers=owner.headers,
-                                 body={"trial_id": SEED, "note_ids": [note["id"]], "passcode": "family-code-1"})
+    status, share = request_json(
+        "POST",
+        server.url + "/api/v1/shares",
+        headers=owner.headers,
+        body={"trial_id": SEED, "note_ids": [note["id"]], "passcode": "family-code-1"},
+    )
     assert status == 201
     token = share["url"].rsplit("/s/", 1)[1]
 
@@ -69,8 +73,14 @@ def test_access_log_masks_share_tokens_and_drops_query_strings(app_env, server_p
         ("POST", f"/s/{token}", {}, None, {"passcode": "wrong-code"}, 401),
         ("POST", f"/api/v1/shared/{token}", {}, {"passcode": "wrong-code"}, None, 401),
         ("GET", f"/%73/{token}", {}, None, None, 200),  # percent-encoded "s" reaches the same page
-        ("GET", f"/s/{token}", {"User-Agent": f"probe /s/{token}", "Referer": f"http://x.example/s/{token}?a=b"},
-         None, None, 200),
+        (
+            "GET",
+            f"/s/{token}",
+            {"User-Agent": f"probe /s/{token}", "Referer": f"http://x.example/s/{token}?a=b"},
+            None,
+            None,
+            200,
+        ),
         ("GET", f"/api/v1/trials/{SEED}?q=query-secret", {}, None, None, 200),
     ]
     for method, path, headers, body, form, expected in calls:

@@ -55,12 +55,14 @@ def empty_database(request, tmp_path: Path, monkeypatch) -> Iterator[str]:
 
 @pytest.fixture
 def migration_app(empty_database: str, tmp_path: Path):
-    app = create_app({
-        "NOTES_DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": empty_database,
-        "NOTES_KEYS": Keyring.generate_spec("mig1"),
-        "NOTES_SECRET_KEY": "migration-secret-" + "x" * 32,
-    })
+    app = create_app(
+        {
+            "NOTES_DATA_DIR": str(tmp_path / "data"),
+            "DATABASE_URL": empty_database,
+            "NOTES_KEYS": Keyring.generate_spec("mig1"),
+            "NOTES_SECRET_KEY": "migration-secret-" + "x" * 32,
+        }
+    )
     app.config["TESTING"] = True
     yield app
     with app.app_context():
@@ -86,12 +88,19 @@ def schema() -> dict[str, dict[str, object]]:
         snapshot[table] = {
             "columns": sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)),
             "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
-            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                              for i in inspector.get_indexes(table)),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)
+            ),
             "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
-            "foreign_keys": sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
-                                    (fk.get("options") or {}).get("ondelete"))
-                                   for fk in inspector.get_foreign_keys(table)),
+            "foreign_keys": sorted(
+                (
+                    fk["name"],
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    (fk.get("options") or {}).get("ondelete"),
+                )
+                for fk in inspector.get_foreign_keys(table)
+            ),
             "checks": sorted(c["name"] or "" for c in inspector.get_check_constraints(table)),
         }
     return snapshot
@@ -107,10 +116,13 @@ def metadata_differences(metadata: MetaData) -> list:
     """What autogenerate would put in a new migration for `metadata` (empty: schema matches)."""
     with db.engine.connect() as connection:
         # The search index is the migrations' own (FTS5 table, tsvector column), as in migrations/env.py.
-        context = MigrationContext.configure(connection, opts={
-            "compare_type": True,
-            "include_name": lambda name, type_, parents: not outside_models(name, type_, parents),
-        })
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": True,
+                "include_name": lambda name, type_, parents: not outside_models(name, type_, parents),
+            },
+        )
         return compare_metadata(context, metadata)
 
 
@@ -180,8 +192,7 @@ def test_a_model_change_without_a_migration_is_caught(migration_app):
     assert differences[0][2:4] == ("notes", changed.tables["notes"].c.pinned)
 
 
-def test_a_database_from_0003_gets_its_key_checks_at_start_up_after_upgrade(migration_app, empty_database,
-                                                                            tmp_path):
+def test_a_database_from_0003_gets_its_key_checks_at_start_up_after_upgrade(migration_app, empty_database, tmp_path):
     # Data written by the code before key checks: wrapped keys under 'mig1', no check values.
     app = migration_app
     # The data is written by today's models, then the schema goes back to 0003 with it (what
@@ -193,8 +204,11 @@ def test_a_database_from_0003_gets_its_key_checks_at_start_up_after_upgrade(migr
         downgrade(revision="0003_shares")
         db.session.remove()
     keys = registry.of(app).keyring
-    env = {"NOTES_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": empty_database,
-           "NOTES_SECRET_KEY": "migration-secret-" + "x" * 32}
+    env = {
+        "NOTES_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": empty_database,
+        "NOTES_SECRET_KEY": "migration-secret-" + "x" * 32,
+    }
     spec = f"mig1:{base64.b64encode(keys.key('mig1')).decode()}"
     with app.app_context():
         upgrade(revision="head")
@@ -244,40 +258,76 @@ def write_as_before_key_slots(app) -> list[dict]:
         for index in range(3):
             token, notebook_id, dek, now = crypto.new_token(32), uuid.uuid4().hex, crypto.new_data_key(), utcnow()
             kek_id, wrapped = crypto.wrap_data_key(ring, dek, b"notebook:" + notebook_id.encode())
-            db.session.execute(text("INSERT INTO notebooks (id, token_hash, kek_id, wrapped_dek, created_at) "
-                                    "VALUES (:id, :hash, :kek, :wrapped, :at)"),
-                               {"id": notebook_id, "hash": crypto.hash_token(token), "kek": kek_id,
-                                "wrapped": wrapped, "at": now})
+            db.session.execute(
+                text(
+                    "INSERT INTO notebooks (id, token_hash, kek_id, wrapped_dek, created_at) "
+                    "VALUES (:id, :hash, :kek, :wrapped, :at)"
+                ),
+                {"id": notebook_id, "hash": crypto.hash_token(token), "kek": kek_id, "wrapped": wrapped, "at": now},
+            )
             notes = {}
             for number, passage in enumerate(passages):
                 note_id, at = uuid.uuid4().hex, now + timedelta(milliseconds=number)
                 start = trial.canonical_text.index(passage)
-                payload = {"selector": quote_to_selectors(quote_for_range(trial.canonical_text, start,
-                                                                          start + len(passage))),
-                           "body": f"notebook {index} note {number}", "color": "green", "anchor": "anchored"}
-                ciphertext = crypto.seal(dek, json.dumps(payload, separators=(",", ":")).encode(),
-                                         crypto.note_aad(notebook_id, note_id, 1))
-                db.session.execute(text(
-                    "INSERT INTO notes (id, notebook_id, trial_id, format_version, ciphertext, anchored_version, "
-                    "created_at, updated_at) VALUES (:id, :nb, :trial, 1, :c, :v, :at, :at)"),
-                    {"id": note_id, "nb": notebook_id, "trial": trial.nct_id, "c": ciphertext,
-                     "v": trial.version, "at": at})
+                payload = {
+                    "selector": quote_to_selectors(quote_for_range(trial.canonical_text, start, start + len(passage))),
+                    "body": f"notebook {index} note {number}",
+                    "color": "green",
+                    "anchor": "anchored",
+                }
+                ciphertext = crypto.seal(
+                    dek, json.dumps(payload, separators=(",", ":")).encode(), crypto.note_aad(notebook_id, note_id, 1)
+                )
+                db.session.execute(
+                    text(
+                        "INSERT INTO notes (id, notebook_id, trial_id, format_version, ciphertext, anchored_version, "
+                        "created_at, updated_at) VALUES (:id, :nb, :trial, 1, :c, :v, :at, :at)"
+                    ),
+                    {
+                        "id": note_id,
+                        "nb": notebook_id,
+                        "trial": trial.nct_id,
+                        "c": ciphertext,
+                        "v": trial.version,
+                        "at": at,
+                    },
+                )
                 notes[note_id] = payload["body"]
             links = {}
             for revoked in (False, True):
                 link, share_id = crypto.new_token(32), uuid.uuid4().hex
-                db.session.execute(text(
-                    "INSERT INTO shares (id, notebook_id, trial_id, token_hash, passcode_hash, expires_at, "
-                    "views, failed_streak, failed_total, lock_count, revoked, created_at) VALUES "
-                    "(:id, :nb, :trial, :hash, :passcode, :expires, 0, 0, 0, 0, :revoked, :at)"),
-                    {"id": share_id, "nb": notebook_id, "trial": trial.nct_id, "hash": crypto.hash_token(link),
-                     "passcode": hasher.hash(PASSCODE), "expires": now + timedelta(days=7), "revoked": revoked,
-                     "at": now})
-                db.session.execute(text("INSERT INTO share_notes (share_id, note_id) VALUES (:s, :n)"),
-                                   {"s": share_id, "n": next(iter(notes))})
+                db.session.execute(
+                    text(
+                        "INSERT INTO shares (id, notebook_id, trial_id, token_hash, passcode_hash, expires_at, "
+                        "views, failed_streak, failed_total, lock_count, revoked, created_at) VALUES "
+                        "(:id, :nb, :trial, :hash, :passcode, :expires, 0, 0, 0, 0, :revoked, :at)"
+                    ),
+                    {
+                        "id": share_id,
+                        "nb": notebook_id,
+                        "trial": trial.nct_id,
+                        "hash": crypto.hash_token(link),
+                        "passcode": hasher.hash(PASSCODE),
+                        "expires": now + timedelta(days=7),
+                        "revoked": revoked,
+                        "at": now,
+                    },
+                )
+                db.session.execute(
+                    text("INSERT INTO share_notes (share_id, note_id) VALUES (:s, :n)"),
+                    {"s": share_id, "n": next(iter(notes))},
+                )
                 links[revoked] = link
-            written.append({"id": notebook_id, "token": token, "notes": notes, "wrapped": wrapped,
-                            "link": links[False], "revoked_link": links[True]})
+            written.append(
+                {
+                    "id": notebook_id,
+                    "token": token,
+                    "notes": notes,
+                    "wrapped": wrapped,
+                    "link": links[False],
+                    "revoked_link": links[True],
+                }
+            )
         db.session.commit()
         db.session.remove()
     return written
@@ -323,8 +373,7 @@ def test_a_database_from_before_key_slots_upgrades_and_reads_back_whole(migratio
         opened = client.post(f"/api/v1/shared/{notebook['link']}", json={"passcode": PASSCODE})
         assert opened.status_code == 200
         assert [n["body"] for n in opened.get_json()["notes"]] == [next(iter(notebook["notes"].values()))]
-        assert client.post(f"/api/v1/shared/{notebook['revoked_link']}",
-                           json={"passcode": PASSCODE}).status_code == 410
+        assert client.post(f"/api/v1/shared/{notebook['revoked_link']}", json={"passcode": PASSCODE}).status_code == 410
     with app.app_context():
         after = slots()
         db.session.remove()
@@ -332,11 +381,17 @@ def test_a_database_from_before_key_slots_upgrades_and_reads_back_whole(migratio
     assert len(after) == 6 and all(slot.salt is not None for slot in after)
     with app.app_context():
         # Each share's first opening gave it the keys of its notes (and sealed them under their own).
-        links = db.session.execute(text("SELECT s.revoked, l.wrapped_key, n.format_version FROM share_notes l "
-                                        "JOIN shares s ON s.id = l.share_id JOIN notes n ON n.id = l.note_id")).all()
+        links = db.session.execute(
+            text(
+                "SELECT s.revoked, l.wrapped_key, n.format_version FROM share_notes l "
+                "JOIN shares s ON s.id = l.share_id JOIN notes n ON n.id = l.note_id"
+            )
+        ).all()
         db.session.remove()
-    assert sorted((bool(r.revoked), r.wrapped_key is not None, r.format_version) for r in links) == [
-        (False, True, 2)] * 3 + [(True, False, 2)] * 3
+    assert (
+        sorted((bool(r.revoked), r.wrapped_key is not None, r.format_version) for r in links)
+        == [(False, True, 2)] * 3 + [(True, False, 2)] * 3
+    )
     assert not {bytes(s.wrapped) for s in after} & {n["wrapped"] for n in written}
     # And every note still reads, through its owner's token and through the share's link.
     for notebook in written:

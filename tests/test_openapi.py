@@ -85,13 +85,26 @@ def test_views_validate_only_through_their_declared_model(app):
 
 # One body each route accepts; the property below mutates it. A new body model needs one here.
 SEEDS = {
-    NoteInput: {"target": {"source": SEED, "selector": [
-        {"type": "TextQuoteSelector", "exact": "cirrhosis", "prefix": "Class B or C ", "suffix": "."},
-        {"type": "TextPositionSelector", "start": 10, "end": 19}, {"type": "RangeSelector", "startSelector": {}}]},
-        "body": "<p>Ask</p>", "color": "green"},
+    NoteInput: {
+        "target": {
+            "source": SEED,
+            "selector": [
+                {"type": "TextQuoteSelector", "exact": "cirrhosis", "prefix": "Class B or C ", "suffix": "."},
+                {"type": "TextPositionSelector", "start": 10, "end": 19},
+                {"type": "RangeSelector", "startSelector": {}},
+            ],
+        },
+        "body": "<p>Ask</p>",
+        "color": "green",
+    },
     NotePatch: {"body": "x", "color": "blue", "target": {"selector": [{"type": "TextQuoteSelector", "exact": "x"}]}},
-    ShareInput: {"trial_id": SEED, "note_ids": ["a" * 32], "passcode": "blue heron 42", "expires_in_days": 7,
-                 "max_views": 3},
+    ShareInput: {
+        "trial_id": SEED,
+        "note_ids": ["a" * 32],
+        "passcode": "blue heron 42",
+        "expires_in_days": 7,
+        "max_views": 3,
+    },
     OpenShare: {"passcode": "482-913-057"},
     SharedNotesRequest: {"session": "s.i.g", "cursor": "W10"},
 }
@@ -106,12 +119,26 @@ NUMBERS = [-1, 0, 1, 89, 90, 91, 99_999, 100_000, 100_001]
 WORDS = ["TextQuoteSelector", "TextPositionSelector", "RangeSelector", "yellow", "purple", "red", "   ", "\n"]
 # JSON Schema counts 7.0 as an integer; the API wants 7 (as it always has): fractions stay fractional here.
 scalars = st.one_of(
-    st.none(), st.booleans(), st.sampled_from(NUMBERS), st.integers(-5, 200),
+    st.none(),
+    st.booleans(),
+    st.sampled_from(NUMBERS),
+    st.integers(-5, 200),
     st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: not x.is_integer()),
-    st.sampled_from(LENGTHS).map(lambda n: "x" * n), st.sampled_from(WORDS), st.text(max_size=8),
-    st.sampled_from([1, 5000, 5001]).map(lambda n: ["a"] * n))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-    st.sampled_from(["type", "exact", "start", "end", "prefix", "selector", "x"]), inner, max_size=3), max_leaves=6)
+    st.sampled_from(LENGTHS).map(lambda n: "x" * n),
+    st.sampled_from(WORDS),
+    st.text(max_size=8),
+    st.sampled_from([1, 5000, 5001]).map(lambda n: ["a"] * n),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["type", "exact", "start", "end", "prefix", "selector", "x"]), inner, max_size=3
+        )
+    ),
+    max_leaves=6,
+)
 
 
 def near(value):
@@ -146,8 +173,25 @@ def mutated(draw, seed):
             containers = [body] + [c for c, _ in places]
             container = draw(st.sampled_from(containers))
             if isinstance(container, dict):
-                container[draw(st.sampled_from(["type", "exact", "end", "extra", "body", "color", "target",
-                                                "passcode", "session", "cursor", "max_views"]))] = draw(values)
+                container[
+                    draw(
+                        st.sampled_from(
+                            [
+                                "type",
+                                "exact",
+                                "end",
+                                "extra",
+                                "body",
+                                "color",
+                                "target",
+                                "passcode",
+                                "session",
+                                "cursor",
+                                "max_views",
+                            ]
+                        )
+                    )
+                ] = draw(values)
             else:
                 container.append(draw(values))
             continue
@@ -163,11 +207,11 @@ def mutated(draw, seed):
 def test_a_body_is_accepted_exactly_when_the_document_allows_it(app, model):
     doc = document(app)
     assert set(request_models(app).values()) <= set(SEEDS)
-    validator = jsonschema_rs.Draft202012Validator({"$ref": REF.format(model=model.__name__),
-                                                    "components": doc["components"]})
+    validator = jsonschema_rs.Draft202012Validator(
+        {"$ref": REF.format(model=model.__name__), "components": doc["components"]}
+    )
 
-    @settings(max_examples=400, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=400, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     @given(body=mutated(SEEDS[model]))
     def check(body):
         documented = validator.is_valid(body)
@@ -211,9 +255,11 @@ def test_each_answer_is_what_its_response_model_documents(app, client):
         ("POST", f"/api/v1/trials/{SEED}/notes", {"body": "no target"}, 422),
         ("GET", "/api/v1/notes/" + "0" * 32, None, 404),
     ]
-    answers = [("POST /api/v1/shares (generated)", "/api/v1/shares", "post", 201, generated),
-               ("POST /api/v1/shares (chosen)", "/api/v1/shares", "post", 201, chosen),
-               ("POST /api/v1/shared/{token}", "/api/v1/shared/{token}", "post", 200, opened.get_json())]
+    answers = [
+        ("POST /api/v1/shares (generated)", "/api/v1/shares", "post", 201, generated),
+        ("POST /api/v1/shares (chosen)", "/api/v1/shares", "post", 201, chosen),
+        ("POST /api/v1/shared/{token}", "/api/v1/shared/{token}", "post", 200, opened.get_json()),
+    ]
     for method, url, body, status in calls:
         response = client.open(url, method=method, json=body, headers=owner.headers)
         assert response.status_code == status, (method, url, response.get_json())

@@ -33,15 +33,27 @@ def test_a_cursor_round_trips_its_sort_key():
     assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@pytest.mark.parametrize("cursor", [
-    "!!!", "x", b64({"a": 1}), b64([]), b64(["2026-12-01T00:00:00Z"]), b64(["2026-12-01T00:00:00Z", "a", "b"]),
-    b64(["2026-12-01T00:00:00", "a"]),             # naive time
-    b64(["not a time", "a"]), b64([5, "a"]),
-    b64(["0001-01-01T00:00:00+05:00", "a"]),        # overflows when put in UTC
-    b64(["2026-12-01T00:00:00Z", "a\x00b"]),        # PostgreSQL refuses a NUL in text
-    b64(["2026-12-01T00:00:00Z", "x" * 65]), b64(["2026-12-01T00:00:00Z", 7]), b64(["2026-12-01T00:00:00Z", ""]),
-    "A" * 600, base64.urlsafe_b64encode(b"\xff\xfe").decode(),
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",
+        "x",
+        b64({"a": 1}),
+        b64([]),
+        b64(["2026-12-01T00:00:00Z"]),
+        b64(["2026-12-01T00:00:00Z", "a", "b"]),
+        b64(["2026-12-01T00:00:00", "a"]),  # naive time
+        b64(["not a time", "a"]),
+        b64([5, "a"]),
+        b64(["0001-01-01T00:00:00+05:00", "a"]),  # overflows when put in UTC
+        b64(["2026-12-01T00:00:00Z", "a\x00b"]),  # PostgreSQL refuses a NUL in text
+        b64(["2026-12-01T00:00:00Z", "x" * 65]),
+        b64(["2026-12-01T00:00:00Z", 7]),
+        b64(["2026-12-01T00:00:00Z", ""]),
+        "A" * 600,
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ],
+)
 def test_a_cursor_this_service_did_not_give_is_a_bad_request(cursor):
     with pytest.raises(BadRequest):
         decode_cursor(cursor, KEY)

@@ -16,9 +16,14 @@ def cors_client(make_app):
 
 
 def test_preflight_for_listed_origin(cors_client):
-    response = cors_client.options("/api/v1/trials/NCT07085104/notes", headers={
-        "Origin": ALLOWED, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    response = cors_client.options(
+        "/api/v1/trials/NCT07085104/notes",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
@@ -27,8 +32,9 @@ def test_preflight_for_listed_origin(cors_client):
 
 
 def test_preflight_for_unlisted_origin_is_refused(cors_client):
-    response = cors_client.options("/api/v1/notebooks", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    response = cors_client.options(
+        "/api/v1/notebooks", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert response.status_code == 403
     assert "Access-Control-Allow-Origin" not in response.headers
 
@@ -42,8 +48,9 @@ def test_actual_request_carries_cors_only_for_listed_origins(cors_client):
 
 
 def test_own_origin_is_always_allowed(client):
-    response = client.options("/api/v1/notebooks", headers={
-        "Origin": "http://localhost", "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        "/api/v1/notebooks", headers={"Origin": "http://localhost", "Access-Control-Request-Method": "POST"}
+    )
     assert response.status_code == 204
 
 
@@ -62,7 +69,7 @@ def test_widget_served_small_and_versioned(client):
     assert len(gzip.compress(plain.data, 9)) <= 15 * 1024
     page = client.get("/trials/NCT07085104").get_data(as_text=True)
     start = page.index('src="/widget.') + len('src="')
-    url = page[start:page.index('"', start)]
+    url = page[start : page.index('"', start)]
     versioned = client.get(url)
     assert versioned.status_code == 200 and versioned.data == plain.data
     assert "immutable" in versioned.headers["Cache-Control"]

@@ -12,22 +12,23 @@ form 1 and hashed again in form 2 on its first right passcode.
 Downgrading drops the column: shares already in form 2 then open only with a passcode typed
 in its normalized form (digits-only codes are the same in both forms).
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_passcode_form'
-down_revision = '0006_trial_versions'
+revision = "0007_passcode_form"
+down_revision = "0006_trial_versions"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('shares', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('passcode_form', sa.SmallInteger(), server_default='1', nullable=False))
+    with op.batch_alter_table("shares", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("passcode_form", sa.SmallInteger(), server_default="1", nullable=False))
 
 
 def downgrade():
-    with op.batch_alter_table('shares', schema=None) as batch_op:
-        batch_op.drop_column('passcode_form')
+    with op.batch_alter_table("shares", schema=None) as batch_op:
+        batch_op.drop_column("passcode_form")

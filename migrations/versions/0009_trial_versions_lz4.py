@@ -10,13 +10,14 @@ for a tenth more space). Values written from now on use lz4; the ones already st
 as they are and read the same. SQLite has no such setting: nothing to do there, and on a
 PostgreSQL built without lz4 (or older than 14) nothing either.
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_trial_versions_lz4'
-down_revision = '0008_key_slots'
+revision = "0009_trial_versions_lz4"
+down_revision = "0008_key_slots"
 branch_labels = None
 depends_on = None
 
@@ -28,8 +29,11 @@ def _lz4_available() -> bool:
     if bind.dialect.name != "postgresql":
         return False
     # Only methods this server was built with are listed; before 14 there is no such setting.
-    return bool(bind.execute(sa.text(
-        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")).scalar())
+    return bool(
+        bind.execute(
+            sa.text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        ).scalar()
+    )
 
 
 def _set_compression(method: str) -> None:

@@ -49,8 +49,11 @@ def export_notebook() -> Response:
     found = service.export_notes(notebook, PageRequest(page.after[:3] if page.after else None, page.limit))
     host = request.host_url.rstrip("/")
     body = present_export(found, host, f"{host}/api/v1/notebooks/me/export", start, first=page.after is None)
-    return Response(json.dumps(body), mimetype="application/ld+json",
-                    headers={"Content-Disposition": 'attachment; filename="trial-notes.jsonld"'})
+    return Response(
+        json.dumps(body),
+        mimetype="application/ld+json",
+        headers={"Content-Disposition": 'attachment; filename="trial-notes.jsonld"'},
+    )
 
 
 @bp.get("/trials/<nct>/notes")

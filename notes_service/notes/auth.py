@@ -57,9 +57,8 @@ def check_token(token: str, found: Found | None) -> Found:
     return found
 
 
-_NOTEBOOK_BY_DIGEST = (
-    select(Notebook, KeySlot, Notebook.token_hash, KeySlot.id.label("slot_id"))
-    .outerjoin(KeySlot, (KeySlot.notebook_id == Notebook.id) & KeySlot.share_id.is_(None))
+_NOTEBOOK_BY_DIGEST = select(Notebook, KeySlot, Notebook.token_hash, KeySlot.id.label("slot_id")).outerjoin(
+    KeySlot, (KeySlot.notebook_id == Notebook.id) & KeySlot.share_id.is_(None)
 )
 
 

@@ -24,8 +24,9 @@ def rotate_command(batch_size: int) -> None:
         raise click.ClickException(f"{problem}; nothing re-wrapped")
     click.echo(f"key check {ring.newest_id}: ok")
     pending = keys.slots_to_rotate(ring)
-    with click.progressbar(length=pending, label=f"Re-wrapping under {ring.newest_id}", show_pos=True,
-                           hidden=pending < 1000) as bar:
+    with click.progressbar(
+        length=pending, label=f"Re-wrapping under {ring.newest_id}", show_pos=True, hidden=pending < 1000
+    ) as bar:
         rotated = keys.rotate_slots(batch_size, on_batch=bar.update)
     click.echo(f"re-wrapped {rotated} key slots under {ring.newest_id}")
 
@@ -40,8 +41,9 @@ def check_command() -> None:
     for kek_id in ring.ids:
         role = "newest" if kek_id == ring.newest_id else "older"
         state = "KEY CHECK FAILED (other key bytes than the data's)" if kek_id in wrong else "key check ok"
-        click.echo(f"{kek_id}: configured ({role}), protects {usage.get(kek_id, 0)} key slots, {state}",
-                   err=kek_id in wrong)
+        click.echo(
+            f"{kek_id}: configured ({role}), protects {usage.get(kek_id, 0)} key slots, {state}", err=kek_id in wrong
+        )
     missing = [kek_id for kek_id in usage if not ring.has(kek_id)]
     for kek_id in missing:
         click.echo(f"{kek_id}: NOT CONFIGURED, protects {usage[kek_id]} key slots", err=True)

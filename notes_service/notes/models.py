@@ -44,8 +44,13 @@ class KeySlot(Model):
     __tablename__ = "key_slots"
     __table_args__ = (
         # One owner slot per notebook (share slots are unique by share_id).
-        Index("ux_key_slots_owner", "notebook_id", unique=True,
-              sqlite_where=text("share_id IS NULL"), postgresql_where=text("share_id IS NULL")),
+        Index(
+            "ux_key_slots_owner",
+            "notebook_id",
+            unique=True,
+            sqlite_where=text("share_id IS NULL"),
+            postgresql_where=text("share_id IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

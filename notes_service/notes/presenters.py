@@ -80,16 +80,15 @@ def present_notes_page(found: NoteSlice) -> bytes:
     return b'{"notes":[' + b",".join(body for _, body in kept) + b'],"next":' + encode(cursor) + b"}"
 
 
-def present_export(found: NoteSlice, source_base: str, export_url: str, start_index: int,
-                   first: bool) -> dict[str, Any]:
+def present_export(
+    found: NoteSlice, source_base: str, export_url: str, start_index: int, first: bool
+) -> dict[str, Any]:
     """One AnnotationPage of the export; the first comes inside its AnnotationCollection.
 
     An unreadable note is left out of its page and counted in the page's ``unreadable``.
     ``next`` is the address of the next page (W3C Web Annotation paging), absent on the last.
     """
-    presented = (
-        (note, present_annotation(note, source_base) if note.readable else None) for note in found.notes
-    )
+    presented = ((note, present_annotation(note, source_base) if note.readable else None) for note in found.notes)
     kept, more = cut_to_budget(presented, lambda pair: json_size(pair[1]) if pair[1] else 0, found.more)
     items = [body for _, body in kept if body is not None]
     annotation_page: dict[str, Any] = {

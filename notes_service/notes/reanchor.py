@@ -45,5 +45,8 @@ def count_waiting_notes(_app: Flask, nct_ids: tuple[str, ...]) -> list[str]:
     from .service import stale_note_counts
 
     counts = stale_note_counts(nct_ids)
-    return [f"{nct_id}: content changed; {counts.get(nct_id, 0)} notes to re-anchor at their next read "
-            "(the server holds no key to do it now)" for nct_id in nct_ids]
+    return [
+        f"{nct_id}: content changed; {counts.get(nct_id, 0)} notes to re-anchor at their next read "
+        "(the server holds no key to do it now)"
+        for nct_id in nct_ids
+    ]

@@ -39,9 +39,12 @@ class TextQuoteSelector(_Selector):
     """The highlighted text with some text before and after it (W3C Web Annotation)."""
 
     type: Literal["TextQuoteSelector"]
-    exact: str = Field(min_length=1, max_length=MAX_EXACT,
-                       description="The highlighted text; it must occur in the trial's canonical text "
-                                   "(white space folded) and hold more than white space")
+    exact: str = Field(
+        min_length=1,
+        max_length=MAX_EXACT,
+        description="The highlighted text; it must occur in the trial's canonical text "
+        "(white space folded) and hold more than white space",
+    )
     prefix: str | None = Field(default="", max_length=MAX_CONTEXT, description="Text just before it")
     suffix: str | None = Field(default="", max_length=MAX_CONTEXT, description="Text just after it")
 
@@ -95,8 +98,7 @@ Selector = Annotated[
 
 
 def _selector_list_schema(schema: dict[str, Any]) -> None:
-    schema["contains"] = {"type": "object", "required": ["type"],
-                          "properties": {"type": {"const": QUOTE_SELECTOR}}}
+    schema["contains"] = {"type": "object", "required": ["type"], "properties": {"type": {"const": QUOTE_SELECTOR}}}
 
 
 class Target(_Selector):
@@ -106,7 +108,8 @@ class Target(_Selector):
     selector: list[Selector] = Field(
         json_schema_extra=_selector_list_schema,
         description="A TextQuoteSelector is required; a TextPositionSelector is a hint; the first of "
-                    "each type is used and other types are ignored")
+        "each type is used and other types are ignored",
+    )
 
     @field_validator("selector")
     @classmethod
@@ -120,12 +123,16 @@ class Target(_Selector):
         """The first quote selector, with the first position selector as its hint."""
         exact = next(s for s in self.selector if isinstance(s, TextQuoteSelector))
         position = next((s for s in self.selector if isinstance(s, TextPositionSelector)), None)
-        return Quote(exact=exact.exact, prefix=exact.prefix or "", suffix=exact.suffix or "",
-                     start=position.start if position else None, end=position.end if position else None)
+        return Quote(
+            exact=exact.exact,
+            prefix=exact.prefix or "",
+            suffix=exact.suffix or "",
+            start=position.start if position else None,
+            end=position.end if position else None,
+        )
 
 
-BODY_DESCRIPTION = (f"HTML kept by a small policy (the rest escaped), at most {MAX_BODY_CHARS} characters "
-                    "as stored")
+BODY_DESCRIPTION = f"HTML kept by a small policy (the rest escaped), at most {MAX_BODY_CHARS} characters as stored"
 
 
 class NoteInput(RequestModel):

@@ -60,13 +60,22 @@ class NoteView:
     @classmethod
     def of(cls, note: Any, payload: NotePayload) -> NoteView:
         """The view of a note row and its opened payload."""
-        return cls(id=note.id, trial_id=note.trial_id, created_at=note.created_at, updated_at=note.updated_at,
-                   selectors=payload.selector, body=payload.body, color=payload.color, anchor=payload.anchor)
+        return cls(
+            id=note.id,
+            trial_id=note.trial_id,
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+            selectors=payload.selector,
+            body=payload.body,
+            color=payload.color,
+            anchor=payload.anchor,
+        )
 
     def payload(self, **changes: Any) -> NotePayload:
         """This note's payload, with `changes` (selector, body, color, anchor) made."""
-        return NotePayload(**{"selector": self.selectors, "body": self.body, "color": self.color,
-                              "anchor": self.anchor, **changes})
+        return NotePayload(
+            **{"selector": self.selectors, "body": self.body, "color": self.color, "anchor": self.anchor, **changes}
+        )
 
     @property
     def quote(self) -> str:
@@ -143,9 +152,12 @@ def _erase_sqlite_log() -> None:
         raw.close()
     if busy:
         current_app.logger.warning("a deleted notebook is still in the SQLite log: the checkpoint was blocked")
-        raise Busy("Your notebook is deleted and can no longer be opened, but the database stayed busy, so "
-                   "its last copies in the database log are not erased yet; that happens at the next "
-                   "notebook deletion or restart.", retry_after=None)
+        raise Busy(
+            "Your notebook is deleted and can no longer be opened, but the database stayed busy, so "
+            "its last copies in the database log are not erased yet; that happens at the next "
+            "notebook deletion or restart.",
+            retry_after=None,
+        )
 
 
 def data_key(notebook: Notebook) -> bytes:
@@ -196,8 +208,11 @@ class SharedKeys:
         """Load the sealed keys of these notes (one query a page)."""
         from ..shares.models import share_notes
 
-        rows = db.session.execute(select(share_notes.c.note_id, share_notes.c.wrapped_key).where(
-            share_notes.c.share_id == self.share_id, share_notes.c.note_id.in_(note_ids)))
+        rows = db.session.execute(
+            select(share_notes.c.note_id, share_notes.c.wrapped_key).where(
+                share_notes.c.share_id == self.share_id, share_notes.c.note_id.in_(note_ids)
+            )
+        )
         self.wrapped.update({note_id: bytes(wrapped) for note_id, wrapped in rows if wrapped is not None})
 
     def opening_key(self, row: Any) -> bytes | None:
@@ -231,8 +246,11 @@ def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
     `note_keys`: the owner's keys (or the DEK itself) or a share's; None opens nothing.
     """
     opener = _note_keys(note_keys)
-    key = opener.opening_key(note) if opener is not None and note.format_version in (LEGACY_FORMAT,
-                                                                                     FORMAT_VERSION) else None
+    key = (
+        opener.opening_key(note)
+        if opener is not None and note.format_version in (LEGACY_FORMAT, FORMAT_VERSION)
+        else None
+    )
     if key is not None:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
@@ -242,8 +260,9 @@ def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
         else:
             return NoteView.of(note, payload)
     current_app.logger.warning("note %s could not be decrypted", note.id)
-    return NoteView(id=note.id, trial_id=note.trial_id, created_at=note.created_at,
-                    updated_at=note.updated_at, readable=False)
+    return NoteView(
+        id=note.id, trial_id=note.trial_id, created_at=note.created_at, updated_at=note.updated_at, readable=False
+    )
 
 
 def safe_key(key: Callable[[], bytes], notebook_id: str) -> bytes | None:
@@ -280,8 +299,10 @@ def _anchor_quote(trial_id: str, quote: Quote) -> tuple[list[dict[str, Any]], st
     if anchor.end - anchor.start > MAX_EXACT:
         # White space folds when matching, so the passage found may be longer than the quote
         # sent: the bound holds for what is stored and returned.
-        raise Invalid("The highlighted passage is too long.",
-                      errors={"target.selector[0].exact": f"the passage must be at most {MAX_EXACT} characters"})
+        raise Invalid(
+            "The highlighted passage is too long.",
+            errors={"target.selector[0].exact": f"the passage must be at most {MAX_EXACT} characters"},
+        )
     # Store selectors measured on our canonical text: the position becomes authoritative.
     return quote_to_selectors(quote_for_range(text, anchor.start, anchor.end)), trial.version
 
@@ -312,13 +333,24 @@ FETCH_BYTES = 512 * 1024
 NOTE_ORDER = (Note.created_at, Note.id)
 _NOTES = Note.__table__
 # What decrypting and presenting a note needs, read as plain rows (no ORM objects on the read path).
-_NOTE_COLUMNS = tuple(_NOTES.c[name] for name in (
-    "id", "notebook_id", "trial_id", "format_version", "ciphertext", "anchored_version", "created_at",
-    "updated_at"))
+_NOTE_COLUMNS = tuple(
+    _NOTES.c[name]
+    for name in (
+        "id",
+        "notebook_id",
+        "trial_id",
+        "format_version",
+        "ciphertext",
+        "anchored_version",
+        "created_at",
+        "updated_at",
+    )
+)
 
 
-def _slice(key: Callable[[], NoteKeys | None], ids: Any, order: tuple[Any, ...], page: PageRequest,
-           total: int | None = None) -> NoteSlice:
+def _slice(
+    key: Callable[[], NoteKeys | None], ids: Any, order: tuple[Any, ...], page: PageRequest, total: int | None = None
+) -> NoteSlice:
     """A page of notes: `ids` selects the candidates' ids, `order` is the page's sort key."""
     if page.after is not None:
         ids = ids.where(_keyset_after(order, page.after))
@@ -326,14 +358,21 @@ def _slice(key: Callable[[], NoteKeys | None], ids: Any, order: tuple[Any, ...],
     # Sorting whole rows would make SQLite sort every candidate's ciphertext (240 MB for a
     # full notebook) to keep one page of it. One more id than asked tells whether more follow.
     # Each id comes with whether its note predates its trial's current text (to re-anchor).
-    sized = (ids.join(Trial, Trial.id == Note.trial_id)
-             .add_columns(func.length(Note.ciphertext), Note.anchored_version != Trial.version)
-             .order_by(*order).limit(page.limit + 1))
+    sized = (
+        ids.join(Trial, Trial.id == Note.trial_id)
+        .add_columns(func.length(Note.ciphertext), Note.anchored_version != Trial.version)
+        .order_by(*order)
+        .limit(page.limit + 1)
+    )
     return _page_of(key, [tuple(row) for row in db.session.execute(sized)], page, total)
 
 
-def _page_of(key: Callable[[], NoteKeys | None], sized_ids: list[tuple[str, int, bool]], page: PageRequest,
-             total: int | None = None) -> NoteSlice:
+def _page_of(
+    key: Callable[[], NoteKeys | None],
+    sized_ids: list[tuple[str, int, bool]],
+    page: PageRequest,
+    total: int | None = None,
+) -> NoteSlice:
     """The slice for up to limit + 1 (id, payload length, stale) rows, in page order."""
     more = len(sized_ids) > page.limit
     sized_ids = sized_ids[: page.limit]
@@ -343,8 +382,9 @@ def _page_of(key: Callable[[], NoteKeys | None], sized_ids: list[tuple[str, int,
     stale = [note_id for note_id, _size, is_stale in sized_ids if is_stale]
     if note_keys is not None and stale:
         reanchor_notes(note_keys, stale)
-    return NoteSlice(notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids]),
-                     more=more, total=total)
+    return NoteSlice(
+        notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids]), more=more, total=total
+    )
 
 
 def _chunks(sized_ids: list[tuple[str, int]]) -> Iterator[list[str]]:
@@ -384,9 +424,13 @@ def stored_body(text: str) -> str:
     """
     body = sanitize_body(text)
     if len(body) > MAX_BODY_CHARS:
-        raise Invalid("The note is too long once its markup is made safe.", errors={
-            "body": f"must be at most {MAX_BODY_CHARS} characters as stored; characters such as < and & "
-                    f"are stored escaped (&lt;, &amp;) and this one comes to {len(body)}"})
+        raise Invalid(
+            "The note is too long once its markup is made safe.",
+            errors={
+                "body": f"must be at most {MAX_BODY_CHARS} characters as stored; characters such as < and & "
+                f"are stored escaped (&lt;, &amp;) and this one comes to {len(body)}"
+            },
+        )
     return body
 
 
@@ -414,9 +458,18 @@ def _my_page_query(after: bool) -> Any:
         keyset = _keyset_after((notes.created_at, notes.id), (bindparam("after_at"), bindparam("after_id")))
         note_on = and_(note_on, keyset)
     return (
-        select(notebooks.id, notebooks.token_hash, slots.id.label("slot_id"), slots.kek_id, slots.salt,
-               slots.wrapped, trial.id.label("trial_id"), notes.id.label("note_id"),
-               func.length(notes.ciphertext).label("size"), (notes.anchored_version != trial.version).label("stale"))
+        select(
+            notebooks.id,
+            notebooks.token_hash,
+            slots.id.label("slot_id"),
+            slots.kek_id,
+            slots.salt,
+            slots.wrapped,
+            trial.id.label("trial_id"),
+            notes.id.label("note_id"),
+            func.length(notes.ciphertext).label("size"),
+            (notes.anchored_version != trial.version).label("stale"),
+        )
         .select_from(_NOTEBOOKS)
         .outerjoin(_SLOTS, and_(slots.notebook_id == notebooks.id, slots.share_id.is_(None)))
         .outerjoin(_TRIALS, and_(trial.id == bindparam("trial"), trial.version_id.is_not(None)))
@@ -437,8 +490,11 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     second loads the page's payloads (one query per FETCH_BYTES of them). Unauthorized comes
     before NotFound, as with `current_notebook` then `list_notes`.
     """
-    values: dict[str, Any] = {"digest": token_digest(token), "trial": trials.trial_key(trial_id) or "",
-                              "limit": page.limit + 1}
+    values: dict[str, Any] = {
+        "digest": token_digest(token),
+        "trial": trials.trial_key(trial_id) or "",
+        "limit": page.limit + 1,
+    }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
     rows = db.session.connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
@@ -446,6 +502,7 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
     slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped)
+
     def key() -> NoteKeys | None:
         dek = safe_key(lambda: keys.open_slot(slot, token or ""), first.id)
         return OwnerKeys(dek) if dek is not None else None
@@ -463,13 +520,21 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     # SQLite serializes writers with BEGIN IMMEDIATE already.
     db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
     count = db.session.execute(
-        select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id)).scalar_one()
+        select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id)
+    ).scalar_one()
     limit = registry.settings().max_notes_per_notebook
     if count >= limit:
         raise Invalid(f"A notebook holds at most {limit} notes.", errors={"(notebook)": "is full"})
     now = registry.now()
-    note = Note(id=_new_id(), notebook_id=notebook.id, trial_id=row.id, format_version=FORMAT_VERSION,
-                anchored_version=version, created_at=now, updated_at=now)
+    note = Note(
+        id=_new_id(),
+        notebook_id=notebook.id,
+        trial_id=row.id,
+        format_version=FORMAT_VERSION,
+        anchored_version=version,
+        created_at=now,
+        updated_at=now,
+    )
     payload = NotePayload(selector=selectors, body=body, color=data.color, anchor=ANCHORED)
     dek = data_key(notebook)
     note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
@@ -505,15 +570,19 @@ def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
     note = _current_note(notebook, note_id, dek)
     current = open_note(dek, note)
     if not current.readable:
-        raise Invalid("This note cannot be read, so it cannot be edited. You can delete it.",
-                      errors={"(note)": "is unreadable"})
+        raise Invalid(
+            "This note cannot be read, so it cannot be edited. You can delete it.", errors={"(note)": "is unreadable"}
+        )
     selectors, anchor, version = current.selectors, current.anchor, note.anchored_version
     if data.quote is not None:
         selectors, version = _anchor_quote(note.trial_id, data.quote)
         anchor = ANCHORED
-    payload = current.payload(selector=selectors, anchor=anchor,
-                              body=stored_body(data.body) if data.body is not None else current.body,
-                              color=data.color or current.color)
+    payload = current.payload(
+        selector=selectors,
+        anchor=anchor,
+        body=stored_body(data.body) if data.body is not None else current.body,
+        color=data.color or current.color,
+    )
     note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
     note.format_version = FORMAT_VERSION
     note.anchored_version = version
@@ -533,26 +602,37 @@ def export_notes(notebook: Notebook, page: PageRequest) -> NoteSlice:
     """A page of every note of the notebook, by trial then age, with the notebook's note count."""
     total = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
     ids = select(Note.id).where(Note.notebook_id == notebook.id)
-    return _slice(lambda: _owner_keys(notebook), ids, (Note.trial_id, Note.created_at, Note.id), page,
-                  total=total)
+    return _slice(lambda: _owner_keys(notebook), ids, (Note.trial_id, Note.created_at, Note.id), page, total=total)
 
 
-def shared_notes_page(notebook_id: str, share_id: str, trial_id: str, page: PageRequest,
-                      key: Callable[[], SharedKeys | None]) -> NoteSlice:
+def shared_notes_page(
+    notebook_id: str, share_id: str, trial_id: str, page: PageRequest, key: Callable[[], SharedKeys | None]
+) -> NoteSlice:
     """A page of a share's notes on its trial, in creation order (readable or not: the caller filters).
 
     `key` gives the share's note keys, out of its slot (the link token opens it).
     """
     from ..shares.models import share_notes  # shares point at notes; the query joins through them
 
-    ids = (select(Note.id).join(share_notes, share_notes.c.note_id == Note.id)
-           .where(share_notes.c.share_id == share_id, Note.notebook_id == notebook_id, Note.trial_id == trial_id))
+    ids = (
+        select(Note.id)
+        .join(share_notes, share_notes.c.note_id == Note.id)
+        .where(share_notes.c.share_id == share_id, Note.notebook_id == notebook_id, Note.trial_id == trial_id)
+    )
     total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
     return _slice(key, ids, NOTE_ORDER, page, total=total)
 
 
-def reseal(notebook: Notebook, note: Note, view: NoteView, *, selectors: list[dict[str, Any]],
-           anchor: str, version: str, dek: bytes) -> None:
+def reseal(
+    notebook: Notebook,
+    note: Note,
+    view: NoteView,
+    *,
+    selectors: list[dict[str, Any]],
+    anchor: str,
+    version: str,
+    dek: bytes,
+) -> None:
     """Store new selectors and anchor state for a note (the caller commits)."""
     payload = view.payload(selector=selectors, anchor=anchor)
     note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
@@ -584,8 +664,9 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
         if view.readable and sealing_key is not None:
             selectors, anchor = reanchored(view.selectors, trials.get_trial(row.trial_id).canonical_text)
             payload = view.payload(selector=selectors, anchor=anchor)
-            values.update(ciphertext=seal_payload(sealing_key, row.notebook_id, row.id, payload),
-                          format_version=FORMAT_VERSION)
+            values.update(
+                ciphertext=seal_payload(sealing_key, row.notebook_id, row.id, payload), format_version=FORMAT_VERSION
+            )
         changes.append((row.id, row.anchored_version, row.updated_at, values))
     if not changes:
         return
@@ -593,31 +674,45 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
     # transaction waits for the lock where one inside a read transaction may fail at once.
     db.session.commit()
     for note_id, old_version, updated_at, values in changes:
-        db.session.execute(update(Note).where(Note.id == note_id, Note.anchored_version == old_version,
-                                              Note.updated_at == updated_at).values(**values)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(Note)
+            .where(Note.id == note_id, Note.anchored_version == old_version, Note.updated_at == updated_at)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
 
 
 def stale_note_counts(nct_ids: tuple[str, ...]) -> dict[str, int]:
     """How many notes on each trial predate its current text (counted, never opened)."""
     rows = db.session.execute(
-        select(Note.trial_id, func.count()).join(Trial, Trial.id == Note.trial_id)
-        .where(Note.trial_id.in_(nct_ids), Note.anchored_version != Trial.version).group_by(Note.trial_id)
+        select(Note.trial_id, func.count())
+        .join(Trial, Trial.id == Note.trial_id)
+        .where(Note.trial_id.in_(nct_ids), Note.anchored_version != Trial.version)
+        .group_by(Note.trial_id)
     ).all()
     return {trial_id: count for trial_id, count in rows}
 
 
-def share_note_keys(dek: bytes, notebook_id: str, share_id: str, share_key: bytes,
-                    note_ids: list[str]) -> list[dict[str, Any]]:
+def share_note_keys(
+    dek: bytes, notebook_id: str, share_id: str, share_key: bytes, note_ids: list[str]
+) -> list[dict[str, Any]]:
     """The share_notes rows of these notes, each with its key sealed under the share's key.
 
     A note from before key slots (sealed under the DEK itself) is sealed again under its own
     key first (in the caller's transaction), so the share's key opens it.
     """
-    rows = db.session.execute(select(Note.id, Note.notebook_id, Note.format_version, Note.ciphertext,
-                                     Note.trial_id, Note.created_at, Note.updated_at)
-                              .where(Note.id.in_(note_ids), Note.notebook_id == notebook_id)).all()
+    rows = db.session.execute(
+        select(
+            Note.id,
+            Note.notebook_id,
+            Note.format_version,
+            Note.ciphertext,
+            Note.trial_id,
+            Note.created_at,
+            Note.updated_at,
+        ).where(Note.id.in_(note_ids), Note.notebook_id == notebook_id)
+    ).all()
     owner = OwnerKeys(dek)
     for row in rows:
         if row.format_version != LEGACY_FORMAT:
@@ -625,10 +720,20 @@ def share_note_keys(dek: bytes, notebook_id: str, share_id: str, share_key: byte
         view = open_note(owner, row)
         if view.readable:
             payload = view.payload()
-            db.session.execute(update(Note).where(Note.id == row.id, Note.format_version == LEGACY_FORMAT)
-                               .values(ciphertext=seal_payload(owner.sealing_key(row), notebook_id, row.id, payload),
-                                       format_version=FORMAT_VERSION)
-                               .execution_options(synchronize_session=False))
-    return [{"share_id": share_id, "note_id": row.id,
-             "wrapped_key": crypto.wrap_note_key(share_key, crypto.note_key(dek, notebook_id, row.id), share_id,
-                                                 row.id)} for row in rows]
+            db.session.execute(
+                update(Note)
+                .where(Note.id == row.id, Note.format_version == LEGACY_FORMAT)
+                .values(
+                    ciphertext=seal_payload(owner.sealing_key(row), notebook_id, row.id, payload),
+                    format_version=FORMAT_VERSION,
+                )
+                .execution_options(synchronize_session=False)
+            )
+    return [
+        {
+            "share_id": share_id,
+            "note_id": row.id,
+            "wrapped_key": crypto.wrap_note_key(share_key, crypto.note_key(dek, notebook_id, row.id), share_id, row.id),
+        }
+        for row in rows
+    ]

@@ -87,8 +87,13 @@ def open_share(token: str) -> dict[str, Any]:
     found = service.shared_notes_page(share, PageRequest(after=None, limit=service.SHARED_PAGE_NOTES))
     # The trial's text shares the first response with the notes: the notes get what it leaves.
     notes = present_shared_notes(found, RESPONSE_BUDGET - json_size(trial))
-    return {"trial": trial, **notes, "session": issue_session(share.id),
-            "session_expires_in": SESSION_SECONDS, "expires_at": isoformat(share.expires_at)}
+    return {
+        "trial": trial,
+        **notes,
+        "session": issue_session(share.id),
+        "session_expires_in": SESSION_SECONDS,
+        "expires_at": isoformat(share.expires_at),
+    }
 
 
 @bp.post("/shared/<token>/notes")

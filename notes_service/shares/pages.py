@@ -36,8 +36,7 @@ PAGE_NOTES = 25
 PAGE_KEY = (datetime, str, int)
 COOKIE_NAME = "trial_notes_share"
 SHARE_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # The passcode form shows no note and no user's text, and runs one script of ours: the
 # "Show passcode" switch (static/share-form.js). The pages with the notes run none at all.
@@ -63,8 +62,7 @@ def _session_share_id() -> str | None:
 
 
 def _state_page(error: DomainError) -> Response:
-    response = _page("share_state.html", error.status, title=error.title, detail=error.detail,
-                     code=error.status)
+    response = _page("share_state.html", error.status, title=error.title, detail=error.detail, code=error.status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -92,11 +90,21 @@ def _content(share: Share, token: str) -> Response:
     if found and found.more:
         last = views[-1]
         next_url = f"/s/{token}?cursor={encode_cursor((last.created_at, last.id, start + len(views)))}"
-    return _page("share.html", trial=trial, row=row, placed=placed, orphans=orphans,
-                 body=render_sections(trial.sections, marks, links=True, heading_offset=1), share=share,
-                 data_date=format_date(trial.data_date), total=found.total if found else 0,
-                 first_index=start + 1, last_index=start + len(views), next_url=next_url,
-                 first_url=f"/s/{token}" if start else None)
+    return _page(
+        "share.html",
+        trial=trial,
+        row=row,
+        placed=placed,
+        orphans=orphans,
+        body=render_sections(trial.sections, marks, links=True, heading_offset=1),
+        share=share,
+        data_date=format_date(trial.data_date),
+        total=found.total if found else 0,
+        first_index=start + 1,
+        last_index=start + len(views),
+        next_url=next_url,
+        first_url=f"/s/{token}" if start else None,
+    )
 
 
 @bp.get("/s/<token>")

@@ -84,8 +84,10 @@ def passcode_problem(value: object) -> str | None:
     if not _encodable(value) or any(unicodedata.category(c) in {"Cc", "Cs"} for c in value):
         return "must be plain text, without control characters"
     if len(normalize(value)) < MIN_CHARS or len(value) > MAX_CHARS:
-        return (f"must have at least {MIN_CHARS} letters or digits (spaces, dashes and capitals do not "
-                f"count) and at most {MAX_CHARS} characters")
+        return (
+            f"must have at least {MIN_CHARS} letters or digits (spaces, dashes and capitals do not "
+            f"count) and at most {MAX_CHARS} characters"
+        )
     return None
 
 
@@ -122,8 +124,10 @@ class ArgonGate:
             if client is not None:
                 bucket = zlib.crc32(client.encode("utf-8", "replace")) % self.CLIENT_BUCKETS
                 if not self._take(held, [f"client-{bucket:04d}"]):
-                    raise Busy("A passcode check from this connection is already running. "
-                               "Try again in a moment.", retry_after=1)
+                    raise Busy(
+                        "A passcode check from this connection is already running. Try again in a moment.",
+                        retry_after=1,
+                    )
             if not self._take(held, [f"room-{i}" for i in range(self.limit * self.ROOM_PER_SLOT)]):
                 raise Busy("Too many passcode checks are waiting. Try again in a moment.", retry_after=1)
             deadline = time.monotonic() + self.WAIT_SECONDS

@@ -43,8 +43,10 @@ def present_shares_page(found: SharePage) -> dict[str, Any]:
     presented = ((share, present_share(share, found.note_ids[share.id])) for share in found.shares)
     kept, more = cut_to_budget(presented, lambda pair: len(json.dumps(pair[1]).encode("utf-8")), found.more)
     last = kept[-1][0] if kept else None
-    return {"shares": [body for _, body in kept],
-            "next": encode_cursor((last.created_at, last.id)) if more and last else None}
+    return {
+        "shares": [body for _, body in kept],
+        "next": encode_cursor((last.created_at, last.id)) if more and last else None,
+    }
 
 
 def present_shared_notes(found: NoteSlice | None, budget: int = RESPONSE_BUDGET) -> dict[str, Any]:
@@ -59,5 +61,7 @@ def present_shared_notes(found: NoteSlice | None, budget: int = RESPONSE_BUDGET)
     presented = ((note, present_note(note) if note.readable else None) for note in found.notes)
     kept, more = cut_to_budget(presented, lambda pair: json_size(pair[1]) if pair[1] else 0, found.more, budget)
     last = kept[-1][0] if kept else None
-    return {"notes": [body for _, body in kept if body is not None],
-            "next": encode_cursor((last.created_at, last.id)) if more and last else None}
+    return {
+        "notes": [body for _, body in kept if body is not None],
+        "next": encode_cursor((last.created_at, last.id)) if more and last else None,
+    }

@@ -37,15 +37,21 @@ class ShareInput(RequestModel):
 
     trial_id: str = Field(min_length=1, description="The trial's NCT number")
     note_ids: list[NoteId] | None = Field(
-        default=None, min_length=1, max_length=MAX_SHARED_NOTES,
-        description="The notes to share; null or absent: all my notes on the trial now")
+        default=None,
+        min_length=1,
+        max_length=MAX_SHARED_NOTES,
+        description="The notes to share; null or absent: all my notes on the trial now",
+    )
     passcode: str | None = Field(
-        default=None, json_schema_extra={"minLength": MIN_CHARS, "maxLength": MAX_CHARS},
+        default=None,
+        json_schema_extra={"minLength": MIN_CHARS, "maxLength": MAX_CHARS},
         description=f"{MIN_CHARS} to {MAX_CHARS} characters of plain text (for digits, spaces and dashes "
-                    "do not count); null or absent: one is generated and returned once")
+        "do not count); null or absent: one is generated and returned once",
+    )
     expires_in_days: int = Field(default=DEFAULT_EXPIRY_DAYS, ge=1, le=MAX_EXPIRY_DAYS)
-    max_views: int | None = Field(default=None, ge=1, le=MAX_VIEWS,
-                                  description="How many openings the share allows; null or absent: no limit")
+    max_views: int | None = Field(
+        default=None, ge=1, le=MAX_VIEWS, description="How many openings the share allows; null or absent: no limit"
+    )
 
     @field_validator("passcode")
     @classmethod
@@ -78,10 +84,16 @@ class SharedNotesRequest(RequestModel):
 
     # Both are checked beyond their type: a session must be one we signed for this share (else
     # 401), a cursor one we gave for this list (else 400), whatever their length.
-    session: Any = Field(default=None, description="The session opening the share gave; anything else is a 401 "
-                                                   "(open the share again). Never put it in a URL.")
-    cursor: str | None = Field(default=None, description="The `next` of the previous page; null or absent: the "
-                                                         "first page. A cursor this service did not give is a 400.")
+    session: Any = Field(
+        default=None,
+        description="The session opening the share gave; anything else is a 401 "
+        "(open the share again). Never put it in a URL.",
+    )
+    cursor: str | None = Field(
+        default=None,
+        description="The `next` of the previous page; null or absent: the "
+        "first page. A cursor this service did not give is a 400.",
+    )
 
 
 # -- Responses ---------------------------------------------------------------------
@@ -123,18 +135,22 @@ class SharesPage(ResponseModel):
 class SharedNotesPage(ResponseModel):
     """A page of an opened share's readable notes."""
 
-    notes: list[Note] = Field(max_length=SHARED_PAGE_NOTES,
-                              description=f"Up to {SHARED_PAGE_NOTES} readable notes, the response within 4 MiB")
-    next: str | None = Field(description="Cursor of the next page (POST /api/v1/shared/{token}/notes); "
-                                         "null on the last page")
+    notes: list[Note] = Field(
+        max_length=SHARED_PAGE_NOTES, description=f"Up to {SHARED_PAGE_NOTES} readable notes, the response within 4 MiB"
+    )
+    next: str | None = Field(
+        description="Cursor of the next page (POST /api/v1/shared/{token}/notes); null on the last page"
+    )
 
 
 class SharedTrial(SharedNotesPage):
     """An opened share: its trial, the first page of its notes, and a session for the next pages."""
 
     trial: TrialText
-    session: str = Field(max_length=MAX_SESSION_CHARS,
-                         description="Signed, bound to this share, valid 30 minutes from the passcode check: "
-                                     "send it in the body of each next-page request, never in a URL.")
+    session: str = Field(
+        max_length=MAX_SESSION_CHARS,
+        description="Signed, bound to this share, valid 30 minutes from the passcode check: "
+        "send it in the body of each next-page request, never in a URL.",
+    )
     session_expires_in: int = Field(description="Seconds the session stays valid")
     expires_at: str

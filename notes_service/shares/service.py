@@ -61,7 +61,7 @@ class OpenedShare:
 
 def lock_duration(lock_number: int) -> timedelta:
     """15 minutes for the first lock, doubling for each one after."""
-    factor: int = 2 ** lock_number  # int ** int is typed as Any (a negative power is a float)
+    factor: int = 2**lock_number  # int ** int is typed as Any (a negative power is a float)
     return FIRST_LOCK * factor
 
 
@@ -84,8 +84,9 @@ def state_of(share: Share, now: datetime | None = None) -> str:
 # -- Owner operations --------------------------------------------------------------
 
 
-def create_share(notebook: Notebook, request: ShareInput, *,
-                 client: str | None = None) -> tuple[Share, str, str | None]:
+def create_share(
+    notebook: Notebook, request: ShareInput, *, client: str | None = None
+) -> tuple[Share, str, str | None]:
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
     notebook_id = notebook.id
     trial_id, note_ids = _chosen_notes(notebook_id, request)
@@ -101,23 +102,33 @@ def create_share(notebook: Notebook, request: ShareInput, *,
     # since they may have been deleted while the passcode was hashed.
     if db.session.get(Notebook, notebook_id) is None:
         raise Unauthorized("The notebook token is not valid.")
-    chosen = db.session.scalars(
-        select(Note).where(Note.notebook_id == notebook_id, Note.id.in_(note_ids))).all()
+    chosen = db.session.scalars(select(Note).where(Note.notebook_id == notebook_id, Note.id.in_(note_ids))).all()
     if not chosen:
         raise Invalid("There are no notes to share on this trial.", errors={"note_ids": "no notes"})
     token = crypto.new_token(32)
     now = registry.now()
     share = Share(
-        id=uuid.uuid4().hex, notebook_id=notebook_id, trial_id=trial_id,
-        token_hash=crypto.hash_token(token), passcode_hash=passcode_hash, passcode_form=CURRENT_FORM,
-        expires_at=now + timedelta(days=request.expires_in_days), max_views=request.max_views,
-        views=0, failed_streak=0, failed_total=0, lock_count=0, revoked=False, created_at=now,
+        id=uuid.uuid4().hex,
+        notebook_id=notebook_id,
+        trial_id=trial_id,
+        token_hash=crypto.hash_token(token),
+        passcode_hash=passcode_hash,
+        passcode_form=CURRENT_FORM,
+        expires_at=now + timedelta(days=request.expires_in_days),
+        max_views=request.max_views,
+        views=0,
+        failed_streak=0,
+        failed_total=0,
+        lock_count=0,
+        revoked=False,
+        created_at=now,
     )
     db.session.add(share)
     db.session.flush()  # the slot and the share's notes refer to the share row
     share_key = crypto.new_data_key()
-    db.session.execute(insert(share_notes), notes.share_note_keys(dek, notebook_id, share.id, share_key,
-                                                                 [note.id for note in chosen]))
+    db.session.execute(
+        insert(share_notes), notes.share_note_keys(dek, notebook_id, share.id, share_key, [note.id for note in chosen])
+    )
     db.session.add(keys.new_slot(notebook_id, share.id, share_key, token))
     db.session.commit()
     return share, token, generated
@@ -126,9 +137,7 @@ def create_share(notebook: Notebook, request: ShareInput, *,
 def _chosen_notes(notebook_id: str, request: ShareInput) -> tuple[str, list[str]]:
     # Every check that needs no Argon2 comes first: a bad request costs no hashing.
     row = trials.get_trial_row(request.trial_id)
-    mine = db.session.scalars(
-        select(Note).where(Note.notebook_id == notebook_id, Note.trial_id == row.id)
-    ).all()
+    mine = db.session.scalars(select(Note).where(Note.notebook_id == notebook_id, Note.trial_id == row.id)).all()
     if request.note_ids is None:
         chosen = [note.id for note in mine]
     else:
@@ -136,8 +145,10 @@ def _chosen_notes(notebook_id: str, request: ShareInput) -> tuple[str, list[str]
         unknown = [i for i in request.note_ids if i not in by_id]
         if unknown:
             # Not yours or not on this trial: the same answer, so ids of others are not probed.
-            raise Invalid("Some notes are not yours or not on this trial.",
-                          errors={"note_ids": f"{len(unknown)} unknown note id(s)"})
+            raise Invalid(
+                "Some notes are not yours or not on this trial.",
+                errors={"note_ids": f"{len(unknown)} unknown note id(s)"},
+            )
         chosen = list(dict.fromkeys(request.note_ids))
     if not chosen:
         raise Invalid("There are no notes to share on this trial.", errors={"note_ids": "no notes"})
@@ -172,8 +183,9 @@ def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = No
         query = query.where(Share.trial_id == trial_id.upper())
     if page.after is not None:
         created_at, share_id = page.after
-        query = query.where(or_(Share.created_at < created_at,
-                                and_(Share.created_at == created_at, Share.id < share_id)))
+        query = query.where(
+            or_(Share.created_at < created_at, and_(Share.created_at == created_at, Share.id < share_id))
+        )
     query = query.order_by(Share.created_at.desc(), Share.id.desc()).limit(page.limit + 1)
     shares = list(db.session.scalars(query))
     more = len(shares) > page.limit
@@ -182,8 +194,9 @@ def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = No
     # hold up to 5,000 rows per share in memory.
     note_ids: dict[str, list[str]] = {share.id: [] for share in shares}
     if shares:
-        links = db.session.execute(select(share_notes.c.share_id, share_notes.c.note_id)
-                                   .where(share_notes.c.share_id.in_(list(note_ids))))
+        links = db.session.execute(
+            select(share_notes.c.share_id, share_notes.c.note_id).where(share_notes.c.share_id.in_(list(note_ids)))
+        )
         for share_id, note_id in links:
             note_ids[share_id].append(note_id)
     return SharePage(shares, note_ids, more)
@@ -244,13 +257,11 @@ def refuse_unless_open(share: Share, now: datetime) -> None:
     if state != LOCKED:
         return
     if share.failed_total >= TOTAL_LIMIT:
-        raise Locked("Too many wrong passcodes: this share is locked until the person who made it "
-                     "unlocks it.")
+        raise Locked("Too many wrong passcodes: this share is locked until the person who made it unlocks it.")
     # Locked and not for the owner: a timed lock, so it has an end to tell.
     until = share.locked_until or now + FIRST_LOCK
     seconds = max(1, int((until - now).total_seconds()))
-    raise Locked(f"Too many wrong passcodes. Try again in {max(1, round(seconds / 60))} minutes.",
-                 retry_after=seconds)
+    raise Locked(f"Too many wrong passcodes. Try again in {max(1, round(seconds / 60))} minutes.", retry_after=seconds)
 
 
 def _locked_share(share_id: str) -> Share | None:
@@ -269,16 +280,14 @@ def reserve_attempt(share_id: str, now: datetime) -> str | None:
     if share is None or state_of(share, now) != ACTIVE:
         db.session.commit()
         return None
-    db.session.execute(delete(ShareAttempt).where(ShareAttempt.share_id == share_id,
-                                                  ShareAttempt.lease_until <= now))
+    db.session.execute(delete(ShareAttempt).where(ShareAttempt.share_id == share_id, ShareAttempt.lease_until <= now))
     in_flight = db.session.execute(select(func.count()).where(ShareAttempt.share_id == share_id)).scalar_one()
     if share.failed_streak + in_flight >= STREAK_LIMIT or share.failed_total + in_flight >= TOTAL_LIMIT:
         db.session.commit()
         if in_flight:
             # Others are verifying passcodes for this share right now; their outcomes decide
             # whether a place frees up (a right one) or the lock starts (the 5th wrong one).
-            raise Busy("Several people are opening this share right now. Try again in a moment.",
-                       retry_after=1)
+            raise Busy("Several people are opening this share right now. Try again in a moment.", retry_after=1)
         return None
     attempt_id = uuid.uuid4().hex
     db.session.add(ShareAttempt(id=attempt_id, share_id=share_id, lease_until=now + ATTEMPT_LEASE))
@@ -350,12 +359,13 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
 def wrong_passcode_message(left: int) -> str:
     """What a wrong passcode tells the reader, in plain words: how many tries are left before a pause."""
     tries = "1 more try" if left == 1 else f"{left} more tries"
-    return (f"That passcode is not right. Check it with the person who shared the link. "
-            f"You have {tries} before the link pauses for a while.")
+    return (
+        f"That passcode is not right. Check it with the person who shared the link. "
+        f"You have {tries} before the link pauses for a while."
+    )
 
 
-def open_share(token: str, passcode: Any, *, now: datetime | None = None,
-               client: str | None = None) -> OpenedShare:
+def open_share(token: str, passcode: Any, *, now: datetime | None = None, client: str | None = None) -> OpenedShare:
     """Check the passcode under the lockout rules and count the view, or raise; loads no note."""
     share = find_share(token)
     now = now or registry.now()
@@ -441,9 +451,11 @@ def _first_opening(share: Share, slot: Any, token: str) -> bytes:
         db.session.rollback()  # another request converted it meanwhile: open what it sealed
         return keys.open_slot(keys.share_slot(share.id), token)
     for row in notes.share_note_keys(dek, share.notebook_id, share.id, share_key, note_ids):
-        db.session.execute(update(share_notes).where(share_notes.c.share_id == share.id,
-                                                     share_notes.c.note_id == row["note_id"])
-                           .values(wrapped_key=row["wrapped_key"]))
+        db.session.execute(
+            update(share_notes)
+            .where(share_notes.c.share_id == share.id, share_notes.c.note_id == row["note_id"])
+            .values(wrapped_key=row["wrapped_key"])
+        )
     db.session.commit()
     return share_key
 

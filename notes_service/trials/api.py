@@ -20,8 +20,12 @@ def _arg(name: str) -> str | None:
 @bp.get("")
 def list_trials() -> dict[str, object]:
     """A page of trials: by title, or ranked by a full-text search of `q` (and `condition`)."""
-    page = service.list_trials(keyword=_arg("q"), condition=_arg("condition"),
-                               cursor=request.args.get("cursor") or None, limit=request.args.get("limit"))
+    page = service.list_trials(
+        keyword=_arg("q"),
+        condition=_arg("condition"),
+        cursor=request.args.get("cursor") or None,
+        limit=request.args.get("limit"),
+    )
     body: dict[str, object] = {
         "trials": [present_summary(row) for row in page.trials],
         "next": page.next,

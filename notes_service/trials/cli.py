@@ -33,15 +33,21 @@ class _Rate:
 
 @bp.cli.command("load")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--batch-size", default=service.BATCH_SIZE, show_default=True, type=click.IntRange(1, 10_000),
-              help="Records written per transaction.")
+@click.option(
+    "--batch-size",
+    default=service.BATCH_SIZE,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Records written per transaction.",
+)
 def load_command(paths: tuple[Path, ...], batch_size: int) -> None:
     """Load study files, bulk files (JSON, JSON Lines), folders or zips (default: the shipped records)."""
     files = reader.find_record_files(list(paths) or [reader.shipped_data_dir()])
     size = reader.total_bytes(files)
     rate = _Rate()
-    with click.progressbar(length=max(size, 1), label="Loading trials", show_eta=True,
-                           item_show_func=rate.show, hidden=size < _BAR_BYTES) as bar:
+    with click.progressbar(
+        length=max(size, 1), label="Loading trials", show_eta=True, item_show_func=rate.show, hidden=size < _BAR_BYTES
+    ) as bar:
         report = service.load_records(files, on_read=bar.update, on_record=rate.count, batch_size=batch_size)
     for where, problem in report.failed:
         click.echo(f"error: {where}: {problem}", err=True)
@@ -49,7 +55,9 @@ def load_command(paths: tuple[Path, ...], batch_size: int) -> None:
         click.echo(f"error: ... and {report.failed_count - len(report.failed)} more", err=True)
     for line in report.notices:
         click.echo(line)
-    click.echo(f"{report.added} added, {len(report.changed)} changed, "
-               f"{report.unchanged} unchanged, {report.failed_count} failed")
+    click.echo(
+        f"{report.added} added, {len(report.changed)} changed, "
+        f"{report.unchanged} unchanged, {report.failed_count} failed"
+    )
     if report.failed_count:
         raise SystemExit(1)

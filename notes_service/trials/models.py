@@ -14,10 +14,16 @@ from ..extensions import Model
 # (and the shadow tables FTS5 keeps for it) fed by triggers, PostgreSQL's generated
 # tsvector column `trials.search` with its GIN index. Both come from migration
 # 0006_trial_versions; schema comparisons (autogenerate, the migration tests) skip them.
-SEARCH_INDEX_TABLES = frozenset({
-    "trials_fts", "trials_fts_data", "trials_fts_idx", "trials_fts_content", "trials_fts_docsize",
-    "trials_fts_config",
-})
+SEARCH_INDEX_TABLES = frozenset(
+    {
+        "trials_fts",
+        "trials_fts_data",
+        "trials_fts_idx",
+        "trials_fts_content",
+        "trials_fts_docsize",
+        "trials_fts_config",
+    }
+)
 SEARCH_INDEX_COLUMN = ("trials", "search")
 SEARCH_INDEX_INDEX = "ix_trials_search"
 

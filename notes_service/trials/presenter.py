@@ -36,10 +36,7 @@ def present_summary(row: Trial) -> dict[str, object]:
 def present_text(trial: render.Trial) -> dict[str, object]:
     """A trial's sections and the canonical text notes anchor to."""
     return {
-        "sections": [
-            {"id": s.id, "heading": s.heading, "level": s.level, "text": s.text}
-            for s in trial.sections
-        ],
+        "sections": [{"id": s.id, "heading": s.heading, "level": s.level, "text": s.text} for s in trial.sections],
         "text": trial.canonical_text,
     }
 
@@ -60,7 +57,7 @@ _Token = tuple[str, int | None, bool]
 
 def _block_tokens(block: Block, offset: int) -> Iterator[_Token]:
     if block.kind == "fact":
-        value = block.text[len(block.label):]
+        value = block.text[len(block.label) :]
         yield '<li><span class="fact-label">', None, False
         yield block.label, offset, True
         css = "badge" if block.label == "Status: " else "fact-value"
@@ -74,7 +71,7 @@ def _block_tokens(block: Block, offset: int) -> Iterator[_Token]:
             yield '<span class="marker">', None, False
             yield block.marker, offset, True
             yield "</span>", None, False
-        rest = block.text[len(block.marker):]
+        rest = block.text[len(block.marker) :]
         yield rest, offset + len(block.marker), True
         yield "</li>", None, False
         return
@@ -138,7 +135,7 @@ def _marked_text(text: str, offset: int, marks: Sequence[Mark], links: bool) -> 
     cuts = sorted({offset, end, *(max(offset, min(end, b)) for m in touching for b in (m.start, m.end))})
     pieces = []
     for a, b in pairwise(cuts):
-        piece = str(escape(text[a - offset:b - offset]))
+        piece = str(escape(text[a - offset : b - offset]))
         covering = [m for m in touching if m.start <= a and m.end >= b]
         if not covering or not piece:
             pieces.append(piece)
@@ -159,8 +156,9 @@ def _back_link(mark: Mark) -> str:
     return f'<a class="note-ref" href="#{ref}" aria-label="Go to note {number}"><span>{number}</span></a>'
 
 
-def render_sections(sections: Sequence[Section], marks: Iterable[Mark] = (), *,
-                    links: bool = False, heading_offset: int = 0) -> Markup:
+def render_sections(
+    sections: Sequence[Section], marks: Iterable[Mark] = (), *, links: bool = False, heading_offset: int = 0
+) -> Markup:
     """Render sections as HTML; without `links` its text content equals the canonical text.
 
     `links` adds a numbered link after each marked passage back to its note (share page);

@@ -130,8 +130,9 @@ class _Counted:
         return data
 
 
-def _entries(handle: IO[bytes], where: str, suffix: str, reopen: Callable[[], IO[bytes]],
-             count: OnRead) -> Iterator[Entry]:
+def _entries(
+    handle: IO[bytes], where: str, suffix: str, reopen: Callable[[], IO[bytes]], count: OnRead
+) -> Iterator[Entry]:
     counted = _Counted(handle, count)
     if suffix in (".jsonl", ".ndjson"):
         yield from _line_entries(counted, where)

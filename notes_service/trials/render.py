@@ -25,9 +25,7 @@ SECTION_SEPARATOR = "\n\n"
 _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 # A list item: numbered ("6. ", "b) ", "iv. "; group 1 is the marker) or bulleted (no group 1).
 _ITEM_RE = re.compile(r"^(?:(\d{1,3}[.)]|[a-zA-Z][.)]|[ivxIVX]{1,4}[.)])|[*\-•+])\s+(.*)$")
-_CRITERIA_HEADER_RE = re.compile(
-    r"^(?:key\s+)?(inclusion|exclusion)\s+criteria\b[^\n]{0,60}?:?$", re.IGNORECASE
-)
+_CRITERIA_HEADER_RE = re.compile(r"^(?:key\s+)?(inclusion|exclusion)\s+criteria\b[^\n]{0,60}?:?$", re.IGNORECASE)
 
 
 class Block(NamedTuple):
@@ -90,8 +88,10 @@ def canonical_text(sections: Iterable[Section]) -> str:
 def dump_sections(sections: Iterable[Section]) -> str:
     """Sections as compact JSON, the form they are stored in (orjson: a load writes one per record)."""
     return orjson.dumps(
-        [[s.id, s.heading, s.level, [[b.kind, b.text, b.marker, b.level, b.label] for b in s.blocks]]
-         for s in sections],
+        [
+            [s.id, s.heading, s.level, [[b.kind, b.text, b.marker, b.level, b.label] for b in s.blocks]]
+            for s in sections
+        ],
     ).decode("utf-8")
 
 
@@ -217,17 +217,18 @@ def split_criteria(text: str) -> list[Section]:
 
 def _facts(status: str, ages: str, sex: str, phase: str) -> tuple[Block, ...]:
     pairs = [("Status", status), ("Ages", ages), ("Sex", sex), ("Phase", phase)]
-    return tuple(
-        Block("fact", f"{label}: {value}", label=f"{label}: ") for label, value in pairs if value
-    )
+    return tuple(Block("fact", f"{label}: {value}", label=f"{label}: ") for label, value in pairs if value)
 
 
 def _eligibility(study: Study) -> list[Section]:
     sections = split_criteria(study.criteria)
     if study.healthy_volunteers is not None:
         head = sections[0]
-        volunteer = Block("fact", f"Accepts healthy volunteers: {'Yes' if study.healthy_volunteers else 'No'}",
-                          label="Accepts healthy volunteers: ")
+        volunteer = Block(
+            "fact",
+            f"Accepts healthy volunteers: {'Yes' if study.healthy_volunteers else 'No'}",
+            label="Accepts healthy volunteers: ",
+        )
         sections[0] = Section(head.id, head.heading, (volunteer, *head.blocks), head.level)
     return sections
 
@@ -261,8 +262,9 @@ def render_sections_of(study: Study) -> tuple[Section, ...]:
     if study.summary.strip():
         sections.append(Section("overview", "Overview", tuple(parse_text_blocks(study.summary))))
     if study.detailed_description.strip():
-        sections.append(Section("description", "Detailed description",
-                                tuple(parse_text_blocks(study.detailed_description))))
+        sections.append(
+            Section("description", "Detailed description", tuple(parse_text_blocks(study.detailed_description)))
+        )
     if study.criteria.strip() or study.healthy_volunteers is not None:
         sections.extend(_eligibility(study))
     details = [Block("item", condition) for condition in study.conditions]
@@ -271,8 +273,9 @@ def render_sections_of(study: Study) -> tuple[Section, ...]:
     if details:
         sections.append(Section("conditions", "Study details", tuple(details)))
     sponsor_blocks = [Block("p", study.sponsor)] if study.sponsor else []
-    sponsor_blocks.extend(Block("fact", f"Collaborator: {name}", label="Collaborator: ")
-                          for name in study.collaborators)
+    sponsor_blocks.extend(
+        Block("fact", f"Collaborator: {name}", label="Collaborator: ") for name in study.collaborators
+    )
     if sponsor_blocks:
         sections.append(Section("sponsor", "Sponsor", tuple(sponsor_blocks)))
     sections.append(Section("identifiers", "Identifiers and dates", _identifier_blocks(study)))

@@ -66,15 +66,20 @@ class LoadReport:
 # -- Loading ------------------------------------------------------------------------
 
 
-def load_records(paths: Iterable[Path], on_read: Callable[[int], None] | None = None,
-                 on_record: Callable[[], None] | None = None, batch_size: int = BATCH_SIZE) -> LoadReport:
+def load_records(
+    paths: Iterable[Path],
+    on_read: Callable[[int], None] | None = None,
+    on_record: Callable[[], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> LoadReport:
     """Import study files, bulk files, folders or zips; idempotent, one bad record never stops the rest."""
     entries = reader.read_entries(reader.find_record_files(paths), on_read)
     return load_entries(entries, on_record=on_record, batch_size=batch_size)
 
 
-def load_entries(entries: Iterable[reader.Entry], on_record: Callable[[], None] | None = None,
-                 batch_size: int = BATCH_SIZE) -> LoadReport:
+def load_entries(
+    entries: Iterable[reader.Entry], on_record: Callable[[], None] | None = None, batch_size: int = BATCH_SIZE
+) -> LoadReport:
     """Store records a batch per transaction: an interrupted load keeps the batches it committed."""
     report = LoadReport()
     batch: list[ctgov.Study] = []
@@ -111,8 +116,12 @@ def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
     # record than parsing it. Every version is inserted; a trial's row points at its newest.
     # Version ids are taken before the inserts, so a new trial's row is written once, already
     # pointing at its version (an UPDATE after would index its search text a second time).
-    current = {row.id: [row.version, row.revision] for row in db.session.execute(
-        select(Trial.id, Trial.version, Trial.revision).where(Trial.id.in_({s.nct_id for s in studies})))}
+    current = {
+        row.id: [row.version, row.revision]
+        for row in db.session.execute(
+            select(Trial.id, Trial.version, Trial.revision).where(Trial.id.in_({s.nct_id for s in studies}))
+        )
+    }
     versions: list[dict[str, Any]] = []
     listings: dict[str, dict[str, Any]] = {}
     new: set[str] = set()
@@ -143,8 +152,10 @@ def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
     db.session.execute(insert(_VERSIONS), versions)
     changed = [nct for nct in listings if nct not in new]
     if changed:
-        db.session.execute(update(_TRIALS).where(_TRIALS.c.id == bindparam("b_id")),
-                           [{"b_id": nct, **listings[nct]} for nct in changed])
+        db.session.execute(
+            update(_TRIALS).where(_TRIALS.c.id == bindparam("b_id")),
+            [{"b_id": nct, **listings[nct]} for nct in changed],
+        )
     db.session.commit()
     if changed:
         report.changed.extend(changed)
@@ -154,9 +165,12 @@ def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
 def _next_version_ids(count: int) -> list[int]:
     """`count` unused trial_versions ids, in increasing order."""
     if db.engine.dialect.name == "postgresql":
-        return list(db.session.scalars(text(
-            "SELECT nextval(pg_get_serial_sequence('trial_versions', 'id')) FROM generate_series(1, :n)"),
-            {"n": count}))
+        return list(
+            db.session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('trial_versions', 'id')) FROM generate_series(1, :n)"),
+                {"n": count},
+            )
+        )
     # SQLite: the load's transaction holds the write lock (BEGIN IMMEDIATE) from its first read.
     last: int = db.session.execute(select(func.coalesce(func.max(TrialVersion.id), 0))).scalar_one()
     return list(range(last + 1, last + 1 + count))
@@ -254,10 +268,18 @@ def get_trial(nct_id: str, version: str | None = None) -> render.Trial:
     assert stored is not None
     text_of = _text(stored.id, stored.version)
     return render.Trial(
-        nct_id=row.id, title=stored.title, status=stored.status, phase=stored.phase,
-        conditions=tuple(c for c in stored.conditions.split("\n") if c), sponsor=stored.sponsor,
-        data_date=stored.data_date, first_posted=stored.first_posted, sections=text_of.sections,
-        version=stored.version, canonical_text=text_of.canonical_text, revision=stored.revision,
+        nct_id=row.id,
+        title=stored.title,
+        status=stored.status,
+        phase=stored.phase,
+        conditions=tuple(c for c in stored.conditions.split("\n") if c),
+        sponsor=stored.sponsor,
+        data_date=stored.data_date,
+        first_posted=stored.first_posted,
+        sections=text_of.sections,
+        version=stored.version,
+        canonical_text=text_of.canonical_text,
+        revision=stored.revision,
     )
 
 
@@ -269,8 +291,10 @@ def _find_version(row: Trial, wanted: str) -> TrialVersion:
     elif _HASH_RE.match(wanted):
         query = query.where(TrialVersion.version == wanted).order_by(TrialVersion.revision.desc()).limit(1)
     else:
-        raise Invalid("The version is not valid.",
-                      errors={"version": "must be a revision number or a content version (64 hex digits)"})
+        raise Invalid(
+            "The version is not valid.",
+            errors={"version": "must be a revision number or a content version (64 hex digits)"},
+        )
     stored = db.session.scalars(query).first()
     if stored is None:
         raise NotFound(f"Trial {row.id} has no version {wanted[:64]!r}.")
@@ -310,8 +334,10 @@ def _page_size(limit: str | int | None) -> int:
     value = str(limit)
     if not (value.isascii() and value.isdigit() and len(value) <= 6) or not 1 <= int(value) <= MAX_PAGE_SIZE:
         # As paging.parse_page_request answers a bad limit on every other list.
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-                         errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"})
+        raise BadRequest(
+            f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
+            errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"},
+        )
     return int(value)
 
 
@@ -334,8 +360,9 @@ def search_terms(query: str | None) -> list[str]:
     return [t[:MAX_TERM_LENGTH] for t in _TERM_RE.findall((query or "").lower())][:MAX_TERMS]
 
 
-def list_trials(keyword: str | None = None, condition: str | None = None, cursor: str | None = None,
-                limit: str | int | None = None) -> TrialPage:
+def list_trials(
+    keyword: str | None = None, condition: str | None = None, cursor: str | None = None, limit: str | int | None = None
+) -> TrialPage:
     """A page of trials: by title, or ranked by full-text search when there are words to search."""
     size = _page_size(limit)
     words, condition_words = search_terms(keyword), search_terms(condition)
@@ -372,8 +399,13 @@ def _title_page(cursor: str | None, size: int) -> TrialPage:
 
 def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:
     value = payload.get("v")
-    if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], first)
-            or isinstance(value[0], bool) or not isinstance(value[1], str)):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not isinstance(value[0], first)
+        or isinstance(value[0], bool)
+        or not isinstance(value[1], str)
+    ):
         raise bad_cursor()
     return value[0], value[1]
 
@@ -427,8 +459,10 @@ def _sqlite_matches(words: list[str], condition_words: list[str]) -> Sequence[An
     # Each word quoted (a phrase of one token) with a prefix star: words are letters and digits only.
     terms = [f'"{w}"*' for w in words] + [f'conditions : "{w}"*' for w in condition_words]
     return db.session.execute(
-        text(f"SELECT id, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
-             "LIMIT :cap"),
+        text(
+            f"SELECT id, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
+            "LIMIT :cap"
+        ),
         {"match": " AND ".join(terms), "cap": MAX_RANKED},
     ).all()
 
@@ -437,8 +471,10 @@ def _postgresql_matches(words: list[str], condition_words: list[str]) -> Sequenc
     # Prefix matches (`word:*`); conditions carry weight B in `search`, so `:*B` keeps to them.
     terms = [f"{w}:*" for w in words] + [f"{w}:*B" for w in condition_words]
     return db.session.execute(
-        text("SELECT c.id, ts_rank(c.search, to_tsquery('english', :match)) AS score FROM ("
-             "SELECT id, search FROM trials WHERE search @@ to_tsquery('english', :match) LIMIT :cap) AS c"),
+        text(
+            "SELECT c.id, ts_rank(c.search, to_tsquery('english', :match)) AS score FROM ("
+            "SELECT id, search FROM trials WHERE search @@ to_tsquery('english', :match) LIMIT :cap) AS c"
+        ),
         {"match": " & ".join(terms), "cap": MAX_RANKED},
     ).all()
 
@@ -459,8 +495,9 @@ def list_versions(nct_id: str, cursor: str | None = None, limit: str | int | Non
     """A trial's stored versions, newest first, a page at a time."""
     row = get_trial_row(nct_id)
     size = _page_size(limit)
-    query = select(TrialVersion.revision, TrialVersion.version, TrialVersion.data_date,
-                   TrialVersion.loaded_at).where(TrialVersion.trial_id == row.id)
+    query = select(TrialVersion.revision, TrialVersion.version, TrialVersion.data_date, TrialVersion.loaded_at).where(
+        TrialVersion.trial_id == row.id
+    )
     if cursor:
         payload = decode_cursor(cursor, "versions")
         if payload["d"] != "n" or payload.get("t") != row.id or not isinstance(payload.get("v"), int):

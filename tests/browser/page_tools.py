@@ -65,7 +65,9 @@ def wait_for_highlights(page: Page, count: int, timeout: float = 10_000) -> list
     page.wait_for_function(
         "(n) => { let c = 0; for (const [k, h] of CSS.highlights) if (k.startsWith('trial-notes-') && "
         "k !== 'trial-notes-focused') c += h.size; return c === n; }",
-        arg=count, timeout=timeout)
+        arg=count,
+        timeout=timeout,
+    )
     return highlighted(page)
 
 

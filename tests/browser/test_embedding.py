@@ -33,8 +33,14 @@ def trial_article(live) -> str:
     for section in sections:
         parts.append(f"<h2>{section['heading']}</h2>")
         parts.extend(f"<p>{line}</p>" for line in section["text"].split("\n") if line)
-    return "\n".join(parts).replace("<", "&lt;").replace("&lt;h2>", "<h2>").replace("&lt;/h2>", "</h2>") \
-        .replace("&lt;p>", "<p>").replace("&lt;/p>", "</p>")
+    return (
+        "\n".join(parts)
+        .replace("<", "&lt;")
+        .replace("&lt;h2>", "<h2>")
+        .replace("&lt;/h2>", "</h2>")
+        .replace("&lt;p>", "<p>")
+        .replace("&lt;/p>", "</p>")
+    )
 
 
 def write_host_page(root: Path, live, name: str = "trial.html", style: str = "") -> None:
@@ -154,7 +160,8 @@ def test_offline_before_the_dialogs_loaded_is_said_in_plain_words(make_app, page
     live.stop()
     page.get_by_role("button", name="Add note").click()
     expect(page.get_by_role("alert").first).to_have_text(
-        "Can't reach the notes service. Check your connection and try again.")
+        "Can't reach the notes service. Check your connection and try again."
+    )
     expect(page.get_by_role("dialog", name="New note")).to_have_count(0)
 
 
@@ -173,8 +180,15 @@ def test_orphaned_note_is_listed_not_dropped(live, page, make_app):
         note = db.session.get(Note, orphan["id"])
         view = service.open_note(service.data_key(notebook), note)
         gone = [{"type": "TextQuoteSelector", "exact": "words that are nowhere on this page"}]
-        service.reseal(notebook, note, view, selectors=gone, anchor="orphaned", version=note.anchored_version,
-                       dek=service.data_key(notebook))
+        service.reseal(
+            notebook,
+            note,
+            view,
+            selectors=gone,
+            anchor="orphaned",
+            version=note.anchored_version,
+            dek=service.data_key(notebook),
+        )
         db.session.commit()
     page.goto(f"{live.url}/trials/{SEED}")
     page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])

@@ -35,8 +35,9 @@ def store_hostile_notes(live, bodies: list[str]):
         for note, quote in zip(notes, VECTORS, strict=False):
             view = service.open_note(dek, note)
             selectors = [{"type": "TextQuoteSelector", "exact": quote}]
-            service.reseal(notebook, note, view, selectors=selectors, anchor="orphaned",
-                           version=note.anchored_version, dek=dek)
+            service.reseal(
+                notebook, note, view, selectors=selectors, anchor="orphaned", version=note.anchored_version, dek=dek
+            )
         db.session.commit()
     return owner
 

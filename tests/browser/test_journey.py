@@ -68,8 +68,10 @@ def test_clicking_a_highlight_opens_its_note(live, page):
 
 
 def test_widget_announces_each_anchoring_to_the_host_page(live, page):
-    page.add_init_script("window.__anchored = []; document.addEventListener('trial-notes:anchored', "
-                         "(event) => window.__anchored.push(event.detail));")
+    page.add_init_script(
+        "window.__anchored = []; document.addEventListener('trial-notes:anchored', "
+        "(event) => window.__anchored.push(event.detail));"
+    )
     page.goto(f"{live.url}/trials/{SEED}")
     add_note(page, CIRRHOSIS, "timed")
     page.reload()
@@ -118,8 +120,9 @@ def test_screen_readers_hear_where_a_highlight_starts_and_ends(live, page):
 
 
 def test_touch_screen_journey(live, browser):
-    context = browser.new_context(has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844},
-                                  device_scale_factor=2)
+    context = browser.new_context(
+        has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844}, device_scale_factor=2
+    )
     page = context.new_page()
     page.goto(f"{live.url}/trials/{SEED}")
     select_text(page, CIRRHOSIS)

@@ -61,9 +61,12 @@ def check_state(axe: Axe, page: Page) -> None:
 
 def make_share(live, notes: int = 2, passcode: str = PASSCODE) -> tuple[object, str, str]:
     owner = new_owner(live.app.test_client())
-    ids = [owner.add_note(exact=CIRRHOSIS, body="<p>Ask the <b>hepatologist</b> about Mom's scan.</p>",
-                          color="purple")["id"],
-           owner.add_note(exact=IMMUNODEFICIENCY, body="Does her condition count?", color="blue")["id"]]
+    ids = [
+        owner.add_note(exact=CIRRHOSIS, body="<p>Ask the <b>hepatologist</b> about Mom's scan.</p>", color="purple")[
+            "id"
+        ],
+        owner.add_note(exact=IMMUNODEFICIENCY, body="Does her condition count?", color="blue")["id"],
+    ]
     ids += [owner.add_note(body=f"question {i}")["id"] for i in range(notes - 2)]
     share = owner.share(note_ids=ids, passcode=passcode)
     return owner, share["url"].rsplit("/s/", 1)[1], share["id"]
@@ -131,8 +134,7 @@ def test_every_other_state_of_the_link_is_accessible_on_a_phone(live, phone, axe
     expect(phone.locator("h1")).to_have_text("This link is paused")
     check_state(axe, phone)
     revoked_owner, revoked, share_id = make_share(live)
-    assert revoked_owner.client.delete(f"/api/v1/shares/{share_id}",
-                                       headers=revoked_owner.headers).status_code == 204
+    assert revoked_owner.client.delete(f"/api/v1/shares/{share_id}", headers=revoked_owner.headers).status_code == 204
     phone.goto(f"{live.url}/s/{revoked}")
     expect(phone.locator("h1")).to_have_text("This link no longer works")
     check_state(axe, phone)

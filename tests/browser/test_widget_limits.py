@@ -66,7 +66,8 @@ def test_a_pasted_17600_character_note_shows_the_counter_and_the_services_reason
     assert "9,412" in page.evaluate(
         "() => { const r = document.querySelector('trial-notes-widget').shadowRoot;"
         " const t = r.querySelector('textarea'); return t.getAttribute('aria-describedby').split(' ')"
-        ".map((id) => r.getElementById(id).textContent).join(' '); }")
+        ".map((id) => r.getElementById(id).textContent).join(' '); }"
+    )
 
     # Over: 17,600 characters pasted, and the counter says by how much.
     textbox.fill(note_of(17_600))
@@ -104,8 +105,9 @@ def answer_with(page, status: int, problem: dict | None, headers: dict | None = 
             return route.continue_()
         if problem is None:
             return route.abort("internetdisconnected")
-        return route.fulfill(status=status, content_type="application/problem+json",
-                             headers=headers or {}, body=json.dumps(problem))
+        return route.fulfill(
+            status=status, content_type="application/problem+json", headers=headers or {}, body=json.dumps(problem)
+        )
 
     page.route("**/api/v1/trials/*/notes", handle)
 
@@ -122,8 +124,11 @@ def save_and_read_alert(page, text: str = "A short note"):
 def test_a_problems_words_are_shown_as_text_never_as_markup(widget_page):
     page = widget_page
     detail = 'Too long <img src=x onerror="window.__pwned=1"> by <b>far</b>'
-    answer_with(page, 422, {"title": "Invalid content", "status": 422, "detail": detail,
-                            "errors": {"body": "<i>must</i> be shorter"}})
+    answer_with(
+        page,
+        422,
+        {"title": "Invalid content", "status": 422, "detail": detail, "errors": {"body": "<i>must</i> be shorter"}},
+    )
     alert = save_and_read_alert(page)
     expect(alert).to_have_text(f"{detail} Note <i>must</i> be shorter.")
     assert not page.evaluate(SHADOW_HAS_MARKUP)
@@ -132,9 +137,16 @@ def test_a_problems_words_are_shown_as_text_never_as_markup(widget_page):
 
 def test_rate_limited_says_when_to_try_again(widget_page):
     page = widget_page
-    answer_with(page, 429, {"title": "Too many requests", "status": 429,
-                            "detail": "Too many requests from this client. Wait and try again."},
-                {"Retry-After": "120"})
+    answer_with(
+        page,
+        429,
+        {
+            "title": "Too many requests",
+            "status": 429,
+            "detail": "Too many requests from this client. Wait and try again.",
+        },
+        {"Retry-After": "120"},
+    )
     alert = save_and_read_alert(page)
     expect(alert).to_have_text("Too many requests from this client. Wait and try again. Try again in 120 seconds.")
 

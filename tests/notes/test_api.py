@@ -23,14 +23,15 @@ def test_create_list_read_update_delete(client, owner):
     assert quote["exact"] == CIRRHOSIS and quote["prefix"].endswith("6. ")
     text = client.get(f"/api/v1/trials/{SEED}").get_json()["text"]
     position = selectors["TextPositionSelector"]
-    assert text[position["start"]:position["end"]] == CIRRHOSIS
+    assert text[position["start"] : position["end"]] == CIRRHOSIS
 
     listed = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]
     assert [n["id"] for n in listed] == [note["id"]]
     assert client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).get_json() == listed[0]
 
-    patched = client.patch(f"/api/v1/notes/{note['id']}", headers=owner.headers,
-                           json={"body": "Asked: yes, excluded", "color": "blue"})
+    patched = client.patch(
+        f"/api/v1/notes/{note['id']}", headers=owner.headers, json={"body": "Asked: yes, excluded", "color": "blue"}
+    )
     assert patched.status_code == 200
     assert patched.get_json()["body"] == "Asked: yes, excluded"
     assert patched.get_json()["color"] == "blue"
@@ -57,18 +58,20 @@ def test_another_notebooks_note_is_404_on_every_route(client, owner, other):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": "not in this trial at all"}]}},
-         "target.selector[0].exact"),
+        (
+            {"target": {"selector": [{"type": "TextQuoteSelector", "exact": "not in this trial at all"}]}},
+            "target.selector[0].exact",
+        ),
         ({"body": "no target"}, "target"),
         ({"target": {"selector": []}}, "target.selector"),
         ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "color": "red"}, "color"),
         ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": 5}, "body"),
-        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": "x" * 10_001},
-         "body"),
-        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": "x" * 2001}]}},
-         "target.selector[0].exact"),
-        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS, "prefix": "p" * 65}]}},
-         "target.selector[0].prefix"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": "x" * 10_001}, "body"),
+        ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": "x" * 2001}]}}, "target.selector[0].exact"),
+        (
+            {"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS, "prefix": "p" * 65}]}},
+            "target.selector[0].prefix",
+        ),
         ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "owner": "me"}, "owner"),
     ],
 )
@@ -80,8 +83,9 @@ def test_invalid_notes_are_422_naming_the_field(client, owner, body, field):
 
 
 def test_malformed_json_is_400(client, owner):
-    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, data="{nope",
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/trials/{SEED}/notes", headers=owner.headers, data="{nope", content_type="application/json"
+    )
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
 
 
@@ -92,8 +96,11 @@ def test_request_over_64_kib_is_413(client, owner):
 
 
 def test_unknown_trial_is_404(client, owner):
-    response = client.post("/api/v1/trials/NCT99999999/notes", headers=owner.headers,
-                           json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": "x"}]}})
+    response = client.post(
+        "/api/v1/trials/NCT99999999/notes",
+        headers=owner.headers,
+        json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": "x"}]}},
+    )
     assert response.status_code == 404
 
 
@@ -108,8 +115,10 @@ def test_repeated_quote_picks_occurrence_by_prefix_and_suffix(client, owner):
     occurrences = [i for i in range(len(text)) if text.startswith(word, i)]
     assert len(occurrences) >= 3
     target = occurrences[2]
-    note = owner.add_note(exact=word, quote={"prefix": text[target - 20:target],
-                                             "suffix": text[target + len(word):target + len(word) + 20]})
+    note = owner.add_note(
+        exact=word,
+        quote={"prefix": text[target - 20 : target], "suffix": text[target + len(word) : target + len(word) + 20]},
+    )
     position = next(s for s in note["target"]["selector"] if s["type"] == "TextPositionSelector")
     assert position["start"] == target
 
@@ -120,8 +129,11 @@ def test_note_limit_per_notebook(make_app):
     owner = new_owner(client)
     owner.add_note()
     owner.add_note()
-    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
-                           json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}})
+    response = client.post(
+        f"/api/v1/trials/{SEED}/notes",
+        headers=owner.headers,
+        json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}},
+    )
     assert response.status_code == 422
     assert "(notebook)" in response.get_json()["errors"]
 

@@ -150,14 +150,16 @@ def test_deleted_notebook_rows_restored_from_old_copy_stay_sealed(app, client, d
     backup = tmp_path / "backup.sqlite3"
     with sqlite3.connect(db_file) as live, sqlite3.connect(backup) as copy:
         live.backup(copy)
-        wrapped = live.execute("SELECT wrapped FROM key_slots WHERE notebook_id = ?",
-                               (owner.notebook_id,)).fetchone()[0]
+        wrapped = live.execute("SELECT wrapped FROM key_slots WHERE notebook_id = ?", (owner.notebook_id,)).fetchone()[
+            0
+        ]
     assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
     # An attacker restores the notebook's note rows from the old copy into the live database.
     old = sqlite3.connect(backup)
     rows = old.execute("SELECT * FROM notes WHERE notebook_id = ?", (owner.notebook_id,)).fetchall()
-    notebook_row = old.execute("SELECT id, token_hash, created_at FROM notebooks WHERE id = ?",
-                               (owner.notebook_id,)).fetchone()
+    notebook_row = old.execute(
+        "SELECT id, token_hash, created_at FROM notebooks WHERE id = ?", (owner.notebook_id,)
+    ).fetchone()
     old.close()
     assert rows
     with app.app_context():
@@ -189,17 +191,25 @@ def stored_traces(db_file: Path, notebook_id: str) -> dict[str, bytes | str]:
         token_hash = live.execute("SELECT token_hash FROM notebooks WHERE id = ?", (notebook_id,)).fetchone()[0]
         traces.update({"notebook id": notebook_id, "token hash": token_hash})
         for share_id, salt, wrapped in live.execute(
-                "SELECT share_id, salt, wrapped FROM key_slots WHERE notebook_id = ?", (notebook_id,)):
+            "SELECT share_id, salt, wrapped FROM key_slots WHERE notebook_id = ?", (notebook_id,)
+        ):
             holder = f"share {share_id}" if share_id else "owner"
             traces.update({f"{holder} slot": wrapped, f"{holder} slot salt": salt})
-        for note_id, ciphertext in live.execute("SELECT id, ciphertext FROM notes WHERE notebook_id = ?",
-                                                (notebook_id,)):
+        for note_id, ciphertext in live.execute(
+            "SELECT id, ciphertext FROM notes WHERE notebook_id = ?", (notebook_id,)
+        ):
             traces[f"note id {note_id}"] = note_id
             traces[f"ciphertext of {note_id}"] = ciphertext
         for share_id, share_hash, passcode_hash in live.execute(
-                "SELECT id, token_hash, passcode_hash FROM shares WHERE notebook_id = ?", (notebook_id,)):
-            traces.update({f"share id {share_id}": share_id, f"share token hash {share_id}": share_hash,
-                           f"passcode hash {share_id}": passcode_hash})
+            "SELECT id, token_hash, passcode_hash FROM shares WHERE notebook_id = ?", (notebook_id,)
+        ):
+            traces.update(
+                {
+                    f"share id {share_id}": share_id,
+                    f"share token hash {share_id}": share_hash,
+                    f"passcode hash {share_id}": passcode_hash,
+                }
+            )
     return traces
 
 
@@ -211,17 +221,24 @@ def encodings(value: bytes | str) -> list[bytes]:
     """
     if isinstance(value, str):
         return [value.encode("utf-8"), value.encode("utf-16-le"), value.encode("utf-16-be")]
-    pieces = [value[i:i + 32] for i in range(0, len(value), 32)]
+    pieces = [value[i : i + 32] for i in range(0, len(value), 32)]
     pieces = [piece for piece in pieces if len(piece) >= 16]
-    return [form for piece in pieces
-            for form in (piece, piece.hex().encode(), piece.hex().upper().encode(), base64.b64encode(piece))]
+    return [
+        form
+        for piece in pieces
+        for form in (piece, piece.hex().encode(), piece.hex().upper().encode(), base64.b64encode(piece))
+    ]
 
 
 def traces_left(data_dir: Path, traces: dict[str, bytes | str]) -> list[str]:
     """(file, what) for every trace found in any file of the data folder."""
     files = {p.name: p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file()}
-    return [f"{name}: {what}" for name, blob in files.items() for what, value in traces.items()
-            if any(form in blob for form in encodings(value))]
+    return [
+        f"{name}: {what}"
+        for name, blob in files.items()
+        for what, value in traces.items()
+        if any(form in blob for form in encodings(value))
+    ]
 
 
 def fill_notebook(client, db_file: Path):
@@ -264,14 +281,14 @@ def test_deleted_notebook_leaves_no_byte_in_any_file_of_the_data_folder(app, cli
 
 
 def postgresql_traces(connection, notebook_id: str) -> dict[str, bytes | str]:
-    rows = connection.execute(text("SELECT id, token_hash FROM notebooks WHERE id = :id"),
-                              {"id": notebook_id}).one()
-    slot = connection.execute(text("SELECT wrapped FROM key_slots WHERE notebook_id = :id AND share_id IS NULL"),
-                              {"id": notebook_id}).scalar()
-    traces: dict[str, bytes | str] = {"notebook id": rows.id, "token hash": rows.token_hash,
-                                      "wrapped key": bytes(slot)}
+    rows = connection.execute(text("SELECT id, token_hash FROM notebooks WHERE id = :id"), {"id": notebook_id}).one()
+    slot = connection.execute(
+        text("SELECT wrapped FROM key_slots WHERE notebook_id = :id AND share_id IS NULL"), {"id": notebook_id}
+    ).scalar()
+    traces: dict[str, bytes | str] = {"notebook id": rows.id, "token hash": rows.token_hash, "wrapped key": bytes(slot)}
     for note_id, ciphertext in connection.execute(
-            text("SELECT id, ciphertext FROM notes WHERE notebook_id = :id"), {"id": notebook_id}):
+        text("SELECT id, ciphertext FROM notes WHERE notebook_id = :id"), {"id": notebook_id}
+    ):
         traces.update({f"note id {note_id}": note_id, f"ciphertext of {note_id}": bytes(ciphertext)})
     return traces
 
@@ -282,23 +299,47 @@ NOTEBOOK_TABLES = ("notebooks", "key_slots", "notes", "shares", "share_notes")
 def postgresql_files(connection, first_segment: str | None = None) -> dict[str, bytes]:
     """The bytes of the notebook tables' relations, and of the WAL written since `first_segment` if given."""
     # The notebook tables, their indexes and their TOAST tables (the trial records are public).
-    relations = connection.execute(text(
-        "SELECT c.oid::regclass::text FROM pg_class c WHERE pg_relation_size(c.oid) > 0 AND ("
-        " c.oid = ANY(:tables) OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY(:tables))"
-        " OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE oid = ANY(:tables)))"),
-        {"tables": [connection.execute(text("SELECT CAST(:t AS regclass)::oid"), {"t": t}).scalar()
-                    for t in NOTEBOOK_TABLES]}).scalars().all()
+    relations = (
+        connection.execute(
+            text(
+                "SELECT c.oid::regclass::text FROM pg_class c WHERE pg_relation_size(c.oid) > 0 AND ("
+                " c.oid = ANY(:tables) OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY(:tables))"
+                " OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE oid = ANY(:tables)))"
+            ),
+            {
+                "tables": [
+                    connection.execute(text("SELECT CAST(:t AS regclass)::oid"), {"t": t}).scalar()
+                    for t in NOTEBOOK_TABLES
+                ]
+            },
+        )
+        .scalars()
+        .all()
+    )
     files = {}
     for relation in relations:
-        files[relation] = bytes(connection.execute(text(
-            "SELECT string_agg(get_raw_page(CAST(:r AS text), b::int), ''::bytea ORDER BY b) "
-            "FROM generate_series(0, pg_relation_size(CAST(:r AS regclass)) / 8192 - 1) AS b"),
-            {"r": relation}).scalar())
-    segments = connection.execute(text("SELECT name FROM pg_ls_waldir() WHERE name >= :first ORDER BY name"),
-                                  {"first": first_segment}).scalars().all() if first_segment else []
+        files[relation] = bytes(
+            connection.execute(
+                text(
+                    "SELECT string_agg(get_raw_page(CAST(:r AS text), b::int), ''::bytea ORDER BY b) "
+                    "FROM generate_series(0, pg_relation_size(CAST(:r AS regclass)) / 8192 - 1) AS b"
+                ),
+                {"r": relation},
+            ).scalar()
+        )
+    segments = (
+        connection.execute(
+            text("SELECT name FROM pg_ls_waldir() WHERE name >= :first ORDER BY name"), {"first": first_segment}
+        )
+        .scalars()
+        .all()
+        if first_segment
+        else []
+    )
     for segment in segments:
-        files[f"pg_wal/{segment}"] = bytes(connection.execute(
-            text("SELECT pg_read_binary_file('pg_wal/' || :s)"), {"s": segment}).scalar())
+        files[f"pg_wal/{segment}"] = bytes(
+            connection.execute(text("SELECT pg_read_binary_file('pg_wal/' || :s)"), {"s": segment}).scalar()
+        )
     return files
 
 
@@ -306,8 +347,9 @@ def found_in(files: dict[str, bytes], traces: dict[str, bytes | str]) -> dict[st
     # PostgreSQL stores bytea raw and text as UTF-8 in its pages and WAL; the first 32 bytes of
     # a value are enough to find it (the server's WAL is several 16 MiB segments to search).
     forms = {what: value.encode() if isinstance(value, str) else value[:32] for what, value in traces.items()}
-    return {name: hits for name, blob in files.items()
-            if (hits := {what for what, form in forms.items() if form in blob})}
+    return {
+        name: hits for name, blob in files.items() if (hits := {what for what, form in forms.items() if form in blob})
+    }
 
 
 def test_postgresql_leftovers_are_where_security_md_says(app, client, database_url):
@@ -338,8 +380,10 @@ def test_postgresql_leftovers_are_where_security_md_says(app, client, database_u
             connection.execute(text("VACUUM (FULL) notebooks, key_slots, notes, shares, share_notes"))
             after_full = found_in(postgresql_files(connection), traces)
             assert after_full == {}
-            print(f"\nafter delete: {sorted(left)}\nafter VACUUM: {sorted(after_vacuum)}"
-                  f"\nafter VACUUM FULL: {sorted(after_full)}")
+            print(
+                f"\nafter delete: {sorted(left)}\nafter VACUUM: {sorted(after_vacuum)}"
+                f"\nafter VACUUM FULL: {sorted(after_full)}"
+            )
         listed = client.get(f"/api/v1/trials/{SEED}/notes", headers=kept.headers).get_json()["notes"]
         assert [n["body"] for n in listed] == [BODY]
     finally:
@@ -374,8 +418,9 @@ def test_erasure_waits_for_a_reader_holding_an_old_snapshot(app, client, data_di
     def release_once_deleted() -> None:
         wait_until_gone(db_file, owner.notebook_id, time.monotonic() + 30)
         # The delete is committed, yet this snapshot still reads the notebook from the log's old frames.
-        seen_by_old_snapshot.append(reader.execute("SELECT count(*) FROM notebooks WHERE id = ?",
-                                                   (owner.notebook_id,)).fetchone()[0])
+        seen_by_old_snapshot.append(
+            reader.execute("SELECT count(*) FROM notebooks WHERE id = ?", (owner.notebook_id,)).fetchone()[0]
+        )
         reader.execute("COMMIT")
 
     releaser = threading.Thread(target=release_once_deleted)
@@ -390,8 +435,9 @@ def test_erasure_waits_for_a_reader_holding_an_old_snapshot(app, client, data_di
     assert traces_left(data_dir, traces) == []
 
 
-def test_erasure_blocked_for_good_answers_503_and_start_up_finishes_it(app_env, make_app, data_dir,
-                                                                       database_url, monkeypatch):
+def test_erasure_blocked_for_good_answers_503_and_start_up_finishes_it(
+    app_env, make_app, data_dir, database_url, monkeypatch
+):
     sqlite_only(database_url)
     from notes_service.notes import service
 
@@ -576,15 +622,17 @@ def later_database(database_url: str, tmp_path: Path) -> tuple[str, object]:
     later_url = source.set(database=f"later_{source.database}")
 
     def copy_postgresql() -> None:
-        pg_admin(os.environ["NOTES_TEST_DATABASE_URL"],
-                 f'CREATE DATABASE "{later_url.database}" TEMPLATE "{source.database}"')
+        pg_admin(
+            os.environ["NOTES_TEST_DATABASE_URL"],
+            f'CREATE DATABASE "{later_url.database}" TEMPLATE "{source.database}"',
+        )
 
     return later_url.render_as_string(hide_password=False), copy_postgresql
 
 
-def test_readyz_checks_the_keys_once_a_database_down_at_start_up_answers(app, client, make_app, app_env,
-                                                                          database_url, database_factory,
-                                                                          tmp_path):
+def test_readyz_checks_the_keys_once_a_database_down_at_start_up_answers(
+    app, client, make_app, app_env, database_url, database_factory, tmp_path
+):
     new_owner(client).add_note()
     later_url, make_it_answer = later_database(database_url, tmp_path)
     # The database is not there: the app starts anyway, and the probe says it is not ready.

@@ -41,8 +41,11 @@ FOREIGN_KEYS = {
 def test_every_foreign_key_says_what_a_delete_does(app):
     with app.app_context():
         inspector = inspect(db.engine)
-        found = {(table, fk["constrained_columns"][0]): (fk.get("options") or {}).get("ondelete")
-                 for table in inspector.get_table_names() for fk in inspector.get_foreign_keys(table)}
+        found = {
+            (table, fk["constrained_columns"][0]): (fk.get("options") or {}).get("ondelete")
+            for table in inspector.get_table_names()
+            for fk in inspector.get_foreign_keys(table)
+        }
     assert found == FOREIGN_KEYS
 
 
@@ -64,8 +67,18 @@ def test_every_sqlite_connection_enforces_foreign_keys(app, database_url):
 
 def test_a_note_of_no_notebook_is_refused(app):
     with app.app_context():
-        db.session.add(Note(id=uuid.uuid4().hex, notebook_id="0" * 32, trial_id=SEED, format_version=1,
-                            ciphertext=b"x", anchored_version="v", created_at=utcnow(), updated_at=utcnow()))
+        db.session.add(
+            Note(
+                id=uuid.uuid4().hex,
+                notebook_id="0" * 32,
+                trial_id=SEED,
+                format_version=1,
+                ciphertext=b"x",
+                anchored_version="v",
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
@@ -81,9 +94,9 @@ def rows_of(app, notebook_id: str) -> dict[str, int]:
             "notes": db.session.scalar(select(func.count()).where(Note.notebook_id == notebook_id)),
             "shares": db.session.scalar(select(func.count()).where(Share.notebook_id == notebook_id)),
             "share_notes": db.session.scalar(
-                select(func.count()).select_from(share_notes).where(share_notes.c.share_id.in_(share_ids))),
-            "share_attempts": db.session.scalar(
-                select(func.count()).where(ShareAttempt.share_id.in_(share_ids))),
+                select(func.count()).select_from(share_notes).where(share_notes.c.share_id.in_(share_ids))
+            ),
+            "share_attempts": db.session.scalar(select(func.count()).where(ShareAttempt.share_id.in_(share_ids))),
         }
         db.session.remove()
     return counts

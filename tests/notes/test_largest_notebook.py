@@ -39,7 +39,7 @@ from notes_service.paging import RESPONSE_LIMIT, encode_cursor
 from notes_service.shares.models import Share, share_notes
 from notes_service.trials.reader import shipped_data_dir
 
-EMOJI = "\U0001F600"
+EMOJI = "\U0001f600"
 QUOTE = EMOJI * 2_000
 BODY = EMOJI * 10_000
 MEMORY_LIMIT = 64 * 1024 * 1024
@@ -60,8 +60,9 @@ def load_emoji_trial(app, tmp_path) -> None:
 def add_largest_note(client, owner) -> dict:
     target = {"selector": [{"type": "TextQuoteSelector", "exact": QUOTE}]}
     body = json.dumps({"target": target, "body": BODY, "color": "purple"}, ensure_ascii=False).encode()
-    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, data=body,
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/trials/{SEED}/notes", headers=owner.headers, data=body, content_type="application/json"
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -75,17 +76,31 @@ def fill_notebook(app, owner, first_id: str, count: int) -> None:
         dek = service.data_key(notebook)
         first = db.session.get(Note, first_id)
         version = first.format_version  # each note is sealed under its own key (HKDF of the DEK)
-        plaintext = crypto.open_sealed(crypto.note_key(dek, notebook_id, first_id), first.ciphertext,
-                                       crypto.note_aad(notebook_id, first_id, version))
+        plaintext = crypto.open_sealed(
+            crypto.note_key(dek, notebook_id, first_id),
+            first.ciphertext,
+            crypto.note_aad(notebook_id, first_id, version),
+        )
         rows = []
         for i in range(1, count + 1):
             note_id = uuid.uuid4().hex
             when = first.created_at + timedelta(milliseconds=i)
-            rows.append({"id": note_id, "notebook_id": notebook_id, "trial_id": first.trial_id,
-                         "format_version": first.format_version, "anchored_version": first.anchored_version,
-                         "created_at": when, "updated_at": when,
-                         "ciphertext": crypto.seal(crypto.note_key(dek, notebook_id, note_id), plaintext,
-                                                   crypto.note_aad(notebook_id, note_id, version))})
+            rows.append(
+                {
+                    "id": note_id,
+                    "notebook_id": notebook_id,
+                    "trial_id": first.trial_id,
+                    "format_version": first.format_version,
+                    "anchored_version": first.anchored_version,
+                    "created_at": when,
+                    "updated_at": when,
+                    "ciphertext": crypto.seal(
+                        crypto.note_key(dek, notebook_id, note_id),
+                        plaintext,
+                        crypto.note_aad(notebook_id, note_id, version),
+                    ),
+                }
+            )
             if len(rows) == 250:
                 db.session.execute(insert(Note), rows)
                 db.session.commit()
@@ -104,8 +119,12 @@ def copy_share(app, share_id: str, copies: int) -> None:
         columns = {attr.columns[0].name: getattr(share, attr.key) for attr in Share.__mapper__.column_attrs}
         for i in range(1, copies + 1):
             new_id = uuid.uuid4().hex
-            row = {**columns, "id": new_id, "token_hash": crypto.hash_token(crypto.new_token(32)),
-                   "created_at": share.created_at + timedelta(milliseconds=i)}
+            row = {
+                **columns,
+                "id": new_id,
+                "token_hash": crypto.hash_token(crypto.new_token(32)),
+                "created_at": share.created_at + timedelta(milliseconds=i),
+            }
             db.session.execute(insert(Share), [row])
             db.session.execute(insert(share_notes), [{"share_id": new_id, "note_id": n} for n in note_ids])
             db.session.commit()
@@ -139,8 +158,9 @@ class Meter:
         for kind, rows in self.figures.items():
             largest = max(size for size, _ in rows)
             peak = max(peak for _, peak in rows)
-            lines.append(f"{kind}: {len(rows)} requests, largest {largest / MiB:.2f} MiB, "
-                         f"peak memory {peak / MiB:.1f} MiB")
+            lines.append(
+                f"{kind}: {len(rows)} requests, largest {largest / MiB:.2f} MiB, peak memory {peak / MiB:.1f} MiB"
+            )
         return "\n".join(lines)
 
 
@@ -152,8 +172,9 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
     assert len(first["body"]) == 10_000  # stored at the body limit
     limit = registry.of(app).settings.max_notes_per_notebook
     fill_notebook(app, owner, first["id"], limit - 1)
-    full = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
-                       json={"target": first["target"], "body": "one more"})
+    full = client.post(
+        f"/api/v1/trials/{SEED}/notes", headers=owner.headers, json={"target": first["target"], "body": "one more"}
+    )
     assert full.status_code == 422  # the notebook is as large as the limits allow
     share = owner.share(passcode=PASSCODE)
     assert share["note_count"] == limit
@@ -162,17 +183,21 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
     meter = Meter()
 
     with app.app_context():
-        keys = db.session.execute(select(Note.trial_id, Note.created_at, Note.id).where(
-            Note.notebook_id == owner.notebook_id).order_by(Note.trial_id, Note.created_at, Note.id)).all()
+        keys = db.session.execute(
+            select(Note.trial_id, Note.created_at, Note.id)
+            .where(Note.notebook_id == owner.notebook_id)
+            .order_by(Note.trial_id, Note.created_at, Note.id)
+        ).all()
     # Each list on its first page, a page from the middle and the last page (one trial, so the
     # export's order is the list's). The cursors are the ones the pages before would give.
     starts = (0, limit // 2, limit - 20)
 
     for index in starts:
         cursor = f"&cursor={encode_cursor(keys[index - 1][1:])}" if index else ""
-        body = meter.get(client, "notes list", f"/api/v1/trials/{SEED}/notes?limit=100{cursor}",
-                         headers=owner.headers).get_json()
-        assert [note["id"] for note in body["notes"]] == [key[2] for key in keys[index:index + len(body["notes"])]]
+        body = meter.get(
+            client, "notes list", f"/api/v1/trials/{SEED}/notes?limit=100{cursor}", headers=owner.headers
+        ).get_json()
+        assert [note["id"] for note in body["notes"]] == [key[2] for key in keys[index : index + len(body["notes"])]]
         assert all(note["readable"] for note in body["notes"]) and len(body["notes"]) >= 20
     assert body["next"] is None
 
@@ -180,8 +205,9 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
     assert collection["total"] == limit and collection["first"]["items"]
     for index in starts[1:]:
         cursor = encode_cursor((*keys[index - 1], index))
-        page = meter.get(client, "export", f"/api/v1/notebooks/me/export?limit=100&cursor={cursor}",
-                         headers=owner.headers).get_json()
+        page = meter.get(
+            client, "export", f"/api/v1/notebooks/me/export?limit=100&cursor={cursor}", headers=owner.headers
+        ).get_json()
         assert page["type"] == "AnnotationPage" and page["startIndex"] == index and page["items"]
     assert "next" not in page
 
@@ -207,20 +233,28 @@ def test_largest_notebook_keeps_every_list_within_4_mib_and_64_mib(app, client, 
 
     # The API's opening: the trial and the first page under the budget, with a session; then
     # a page from the middle and the last through the session (cursors as the pages before give).
-    opened = meter.open(client, "shared API passcode POST", "POST", f"/api/v1/shared/{token}",
-                        json={"passcode": PASSCODE}).get_json()
-    assert [note["id"] for note in opened["notes"]] == [key[2] for key in keys[:len(opened["notes"])]]
+    opened = meter.open(
+        client, "shared API passcode POST", "POST", f"/api/v1/shared/{token}", json={"passcode": PASSCODE}
+    ).get_json()
+    assert [note["id"] for note in opened["notes"]] == [key[2] for key in keys[: len(opened["notes"])]]
     assert len(opened["notes"]) >= 20 and opened["next"] and QUOTE in opened["trial"]["text"]
     views = client.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()["views"]
     for index in (len(opened["notes"]), limit // 2, limit - 20):
         cursor = encode_cursor(keys[index - 1][1:])
-        body = meter.open(client, "shared API next page", "POST", f"/api/v1/shared/{token}/notes",
-                          json={"session": opened["session"], "cursor": cursor}).get_json()
-        assert [note["id"] for note in body["notes"]] == [key[2] for key in keys[index:index + len(body["notes"])]]
+        body = meter.open(
+            client,
+            "shared API next page",
+            "POST",
+            f"/api/v1/shared/{token}/notes",
+            json={"session": opened["session"], "cursor": cursor},
+        ).get_json()
+        assert [note["id"] for note in body["notes"]] == [key[2] for key in keys[index : index + len(body["notes"])]]
         assert len(body["notes"]) >= 20
     assert body["next"] is None
     assert client.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()["views"] == views
 
-    print(f"\nlargest notebook: {limit} notes of {len(BODY)} emoji on a {len(QUOTE)}-emoji passage, "
-          f"20 shares of all of them; built in {built:.1f} s, measured in {time.monotonic() - started - built:.1f} s")
+    print(
+        f"\nlargest notebook: {limit} notes of {len(BODY)} emoji on a {len(QUOTE)}-emoji passage, "
+        f"20 shares of all of them; built in {built:.1f} s, measured in {time.monotonic() - started - built:.1f} s"
+    )
     print(meter.report())

@@ -10,14 +10,18 @@ from support import CIRRHOSIS, SEED
 
 from notes_service.paging import RESPONSE_LIMIT, encode_cursor
 
-EMOJI = "\U0001F600"  # JSON writes it as a 12-byte surrogate pair: the costliest stored character
+EMOJI = "\U0001f600"  # JSON writes it as a 12-byte surrogate pair: the costliest stored character
 
 
 def add_utf8_note(client, owner, body: str) -> dict:
     """A note sent as UTF-8 JSON (10,000 emoji as \\u escapes would pass the 64 KiB request limit)."""
     target = {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}
-    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, content_type="application/json",
-                           data=json.dumps({"target": target, "body": body}, ensure_ascii=False).encode())
+    response = client.post(
+        f"/api/v1/trials/{SEED}/notes",
+        headers=owner.headers,
+        content_type="application/json",
+        data=json.dumps({"target": target, "body": body}, ensure_ascii=False).encode(),
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -55,8 +59,9 @@ def test_a_note_added_during_the_walk_comes_on_a_later_page(client, owner):
     assert [n["id"] for n in rest.get_json()["notes"]] == [late["id"]]
 
 
-@pytest.mark.parametrize("query", [{"cursor": "nope"}, {"cursor": "W10"}, {"limit": "0"}, {"limit": "101"},
-                                   {"limit": "ten"}])
+@pytest.mark.parametrize(
+    "query", [{"cursor": "nope"}, {"cursor": "W10"}, {"limit": "0"}, {"limit": "101"}, {"limit": "ten"}]
+)
 def test_a_bad_cursor_or_limit_is_a_400_problem(client, owner, query):
     owner.add_note()
     for path in (f"/api/v1/trials/{SEED}/notes", "/api/v1/notebooks/me/export", "/api/v1/shares"):
@@ -82,8 +87,9 @@ def test_the_byte_budget_cuts_a_page_before_4_mib(client, owner):
 def test_the_body_limit_counts_the_stored_sanitized_form(client, owner):
     # 10,000 "<" pass the input limit but are stored as 40,000 characters of "&lt;".
     target = {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}
-    response = client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
-                           json={"target": target, "body": "<" * 10_000})
+    response = client.post(
+        f"/api/v1/trials/{SEED}/notes", headers=owner.headers, json={"target": target, "body": "<" * 10_000}
+    )
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     detail = response.get_json()["errors"]["body"]
     assert "as stored" in detail and "40000" in detail

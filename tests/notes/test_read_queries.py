@@ -53,20 +53,23 @@ def test_a_later_page_is_two_statements_too(app, client, owner):
         owner.add_note(body=f"note {i}")
     first = client.get(f"/api/v1/trials/{SEED}/notes?limit=2", headers=owner.headers).get_json()
     with statements(app) as sent:
-        response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
-                              query_string={"limit": 2, "cursor": first["next"]})
+        response = client.get(
+            f"/api/v1/trials/{SEED}/notes", headers=owner.headers, query_string={"limit": 2, "cursor": first["next"]}
+        )
     assert [n["body"] for n in response.get_json()["notes"]] == ["note 2", "note 3"]
     with app.app_context():
         assert sent == expected("SELECT", "SELECT")
 
 
-@pytest.mark.parametrize(("trial", "token", "status"), [
-    (SEED, None, 200),  # no note on the trial: nothing to load
-    ("NCT99999999", None, 404),
-    (SEED, "not-a-notebook-token", 401),
-])
-def test_an_empty_page_an_unknown_trial_or_a_bad_token_is_one_statement(app, client, owner, trial, token,
-                                                                        status):
+@pytest.mark.parametrize(
+    ("trial", "token", "status"),
+    [
+        (SEED, None, 200),  # no note on the trial: nothing to load
+        ("NCT99999999", None, 404),
+        (SEED, "not-a-notebook-token", 401),
+    ],
+)
+def test_an_empty_page_an_unknown_trial_or_a_bad_token_is_one_statement(app, client, owner, trial, token, status):
     headers = {"Authorization": f"Bearer {token}"} if token else owner.headers
     with statements(app) as sent:
         response = client.get(f"/api/v1/trials/{trial}/notes", headers=headers)

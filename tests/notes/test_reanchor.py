@@ -21,8 +21,9 @@ def changed_seed() -> dict:
     # Move item 9 to the top of the exclusions, edit a word in item 5, delete item 10.
     criteria = criteria.replace(f"9. {MOVED}\n", "")
     criteria = criteria.replace("Exclusion Criteria:\n\n", f"Exclusion Criteria:\n\n0. {MOVED}\n")
-    criteria = criteria.replace("cardiac or vascular disease requiring medical",
-                                "cardiac or vascular illness requiring medical")
+    criteria = criteria.replace(
+        "cardiac or vascular disease requiring medical", "cardiac or vascular illness requiring medical"
+    )
     criteria = criteria.replace(f"10. {DELETED}\n", "")
     module["eligibilityCriteria"] = criteria
     return study
@@ -31,8 +32,9 @@ def changed_seed() -> dict:
 def stored(app, note_ids: list[str]) -> dict[str, tuple[str, bytes]]:
     """Each note's anchored version and ciphertext as stored."""
     with app.app_context():
-        rows = db.session.execute(select(Note.id, Note.anchored_version, Note.ciphertext)
-                                  .where(Note.id.in_(note_ids))).all()
+        rows = db.session.execute(
+            select(Note.id, Note.anchored_version, Note.ciphertext).where(Note.id.in_(note_ids))
+        ).all()
         db.session.remove()
     return {row.id: (row.anchored_version, bytes(row.ciphertext)) for row in rows}
 
@@ -58,13 +60,14 @@ def test_changed_trial_reanchors_on_the_owners_next_read(app, client, runner, tm
     assert "NCT07085104: content changed; 4 notes to re-anchor at their next read" in output
     assert stored(app, ids) == before
     text = client.get(f"/api/v1/trials/{SEED}").get_json()["text"]
-    notes = {n["body"]: n for n in client.get(f"/api/v1/trials/{SEED}/notes",
-                                               headers=owner.headers).get_json()["notes"]}
+    notes = {
+        n["body"]: n for n in client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]
+    }
     assert len(notes) == 4, "no note is ever lost"
 
     def placed(note: dict) -> str:
         position = next(s for s in note["target"]["selector"] if s["type"] == "TextPositionSelector")
-        return text[position["start"]:position["end"]]
+        return text[position["start"] : position["end"]]
 
     assert notes["moved"]["anchor"] == "anchored" and placed(notes["moved"]) == MOVED
     assert text.index(MOVED) < text.index("Participants with active systemic")
@@ -93,7 +96,7 @@ def test_one_note_read_or_edited_is_reanchored_first(app, client, runner, tmp_pa
     text = client.get(f"/api/v1/trials/{SEED}").get_json()["text"]
     read = client.get(f"/api/v1/notes/{moved['id']}", headers=owner.headers).get_json()
     position = next(s for s in read["target"]["selector"] if s["type"] == "TextPositionSelector")
-    assert text[position["start"]:position["end"]] == MOVED
+    assert text[position["start"] : position["end"]] == MOVED
     # An edit of the body only keeps the target it is re-anchored to (here: orphaned, kept).
     edited = client.patch(f"/api/v1/notes/{deleted['id']}", headers=owner.headers, json={"body": "still here"})
     assert edited.status_code == 200
@@ -115,7 +118,7 @@ def test_a_share_opening_reanchors_that_shares_notes_only(app, client, runner, t
     text = opened.get_json()["trial"]["text"]
     [note] = opened.get_json()["notes"]
     position = next(s for s in note["target"]["selector"] if s["type"] == "TextPositionSelector")
-    assert text[position["start"]:position["end"]] == MOVED
+    assert text[position["start"] : position["end"]] == MOVED
     after = stored(app, [shared["id"], private["id"]])
     assert after[shared["id"]][0] != before[shared["id"]][0]
     assert after[private["id"]] == before[private["id"]]  # the link's key reaches the shared notes only

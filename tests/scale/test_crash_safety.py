@@ -20,8 +20,10 @@ import pytest
 from sqlalchemy.engine import make_url
 from support import SEED, Owner, http_owner
 
-pytestmark = pytest.mark.skipif(os.environ.get("NOTES_TEST_BACKEND") == "postgresql",
-                                reason="SQLite-specific: the PostgreSQL pass has no SQLite database")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("NOTES_TEST_BACKEND") == "postgresql",
+    reason="SQLite-specific: the PostgreSQL pass has no SQLite database",
+)
 
 PLANNED = 500
 DEADLINE_SECONDS = 120  # no write starts after this: a hung server fails the test instead of stalling it
@@ -89,9 +91,12 @@ def test_acknowledged_notes_survive_sigkill(app_env, server_pool, tmp_path):
         for note in owner.on(restarted.url).notes(SEED):
             stored[note["id"]] = (index, note)
     recovered = {
-        note_id for note_id, (notebook, body) in writes.acknowledged.items()
-        if note_id in stored and stored[note_id][0] == notebook
-        and stored[note_id][1]["readable"] is True and stored[note_id][1]["body"] == body
+        note_id
+        for note_id, (notebook, body) in writes.acknowledged.items()
+        if note_id in stored
+        and stored[note_id][0] == notebook
+        and stored[note_id][1]["readable"] is True
+        and stored[note_id][1]["body"] == body
     }
     server_pool.stop_all()  # release the database before checking the file itself
 

@@ -34,8 +34,10 @@ from support import SEED, Owner, http_owner, request, request_json
 from notes_service.crypto import Keyring
 
 pytestmark = [
-    pytest.mark.skipif(not (Path("/usr/sbin/nginx").exists() or os.environ.get("FRONT_NGINX")),
-                       reason="nginx is missing: `make test` installs it"),
+    pytest.mark.skipif(
+        not (Path("/usr/sbin/nginx").exists() or os.environ.get("FRONT_NGINX")),
+        reason="nginx is missing: `make test` installs it",
+    ),
     # The front is the same whatever the database; the PostgreSQL pass would only repeat it.
     pytest.mark.skipif(os.environ.get("NOTES_TEST_BACKEND") == "postgresql", reason="runs once, in the SQLite pass"),
 ]
@@ -108,8 +110,14 @@ def start_front(root: Path, data_env: dict[str, str], timeout: float = 90.0) -> 
         "GUNICORN_THREADS": "4",
     }
     with open(output, "wb") as out:
-        process = subprocess.Popen([sys.executable, str(LAUNCHER)], cwd=REPO, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, str(LAUNCHER)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     front = Front(process, *ports, run_dir, log_dir, output)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -124,8 +132,11 @@ def start_front(root: Path, data_env: dict[str, str], timeout: float = 90.0) -> 
 
 def data_env(root: Path) -> dict[str, str]:
     """A migrated SQLite data folder with the trials loaded."""
-    env = {"NOTES_DATA_DIR": str(root / "data"), "NOTES_KEYS": Keyring.generate_spec("front1"),
-           "NOTES_SECRET_KEY": "front-secret-" + uuid.uuid4().hex}
+    env = {
+        "NOTES_DATA_DIR": str(root / "data"),
+        "NOTES_KEYS": Keyring.generate_spec("front1"),
+        "NOTES_SECRET_KEY": "front-secret-" + uuid.uuid4().hex,
+    }
     (root / "data").mkdir(parents=True)
     run_flask(env, "db", "upgrade")
     run_flask(env, "trials", "load")
@@ -152,17 +163,30 @@ def make_share(front: Front) -> tuple[Owner, str]:
     owner = http_owner(front.url)
     status, _ = owner.post_note(body="Does this exclude me?")
     assert status == 201
-    status, body = request_json("POST", front.url + "/api/v1/shares", headers=owner.headers,
-                                body={"trial_id": SEED, "passcode": "right passcode 1"})
+    status, body = request_json(
+        "POST",
+        front.url + "/api/v1/shares",
+        headers=owner.headers,
+        body={"trial_id": SEED, "passcode": "right passcode 1"},
+    )
     assert status == 201, body
     return owner, body["url"].rsplit("/s/", 1)[1]
 
 
-def raw_request(port: int, method: str, target: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
-                source: str | None = None, timeout: float = 15.0) -> tuple[int, dict[str, str], bytes]:
+def raw_request(
+    port: int,
+    method: str,
+    target: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    source: str | None = None,
+    timeout: float = 15.0,
+) -> tuple[int, dict[str, str], bytes]:
     """One request with the target sent exactly as given (no normalisation), from `source`."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
-                                            source_address=(source, 0) if source else None)
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0) if source else None
+    )
     try:
         connection.putrequest(method, target, skip_accept_encoding=True)
         for name, value in {"Connection": "close", **(headers or {})}.items():
@@ -177,8 +201,15 @@ def raw_request(port: int, method: str, target: str, *, body: bytes = b"", heade
 
 
 def guess(front: Front, token: str, source: str, timeout: float = 15.0) -> tuple[int, dict[str, str], bytes]:
-    return raw_request(front.port, "POST", f"/api/v1/shared/{token}", body=json.dumps(WRONG).encode(),
-                       headers={"Content-Type": "application/json"}, source=source, timeout=timeout)
+    return raw_request(
+        front.port,
+        "POST",
+        f"/api/v1/shared/{token}",
+        body=json.dumps(WRONG).encode(),
+        headers={"Content-Type": "application/json"},
+        source=source,
+        timeout=timeout,
+    )
 
 
 def accept_queue(port: int) -> int:
@@ -292,10 +323,22 @@ def test_passcode_requests_wait_in_their_own_pool_while_readers_and_writers_are_
     answers = sorted(future.result()[0] for future in held)
     assert answers == [401, 401]  # once the pool runs again, the held guesses are checked for real
     # The form's route and a percent-encoded spelling of it go to the passcode pool as well.
-    form = raw_request(front.port, "POST", f"/s/{token}", body=b"passcode=wrong-again",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"}, source="127.0.3.4")
-    encoded = raw_request(front.port, "POST", f"/%73/{token}", body=b"passcode=wrong-again",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"}, source="127.0.3.5")
+    form = raw_request(
+        front.port,
+        "POST",
+        f"/s/{token}",
+        body=b"passcode=wrong-again",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        source="127.0.3.4",
+    )
+    encoded = raw_request(
+        front.port,
+        "POST",
+        f"/%73/{token}",
+        body=b"passcode=wrong-again",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        source="127.0.3.5",
+    )
     assert (form[0], encoded[0]) == (401, 401)
 
     passcodes = front.wait_for_log("passcodes", '"POST /s/****', count=forms_before + 2)
@@ -330,18 +373,34 @@ def test_the_passcode_pool_runs_at_a_lower_priority_than_the_readers(front):
 def test_share_tokens_never_reach_nginxs_logs(front):
     token = "TokenSecret" + uuid.uuid4().hex
     targets = [
-        f"/s/{token}", f"/s/{token}?passcode=1&t={token}", f"/%73/{token}", f"/%53/{token}", f"//s//{token}",
-        f"/x/../s/{token}", f"/S/{token}", f"/s/{token}/extra", f"/s/a/s/{token}",
-        f"/api/v1/shared/{token}", f"/api/v1/%73hared/{token}", f"/api%2Fv1%2Fshared%2F{token}",
-        f"/API/V1/SHARED/{token}", f"/api/v1/shared/{token}#frag",
+        f"/s/{token}",
+        f"/s/{token}?passcode=1&t={token}",
+        f"/%73/{token}",
+        f"/%53/{token}",
+        f"//s//{token}",
+        f"/x/../s/{token}",
+        f"/S/{token}",
+        f"/s/{token}/extra",
+        f"/s/a/s/{token}",
+        f"/api/v1/shared/{token}",
+        f"/api/v1/%73hared/{token}",
+        f"/api%2Fv1%2Fshared%2F{token}",
+        f"/API/V1/SHARED/{token}",
+        f"/api/v1/shared/{token}#frag",
         f"/s/{token.replace('S', '%53')}",
     ]
     for index, target in enumerate(targets):
-        raw_request(front.port, "GET", target, headers={"User-Agent": f"agent /s/{token}"},
-                    source=f"127.0.4.{index + 1}")
-        raw_request(front.port, "POST", target, body=json.dumps(WRONG).encode(),
-                    headers={"Content-Type": "application/json", "Referer": f"http://x/s/{token}"},
-                    source=f"127.0.4.{index + 1}")
+        raw_request(
+            front.port, "GET", target, headers={"User-Agent": f"agent /s/{token}"}, source=f"127.0.4.{index + 1}"
+        )
+        raw_request(
+            front.port,
+            "POST",
+            target,
+            body=json.dumps(WRONG).encode(),
+            headers={"Content-Type": "application/json", "Referer": f"http://x/s/{token}"},
+            source=f"127.0.4.{index + 1}",
+        )
     # An oversized body makes nginx write an error line with the request line in it.
     raw_request(front.port, "POST", f"/s/{token}", body=b"x" * 70_000, source="127.0.4.100")
     marker = f"/api/v1/trials/{SEED}/marker-{uuid.uuid4().hex}"
@@ -364,9 +423,14 @@ def test_every_spelling_the_router_accepts_is_masked_in_all_three_access_logs(fr
     for index, variant in enumerate(variants):
         body = json.dumps(WRONG).encode() if variant.method == "POST" else b""
         # One address each: nginx's per-address limit on the passcode routes would otherwise answer.
-        raw_request(front.port, variant.method, variant.target, body=body,
-                    headers={"Content-Type": "application/json"} if body else None,
-                    source=f"127.0.{7 + index // 250}.{index % 250 + 1}")
+        raw_request(
+            front.port,
+            variant.method,
+            variant.target,
+            body=body,
+            headers={"Content-Type": "application/json"} if body else None,
+            source=f"127.0.{7 + index // 250}.{index % 250 + 1}",
+        )
     marker = f"/api/v1/trials/{SEED}/marker-{uuid.uuid4().hex}"
     raw_request(front.port, "GET", marker)
     logs = {"nginx": front.wait_for_log("nginx", marker)}
@@ -375,17 +439,21 @@ def test_every_spelling_the_router_accepts_is_masked_in_all_three_access_logs(fr
     assert logs["app"] and logs["passcodes"], "both pools answered some of the spellings"
     for name, text in logs.items():
         for start in range(0, len(token) - 8 + 1, 4):
-            assert token[start:start + 8] not in text, f"{name} log holds part of the token"
+            assert token[start : start + 8] not in text, f"{name} log holds part of the token"
 
 
 def test_next_pages_of_an_opened_share_are_served_by_the_main_pool(front):
     # They carry a signed session, not a passcode: no Argon2, so they must not queue behind guesses.
     _, token = make_share(front)
     marker = uuid.uuid4().hex
-    status, _, _ = raw_request(front.port, "POST", f"/api/v1/shared/{token}/notes",
-                               body=json.dumps({"session": "forged-" + marker, "cursor": None}).encode(),
-                               headers={"Content-Type": "application/json", "User-Agent": marker},
-                               source="127.0.9.1")
+    status, _, _ = raw_request(
+        front.port,
+        "POST",
+        f"/api/v1/shared/{token}/notes",
+        body=json.dumps({"session": "forged-" + marker, "cursor": None}).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": marker},
+        source="127.0.9.1",
+    )
     assert status == 401  # the app's answer to a forged session, from the main pool
     assert marker in front.wait_for_log("app", marker)
     assert marker not in front.log("passcodes")
@@ -400,9 +468,14 @@ def test_the_app_counts_passcode_attempts_by_the_address_nginx_saw(front):
     first = [guess(front, token, "127.0.5.1")[0] for _ in range(APP_RATE_LIMIT + 1)]
     assert first == [401] * APP_RATE_LIMIT + [429]
     # Another address is not limited, even when it claims to be the first one: nginx replaces the header.
-    status, _, _ = raw_request(front.port, "POST", f"/api/v1/shared/{token}", body=json.dumps(WRONG).encode(),
-                               headers={"Content-Type": "application/json", "X-Forwarded-For": "127.0.5.9"},
-                               source="127.0.5.2")
+    status, _, _ = raw_request(
+        front.port,
+        "POST",
+        f"/api/v1/shared/{token}",
+        body=json.dumps(WRONG).encode(),
+        headers={"Content-Type": "application/json", "X-Forwarded-For": "127.0.5.9"},
+        source="127.0.5.2",
+    )
     assert status == 401
     # Past nginx's own burst, nginx refuses before the app sees the request.
     before = settled_count(front, "passcodes", '"POST /api/v1/shared/****')
@@ -419,12 +492,22 @@ def test_the_app_counts_passcode_attempts_by_the_address_nginx_saw(front):
 def test_oversized_bodies_are_refused_by_nginx_in_the_callers_format(front):
     owner = http_owner(front.url)
     big = json.dumps({"target": {"selector": []}, "body": "x" * 70_000}).encode()
-    status, headers, body = raw_request(front.port, "POST", f"/api/v1/trials/{SEED}/notes", body=big,
-                                        headers={**owner.headers, "Content-Type": "application/json"})
+    status, headers, body = raw_request(
+        front.port,
+        "POST",
+        f"/api/v1/trials/{SEED}/notes",
+        body=big,
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
     assert (status, headers["content-type"]) == (413, "application/problem+json")
     assert json.loads(body)["status"] == 413
-    status, headers, body = raw_request(front.port, "POST", "/s/sometoken", body=b"passcode=" + b"x" * 70_000,
-                                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, headers, body = raw_request(
+        front.port,
+        "POST",
+        "/s/sometoken",
+        body=b"passcode=" + b"x" * 70_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert (status, headers["content-type"]) == (413, "text/html") and b"too large" in body
     front.wait_for_log("nginx", f'"POST /api/v1/trials/{SEED}/notes HTTP/1.1" 413')
     assert '" 413 ' not in front.log("app") + front.log("passcodes")  # neither reached gunicorn
@@ -482,11 +565,18 @@ def load_launcher():
     return module
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("BIND", "localhost"), ("PASSCODE_BIND", "127.0.0.1:80; evil"), ("PASSCODE_THREADS", "0"),
-    ("FRONT_UNLOCK_RATE", "30r/m; allow all"), ("FRONT_TRUSTED_PROXIES", "10.0.0.0/8;"),
-    ("FRONT_FORWARDED_PROTO", "$http_x_forwarded_proto"), ("FRONT_UNLOCK_BURST", "-1"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BIND", "localhost"),
+        ("PASSCODE_BIND", "127.0.0.1:80; evil"),
+        ("PASSCODE_THREADS", "0"),
+        ("FRONT_UNLOCK_RATE", "30r/m; allow all"),
+        ("FRONT_TRUSTED_PROXIES", "10.0.0.0/8;"),
+        ("FRONT_FORWARDED_PROTO", "$http_x_forwarded_proto"),
+        ("FRONT_UNLOCK_BURST", "-1"),
+    ],
+)
 def test_a_bad_setting_stops_the_front_with_its_name(name, value):
     launcher = load_launcher()
     with pytest.raises(launcher.FrontError, match=name):
@@ -496,22 +586,38 @@ def test_a_bad_setting_stops_the_front_with_its_name(name, value):
 def test_the_load_balancer_configuration_is_valid_nginx(tmp_path):
     """Several hosts behind a balancer (docs/deploy.md): realip from its addresses, https to the app."""
     launcher = load_launcher()
-    settings = launcher.FrontSettings.from_env({"FRONT_TRUSTED_PROXIES": "10.0.0.0/24, 10.0.1.5",
-                                                "FRONT_FORWARDED_PROTO": "https", "BIND": "127.0.0.1:1"})
+    settings = launcher.FrontSettings.from_env(
+        {"FRONT_TRUSTED_PROXIES": "10.0.0.0/24, 10.0.1.5", "FRONT_FORWARDED_PROTO": "https", "BIND": "127.0.0.1:1"}
+    )
     conf = launcher.render(settings, tmp_path)
     assert "{{" not in conf
     assert "set_real_ip_from 10.0.0.0/24;" in conf and "set_real_ip_from 10.0.1.5;" in conf
     assert "proxy_set_header X-Forwarded-Proto https;" in conf
     (tmp_path / "tmp").mkdir()
     (tmp_path / "nginx.conf").write_text(conf)
-    checked = subprocess.run([launcher.nginx_binary(os.environ), "-t", "-p", str(tmp_path), "-e", "stderr",
-                              "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, check=False)
+    checked = subprocess.run(
+        [
+            launcher.nginx_binary(os.environ),
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-e",
+            "stderr",
+            "-c",
+            str(tmp_path / "nginx.conf"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
 
 
 def test_nginx_error_lines_lose_their_request_fields():
-    line = ('2026/12/01 19:34:16 [error] 1#1: *7 upstream timed out, client: 127.0.0.1, server: _, '
-            'request: "POST /%73/SecretTok HTTP/1.1", upstream: "http://127.0.0.1:8011/%73/SecretTok", '
-            'host: "x", referrer: "http://x/s/SecretTok"')
+    line = (
+        "2026/12/01 19:34:16 [error] 1#1: *7 upstream timed out, client: 127.0.0.1, server: _, "
+        'request: "POST /%73/SecretTok HTTP/1.1", upstream: "http://127.0.0.1:8011/%73/SecretTok", '
+        'host: "x", referrer: "http://x/s/SecretTok"'
+    )
     scrubbed = load_launcher().scrub_error_line(line)
     assert "SecretTok" not in scrubbed and "upstream timed out" in scrubbed and 'request: "(withheld)"' in scrubbed

@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from support import SEED, http_owner
 
-pytestmark = pytest.mark.skipif(os.environ.get("NOTES_TEST_BACKEND") == "postgresql",
-                                reason="SQLite-specific: the PostgreSQL pass has no SQLite database")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("NOTES_TEST_BACKEND") == "postgresql",
+    reason="SQLite-specific: the PostgreSQL pass has no SQLite database",
+)
 
 THREADS = 8
 NOTES_PER_THREAD = 25

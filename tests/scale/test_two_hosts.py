@@ -21,11 +21,11 @@ PG_URL = os.environ.get("NOTES_TEST_DATABASE_URL", "").strip()
 REDIS_URL = os.environ.get("NOTES_TEST_REDIS_URL", "").strip()
 
 pytestmark = [
-    pytest.mark.skipif(not (PG_URL and REDIS_URL),
-                       reason="needs NOTES_TEST_DATABASE_URL and NOTES_TEST_REDIS_URL (CI sets both)"),
+    pytest.mark.skipif(
+        not (PG_URL and REDIS_URL), reason="needs NOTES_TEST_DATABASE_URL and NOTES_TEST_REDIS_URL (CI sets both)"
+    ),
     # It makes its own PostgreSQL database, so the PostgreSQL pass would only repeat it.
-    pytest.mark.skipif(os.environ.get("NOTES_TEST_BACKEND") == "postgresql",
-                       reason="runs once, in the SQLite pass"),
+    pytest.mark.skipif(os.environ.get("NOTES_TEST_BACKEND") == "postgresql", reason="runs once, in the SQLite pass"),
 ]
 
 RATE_LIMIT = 3  # passcode attempts per client per minute, counted across both hosts
@@ -57,8 +57,7 @@ def hosts(redis_prefix, tmp_path_factory):
         run_flask(setup, "db", "upgrade")
         run_flask(setup, "trials", "load")
         # Each host has its own data folder: nothing on disk is shared, only the database and Redis.
-        yield pool.start_many([{**shared, "NOTES_DATA_DIR": str(root / f"host-{name}")} for name in "ab"],
-                              workers=1)
+        yield pool.start_many([{**shared, "NOTES_DATA_DIR": str(root / f"host-{name}")} for name in "ab"], workers=1)
         pool.stop_all()  # before the database is dropped
 
 
@@ -67,15 +66,15 @@ def client(address: str) -> dict[str, str]:
 
 
 def make_share(owner: Owner, note_id: str, passcode: str) -> tuple[str, str]:
-    status, body = owner.call("POST", "/api/v1/shares",
-                              {"trial_id": SEED, "note_ids": [note_id], "passcode": passcode})
+    status, body = owner.call("POST", "/api/v1/shares", {"trial_id": SEED, "note_ids": [note_id], "passcode": passcode})
     assert status == 201, body
     return body["id"], body["url"].rsplit("/s/", 1)[1]
 
 
 def attempt(server, token: str, passcode: str, address: str) -> tuple[int, dict[str, str]]:
-    status, headers, _ = request("POST", f"{server.url}/api/v1/shared/{token}", body={"passcode": passcode},
-                                 headers=client(address))
+    status, headers, _ = request(
+        "POST", f"{server.url}/api/v1/shared/{token}", body={"passcode": passcode}, headers=client(address)
+    )
     return status, headers
 
 
@@ -110,8 +109,12 @@ def test_notes_locks_and_rate_limits_hold_across_two_hosts(hosts):
     status, headers = attempt(b, other_token, "family-passcode-2", spender)
     assert status == 429 and int(headers["Retry-After"]) > 0
     # Per client, not global: another address still gets through on B, with the right passcode.
-    status, opened = request_json("POST", f"{b.url}/api/v1/shared/{other_token}",
-                                  body={"passcode": "family-passcode-2"}, headers=client("198.51.100.8"))
+    status, opened = request_json(
+        "POST",
+        f"{b.url}/api/v1/shared/{other_token}",
+        body={"passcode": "family-passcode-2"},
+        headers=client("198.51.100.8"),
+    )
     assert status == 200 and [n["body"] for n in opened["notes"]] == ["And the MELD score."]
 
 
@@ -120,8 +123,9 @@ def test_share_page_session_opened_on_one_host_is_honoured_by_the_other(hosts):
     owner = http_owner(a.url)
     _, note = owner.post_note(body="Bring the scan results.")
     _, token = make_share(owner, note["id"], "family-passcode-3")
-    status, headers, _ = request("POST", f"{a.url}/s/{token}", form={"passcode": "family-passcode-3"},
-                                 headers=client("192.0.2.5"))
+    status, headers, _ = request(
+        "POST", f"{a.url}/s/{token}", form={"passcode": "family-passcode-3"}, headers=client("192.0.2.5")
+    )
     assert status == 303
     cookie = headers["Set-Cookie"].split(";", 1)[0]
     # Same NOTES_SECRET_KEY on both hosts: B accepts the cookie A signed.

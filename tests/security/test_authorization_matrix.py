@@ -41,30 +41,31 @@ S = Shows
 # route -> status per caller, in CALLERS order. Shows(...) marks the cells that may show the shared note.
 TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     #                                          owner other anon  bad  deleted cookie no-cookie
-    ("GET", "/api/v1/openapi.json"):           (200, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/v1/trials"):                 (200, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/v1/trials/<nct>"):           (200, 200, 200, 200, 200, 200, 200),
-    ("GET", "/api/v1/trials/<nct>/versions"):  (200, 200, 200, 200, 200, 200, 200),
-    ("POST", "/api/v1/notebooks"):             (201, 201, 201, 201, 201, 201, 201),
-    ("DELETE", "/api/v1/notebooks/me"):        (204, 204, 401, 401, 401, 401, 401),
-    ("GET", "/api/v1/notebooks/me/export"):    (200, 200, 401, 401, 401, 401, 401),
-    ("GET", "/api/v1/trials/<nct>/notes"):     (200, 200, 401, 401, 401, 401, 401),
-    ("POST", "/api/v1/trials/<nct>/notes"):    (201, 201, 401, 401, 401, 401, 401),
-    ("GET", "/api/v1/notes/<note_id>"):        (200, 404, 401, 401, 401, 401, 401),
-    ("PATCH", "/api/v1/notes/<note_id>"):      (200, 404, 401, 401, 401, 401, 401),
-    ("DELETE", "/api/v1/notes/<note_id>"):     (204, 404, 401, 401, 401, 401, 401),
-    ("POST", "/api/v1/shares"):                (201, 422, 401, 401, 401, 401, 401),
-    ("GET", "/api/v1/shares"):                 (200, 200, 401, 401, 401, 401, 401),
-    ("GET", "/api/v1/shares/<share_id>"):      (200, 404, 401, 401, 401, 401, 401),
-    ("DELETE", "/api/v1/shares/<share_id>"):   (204, 404, 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/openapi.json"): (200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/trials"): (200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/trials/<nct>"): (200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/trials/<nct>/versions"): (200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/notebooks"): (201, 201, 201, 201, 201, 201, 201),
+    ("DELETE", "/api/v1/notebooks/me"): (204, 204, 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/notebooks/me/export"): (200, 200, 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/trials/<nct>/notes"): (200, 200, 401, 401, 401, 401, 401),
+    ("POST", "/api/v1/trials/<nct>/notes"): (201, 201, 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/notes/<note_id>"): (200, 404, 401, 401, 401, 401, 401),
+    ("PATCH", "/api/v1/notes/<note_id>"): (200, 404, 401, 401, 401, 401, 401),
+    ("DELETE", "/api/v1/notes/<note_id>"): (204, 404, 401, 401, 401, 401, 401),
+    ("POST", "/api/v1/shares"): (201, 422, 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/shares"): (200, 200, 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/shares/<share_id>"): (200, 404, 401, 401, 401, 401, 401),
+    ("DELETE", "/api/v1/shares/<share_id>"): (204, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shares/<share_id>/unlock"): (200, 404, 401, 401, 401, 401, 401),
-    ("POST", "/api/v1/shared/<token>"):        (200, 401, 401, 401, 401, S(200), S(200)),
-    ("POST", "/api/v1/shared/<token>/notes"):  (200, 401, 401, 401, 401, S(200), S(200)),
-    ("GET", "/s/<token>"):                     (200, 200, 200, 200, 200, S(200), 200),
-    ("POST", "/s/<token>"):                    (303, 401, 401, 401, 401, 303, 303),
+    ("POST", "/api/v1/shared/<token>"): (200, 401, 401, 401, 401, S(200), S(200)),
+    ("POST", "/api/v1/shared/<token>/notes"): (200, 401, 401, 401, 401, S(200), S(200)),
+    ("GET", "/s/<token>"): (200, 200, 200, 200, 200, S(200), 200),
+    ("POST", "/s/<token>"): (303, 401, 401, 401, 401, 303, 303),
 }
-CELLS = [(route, caller, expected)
-         for route, row in TABLE.items() for caller, expected in zip(CALLERS, row, strict=True)]
+CELLS = [
+    (route, caller, expected) for route, row in TABLE.items() for caller, expected in zip(CALLERS, row, strict=True)
+]
 checked: list[str] = []
 
 
@@ -124,10 +125,24 @@ def build_world(app) -> World:
     session = app.test_client().post(f"/api/v1/shared/{share_token}", json={"passcode": PASSCODE}).get_json()["session"]
     # Callers who do not know the passcode hold a session of their own notebook's share.
     other_share = other.share(passcode=PASSCODE)
-    other_session = app.test_client().post(f"/api/v1/shared/{other_share['url'].rsplit('/s/', 1)[1]}",
-                                           json={"passcode": PASSCODE}).get_json()["session"]
-    return World(owner, other, deleted.token, private_note, shared_note, share, share_token, cookie,
-                 session, other_session, marks)
+    other_session = (
+        app.test_client()
+        .post(f"/api/v1/shared/{other_share['url'].rsplit('/s/', 1)[1]}", json={"passcode": PASSCODE})
+        .get_json()["session"]
+    )
+    return World(
+        owner,
+        other,
+        deleted.token,
+        private_note,
+        shared_note,
+        share,
+        share_token,
+        cookie,
+        session,
+        other_session,
+        marks,
+    )
 
 
 def caller_headers(world: World, caller: str) -> dict[str, str]:
@@ -146,13 +161,19 @@ def caller_headers(world: World, caller: str) -> dict[str, str]:
 
 def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str, str, dict]:
     method, rule = route
-    path = (rule.replace("<nct>", SEED).replace("<note_id>", world.private_note["id"])
-            .replace("<share_id>", world.share["id"]).replace("<token>", world.share_token))
+    path = (
+        rule.replace("<nct>", SEED)
+        .replace("<note_id>", world.private_note["id"])
+        .replace("<share_id>", world.share["id"])
+        .replace("<token>", world.share_token)
+    )
     passcode = PASSCODE if caller in KNOW_PASSCODE else WRONG_PASSCODE
     kwargs: dict = {"headers": caller_headers(world, caller)}
     if route == ("POST", "/api/v1/trials/<nct>/notes"):
-        kwargs["json"] = {"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]},
-                          "body": "a new note"}
+        kwargs["json"] = {
+            "target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]},
+            "body": "a new note",
+        }
     elif route == ("PATCH", "/api/v1/notes/<note_id>"):
         kwargs["json"] = {"body": "edited by the caller"}
     elif route == ("POST", "/api/v1/shares"):
@@ -201,8 +222,7 @@ def test_every_route_has_a_row(matrix_app):
     print(f"authorization matrix: {len(TABLE)} routes x {len(CALLERS)} callers = {len(CELLS)} cells")
 
 
-@pytest.mark.parametrize(("route", "caller", "expected"), CELLS,
-                         ids=[f"{m} {r} as {c}" for (m, r), c, _ in CELLS])
+@pytest.mark.parametrize(("route", "caller", "expected"), CELLS, ids=[f"{m} {r} as {c}" for (m, r), c, _ in CELLS])
 def test_cell(matrix_app, route, caller, expected):
     world = build_world(matrix_app)
     method, path, kwargs = request_for(world, route, caller)

@@ -32,7 +32,7 @@ READERS = 3
 
 
 def flip(blob: bytes, index: int) -> bytes:
-    return blob[:index] + bytes([blob[index] ^ 0x01]) + blob[index + 1:]
+    return blob[:index] + bytes([blob[index] ^ 0x01]) + blob[index + 1 :]
 
 
 DAMAGE = {
@@ -65,8 +65,7 @@ def test_damaged_ciphertexts_make_only_their_notes_unreadable(app, client):
         assert by_id[note_id]["body"] is None and by_id[note_id]["target"] is None
         single = client.get(f"/api/v1/notes/{note_id}", headers=owner.headers)
         assert single.status_code == 200 and single.get_json()["readable"] is False
-        assert client.patch(f"/api/v1/notes/{note_id}", headers=owner.headers,
-                            json={"body": "x"}).status_code == 422
+        assert client.patch(f"/api/v1/notes/{note_id}", headers=owner.headers, json={"body": "x"}).status_code == 422
     export = client.get("/api/v1/notebooks/me/export", headers=owner.headers).get_json()
     # total counts the notebook's notes; a page leaves out the unreadable ones and counts them.
     assert export["total"] == 2 + len(DAMAGE) and export["first"]["unreadable"] == len(DAMAGE)
@@ -126,8 +125,11 @@ def test_rotation_while_reading_fails_no_read(app_env, make_app):
             turn += 1
             response = reader.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
             notes = response.get_json()["notes"] if response.status_code == 200 else []
-            ok = response.status_code == 200 and all(note["readable"] for note in notes) and [
-                note["body"] for note in notes] == expected[owner.token]
+            ok = (
+                response.status_code == 200
+                and all(note["readable"] for note in notes)
+                and [note["body"] for note in notes] == expected[owner.token]
+            )
             with lock:
                 reads[0] += 1
                 if not ok:
@@ -160,8 +162,7 @@ def test_rotation_while_reading_fails_no_read(app_env, make_app):
             thread.join(timeout=60)
 
     batches = len(reads_at_batch) - 2  # one mark before the rotation and one after it
-    print(f"keys: rotated {rotated} key slots in {batches} batches "
-          f"while {reads[0]} reads ran; {len(failures)} failed")
+    print(f"keys: rotated {rotated} key slots in {batches} batches while {reads[0]} reads ran; {len(failures)} failed")
     assert rotated == NOTEBOOKS  # every notebook's owner slot was under the old key
     assert batches == NOTEBOOKS // BATCH
     assert all(later > earlier for earlier, later in pairwise(reads_at_batch))

@@ -30,7 +30,7 @@ SERVER_ENV = {"NOTES_SHARE_RATE_LIMIT": "100000 per minute"}  # every variant op
 
 def token_fragments(token: str, size: int = 8) -> list[str]:
     """Every run of `size` characters of the token: a log holding any of them leaks part of it."""
-    return [token[i:i + size] for i in range(len(token) - size + 1)]
+    return [token[i : i + size] for i in range(len(token) - size + 1)]
 
 
 def test_every_variant_is_masked_by_the_function():
@@ -44,22 +44,25 @@ def test_every_variant_is_masked_by_the_function():
         assert "query-secret" not in masked and MASK in masked, variant.label
 
 
-@pytest.mark.parametrize(("text", "logged"), [
-    ("/s/AbC-123_xyz", "/s/****"),
-    ("/api/v1/shared/AbC-123_xyz", "/api/v1/shared/****"),
-    ("/s/AbC/extra", "/s/****"),  # everything after the prefix: no piece of a token survives
-    ("//s/AbC", "//s/****"),
-    ("/S/AbC", "/S/****"),
-    ("/api//v1//shared//AbC", "/api//v1//shared//****"),
-    ("/%73/AbC", "/s/****"),
-    ("/s%252FAbC", "/s/****"),  # doubly encoded: not routed, masked all the same
-    ("GET http://x.example/s/AbC?a=b HTTP/1.1", "GET http://x.example/s/**** HTTP/1.1"),
-    ("\x1b[32mGET /s/AbC HTTP/1.1\x1b[0m", "\x1b[32mGET /s/**** HTTP/1.1\x1b[0m"),  # werkzeug's colours
-    ("/api/v1/trials?q=private", "/api/v1/trials"),  # no query string is logged
-    ("/api/v1/shares/0123abcd", "/api/v1/shares/0123abcd"),  # a share's id is not its secret
-    ("/api/v1/trials/NCT07085104/notes", "/api/v1/trials/NCT07085104/notes"),
-    ("/static/site.css 12/2026 a/b", "/static/site.css 12/2026 a/b"),
-])
+@pytest.mark.parametrize(
+    ("text", "logged"),
+    [
+        ("/s/AbC-123_xyz", "/s/****"),
+        ("/api/v1/shared/AbC-123_xyz", "/api/v1/shared/****"),
+        ("/s/AbC/extra", "/s/****"),  # everything after the prefix: no piece of a token survives
+        ("//s/AbC", "//s/****"),
+        ("/S/AbC", "/S/****"),
+        ("/api//v1//shared//AbC", "/api//v1//shared//****"),
+        ("/%73/AbC", "/s/****"),
+        ("/s%252FAbC", "/s/****"),  # doubly encoded: not routed, masked all the same
+        ("GET http://x.example/s/AbC?a=b HTTP/1.1", "GET http://x.example/s/**** HTTP/1.1"),
+        ("\x1b[32mGET /s/AbC HTTP/1.1\x1b[0m", "\x1b[32mGET /s/**** HTTP/1.1\x1b[0m"),  # werkzeug's colours
+        ("/api/v1/trials?q=private", "/api/v1/trials"),  # no query string is logged
+        ("/api/v1/shares/0123abcd", "/api/v1/shares/0123abcd"),  # a share's id is not its secret
+        ("/api/v1/trials/NCT07085104/notes", "/api/v1/trials/NCT07085104/notes"),
+        ("/static/site.css 12/2026 a/b", "/static/site.css 12/2026 a/b"),
+    ],
+)
 def test_masking_keeps_what_is_not_a_token(text, logged):
     assert mask(text) == logged
 
@@ -87,8 +90,12 @@ def make_share(base_url: str) -> tuple[Owner, str]:
     owner = http_owner(base_url)
     status, note = owner.post_note(body="Ask about the liver panel.")
     assert status == 201
-    status, share = request_json("POST", base_url + "/api/v1/shares", headers=owner.headers,
-                                 body={"trial_id": SEED, "note_ids": [note["id"]], "passcode": PASSCODE})
+    status, share = request_json(
+        "POST",
+        base_url + "/api/v1/shares",
+        headers=owner.headers,
+        body={"trial_id": SEED, "note_ids": [note["id"]], "passcode": PASSCODE},
+    )
     assert status == 201
     return owner, share["url"].rsplit("/s/", 1)[1]
 
@@ -126,8 +133,12 @@ def development_server(env: dict[str, str], log_path: Path) -> Iterator[int]:
     with open(log_path, "wb") as output:
         process = subprocess.Popen(
             [str(BIN / "flask"), "--app", "notes_service", "run", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO, env={"PATH": os.environ.get("PATH", ""), **env}, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=REPO,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -97,7 +97,7 @@ class Ladder:
         if self.total >= 20:
             return "locked", None
         if self.streak >= 5:
-            duration = timedelta(minutes=15) * 2 ** self.locks
+            duration = timedelta(minutes=15) * 2**self.locks
             self.until, self.locks, self.streak = now + duration, self.locks + 1, 0
             return "locked", int(duration.total_seconds())
         return "wrong", None
@@ -218,9 +218,17 @@ def test_lockout_ladder_matches_its_model(make_app):
             assert stored == (self.model.streak, self.model.total, self.model.locks, self.model.until)
             assert state == self.model.state(self.now)
 
-    run_state_machine_as_test(LockoutMachine, settings=settings(
-        max_examples=15, stateful_step_count=30, deadline=None, derandomize=True, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        LockoutMachine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=30,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
     print(f"lockout: {steps[0]} passcode attempts checked against the model; reached {sorted(reached)}")
     assert {"lock 1", "lock 2", "lock 3", "owner lock", "refused while locked", "opened after a lock"} <= reached
 
@@ -260,10 +268,42 @@ FIELDS = [
 ]
 # Text as records may hold it after json.loads: any code point, lone surrogates included
 # (JSON's "\ud800" escape), NUL, controls, bidi overrides, and CT.gov's markdown escapes.
-ODD = st.sampled_from(["\ud800", "\udfff", "\x00", "\x0b", "\x1c", "\x85", "\u2028", "\u202e", "\ufeff",
-                       "\\<", "\\>", "\\[", "\\", "\r\n", "\r", "\n", "  ", "\t", "* ", "1. ", "a) ", "iv. ",
-                       "Inclusion Criteria:", "Exclusion Criteria", "PHASE2", "EARLY_PHASE1", "NA",
-                       "18 Years", "2025-02-30", "2025-13", "\U0001f600", "<script>"])
+ODD = st.sampled_from(
+    [
+        "\ud800",
+        "\udfff",
+        "\x00",
+        "\x0b",
+        "\x1c",
+        "\x85",
+        "\u2028",
+        "\u202e",
+        "\ufeff",
+        "\\<",
+        "\\>",
+        "\\[",
+        "\\",
+        "\r\n",
+        "\r",
+        "\n",
+        "  ",
+        "\t",
+        "* ",
+        "1. ",
+        "a) ",
+        "iv. ",
+        "Inclusion Criteria:",
+        "Exclusion Criteria",
+        "PHASE2",
+        "EARLY_PHASE1",
+        "NA",
+        "18 Years",
+        "2025-02-30",
+        "2025-13",
+        "\U0001f600",
+        "<script>",
+    ]
+)
 TEXT = st.lists(st.one_of(ODD, st.text(max_size=12)), max_size=40).map("".join)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | TEXT,
@@ -271,8 +311,11 @@ JSON = st.recursive(
     max_leaves=30,
 )
 # 100,000 to 1,000,000 code points of one repeated unit: long lines, endless lists, deep indents.
-HUGE_TEXT = st.builds(lambda unit, size: (unit * (size // len(unit) + 1))[:size],
-                      st.one_of(ODD, TEXT.filter(bool)), st.integers(100_000, 1_000_000))
+HUGE_TEXT = st.builds(
+    lambda unit, size: (unit * (size // len(unit) + 1))[:size],
+    st.one_of(ODD, TEXT.filter(bool)),
+    st.integers(100_000, 1_000_000),
+)
 IMPORT_SECONDS = 3.0
 
 
@@ -311,10 +354,14 @@ def test_import_of_arbitrary_json_never_crashes(record):
     check_import(record)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(changes=st.lists(st.tuples(st.sampled_from(FIELDS), JSON | st.lists(TEXT, max_size=6)), min_size=1,
-                        max_size=4))
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(changes=st.lists(st.tuples(st.sampled_from(FIELDS), JSON | st.lists(TEXT, max_size=6)), min_size=1, max_size=4))
 def test_import_of_a_damaged_record_never_crashes(changes):
     record = SEED_RECORD
     for path, value in changes:
@@ -322,20 +369,32 @@ def test_import_of_a_damaged_record_never_crashes(changes):
     check_import(record)
 
 
-@settings(max_examples=20, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(path=st.sampled_from([field for field in FIELDS if field.endswith(("Criteria", "Summary", "Description",
-                                                                          "briefTitle", "name"))]),
-       value=HUGE_TEXT)
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    path=st.sampled_from(
+        [field for field in FIELDS if field.endswith(("Criteria", "Summary", "Description", "briefTitle", "name"))]
+    ),
+    value=HUGE_TEXT,
+)
 def test_import_of_huge_text_is_bounded(path, value):
     check_import(with_field(SEED_RECORD, path, value))
 
 
 def test_import_of_many_conditions_and_collaborators_is_bounded():
-    record = with_field(SEED_RECORD, "protocolSection.conditionsModule.conditions",
-                        [f"condition {index}" for index in range(50_000)])
-    record = with_field(record, "protocolSection.sponsorCollaboratorsModule.collaborators",
-                        [{"name": f"collaborator {index}"} for index in range(20_000)])
+    record = with_field(
+        SEED_RECORD, "protocolSection.conditionsModule.conditions", [f"condition {index}" for index in range(50_000)]
+    )
+    record = with_field(
+        record,
+        "protocolSection.sponsorCollaboratorsModule.collaborators",
+        [{"name": f"collaborator {index}"} for index in range(20_000)],
+    )
     assert check_import(record) is not None
 
 
@@ -353,19 +412,28 @@ def huge_case(draw) -> tuple[str, Quote]:
     unit = draw(UNITS)
     text = unit * (draw(st.integers(100_000, 200_000)) // len(unit))
     if draw(st.booleans()):
-        text = text[: len(text) // 2] + draw(st.text(max_size=40)) + text[len(text) // 2:]
+        text = text[: len(text) // 2] + draw(st.text(max_size=40)) + text[len(text) // 2 :]
     if draw(st.booleans()):
         start = draw(st.integers(0, len(text) - 1))
-        exact = text[start: start + draw(st.integers(1, MAX_EXACT))]
+        exact = text[start : start + draw(st.integers(1, MAX_EXACT))]
     else:
         exact = draw(st.text(min_size=1, max_size=MAX_EXACT)) or "x"
-    quote = Quote(exact, prefix=draw(st.text(max_size=MAX_CONTEXT)), suffix=draw(st.text(max_size=MAX_CONTEXT)),
-                  start=draw(st.none() | st.integers(-10, len(text) + 10)))
+    quote = Quote(
+        exact,
+        prefix=draw(st.text(max_size=MAX_CONTEXT)),
+        suffix=draw(st.text(max_size=MAX_CONTEXT)),
+        start=draw(st.none() | st.integers(-10, len(text) + 10)),
+    )
     return text, quote
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 @given(case=huge_case())
 def test_anchoring_huge_input_is_bounded(case):
     text, quote = case
@@ -378,9 +446,16 @@ def test_anchoring_huge_input_is_bounded(case):
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
-@given(selectors=JSON | st.lists(st.dictionaries(st.sampled_from(
-    ["type", "exact", "prefix", "suffix", "start", "end"]), JSON | st.sampled_from(
-    ["TextQuoteSelector", "TextPositionSelector"]) | st.integers(-5, 10**12)), max_size=4))
+@given(
+    selectors=JSON
+    | st.lists(
+        st.dictionaries(
+            st.sampled_from(["type", "exact", "prefix", "suffix", "start", "end"]),
+            JSON | st.sampled_from(["TextQuoteSelector", "TextPositionSelector"]) | st.integers(-5, 10**12),
+        ),
+        max_size=4,
+    )
+)
 def test_selector_parsing_of_arbitrary_json_never_crashes(selectors):
     try:
         quote = selectors_to_quote(selectors)
@@ -392,8 +467,22 @@ def test_selector_parsing_of_arbitrary_json_never_crashes(selectors):
 
 # -- Sanitizing ----------------------------------------------------------------------------
 
-UNITS_OF_MARKUP = st.sampled_from(["<b>", "<p>x", "<li>", "<i><b>", "<ul><li>", "<em>x</em>", "<br>",
-                                   '<a href="https://example.com/">x', "<div>", "</p>", "<!x>", "<b>x</b>"])
+UNITS_OF_MARKUP = st.sampled_from(
+    [
+        "<b>",
+        "<p>x",
+        "<li>",
+        "<i><b>",
+        "<ul><li>",
+        "<em>x</em>",
+        "<br>",
+        '<a href="https://example.com/">x',
+        "<div>",
+        "</p>",
+        "<!x>",
+        "<b>x</b>",
+    ]
+)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)

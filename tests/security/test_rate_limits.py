@@ -64,20 +64,28 @@ def _prepare_share_page(client):
 
 
 LIMITED = [
-    Limited("notebooks", 201, lambda client: None,
-            lambda client, _: client.post("/api/v1/notebooks"),
-            _notebook_count),
-    Limited("notes", 201, new_owner,
-            lambda client, owner: client.post(
-                f"/api/v1/trials/{SEED}/notes", headers=owner.headers,
-                json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": "cirrhosis"}]}, "body": "x"}),
-            _note_count),
-    Limited("shares", 201, _prepare_owner,
-            lambda client, owner: client.post("/api/v1/shares", headers=owner.headers, json={"trial_id": SEED}),
-            _share_count),
-    Limited("share_page", 200, _prepare_share_page,
-            lambda client, token: client.get(f"/s/{token}"),
-            lambda client, _: None),
+    Limited("notebooks", 201, lambda client: None, lambda client, _: client.post("/api/v1/notebooks"), _notebook_count),
+    Limited(
+        "notes",
+        201,
+        new_owner,
+        lambda client, owner: client.post(
+            f"/api/v1/trials/{SEED}/notes",
+            headers=owner.headers,
+            json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": "cirrhosis"}]}, "body": "x"},
+        ),
+        _note_count,
+    ),
+    Limited(
+        "shares",
+        201,
+        _prepare_owner,
+        lambda client, owner: client.post("/api/v1/shares", headers=owner.headers, json={"trial_id": SEED}),
+        _share_count,
+    ),
+    Limited(
+        "share_page", 200, _prepare_share_page, lambda client, token: client.get(f"/s/{token}"), lambda client, _: None
+    ),
 ]
 
 
@@ -125,8 +133,7 @@ def test_the_limits_count_per_client(make_app):
 def test_the_defaults_are_the_table(make_app, app_env):
     env = {key: value for key, value in app_env.items() if not key.endswith("RATE_LIMIT")}
     app = create_app(env)
-    assert dict(registry.of(app).settings.rate_limits) == {
-        name: default for name, (_, default) in RATE_LIMITS.items()}
+    assert dict(registry.of(app).settings.rate_limits) == {name: default for name, (_, default) in RATE_LIMITS.items()}
     assert set(RATE_LIMITS) == {"passcode", "notebooks", "notes", "shares", "share_page"}
 
 

@@ -89,12 +89,27 @@ BAD_TEXT = {
 JSON_FIELDS = [
     ("note body", "POST", "/api/v1/trials/{trial}/notes", lambda bad: note_with(body=bad), "body"),
     ("note colour", "POST", "/api/v1/trials/{trial}/notes", lambda bad: note_with(color=bad), "color"),
-    ("quote", "POST", "/api/v1/trials/{trial}/notes", lambda bad: {"target": {"selector": [
-        {"type": "TextQuoteSelector", "exact": bad}]}}, "target.selector[0].exact"),
-    ("quote prefix", "POST", "/api/v1/trials/{trial}/notes", lambda bad: quote_with(prefix=bad),
-     "target.selector[0].prefix"),
-    ("selector type", "POST", "/api/v1/trials/{trial}/notes", lambda bad: {"target": {"selector": [
-        {"type": bad}]}}, "target.selector[0].type"),
+    (
+        "quote",
+        "POST",
+        "/api/v1/trials/{trial}/notes",
+        lambda bad: {"target": {"selector": [{"type": "TextQuoteSelector", "exact": bad}]}},
+        "target.selector[0].exact",
+    ),
+    (
+        "quote prefix",
+        "POST",
+        "/api/v1/trials/{trial}/notes",
+        lambda bad: quote_with(prefix=bad),
+        "target.selector[0].prefix",
+    ),
+    (
+        "selector type",
+        "POST",
+        "/api/v1/trials/{trial}/notes",
+        lambda bad: {"target": {"selector": [{"type": bad}]}},
+        "target.selector[0].type",
+    ),
     ("patched body", "PATCH", "/api/v1/notes/{note}", lambda bad: {"body": bad}, "body"),
     ("share trial", "POST", "/api/v1/shares", lambda bad: {"trial_id": bad}, "trial_id"),
     ("share note id", "POST", "/api/v1/shares", lambda bad: {"trial_id": SEED, "note_ids": [bad]}, "note_ids[0]"),
@@ -114,8 +129,9 @@ def test_text_that_is_not_text_is_400_naming_the_field(client, world, bad):
     owner, note, share, token = world
     for label, method, template, build, field in JSON_FIELDS:
         path = template.format(trial=SEED, note=note["id"], token=token)
-        response = client.open(path, method=method, data=raw_json(build(bad)),
-                               headers={**owner.headers, **JSON_HEADERS})
+        response = client.open(
+            path, method=method, data=raw_json(build(bad)), headers={**owner.headers, **JSON_HEADERS}
+        )
         assert response.status_code == 400, (label, response.status_code, response.get_json())
         problem = response.get_json()
         assert response.mimetype == "application/problem+json"
@@ -159,26 +175,68 @@ MALFORMED = {
 @pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_json_is_400_on_every_json_route(client, world, body):
     owner, note, _, token = world
-    for method, path in [("POST", f"/api/v1/trials/{SEED}/notes"), ("PATCH", f"/api/v1/notes/{note['id']}"),
-                         ("POST", "/api/v1/shares"), ("POST", f"/api/v1/shared/{token}")]:
+    for method, path in [
+        ("POST", f"/api/v1/trials/{SEED}/notes"),
+        ("PATCH", f"/api/v1/notes/{note['id']}"),
+        ("POST", "/api/v1/shares"),
+        ("POST", f"/api/v1/shared/{token}"),
+    ]:
         response = client.open(path, method=method, data=body, headers={**owner.headers, **JSON_HEADERS})
         assert response.status_code == 400, (path, response.status_code)
         assert response.mimetype == "application/problem+json"
 
 
 WRONG_TYPES = [
-    ("POST", "/api/v1/trials/{trial}/notes", [None, [], "note", 7, True, {"target": "x"}, {"target": []},
-                                               note_with(body=7), note_with(body=[]), note_with(color=3),
-                                               {"target": {"selector": "x"}}, {"target": {"selector": [7]}},
-                                               {"target": {"selector": [{"type": "TextQuoteSelector",
-                                                                         "exact": 7}]}}]),
+    (
+        "POST",
+        "/api/v1/trials/{trial}/notes",
+        [
+            None,
+            [],
+            "note",
+            7,
+            True,
+            {"target": "x"},
+            {"target": []},
+            note_with(body=7),
+            note_with(body=[]),
+            note_with(color=3),
+            {"target": {"selector": "x"}},
+            {"target": {"selector": [7]}},
+            {"target": {"selector": [{"type": "TextQuoteSelector", "exact": 7}]}},
+        ],
+    ),
     ("PATCH", "/api/v1/notes/{note}", [None, [], {"body": None}, {"color": []}, {"target": 1}]),
-    ("POST", "/api/v1/shares", [None, [], {"trial_id": 7}, {"trial_id": SEED, "note_ids": "x"},
-                                {"trial_id": SEED, "note_ids": [7]}, {"trial_id": SEED, "passcode": 123456},
-                                {"trial_id": SEED, "expires_in_days": "7"}, {"trial_id": SEED, "expires_in_days": 1.5},
-                                {"trial_id": SEED, "max_views": True}, {"trial_id": SEED, "max_views": 10**30}]),
-    ("POST", "/api/v1/shared/{token}", [None, [], "code", 7, {"passcode": None}, {"passcode": 123456},
-                                         {"passcode": ["family-code-1"]}, {"passcode": {"a": 1}}]),
+    (
+        "POST",
+        "/api/v1/shares",
+        [
+            None,
+            [],
+            {"trial_id": 7},
+            {"trial_id": SEED, "note_ids": "x"},
+            {"trial_id": SEED, "note_ids": [7]},
+            {"trial_id": SEED, "passcode": 123456},
+            {"trial_id": SEED, "expires_in_days": "7"},
+            {"trial_id": SEED, "expires_in_days": 1.5},
+            {"trial_id": SEED, "max_views": True},
+            {"trial_id": SEED, "max_views": 10**30},
+        ],
+    ),
+    (
+        "POST",
+        "/api/v1/shared/{token}",
+        [
+            None,
+            [],
+            "code",
+            7,
+            {"passcode": None},
+            {"passcode": 123456},
+            {"passcode": ["family-code-1"]},
+            {"passcode": {"a": 1}},
+        ],
+    ),
 ]
 HUGE = "\U0001f600" * 15_000  # 60 KB of UTF-8 (15,000 code points): under the 64 KiB body limit
 
@@ -227,8 +285,9 @@ ANY_JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(ANY_TEXT, children, max_size=4),
     max_leaves=30,
 )
-FIELDS = st.sampled_from(["target", "body", "color", "trial_id", "note_ids", "passcode", "expires_in_days",
-                          "max_views", "selector"])
+FIELDS = st.sampled_from(
+    ["target", "body", "color", "trial_id", "note_ids", "passcode", "expires_in_days", "max_views", "selector"]
+)
 
 
 @seed(20261201)
@@ -236,10 +295,17 @@ FIELDS = st.sampled_from(["target", "body", "color", "trial_id", "note_ids", "pa
 @given(data=st.data())
 def test_any_json_on_any_json_route_is_never_a_server_error(client, world, data):
     owner, note, _, token = world
-    method, path = data.draw(st.sampled_from([
-        ("POST", f"/api/v1/trials/{SEED}/notes"), ("PATCH", f"/api/v1/notes/{note['id']}"),
-        ("POST", "/api/v1/shares"), ("POST", f"/api/v1/shared/{token}"), ("POST", "/api/v1/notebooks"),
-    ]))
+    method, path = data.draw(
+        st.sampled_from(
+            [
+                ("POST", f"/api/v1/trials/{SEED}/notes"),
+                ("PATCH", f"/api/v1/notes/{note['id']}"),
+                ("POST", "/api/v1/shares"),
+                ("POST", f"/api/v1/shared/{token}"),
+                ("POST", "/api/v1/notebooks"),
+            ]
+        )
+    )
     body = data.draw(ANY_JSON | st.dictionaries(FIELDS, ANY_JSON, max_size=5))
     raw = json.dumps(body, ensure_ascii=True, allow_nan=True).encode()
     response = client.open(path, method=method, data=raw, headers={**owner.headers, **JSON_HEADERS})
@@ -266,25 +332,52 @@ REFUSED_WITH_SECRET = [
     ("note colour", "POST", "/api/v1/trials/{trial}/notes", note_with(color=SECRET), "color"),
     ("note body too long", "POST", "/api/v1/trials/{trial}/notes", note_with(body=SECRET * 400), "body"),
     ("body not text", "POST", "/api/v1/trials/{trial}/notes", note_with(body=[SECRET]), "body"),
-    ("quote too long", "POST", "/api/v1/trials/{trial}/notes", quote_with(exact=SECRET * 60),
-     "target.selector[0].exact"),
-    ("prefix too long", "POST", "/api/v1/trials/{trial}/notes", quote_with(prefix=SECRET * 2),
-     "target.selector[0].prefix"),
-    ("position not a number", "POST", "/api/v1/trials/{trial}/notes", {"target": {"selector": [
-        {"type": "TextQuoteSelector", "exact": CIRRHOSIS}, {"type": "TextPositionSelector", "start": SECRET,
-                                                            "end": 3}]}}, "target.selector[1].start"),
+    (
+        "quote too long",
+        "POST",
+        "/api/v1/trials/{trial}/notes",
+        quote_with(exact=SECRET * 60),
+        "target.selector[0].exact",
+    ),
+    (
+        "prefix too long",
+        "POST",
+        "/api/v1/trials/{trial}/notes",
+        quote_with(prefix=SECRET * 2),
+        "target.selector[0].prefix",
+    ),
+    (
+        "position not a number",
+        "POST",
+        "/api/v1/trials/{trial}/notes",
+        {
+            "target": {
+                "selector": [
+                    {"type": "TextQuoteSelector", "exact": CIRRHOSIS},
+                    {"type": "TextPositionSelector", "start": SECRET, "end": 3},
+                ]
+            }
+        },
+        "target.selector[1].start",
+    ),
     ("unknown field", "POST", "/api/v1/trials/{trial}/notes", note_with(extra=SECRET), "extra"),
     ("patched colour", "PATCH", "/api/v1/notes/{note}", {"color": SECRET}, "color"),
-    ("passcode with a control character", "POST", "/api/v1/shares",
-     {"trial_id": SEED, "passcode": SECRET + "\x07"}, "passcode"),
+    (
+        "passcode with a control character",
+        "POST",
+        "/api/v1/shares",
+        {"trial_id": SEED, "passcode": SECRET + "\x07"},
+        "passcode",
+    ),
     ("passcode too long", "POST", "/api/v1/shares", {"trial_id": SEED, "passcode": SECRET * 5}, "passcode"),
     ("days as text", "POST", "/api/v1/shares", {"trial_id": SEED, "expires_in_days": SECRET}, "expires_in_days"),
     ("next page cursor", "POST", "/api/v1/shared/{token}/notes", {"session": "x", "cursor": [SECRET]}, "cursor"),
 ]
 
 
-@pytest.mark.parametrize(("label", "method", "template", "body", "field"), REFUSED_WITH_SECRET,
-                         ids=[row[0] for row in REFUSED_WITH_SECRET])
+@pytest.mark.parametrize(
+    ("label", "method", "template", "body", "field"), REFUSED_WITH_SECRET, ids=[row[0] for row in REFUSED_WITH_SECRET]
+)
 def test_a_refused_value_is_never_echoed(client, world, label, method, template, body, field):
     owner, note, _, token = world
     path = template.format(trial=SEED, note=note["id"], token=token)

@@ -55,8 +55,10 @@ def dump_database(database_url: str, data_dir: Path, backup_to: Path | None = No
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:  # a pg_dump of the data, in effect
-            return {t: [dict(row._mapping) for row in connection.execute(text(f"SELECT * FROM {t}"))]  # noqa: S608
-                    for t in TABLES}
+            return {
+                t: [dict(row._mapping) for row in connection.execute(text(f"SELECT * FROM {t}"))]  # noqa: S608
+                for t in TABLES
+            }
     finally:
         engine.dispose()
 
@@ -186,9 +188,17 @@ def stolen(app, client, app_env, data_dir, database_url, tmp_path):
     assert client.delete("/api/v1/notebooks/me", headers=carol.headers).status_code == 204
     assert client.delete(f"/api/v1/shares/{revoked['id']}", headers=alice.headers).status_code == 204
     live = dump_database(database_url, data_dir)
-    return {"dumps": [live, backup], "ring": Keyring.parse(app_env["NOTES_KEYS"]), "ids": ids,
-            "secret": app_env["NOTES_SECRET_KEY"], "alice": alice, "bob": bob,
-            "alice_share": alice_share, "bob_share": bob_share, "revoked": revoked}
+    return {
+        "dumps": [live, backup],
+        "ring": Keyring.parse(app_env["NOTES_KEYS"]),
+        "ids": ids,
+        "secret": app_env["NOTES_SECRET_KEY"],
+        "alice": alice,
+        "bob": bob,
+        "alice_share": alice_share,
+        "bob_share": bob_share,
+        "revoked": revoked,
+    }
 
 
 def test_without_a_token_the_thief_opens_nothing(stolen):

@@ -36,10 +36,47 @@ PASSCODE = "family-code-xss"
 HOSTILE_NCT = "NCT99999999"
 # Never in a page because of a note or a trial, whatever the template holds.
 FORBIDDEN_TAGS = {
-    "script", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "style", "base",
-    "form", "input", "button", "textarea", "select", "option", "noscript", "template", "img", "video",
-    "audio", "source", "isindex", "marquee", "details", "keygen", "xmp", "plaintext", "noembed",
-    "noframes", "image", "use", "foreignobject", "set", "animate", "meta", "link", "body", "head", "html",
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "style",
+    "base",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "option",
+    "noscript",
+    "template",
+    "img",
+    "video",
+    "audio",
+    "source",
+    "isindex",
+    "marquee",
+    "details",
+    "keygen",
+    "xmp",
+    "plaintext",
+    "noembed",
+    "noframes",
+    "image",
+    "use",
+    "foreignobject",
+    "set",
+    "animate",
+    "meta",
+    "link",
+    "body",
+    "head",
+    "html",
 }
 DANGEROUS = re.compile(r"^(javascript|data|vbscript):")
 CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200d\ufeff]")
@@ -175,28 +212,40 @@ def test_corpus_is_big_and_varied():
 
 def page_flags(page: str, template_tags: dict[str, int]) -> list[str]:
     return executable_markup(parse(page), template_tags) + [
-        problem for div in note_bodies(page) for problem in body_violations(div)]
+        problem for div in note_bodies(page) for problem in body_violations(div)
+    ]
 
 
 def test_the_checks_see_unsanitized_vectors(benign_pages, template):
     # Were a body shown unsanitized, these checks would see it: the tests below can fail.
     assert page_flags(benign_pages["share"], template["share"]) == []
-    inert_in_html = set(CATEGORIES["template injection"]) | set(CATEGORIES["Unicode tricks"]) | {
-        "[click me](javascript:alert(1))",  # markdown: text in HTML
-        '<a href="https://ok.example.com/&quot;><script>alert(1)</script>">x</a>',  # all inside the href
-        "<p><b><i>unclosed",
-        "< script>alert(1)</ script>",  # not a tag to a browser
-    }
-    missed = [vector for vector in VECTORS if vector not in inert_in_html
-              and not page_flags(benign_pages["share"].replace(BENIGN, vector), template["share"])]
+    inert_in_html = (
+        set(CATEGORIES["template injection"])
+        | set(CATEGORIES["Unicode tricks"])
+        | {
+            "[click me](javascript:alert(1))",  # markdown: text in HTML
+            '<a href="https://ok.example.com/&quot;><script>alert(1)</script>">x</a>',  # all inside the href
+            "<p><b><i>unclosed",
+            "< script>alert(1)</ script>",  # not a tag to a browser
+        }
+    )
+    missed = [
+        vector
+        for vector in VECTORS
+        if vector not in inert_in_html
+        and not page_flags(benign_pages["share"].replace(BENIGN, vector), template["share"])
+    ]
     assert missed == []
 
 
 @pytest.mark.parametrize("vector", VECTORS)
 def test_body_is_stored_sanitized_and_read_back_inert(module_app, writer, vector):
     client = module_app.test_client()
-    created = client.post(f"/api/v1/trials/{SEED}/notes", headers=writer.headers, json={
-        "target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": vector})
+    created = client.post(
+        f"/api/v1/trials/{SEED}/notes",
+        headers=writer.headers,
+        json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "body": vector},
+    )
     assert created.status_code == 201
     body = created.get_json()["body"]
     assert body == sanitize_body(vector)  # sanitized on the way in: the stored form is the safe one
@@ -223,8 +272,9 @@ def test_share_page_with_every_vector_holds_no_executable_markup(module_app, tem
     text = "".join("".join(parse(page).itertext()) for page in pages)
     assert "{{7*7}}" in text and "${7*7}" in text  # template syntax in a body stays text
 
-    shared = module_app.test_client().post("/api/v1/shared/" + share["url"].rsplit("/s/", 1)[1],
-                                           json={"passcode": PASSCODE})
+    shared = module_app.test_client().post(
+        "/api/v1/shared/" + share["url"].rsplit("/s/", 1)[1], json={"passcode": PASSCODE}
+    )
     assert shared.status_code == 200
     for note in shared.get_json()["notes"]:
         assert body_violations(fragment(note["body"])) == []
@@ -257,8 +307,10 @@ def hostile_record() -> dict:
     protocol["identificationModule"]["officialTitle"] = " ".join(TEXT_VECTORS[2:6])
     protocol["descriptionModule"]["briefSummary"] = "\n\n".join(TEXT_VECTORS[:40])
     protocol["eligibilityModule"]["eligibilityCriteria"] = (
-        "Inclusion Criteria:\n\n" + "\n".join(f"* {vector}" for vector in TEXT_VECTORS[40:])
-        + "\n\nExclusion Criteria:\n\n" + "\n".join(f"{n}. {vector}" for n, vector in enumerate(TEXT_VECTORS, 1))
+        "Inclusion Criteria:\n\n"
+        + "\n".join(f"* {vector}" for vector in TEXT_VECTORS[40:])
+        + "\n\nExclusion Criteria:\n\n"
+        + "\n".join(f"{n}. {vector}" for n, vector in enumerate(TEXT_VECTORS, 1))
     )
     protocol["conditionsModule"]["conditions"] = TEXT_VECTORS[6:12]
     protocol["sponsorCollaboratorsModule"]["leadSponsor"]["name"] = TEXT_VECTORS[12]
@@ -275,8 +327,11 @@ def test_hostile_trial_text_and_quotes_render_inert(module_app, template, tmp_pa
     owner = new_owner(client)
     accepted = 0
     for vector in VECTORS:
-        response = client.post(f"/api/v1/trials/{HOSTILE_NCT}/notes", headers=owner.headers, json={
-            "target": {"selector": [{"type": "TextQuoteSelector", "exact": vector}]}, "body": vector})
+        response = client.post(
+            f"/api/v1/trials/{HOSTILE_NCT}/notes",
+            headers=owner.headers,
+            json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": vector}]}, "body": vector},
+        )
         if response.status_code == 201:
             accepted += 1
             assert fold_whitespace(response.get_json()["target"]["selector"][0]["exact"]) == fold_whitespace(vector)

@@ -52,7 +52,7 @@ EVENT_HANDLERS = [
     "<form><button formaction=javascript:alert(1)>go</button></form>",
     "<isindex type=image src=1 onerror=alert(1)>",
     "<object data=javascript:alert(1)></object>",
-    "<iframe srcdoc=\"<script>parent.alert(1)</script>\"></iframe>",
+    '<iframe srcdoc="<script>parent.alert(1)</script>"></iframe>',
     "<li onfocusin=alert(1) tabindex=0>item</li>",
 ]
 
@@ -63,7 +63,7 @@ SVG_AND_MATHML = [
     "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
     '<svg><a xlink:href="javascript:alert(1)"><text x="20" y="20">x</text></a></svg>',
     '<svg><set attributeName="href" to="javascript:alert(1)"/></svg>',
-    "<svg><foreignObject><iframe srcdoc=\"<script>alert(1)</script>\"></iframe></foreignObject></svg>",
+    '<svg><foreignObject><iframe srcdoc="<script>alert(1)</script>"></iframe></foreignObject></svg>',
     "<svg><use href=\"data:image/svg+xml,<svg id='x' xmlns='http://www.w3.org/2000/svg'>"
     "<image href='1' onerror='alert(1)'/></svg>#x\"/></svg>",
     '<math href="javascript:alert(1)">x</math>',
@@ -114,7 +114,7 @@ CSS = [
     "<p style=\"background-image:url('data:image/svg+xml,<svg onload=alert(1)>')\">x</p>",
     '<div style="x:\\65 xpression(alert(1))">escaped</div>',
     '<style>li{list-style-image:url("javascript:alert(1)")}</style><ul><li>x</li></ul>',
-    "<p style=\"}</style><script>alert(1)</script>\">x</p>",
+    '<p style="}</style><script>alert(1)</script>">x</p>',
 ]
 
 MUTATION = [
@@ -135,7 +135,7 @@ MUTATION = [
     '<p title="&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;">x</p>',
     "<select><template><img src=x onerror=alert(1)></template></select>",
     '<svg><![CDATA[><image xlink:href="]]><img src=x onerror=alert(1)//"></svg>',
-    '<table><td><style></td><img src=x onerror=alert(1)>',
+    "<table><td><style></td><img src=x onerror=alert(1)>",
     '<a title="a\'b" href="https://ok.example.com/">\'"><img src=x onerror=alert(1)></a>',
 ]
 
@@ -173,7 +173,7 @@ TEMPLATE_INJECTION = [
     "{{constructor.constructor('alert(1)')()}}",
     "{{$on.constructor('alert(1)')()}}",
     "[[7*7]]",
-    '<div v-html="\'<img src=x onerror=alert(1)>\'"></div>',
+    "<div v-html=\"'<img src=x onerror=alert(1)>'\"></div>",
 ]
 
 UNICODE = [

@@ -91,8 +91,7 @@ def test_omitted_note_ids_share_all_my_notes_on_that_trial_only(client, owner):
 def test_cannot_share_another_owners_notes(client, owner, other):
     theirs = other.add_note()
     owner.add_note()
-    response = client.post("/api/v1/shares", headers=owner.headers,
-                           json={"trial_id": SEED, "note_ids": [theirs["id"]]})
+    response = client.post("/api/v1/shares", headers=owner.headers, json={"trial_id": SEED, "note_ids": [theirs["id"]]})
     assert response.status_code == 422
 
 

@@ -39,13 +39,21 @@ def test_two_processes_share_one_bound(tmp_path):
 
 
 def test_a_killed_process_gives_its_slot_back(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import sys, time
         from notes_service.shares.passcodes import ArgonGate
         with ArgonGate({str(tmp_path)!r}, 1).slot():
             print("holding", flush=True)
             time.sleep(600)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         gate = quick(ArgonGate(tmp_path, 1))
@@ -117,10 +125,12 @@ def test_share_creation_waits_its_turn_at_the_gate(make_app):
     owner = new_owner(app.test_client())
     owner.add_note()
     with registry.of(app).argon_gate.slot():
-        response = owner.client.post("/api/v1/shares", headers=owner.headers,
-                                     json={"trial_id": SEED, "passcode": "chosen-passcode"})
+        response = owner.client.post(
+            "/api/v1/shares", headers=owner.headers, json={"trial_id": SEED, "passcode": "chosen-passcode"}
+        )
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert owner.client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"] == []
-    response = owner.client.post("/api/v1/shares", headers=owner.headers,
-                                 json={"trial_id": SEED, "passcode": "chosen-passcode"})
+    response = owner.client.post(
+        "/api/v1/shares", headers=owner.headers, json={"trial_id": SEED, "passcode": "chosen-passcode"}
+    )
     assert response.status_code == 201

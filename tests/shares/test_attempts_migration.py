@@ -24,10 +24,12 @@ def test_a_streak_left_without_a_lock_is_cleared_and_an_owner_lock_stays(make_ap
         # (A passcode the same in both normalization forms: the downgrade goes past 0007.)
         # What five requests that raised after their reservation left on 0003: a streak of
         # 5 with no lock (read as locked for ever); and a share at 20 in all (the owner lock).
-        db.session.execute(text("UPDATE shares SET failed_streak = 5, failed_total = 5 WHERE id = :id"),
-                           {"id": leaked["id"]})
-        db.session.execute(text("UPDATE shares SET failed_streak = 5, failed_total = 20 WHERE id = :id"),
-                           {"id": owner_locked["id"]})
+        db.session.execute(
+            text("UPDATE shares SET failed_streak = 5, failed_total = 5 WHERE id = :id"), {"id": leaked["id"]}
+        )
+        db.session.execute(
+            text("UPDATE shares SET failed_streak = 5, failed_total = 20 WHERE id = :id"), {"id": owner_locked["id"]}
+        )
         db.session.commit()
         upgrade()
         rows = dict(db.session.execute(text("SELECT id, failed_streak FROM shares")).all())

@@ -60,8 +60,7 @@ def counters(app, share_id):
     with app.app_context():
         share = db.session.get(Share, share_id)
         in_flight = db.session.query(ShareAttempt).filter_by(share_id=share_id).count()
-        result = (share.failed_streak, share.failed_total, share.lock_count, share.locked_until,
-                  share.views, in_flight)
+        result = (share.failed_streak, share.failed_total, share.lock_count, share.locked_until, share.views, in_flight)
         db.session.remove()
     return result
 
@@ -83,20 +82,23 @@ def test_unprocessable_passcodes_get_4xx_and_count_nothing_on_the_api(make_app, 
     assert client.post(f"/api/v1/shared/{token}", json={"passcode": RIGHT}).status_code == 200
 
 
-@pytest.mark.parametrize("raw", [
-    "%ED%A0%80",            # a surrogate's UTF-8-like bytes (not valid UTF-8)
-    "%FF%FE%00",            # bytes that are no UTF-8 at all, and a NUL
-    "right%00passcode",     # NUL inside
-    "x" * 60_000,           # far past the longest passcode
-    "",                     # empty
-], ids=["surrogate bytes", "invalid utf-8", "nul", "60,000 characters", "empty"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "%ED%A0%80",  # a surrogate's UTF-8-like bytes (not valid UTF-8)
+        "%FF%FE%00",  # bytes that are no UTF-8 at all, and a NUL
+        "right%00passcode",  # NUL inside
+        "x" * 60_000,  # far past the longest passcode
+        "",  # empty
+    ],
+    ids=["surrogate bytes", "invalid utf-8", "nul", "60,000 characters", "empty"],
+)
 def test_hostile_form_passcodes_get_the_form_again_never_a_500(make_app, raw):
     app = cheap_app(make_app)
     _, share_id, token = make_share(app)
     client = app.test_client()
     for _ in range(3):
-        response = client.post(f"/s/{token}", data=f"passcode={raw}",
-                               content_type="application/x-www-form-urlencoded")
+        response = client.post(f"/s/{token}", data=f"passcode={raw}", content_type="application/x-www-form-urlencoded")
         assert response.status_code in {400, 401} and response.mimetype == "text/html"
     streak, total, _, locked_until, _, in_flight = counters(app, share_id)
     # Text the form decodes (replacement characters, NUL) is a real, wrong passcode and counts;
@@ -125,8 +127,11 @@ class FailingHasher(PasswordHasher):
         raise self.error
 
 
-@pytest.mark.parametrize("error", [RuntimeError("argon2 broke"), MemoryError(), UnicodeEncodeError(
-    "utf-8", "x", 0, 1, "surrogates not allowed")], ids=["runtime", "memory", "unicode"])
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("argon2 broke"), MemoryError(), UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")],
+    ids=["runtime", "memory", "unicode"],
+)
 def test_an_error_during_verification_gives_the_reservation_back(make_app, error):
     app = make_app()
     _, share_id, token = make_share(app)
@@ -195,8 +200,7 @@ def test_a_wrong_passcode_still_counts_and_locks_with_an_end(make_app):
     app = cheap_app(make_app)
     _, share_id, token = make_share(app)
     client = app.test_client()
-    statuses = [client.post(f"/api/v1/shared/{token}", json={"passcode": "wrong-one"}).status_code
-                for _ in range(5)]
+    statuses = [client.post(f"/api/v1/shared/{token}", json={"passcode": "wrong-one"}).status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 401, 423]
     streak, total, locks, locked_until, _, in_flight = counters(app, share_id)
     assert (streak, total, locks, in_flight) == (0, 5, 1, 0)
@@ -214,23 +218,28 @@ def test_unprocessable_passcodes_reach_no_argon2_in_the_service(make_app):
     assert counters(app, share_id) == UNTOUCHED
 
 
-@pytest.mark.parametrize("passcode,problem", [
-    # Refused by the request layer (400, before any view) rather than the share rules (422).
-    ("\ud800\ud800\ud800\ud800\ud800\ud800", "lone surrogate"),
-    ("right\x00passcode", "plain text"),
-    ("right\x1bpasscode", "plain text"),
-    ("right\x85passcode", "plain text"),
-    (123456789, "a string"),
-    (["right-passcode"], "a string"),
-    ("x" * 129, "at most 128 characters"),
-    ("x" * 60_000, "at most 128 characters"),
-], ids=["surrogates", "nul", "escape", "c1 control", "number", "list", "129", "60,000"])
+@pytest.mark.parametrize(
+    "passcode,problem",
+    [
+        # Refused by the request layer (400, before any view) rather than the share rules (422).
+        ("\ud800\ud800\ud800\ud800\ud800\ud800", "lone surrogate"),
+        ("right\x00passcode", "plain text"),
+        ("right\x1bpasscode", "plain text"),
+        ("right\x85passcode", "plain text"),
+        (123456789, "a string"),
+        (["right-passcode"], "a string"),
+        ("x" * 129, "at most 128 characters"),
+        ("x" * 60_000, "at most 128 characters"),
+    ],
+    ids=["surrogates", "nul", "escape", "c1 control", "number", "list", "129", "60,000"],
+)
 def test_a_new_share_refuses_a_passcode_argon2_cannot_take_or_nobody_can_type(make_app, passcode, problem):
     app = cheap_app(make_app)
     owner = new_owner(app.test_client())
     owner.add_note()
-    response = owner.client.post("/api/v1/shares", headers=owner.headers,
-                                 json={"trial_id": "NCT07085104", "passcode": passcode})
+    response = owner.client.post(
+        "/api/v1/shares", headers=owner.headers, json={"trial_id": "NCT07085104", "passcode": passcode}
+    )
     expected = 400 if problem == "lone surrogate" else 422
     assert response.status_code == expected and response.mimetype == "application/problem+json"
     assert problem in response.get_json()["errors"]["passcode"]

@@ -157,8 +157,7 @@ def test_rate_limit_answers_429_before_any_hashing(make_app):
     registry.of(app).password_hasher = hasher
     _, _, token = make_share(app)
     client = app.test_client()
-    statuses = [client.post(f"/api/v1/shared/{token}", json={"passcode": "nope-nope"}).status_code
-                for _ in range(5)]
+    statuses = [client.post(f"/api/v1/shared/{token}", json={"passcode": "nope-nope"}).status_code for _ in range(5)]
     assert statuses[:3] == [401, 401, 401]
     assert statuses[3:] == [429, 429]
     assert hasher.verifications == 3

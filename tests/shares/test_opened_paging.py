@@ -170,12 +170,15 @@ def test_a_forged_foreign_or_expired_session_is_a_401_problem(app, client, owner
     assert next_page(client, share, opened["session"], opened["next"]).status_code == 200
 
 
-@pytest.mark.parametrize(("body", "status"), [
-    ({"cursor": "nope"}, 400),
-    ({"cursor": "W10"}, 400),
-    ({"cursor": 7}, 422),
-    ({"extra": 1}, 422),
-])
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"cursor": "nope"}, 400),
+        ({"cursor": "W10"}, 400),
+        ({"cursor": 7}, 422),
+        ({"extra": 1}, 422),
+    ],
+)
 def test_a_bad_next_page_request_is_a_problem(client, owner, body, status):
     owner.add_note()
     share = owner.share(passcode=PASSCODE)

@@ -39,8 +39,10 @@ def hosts(database_factory, tmp_path_factory):
     root = tmp_path_factory.mktemp("at-once")
     database_url = database_factory.new_database(root / "db")
     common = {"NOTES_TRUST_PROXY": "true", "NOTES_SHARE_RATE_LIMIT": "100000 per minute"}
-    envs = [database_factory.env(root / name, database_url, NOTES_ARGON2_MAX_CONCURRENT=slots, **common)
-            for name, slots in (("a", "4"), ("b", "2"))]
+    envs = [
+        database_factory.env(root / name, database_url, NOTES_ARGON2_MAX_CONCURRENT=slots, **common)
+        for name, slots in (("a", "4"), ("b", "2"))
+    ]
     with ServerPool(root / "servers") as pool:
         a = pool.start(envs[0], workers=4)
         b = pool.start(envs[1], workers=1)
@@ -55,8 +57,12 @@ def hosts(database_factory, tmp_path_factory):
 
 
 def new_share(hosts: Hosts) -> tuple[str, str]:
-    status, body = request_json("POST", hosts.a.url + "/api/v1/shares", headers=hosts.owner.headers,
-                                body={"trial_id": SEED, "note_ids": [hosts.owner.note_id], "passcode": RIGHT})
+    status, body = request_json(
+        "POST",
+        hosts.a.url + "/api/v1/shares",
+        headers=hosts.owner.headers,
+        body={"trial_id": SEED, "note_ids": [hosts.owner.note_id], "passcode": RIGHT},
+    )
     assert status == 201, body
     return body["id"], body["url"].rsplit("/s/", 1)[1]
 
@@ -68,8 +74,13 @@ def share_state(hosts: Hosts, share_id: str) -> dict:
 
 
 def open_once(server, token: str, passcode: str, address: str) -> tuple[int, dict[str, str]]:
-    status, headers, _ = request("POST", f"{server.url}/api/v1/shared/{token}", body={"passcode": passcode},
-                                 headers={"X-Forwarded-For": address}, timeout=60)
+    status, headers, _ = request(
+        "POST",
+        f"{server.url}/api/v1/shared/{token}",
+        body={"passcode": passcode},
+        headers={"X-Forwarded-For": address},
+        timeout=60,
+    )
     return status, headers
 
 
@@ -108,21 +119,22 @@ def test_twelve_right_passcodes_and_one_wrong_at_once(hosts):
     # one counts once and starts no lock.
     share_id, token = new_share(hosts)
     passcodes = [RIGHT] * 12 + ["wrong-guess"]
-    seen = at_once([lambda i=i: open_retrying(hosts.a, token, passcodes[i], f"10.0.1.{i}")
-                    for i in range(len(passcodes))])
+    seen = at_once(
+        [lambda i=i: open_retrying(hosts.a, token, passcodes[i], f"10.0.1.{i}") for i in range(len(passcodes))]
+    )
     print(f"twelve right and one wrong at once: statuses seen {seen}")
     assert [statuses[-1] for statuses in seen] == [200] * 12 + [401], seen
     assert not any(423 in statuses for statuses in seen), seen
     state = share_state(hosts, share_id)
-    assert (state["state"], state["failed_attempts"], state["views"], state["locked_until"]) == \
-        ("active", 1, 12, None)
+    assert (state["state"], state["failed_attempts"], state["views"], state["locked_until"]) == ("active", 1, 12, None)
 
 
 def test_twenty_wrong_guesses_across_hosts_get_five_verifications_then_the_lock(hosts):
     share_id, token = new_share(hosts)
     servers = [hosts.a, hosts.b]
-    seen = at_once([lambda i=i: open_retrying(servers[i % 2], token, f"guess-{i:04d}", f"10.0.3.{i}")
-                    for i in range(20)])
+    seen = at_once(
+        [lambda i=i: open_retrying(servers[i % 2], token, f"guess-{i:04d}", f"10.0.3.{i}") for i in range(20)]
+    )
     print(f"twenty wrong across two hosts: statuses seen {seen}")
     finals = [statuses[-1] for statuses in seen]
     # Each wrong verification answers 401, but the 5th, which starts the lock (423).
@@ -173,7 +185,9 @@ def test_a_client_opening_its_share_in_a_loop_cannot_keep_another_family_out(hos
         stop.set()
         for thread in loopers:
             thread.join(timeout=120)
-    print(f"fairness: family {family}; the loop got {loop_statuses.count(200)} opens and "
-          f"{loop_statuses.count(503)} refusals")
+    print(
+        f"fairness: family {family}; the loop got {loop_statuses.count(200)} opens and "
+        f"{loop_statuses.count(503)} refusals"
+    )
     assert family == [200] * 3
     assert share_state(hosts, family_id)["views"] == 3

@@ -20,22 +20,33 @@ from notes_service.shares.passcodes import CURRENT_FORM, LEGACY_FORM, MIN_CHARS,
 CHOSEN = "Grandma Rose 1950"
 
 
-@pytest.mark.parametrize("typed", [
-    "Grandma Rose 1950", "grandma rose 1950", "GRANDMA ROSE 1950", "grandmarose1950", "Grandma-Rose-1950",
-    "  grandma  rose 1950 ", "grandma\u00a0rose\u00a01950",  # no-break spaces, as phones paste them
-    "grandma\u2013rose\u20141950",  # en and em dashes
-    "grandma\u2212rose 1950",  # the minus sign a keyboard may type for a dash
-    "\uff27\uff52\uff41\uff4e\uff44\uff4d\uff41 Rose \uff11\uff19\uff15\uff10",  # full-width letters and digits
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Grandma Rose 1950",
+        "grandma rose 1950",
+        "GRANDMA ROSE 1950",
+        "grandmarose1950",
+        "Grandma-Rose-1950",
+        "  grandma  rose 1950 ",
+        "grandma\u00a0rose\u00a01950",  # no-break spaces, as phones paste them
+        "grandma\u2013rose\u20141950",  # en and em dashes
+        "grandma\u2212rose 1950",  # the minus sign a keyboard may type for a dash
+        "\uff27\uff52\uff41\uff4e\uff44\uff4d\uff41 Rose \uff11\uff19\uff15\uff10",  # full-width letters and digits
+    ],
+)
 def test_what_is_read_aloud_and_typed_back_is_the_same_passcode(typed):
     assert normalize(typed) == normalize(CHOSEN) == "grandmarose1950"
 
 
-@pytest.mark.parametrize(("one", "other"), [
-    ("Straße 12", "STRASSE 12"),  # case folding, not lower-casing
-    ("café-1234", "CAFE\u0301 1234"),  # a composed é and e + combining accent
-    ("482-913-057", "482 913 057"),  # a generated code in groups, however it is spaced
-])
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Straße 12", "STRASSE 12"),  # case folding, not lower-casing
+        ("café-1234", "CAFE\u0301 1234"),  # a composed é and e + combining accent
+        ("482-913-057", "482 913 057"),  # a generated code in groups, however it is spaced
+    ],
+)
 def test_equal_after_normalization(one, other):
     assert normalize(one) == normalize(other)
 
@@ -106,8 +117,10 @@ def test_the_migration_marks_every_existing_share_as_hashed_in_the_old_form(make
     with app.app_context():
         downgrade(revision="0006_trial_versions")
         # A share as code before this revision made it: the hash of the trimmed passcode.
-        db.session.execute(text("UPDATE shares SET passcode_hash = :hash WHERE id = :id"),
-                           {"hash": crypto.hash_passcode(CHOSEN), "id": share["id"]})
+        db.session.execute(
+            text("UPDATE shares SET passcode_hash = :hash WHERE id = :id"),
+            {"hash": crypto.hash_passcode(CHOSEN), "id": share["id"]},
+        )
         db.session.commit()
         upgrade()
         forms = db.session.execute(text("SELECT passcode_form FROM shares")).scalars().all()

@@ -60,8 +60,12 @@ def guess(app, token: str, passcode: dict | None = None) -> int:
 
 @needs_redis
 def test_attempts_through_one_host_count_on_the_other(make_app, redis_prefix):
-    a, b = hosts(make_app, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix,
-                 NOTES_SHARE_RATE_LIMIT="3 per minute")
+    a, b = hosts(
+        make_app,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=redis_prefix,
+        NOTES_SHARE_RATE_LIMIT="3 per minute",
+    )
     owner, share_id, token = share_on(a)
     assert [guess(a, token), guess(a, token), guess(b, token)] == [401, 401, 401]
     assert guess(b, token) == 429  # B has seen one attempt itself: the other two came through Redis
@@ -76,8 +80,12 @@ def test_attempts_through_one_host_count_on_the_other(make_app, redis_prefix):
 
 @needs_redis
 def test_lockout_counters_stay_in_the_database(make_app, redis_prefix):
-    a, b = hosts(make_app, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix,
-                 NOTES_SHARE_RATE_LIMIT="100 per minute")
+    a, b = hosts(
+        make_app,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=redis_prefix,
+        NOTES_SHARE_RATE_LIMIT="100 per minute",
+    )
     _, _, token = share_on(a)
     statuses = [guess(host, token) for host in (a, b, a, b, a)]
     assert statuses == [401, 401, 401, 401, 423]
@@ -107,8 +115,9 @@ def test_hosts_with_memory_storage_count_apart(make_app):
 @pytest.mark.parametrize("limited", LIMITED, ids=[limited.name for limited in LIMITED])
 def test_each_creation_limit_is_shared_through_redis(make_app, redis_prefix, limited):
     variable = RATE_LIMITS[limited.name][0]
-    a, b = hosts(make_app, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix,
-                 **{variable: "2 per minute"})
+    a, b = hosts(
+        make_app, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix, **{variable: "2 per minute"}
+    )
     client_a, client_b = a.test_client(), b.test_client()
     state = limited.prepare(client_a)
     if limited.name == "share_page":  # the share-page cookie is signed with the shared secret: B takes it too

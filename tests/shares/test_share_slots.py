@@ -134,9 +134,12 @@ def test_deleting_the_notebook_deletes_every_slot(app, client):
     owner.share(passcode=PASSCODE)
     kept, _, _, kept_token = shared(client)
     with app.app_context():
+
         def count(notebook_id):
-            return db.session.scalar(select(func.count()).select_from(KeySlot)
-                                     .where(KeySlot.notebook_id == notebook_id))
+            return db.session.scalar(
+                select(func.count()).select_from(KeySlot).where(KeySlot.notebook_id == notebook_id)
+            )
+
         assert count(owner.notebook_id) == 3
         db.session.remove()
     assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204

@@ -45,8 +45,7 @@ def test_one_trial_has_sections_and_version(client):
     assert "Child-Pugh Class B or C cirrhosis" in body["text"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/trials/NCT99999999", "/api/v1/trials/not-an-id",
-                                  "/api/v1/nothing-here"])
+@pytest.mark.parametrize("path", ["/api/v1/trials/NCT99999999", "/api/v1/trials/not-an-id", "/api/v1/nothing-here"])
 def test_unknown_is_problem_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
@@ -63,8 +62,7 @@ def test_wrong_method_is_problem_405(client):
 
 
 def test_too_large_is_problem_413(client):
-    response = client.post("/api/v1/trials", data=b"x" * (65 * 1024),
-                           content_type="application/json")
+    response = client.post("/api/v1/trials", data=b"x" * (65 * 1024), content_type="application/json")
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
 

@@ -52,8 +52,18 @@ def test_malformed_record_reported_while_others_load(app, runner, tmp_path):
     (tmp_path / "a-good.json").write_text(json.dumps(good))
     (tmp_path / "b-bad.json").write_text(json.dumps(bad))
     (tmp_path / "c-broken.json").write_text("{not json")
-    bulk = {"studies": [dict(good, protocolSection={**good["protocolSection"],
-            "identificationModule": {"nctId": "NCT00000002", "briefTitle": "Bulk one"}}), 42]}
+    bulk = {
+        "studies": [
+            dict(
+                good,
+                protocolSection={
+                    **good["protocolSection"],
+                    "identificationModule": {"nctId": "NCT00000002", "briefTitle": "Bulk one"},
+                },
+            ),
+            42,
+        ]
+    }
     (tmp_path / "d-bulk.json").write_text(json.dumps(bulk))
     result = runner.invoke(args=["trials", "load", str(tmp_path)])
     assert result.exit_code == 1

@@ -58,9 +58,14 @@ def test_a_file_larger_than_the_memory_allowed_loads_whole(app_env, tmp_path):
     path = tmp_path / "large-records.jsonl"
     write_large_records(path, 140, 1024 * 1024)  # 150 MB: over twice what the load may add to the process
     assert path.stat().st_size > 2 * HEADROOM
-    child = subprocess.run([sys.executable, "-c", LIMITED, str(path), str(HEADROOM)],
-                           env={**app_env, "PYTHONPATH": os.getcwd()}, capture_output=True, text=True, timeout=600,
-                           check=False)
+    child = subprocess.run(
+        [sys.executable, "-c", LIMITED, str(path), str(HEADROOM)],
+        env={**app_env, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert child.returncode == 0, child.stderr[-2000:]
     report = json.loads(child.stdout.strip().splitlines()[-1])
     assert report["exit"] == 0, (report["output"], report["exception"])
@@ -69,15 +74,27 @@ def test_a_file_larger_than_the_memory_allowed_loads_whole(app_env, tmp_path):
 
 def run_flask(app_env: dict[str, str], *args: str, **popen) -> subprocess.Popen:
     env = {**app_env, "FLASK_APP": "notes_service", "PYTHONPATH": os.getcwd()}
-    return subprocess.Popen([sys.executable, "-m", "flask", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
 
 
 def test_memory_of_a_load_does_not_grow_with_the_file(app_env, tmp_path):
     path = make(tmp_path / "bulk.json", 1500)  # about 40 MB, one JSON document
     size_kib = path.stat().st_size // 1024
-    child = subprocess.run([sys.executable, "-c", MEASURE, str(path)], env={**app_env, "PYTHONPATH": os.getcwd()},
-                           capture_output=True, text=True, timeout=300, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)],
+        env={**app_env, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     report = json.loads(child.stdout.strip().splitlines()[-1])
     assert report["exit"] == 0, report["output"]
     assert "1500 added" in report["output"]
@@ -121,8 +138,11 @@ def test_an_interrupted_load_run_again_loads_everything_once(app, app_env, tmp_p
     assert count(app, Trial) - before_trials == 1000
     with app.app_context():
         per_trial = db.session.execute(
-            select(TrialVersion.trial_id, func.count()).where(TrialVersion.trial_id.like("NCT9%"))
-            .group_by(TrialVersion.trial_id).having(func.count() > 1)).all()
+            select(TrialVersion.trial_id, func.count())
+            .where(TrialVersion.trial_id.like("NCT9%"))
+            .group_by(TrialVersion.trial_id)
+            .having(func.count() > 1)
+        ).all()
         assert per_trial == []
         assert db.session.scalar(select(func.count()).select_from(TrialVersion)) - before_versions == 1000
         missing = db.session.scalar(select(func.count()).select_from(Trial).where(Trial.version_id.is_(None)))
@@ -139,9 +159,15 @@ def test_stored_versions_are_compressed_with_lz4_on_postgresql(app):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             return  # SQLite has no such setting
-        available = db.session.scalar(text(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"))
-        methods = dict(db.session.execute(text(
-            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'trial_versions'::regclass "
-            "AND attname IN ('record', 'sections', 'canonical_text')")).all())
+        available = db.session.scalar(
+            text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        )
+        methods = dict(
+            db.session.execute(
+                text(
+                    "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'trial_versions'::regclass "
+                    "AND attname IN ('record', 'sections', 'canonical_text')"
+                )
+            ).all()
+        )
     assert methods == dict.fromkeys(("record", "sections", "canonical_text"), "l" if available else "")

@@ -65,8 +65,17 @@ def test_seed_trial_page_has_criteria_in_notes_root(client):
     api = client.get("/api/v1/trials/NCT07085104").get_json()
     assert root == api["text"]
     assert "6. Child-Pugh Class B or C cirrhosis." in root
-    for text in ("Recruiting", "18-69 years", "Phase 1", "Inclusion Criteria", "Exclusion Criteria",
-                 "Allogene Therapeutics", "NCT07085104", "7 August 2025", "Lupus Nephritis"):
+    for text in (
+        "Recruiting",
+        "18-69 years",
+        "Phase 1",
+        "Inclusion Criteria",
+        "Exclusion Criteria",
+        "Allogene Therapeutics",
+        "NCT07085104",
+        "7 August 2025",
+        "Lupus Nephritis",
+    ):
         assert text in root
     assert "Source: ClinicalTrials.gov" in html
     assert "unmodified except for formatting" in html

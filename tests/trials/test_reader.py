@@ -45,7 +45,8 @@ def test_a_bad_line_is_reported_and_the_next_lines_still_read(tmp_path):
     entries = list(read_entries([path]))
     assert ids(entries) == [clone_id(0), clone_id(1), clone_id(2)]
     assert [(e.where.rsplit(":", 1)[1], e.problem) for e in entries if e.problem] == [
-        ("2", "not readable JSON (JSONDecodeError)")]
+        ("2", "not readable JSON (JSONDecodeError)")
+    ]
     assert [e.study for e in entries if e.where.endswith(":5")] == [42]  # the parser refuses it, by name
 
 

@@ -46,8 +46,17 @@ def test_every_shipped_record_renders_and_html_text_is_canonical(path):
 def test_seed_sections_in_patient_order():
     trial = parse_study(seed())
     ids = [s.id for s in trial.sections]
-    assert ids == ["title", "facts", "overview", "eligibility", "inclusion", "exclusion",
-                   "conditions", "sponsor", "identifiers"]
+    assert ids == [
+        "title",
+        "facts",
+        "overview",
+        "eligibility",
+        "inclusion",
+        "exclusion",
+        "conditions",
+        "sponsor",
+        "identifiers",
+    ]
     facts = trial.sections[1].text
     assert facts == "Status: Recruiting\nAges: 18-69 years\nSex: All\nPhase: Phase 1"
     exclusion = next(s for s in trial.sections if s.id == "exclusion")
@@ -89,14 +98,24 @@ def test_nested_bullets_and_numbers():
 @pytest.mark.parametrize(
     ("text", "headings"),
     [
-        ("Inclusion Criteria:\n\n* a\n\nExclusion Criteria:\n\n* b",
-         ["Eligibility", "Inclusion Criteria", "Exclusion Criteria"]),
-        ("Key Inclusion Criteria:\n* a\nKey Exclusion Criteria:\n* b",
-         ["Eligibility", "Key Inclusion Criteria", "Key Exclusion Criteria"]),
-        ("Inclusion Criteria (Families):\n* a\nExclusion Criteria (Families):\n* b\n"
-         "Inclusion Criteria (Controls):\n* c",
-         ["Eligibility", "Inclusion Criteria (Families)", "Exclusion Criteria (Families)",
-          "Inclusion Criteria (Controls)"]),
+        (
+            "Inclusion Criteria:\n\n* a\n\nExclusion Criteria:\n\n* b",
+            ["Eligibility", "Inclusion Criteria", "Exclusion Criteria"],
+        ),
+        (
+            "Key Inclusion Criteria:\n* a\nKey Exclusion Criteria:\n* b",
+            ["Eligibility", "Key Inclusion Criteria", "Key Exclusion Criteria"],
+        ),
+        (
+            "Inclusion Criteria (Families):\n* a\nExclusion Criteria (Families):\n* b\n"
+            "Inclusion Criteria (Controls):\n* c",
+            [
+                "Eligibility",
+                "Inclusion Criteria (Families)",
+                "Exclusion Criteria (Families)",
+                "Inclusion Criteria (Controls)",
+            ],
+        ),
         ("* adults only\n* no smokers", ["Eligibility", "Eligibility criteria"]),
     ],
 )
@@ -106,9 +125,13 @@ def test_criteria_headers_vary(text, headings):
 
 @pytest.mark.parametrize(
     ("minimum", "maximum", "expected"),
-    [("18 Years", "69 Years", "18-69 years"), ("18 Years", None, "18 years and older"),
-     (None, "65 Years", "Up to 65 years"), ("6 Months", "17 Years", "6 months to 17 years"),
-     (None, None, "")],
+    [
+        ("18 Years", "69 Years", "18-69 years"),
+        ("18 Years", None, "18 years and older"),
+        (None, "65 Years", "Up to 65 years"),
+        ("6 Months", "17 Years", "6 months to 17 years"),
+        (None, None, ""),
+    ],
 )
 def test_ages(minimum, maximum, expected):
     assert format_ages(minimum, maximum) == expected
@@ -116,8 +139,12 @@ def test_ages(minimum, maximum, expected):
 
 @pytest.mark.parametrize(
     ("phases", "expected"),
-    [(["PHASE1", "PHASE2"], "Phase 1/Phase 2"), (["EARLY_PHASE1"], "Early Phase 1"),
-     (["NA"], "Not applicable"), (None, "")],
+    [
+        (["PHASE1", "PHASE2"], "Phase 1/Phase 2"),
+        (["EARLY_PHASE1"], "Early Phase 1"),
+        (["NA"], "Not applicable"),
+        (None, ""),
+    ],
 )
 def test_phases(phases, expected):
     assert format_phase(phases) == expected
@@ -136,16 +163,26 @@ def test_missing_fields_are_not_invented():
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda s: s["protocolSection"]["identificationModule"].pop("nctId"),
-         "protocolSection.identificationModule.nctId"),
-        (lambda s: s["protocolSection"]["identificationModule"].update(nctId="NCT123"),
-         "protocolSection.identificationModule.nctId"),
-        (lambda s: s["protocolSection"]["identificationModule"].pop("briefTitle"),
-         "protocolSection.identificationModule.briefTitle"),
-        (lambda s: s["protocolSection"]["conditionsModule"].update(conditions="lupus"),
-         "protocolSection.conditionsModule.conditions"),
-        (lambda s: s["protocolSection"]["conditionsModule"].update(conditions=["a", 3]),
-         "protocolSection.conditionsModule.conditions[1]"),
+        (
+            lambda s: s["protocolSection"]["identificationModule"].pop("nctId"),
+            "protocolSection.identificationModule.nctId",
+        ),
+        (
+            lambda s: s["protocolSection"]["identificationModule"].update(nctId="NCT123"),
+            "protocolSection.identificationModule.nctId",
+        ),
+        (
+            lambda s: s["protocolSection"]["identificationModule"].pop("briefTitle"),
+            "protocolSection.identificationModule.briefTitle",
+        ),
+        (
+            lambda s: s["protocolSection"]["conditionsModule"].update(conditions="lupus"),
+            "protocolSection.conditionsModule.conditions",
+        ),
+        (
+            lambda s: s["protocolSection"]["conditionsModule"].update(conditions=["a", 3]),
+            "protocolSection.conditionsModule.conditions[1]",
+        ),
         (lambda s: s.update(protocolSection=[]), "protocolSection"),
     ],
 )
@@ -172,15 +209,22 @@ def standard_json(value: object) -> str:
 
 # Where orjson and the standard library could part: floats (tiny ones, exponents, NaN and
 # infinities), integers past 64 bits, escapes, lone surrogates, key order past the BMP.
-NUMBERS = (st.floats(allow_nan=True, allow_infinity=True) | st.floats(min_value=-1e-3, max_value=1e-3)
-           | st.integers() | st.integers(min_value=-(2**70), max_value=2**70)
-           | st.sampled_from([1e-5, 1.5e-7, -2.5e-5, 9.999e-5, 1e-4, 1e16, 1e22, 5e-324, -0.0, 2**63, 2**64]))
+NUMBERS = (
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(min_value=-1e-3, max_value=1e-3)
+    | st.integers()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.sampled_from([1e-5, 1.5e-7, -2.5e-5, 9.999e-5, 1e-4, 1e16, 1e22, 5e-324, -0.0, 2**63, 2**64])
+)
 KEYS = st.text(st.characters(codec=None), max_size=6) | st.sampled_from(["null", "0.00001", "1e-5", "\ud800"])
 STRINGS = st.text(st.characters(codec=None), max_size=12) | st.sampled_from(
-    ["\ud800", "\udfff", "\x00", "\x1f", "\x7f", "\u2028", "null", "0.0000", "3e-5", "\\", '"', "\U0001f600"])
-VALUES = st.recursive(st.none() | st.booleans() | NUMBERS | STRINGS,
-                      lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=4),
-                      max_leaves=25)
+    ["\ud800", "\udfff", "\x00", "\x1f", "\x7f", "\u2028", "null", "0.0000", "3e-5", "\\", '"', "\U0001f600"]
+)
+VALUES = st.recursive(
+    st.none() | st.booleans() | NUMBERS | STRINGS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=4),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=1500, deadline=None, derandomize=True, database=None)

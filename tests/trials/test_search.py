@@ -46,13 +46,16 @@ def test_title_matches_rank_above_condition_matches_above_sponsor_matches(client
     assert body["matches"] == 3 and body["matches_capped"] is False
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("q=zebra", ["NCT90000002", "NCT90000003", "NCT90000001"]),  # words match as prefixes
-    ("q=drug%20x%20zebrafish", ["NCT90000003"]),  # interventions are searched; every word must match
-    ("q=nct90000003", ["NCT90000003"]),
-    ("condition=zebrafish", ["NCT90000002", "NCT90000003"]),  # the sponsor's "Zebrafish" is not a condition
-    ("q=zebrafish&condition=asthma", ["NCT90000001"]),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("q=zebra", ["NCT90000002", "NCT90000003", "NCT90000001"]),  # words match as prefixes
+        ("q=drug%20x%20zebrafish", ["NCT90000003"]),  # interventions are searched; every word must match
+        ("q=nct90000003", ["NCT90000003"]),
+        ("condition=zebrafish", ["NCT90000002", "NCT90000003"]),  # the sponsor's "Zebrafish" is not a condition
+        ("q=zebrafish&condition=asthma", ["NCT90000001"]),
+    ],
+)
 def test_search_fields(client, ranked, query, expected):
     assert sorted(ids(client.get(f"/api/v1/trials?{query}").get_json())) == sorted(expected)
 
@@ -83,8 +86,18 @@ def test_the_list_is_paged_by_title_and_each_trial_comes_once(client):
     assert ids(back) == pages[-2]
 
 
-@pytest.mark.parametrize("query", ["cursor=abc", "cursor=%FF%FE", "limit=0", "limit=101", "limit=x", "limit=%D9%A1",
-                                   "q=zebrafish&cursor=eyJrIjoidGl0bGUiLCJkIjoibiIsInYiOlsiYSIsImIiXX0"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "cursor=abc",
+        "cursor=%FF%FE",
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "limit=%D9%A1",
+        "q=zebrafish&cursor=eyJrIjoidGl0bGUiLCJkIjoibiIsInYiOlsiYSIsImIiXX0",
+    ],
+)
 def test_bad_paging_is_a_400_problem_as_on_every_list(client, query):
     response = client.get(f"/api/v1/trials?{query}")
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
@@ -184,9 +197,16 @@ def test_the_search_follows_a_trials_newest_version(client, runner, tmp_path):
 
 
 def test_a_ranked_page_is_ordered_by_score_then_nct_id(client, runner, tmp_path):
-    records = [study("NCT91000020", "Okapi", ["Okapi disease"]), study("NCT91000010", "Okapi", ["Okapi disease"]),
-               study("NCT91000030", "Okapi okapi okapi trial", ["Okapi disease"]),
-               study("NCT91000040", "Unrelated", ["Okapi disease"])]
+    records = [
+        study("NCT91000020", "Okapi", ["Okapi disease"]),
+        study("NCT91000010", "Okapi", ["Okapi disease"]),
+        study("NCT91000030", "Okapi okapi okapi trial", ["Okapi disease"]),
+        study("NCT91000040", "Unrelated", ["Okapi disease"]),
+    ]
     load_studies(runner, tmp_path / "okapi.json", records)
     assert ids(client.get("/api/v1/trials?q=okapi").get_json()) == [
-        "NCT91000030", "NCT91000010", "NCT91000020", "NCT91000040"]
+        "NCT91000030",
+        "NCT91000010",
+        "NCT91000020",
+        "NCT91000040",
+    ]

@@ -59,11 +59,14 @@ def test_loading_the_same_record_again_adds_no_version(client, runner, tmp_path)
     assert [v["revision"] for v in body["versions"]] == [2, 1]
 
 
-@pytest.mark.parametrize(("query", "status", "field"), [
-    ("version=abc", 422, "version"),
-    ("version=" + "0" * 64, 404, None),
-    ("version=99", 404, None),
-])
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("version=abc", 422, "version"),
+        ("version=" + "0" * 64, 404, None),
+        ("version=99", 404, None),
+    ],
+)
 def test_a_bad_or_unknown_version_is_a_clear_problem(client, query, status, field):
     response = client.get(f"/api/v1/trials/{NCT}?{query}")
     assert response.status_code == status and response.mimetype == "application/problem+json"
@@ -72,8 +75,9 @@ def test_a_bad_or_unknown_version_is_a_clear_problem(client, query, status, fiel
 
 
 # A NUL is refused by the request layer before the cursor rules see it: a 400 either way.
-@pytest.mark.parametrize("cursor,status", [
-    ("nonsense", 400), ("eyJrIjoidGl0bGUiLCJkIjoibiIsInYiOlsiYSIsImIiXX0", 400), ("%00", 400)])
+@pytest.mark.parametrize(
+    "cursor,status", [("nonsense", 400), ("eyJrIjoidGl0bGUiLCJkIjoibiIsInYiOlsiYSIsImIiXX0", 400), ("%00", 400)]
+)
 def test_a_bad_versions_cursor_is_a_problem_naming_it(client, cursor, status):
     response = client.get(f"/api/v1/trials/{NCT}/versions?cursor={cursor}")
     assert response.status_code == status and "cursor" in response.get_json()["errors"]

@@ -50,7 +50,10 @@ def test_exact_lookup_agrees_wherever_the_quote_is_still_there(case: dict[str, A
 def test_the_table_covers_each_kind_of_case() -> None:
     found = [case for case in CASES if case["expected"] is not None]
     orphaned = [case for case in CASES if case["expected"] is None]
-    edited = [case for case in found if fold_whitespace(case["expected"]["text"]) != fold_whitespace(
-        selectors_to_quote(case["selectors"]).exact)]
+    edited = [
+        case
+        for case in found
+        if fold_whitespace(case["expected"]["text"]) != fold_whitespace(selectors_to_quote(case["selectors"]).exact)
+    ]
     assert len(found) >= 8 and len(orphaned) >= 3 and len(edited) >= 2
     assert any(ord(ch) > 0xFFFF for case in CASES for ch in case["text"]), "an astral-plane case"

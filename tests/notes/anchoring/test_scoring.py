@@ -41,8 +41,9 @@ def test_each_part_weighs_as_in_the_reference_client():
     # Nothing of the context matches, and the hint is the whole text away: only the quote counts.
     assert score(folded, target, 0, 3, 1.0) == pytest.approx(QUOTE_WEIGHT / TOTAL_WEIGHT)
     folded, target = folded_target(text, Quote("two", prefix="xxxx", suffix=" three", start=0))
-    assert score(folded, target, 0, 3, 1.0) == pytest.approx((QUOTE_WEIGHT + SUFFIX_WEIGHT + POSITION_WEIGHT)
-                                                             / TOTAL_WEIGHT)
+    assert score(folded, target, 0, 3, 1.0) == pytest.approx(
+        (QUOTE_WEIGHT + SUFFIX_WEIGHT + POSITION_WEIGHT) / TOTAL_WEIGHT
+    )
     assert (QUOTE_WEIGHT, PREFIX_WEIGHT, SUFFIX_WEIGHT, POSITION_WEIGHT, TOTAL_WEIGHT) == (50, 20, 20, 2, 92)
 
 
