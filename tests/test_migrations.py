@@ -412,7 +412,10 @@ def test_downgrade_below_key_slots_refuses_while_a_slot_is_sealed_for_a_token(mi
         before = schema()
         with pytest.raises(SystemExit):
             downgrade(revision="0006_trial_versions")
-        assert current_revision() == "0008_key_slots" and schema() == before
+        # The revisions above it (0009 changes only PostgreSQL's compression of the versions' text)
+        # are undone first where DDL is not transactional (SQLite), kept where the refusal rolls
+        # everything back (PostgreSQL); either way nothing of the schema changed.
+        assert current_revision() in {"0008_key_slots", revisions(app)[-1][0]} and schema() == before
         db.session.remove()
     listed = app.test_client().get("/api/v1/trials/NCT07085104/notes", headers=owner.headers).get_json()
     assert [n["body"] for n in listed["notes"]] == ["kept whatever the downgrade says"]
