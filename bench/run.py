@@ -63,6 +63,7 @@ from notes_service import create_app  # noqa: E402
 from notes_service.config import RATE_LIMITS  # noqa: E402
 from notes_service.crypto import Keyring  # noqa: E402
 from notes_service.extensions import db  # noqa: E402
+from notes_service.notes.schemas import NotePayload  # noqa: E402
 
 RESULTS = HERE / "results"
 STATIC = HERE.parent / "notes_service" / "static"
@@ -365,7 +366,7 @@ def prepare(name: str, workdir: Path) -> Backend:
     return backend
 
 
-def seed_users(backend: Backend, settings: Settings, rng: random.Random, pool: list[dict[str, Any]]) -> None:
+def seed_users(backend: Backend, settings: Settings, rng: random.Random, pool: list[NotePayload]) -> None:
     """Readers with 20 notes each (exactly growth_small notes in all) and empty writer notebooks."""
     started = time.perf_counter()
     backend.readers = seed.seed_notebooks(
@@ -389,14 +390,14 @@ def as_driver(requests: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]
     ]
 
 
-def write_requests_for(backend: Backend, pool: list[dict[str, Any]], rng: random.Random) -> list[tuple[str, ...]]:
+def write_requests_for(backend: Backend, pool: list[NotePayload], rng: random.Random) -> list[tuple[str, ...]]:
     """Note creations spread over the writer notebooks, quoting the seed trial."""
     out = []
     for index in range(len(backend.writers) * 4):
         payload = rng.choice(pool)
-        quote = payload["selector"][0]
+        quote = payload.selector[0]
         body = json.dumps(
-            {"target": {"selector": [quote]}, "body": payload["body"], "color": payload["color"]}, ensure_ascii=True
+            {"target": {"selector": [quote]}, "body": payload.body, "color": payload.color}, ensure_ascii=True
         )
         out.append(
             (
@@ -438,7 +439,7 @@ def measure_reads(backend: Backend, settings: Settings) -> None:
     profiled(backend, settings, "read", lambda: wrk(srv.base_url, reads, settings.seconds, settings.wrk_connections))
 
 
-def measure_writes(backend: Backend, settings: Settings, pool: list[dict[str, Any]], rng: random.Random) -> None:
+def measure_writes(backend: Backend, settings: Settings, pool: list[NotePayload], rng: random.Random) -> None:
     """write_rps (wrk, closed loop) and write_p99_ms (open loop at half that rate)."""
     srv, work = backend.server, backend.workdir
     requests = write_requests_for(backend, pool, rng)
@@ -544,7 +545,7 @@ def measure_slow_clients(backend: Backend, settings: Settings) -> None:
     backend.figures["slow_read_p99_ms"] = reads["p99_ms"]
 
 
-def measure_creations(backend: Backend, settings: Settings, pool: list[dict[str, Any]], rng: random.Random) -> None:
+def measure_creations(backend: Backend, settings: Settings, pool: list[NotePayload], rng: random.Random) -> None:
     """creation_read_p99_ms, creation_write_p99_ms: reads and note creations (open loop) while
     `creators` owners create shares back to back (closed loop, each from its own address)."""
     srv, work = backend.server, backend.workdir
@@ -597,7 +598,7 @@ class RssPeak:
 GROWTH_ROUNDS = 4
 
 
-def measure_growth(backend: Backend, settings: Settings, pool: list[dict[str, Any]], rng: random.Random) -> None:
+def measure_growth(backend: Backend, settings: Settings, pool: list[NotePayload], rng: random.Random) -> None:
     """growth_ratio: read p50 on a twin database of growth_large notes ÷ on this one (growth_small).
 
     Both servers run side by side and are read in alternating rounds at the same fixed rate
@@ -654,7 +655,7 @@ def measure_growth(backend: Backend, settings: Settings, pool: list[dict[str, An
         release(twin)
 
 
-def measure_page(backend: Backend, settings: Settings, pool: list[dict[str, Any]], rng: random.Random) -> None:
+def measure_page(backend: Backend, settings: Settings, pool: list[NotePayload], rng: random.Random) -> None:
     """widget_gzip_bytes (its first load) and anchor_500_ms, on this backend's server."""
     if WIDGET_PARTS.exists():
         parts = json.loads(WIDGET_PARTS.read_text())
