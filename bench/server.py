@@ -189,10 +189,14 @@ class Gunicorn:
             return [master]
         return [master, *(int(pid) for pid in children)]
 
+    def measured_pids(self) -> list[int]:
+        """The processes whose memory `rss_mib` sums: the master and its workers."""
+        return self.pids()
+
     def rss_mib(self) -> float:
-        """Resident memory of the master and workers together, MiB."""
+        """Resident memory of `measured_pids` together, MiB."""
         total_kib = 0
-        for pid in self.pids():
+        for pid in self.measured_pids():
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
@@ -263,18 +267,9 @@ class Front(Gunicorn):
                 continue
         return found
 
-    def rss_mib(self) -> float:
-        """Resident memory of nginx and both pools together (not the launcher), MiB."""
-        total_kib = 0
-        for pid in self.pids()[1:]:
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total_kib += int(line.split()[1])
-                        break
-            except OSError:
-                continue
-        return total_kib / 1024
+    def measured_pids(self) -> list[int]:
+        """nginx and both pools with their workers (not the launcher)."""
+        return self.pids()[1:]
 
     def stop(self) -> None:
         """SIGTERM to the launcher (it stops nginx, then the pools), then SIGKILL what lingers."""
