@@ -54,7 +54,12 @@ def _harden(response: AnyResponse, csp: str = SHARE_CSP) -> AnyResponse:
 
 def _page(template: str, status: int = 200, **context: object) -> Response:
     response = make_response(render_template(template, **context), status)
-    return _harden(response, SHARE_FORM_CSP if template == "share_form.html" else SHARE_CSP)
+    return _harden(response)
+
+
+def _passcode_form(status: int = 200, **context: object) -> Response:
+    """The passcode form: the one share page that runs a script (static/share-form.js)."""
+    return _harden(make_response(render_template("share_form.html", **context), status), SHARE_FORM_CSP)
 
 
 def _session_share_id() -> str | None:
@@ -119,7 +124,7 @@ def share_page(token: str) -> Response:
         service.refuse_unless_open(share, registry.now())
     except DomainError as error:
         return _state_page(error)
-    return _page("share_form.html", token=token, error=None)
+    return _passcode_form(token=token, error=None)
 
 
 @bp.post("/s/<token>")
@@ -131,7 +136,7 @@ def share_page_unlock(token: str) -> BaseResponse:
         # the redirect leads to reads only its own 25.
         opened = service.open_share(token, request.form.get("passcode", ""), client=client_address())
     except Unauthorized as error:
-        return _page("share_form.html", 401, token=token, error=error.detail)
+        return _passcode_form(401, token=token, error=error.detail)
     except DomainError as error:
         return _state_page(error)
     response = redirect(f"/s/{token}", code=303)
