@@ -70,6 +70,34 @@ export function codePointLength(/** @type {string} */ s) {
 
 const isSpace = (/** @type {string} */ ch) => /\s/.test(ch);
 
+// A list item's numbering ("10.", "b)", "iv.") or bullet, as trial text writes it at the start
+// of a line: a selection dragged across items picks up the next item's number at its end,
+// and one started at an item's start its own. Neither belongs to the passage.
+const MARKER = String.raw`(?:\d{1,3}[.)]|[a-zA-Z][.)]|[ivxIVX]{1,4}[.)]|[*\-\u2022+])`;
+const LEADING_MARKER = new RegExp(String.raw`^${MARKER}\s+`);
+const TRAILING_MARKER = new RegExp(String.raw`\n\s*${MARKER}$`);
+
+/**
+ * The passage a selection of text[start, end) stands for: without white space at either end,
+ * an item number it starts with (at a line's start) or a next item's number it ends with.
+ * Null when nothing is left.
+ * @param {string} text @param {number} start @param {number} end
+ * @returns {{start: number, end: number} | null}
+ */
+export function trimPassage(text, start, end) {
+  while (start < end && isSpace(text[start])) start++;
+  let before = start;
+  while (before > 0 && text[before - 1] !== '\n' && isSpace(text[before - 1])) before--;
+  const atLineStart = before === 0 || text[before - 1] === '\n';
+  const lead = atLineStart ? LEADING_MARKER.exec(text.slice(start, Math.min(end, start + 12))) : null;
+  if (lead && start + lead[0].length < end) start += lead[0].length;
+  while (end > start && isSpace(text[end - 1])) end--;
+  const trail = TRAILING_MARKER.exec(text.slice(Math.max(start, end - 16), end));
+  if (trail && end - trail[0].length > start) end -= trail[0].length;
+  while (end > start && isSpace(text[end - 1])) end--;
+  return start < end ? { start, end } : null;
+}
+
 /**
  * Selectors for text[start, end) (UTF-16 offsets), white space trimmed off
  * both ends; null when nothing but white space is selected.
@@ -79,9 +107,9 @@ const isSpace = (/** @type {string} */ ch) => /\s/.test(ch);
  * @returns {[QuoteSelector, PositionSelector] | null}
  */
 export function describeQuote(text, start, end) {
-  while (start < end && isSpace(text[start])) start++;
-  while (end > start && isSpace(text[end - 1])) end--;
-  if (start >= end) return null;
+  const trimmed = trimPassage(text, start, end);
+  if (!trimmed) return null;
+  ({ start, end } = trimmed);
   let prefixStart = start - contextLength(text, start, -1);
   if (/[\uDC00-\uDFFF]/.test(text[prefixStart] ?? '')) prefixStart++; // don't split an emoji
   let suffixEnd = end + contextLength(text, end, 1);

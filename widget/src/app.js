@@ -86,7 +86,7 @@ export function startWidget({ doc, trial, apiBase }) {
     notes,
     ui,
     highlighter,
-    openNote: (id) => openNote(id, null),
+    openNotes,
   });
   bindShortcuts({ doc, listeners, ui, addNote: () => addFromSelection() });
 
@@ -105,10 +105,45 @@ export function startWidget({ doc, trial, apiBase }) {
     const records = notes.ordered();
     /** @type {import('./highlights.js').Drawn[]} */
     const drawn = [];
-    for (const r of records) if (r.range) drawn.push({ id: r.note.id, color: r.note.color, range: r.range });
+    const spans = [];
+    for (const r of records) {
+      if (!r.range) continue;
+      drawn.push({ id: r.note.id, color: r.note.color, range: r.range });
+      spans.push({ id: r.note.id, color: r.note.color, start: r.start, end: r.end });
+    }
     highlighter.draw(drawn);
+    paintOverlaps(spans);
     ui.renderNotes(records.map(toView), { canHighlight: highlighter.supported });
     return { notes: records.length, anchored: drawn.length };
+  }
+
+  let drawing = 0; // which redraw an overlay belongs to: an older one's is dropped
+  /**
+   * Paint where passages overlap (spans in page order), with a module loaded only when some do.
+   * @param {Array<{id: string, color: string, start: number, end: number}>} spans
+   */
+  function paintOverlaps(spans) {
+    const current = ++drawing;
+    let reach = -Infinity; // the furthest end so far: a passage starting before it overlaps
+    const crossing = spans.some((s) => {
+      const crosses = s.start < reach;
+      reach = Math.max(reach, s.end);
+      return crosses;
+    });
+    if (!crossing) return;
+    import('./overlaps.js').then(
+      ({ overlapsOf, INK }) => {
+        const idx = notes.index();
+        if (current !== drawing || !idx) return;
+        const paint = overlapsOf(spans).map(({ start, end, fill, line }) => ({
+          fill,
+          ink: INK[line] ?? INK.yellow,
+          range: idx.toRange(start, end),
+        }));
+        highlighter.overlay(paint);
+      },
+      () => {}, // without it each passage is still drawn, the last colour on top
+    );
   }
 
   /**
@@ -243,6 +278,16 @@ export function startWidget({ doc, trial, apiBase }) {
       },
       from,
     );
+  }
+
+  /** A click on highlighted text: its note, or where passages overlap, the reader's choice of them. */
+  function openNotes(/** @type {string[]} */ ids) {
+    const views = ids.flatMap((id) => {
+      const record = notes.find(id);
+      return record ? [toView(record)] : [];
+    });
+    if (views.length > 1) ui.chooseNote(views, (id, from) => openNote(id, from));
+    else if (views[0]) openNote(views[0].id, null);
   }
 
   function editNote(/** @type {NoteRecord} */ record, /** @type {Focusable | null} */ returnTo) {

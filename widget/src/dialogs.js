@@ -1,10 +1,13 @@
 // @ts-check
-// The three modal dialogs: the note editor, the note view, the share dialog.
+// The modal dialogs: the note editor, the note view, the share dialog, and the choice of
+// note where highlighted passages overlap.
 // Each takes callbacks that talk to the API and throw on failure; the error
 // is shown in the dialog's own alert line in plain words.
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
-import { charCount, renderBody } from './note-body.js';
+import { bodyPreview, charCount, renderBody } from './note-body.js';
+
+export { DIALOG_CSS } from './dialog-styles.js';
 
 /**
  * @typedef {import('./dom.js').Focusable} Focusable
@@ -383,6 +386,51 @@ export function shareDialog({ explain, fallback, copy }) {
         }),
       );
       if (!list.length) shares.append(h('li', { class: 'muted' }, 'No links yet.'));
+    },
+  };
+}
+
+/**
+ * "Which note?": where passages overlap, one button per note (its colour, its words).
+ * @param {DialogDeps & {doc: Document}} deps
+ */
+export function noteChooser({ fallback, doc }) {
+  const dialog = modalDialog('Notes on this passage', fallback);
+  const intro = h('p', {}, 'These highlighted passages overlap here. Which note do you want to open?');
+  const list = h('ul', { class: 'choices' });
+  const cancel = h('button', { type: 'button' }, 'Cancel');
+  cancel.addEventListener('click', () => dialog.close());
+  dialog.el.append(intro, list, h('div', { class: 'row' }, cancel));
+  /** @type {(id: string, from: Focusable | null) => void} */
+  let pick = () => {};
+
+  return {
+    el: dialog.el,
+    /**
+     * @param {import('./ui.js').NoteView[]} choices
+     * @param {(id: string, from: Focusable | null) => void} pick_
+     */
+    open(choices, pick_) {
+      pick = pick_;
+      dialog.open(null);
+      const from = dialog.returnTo; // where the reader was: the note opened goes back there
+      list.replaceChildren(
+        ...choices.map((note) => {
+          const words = (note.readable && bodyPreview(note.body, doc)) || 'No text';
+          const choose = h(
+            'button',
+            { type: 'button', class: 'choice' },
+            h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }),
+            h('span', {}, `${colorLabel(note.color)}: `, h('q', {}, note.quote), ` \u2014 ${words}`),
+          );
+          choose.addEventListener('click', () => {
+            dialog.close();
+            pick(note.id, from);
+          });
+          return h('li', {}, choose);
+        }),
+      );
+      /** @type {HTMLElement | null} */ (list.querySelector('button'))?.focus();
     },
   };
 }

@@ -40,7 +40,7 @@ function hostCss() {
     ([name]) => `::highlight(${PREFIX}${name}){background-color:${PAINT[name]};color:#111}`,
   );
   rules.push(
-    `::highlight(${PREFIX}focused){text-decoration:underline 3px #1d4ed8;text-underline-offset:3px}`,
+    `::highlight(${PREFIX}focused){text-decoration:underline 3px solid #111;text-underline-offset:3px}`,
     `@media (forced-colors:active){${PALETTE.map(([n]) => `::highlight(${PREFIX}${n})`).join()}{background-color:Mark;color:MarkText}}`,
   );
   return rules.join('\n');
@@ -48,6 +48,8 @@ function hostCss() {
 
 /**
  * @typedef {{id: string, color: string, range: Range}} Drawn  a note's passage as drawn
+ * @typedef {{fill: string, ink: string, range: Range}} Overlay
+ *   a stretch where passages overlap (overlaps.js): painted in colour `fill`, underlined in `ink`
  * @typedef {ReturnType<typeof createHighlighter>} Highlighter
  */
 
@@ -64,6 +66,8 @@ export function createHighlighter(/** @type {Document} */ doc) {
   const registry = view.CSS?.highlights;
   /** @type {Map<string, Highlight>} */
   const byColor = new Map();
+  /** @type {Map<string, Highlight>} the overlaps' paints (one per colour pair), made when first needed */
+  const mixes = new Map();
   const focused = registry && view.Highlight ? new view.Highlight() : null;
   const supported = Boolean(focused);
   /** @type {CSSStyleSheet | null} */
@@ -77,7 +81,7 @@ export function createHighlighter(/** @type {Document} */ doc) {
       byColor.set(name, highlight);
       registry.set(PREFIX + name, highlight);
     }
-    focused.priority = 1;
+    focused.priority = 2; // over the overlaps (1), which are over the colours (0)
     registry.set(`${PREFIX}focused`, focused);
     sheet = new view.CSSStyleSheet();
     sheet.replaceSync(hostCss());
@@ -111,14 +115,34 @@ export function createHighlighter(/** @type {Document} */ doc) {
     return range ? [range.startContainer, range.startOffset] : null;
   }
 
+  /** The highlight painting `fill` underlined dotted in `ink`, registered with its rule the first time. */
+  function mixOf(/** @type {string} */ fill, /** @type {string} */ ink) {
+    const name = `${PREFIX}mix-${fill}-${ink.replace(/\W/g, '')}`;
+    let highlight = mixes.get(name);
+    if (!highlight && registry && sheet) {
+      highlight = new view.Highlight();
+      highlight.priority = 1;
+      registry.set(name, highlight);
+      const rule = `::highlight(${name}){background-color:${PAINT[fill] ?? PAINT.yellow};color:#111;text-decoration:underline 3px dotted ${ink};text-underline-offset:3px}`;
+      sheet.insertRule(rule, sheet.cssRules.length);
+      mixes.set(name, highlight);
+    }
+    return highlight;
+  }
+
   return {
     supported,
 
-    /** Replace everything drawn with `list`. */
+    /** Replace everything drawn with `list` (its overlaps' paint goes too). */
     draw(/** @type {Drawn[]} */ list) {
       entries = list;
-      for (const highlight of byColor.values()) highlight.clear();
+      for (const highlight of [...byColor.values(), ...mixes.values()]) highlight.clear();
       for (const entry of list) (byColor.get(entry.color) ?? byColor.get('yellow'))?.add(entry.range);
+    },
+
+    /** Paint where the passages drawn overlap, so that each stays visible. */
+    overlay(/** @type {Overlay[]} */ overlays) {
+      for (const { fill, ink, range } of overlays) mixOf(fill, ink)?.add(range);
     },
 
     /** Mark one note's passage as the focused one (null: none). */
@@ -130,9 +154,9 @@ export function createHighlighter(/** @type {Document} */ doc) {
     },
 
     /**
-     * Id of the note drawn under viewport point (x, y), innermost first; null if none.
+     * Ids of the notes drawn under viewport point (x, y), innermost first; empty if none.
      * @param {number} x @param {number} y
-     * @returns {string | null}
+     * @returns {string[]}
      */
     hitTest(x, y) {
       // Chrome 140+ answers {highlight, ranges} (older drafts: the Highlight).
@@ -146,7 +170,7 @@ export function createHighlighter(/** @type {Document} */ doc) {
       }
       // A caret snaps to the nearest text, so confirm the point is on the passage.
       const under = candidates.filter((e) => inRects(e.range, x, y));
-      return under.sort(byLength)[0]?.id ?? null;
+      return under.sort(byLength).map((e) => e.id);
     },
 
     /** Ids of notes whose passage holds the DOM point, innermost first. */
@@ -161,6 +185,8 @@ export function createHighlighter(/** @type {Document} */ doc) {
     destroy() {
       entries = [];
       for (const name of [...byColor.keys(), 'focused']) registry?.delete(PREFIX + name);
+      for (const name of mixes.keys()) registry?.delete(name);
+      mixes.clear();
       if (sheet) doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => s !== sheet);
     },
   };

@@ -7,8 +7,8 @@ import { textIndex } from './text-range.js';
 
 /**
  * @typedef {import('./api.js').Note} Note
- * @typedef {{note: Note, range: Range | null, start: number}} NoteRecord
- *   `start` is the passage's text offset, Infinity when it is not on the page.
+ * @typedef {{note: Note, range: Range | null, start: number, end: number}} NoteRecord
+ *   `start` and `end` are the passage's text offsets, Infinity when it is not on the page.
  * @typedef {ReturnType<typeof textIndex>} TextIndex
  * @typedef {ReturnType<typeof createNotesStore>} NotesStore
  */
@@ -53,6 +53,7 @@ export function createNotesStore(/** @type {() => Element | null} */ getRoot) {
         : null;
     record.range = found && idx ? idx.toRange(found.start, found.end) : null;
     record.start = found ? found.start : Infinity;
+    record.end = found ? found.end : Infinity;
   }
 
   return {
@@ -74,7 +75,7 @@ export function createNotesStore(/** @type {() => Element | null} */ getRoot) {
 
     /** Replace every note (a fresh load or another notebook) and anchor them. */
     set(/** @type {Note[]} */ notes) {
-      records = notes.map((note) => ({ note, range: null, start: Infinity }));
+      records = notes.map((note) => ({ note, range: null, start: Infinity, end: Infinity }));
       this.anchorAll();
     },
 
@@ -87,7 +88,7 @@ export function createNotesStore(/** @type {() => Element | null} */ getRoot) {
     /** Keep a note the service just made, anchored. */
     add(/** @type {Note} */ note) {
       /** @type {NoteRecord} */
-      const record = { note, range: null, start: Infinity };
+      const record = { note, range: null, start: Infinity, end: Infinity };
       records.push(record);
       anchor(record);
     },

@@ -3,7 +3,7 @@
 // notes root, when a selection has settled ("Add note" then shows by it),
 // which highlighted passage the caret is in (said aloud), and clicks on a
 // highlight (its note opens).
-import { describeQuote } from './anchoring.js';
+import { trimPassage } from './anchoring.js';
 import { colorLabel } from './highlights.js';
 import { bodyPreview } from './note-body.js';
 
@@ -34,10 +34,10 @@ const sameRange = (a, b) =>
  * @param {import('./notes-store.js').NotesStore} deps.notes
  * @param {import('./ui.js').UI} deps.ui
  * @param {import('./highlights.js').Highlighter} deps.highlighter
- * @param {(id: string) => void} deps.openNote
+ * @param {(ids: string[]) => void} deps.openNotes  the notes under a click, innermost first
  * @returns {SelectionWatch}
  */
-export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highlighter, openNote }) {
+export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highlighter, openNotes }) {
   /** @type {Offsets | null} */
   let pending = null; // what the "Add note" control stands for
   /** @type {Point | null} */
@@ -63,7 +63,8 @@ export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highl
     const idx = notes.index();
     if (!idx || !sel?.rangeCount || sel.isCollapsed) return null;
     const offsets = idx.fromRange(sel.getRangeAt(0));
-    return offsets && describeQuote(idx.text, offsets.start, offsets.end) ? offsets : null;
+    // What "Add note" saves: the passage without edge white space or item numbers.
+    return offsets && trimPassage(idx.text, offsets.start, offsets.end);
   }
 
   function announceCaret(/** @type {string[]} */ ids) {
@@ -142,8 +143,8 @@ export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highl
     // A link wins.
     // (The path also holds the document and the window, which have no matches().)
     if (event.composedPath().some((n) => /** @type {Partial<Element>} */ (n).matches?.(INTERACTIVE))) return;
-    const id = highlighter.hitTest(event.clientX, event.clientY);
-    if (id) openNote(id);
+    const ids = highlighter.hitTest(event.clientX, event.clientY);
+    if (ids.length) openNotes(ids);
   });
 
   const reposition = () => {

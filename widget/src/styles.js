@@ -1,7 +1,8 @@
 // @ts-check
-// The shadow root's stylesheet. It is adopted as a constructed sheet, never a
-// <style> element or style attribute, so a strict host CSP (no
-// 'unsafe-inline') doesn't block it. `all:initial` keeps the page's styles out.
+// The shadow root's stylesheet: what the launcher, the panel and the toasts need. The
+// dialogs bring their own rules (dialog-styles.js) when they load. Both are adopted as
+// constructed sheets, never a <style> element or style attribute, so a strict host CSP (no
+// 'unsafe-inline') doesn't block them. `all:initial` keeps the page's styles out.
 import { PAINT } from './highlights.js';
 
 const swatches = Object.entries(PAINT)
@@ -36,18 +37,12 @@ h2{font-size:1.2em;margin:0}
 h2:focus,h3:focus{outline:none}
 h3{font-size:1em;margin:20px 0 6px}
 p{margin:8px 0}
-blockquote{margin:12px 0;padding:8px 12px;border-left:4px solid #d4a72c;background:#f6f8fa;max-height:8.5em;overflow:auto;white-space:pre-wrap}
 label{display:block;font-weight:600;margin:14px 0 4px}
 textarea,input,select{font:inherit;color:inherit;background:#fff;width:100%;padding:8px;border:1px solid #8c959f;border-radius:6px}
 input[type=checkbox],input[type=radio]{width:auto;margin:0 8px 0 0;accent-color:#1d4ed8}
-fieldset{border:0;padding:0;margin:14px 0 0;min-width:0}
-legend{font-weight:600;padding:0;margin-bottom:4px}
-label.opt{display:flex;align-items:center;font-weight:400;margin:2px 0;min-height:32px}
-.colors label.opt{display:inline-flex;margin-right:14px}
 .sw{display:inline-block;width:16px;height:16px;flex:none;border-radius:4px;border:1px solid rgba(0,0,0,.4);margin-right:6px}
 ${swatches}
 .chip{display:inline-flex;align-items:center;font-size:.85em;color:#57606a;margin:0}
-dialog .chip{margin:0 0 8px}
 .row{display:flex;flex-wrap:wrap;gap:8px;margin-top:16px}
 .alert{margin:12px 0;padding:8px 12px;border:1px solid #cf222e;border-radius:6px;background:#fff1f0;color:#82071e}
 .alert:empty{display:none}
@@ -62,18 +57,7 @@ ol,ul{list-style:none;padding:0;margin:0}
 .notes button.open{display:inline-block;width:auto;font-size:.85em;padding:2px 8px;min-height:0}
 .notes button[aria-current=true]{background:#e8effd}
 .muted{color:#57606a;font-size:.9em}
-.cnt{margin:0;text-align:right;text-wrap:balance}
-[aria-invalid=true]{border-color:#cf222e}
-[aria-invalid=true]+.cnt{color:#82071e;font-weight:600}
-.body{margin:12px 0;overflow-wrap:anywhere}
-.body p{margin:0 0 8px}
-.body ul,.body ol{padding-left:1.4em}
-.body ul{list-style:disc}
-.body ol{list-style:decimal}
-.body a{color:#1d4ed8}
 .field{display:flex;gap:8px}
 .field input{flex:1}
-.note-box{border:1px solid #d4a72c;background:#fffbea;border-radius:6px;padding:8px 12px}
-.shares li{display:flex;gap:8px;align-items:center;justify-content:space-between;padding:8px 0;border-bottom:1px solid #eaeef2}
 .key{border-top:1px solid #d0d7de;margin-top:20px}
 `;

@@ -25,7 +25,7 @@ export const HOST_TAG = 'trial-notes-widget';
  * @typedef {ReturnType<typeof createUI>} UI
  * @typedef {import('./dialogs.js')} DialogsModule
  * @typedef {{editor: ReturnType<DialogsModule['noteEditor']>, view: ReturnType<DialogsModule['noteView']>,
- *   share: ReturnType<DialogsModule['shareDialog']>}} Dialogs
+ *   share: ReturnType<DialogsModule['shareDialog']>, chooser: ReturnType<DialogsModule['noteChooser']>}} Dialogs
  */
 
 // Said when the dialogs' module can't be fetched (offline, or the service is down).
@@ -171,13 +171,17 @@ export function createUI(doc, actions) {
   let loading = null;
   const loadDialogs = () =>
     (loading ??= import('./dialogs.js').then(
-      ({ noteEditor, noteView, shareDialog }) => {
+      ({ noteEditor, noteView, shareDialog, noteChooser, DIALOG_CSS }) => {
+        const rules = new view.CSSStyleSheet();
+        rules.replaceSync(DIALOG_CSS);
+        shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, rules];
         const built = {
           editor: noteEditor({ explain, fallback }),
           view: noteView({ explain, fallback, doc }),
           share: shareDialog({ explain, fallback, copy }),
+          chooser: noteChooser({ explain, fallback, doc }),
         };
-        shadow.append(built.editor.el, built.view.el, built.share.el);
+        shadow.append(built.editor.el, built.view.el, built.share.el, built.chooser.el);
         return (dialogs = built);
       },
       (err) => {
@@ -356,6 +360,12 @@ export function createUI(doc, actions) {
      */
     openNote: (note, handlers, from) => withDialogs((d) => d.view.open(note, handlers, from)),
     closeNote: () => dialogs?.view.close(),
+    /**
+     * Ask which of the notes whose passages overlap under a click to open.
+     * @param {NoteView[]} choices  innermost passage first
+     * @param {(id: string, from: Focusable | null) => void} pick
+     */
+    chooseNote: (choices, pick) => withDialogs((d) => d.chooser.open(choices, pick)),
     /**
      * Open "Share notes" for `notes`.
      * @param {Array<{id: string, label: string}>} notes

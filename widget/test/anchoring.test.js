@@ -8,6 +8,7 @@ import {
   describeQuote,
   matchQuote,
   offsetConverter,
+  trimPassage,
 } from '../src/anchoring.js';
 
 const EXCLUSIONS = [
@@ -26,6 +27,49 @@ function selectorsFor(text, quote, occurrence = 0) {
 }
 
 const slice = (text, found) => text.slice(found.start, found.end);
+
+describe('trimPassage', () => {
+  const passage = (text, from, to) => {
+    const found = trimPassage(text, text.indexOf(from), text.indexOf(to) + to.length);
+    return found && text.slice(found.start, found.end);
+  };
+
+  test('a selection dragged into the next item leaves its number out', () => {
+    assert.equal(passage(EXCLUSIONS, '6. Child', 'cirrhosis.\n7.'), 'Child-Pugh Class B or C cirrhosis.');
+    // Its number and the space after it, as a drag to the next item's first word may end.
+    assert.equal(passage(EXCLUSIONS, 'Child', 'cirrhosis.\n7. '), 'Child-Pugh Class B or C cirrhosis.');
+  });
+
+  test('an item selected from its start leaves its own number out', () => {
+    assert.equal(passage(EXCLUSIONS, '8. Participants', 'transfusions.'), 'Participants known to be refractory to platelet or red blood cell transfusions.');
+    assert.equal(passage('Criteria:\n  b) Adults 18 or older\n', 'b)', 'older\n'), 'Adults 18 or older');
+    assert.equal(passage('\u2022 Pregnant or nursing', '\u2022', 'nursing'), 'Pregnant or nursing');
+  });
+
+  test('numbers inside a passage and inside a line stay', () => {
+    assert.equal(passage(EXCLUSIONS, 'Child', 'embolism'), EXCLUSIONS.slice(EXCLUSIONS.indexOf('Child'), EXCLUSIONS.indexOf('embolism') + 8));
+    const inline = 'groups a) adults and b) children';
+    assert.equal(passage(inline, 'a) adults', 'children'), 'a) adults and b) children');
+    assert.equal(passage('stage 6.\nNext', 'stage', '6.'), 'stage 6.');
+  });
+
+  test('trimming twice changes nothing; white space alone is no passage', () => {
+    const text = '1. a) Adults\n2. b) Children';
+    const once = trimPassage(text, 0, text.length);
+    assert.deepEqual(trimPassage(text, once.start, once.end), once);
+    assert.equal(text.slice(once.start, once.end), 'a) Adults\n2. b) Children');
+    // A number selected on its own is what the reader chose.
+    const seven = trimPassage(EXCLUSIONS, EXCLUSIONS.indexOf('\n7.'), EXCLUSIONS.indexOf('\n7.') + 4);
+    assert.equal(EXCLUSIONS.slice(seven.start, seven.end), '7.');
+    assert.equal(trimPassage('  \n ', 0, 4), null);
+  });
+
+  test('describeQuote saves the trimmed passage', () => {
+    const at = EXCLUSIONS.indexOf('Child');
+    const [quote] = describeQuote(EXCLUSIONS, at, EXCLUSIONS.indexOf('\n7.') + 4);
+    assert.equal(quote.exact, 'Child-Pugh Class B or C cirrhosis.');
+  });
+});
 
 describe('describeQuote', () => {
   test('records the quote, 32 units of context and code-point positions', () => {
