@@ -23,7 +23,7 @@ from .paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from .schemas import Problem
 from .shares.pages import PAGE_NOTES
 from .shares.schemas import SHARES_PER_PAGE, Share, ShareCreated, SharedNotesPage, SharedTrial, SharesPage
-from .trials.schemas import Trial, TrialsPage, VersionsPage
+from .trials.schemas import EmbedCheck, Trial, TrialsPage, VersionsPage
 from .trials.service import MAX_PAGE_SIZE, PAGE_SIZE
 
 bp = Blueprint("openapi", __name__)
@@ -164,6 +164,16 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 "404": _problem("No such trial or version"),
                 "422": _problem("Invalid version"),
             },
+        }
+    },
+    "/api/v1/trials/{nct}/embedding": {
+        "get": {
+            "summary": "Whether the widget can work for this trial on the calling page (readable from any origin)",
+            "description": "The widget asks at start: an unknown trial or a page origin the service refuses gets a "
+            "console message naming the fix instead of failing at the reader's first save.",
+            "operationId": "checkEmbedding",
+            "parameters": [NCT],
+            "responses": {"200": _json(EmbedCheck)},
         }
     },
     "/api/v1/trials/{nct}/versions": {
@@ -442,6 +452,7 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
         TrialsPage,
         Trial,
         VersionsPage,
+        EmbedCheck,
         NotebookCreated,
         AnnotationExport,
         NotesPage,

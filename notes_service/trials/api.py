@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, jsonify, request
 
+from .. import registry
 from ..clock import isoformat
+from ..web import allowed_origin
 from . import ctgov, service
 from .presenter import present_summary, present_text
 
@@ -35,6 +37,30 @@ def list_trials() -> dict[str, object]:
         body["matches"] = page.matches
         body["matches_capped"] = page.capped
     return body
+
+
+# The widget asks once per page: a page fixing its setup sees the change within a minute.
+EMBED_CHECK_MAX_AGE = 60
+
+
+@bp.get("/<nct>/embedding")
+def check_embedding(nct: str) -> Response:
+    """Whether the widget can work for this trial on the calling page: the trial known, the origin allowed."""
+    key = service.trial_key(nct)
+    row = service.find_trial_row(key) if key else None
+    origin = request.headers.get("Origin")
+    response = jsonify(
+        trial=nct[:32],
+        known=row is not None,
+        title=row.title if row is not None else None,
+        origin=origin[:256] if origin else None,
+        # No Origin: a same-origin request (browsers send one on every cross-origin fetch), or no browser.
+        origin_allowed=not origin or allowed_origin(registry.settings()) is not None,
+    )
+    # Readable from any page, the refused ones included: telling them why is the point.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = f"public, max-age={EMBED_CHECK_MAX_AGE}"
+    return response
 
 
 @bp.get("/<nct>")

@@ -48,6 +48,19 @@ class Trial(TrialText):
     source: str
 
 
+class EmbedCheck(ResponseModel):
+    """What a page embedding the widget for a trial must have right: the trial and the page's origin."""
+
+    trial: str = Field(max_length=32, description="The NCT number asked about, as the page gave it")
+    known: bool = Field(description="Whether the store holds this trial: notes can be added to it")
+    title: str | None = Field(description="The trial's title when known")
+    origin: str | None = Field(max_length=256, description="The calling page's origin (its Origin header), if any")
+    origin_allowed: bool = Field(
+        description="Whether that origin may call the API: the service's own, one listed in NOTES_ALLOWED_ORIGINS, "
+        "or none (a same-origin request)"
+    )
+
+
 class TrialsPage(ResponseModel):
     """A page of trials, by title or ranked by a search."""
 

@@ -241,11 +241,17 @@ def _text(version_id: int, content_hash: str) -> _Text:
     return _Text(render.load_sections(stored.sections), stored.canonical_text)
 
 
+def find_trial_row(key: str) -> Trial | None:
+    """The row of a trial with a current version under its primary key, or None."""
+    row = db.session.get(Trial, key)
+    return row if row is not None and row.version_id is not None else None
+
+
 def get_trial_row(nct_id: str) -> Trial:
     """The trial's row, or NotFound."""
     key = trial_key(nct_id)
-    row = db.session.get(Trial, key) if key else None
-    if row is None or row.version_id is None:
+    row = find_trial_row(key) if key else None
+    if row is None:
         raise trial_not_found(nct_id)
     return row
 

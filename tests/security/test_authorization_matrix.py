@@ -45,6 +45,7 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("GET", "/api/v1/trials"): (200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/trials/<nct>"): (200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/trials/<nct>/versions"): (200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/trials/<nct>/embedding"): (200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/notebooks"): (201, 201, 201, 201, 201, 201, 201),
     ("DELETE", "/api/v1/notebooks/me"): (204, 204, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/notebooks/me/export"): (200, 200, 401, 401, 401, 401, 401),

@@ -73,9 +73,11 @@ const isSpace = (/** @type {string} */ ch) => /\s/.test(ch);
 // A list item's numbering ("10.", "b)", "iv.") or bullet, as trial text writes it at the start
 // of a line: a selection dragged across items picks up the next item's number at its end,
 // and one started at an item's start its own. Neither belongs to the passage.
-const MARKER = String.raw`(?:\d{1,3}[.)]|[a-zA-Z][.)]|[ivxIVX]{1,4}[.)]|[*\-\u2022+])`;
-const LEADING_MARKER = new RegExp(String.raw`^${MARKER}\s+`);
-const TRAILING_MARKER = new RegExp(String.raw`\n\s*${MARKER}$`);
+const MARKER = String.raw`(?:(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]|[*\-\u2022+])`;
+// From the selection's start: white space, then a number if a line starts there.
+const LEAD = new RegExp(String.raw`\s*(?:(?<=(?:^|\n)[^\S\n]*)${MARKER}\s+)?`, 'iy');
+// To its end: white space, the next item's number on a line of its own, white space.
+const TRAIL = new RegExp(String.raw`\s*(?:\n\s*${MARKER})?\s*$`, 'i');
 
 /**
  * The passage a selection of text[start, end) stands for: without white space at either end,
@@ -85,16 +87,10 @@ const TRAILING_MARKER = new RegExp(String.raw`\n\s*${MARKER}$`);
  * @returns {{start: number, end: number} | null}
  */
 export function trimPassage(text, start, end) {
-  while (start < end && isSpace(text[start])) start++;
-  let before = start;
-  while (before > 0 && text[before - 1] !== '\n' && isSpace(text[before - 1])) before--;
-  const atLineStart = before === 0 || text[before - 1] === '\n';
-  const lead = atLineStart ? LEADING_MARKER.exec(text.slice(start, Math.min(end, start + 12))) : null;
-  if (lead && start + lead[0].length < end) start += lead[0].length;
-  while (end > start && isSpace(text[end - 1])) end--;
-  const trail = TRAILING_MARKER.exec(text.slice(Math.max(start, end - 16), end));
-  if (trail && end - trail[0].length > start) end -= trail[0].length;
-  while (end > start && isSpace(text[end - 1])) end--;
+  const upTo = text.slice(0, end);
+  LEAD.lastIndex = start;
+  start += LEAD.exec(upTo)?.[0].length ?? 0;
+  end -= TRAIL.exec(upTo.slice(start))?.[0].length ?? 0;
   return start < end ? { start, end } : null;
 }
 

@@ -66,8 +66,13 @@ export function startWidget({ doc, trial, apiBase }) {
   });
   listeners.onDestroy(ui.destroy);
 
+  /** @type {import('./setup-check.js').SetupProblem | null} what is wrong with the page's setup, if anything */
+  let setupProblem = null;
+
   /** The words for an error: the ApiError's (the problem's detail, fields, wait), or our own message. */
   function explain(/** @type {unknown} */ err) {
+    // "Can't reach the service" is misleading when the page's setup is what stops the request.
+    if (setupProblem && err instanceof ApiError && err.status === 0) return setupProblem.reader;
     if (err instanceof ApiError && err.status === 401) {
       tokens.reject();
       return 'The recovery key saved in this browser no longer opens a notebook. Choose “Use another recovery key” in My notes, or save a note to start a new notebook.';
@@ -119,18 +124,12 @@ export function startWidget({ doc, trial, apiBase }) {
 
   let drawing = 0; // which redraw an overlay belongs to: an older one's is dropped
   /**
-   * Paint where passages overlap (spans in page order), with a module loaded only when some do.
+   * Paint where passages overlap, with a module loaded only when two or more are drawn.
    * @param {Array<{id: string, color: string, start: number, end: number}>} spans
    */
   function paintOverlaps(spans) {
     const current = ++drawing;
-    let reach = -Infinity; // the furthest end so far: a passage starting before it overlaps
-    const crossing = spans.some((s) => {
-      const crosses = s.start < reach;
-      reach = Math.max(reach, s.end);
-      return crosses;
-    });
-    if (!crossing) return;
+    if (spans.length < 2) return;
     import('./overlaps.js').then(
       ({ overlapsOf, INK }) => {
         const idx = notes.index();
@@ -140,7 +139,7 @@ export function startWidget({ doc, trial, apiBase }) {
           ink: INK[line] ?? INK.yellow,
           range: idx.toRange(start, end),
         }));
-        highlighter.overlay(paint);
+        if (paint.length) highlighter.overlay(paint);
       },
       () => {}, // without it each passage is still drawn, the last colour on top
     );
@@ -209,6 +208,7 @@ export function startWidget({ doc, trial, apiBase }) {
 
   /** Open the editor for text[start, end) of the root. */
   function startNote(/** @type {number} */ start, /** @type {number} */ end, /** @type {Focusable | null} */ from) {
+    if (setupProblem) return ui.showError(setupProblem.reader);
     const idx = notes.index();
     const selector = idx && describeQuote(idx.text, start, end);
     if (!selector) return;
@@ -373,6 +373,7 @@ export function startWidget({ doc, trial, apiBase }) {
 
   function attach(/** @type {Element | null} */ next) {
     root = next;
+    if (root && setupProblem?.kind === 'root') setProblem(null);
     rootObserver?.disconnect();
     if (root) {
       rootObserver = listeners.observe(root, { subtree: true, childList: true, characterData: true }, () => {
@@ -395,7 +396,18 @@ export function startWidget({ doc, trial, apiBase }) {
   const destroy = () => listeners.destroy();
   listeners.on(doc, DESTROY_EVENT, destroy);
 
+  function setProblem(/** @type {import('./setup-check.js').SetupProblem | null} */ problem) {
+    setupProblem = problem;
+    ui.setUnavailable(problem?.reader ?? '');
+  }
+
   attach(root);
   load();
+  // After the first draw, once: a mistake in the embedding explains itself. (If the check
+  // can't be loaded, the widget works as it would without it.)
+  import('./setup-check.js').then(
+    (m) => m.checkSetup({ doc, view, trial, apiBase, getRoot: () => root, canHighlight: highlighter.supported }, setProblem),
+    () => {},
+  );
   return { destroy };
 }

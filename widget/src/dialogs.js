@@ -406,6 +406,8 @@ export function noteChooser({ fallback, doc }) {
 
   return {
     el: dialog.el,
+    alert: dialog.alert,
+    status: dialog.status,
     /**
      * @param {import('./ui.js').NoteView[]} choices
      * @param {(id: string, from: Focusable | null) => void} pick_

@@ -204,14 +204,16 @@ export function createUI(doc, actions) {
         return false;
       },
     );
-  const openModal = () => (dialogs ? [dialogs.editor, dialogs.view, dialogs.share].find((m) => m.el.open) ?? null : null);
+  const openModal = () =>
+    dialogs ? [dialogs.editor, dialogs.view, dialogs.share, dialogs.chooser].find((m) => m.el.open) ?? null : null;
+  let unavailable = ''; // why notes can't work on this page, when the setup check found out
 
   shadow.append(live, adder, launcher, toast, panel);
   doc.body.append(host);
 
   function openPanel() {
     hideToast();
-    panelAlert.textContent = '';
+    panelAlert.textContent = unavailable;
     panel.show();
     launcher.setAttribute('aria-expanded', 'true');
     panelTitle.focus();
@@ -405,6 +407,12 @@ export function createUI(doc, actions) {
           ? ''
           : 'This browser cannot draw highlights; your notes are listed here.';
       if (keyBox.hidden === false) toggleKey(true);
+    },
+
+    /** Say why notes can't work here ('' when they can): "My notes" opens on it. */
+    setUnavailable(/** @type {string} */ sentence) {
+      unavailable = sentence;
+      if (panel.open) panelAlert.textContent = sentence;
     },
 
     /** Show "Add note" by `rect` (viewport coordinates), or as a bottom bar. */
