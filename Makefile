@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := notes_service
 
-.PHONY: run test install install-test lint serve widget widget-test demo bench clean system-tools test-tools
+.PHONY: run test install install-test lint serve widget widget-test demo bench clean system-tools test-tools catalogs catalogs-update
 
 WIDGET_OUT := notes_service/static/widget.js
 WIDGET_SRC := $(wildcard widget/src/*.js widget/src/*.d.ts) widget/build.mjs widget/package.json
@@ -23,8 +23,23 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed catalogs
+install-test: $(VENV)/.installed-test catalogs
+
+# The pages' words in other languages (notes_service/i18n.py): the .po catalogs are the source,
+# committed; their .mo files are compiled here, never committed. `make catalogs-update` extracts
+# the strings of the templates and the Python sources again and merges them into each catalog.
+TRANSLATIONS := notes_service/translations
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile -l $* -i $< -o $@
+
+catalogs: $(CATALOGS)
+
+catalogs-update: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k lazy_gettext \
+		--no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
 
 # The widget: bundled by esbuild from widget/src (approx-string-match inside) by widget/build.mjs:
 # the loader served at /widget.js, its ES modules under /static/widget/ (the dialogs on demand).

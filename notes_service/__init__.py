@@ -94,6 +94,9 @@ def _dev_secret(data_dir: Path) -> str:
 
 
 def _bind_extensions(app: Flask, settings: Settings) -> None:
+    from . import i18n
+
+    i18n.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     if settings.database_url.startswith("sqlite"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from ..i18n import record_date
 from . import service
 from .presenter import render_sections
-from .render import format_date
 
 bp = Blueprint("trial_pages", __name__)
 
@@ -29,5 +29,5 @@ def trial_page(nct: str) -> str:
         trial=trial,
         row=row,
         body=render_sections(trial.sections),
-        data_date=format_date(trial.data_date),
+        data_date=record_date(trial.data_date),
     )

@@ -1,0 +1,97 @@
+"""The reader's language: English, Spanish or Arabic, through Flask-Babel's gettext catalogs.
+
+Chosen, in order, by `?lang=` (a language link on our pages), the choice a reader made before
+(a `lang` cookie holding only the language code: a preference, never an identifier) and the
+browser's `Accept-Language`. Catalogs live in `notes_service/translations/<lang>/LC_MESSAGES/`:
+`messages.po` is the source, committed; `messages.mo` is compiled from it by `make catalogs`
+(every make target that runs the service or its tests depends on it), never committed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import urlencode
+
+from babel.dates import format_skeleton
+from flask import Flask, Response, request
+from flask_babel import Babel, format_date, format_decimal, get_locale
+
+DEFAULT = "en"
+# The languages shipped, each named in its own language (what the switch shows).
+LANGUAGES: dict[str, str] = {"en": "English", "es": "Español", "ar": "العربية"}
+RIGHT_TO_LEFT = frozenset({"ar"})
+COOKIE = "lang"
+COOKIE_DAYS = 365
+
+
+def _asked() -> str | None:
+    asked = request.args.get("lang", "")
+    return asked if asked in LANGUAGES else None
+
+
+def select_locale() -> str:
+    """The language of this request: asked for, chosen before, or the browser's best match."""
+    kept = request.cookies.get(COOKIE, "")
+    return (
+        _asked() or (kept if kept in LANGUAGES else None) or request.accept_languages.best_match(LANGUAGES) or DEFAULT
+    )
+
+
+def current_language() -> str:
+    """The code of the language this request is answered in."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT
+
+
+def language_url(code: str) -> str:
+    """This page in language `code`: its path and query, `lang` replaced."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*args, ('lang', code)])}"
+
+
+def record_date(value: str | None) -> str | None:
+    """A record's date ("2025-08-07", "2025-08") in the reader's language; other text unchanged."""
+    if not value:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return str(format_date(date.fromisoformat(value), "long"))
+        if re.fullmatch(r"\d{4}-\d{2}", value):
+            # A month and year as the language writes them (CLDR's yMMMM: "agosto de 2025").
+            return format_skeleton("yMMMM", date.fromisoformat(f"{value}-01"), locale=get_locale() or DEFAULT)
+    except ValueError:
+        pass
+    return value
+
+
+def _remember_choice(response: Response) -> Response:
+    asked = _asked()
+    if asked and request.cookies.get(COOKIE) != asked:
+        response.set_cookie(
+            COOKIE,
+            asked,
+            max_age=COOKIE_DAYS * 86400,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def _template_context() -> dict[str, object]:
+    language = current_language()
+    return {
+        "lang": language,
+        "text_direction": "rtl" if language in RIGHT_TO_LEFT else "ltr",
+        "languages": LANGUAGES,
+        "language_url": language_url,
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel with our locale selector, the language cookie and the templates' context."""
+    Babel(app, locale_selector=select_locale)
+    app.after_request(_remember_choice)
+    app.context_processor(_template_context)
+    app.jinja_env.filters["number"] = format_decimal  # grouping and digits of the reader's language
