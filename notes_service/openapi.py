@@ -18,6 +18,8 @@ from flask import Blueprint, Flask, current_app
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .accounts.schemas import GrantExchanged, ImportDone
+from .devices.schemas import DEVICES_PER_PAGE, DeviceCreated, DevicesPage, LinkCodeCreated
 from .notes.schemas import AnnotationExport, Note, NotebookCreated, NotesPage
 from .paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from .schemas import Problem
@@ -86,6 +88,7 @@ def _cursor(description: str) -> dict[str, Any]:
 NCT = _path("nct", 64, "NCT number")
 NOTE_ID = _path("note_id", 64)
 SHARE_ID = _path("share_id", 64)
+DEVICE_ID = _path("device_id", 64)
 TOKEN = _path("token", 200)
 TRIAL_CURSOR = _cursor("Opaque cursor from a previous page's `next` or `previous`")
 TRIAL_LIMIT = _limit(MAX_PAGE_SIZE, PAGE_SIZE, f"Page size (default {PAGE_SIZE})")
@@ -228,6 +231,98 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "operationId": "deleteNotebook",
             "security": BEARER,
             "responses": {"204": NO_CONTENT, **AUTH, "503": _problem("Deleted, but the SQLite log is not erased yet")},
+        }
+    },
+    "/api/v1/notebooks/me/devices": {
+        "get": {
+            "summary": "My notebook's devices (browsers), oldest first; `current` marks the caller's",
+            "operationId": "listDevices",
+            "security": BEARER,
+            "parameters": [CURSOR, _limit(DEVICES_PER_PAGE, DEVICES_PER_PAGE, "Most devices in the page")],
+            "responses": {
+                "200": _json(DevicesPage),
+                **AUTH,
+                **BAD_PAGE,
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/notebooks/me/devices/{device_id}": {
+        "delete": {
+            "summary": "Remove a device: its token stops at once and its key slot is erased",
+            "description": "Removing the last device of a notebook no host site vouches for deletes the "
+            "notebook, its notes and shares (nothing could open them again), as DELETE /api/v1/notebooks/me.",
+            "operationId": "removeDevice",
+            "security": BEARER,
+            "parameters": [DEVICE_ID],
+            "responses": {
+                "204": NO_CONTENT,
+                **AUTH,
+                **MINE,
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("The notebook is deleted, but the SQLite log is not erased yet"),
+            },
+        }
+    },
+    "/api/v1/notebooks/me/link-codes": {
+        "post": {
+            "summary": "A one-time link code (10 minutes) for another browser of my notebook",
+            "operationId": "createLinkCode",
+            "security": BEARER,
+            "responses": {"201": _json(LinkCodeCreated, "Created"), **AUTH, "429": _problem("Rate limited")},
+        }
+    },
+    "/api/v1/link-codes/redeem": {
+        "post": {
+            "summary": "Redeem a link code: this browser becomes a device of the code's notebook",
+            "operationId": "redeemLinkCode",
+            "responses": {
+                "201": _json(DeviceCreated, "Created"),
+                **WRITE,
+                "404": _problem("A used, expired or unknown code (one answer for all three)"),
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/grants": {
+        "post": {
+            "summary": "Exchange a host site's grant for a device token of its user's notebook (made on first use)",
+            "description": "Every grant that is not accepted (signature, algorithm, key, issuer, audience, time, "
+            "replay, missing claims, size, or an nks that does not open the account's notebook) is a 401 problem "
+            "whose detail says which check failed.",
+            "operationId": "exchangeGrant",
+            "responses": {
+                "201": _json(GrantExchanged, "Created"),
+                "400": _problem("Malformed JSON"),
+                "401": _problem("A grant that is not accepted"),
+                "413": _problem("Body over 64 KiB"),
+                "422": _problem("Invalid content, or the notebook has the most devices it may have"),
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("The account's notebook was being made at the same time: send it again"),
+            },
+        }
+    },
+    "/api/v1/notebooks/me/imports": {
+        "post": {
+            "summary": "Move the notes of this browser's anonymous notebook into mine, then delete it",
+            "description": "In one transaction: every note re-sealed under this notebook's key, or none. "
+            "The anonymous notebook's shares do not move; their links end with it.",
+            "operationId": "importNotebook",
+            "security": BEARER,
+            "responses": {
+                "200": _json(ImportDone),
+                **AUTH,
+                **WRITE,
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("Moved, but the SQLite log is not erased yet"),
+            },
+        }
+    },
+    "/link": {
+        "get": {
+            "summary": "The page a link code's QR code opens; its widget redeems the code in the URL's fragment",
+            "operationId": "linkPage",
+            "responses": {"200": _html("The page")},
         }
     },
     "/api/v1/notebooks/me/export": {
@@ -454,6 +549,11 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
         VersionsPage,
         EmbedCheck,
         NotebookCreated,
+        DevicesPage,
+        LinkCodeCreated,
+        DeviceCreated,
+        GrantExchanged,
+        ImportDone,
         AnnotationExport,
         NotesPage,
         Note,
