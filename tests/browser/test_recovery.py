@@ -29,7 +29,7 @@ def test_first_note_shows_where_notes_live_and_offers_the_key(live, page):
     add_note(page, CIRRHOSIS, "first note")
     notice = page.get_by_role("region", name="Your notes are kept in this browser only")
     expect(notice).to_be_visible()
-    notice.get_by_role("button", name="Save recovery key").click()
+    notice.get_by_role("button", name="Show recovery key").click()
     dialog = page.get_by_role("dialog", name="Your recovery key")
     expect(dialog.get_by_role("textbox", name="Recovery key")).to_have_value(token_of(page, live))
     expect(dialog.get_by_text("Not saved yet")).to_be_visible()

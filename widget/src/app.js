@@ -43,8 +43,13 @@ export const DESTROY_EVENT = 'trial-notes:destroy';
  */
 
 /**
+ * @typedef {{doc: Document, trial: string, apiBase: string, grantUrl?: string}} Options
+ *   `grantUrl`: the host site's grant URL, for readers it vouches for (accounts.js)
+ */
+
+/**
  * Start the widget unless the page has it already (its tag was included twice).
- * @param {{doc: Document, trial: string, apiBase: string}} options
+ * @param {Options} options
  */
 export function boot(options) {
   if (!options.doc.querySelector(HOST_TAG)) startWidget(options);
@@ -54,10 +59,10 @@ export function boot(options) {
  * Start the widget for `trial` against the service at `apiBase` (an origin).
  * `destroy()` removes everything it added to the page: its host element,
  * highlights and sheet, and every listener, observer and timer.
- * @param {{doc: Document, trial: string, apiBase: string}} options
+ * @param {Options} options
  * @returns {{destroy: () => void}}
  */
-export function startWidget({ doc, trial, apiBase }) {
+export function startWidget({ doc, trial, apiBase, grantUrl }) {
   const view = /** @type {Window & typeof globalThis} */ (doc.defaultView); // a page's document has one
   const listeners = createListeners(view);
   // This browser's own notebook; a host site's account notebook replaces it while signed in (accounts.js).
@@ -393,7 +398,14 @@ export function startWidget({ doc, trial, apiBase }) {
   listeners.on(doc, DESTROY_EVENT, destroy);
 
   attach(root);
-  load();
+  // A host that vouches for its readers: their account's notebook first (accounts.js, on demand).
+  if (grantUrl) {
+    const account = createTokenStore(view, apiBase, 'account');
+    const use = (/** @type {typeof own} */ t) => (tokens = t);
+    import('./accounts.js')
+      .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account }, { ui, use, load, showError }))
+      .catch(showError);
+  } else load();
   // The service's /link page carries a link code in its fragment (never sent to a server): use it, then drop it.
   const linked = view.location.origin === apiBase && /^#code=([\w-]+)$/.exec(view.location.hash);
   if (linked) {

@@ -22,7 +22,8 @@ if (!trial || !apiBase) {
     else resolve(null);
   });
   Promise.all([app, ready]).then(
-    ([widget]) => widget.boot({ doc: document, trial, apiBase }),
+    // data-grant-url: the host site vouches for its signed-in readers (widget/src/accounts.js).
+    ([widget]) => widget.boot({ doc: document, trial, apiBase, grantUrl: script?.dataset.grantUrl }),
     (err) => console.warn(`Trial Notes: the widget could not be loaded from ${apiBase}: ${err}`),
   );
 }

@@ -150,7 +150,7 @@ function build(ctx, keeper) {
     h(
       'div',
       { class: 'row' },
-      h('button', { class: 'primary', onclick: (e) => open(e.currentTarget) }, 'Save recovery key'),
+      h('button', { class: 'primary', onclick: (e) => open(e.currentTarget) }, 'Show recovery key'),
       h('button', { onclick: () => (notice.hidden = true) }, 'Not now'),
     ),
   );
