@@ -153,7 +153,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   /** Load this page's notes (none without a token); their count. */
   async function load() {
-    if (!tokens.read()) {
+    if (!tokens.read() || !trial) {
       setNotes([]);
       return 0;
     }
@@ -199,7 +199,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   const recoveryModule = once(() => import('./recovery.js'));
   const devicesModule = once(() => import('./devices.js'));
-  const linker = { api, tokens: () => tokens, apiBase, reload: load };
+  const linker = { api, tokens: () => tokens, apiBase, reload: load, onTrialPage: Boolean(trial) };
   const keeper = { tokens: () => tokens, apiBase, useKey };
 
   /**

@@ -18,6 +18,7 @@ import { qrSvg } from './qr.js';
  * @property {() => TokenStore} tokens  the token in use
  * @property {string} apiBase
  * @property {() => Promise<number>} reload  load this page's notes again; their count
+ * @property {boolean} onTrialPage  false on the service's /link page
  */
 
 const CSS = `
@@ -199,7 +200,11 @@ function build(ctx, linker) {
       const count = await linker.reload();
       redeem.close();
       ctx.refresh();
-      ctx.announce(`This browser is linked. ${count} ${count === 1 ? 'note' : 'notes'} on this page.`);
+      ctx.announce(
+        linker.onTrialPage
+          ? `This browser is linked. ${count} ${count === 1 ? 'note' : 'notes'} on this page.`
+          : 'This browser is linked: your notes show on each trial’s page.',
+      );
     });
   });
 
@@ -259,9 +264,12 @@ function build(ctx, linker) {
 
   function ask(/** @type {Device} */ d) {
     removing = d;
+    // The service deletes a notebook with its last device, unless a host site's account keeps it.
     const last = known.length === 1;
-    confirmText.textContent = last
-      ? `${d.current ? 'This browser' : d.name} is the only device that opens these notes. If you remove it, no device can open them any more, and a recovery key saved from it stops working too. Remove it?`
+    confirmText.textContent = last && linker.tokens().kind === 'account'
+      ? 'Remove this browser? Your notes stay in your account: signing in again brings them back here.'
+      : last
+      ? `${d.current ? 'This browser' : d.name} is the only device of your notebook. If you remove it, the notebook and all its notes are deleted for good, and its recovery key stops working. Remove it?`
       : d.current
         ? 'Remove this browser? Your notes stop opening here, and a recovery key saved from this browser stops working. Your other devices keep them.'
         : `Remove ${d.name}? It can no longer open your notes, and a recovery key saved from it stops working.`;

@@ -8,11 +8,12 @@
 
 const tag = document.currentScript ?? document.querySelector('script[data-trial][src]');
 const script = tag instanceof HTMLScriptElement ? tag : null;
-const trial = script?.dataset.trial;
+// The service's /link page has no trial: the widget there only redeems the link code in its URL.
+const trial = script?.dataset.trial ?? (script?.dataset.linkPage === undefined ? undefined : '');
 // The API lives where the script came from, whatever page embeds it.
 const apiBase = script?.src ? new URL(script.src, location.href).origin : null;
 
-if (!trial || !apiBase) {
+if (trial === undefined || !apiBase) {
   console.warn('Trial Notes: the widget script needs a src and a data-trial attribute.');
 } else {
   /** @type {Promise<typeof import('./app.js')>} the built app.js */

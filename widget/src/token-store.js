@@ -12,6 +12,7 @@ const mark = (/** @type {string} */ token) =>
 
 /**
  * @typedef {object} TokenStore
+ * @property {string} kind  'token' (the browser's own notebook) or 'account' (vouched for by the host site)
  * @property {() => string | null} read  The token, or null before the first save.
  * @property {(token: string) => void} store  Keep a token the service gave or accepted.
  * @property {() => void} reject  The service refused the token (a 401): the next save makes a new notebook.
@@ -46,6 +47,7 @@ export function createTokenStore(view, apiBase, kind = 'token') {
   const read = () => storage((s) => s.getItem(key)) ?? memory;
 
   return {
+    kind,
     read,
     store(token) {
       memory = token;
