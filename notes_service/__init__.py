@@ -146,8 +146,11 @@ def _empty_sqlite_log(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .accounts import models as _accounts_models  # noqa: F401 - register the tables
+    from .devices.api import bp as devices_api_bp
+    from .devices.pages import bp as device_pages_bp
     from .health import bp as health_bp
-    from .notes import models as _notes_models  # noqa: F401 - register the tables
+    from .notes import models as _notes_models  # noqa: F401
     from .notes.api import bp as notes_api_bp
     from .notes.cli import bp as keys_cli_bp
     from .notes.reanchor import subscribe as subscribe_reanchoring
@@ -169,6 +172,8 @@ def _register_blueprints(app: Flask) -> None:
         keys_cli_bp,
         shares_api_bp,
         share_pages_bp,
+        devices_api_bp,
+        device_pages_bp,
     ):
         app.register_blueprint(blueprint)
     subscribe_reanchoring(app)  # the trial store announces changed trials; notes re-anchor on them

@@ -34,6 +34,13 @@ RATE_LIMITS: dict[str, tuple[str, str]] = {
     "shares": ("NOTES_SHARE_CREATE_RATE_LIMIT", "30 per hour"),
     # The share page: with its cookie, each view decrypts every shared note and renders the trial.
     "share_page": ("NOTES_SHARE_PAGE_RATE_LIMIT", "60 per minute"),
+    # The device list and removals: light, but a removal may delete a whole notebook.
+    "devices": ("NOTES_DEVICE_RATE_LIMIT", "60 per minute"),
+    # Link codes, made and redeemed: each seals or opens a key slot; a code is 100 bits, so this
+    # bounds work, not guessing.
+    "link_codes": ("NOTES_LINK_CODE_RATE_LIMIT", "20 per hour"),
+    # Grants and imports: each verifies a signature and makes a device, or re-seals a notebook.
+    "grants": ("NOTES_GRANT_RATE_LIMIT", "30 per hour"),
 }
 
 

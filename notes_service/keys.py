@@ -4,9 +4,10 @@
 
 * the key-encryption keys (KEKs) from `NOTES_KEYS` (or a development key in the data folder),
   checked at start-up against the check values and data in the database;
-* the key slots (`key_slots`): a notebook's data key sealed for its notebook token (the owner
-  slot) and for each share's link token (a share slot), each inside a KEK layer. A data key is
-  only ever in memory while a request that brought one of those tokens is served;
+* the key slots (`key_slots`): a notebook's data key sealed for each device's token, for a
+  link code and for a vouched account's nks, and a share's key for its link token, each inside
+  a KEK layer. A data key is only ever in memory while a request that brought one of those
+  secrets is served;
 * `flask keys rotate`: moves every slot's KEK layer to the newest KEK, with no token.
 
 DESIGN.md, "Data at rest", draws the hierarchy.
@@ -79,8 +80,29 @@ def share_context(share_id: str, notebook_id: str) -> bytes:
     return b"share:" + share_id.encode("ascii") + b"|notebook:" + notebook_id.encode("ascii")
 
 
-def _slot_context(notebook_id: str, share_id: str | None) -> bytes:
-    return owner_context(notebook_id) if share_id is None else share_context(share_id, notebook_id)
+def link_code_context(link_code_id: str, notebook_id: str) -> bytes:
+    """What a link code's slot is bound to."""
+    return b"link-code:" + link_code_id.encode("ascii") + b"|notebook:" + notebook_id.encode("ascii")
+
+
+def account_context(account_id: str, notebook_id: str) -> bytes:
+    """What a vouched account's slot is bound to."""
+    return b"account:" + account_id.encode("ascii") + b"|notebook:" + notebook_id.encode("ascii")
+
+
+def slot_context(slot: Any) -> bytes:
+    """The context of a slot (a KeySlot or a SlotRow), by its holder.
+
+    A device's slot is bound to its notebook, as the one owner slot was before devices: that
+    slot became the first device's as it is (0010_devices), with no token to seal it again.
+    """
+    if slot.share_id is not None:
+        return share_context(slot.share_id, slot.notebook_id)
+    if getattr(slot, "link_code_id", None) is not None:
+        return link_code_context(slot.link_code_id, slot.notebook_id)
+    if getattr(slot, "account_id", None) is not None:
+        return account_context(slot.account_id, slot.notebook_id)
+    return owner_context(slot.notebook_id)
 
 
 @dataclass(frozen=True, repr=False)
@@ -93,22 +115,38 @@ class SlotRow:
     kek_id: str
     salt: bytes | None
     wrapped: bytes
+    device_id: str | None = None
+    link_code_id: str | None = None
+    account_id: str | None = None
 
 
-def new_slot(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> Any:
-    """A slot row (not yet added to the session) sealing `dek` for `token`."""
+def new_slot(
+    notebook_id: str,
+    share_id: str | None,
+    dek: bytes,
+    token: str,
+    *,
+    device_id: str | None = None,
+    link_code_id: str | None = None,
+    account_id: str | None = None,
+) -> Any:
+    """A slot row (not yet added to the session) sealing `dek` for `token`, held by exactly one holder."""
     from .notes.models import KeySlot
 
-    sealed = crypto.seal_slot(registry.keyring(), dek, token, _slot_context(notebook_id, share_id))
-    return KeySlot(
+    if sum(holder is not None for holder in (share_id, device_id, link_code_id, account_id)) != 1:
+        raise ValueError("a key slot has exactly one holder: a share, a device, a link code or an account")
+    slot = KeySlot(
         id=uuid.uuid4().hex,
         notebook_id=notebook_id,
         share_id=share_id,
-        kek_id=sealed.kek_id,
-        salt=sealed.salt,
-        wrapped=sealed.wrapped,
+        device_id=device_id,
+        link_code_id=link_code_id,
+        account_id=account_id,
         created_at=registry.now(),
     )
+    sealed = crypto.seal_slot(registry.keyring(), dek, token, slot_context(slot))
+    slot.kek_id, slot.salt, slot.wrapped = sealed.kek_id, sealed.salt, sealed.wrapped
+    return slot
 
 
 def open_slot(slot: Any, token: str) -> bytes:
@@ -120,7 +158,7 @@ def open_slot(slot: Any, token: str) -> bytes:
     share's KEK-only slot is converted by the share's opening (shares.service), which also
     gives the share its own key.
     """
-    context = _slot_context(slot.notebook_id, slot.share_id)
+    context = slot_context(slot)
     if slot.salt is not None:
         sealed = crypto.SealedSlot(slot.kek_id, slot.salt, slot.wrapped)
         return crypto.open_slot(registry.keyring(), sealed, token, context)
@@ -146,7 +184,7 @@ def seal_in_place(slot: Any, secret: bytes, token: str) -> bool:
     """Seal `secret` for `token` over a KEK-only slot (in the caller's transaction); False if already sealed."""
     from .notes.models import KeySlot
 
-    sealed = crypto.seal_slot(registry.keyring(), secret, token, _slot_context(slot.notebook_id, slot.share_id))
+    sealed = crypto.seal_slot(registry.keyring(), secret, token, slot_context(slot))
     # An UPDATE's result is a CursorResult, which has the row count (execute() is typed as Result).
     result = cast(
         "CursorResult[Any]",
@@ -158,13 +196,6 @@ def seal_in_place(slot: Any, secret: bytes, token: str) -> bool:
         ),
     )
     return bool(result.rowcount)
-
-
-def owner_slot_query() -> Any:
-    """The notebook's owner slot, joined by notebook id (share_id null)."""
-    from .notes.models import KeySlot
-
-    return select(KeySlot).where(KeySlot.share_id.is_(None))
 
 
 def share_slot(share_id: str) -> Any:
@@ -265,7 +296,7 @@ def _opens_kek_layer(ring: Keyring, slot: Any) -> bool:
         if slot.salt is None:
             crypto.unwrap_data_key(ring, slot.kek_id, slot.wrapped, owner_context(slot.notebook_id))
         else:
-            crypto.open_slot_layer(ring, slot.kek_id, slot.wrapped, _slot_context(slot.notebook_id, slot.share_id))
+            crypto.open_slot_layer(ring, slot.kek_id, slot.wrapped, slot_context(slot))
     except crypto.DecryptionError:
         return False
     return True
@@ -332,9 +363,7 @@ def rotate_slots(batch_size: int = 500, on_batch: Any = None) -> int:
                     ring, slot.kek_id, slot.wrapped, owner_context(slot.notebook_id)
                 )
             else:
-                slot.kek_id, slot.wrapped = crypto.rewrap_slot(
-                    ring, slot.kek_id, slot.wrapped, _slot_context(slot.notebook_id, slot.share_id)
-                )
+                slot.kek_id, slot.wrapped = crypto.rewrap_slot(ring, slot.kek_id, slot.wrapped, slot_context(slot))
         # Each batch commits on its own: an interrupted rotation resumes where it stopped.
         db.session.commit()
         rotated += len(batch)

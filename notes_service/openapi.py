@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, current_app
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .devices.schemas import DEVICES_PER_PAGE, DeviceCreated, DevicesPage, LinkCodeCreated
 from .notes.schemas import AnnotationExport, Note, NotebookCreated, NotesPage
 from .paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from .schemas import Problem
@@ -86,6 +87,7 @@ def _cursor(description: str) -> dict[str, Any]:
 NCT = _path("nct", 64, "NCT number")
 NOTE_ID = _path("note_id", 64)
 SHARE_ID = _path("share_id", 64)
+DEVICE_ID = _path("device_id", 64)
 TOKEN = _path("token", 200)
 TRIAL_CURSOR = _cursor("Opaque cursor from a previous page's `next` or `previous`")
 TRIAL_LIMIT = _limit(MAX_PAGE_SIZE, PAGE_SIZE, f"Page size (default {PAGE_SIZE})")
@@ -218,6 +220,64 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "operationId": "deleteNotebook",
             "security": BEARER,
             "responses": {"204": NO_CONTENT, **AUTH, "503": _problem("Deleted, but the SQLite log is not erased yet")},
+        }
+    },
+    "/api/v1/notebooks/me/devices": {
+        "get": {
+            "summary": "My notebook's devices (browsers), oldest first; `current` marks the caller's",
+            "operationId": "listDevices",
+            "security": BEARER,
+            "parameters": [CURSOR, _limit(DEVICES_PER_PAGE, DEVICES_PER_PAGE, "Most devices in the page")],
+            "responses": {
+                "200": _json(DevicesPage),
+                **AUTH,
+                **BAD_PAGE,
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/notebooks/me/devices/{device_id}": {
+        "delete": {
+            "summary": "Remove a device: its token stops at once and its key slot is erased",
+            "description": "Removing the last device of a notebook no host site vouches for deletes the "
+            "notebook, its notes and shares (nothing could open them again), as DELETE /api/v1/notebooks/me.",
+            "operationId": "removeDevice",
+            "security": BEARER,
+            "parameters": [DEVICE_ID],
+            "responses": {
+                "204": NO_CONTENT,
+                **AUTH,
+                **MINE,
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("The notebook is deleted, but the SQLite log is not erased yet"),
+            },
+        }
+    },
+    "/api/v1/notebooks/me/link-codes": {
+        "post": {
+            "summary": "A one-time link code (10 minutes) for another browser of my notebook",
+            "operationId": "createLinkCode",
+            "security": BEARER,
+            "responses": {"201": _json(LinkCodeCreated, "Created"), **AUTH, "429": _problem("Rate limited")},
+        }
+    },
+    "/api/v1/link-codes/redeem": {
+        "post": {
+            "summary": "Redeem a link code: this browser becomes a device of the code's notebook",
+            "operationId": "redeemLinkCode",
+            "responses": {
+                "201": _json(DeviceCreated, "Created"),
+                **WRITE,
+                "404": _problem("A used, expired or unknown code (one answer for all three)"),
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
+    "/link": {
+        "get": {
+            "summary": "The page a link code's QR code opens; its widget redeems the code in the URL's fragment",
+            "operationId": "linkPage",
+            "responses": {"200": _html("The page")},
         }
     },
     "/api/v1/notebooks/me/export": {
@@ -443,6 +503,9 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
         Trial,
         VersionsPage,
         NotebookCreated,
+        DevicesPage,
+        LinkCodeCreated,
+        DeviceCreated,
         AnnotationExport,
         NotesPage,
         Note,

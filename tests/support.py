@@ -237,6 +237,7 @@ def as_before_key_slots(app, owner: Owner) -> None:
     from sqlalchemy import select, update
 
     from notes_service import crypto, keys, registry
+    from notes_service.devices.models import Device
     from notes_service.extensions import db
     from notes_service.notes import service
     from notes_service.notes.models import KeySlot, Note, Notebook
@@ -245,6 +246,9 @@ def as_before_key_slots(app, owner: Owner) -> None:
     with app.app_context():
         notebook = db.session.get(Notebook, owner.notebook_id)
         notebook.token = owner.token
+        notebook.device_id = db.session.scalar(
+            select(Device.id).where(Device.token_hash == crypto.hash_token(owner.token))
+        )
         dek = service.data_key(notebook)
         for note in db.session.scalars(select(Note).where(Note.notebook_id == owner.notebook_id)).all():
             plain = crypto.open_sealed(

@@ -410,12 +410,57 @@ def test_downgrade_below_key_slots_refuses_while_a_slot_is_sealed_for_a_token(mi
     owner.add_note(body="kept whatever the downgrade says")
     with app.app_context():
         before = schema()
+        # The schema at 0008 (0010 goes down and up again with the notebook's device in it).
+        downgrade(revision="0008_key_slots")
+        at_key_slots = schema()
+        upgrade(revision="head")
+        assert schema() == before
         with pytest.raises(SystemExit):
             downgrade(revision="0006_trial_versions")
-        # The revisions above it (0009 changes only PostgreSQL's compression of the versions' text)
-        # are undone first where DDL is not transactional (SQLite), kept where the refusal rolls
-        # everything back (PostgreSQL); either way nothing of the schema changed.
-        assert current_revision() in {"0008_key_slots", revisions(app)[-1][0]} and schema() == before
+        # The revisions above it are undone first where DDL is not transactional (SQLite), kept
+        # where the refusal rolls everything back (PostgreSQL); either way the schema is that of
+        # the revision the database says it is at, and 0008's refusal changed nothing.
+        revision = current_revision()
+        assert revision in {"0008_key_slots", revisions(app)[-1][0]}
+        assert schema() == (at_key_slots if revision == "0008_key_slots" else before)
+        if revision == "0008_key_slots":
+            upgrade(revision="head")
         db.session.remove()
     listed = app.test_client().get("/api/v1/trials/NCT07085104/notes", headers=owner.headers).get_json()
     assert [n["body"] for n in listed["notes"]] == ["kept whatever the downgrade says"]
+
+
+def test_each_notebooks_token_becomes_its_first_device_and_goes_back_on_downgrade(migration_app):
+    app = migration_app
+    with app.app_context():
+        upgrade(revision="head")
+    result = app.test_cli_runner().invoke(args=["trials", "load"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    owners = [new_owner(client) for _ in range(3)]
+    for number, owner in enumerate(owners):
+        owner.add_note(body=f"note of notebook {number}")
+    # A second browser of the first notebook: a downgrade keeps only each notebook's oldest device.
+    code = client.post("/api/v1/notebooks/me/link-codes", headers=owners[0].headers).get_json()["code"]
+    phone = client.post("/api/v1/link-codes/redeem", json={"code": code}).get_json()["token"]
+    with app.app_context():
+        downgrade(revision="0009_trial_versions_lz4")
+        assert "devices" not in inspect(db.engine).get_table_names()
+        owner_slots = db.session.execute(text("SELECT count(*) FROM key_slots WHERE share_id IS NULL")).scalar()
+        assert owner_slots == 3
+        db.session.remove()
+        upgrade(revision="head")
+        moved = db.session.execute(text("SELECT id, notebook_id, name FROM devices ORDER BY id")).all()
+        slots = db.session.execute(text("SELECT device_id, notebook_id FROM key_slots")).all()
+        db.session.remove()
+    assert sorted(row.notebook_id for row in moved) == sorted(owner.notebook_id for owner in owners)
+    assert {row.name for row in moved} == {"First browser"}
+    assert sorted((s.device_id, s.notebook_id) for s in slots) == sorted((r.id, r.notebook_id) for r in moved)
+    for number, owner in enumerate(owners):
+        listed = client.get("/api/v1/trials/NCT07085104/notes", headers=owner.headers)
+        assert listed.status_code == 200
+        assert [n["body"] for n in listed.get_json()["notes"]] == [f"note of notebook {number}"]
+        devices = client.get("/api/v1/notebooks/me/devices", headers=owner.headers).get_json()["devices"]
+        assert [(d["name"], d["current"]) for d in devices] == [("First browser", True)]
+    gone = client.get("/api/v1/notebooks/me/devices", headers={"Authorization": f"Bearer {phone}"})
+    assert gone.status_code == 401

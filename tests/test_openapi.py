@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from support import SEED, new_owner
 
 from notes_service import web
+from notes_service.devices.schemas import RedeemLinkCode
 from notes_service.errors import Invalid
 from notes_service.notes.schemas import NoteInput, NotePatch
 from notes_service.openapi import REF, document, request_models
@@ -53,7 +54,11 @@ def test_every_described_operation_exists(app, client):
 # -- The document is the models: each body is the model its view validates with ---------------
 
 # POST and PATCH routes of the API that take no body.
-NO_BODY = {("/api/v1/notebooks", "post"), ("/api/v1/shares/{share_id}/unlock", "post")}
+NO_BODY = {
+    ("/api/v1/notebooks", "post"),
+    ("/api/v1/shares/{share_id}/unlock", "post"),
+    ("/api/v1/notebooks/me/link-codes", "post"),
+}
 
 
 def test_every_api_write_route_documents_the_model_its_view_declares(app):
@@ -107,6 +112,7 @@ SEEDS = {
     },
     OpenShare: {"passcode": "482-913-057"},
     SharedNotesRequest: {"session": "s.i.g", "cursor": "W10"},
+    RedeemLinkCode: {"code": "7Q2M-X9KD-0B4T-PW8R-H3NZ", "device_name": "Firefox on Android"},
 }
 # What the models check that JSON Schema cannot say; a refusal for anything else is drift.
 BEYOND_SCHEMA = {
@@ -238,6 +244,8 @@ def test_each_answer_is_what_its_response_model_documents(app, client):
     chosen = owner.share(passcode="blue heron 42", note_ids=[note["id"]], max_views=3)
     token = chosen["url"].rsplit("/s/", 1)[1]
     opened = client.post(f"/api/v1/shared/{token}", json={"passcode": "blue heron 42"})
+    link = client.post("/api/v1/notebooks/me/link-codes", headers=owner.headers)
+    redeemed = client.post("/api/v1/link-codes/redeem", json={"code": link.get_json()["code"]})
     calls = [
         ("POST", "/api/v1/notebooks", None, 201),
         ("GET", "/api/v1/trials?limit=2", None, 200),
@@ -254,8 +262,12 @@ def test_each_answer_is_what_its_response_model_documents(app, client):
         ("POST", f"/api/v1/shared/{token}/notes", {"session": opened.get_json()["session"]}, 200),
         ("POST", f"/api/v1/trials/{SEED}/notes", {"body": "no target"}, 422),
         ("GET", "/api/v1/notes/" + "0" * 32, None, 404),
+        ("GET", "/api/v1/notebooks/me/devices", None, 200),
+        ("POST", "/api/v1/link-codes/redeem", {"code": "0" * 20}, 404),
     ]
     answers = [
+        ("POST /api/v1/notebooks/me/link-codes", "/api/v1/notebooks/me/link-codes", "post", 201, link.get_json()),
+        ("POST /api/v1/link-codes/redeem", "/api/v1/link-codes/redeem", "post", 201, redeemed.get_json()),
         ("POST /api/v1/shares (generated)", "/api/v1/shares", "post", 201, generated),
         ("POST /api/v1/shares (chosen)", "/api/v1/shares", "post", 201, chosen),
         ("POST /api/v1/shared/{token}", "/api/v1/shared/{token}", "post", 200, opened.get_json()),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from .. import registry
 from ..crypto import hash_token, tokens_match
+from ..devices.models import Device
 from ..errors import NotFound, Unauthorized
 from ..extensions import db
 from .models import KeySlot, Notebook
@@ -18,7 +21,7 @@ T = TypeVar("T")
 
 
 class TokenRow(Protocol):
-    """What check_token reads: a Notebook, or a result row with its columns."""
+    """What check_token reads: a result row with the device's token hash and its slot's id."""
 
     @property
     def slot_id(self) -> str | None: ...
@@ -49,28 +52,63 @@ def token_digest(token: str | None) -> str:
 
 
 def check_token(token: str, found: Found | None) -> Found:
-    """`found` (a row with the notebook's columns and `slot_id`) if it is live and this token's; else Unauthorized."""
+    """`found` (a row with the device's token hash and `slot_id`) if it is live and this token's; else Unauthorized."""
     # The lookup is by hash; the constant-time comparison keeps the check itself timing-safe.
-    # A notebook whose owner slot is gone is being deleted (its slots are erased first).
+    # A device whose slot is gone is being deleted with its notebook (its slots are erased first).
     if found is None or found.slot_id is None or not tokens_match(token, found.token_hash):
         raise Unauthorized("This notebook token is not valid (it may have been deleted).")
     return found
 
 
-_NOTEBOOK_BY_DIGEST = select(Notebook, KeySlot, Notebook.token_hash, KeySlot.id.label("slot_id")).outerjoin(
-    KeySlot, (KeySlot.notebook_id == Notebook.id) & KeySlot.share_id.is_(None)
+# A token is a device's: the notebook comes through its device, the slot is the device's own.
+_NOTEBOOK_BY_DIGEST = (
+    select(
+        Notebook,
+        KeySlot,
+        Device.token_hash,
+        KeySlot.id.label("slot_id"),
+        Device.id.label("device_id"),
+        Device.last_used_at,
+    )
+    .join(Device, Device.notebook_id == Notebook.id)
+    .outerjoin(KeySlot, KeySlot.device_id == Device.id)
 )
 
 
 def notebook_for_token(token: str | None) -> Notebook:
-    """The live notebook whose token this is, carrying the token (and its owner slot), or Unauthorized."""
+    """The live notebook whose device token this is, carrying the token (and the device's slot), or Unauthorized."""
     digest = token_digest(token)
-    row = db.session.execute(_NOTEBOOK_BY_DIGEST.where(Notebook.token_hash == digest)).first()
+    row = db.session.execute(_NOTEBOOK_BY_DIGEST.where(Device.token_hash == digest)).first()
     found = check_token(token or "", row)
     notebook: Notebook = found.Notebook
-    notebook.token = token  # in memory for this request only: the owner slot opens with it
+    notebook.token = token  # in memory for this request only: the device's slot opens with it
+    notebook.device_id = found.device_id
     notebook.owner_slot = found.KeySlot  # read in the same statement: opening it costs no query
+    touch_device(found.device_id, found.last_used_at)
     return notebook
+
+
+# How stale a device's `last_used_at` may get: it is written at most once per step, so a
+# device's reads are not each a write (the list shows "last used" to within this much).
+LAST_USED_STEP = timedelta(minutes=5)
+
+
+def touch_device(device_id: str, last_used_at: datetime) -> None:
+    """Move a device's `last_used_at` to now, when it is more than LAST_USED_STEP old."""
+    now = registry.now()
+    if last_used_at > now - LAST_USED_STEP:
+        return
+    # A write of its own, at the start of the request: on SQLite a GET reads in a plain BEGIN,
+    # and a write inside a read transaction may fail at once where its own waits for the lock.
+    # The WHERE makes two requests at once write once.
+    db.session.commit()
+    db.session.execute(
+        update(Device)
+        .where(Device.id == device_id, Device.last_used_at <= now - LAST_USED_STEP)
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def owned_or_404(model: type[T], notebook: Notebook, row_id: str, what: str) -> T:

@@ -24,13 +24,14 @@ from flask import current_app
 from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, update
 
 from .. import crypto, keys, registry
+from ..devices.models import Device
 from ..errors import Busy, Invalid
 from ..extensions import db
 from ..paging import PageRequest
 from ..trials import service as trials
 from ..trials.models import Trial
 from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to_selectors
-from .auth import check_token, owned_or_404, token_digest
+from .auth import check_token, owned_or_404, token_digest, touch_device
 from .models import KeySlot, Note, Notebook
 from .reanchor import reanchored
 from .sanitize import sanitize_body
@@ -101,15 +102,41 @@ def _new_id() -> str:
 # -- Notebooks ---------------------------------------------------------------------
 
 
-def create_notebook() -> tuple[Notebook, str]:
-    """A new notebook and its token (returned this once, stored only as a hash)."""
-    token = crypto.new_token(32)
-    notebook_id = _new_id()
-    notebook = Notebook(id=notebook_id, token_hash=crypto.hash_token(token), created_at=registry.now())
+FIRST_DEVICE_NAME = "First browser"
+
+
+def new_notebook() -> Notebook:
+    """A notebook row, added and flushed (in the caller's transaction), with no device yet."""
+    # notebooks.token_hash authenticates nothing since devices (0010_devices): a hash of bytes
+    # no one is given fills the column SQLite could not drop.
+    filler = crypto.hash_token(crypto.new_token(32))
+    notebook = Notebook(id=_new_id(), token_hash=filler, created_at=registry.now())
     db.session.add(notebook)
-    db.session.flush()  # the slot refers to the notebook row (no relationship orders the inserts)
-    # The data key is only ever stored in slots: the owner's, sealed for this token.
-    db.session.add(keys.new_slot(notebook_id, None, crypto.new_data_key(), token))
+    db.session.flush()  # devices and slots refer to the notebook row (no relationship orders the inserts)
+    return notebook
+
+
+def add_device(notebook_id: str, dek: bytes, name: str) -> tuple[Device, str]:
+    """A new device of a notebook (in the caller's transaction): its token, once, and its slot sealed for it."""
+    token = crypto.new_token(32)
+    now = registry.now()
+    device = Device(
+        id=_new_id(), notebook_id=notebook_id, token_hash=crypto.hash_token(token), name=name, created_at=now
+    )
+    device.last_used_at = now
+    db.session.add(device)
+    db.session.flush()
+    # The data key is only ever stored in slots: this device's, sealed for its token.
+    db.session.add(keys.new_slot(notebook_id, None, dek, token, device_id=device.id))
+    return device, token
+
+
+def create_notebook() -> tuple[Notebook, str]:
+    """A new notebook and its first device's token (returned this once, stored only as a hash)."""
+    dek = crypto.new_data_key()
+    notebook = new_notebook()
+    device, token = add_device(notebook.id, dek, FIRST_DEVICE_NAME)
+    notebook.token, notebook.device_id = token, device.id
     db.session.commit()
     return notebook, token
 
@@ -162,12 +189,12 @@ def _erase_sqlite_log() -> None:
 
 def data_key(notebook: Notebook) -> bytes:
     """The notebook's data key, out of its owner slot with the request's notebook token."""
-    if notebook.token is None:
+    if notebook.token is None or notebook.device_id is None:
         # Nothing without a token can open a note: a CLI or a background job gets here.
-        raise crypto.DecryptionError("the owner's key slot opens only with the notebook token")
+        raise crypto.DecryptionError("a device's key slot opens only with the device's token")
     slot = notebook.owner_slot
     if slot is None or slot.salt is None:  # not read with the notebook, or to be sealed for the token
-        slot = db.session.scalar(keys.owner_slot_query().where(KeySlot.notebook_id == notebook.id))
+        slot = db.session.scalar(select(KeySlot).where(KeySlot.device_id == notebook.device_id))
     if slot is None:
         raise crypto.DecryptionError("the notebook's data key was erased")
     return keys.open_slot(slot, notebook.token)
@@ -444,6 +471,7 @@ def list_notes(notebook: Notebook, trial_id: str, page: PageRequest) -> NoteSlic
 _NOTEBOOKS = Notebook.__table__
 _TRIALS = Trial.__table__
 _SLOTS = KeySlot.__table__
+_DEVICES = Device.__table__
 
 
 def _my_page_query(after: bool) -> Any:
@@ -452,7 +480,7 @@ def _my_page_query(after: bool) -> Any:
     Outer joins: a row comes back whenever the notebook exists, its trial id null when there
     is no such trial, its note id null when there is no note on the page.
     """
-    notes, trial, notebooks, slots = _NOTES.c, _TRIALS.c, _NOTEBOOKS.c, _SLOTS.c
+    notes, trial, notebooks, slots, devices = _NOTES.c, _TRIALS.c, _NOTEBOOKS.c, _SLOTS.c, _DEVICES.c
     note_on = and_(notes.notebook_id == notebooks.id, notes.trial_id == trial.id)
     if after:
         keyset = _keyset_after((notes.created_at, notes.id), (bindparam("after_at"), bindparam("after_id")))
@@ -460,7 +488,9 @@ def _my_page_query(after: bool) -> Any:
     return (
         select(
             notebooks.id,
-            notebooks.token_hash,
+            devices.token_hash,
+            devices.id.label("device_id"),
+            devices.last_used_at,
             slots.id.label("slot_id"),
             slots.kek_id,
             slots.salt,
@@ -470,11 +500,12 @@ def _my_page_query(after: bool) -> Any:
             func.length(notes.ciphertext).label("size"),
             (notes.anchored_version != trial.version).label("stale"),
         )
-        .select_from(_NOTEBOOKS)
-        .outerjoin(_SLOTS, and_(slots.notebook_id == notebooks.id, slots.share_id.is_(None)))
+        .select_from(_DEVICES)
+        .join(_NOTEBOOKS, notebooks.id == devices.notebook_id)
+        .outerjoin(_SLOTS, slots.device_id == devices.id)
         .outerjoin(_TRIALS, and_(trial.id == bindparam("trial"), trial.version_id.is_not(None)))
         .outerjoin(_NOTES, note_on)
-        .where(notebooks.token_hash == bindparam("digest"))
+        .where(devices.token_hash == bindparam("digest"))
         .order_by(notes.created_at, notes.id)
         .limit(bindparam("limit", type_=Integer))
     )
@@ -499,9 +530,10 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
         values["after_at"], values["after_id"] = page.after
     rows = db.session.connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
     first = check_token(token or "", rows[0] if rows else None)
+    touch_device(first.device_id, first.last_used_at)
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
-    slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped)
+    slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped, first.device_id)
 
     def key() -> NoteKeys | None:
         dek = safe_key(lambda: keys.open_slot(slot, token or ""), first.id)

@@ -35,6 +35,12 @@ FOREIGN_KEYS = {
     ("trial_versions", "trial_id"): "CASCADE",
     ("key_slots", "notebook_id"): "CASCADE",
     ("key_slots", "share_id"): "CASCADE",
+    ("key_slots", "device_id"): "CASCADE",
+    ("key_slots", "link_code_id"): "CASCADE",
+    ("key_slots", "account_id"): "CASCADE",
+    ("devices", "notebook_id"): "CASCADE",
+    ("link_codes", "notebook_id"): "CASCADE",
+    ("accounts", "notebook_id"): "CASCADE",
 }
 
 

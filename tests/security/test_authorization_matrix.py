@@ -62,6 +62,12 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("POST", "/api/v1/shared/<token>/notes"): (200, 401, 401, 401, 401, S(200), S(200)),
     ("GET", "/s/<token>"): (200, 200, 200, 200, 200, S(200), 200),
     ("POST", "/s/<token>"): (303, 401, 401, 401, 401, 303, 303),
+    ("GET", "/api/v1/notebooks/me/devices"): (200, 200, 401, 401, 401, 401, 401),
+    # The owner's device, aimed at by everyone: for the owner it is the notebook's last device.
+    ("DELETE", "/api/v1/notebooks/me/devices/<device_id>"): (204, 404, 401, 401, 401, 401, 401),
+    ("POST", "/api/v1/notebooks/me/link-codes"): (201, 201, 401, 401, 401, 401, 401),
+    # Only the owner was shown the code (as a passcode); everyone else sends one of the right form.
+    ("POST", "/api/v1/link-codes/redeem"): (201, 404, 404, 404, 404, 404, 404),
 }
 CELLS = [
     (route, caller, expected) for route, row in TABLE.items() for caller, expected in zip(CALLERS, row, strict=True)
@@ -84,6 +90,8 @@ class World:
     session: str
     other_session: str
     marks: dict[str, str]
+    device_id: str
+    link_code: str
 
     def owner_secrets(self) -> dict[str, str]:
         """What only the owner may see (the notebook token: not even the owner, after creation)."""
@@ -92,6 +100,8 @@ class World:
             "private note id": self.private_note["id"],
             "share id": self.share["id"],
             "notebook id": self.owner.notebook_id,
+            "device id": self.device_id,
+            "link code": self.link_code,
         }
 
     def shared_secrets(self) -> dict[str, str]:
@@ -130,6 +140,8 @@ def build_world(app) -> World:
         .post(f"/api/v1/shared/{other_share['url'].rsplit('/s/', 1)[1]}", json={"passcode": PASSCODE})
         .get_json()["session"]
     )
+    device_id = client.get("/api/v1/notebooks/me/devices", headers=owner.headers).get_json()["devices"][0]["id"]
+    link_code = client.post("/api/v1/notebooks/me/link-codes", headers=owner.headers).get_json()["code"]
     return World(
         owner,
         other,
@@ -142,6 +154,8 @@ def build_world(app) -> World:
         session,
         other_session,
         marks,
+        device_id,
+        link_code,
     )
 
 
@@ -166,6 +180,7 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         .replace("<note_id>", world.private_note["id"])
         .replace("<share_id>", world.share["id"])
         .replace("<token>", world.share_token)
+        .replace("<device_id>", world.device_id)
     )
     passcode = PASSCODE if caller in KNOW_PASSCODE else WRONG_PASSCODE
     kwargs: dict = {"headers": caller_headers(world, caller)}
@@ -182,6 +197,8 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         kwargs["json"] = {"passcode": passcode}
     elif route == ("POST", "/s/<token>"):
         kwargs["data"] = {"passcode": passcode}
+    elif route == ("POST", "/api/v1/link-codes/redeem"):
+        kwargs["json"] = {"code": world.link_code if caller == "owner" else "7Q2M-X9KD-0B4T-PW8R-H3NZ"}
     elif route == ("POST", "/api/v1/shared/<token>/notes"):
         kwargs["json"] = {"session": world.session if caller in KNOW_PASSCODE else world.other_session}
     return method, path, kwargs
