@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import jsQR from 'jsqr';
+import { JSDOM } from 'jsdom';
+
 import { deviceName } from '../src/device-name.js';
 import { showCode, timeLeft } from '../src/devices.js';
-import { qrModules } from '../src/qr.js';
+import { qrModules, qrSvg } from '../src/qr.js';
 import { groupKey, keyFile } from '../src/recovery.js';
 import { createTokenStore } from '../src/token-store.js';
 
@@ -90,6 +93,38 @@ describe('recovery key', () => {
       assert.ok(modules[r][c] && modules[r + 6][c + 6] && modules[r + 3][c + 3] && !modules[r + 1][c + 1]);
     }
     assert.notDeepEqual(qrModules(`${KEY}x`), modules);
+  });
+
+  test('a QR code reads back as its text (jsQR, a real decoder) in the recovery key and link URL sizes', () => {
+    for (const text of [KEY, 'https://notes.example/link#code=HVS4-6Y7P-GQQS-YTY5-SAA5']) {
+      const modules = qrModules(text);
+      const scale = 4;
+      const side = (modules.length + 8) * scale;
+      const pixels = new Uint8ClampedArray(side * side * 4).fill(255);
+      modules.forEach((row, y) =>
+        row.forEach((dark, x) => {
+          if (!dark) return;
+          for (let dy = 0; dy < scale; dy++) {
+            for (let dx = 0; dx < scale; dx++) {
+              const at = (((y + 4) * scale + dy) * side + (x + 4) * scale + dx) * 4;
+              pixels.fill(0, at, at + 3);
+            }
+          }
+        }),
+      );
+      assert.equal(jsQR(pixels, side, side)?.data, text);
+    }
+  });
+
+  test('the QR code is an SVG path with an accessible name, built without markup strings', () => {
+    const { document } = new JSDOM('').window;
+    const svg = qrSvg(document, KEY, 'The recovery key as a QR code');
+    assert.equal(svg.getAttribute('role'), 'img');
+    assert.equal(svg.getAttribute('aria-label'), 'The recovery key as a QR code');
+    const n = qrModules(KEY).length;
+    assert.equal(svg.getAttribute('viewBox'), `0 0 ${n + 8} ${n + 8}`);
+    const dark = qrModules(KEY).flat().filter(Boolean).length;
+    assert.equal(svg.querySelector('path').getAttribute('d').match(/M/g).length, dark);
   });
 
   test('"saved" belongs to the token it was marked for; forgetting the token forgets the mark', () => {
