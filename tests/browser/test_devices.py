@@ -131,3 +131,23 @@ def test_removing_this_browser_asks_in_plain_words_and_forgets_its_token(live, p
     expect(devices).to_be_hidden()
     assert token_of(page, live) is None
     wait_for_highlights(page, 0)
+
+
+def test_linking_a_browser_that_has_notes_of_its_own_moves_them_in(live, page, browser):
+    page.goto(f"{live.url}/trials/{SEED}")
+    add_note(page, CIRRHOSIS, "from the laptop")
+    code, _dialog = link_code(page)
+    context = browser.new_context()
+    phone = context.new_page()
+    phone.goto(f"{live.url}/trials/{SEED}")
+    add_note(phone, "Systemic Sclerosis", "from the phone, before linking")
+    phone.get_by_role("button", name="Not now").click()
+    phone_own = token_of(phone, live)
+    use_link_code(phone, code)
+    dialog = phone.get_by_role("dialog", name="Use a link code")
+    expect(dialog).to_be_hidden()
+    assert sorted(wait_for_highlights(phone, 2)) == sorted([CIRRHOSIS, "Systemic Sclerosis"])
+    assert token_of(phone, live) != phone_own
+    page.reload()
+    assert len(wait_for_highlights(page, 2)) == 2, "the phone's own note moved into the shared notebook"
+    context.close()
