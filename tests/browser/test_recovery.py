@@ -113,4 +113,3 @@ def test_restoring_with_the_key_in_another_browser(live, page, browser):
     assert wait_for_highlights(other, 1) == [CIRRHOSIS]
     assert token_of(other, live) == key
     context.close()
-

@@ -136,6 +136,7 @@ function build(ctx, linker) {
       if (left === '0:00') {
         stopTimer();
         codeText.classList.add('muted');
+        ctx.announce('The link code has expired.');
       }
     };
     codeText.classList.remove('muted');
