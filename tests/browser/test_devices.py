@@ -9,7 +9,7 @@ from browser.test_journey import add_note
 from playwright.sync_api import expect
 from support import CIRRHOSIS, SEED
 
-REMOVED = "This browser’s access to the notebook was removed"
+REMOVED = "This browser\u2019s access to the notebook was removed"
 
 
 def token_of(page, live) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from browser.page_tools import wait_for_highlights
 from browser.test_journey import add_note
@@ -53,7 +54,7 @@ def test_download_saves_the_key_and_my_notes_says_so(live, page):
     with page.expect_download() as download:
         dialog.get_by_role("button", name="Download").click()
     path = download.value.path()
-    text = open(path, encoding="utf-8").read()
+    text = Path(path).read_text(encoding="utf-8")
     assert download.value.suggested_filename == "trial-notes-recovery-key.txt"
     assert token_of(page, live) in text.splitlines()
     assert "Use another recovery key" in text
