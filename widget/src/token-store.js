@@ -6,10 +6,6 @@
 /** localStorage key of the notebook token for the service at `apiBase` (`kind` 'account': a vouched one). */
 export const tokenKey = (/** @type {string} */ apiBase, kind = 'token') => `trial-notes:${kind}:${apiBase}`;
 
-// Which token a "saved" mark belongs to: a short FNV-1a hash, so a new notebook's key reads unsaved.
-const mark = (/** @type {string} */ token) =>
-  [...token].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261).toString(36);
-
 /**
  * @typedef {object} TokenStore
  * @property {string} kind  'token' (the browser's own notebook) or 'account' (vouched for by the host site)
@@ -17,7 +13,6 @@ const mark = (/** @type {string} */ token) =>
  * @property {(token: string) => void} store  Keep a token the service gave or accepted.
  * @property {() => void} reject  The service refused the token (a 401): the next save makes a new notebook.
  * @property {() => boolean} usable  Whether there is a token the service has not refused.
- * @property {() => boolean} refused  Whether the service refused the token in this page.
  * @property {() => void} forget  Take the token out of this browser (a removed device, a host's sign-out).
  * @property {() => {how: string, at: string} | null} keySaved  How and when this token's recovery key was saved.
  * @property {(how: string) => void} markKeySaved  The reader copied, downloaded or printed the key.
@@ -50,6 +45,8 @@ export function createTokenStore(view, apiBase, kind = 'token') {
     kind,
     read,
     store(token) {
+      // A new notebook's key is not saved yet: the mark goes with the token it was made for.
+      if (token !== read()) storage((s) => s.removeItem(savedKey));
       memory = token;
       rejected = false;
       storage((s) => s.setItem(key, token));
@@ -58,20 +55,14 @@ export function createTokenStore(view, apiBase, kind = 'token') {
       rejected = true;
     },
     usable: () => Boolean(read()) && !rejected,
-    refused: () => rejected,
     forget() {
       memory = null;
       rejected = false;
       storage((s) => [key, savedKey].forEach((k) => s.removeItem(k)));
     },
-    keySaved() {
-      const token = read();
-      const saved = storage((s) => JSON.parse(s.getItem(savedKey) ?? 'null'));
-      return token && saved?.mark === mark(token) ? saved : null;
-    },
+    keySaved: () => (read() && storage((s) => JSON.parse(s.getItem(savedKey) ?? 'null'))) || null,
     markKeySaved(how) {
-      const token = read();
-      if (token) storage((s) => s.setItem(savedKey, JSON.stringify({ how, at: new Date().toISOString(), mark: mark(token) })));
+      if (read()) storage((s) => s.setItem(savedKey, JSON.stringify({ how, at: new Date().toISOString() })));
     },
   };
 }

@@ -258,10 +258,13 @@ export function createUI(doc, actions) {
     const store = actions.tokens();
     const saved = store.keySaved();
     const has = Boolean(store.read());
-    keyState.textContent = !has
-      ? 'No recovery key yet: it is made with your first note.'
-      : `Your notes are kept in this browser. Recovery key ${saved ? `saved (${saved.how} ${new Date(saved.at).toLocaleDateString()})` : 'not saved yet'}.`;
-    keyState.classList.toggle('warn', has && !saved);
+    const account = store.kind === 'account';
+    keyState.textContent = account
+      ? 'Your notes are kept with your account on this site.'
+      : !has
+        ? 'No recovery key yet: it is made with your first note.'
+        : `Your notes are kept in this browser. Recovery key ${saved ? `saved (${saved.how} ${new Date(saved.at).toLocaleDateString()})` : 'not saved yet'}.`;
+    keyState.classList.toggle('warn', has && !saved && !account);
     showKey.hidden = linkDevice.hidden = devices.hidden = !has;
   }
 
