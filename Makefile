@@ -93,9 +93,10 @@ test: install-test test-tools lint widget-test
 
 # A third-party page embedding the widget, on another origin; run `make run` alongside it with
 # NOTES_ALLOWED_ORIGINS=http://localhost:8001.
-demo:
-	@echo "Demo host site on http://localhost:8001/embed-demo.html (the service must run on :5000)"
-	$(PYTHON) -m http.server 8001 --bind localhost --directory examples
+# A demo host site with accounts (examples/host_site.py) on :8001; it prints the
+# NOTES_PUBLISHERS_FILE and NOTES_ALLOWED_ORIGINS to run the service with (on :5000).
+demo: install
+	$(BIN)/python examples/host_site.py --port 8001 --service http://127.0.0.1:$(PORT)
 
 # Benchmarks, not part of `make test`: gunicorn on SQLite (and PostgreSQL when 127.0.0.1:5432
 # answers), loaded by wrk and bench/driver.py; writes bench/results/latest.json (docs/performance.md).

@@ -147,6 +147,7 @@ def _empty_sqlite_log(engine: Engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts import models as _accounts_models  # noqa: F401 - register the tables
+    from .accounts.api import bp as accounts_api_bp
     from .devices.api import bp as devices_api_bp
     from .devices.pages import bp as device_pages_bp
     from .health import bp as health_bp
@@ -174,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
         share_pages_bp,
         devices_api_bp,
         device_pages_bp,
+        accounts_api_bp,
     ):
         app.register_blueprint(blueprint)
     subscribe_reanchoring(app)  # the trial store announces changed trials; notes re-anchor on them

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from limits import parse_many
 
+from .accounts.publishers import Publisher, load_publishers
+
 
 class ConfigError(RuntimeError):
     """A configuration value is missing or invalid; the message names the variable."""
@@ -62,6 +64,8 @@ class Settings:
     secret_key: str | None = None
     development: bool = True
     trust_proxy: bool = False
+    # The host sites that may vouch for their users (NOTES_PUBLISHERS_FILE); none: no grants.
+    publishers: tuple[Publisher, ...] = ()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -139,6 +143,16 @@ def _rate_limits(env: Mapping[str, str]) -> dict[str, str]:
     return limits
 
 
+def _publishers(env: Mapping[str, str]) -> tuple[Publisher, ...]:
+    raw = env.get("NOTES_PUBLISHERS_FILE", "").strip()
+    if not raw:
+        return ()
+    try:
+        return load_publishers(Path(raw).expanduser())
+    except ValueError as exc:
+        raise ConfigError(f"NOTES_PUBLISHERS_FILE is invalid: {exc}") from None
+
+
 def load_settings(env: Mapping[str, str], instance_path: str) -> Settings:
     """Read and validate every setting; raise ConfigError naming the bad variable."""
     data_dir = Path(env.get("NOTES_DATA_DIR") or instance_path).expanduser()
@@ -172,4 +186,5 @@ def load_settings(env: Mapping[str, str], instance_path: str) -> Settings:
         secret_key=secret_key,
         development=development,
         trust_proxy=_bool(env, "NOTES_TRUST_PROXY", False),
+        publishers=_publishers(env),
     )

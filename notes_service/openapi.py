@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, current_app
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .accounts.schemas import GrantExchanged, ImportDone
 from .devices.schemas import DEVICES_PER_PAGE, DeviceCreated, DevicesPage, LinkCodeCreated
 from .notes.schemas import AnnotationExport, Note, NotebookCreated, NotesPage
 from .paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
@@ -273,6 +274,40 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             },
         }
     },
+    "/api/v1/grants": {
+        "post": {
+            "summary": "Exchange a host site's grant for a device token of its user's notebook (made on first use)",
+            "description": "Every grant that is not accepted (signature, algorithm, key, issuer, audience, time, "
+            "replay, missing claims, size, or an nks that does not open the account's notebook) is a 401 problem "
+            "whose detail says which check failed.",
+            "operationId": "exchangeGrant",
+            "responses": {
+                "201": _json(GrantExchanged, "Created"),
+                "400": _problem("Malformed JSON"),
+                "401": _problem("A grant that is not accepted"),
+                "413": _problem("Body over 64 KiB"),
+                "422": _problem("Invalid content, or the notebook has the most devices it may have"),
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("The account's notebook was being made at the same time: send it again"),
+            },
+        }
+    },
+    "/api/v1/notebooks/me/imports": {
+        "post": {
+            "summary": "Move the notes of this browser's anonymous notebook into mine, then delete it",
+            "description": "In one transaction: every note re-sealed under this notebook's key, or none. "
+            "The anonymous notebook's shares do not move; their links end with it.",
+            "operationId": "importNotebook",
+            "security": BEARER,
+            "responses": {
+                "200": _json(ImportDone),
+                **AUTH,
+                **WRITE,
+                "429": _problem("Rate limited (Retry-After)"),
+                "503": _problem("Moved, but the SQLite log is not erased yet"),
+            },
+        }
+    },
     "/link": {
         "get": {
             "summary": "The page a link code's QR code opens; its widget redeems the code in the URL's fragment",
@@ -506,6 +541,8 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
         DevicesPage,
         LinkCodeCreated,
         DeviceCreated,
+        GrantExchanged,
+        ImportDone,
         AnnotationExport,
         NotesPage,
         Note,

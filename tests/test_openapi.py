@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from support import SEED, new_owner
 
 from notes_service import web
+from notes_service.accounts.schemas import GrantInput, ImportInput
 from notes_service.devices.schemas import RedeemLinkCode
 from notes_service.errors import Invalid
 from notes_service.notes.schemas import NoteInput, NotePatch
@@ -113,6 +114,8 @@ SEEDS = {
     OpenShare: {"passcode": "482-913-057"},
     SharedNotesRequest: {"session": "s.i.g", "cursor": "W10"},
     RedeemLinkCode: {"code": "7Q2M-X9KD-0B4T-PW8R-H3NZ", "device_name": "Firefox on Android"},
+    GrantInput: {"grant": "eyJ.eyJ.sig", "device_name": "Laptop"},
+    ImportInput: {"token": "t" * 43},
 }
 # What the models check that JSON Schema cannot say; a refusal for anything else is drift.
 BEYOND_SCHEMA = {
@@ -264,6 +267,8 @@ def test_each_answer_is_what_its_response_model_documents(app, client):
         ("GET", "/api/v1/notes/" + "0" * 32, None, 404),
         ("GET", "/api/v1/notebooks/me/devices", None, 200),
         ("POST", "/api/v1/link-codes/redeem", {"code": "0" * 20}, 404),
+        ("POST", "/api/v1/grants", {"grant": "not.a.jwt"}, 401),
+        ("POST", "/api/v1/notebooks/me/imports", {"token": new_owner(client).token}, 200),
     ]
     answers = [
         ("POST /api/v1/notebooks/me/link-codes", "/api/v1/notebooks/me/link-codes", "post", 201, link.get_json()),

@@ -154,14 +154,14 @@ def delete_notebook(notebook: Notebook) -> None:
     db.session.execute(delete(Notebook).where(Notebook.id == notebook_id))
     db.session.commit()
     if db.engine.dialect.name == "sqlite":
-        _erase_sqlite_log()
+        erase_sqlite_log()
 
 
 # How long erasing a deleted notebook from SQLite's log waits for readers and writers to finish.
 ERASE_WAIT_MS = 30_000
 
 
-def _erase_sqlite_log() -> None:
+def erase_sqlite_log() -> None:
     """Copy the write-ahead log into the database file, then empty the log; Busy if it cannot."""
     # secure_delete zeroed the deleted rows (and freed pages) in the pages the delete wrote, but
     # the log still holds the earlier images of those pages: the wrapped key, the ciphertexts.

@@ -68,6 +68,10 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("POST", "/api/v1/notebooks/me/link-codes"): (201, 201, 401, 401, 401, 401, 401),
     # Only the owner was shown the code (as a passcode); everyone else sends one of the right form.
     ("POST", "/api/v1/link-codes/redeem"): (201, 404, 404, 404, 404, 404, 404),
+    # No publisher is configured here: no grant is accepted (tests/accounts covers the accepted ones).
+    ("POST", "/api/v1/grants"): (401, 401, 401, 401, 401, 401, 401),
+    # The owner moves the other notebook in (it holds that token); anyone else sends a token of no notebook.
+    ("POST", "/api/v1/notebooks/me/imports"): (200, 401, 401, 401, 401, 401, 401),
 }
 CELLS = [
     (route, caller, expected) for route, row in TABLE.items() for caller, expected in zip(CALLERS, row, strict=True)
@@ -199,6 +203,10 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         kwargs["data"] = {"passcode": passcode}
     elif route == ("POST", "/api/v1/link-codes/redeem"):
         kwargs["json"] = {"code": world.link_code if caller == "owner" else "7Q2M-X9KD-0B4T-PW8R-H3NZ"}
+    elif route == ("POST", "/api/v1/grants"):
+        kwargs["json"] = {"grant": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}
+    elif route == ("POST", "/api/v1/notebooks/me/imports"):
+        kwargs["json"] = {"token": world.other.token if caller == "owner" else secrets.token_urlsafe(32)}
     elif route == ("POST", "/api/v1/shared/<token>/notes"):
         kwargs["json"] = {"session": world.session if caller in KNOW_PASSCODE else world.other_session}
     return method, path, kwargs

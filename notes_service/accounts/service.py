@@ -1,0 +1,101 @@
+"""Vouched accounts: exchange a host's grant for a device of the notebook of (issuer, subject).
+
+The account's key slot holds the notebook's data key sealed under HKDF of the grant's `nks`
+(inside a KEK layer, like every slot): the host keeps the key nks is derived with, we keep
+the slot, and neither alone opens the notes. A grant whose nks does not open the slot is
+refused; it never gets a new, empty notebook in place of the sealed one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import crypto, keys, registry
+from ..devices.models import Device
+from ..devices.schemas import MAX_DEVICES
+from ..devices.service import device_name
+from ..errors import Busy, Invalid, Unauthorized
+from ..extensions import db
+from ..notes import service as notes
+from ..notes.models import KeySlot
+from .grants import GrantRefused, verify_grant
+from .models import Account, UsedGrant
+
+NKS_CHANGED = (
+    "The site's notebook key (nks) for this account does not open its notebook: the notes stay sealed "
+    "until the site sends the key it used before. Ask the site to restore it; nothing was changed."
+)
+
+
+def _refused(words: str) -> Unauthorized:
+    return Unauthorized(words, errors={"grant": words})
+
+
+def exchange_grant(raw: str, name: str | None) -> tuple[Device, str, bool]:
+    """A new device of the vouched notebook (made on first use), its token, and whether the notebook is new."""
+    now = registry.now()
+    try:
+        grant = verify_grant(raw, registry.settings().publishers, now)
+    except GrantRefused as refusal:
+        raise _refused(str(refusal)) from None
+    # Spent grant ids are kept until their grant's end, then forgotten (one indexed delete).
+    db.session.execute(delete(UsedGrant).where(UsedGrant.expires_at < now))
+    db.session.add(
+        UsedGrant(issuer=grant.issuer, jti=grant.jti, expires_at=datetime.fromtimestamp(grant.expires_at, UTC))
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise _refused("This grant was used already: ask the site for a new one.") from None
+    account = db.session.scalar(select(Account).where(Account.issuer == grant.issuer, Account.subject == grant.subject))
+    created = account is None
+    if account is None:
+        dek = crypto.new_data_key()
+        account = _new_account(grant.issuer, grant.subject, dek, grant.nks)
+    else:
+        dek = _account_key(account, grant.nks)
+        _check_room(account.notebook_id)
+    device, token = notes.add_device(account.notebook_id, dek, device_name(name))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two first grants for the same user at once: the other made the notebook. Nothing of
+        # this one is kept (its grant id neither), so the same grant may be sent again.
+        db.session.rollback()
+        raise Busy("The account's notebook was being made by another request: try again.", retry_after=1) from None
+    return device, token, created
+
+
+def _new_account(issuer: str, subject: str, dek: bytes, nks: str) -> Account:
+    notebook = notes.new_notebook()
+    account = Account(
+        id=uuid.uuid4().hex, notebook_id=notebook.id, issuer=issuer, subject=subject, created_at=registry.now()
+    )
+    db.session.add(account)
+    db.session.flush()
+    db.session.add(keys.new_slot(notebook.id, None, dek, nks, account_id=account.id))
+    return account
+
+
+def _account_key(account: Account, nks: str) -> bytes:
+    slot = db.session.scalar(select(KeySlot).where(KeySlot.account_id == account.id))
+    if slot is None:
+        raise _refused(NKS_CHANGED)
+    try:
+        return keys.open_slot(slot, nks)
+    except crypto.CryptoError:
+        raise _refused(NKS_CHANGED) from None
+
+
+def _check_room(notebook_id: str) -> None:
+    count = db.session.scalar(select(func.count()).select_from(Device).where(Device.notebook_id == notebook_id))
+    if (count or 0) >= MAX_DEVICES:
+        raise Invalid(
+            f"This notebook already has {MAX_DEVICES} devices: remove one first.",
+            errors={"(notebook)": "has the most devices it may have"},
+        )

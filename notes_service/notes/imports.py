@@ -1,0 +1,95 @@
+"""Moving an anonymous notebook's notes into another notebook (a browser that signs in on a host site).
+
+Each note is opened with the anonymous notebook's data key and sealed again under its own key
+in the receiving notebook (a note's key and associated data name its notebook), all in one
+transaction with the deletion of the anonymous notebook: either every note moved and the old
+notebook is gone, or nothing changed. Shares do not move: a share's key seals the keys its
+notes had, which are not their keys any more; its link ends with the old notebook.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+
+from .. import crypto, keys, registry
+from ..accounts.models import Account
+from ..errors import Invalid, Unauthorized
+from ..extensions import db
+from . import service
+from .auth import notebook_for_token
+from .models import Note, Notebook
+
+# Notes opened and sealed again per query: a few MiB of payloads at most in memory.
+BATCH = 200
+NOT_A_NOTEBOOK = "This is not the token of a notebook in this browser (it may have been deleted)."
+
+
+def _source(token: str, target: Notebook) -> Notebook:
+    try:
+        source = notebook_for_token(token)
+    except Unauthorized:
+        raise Unauthorized(NOT_A_NOTEBOOK, errors={"token": "is not a live notebook token"}) from None
+    if source.id == target.id:
+        raise Invalid("That is this notebook's own token.", errors={"token": "is the token of this notebook"})
+    if db.session.scalar(select(Account.id).where(Account.notebook_id == source.id)) is not None:
+        raise Invalid(
+            "That notebook belongs to a site's account: only a browser's own notebook moves.",
+            errors={"token": "is the token of an account's notebook"},
+        )
+    return source
+
+
+def _count(notebook_id: str) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook_id)) or 0)
+
+
+def import_notebook(target: Notebook, token: str) -> int:
+    """Move every note of the notebook of `token` into `target`, then delete that notebook; how many moved."""
+    source = _source(token, target)
+    limit = registry.settings().max_notes_per_notebook
+    # Lock the receiving notebook's row (PostgreSQL) as note creation does, so the bound holds.
+    db.session.execute(select(Notebook.id).where(Notebook.id == target.id).with_for_update())
+    moving, held = _count(source.id), _count(target.id)
+    if moving + held > limit:
+        raise Invalid(
+            f"A notebook holds at most {limit} notes: these {moving} do not fit beside the {held} already here.",
+            errors={"token": f"its notebook's {moving} notes do not fit"},
+        )
+    old = service.OwnerKeys(service.data_key(source))
+    new = service.OwnerKeys(service.data_key(target))
+    ids = list(db.session.scalars(select(Note.id).where(Note.notebook_id == source.id).order_by(Note.id)))
+    for start in range(0, len(ids), BATCH):
+        _move(old, new, target.id, ids[start : start + BATCH])
+    keys.delete_notebook_slots(source.id)
+    db.session.execute(delete(Notebook).where(Notebook.id == source.id))
+    db.session.commit()
+    if db.engine.dialect.name == "sqlite":
+        service.erase_sqlite_log()
+    return len(ids)
+
+
+def _move(old: service.OwnerKeys, new: service.OwnerKeys, target_id: str, note_ids: list[str]) -> None:
+    rows = db.session.execute(
+        select(
+            Note.id,
+            Note.notebook_id,
+            Note.trial_id,
+            Note.format_version,
+            Note.ciphertext,
+            Note.created_at,
+            Note.updated_at,
+        ).where(Note.id.in_(note_ids))
+    ).all()
+    for row in rows:
+        view = service.open_note(old, row)
+        values: dict[str, object] = {"notebook_id": target_id}
+        if view.readable:
+            key = crypto.note_key(new.dek, target_id, row.id)
+            values.update(
+                ciphertext=service.seal_payload(key, target_id, row.id, view.payload()),
+                format_version=service.FORMAT_VERSION,
+            )
+        # A note that did not open moves as it is: unreadable before, unreadable after, never dropped.
+        db.session.execute(
+            update(Note).where(Note.id == row.id).values(**values).execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,249 @@
+"""Grants: a host site vouches for its user; every way a grant can be wrong is a 401 problem."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from grant_hosts import AUDIENCE, JWKS_ISSUER, Host, nks_for, public_pem
+from sqlalchemy import func, select
+from support import CIRRHOSIS, SEED, InProcess, Owner
+
+from notes_service import create_app
+from notes_service.accounts.models import Account, UsedGrant
+from notes_service.config import ConfigError
+from notes_service.extensions import db
+from notes_service.notes.models import Notebook
+
+
+def exchange(client, grant: str, name: str | None = None):
+    body = {"grant": grant} if name is None else {"grant": grant, "device_name": name}
+    return client.post("/api/v1/grants", json=body)
+
+
+def signed_in(client, grant: str) -> Owner:
+    answer = exchange(client, grant)
+    assert answer.status_code == 201, answer.get_json()
+    body = answer.get_json()
+    return Owner(InProcess(client), body["notebook_id"], body["token"])
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        total = db.session.scalar(select(func.count()).select_from(model))
+        db.session.remove()
+    return int(total or 0)
+
+
+def test_the_first_grant_makes_the_notebook_and_the_next_adds_a_device_of_it(client, host):
+    first = exchange(client, host.grant("alice"), "Laptop")
+    assert first.status_code == 201
+    body = first.get_json()
+    assert body["created"] is True and set(body) == {"token", "notebook_id", "device_id", "created"}
+    laptop = Owner(InProcess(client), body["notebook_id"], body["token"])
+    laptop.add_note(body="<p>from the laptop</p>")
+    second = exchange(client, host.grant("alice"), "Phone")
+    assert second.status_code == 201 and second.get_json()["created"] is False
+    assert second.get_json()["notebook_id"] == body["notebook_id"]
+    phone = Owner(laptop.api, body["notebook_id"], second.get_json()["token"])
+    assert [n["body"] for n in phone.notes()] == ["<p>from the laptop</p>"]
+    names = [d["name"] for d in client.get("/api/v1/notebooks/me/devices", headers=phone.headers).get_json()["devices"]]
+    assert names == ["Laptop", "Phone"]
+
+
+def test_another_user_of_the_same_host_gets_another_notebook(client, host):
+    alice = exchange(client, host.grant("alice")).get_json()
+    bob = exchange(client, host.grant("bob")).get_json()
+    assert alice["notebook_id"] != bob["notebook_id"] and bob["created"] is True
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "EdDSA"])
+def test_a_jwks_publisher_signs_with_either_of_its_keys(client, host, algorithm):
+    jwks_host = Host(key=host.jwks_keys[algorithm], algorithm=algorithm, issuer=JWKS_ISSUER)
+    kid = {"RS256": "rsa-1", "EdDSA": "ed-1"}[algorithm]
+    grant = jwt.encode(jwks_host.claims("carol"), jwks_host.key, algorithm=algorithm, headers={"kid": kid})
+    assert exchange(client, grant).status_code == 201
+
+
+def _none_grant(host: Host) -> str:
+    return jwt.encode(host.claims(), None, algorithm="none")
+
+
+def _hs256_with_the_public_key(host: Host) -> str:
+    # The classic confusion: the public key taken as an HMAC secret. PyJWT refuses to sign with a
+    # PEM-looking secret, so the JWT is put together by hand.
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(host.claims()).encode())
+    )
+    signature = hmac.new(public_pem(host.key).encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(signature)
+
+
+def _tampered(host: Host) -> str:
+    head, _payload, signature = host.grant().split(".")
+    claims = jwt.decode(host.grant(), options={"verify_signature": False})
+    claims["sub"] = "someone-else"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{head}.{forged}.{signature}"
+
+
+WRONG_GRANTS = {
+    "signature": (_tampered, "signature does not verify"),
+    "algorithm none": (_none_grant, "algorithm must be one of"),
+    "algorithm HS256 with the public key": (_hs256_with_the_public_key, "algorithm must be one of"),
+    "algorithm outside the three": (
+        lambda host: jwt.encode(host.claims(), ec.generate_private_key(ec.SECP384R1()), algorithm="ES384"),
+        "algorithm must be one of",
+    ),
+    "algorithm the publisher does not sign with": (
+        lambda host: jwt.encode(host.claims(), ed25519.Ed25519PrivateKey.generate(), algorithm="EdDSA"),
+        "not one its publisher signs with",
+    ),
+    "another key": (lambda host: host.grant(key=ec.generate_private_key(ec.SECP256R1())), "signature does not verify"),
+    "unknown issuer": (lambda host: host.grant(iss="https://evil.example"), "issuer (iss) is not a publisher"),
+    "other audience": (lambda host: host.grant(aud="another-service"), "audience (aud) is not this service"),
+    "expired": (lambda host: host.grant(exp=int(time.time()) - 120), "has expired"),
+    "exp too far ahead": (lambda host: host.grant(exp=int(time.time()) + 3600), "more than 10 minutes ahead"),
+    "issued in the future": (lambda host: host.grant(iat=int(time.time()) + 3600), "iat claim is in the future"),
+    "no sub": (lambda host: host.grant(sub=None), "lacks its sub claim"),
+    "no jti": (lambda host: host.grant(jti=None), "lacks its jti claim"),
+    "no exp": (lambda host: host.grant(exp=None), "lacks its exp claim"),
+    "no aud": (lambda host: host.grant(aud=None), "lacks its aud claim"),
+    "no nks": (lambda host: host.grant(nks=None), "lacks its nks claim"),
+    "short nks": (
+        lambda host: host.grant(nks=base64.urlsafe_b64encode(b"x" * 16).decode()),
+        "nks claim must hold 32 to 64 bytes",
+    ),
+    "nks not base64url": (lambda host: host.grant(nks="not base64 at all!"), "nks claim must be base64url"),
+    "oversized": (lambda host: host.grant(padding="x" * 5000), "is over 4096 characters"),
+    "not a JWT": (lambda host: "not.a.jwt", "is not a signed JWT"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_GRANTS))
+def test_every_wrong_grant_is_a_401_problem_saying_which_check_failed(app, client, host, case):
+    make, words = WRONG_GRANTS[case]
+    answer = exchange(client, make(host))
+    assert answer.status_code == 401, answer.get_json()
+    assert answer.mimetype == "application/problem+json"
+    assert words in answer.get_json()["detail"]
+    assert answer.get_json()["errors"] == {"grant": answer.get_json()["detail"]}
+    assert count(app, Notebook) == 0 and count(app, UsedGrant) == 0
+
+
+def test_a_replayed_grant_is_refused_and_makes_no_device(app, client, host):
+    grant = host.grant("alice")
+    assert exchange(client, grant).status_code == 201
+    again = exchange(client, grant)
+    assert again.status_code == 401 and "used already" in again.get_json()["detail"]
+    with app.app_context():
+        devices = db.session.execute(db.text("SELECT count(*) FROM devices")).scalar()
+        db.session.remove()
+    assert devices == 1
+
+
+def test_a_changed_nks_is_refused_and_the_notes_stay_sealed_until_the_old_one_returns(app, client, host):
+    laptop = signed_in(client, host.grant("alice"))
+    laptop.add_note(body="<p>sealed by the first nks</p>")
+    changed = base64.urlsafe_b64encode(b"another key of the host, 32 byt").decode().rstrip("=")
+    refused = exchange(client, host.grant("alice", nks=changed + "A"))
+    assert refused.status_code == 401 and "does not open its notebook" in refused.get_json()["detail"]
+    assert count(app, Notebook) == 1  # no new, empty notebook in its place
+    back = signed_in(client, host.grant("alice", nks=nks_for("alice")))
+    assert back.notebook_id == laptop.notebook_id
+    assert [n["body"] for n in back.notes()] == ["<p>sealed by the first nks</p>"]
+
+
+def test_no_subject_or_nks_in_the_database_rows_but_the_account(app, client, host):
+    signed_in(client, host.grant("alice@example.org"))
+    with app.app_context():
+        account = db.session.scalar(select(Account))
+        slots = db.session.execute(db.text("SELECT wrapped FROM key_slots")).scalars().all()
+        db.session.remove()
+    assert account.subject == "alice@example.org"
+    assert not any(nks_for("alice@example.org").encode() in bytes(blob) for blob in slots)
+
+
+def test_without_publishers_no_grant_is_accepted(make_app, host):
+    client = make_app().test_client()
+    answer = exchange(client, host.grant())
+    assert answer.status_code == 401 and "no publisher is configured" in answer.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{}", "must be a JSON list"),
+        ('[{"issuer": "a", "audience": "b", "algorithms": ["HS256"], "public_key_pem": "x"}]', "not HS256"),
+        ('[{"issuer": "a", "audience": "b", "algorithms": ["ES256"]}]', "exactly one of"),
+        ('[{"issuer": "a", "audience": "b", "algorithms": ["ES256"], "public_key_pem": "nope"}]', "not a PEM"),
+        ('[{"issuer": "a", "audience": "b", "algorithms": ["RS256"], "jwks_file": "missing.json"}]', "cannot be read"),
+    ],
+)
+def test_a_bad_publishers_file_stops_the_start_naming_the_variable(app_env, tmp_path, content, words):
+    path = tmp_path / "bad-publishers.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as error:
+        create_app({**app_env, "NOTES_PUBLISHERS_FILE": str(path)})
+    assert "NOTES_PUBLISHERS_FILE" in str(error.value) and words in str(error.value)
+
+
+def test_a_key_that_serves_none_of_its_algorithms_is_refused(app_env, tmp_path, host):
+    path = tmp_path / "mismatch.json"
+    entry = {"issuer": "a", "audience": AUDIENCE, "algorithms": ["RS256"], "public_key_pem": public_pem(host.key)}
+    path.write_text(json.dumps([entry]))
+    with pytest.raises(ConfigError, match="serves none of its algorithms"):
+        create_app({**app_env, "NOTES_PUBLISHERS_FILE": str(path)})
+
+
+def test_anonymous_notes_move_into_the_account_in_one_go(app, client, host):
+    anonymous = Owner(InProcess(client), *_new_notebook(client))
+    first = anonymous.add_note(body="<p>made before signing in</p>")
+    anonymous.add_note(body="<p>another</p>", exact="Systemic Sclerosis")
+    share = anonymous.share(passcode="blue heron 42")
+    account = signed_in(client, host.grant("alice"))
+    account.add_note(body="<p>already in the account</p>")
+    moved = client.post("/api/v1/notebooks/me/imports", json={"token": anonymous.token}, headers=account.headers)
+    assert moved.status_code == 200 and moved.get_json() == {"moved": 2}
+    bodies = sorted(n["body"] for n in account.notes())
+    assert bodies == ["<p>already in the account</p>", "<p>another</p>", "<p>made before signing in</p>"]
+    assert client.get(f"/api/v1/notes/{first['id']}", headers=account.headers).status_code == 200
+    # The anonymous notebook is gone, its token and its share's link with it.
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=anonymous.headers).status_code == 401
+    token = share["url"].rsplit("/s/", 1)[1]
+    assert client.post(f"/api/v1/shared/{token}", json={"passcode": "blue heron 42"}).status_code == 404
+
+
+def _new_notebook(client) -> tuple[str, str]:
+    body = client.post("/api/v1/notebooks").get_json()
+    return body["notebook_id"], body["token"]
+
+
+def test_a_wrong_import_token_is_a_401_naming_the_field_and_moves_nothing(client, host):
+    account = signed_in(client, host.grant("alice"))
+    answer = client.post("/api/v1/notebooks/me/imports", json={"token": "x" * 43}, headers=account.headers)
+    assert answer.status_code == 401 and set(answer.get_json()["errors"]) == {"token"}
+    own = client.post("/api/v1/notebooks/me/imports", json={"token": account.token}, headers=account.headers)
+    assert own.status_code == 422 and set(own.get_json()["errors"]) == {"token"}
+
+
+def test_an_import_that_does_not_fit_moves_nothing(make_app, publishers_file, host):
+    client = make_app(NOTES_PUBLISHERS_FILE=str(publishers_file), NOTES_MAX_NOTES="2").test_client()
+    anonymous = Owner(InProcess(client), *_new_notebook(client))
+    anonymous.add_note(body="one")
+    anonymous.add_note(body="two", exact="Systemic Sclerosis")
+    account = signed_in(client, host.grant("alice"))
+    account.add_note(body="three", exact=CIRRHOSIS)
+    answer = client.post("/api/v1/notebooks/me/imports", json={"token": anonymous.token}, headers=account.headers)
+    assert answer.status_code == 422
+    assert sorted(n["body"] for n in anonymous.notes()) == ["one", "two"]
+    assert [n["body"] for n in account.notes()] == ["three"]
