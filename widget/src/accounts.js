@@ -77,36 +77,50 @@ export async function fetchGrant(view, url) {
  */
 export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account }) {
   const whoKey = `trial-notes:account-who:${apiBase}`;
-  // Which reader the account's token is for (storage may be blocked: then it is asked each visit).
-  const who = (/** @type {string | null} */ set = null) => {
+  // Which reader the account's token is for, and its device (storage may be blocked: then nothing).
+  /** @type {{mark?: string, device?: string}} */
+  let kept = {};
+  try {
+    kept = JSON.parse(view.localStorage.getItem(whoKey) ?? '{}') ?? {};
+  } catch {
+    // nothing kept
+  }
+  const keep = (/** @type {{mark?: string, device?: string} | null} */ value) => {
     try {
-      if (set === null) return view.localStorage.getItem(whoKey);
-      if (set) view.localStorage.setItem(whoKey, set);
+      if (value) view.localStorage.setItem(whoKey, JSON.stringify(value));
       else view.localStorage.removeItem(whoKey);
     } catch {
       // nothing kept
     }
-    return null;
   };
+  // Signing out (or another reader signing in) takes this browser's device out of the account,
+  // so sign-ins don't pile up devices; best effort: the token is forgotten here either way.
+  const leave = async () => {
+    const token = account.read();
+    if (token && kept.device) {
+      await api.call('DELETE', `/api/v1/notebooks/me/devices/${encodeURIComponent(kept.device)}`, undefined, token).catch(() => null);
+    }
+    account.forget();
+    keep(null);
+  };
+
   const grant = await fetchGrant(view, new URL(grantUrl, view.location.href).href);
   if (grant === undefined) return { tokens: account.read() ? account : own };
   if (grant === null) {
-    // Signed out on the host: this browser keeps nothing of the account.
-    account.forget();
-    who('');
+    await leave();
     return { tokens: own };
   }
   const subject = grantSubject(grant);
-  const mark = subject && (await fingerprint(view, subject));
-  if (account.read() && mark && who() === mark) return { tokens: account };
+  const mark = subject ? await fingerprint(view, subject) : undefined;
+  if (account.read() && mark && kept.mark === mark) return { tokens: account };
+  if (account.read()) await leave();
   try {
-    /** @type {{token: string, created: boolean}} */
+    /** @type {{token: string, device_id: string, created: boolean}} */
     const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator) }, null);
     account.store(got.token);
-    if (mark) who(mark);
+    keep({ mark, device: got.device_id });
     return { tokens: account, created: got.created };
   } catch (refusal) {
-    account.forget();
     return { tokens: own, refusal };
   }
 }

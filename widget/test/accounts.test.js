@@ -37,7 +37,9 @@ function fakeApi() {
     calls,
     call: async (method, path, body, token) => {
       calls.push({ method, path, body, token });
-      return { token: `account-token-${calls.length}`, notebook_id: 'n', device_id: 'd', created: calls.length === 1 };
+      if (method === 'DELETE') return null;
+      const n = calls.filter((c) => c.method === 'POST').length;
+      return { token: `account-token-${n}`, notebook_id: 'n', device_id: `device-${n}`, created: n === 1 };
     },
   };
 }
@@ -98,6 +100,15 @@ describe('vouched accounts', () => {
     assert.equal(after.tokens, own);
     assert.equal(account.read(), null);
     assert.equal(view.items.size, 0);
+    // Each reader's device left the account when the next signed in, or on sign-out.
+    const removed = api.calls.filter((c) => c.method === 'DELETE');
+    assert.deepEqual(
+      removed.map((c) => [c.path, c.token]),
+      [
+        ['/api/v1/notebooks/me/devices/device-1', 'account-token-1'],
+        ['/api/v1/notebooks/me/devices/device-2', 'account-token-2'],
+      ],
+    );
   });
 
   test('a grant the service refuses leaves the reader on their own notebook, with the reason', async () => {
