@@ -182,7 +182,7 @@ export function offerMove(ctx, { api, own, account, count, reload }) {
     h(
       'p',
       null,
-      `This browser has ${count} ${count === 1 ? 'note' : 'notes'} of its own. Move ${count === 1 ? 'it' : 'them'} into your account, to see ${count === 1 ? 'it' : 'them'} on every device where you sign in? If you keep them apart, they show here again when you sign out.`,
+      `This browser has ${count} ${count === 1 ? 'note' : 'notes'} of its own. Move ${count === 1 ? 'it' : 'them'} into your account, to see ${count === 1 ? 'it' : 'them'} on every device where you sign in? Links you shared from them would stop working. If you keep them apart, they show here again when you sign out.`,
     ),
     alert,
     h('div', { class: 'row' }, moveButton, h('button', { onclick: () => notice.remove() }, 'Keep them apart')),

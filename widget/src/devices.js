@@ -159,7 +159,7 @@ function build(ctx, linker) {
   const merge = h(
     'p',
     { class: 'note-box', hidden: true },
-    'This browser has notes of its own already: they are moved into the notebook you link to, so nothing is lost.',
+    'This browser has notes of its own already: they are moved into the notebook you link to, so nothing is lost. Links you shared from them stop working.',
   );
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Link this browser');
   const form = h(
