@@ -175,6 +175,7 @@ export function offerMove(ctx, { api, own, account, count, reload }) {
   const alert = h('div', { class: 'alert', role: 'alert' });
   const moveButton = h('button', { class: 'primary' }, 'Move them into my account');
   const id = `tn-move-${Date.now()}`;
+  const it = count === 1 ? 'it' : 'them';
   const notice = h(
     'div',
     { class: 'notice', role: 'region', 'aria-labelledby': id },
@@ -182,7 +183,7 @@ export function offerMove(ctx, { api, own, account, count, reload }) {
     h(
       'p',
       null,
-      `This browser has ${count} ${count === 1 ? 'note' : 'notes'} of its own. Move ${count === 1 ? 'it' : 'them'} into your account, to see ${count === 1 ? 'it' : 'them'} on every device where you sign in? Links you shared from them would stop working. If you keep them apart, they show here again when you sign out.`,
+      `This browser has ${count} ${count === 1 ? 'note' : 'notes'} of its own. Move ${it} into your account, to see ${it} on every device where you sign in? Links shared from ${it} would stop working. Kept apart, ${count === 1 ? 'it shows' : 'they show'} here again when you sign out.`,
     ),
     alert,
     h('div', { class: 'row' }, moveButton, h('button', { onclick: () => notice.remove() }, 'Keep them apart')),
