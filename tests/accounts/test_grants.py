@@ -247,3 +247,23 @@ def test_an_import_that_does_not_fit_moves_nothing(make_app, publishers_file, ho
     assert answer.status_code == 422
     assert sorted(n["body"] for n in anonymous.notes()) == ["one", "two"]
     assert [n["body"] for n in account.notes()] == ["three"]
+
+
+def test_the_grant_and_import_answers_are_what_the_document_says(app, client, host):
+    import jsonschema_rs
+
+    from notes_service.openapi import document
+
+    doc = document(app)
+    anonymous = _new_notebook(client)[1]
+    exchanged = exchange(client, host.grant("alice"))
+    headers = {"Authorization": f"Bearer {exchanged.get_json()['token']}"}
+    imported = client.post("/api/v1/notebooks/me/imports", json={"token": anonymous}, headers=headers)
+    for path, status, answer in (
+        ("/api/v1/grants", "201", exchanged),
+        ("/api/v1/notebooks/me/imports", "200", imported),
+    ):
+        assert str(answer.status_code) == status
+        schema = doc["paths"][path]["post"]["responses"][status]["content"]["application/json"]["schema"]
+        validator = jsonschema_rs.Draft202012Validator({**schema, "components": doc["components"]})
+        assert [error.message for error in validator.iter_errors(answer.get_json())] == []

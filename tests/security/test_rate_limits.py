@@ -63,6 +63,27 @@ def _prepare_share_page(client):
     return token
 
 
+def _device_count(client, owner) -> int:
+    return len(client.get("/api/v1/notebooks/me/devices", headers=owner.headers).get_json()["devices"])
+
+
+def _prepare_link(client):
+    owner = new_owner(client)
+    # Made from other client addresses (one each), so only the redeems count against this client.
+    codes = [
+        client.post(
+            "/api/v1/notebooks/me/link-codes", headers=owner.headers, environ_base={"REMOTE_ADDR": f"10.9.9.{n}"}
+        ).get_json()["code"]
+        for n in range(3)
+    ]
+    return owner, codes
+
+
+def _redeem(client, state):
+    _owner, codes = state
+    return client.post("/api/v1/link-codes/redeem", json={"code": codes.pop(0)})
+
+
 LIMITED = [
     Limited("notebooks", 201, lambda client: None, lambda client, _: client.post("/api/v1/notebooks"), _notebook_count),
     Limited(
@@ -85,6 +106,21 @@ LIMITED = [
     ),
     Limited(
         "share_page", 200, _prepare_share_page, lambda client, token: client.get(f"/s/{token}"), lambda client, _: None
+    ),
+    Limited(
+        "devices",
+        200,
+        new_owner,
+        lambda client, owner: client.get("/api/v1/notebooks/me/devices", headers=owner.headers),
+        lambda client, _: None,
+    ),
+    Limited("link_codes", 201, _prepare_link, _redeem, lambda client, state: _device_count(client, state[0])),
+    Limited(
+        "grants",
+        401,
+        lambda client: None,
+        lambda client, _: client.post("/api/v1/grants", json={"grant": "not.a.grant"}),
+        lambda client, _: None,
     ),
 ]
 
@@ -134,7 +170,16 @@ def test_the_defaults_are_the_table(make_app, app_env):
     env = {key: value for key, value in app_env.items() if not key.endswith("RATE_LIMIT")}
     app = create_app(env)
     assert dict(registry.of(app).settings.rate_limits) == {name: default for name, (_, default) in RATE_LIMITS.items()}
-    assert set(RATE_LIMITS) == {"passcode", "notebooks", "notes", "shares", "share_page"}
+    assert set(RATE_LIMITS) == {
+        "passcode",
+        "notebooks",
+        "notes",
+        "shares",
+        "share_page",
+        "devices",
+        "link_codes",
+        "grants",
+    }
 
 
 @pytest.mark.parametrize("name", list(RATE_LIMITS))

@@ -21,6 +21,7 @@ it opens that notebook's notes, and no other; given one share link, that share's
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -28,13 +29,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grant_hosts import AUDIENCE, ISSUER, Host, nks_for, public_pem
 from sqlalchemy import create_engine, text
-from support import SEED, new_owner
+from support import SEED, Owner, new_owner
 
 from notes_service import crypto
 from notes_service.crypto import Keyring
 
-TABLES = ("notebooks", "key_slots", "notes", "shares", "share_notes", "share_attempts", "key_checks")
+TABLES = (
+    "notebooks",
+    "key_slots",
+    "notes",
+    "shares",
+    "share_notes",
+    "share_attempts",
+    "key_checks",
+    "devices",
+    "link_codes",
+    "accounts",
+    "used_grants",
+)
 HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 Dump = dict[str, list[dict[str, Any]]]
 
@@ -97,9 +111,11 @@ def raw_keys(strings: set[str], blobs: set[bytes], ring: Keyring) -> set[bytes]:
 
 
 def context_of(slot: dict[str, Any]) -> bytes:
-    if slot["share_id"] is None:
-        return b"notebook:" + slot["notebook_id"].encode()
-    return b"share:" + slot["share_id"].encode() + b"|notebook:" + slot["notebook_id"].encode()
+    notebook = b"notebook:" + slot["notebook_id"].encode()
+    for holder, label in (("share_id", b"share:"), ("link_code_id", b"link-code:"), ("account_id", b"account:")):
+        if slot.get(holder) is not None:
+            return label + slot[holder].encode() + b"|" + notebook
+    return notebook  # a device's slot
 
 
 def attempt(open_: Any, *args: Any) -> bytes | None:
@@ -117,7 +133,8 @@ def keys_out_of_slots(dumps: list[Dump], ring: Keyring, tokens: set[str], keys: 
         # A KEK-only wrap (as before key slots) would open here with the KEK alone.
         for kek_id in ring.ids:
             tries += 1
-            dek = attempt(crypto.unwrap_data_key, ring, kek_id, wrapped, context_of({**slot, "share_id": None}))
+            owner = {**slot, "share_id": None, "link_code_id": None, "account_id": None}
+            dek = attempt(crypto.unwrap_data_key, ring, kek_id, wrapped, context_of(owner))
             if dek is not None:
                 found.add(dek)
         inner = attempt(crypto.open_slot_layer, ring, slot["kek_id"], wrapped, context)
@@ -162,15 +179,36 @@ def link_of(share: dict) -> str:
 
 
 @pytest.fixture
-def stolen(app, client, app_env, data_dir, database_url, tmp_path):
-    """Notebooks, notes and shares made through the API; a backup; then a deletion and a revocation."""
+def app(make_app, tmp_path, host):
+    """An app that trusts a host site: a vouched account's slot is in the stolen data too."""
+    path = tmp_path / "publishers.json"
+    entry = {"issuer": ISSUER, "audience": AUDIENCE, "algorithms": ["ES256"], "public_key_pem": public_pem(host.key)}
+    path.write_text(json.dumps([entry]))
+    return make_app(NOTES_PUBLISHERS_FILE=str(path))
+
+
+@pytest.fixture
+def host() -> Host:
+    return Host()
+
+
+@pytest.fixture
+def stolen(app, client, app_env, data_dir, database_url, tmp_path, host):
+    """Notebooks (one with two devices, one with a pending link code, one vouched), notes and shares
+    made through the API; a backup; then a deletion and a revocation."""
     alice, bob, carol = new_owner(client), new_owner(client), new_owner(client)
+    code = client.post("/api/v1/notebooks/me/link-codes", headers=alice.headers).get_json()["code"]
+    phone = client.post("/api/v1/link-codes/redeem", json={"code": code}).get_json()["token"]
+    pending = client.post("/api/v1/notebooks/me/link-codes", headers=bob.headers).get_json()["code"]
+    vouched = client.post("/api/v1/grants", json={"grant": host.grant("dave")}).get_json()
+    dave = Owner(alice.api, vouched["notebook_id"], vouched["token"])
     notes = {
         "alice shared": alice.add_note(body="alice: shared with family"),
         "alice private": alice.add_note(body="alice: private"),
         "bob shared": bob.add_note(body="bob: shared with family"),
         "bob private": bob.add_note(body="bob: private"),
         "carol": carol.add_note(body="carol: deleted later"),
+        "dave": dave.add_note(body="dave: vouched for by the host"),
     }
     ids = {name: note["id"] for name, note in notes.items()}
     alice_share = alice.share(passcode="alice-code-1", note_ids=[ids["alice shared"]])
@@ -198,12 +236,15 @@ def stolen(app, client, app_env, data_dir, database_url, tmp_path):
         "alice_share": alice_share,
         "bob_share": bob_share,
         "revoked": revoked,
+        "phone": phone,
+        "pending code": pending,
+        "dave": dave,
     }
 
 
 def test_without_a_token_the_thief_opens_nothing(stolen):
     dumps, ring = stolen["dumps"], stolen["ring"]
-    assert {n["id"] for n in dumps[1]["notes"]} == set(stolen["ids"].values())  # the backup holds all five
+    assert {n["id"] for n in dumps[1]["notes"]} == set(stolen["ids"].values())  # the backup holds all six
     opened, tries = opened_notes(dumps, ring, tokens={stolen["secret"]})
     print(f"\nthief without a token: {tries} tries, {len(opened)} notes opened")
     assert opened == set()
@@ -214,6 +255,29 @@ def test_with_one_notebook_token_the_thief_opens_that_notebook_only(stolen):
     opened, tries = opened_notes(stolen["dumps"], stolen["ring"], tokens={stolen["secret"], stolen["alice"].token})
     print(f"\nthief with alice's notebook token: {tries} tries, {len(opened)} notes opened")
     assert opened == {ids["alice shared"], ids["alice private"]}
+
+
+def test_with_a_linked_devices_token_the_thief_opens_that_notebook_only(stolen):
+    ids = stolen["ids"]
+    opened, tries = opened_notes(stolen["dumps"], stolen["ring"], tokens={stolen["secret"], stolen["phone"]})
+    print(f"\nthief with alice's phone token: {tries} tries, {len(opened)} notes opened")
+    assert opened == {ids["alice shared"], ids["alice private"]}
+
+
+def test_a_pending_link_code_opens_its_notebook_while_it_lives_and_nothing_else(stolen):
+    """A link code is a bearer secret for its 10 minutes (100 bits: not guessed, only stolen with the screen)."""
+    ids = stolen["ids"]
+    opened, _ = opened_notes(stolen["dumps"], stolen["ring"], tokens={stolen["secret"], stolen["pending code"]})
+    assert opened == {ids["bob shared"], ids["bob private"]}
+
+
+def test_the_vouched_notebook_opens_with_its_nks_only(stolen):
+    """Our database and keys with the host's user id are not enough: the nks comes from the host's own key."""
+    ids = stolen["ids"]
+    without, _ = opened_notes(stolen["dumps"], stolen["ring"], tokens={stolen["secret"], "dave"})
+    assert without == set()
+    opened, _ = opened_notes(stolen["dumps"], stolen["ring"], tokens={stolen["secret"], nks_for("dave")})
+    assert opened == {ids["dave"]}
 
 
 def test_with_one_share_link_the_thief_opens_that_shares_notes_only(stolen):
