@@ -151,3 +151,44 @@ def test_linking_a_browser_that_has_notes_of_its_own_moves_them_in(live, page, b
     page.reload()
     assert len(wait_for_highlights(page, 2)) == 2, "the phone's own note moved into the shared notebook"
     context.close()
+
+
+def test_a_link_whose_notes_cannot_move_changes_nothing(live, page, browser):
+    page.goto(f"{live.url}/trials/{SEED}")
+    add_note(page, CIRRHOSIS, "from the laptop")
+    code, dialog = link_code(page)
+    dialog.get_by_role("button", name="Close").click()
+    context = browser.new_context()
+    phone = context.new_page()
+    phone.goto(f"{live.url}/trials/{SEED}")
+    add_note(phone, "Systemic Sclerosis", "the phone's own")
+    phone.get_by_role("button", name="Not now").click()
+    phone_own = token_of(phone, live)
+    problem = {"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "Try again soon."}
+    phone.route("**/api/v1/notebooks/me/imports", lambda route: route.fulfill(status=503, json=problem))
+    use_link_code(phone, code)
+    expect(phone.get_by_role("dialog", name="Use a link code").get_by_role("alert")).to_contain_text("Try again soon.")
+    assert token_of(phone, live) == phone_own, "the phone stays on its own notebook"
+    assert wait_for_highlights(phone, 1) == ["Systemic Sclerosis"]
+    page.get_by_role("button", name="Devices", exact=True).click()
+    devices = page.get_by_role("dialog", name="Your devices")
+    expect(devices.get_by_role("listitem")).to_have_count(1)  # the half-made device was taken back
+    context.close()
+
+
+def test_linking_a_browser_already_on_that_notebook_just_links(live, page, browser):
+    page.goto(f"{live.url}/trials/{SEED}")
+    add_note(page, CIRRHOSIS, "one notebook")
+    key = token_of(page, live)
+    code, _dialog = link_code(page)
+    context = browser.new_context()
+    other = context.new_page()
+    other.goto(f"{live.url}/trials/{SEED}")
+    other.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", key])
+    other.reload()
+    wait_for_highlights(other, 1)
+    use_link_code(other, code)
+    expect(other.get_by_role("dialog", name="Use a link code")).to_be_hidden()
+    assert token_of(other, live) != key, "its own device token now, not the laptop's"
+    assert wait_for_highlights(other, 1) == [CIRRHOSIS]
+    context.close()

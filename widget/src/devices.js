@@ -196,7 +196,13 @@ function build(ctx, linker) {
         throw err;
       }
       // Nothing lost: the notes this browser had move into the linked notebook before its token goes.
-      if (before && before !== got.token) await moveInto(got.token, before);
+      // If they can't, the new device is taken back (best effort), so no half-linked browser is left.
+      if (before) {
+        await moveInto(got.token, before).catch(async (err) => {
+          await api.call('DELETE', `/api/v1/notebooks/me/devices/${encodeURIComponent(got.device_id)}`, undefined, got.token).catch(() => null);
+          throw err;
+        });
+      }
       tokens.store(got.token);
       const count = await linker.reload();
       redeem.close();
@@ -214,8 +220,10 @@ function build(ctx, linker) {
     try {
       await api.call('POST', '/api/v1/notebooks/me/imports', { token: from }, into);
     } catch (err) {
-      // `into` was issued a moment ago: a 401 is the service refusing `from` (removed, or unknown).
-      if (!(err instanceof Error && 'status' in err && err.status === 401)) throw err;
+      // `into` was issued a moment ago: a 401 is the service refusing `from` (removed, or unknown);
+      // "the token of this notebook": this browser was on that notebook already. Nothing to move.
+      const e = /** @type {{status?: number, errors?: Record<string, unknown>}} */ (err);
+      if (!(e.status === 401 || (e.status === 422 && /of this notebook/.test(String(e.errors?.token))))) throw err;
     }
   }
 
