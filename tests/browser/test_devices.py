@@ -94,7 +94,7 @@ def test_a_code_works_once(live, page, browser):
     wait_for_highlights(first, 1)
     use_link_code(second, code)
     dialog = second.get_by_role("dialog", name="Use a link code")
-    expect(dialog.get_by_role("alert")).to_contain_text("Ask your other device for a new code")
+    expect(dialog.get_by_role("alert")).to_contain_text("Make a new one on your other device")
     assert token_of(second, live) is None, "a refused code changes nothing"
     for c in contexts:
         c.close()

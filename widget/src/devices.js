@@ -183,18 +183,9 @@ function build(ctx, linker) {
       if (!code) throw new Error('Type the link code first.');
       const tokens = linker.tokens();
       const before = tokens.usable() ? tokens.read() : null;
+      // A used, expired or unknown code: the service's one problem says what to do next.
       /** @type {Redeemed} */
-      let got;
-      try {
-        got = await api.call('POST', '/api/v1/link-codes/redeem', { code, device_name: deviceName(view.navigator) }, null);
-      } catch (err) {
-        // The service says the same for a used, expired or unknown code; add what to do next.
-        const status = err instanceof Error && 'status' in err ? Number(err.status) : 0;
-        if (err instanceof Error && status >= 400 && status < 500 && status !== 429) {
-          throw new Error(`${err.message} Ask your other device for a new code (“Link another device”).`);
-        }
-        throw err;
-      }
+      const got = await api.call('POST', '/api/v1/link-codes/redeem', { code, device_name: deviceName(view.navigator) }, null);
       // Nothing lost: the notes this browser had move into the linked notebook before its token goes.
       // If they can't, the new device is taken back (best effort), so no half-linked browser is left.
       if (before) {
