@@ -22,7 +22,7 @@ import { qrSvg } from './qr.js';
  */
 
 const CSS = `
-.link-code{font:600 1.5em/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;letter-spacing:.06em;text-align:center;margin:12px 0;padding:10px;border:1px solid #d0d7de;border-radius:8px;background:#f6f8fa;overflow-wrap:anywhere}
+.link-code{display:block;width:100%;color:inherit;font:600 clamp(.9em,4.2vw,1.5em)/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;letter-spacing:.04em;text-align:center;margin:12px 0;padding:10px;border:1px solid #d0d7de;border-radius:8px;background:#f6f8fa;overflow-wrap:anywhere}
 .qr{display:block;width:min(200px,60vw);height:auto;margin:8px auto}
 .timer{text-align:center;font-weight:600}
 .devices li{display:flex;gap:8px;align-items:center;justify-content:space-between;padding:10px 0;border-bottom:1px solid #eaeef2}
@@ -89,8 +89,8 @@ function build(ctx, linker) {
 
   // ---- "Link another device" ----
   const link = modalDialog('Link another device', ctx.fallback);
-  const codeText = h('p', { class: 'link-code', id: `${link.heading.id}-code` });
-  const codeField = h('input', { readonly: true, hidden: true });
+  // A read-only field, so that a blocked clipboard can fall back to selecting it.
+  const codeText = h('input', { class: 'link-code', id: `${link.heading.id}-code`, readonly: true, spellcheck: 'false' });
   const qr = h('div');
   const timer = h('p', { class: 'timer', role: 'timer' });
   const again = h('button', null, 'New code');
@@ -101,9 +101,8 @@ function build(ctx, linker) {
       null,
       'On your other device, open a trial page with these notes, choose “My notes”, then “Use a link code”, and type this code. Or scan the square code with that device’s camera.',
     ),
-    h('p', { class: 'muted' }, 'Link code:'),
+    h('label', { for: codeText.id }, 'Link code'),
     codeText,
-    codeField,
     qr,
     timer,
     h(
@@ -119,13 +118,12 @@ function build(ctx, linker) {
 
   async function newCode() {
     stopTimer();
-    codeText.textContent = '…';
+    codeText.value = '…';
     qr.replaceChildren();
     timer.textContent = '';
     const made = /** @type {LinkCode} */ (await api.call('POST', '/api/v1/notebooks/me/link-codes', {}));
     const url = new URL(made.url, linker.apiBase).href;
-    codeText.textContent = showCode(made.code);
-    codeField.value = made.code;
+    codeText.value = showCode(made.code);
     qr.replaceChildren(qrSvg(doc, url, 'The link code as a QR code: it opens the link page'));
     const until = Date.parse(made.expires_at);
     const tick = () => {
@@ -145,7 +143,7 @@ function build(ctx, linker) {
     ctx.announce('Link code ready. It works once, for 10 minutes.');
   }
   again.addEventListener('click', () => busy(again, link, explain, newCode));
-  copyCode.addEventListener('click', () => ctx.copy(codeField, 'Link code copied.'));
+  copyCode.addEventListener('click', () => ctx.copy(codeText, 'Link code copied.'));
 
   // ---- "Use a link code" ----
   const redeem = modalDialog('Use a link code', ctx.fallback);
