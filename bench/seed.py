@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select
 
 from notes_service import crypto, keys
 from notes_service.clock import utcnow
+from notes_service.devices.models import Device
 from notes_service.extensions import db
 from notes_service.notes import service
 from notes_service.notes.anchoring import quote_for_range, quote_to_selectors
@@ -71,10 +72,12 @@ def quote_pool(app: Flask, count: int, rng: random.Random) -> list[NotePayload]:
 
 
 def _slot_row(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> dict[str, Any]:
-    slot = keys.new_slot(notebook_id, share_id, dek, token)
+    # A notebook's slot is its first device's (that device takes the notebook's id, as 0010_devices does).
+    device_id = notebook_id if share_id is None else None
+    slot = keys.new_slot(notebook_id, share_id, dek, token, device_id=device_id)
     return {
         column: getattr(slot, column)
-        for column in ("id", "notebook_id", "share_id", "kek_id", "salt", "wrapped", "created_at")
+        for column in ("id", "notebook_id", "share_id", "device_id", "kek_id", "salt", "wrapped", "created_at")
     }
 
 
@@ -82,7 +85,17 @@ def _notebook_row(now: Any) -> tuple[dict[str, Any], str, bytes]:
     token = crypto.new_token(32)
     notebook_id = uuid.uuid4().hex
     dek = crypto.new_data_key()
-    row = {"id": notebook_id, "token_hash": crypto.hash_token(token), "created_at": now}
+    # notebooks.token_hash authenticates nothing since devices: the device row holds the token's hash.
+    row = {"id": notebook_id, "token_hash": crypto.hash_token(crypto.new_token(32)), "created_at": now}
+    device = {
+        "id": notebook_id,
+        "notebook_id": notebook_id,
+        "token_hash": crypto.hash_token(token),
+        "name": "bench",
+        "created_at": now,
+        "last_used_at": now,
+    }
+    row["device"] = device
     return row, token, dek
 
 
@@ -125,14 +138,16 @@ def seed_notebooks(
         version = trials.get_trial_row(SEED_TRIAL).version
         for first in range(0, notebooks, BATCH_NOTEBOOKS):
             now = utcnow()
-            books, slots, notes = [], [], []
+            books, devices, slots, notes = [], [], [], []
             for _ in range(min(BATCH_NOTEBOOKS, notebooks - first)):
                 row, token, dek = _notebook_row(now)
+                devices.append(row.pop("device"))
                 books.append(row)
                 slots.append(_slot_row(row["id"], None, dek, token))
                 notes += _note_rows(row, dek, notes_each, pool, version, rng, now)
                 readers.append(Reader(row["id"], token))
             db.session.execute(insert(Notebook), books)
+            db.session.execute(insert(Device), devices)
             db.session.execute(insert(KeySlot), slots)
             if notes:
                 db.session.execute(insert(Note), notes)

@@ -91,6 +91,9 @@ def remove_device(notebook: Notebook, device_id: str) -> bool:
     from ..accounts.models import Account
 
     device = owned_or_404(Device, notebook, device_id, "device")
+    # The notebook's row locked (PostgreSQL; SQLite serializes writers already): two devices
+    # removed at once must not each see the other and leave a notebook nothing opens.
+    db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
     others = db.session.scalar(
         select(func.count()).select_from(Device).where(Device.notebook_id == notebook.id, Device.id != device.id)
     )

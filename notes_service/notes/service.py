@@ -189,12 +189,17 @@ def erase_sqlite_log() -> None:
 
 def data_key(notebook: Notebook) -> bytes:
     """The notebook's data key, out of its owner slot with the request's notebook token."""
-    if notebook.token is None or notebook.device_id is None:
+    if notebook.token is None:
         # Nothing without a token can open a note: a CLI or a background job gets here.
         raise crypto.DecryptionError("a device's key slot opens only with the device's token")
     slot = notebook.owner_slot
     if slot is None or slot.salt is None:  # not read with the notebook, or to be sealed for the token
-        slot = db.session.scalar(select(KeySlot).where(KeySlot.device_id == notebook.device_id))
+        # The slot of the device whose token this is (found by the token's hash, as auth does).
+        slot = db.session.scalar(
+            select(KeySlot)
+            .join(Device, KeySlot.device_id == Device.id)
+            .where(Device.notebook_id == notebook.id, Device.token_hash == crypto.hash_token(notebook.token))
+        )
     if slot is None:
         raise crypto.DecryptionError("the notebook's data key was erased")
     return keys.open_slot(slot, notebook.token)

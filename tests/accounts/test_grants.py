@@ -267,3 +267,30 @@ def test_the_grant_and_import_answers_are_what_the_document_says(app, client, ho
         schema = doc["paths"][path]["post"]["responses"][status]["content"]["application/json"]["schema"]
         validator = jsonschema_rs.Draft202012Validator({**schema, "components": doc["components"]})
         assert [error.message for error in validator.iter_errors(answer.get_json())] == []
+
+
+def test_rotation_moves_every_kind_of_slot_and_each_still_opens(app_env, make_app, publishers_file, host):
+    from notes_service.crypto import Keyring
+
+    app = make_app(NOTES_PUBLISHERS_FILE=str(publishers_file))
+    client = app.test_client()
+    anonymous = Owner(InProcess(client), *_new_notebook(client))
+    anonymous.add_note(body="<p>anonymous</p>")
+    code = client.post("/api/v1/notebooks/me/link-codes", headers=anonymous.headers).get_json()["code"]
+    share = anonymous.share(passcode="blue heron 42")
+    account = signed_in(client, host.grant("alice"))
+    account.add_note(body="<p>vouched</p>")
+    newer = Keyring.generate_spec("k2")
+    settings = {"NOTES_KEYS": f"{newer},{app_env['NOTES_KEYS']}", "NOTES_PUBLISHERS_FILE": str(publishers_file)}
+    result = make_app(**settings).test_cli_runner().invoke(args=["keys", "rotate"])
+    # A device slot each, the link code's, the share's and the account's.
+    assert result.exit_code == 0 and "re-wrapped 5 key slots under k2" in result.output, result.output
+    only_new = make_app(NOTES_KEYS=newer, NOTES_PUBLISHERS_FILE=str(publishers_file)).test_client()
+    phone = only_new.post("/api/v1/link-codes/redeem", json={"code": code}).get_json()["token"]
+    listed = only_new.get(f"/api/v1/trials/{SEED}/notes", headers={"Authorization": f"Bearer {phone}"})
+    assert [n["body"] for n in listed.get_json()["notes"]] == ["<p>anonymous</p>"]
+    token = share["url"].rsplit("/s/", 1)[1]
+    assert only_new.post(f"/api/v1/shared/{token}", json={"passcode": "blue heron 42"}).status_code == 200
+    again = only_new.post("/api/v1/grants", json={"grant": host.grant("alice")}).get_json()
+    listed = only_new.get(f"/api/v1/trials/{SEED}/notes", headers={"Authorization": f"Bearer {again['token']}"})
+    assert [n["body"] for n in listed.get_json()["notes"]] == ["<p>vouched</p>"]

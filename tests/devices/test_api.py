@@ -202,3 +202,24 @@ def test_the_link_page_loads_the_widget_under_our_csp(client):
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "data-link-page" in page.get_data(as_text=True)
+
+
+def test_one_code_redeemed_at_once_by_several_browsers_links_one(app, owner):
+    import threading
+
+    code = link(owner)["code"]
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def redeem_at_once() -> None:
+        client = app.test_client()
+        start.wait()
+        statuses.append(redeem(client, code).status_code)
+
+    threads = [threading.Thread(target=redeem_at_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 404, 404, 404]
+    assert count(app, Device, notebook_id=owner.notebook_id) == 2
