@@ -108,7 +108,8 @@ def test_the_qr_code_url_links_on_the_link_page_and_leaves_no_code_in_the_addres
     phone = context.new_page()
     url = f"{live.url}/link#code={code}"
     phone.goto(url)
-    phone.wait_for_function("() => localStorage.length > 0")
+    linked = phone.get_by_role("dialog", name="Use a link code")
+    expect(linked.get_by_text("This browser is linked to your notebook.")).to_be_visible()
     assert phone.evaluate("location.hash") == ""
     assert code not in phone.evaluate("location.href")
     phone.goto(f"{live.url}/trials/{SEED}")

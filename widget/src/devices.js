@@ -194,15 +194,27 @@ function build(ctx, linker) {
       }
       tokens.store(got.token);
       const count = await linker.reload();
-      redeem.close();
       ctx.refresh();
-      ctx.announce(
-        linker.onTrialPage
-          ? `This browser is linked. ${count} ${count === 1 ? 'note' : 'notes'} on this page.`
-          : 'This browser is linked: your notes show on each trial’s page.',
-      );
+      if (!linker.onTrialPage) {
+        // The /link page shows no notes: say it here, where the reader is looking.
+        form.hidden = true;
+        done.hidden = false;
+        doneClose.focus();
+        return;
+      }
+      redeem.close();
+      ctx.announce(`This browser is linked. ${count} ${count === 1 ? 'note' : 'notes'} on this page.`);
     });
   });
+  const doneClose = h('button', { class: 'primary', onclick: () => redeem.close() }, 'Close');
+  const done = h(
+    'div',
+    { hidden: true, role: 'status' },
+    h('p', null, h('strong', null, 'This browser is linked to your notebook.')),
+    h('p', null, 'Your notes show on each trial’s page in this browser, as on your other devices.'),
+    h('div', { class: 'row' }, doneClose),
+  );
+  redeem.el.append(done);
 
   /** Move the notebook of `from` into the one of `into`; a notebook already gone has nothing to move. */
   async function moveInto(/** @type {string} */ into, /** @type {string} */ from) {
@@ -318,6 +330,8 @@ function build(ctx, linker) {
         busy(again, link, explain, newCode);
         again.focus();
       } else if (what === 'redeem') {
+        form.hidden = false;
+        done.hidden = true;
         redeem.open(from);
         const tokens = linker.tokens();
         merge.hidden = !tokens.usable();
