@@ -95,6 +95,15 @@ def test_printed_recovery_sheet_holds_the_key_and_nothing_of_the_page(live, page
     assert page.locator("trial-notes-widget svg.qr").count() == 1
     # Closing the dialog takes the sheet away: printing the page prints the page again.
     dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(page.pdf(format="A4"))).pages)
+    assert "Child-Pugh" in text and "your recovery key" not in text
+    # Escape closes it natively: the sheet goes too, once its "close" event has run.
+    page.get_by_role("dialog", name="My notes").get_by_role("button", name="Recovery key", exact=True).click()
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.wait_for_function("() => !document.querySelector('trial-notes-widget').shadowRoot.querySelector('.sheet')")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(page.pdf(format="A4"))).pages)
     assert "Child-Pugh" in text and "your recovery key" not in text
 

@@ -113,7 +113,11 @@ function build(ctx, keeper) {
       ' Keep it private: in a password manager, or print the sheet and keep it with your papers.',
     ),
     saved,
-    h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { onclick: () => (unprint(), dialog.close()) }, 'Close'),
+    ),
   );
 
   const sheetKey = h('span', { class: 'key-text' });
@@ -223,10 +227,12 @@ function build(ctx, keeper) {
   });
 
   // The sheet and the page's print rule exist only while the dialog is open.
-  dialog.el.addEventListener('close', () => {
+  // (At once on "Close"; Escape closes the dialog natively, and its "close" event comes a task later.)
+  function unprint() {
     printed.remove();
     doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => s !== pagePrint);
-  });
+  }
+  dialog.el.addEventListener('close', unprint);
 
   /** Open "Your recovery key" for the token in use. */
   function open(/** @type {Focusable | null} */ from) {
