@@ -57,7 +57,8 @@ export function devices(ctx, linker) {
 }
 
 /**
- * Run `task` once at a time from `button`, showing failures in `dialog.alert`.
+ * Run `task` once at a time from `button`, showing failures in `dialog.alert`. (dialogs.js has
+ * the same; importing it from here would split the editor's module into two requests.)
  * @param {HTMLButtonElement} button
  * @param {{alert: HTMLElement}} dialog
  * @param {(err: unknown) => string} explain
