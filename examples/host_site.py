@@ -115,7 +115,12 @@ LOGIN_FORM = """
 
 
 def _trial_page(service_url: str, user_id: str | None, grant_url: str) -> str:
-    """The embed demo page, the widget from `service_url`, with `data-grant-url` when someone is signed in."""
+    """The embed demo page, the widget from `service_url`, with `data-grant-url` signed in or not.
+
+    The attribute stays when no one is signed in: the widget learns of a sign-out from the grant
+    URL's 401 and then forgets the account's token; a page without it is one that vouches for
+    no one (the widget leaves the account's token alone there).
+    """
     html = DEMO_PAGE.read_text(encoding="utf-8").replace(DEFAULT_SERVICE, service_url.rstrip("/"))
     if user_id is None:
         bar = '<p class="account">Not signed in. <a href="/">Sign in</a> to keep your notes on every device.</p>'
@@ -125,7 +130,7 @@ def _trial_page(service_url: str, user_id: str | None, grant_url: str) -> str:
             f'<form class="account" method="post" action="/logout"><p>Signed in as {name}. '
             '<button type="submit" data-sign-out>Sign out</button></p></form>'
         )
-        html = html.replace(' data-trial="NCT07085104"', f' data-trial="NCT07085104" data-grant-url="{grant_url}"')
+    html = html.replace(' data-trial="NCT07085104"', f' data-trial="NCT07085104" data-grant-url="{grant_url}"')
     return html.replace("<main>", f"<main>{bar}", 1)
 
 

@@ -81,6 +81,9 @@ const enc = encodeURIComponent;
  * @property {(share: NewShare) => Promise<Share>} createShare
  * @property {(trial: string) => Promise<{shares: Share[]}>} listShares  every page
  * @property {(id: string) => Promise<null>} revokeShare
+ * @property {<T>(method: string, path: string, body?: unknown, token?: string | null) => Promise<T>} call
+ *   any other route (the on-demand modules' own: devices, link codes, grants)
+ * @property {<T>(path: string, key: string, limit: number) => Promise<T[]>} all  every page of a list
  */
 
 /**
@@ -181,5 +184,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
     createShare: (share) => call('POST', '/api/v1/shares', share),
     listShares: async (trial) => ({ shares: await all(`/api/v1/shares?trial_id=${enc(trial)}`, 'shares', 20) }),
     revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
+    call,
+    all: (path, key, limit) => all(path, key, limit),
   };
 }

@@ -19,6 +19,21 @@ import { HOST_TAG, createUI } from './ui.js';
 
 export const ROOT_SELECTOR = '[data-notes-root]';
 
+/**
+ * A loader that imports once; a failed import is tried again next time.
+ * @template T
+ * @param {() => Promise<T>} load
+ */
+const once = (load) => {
+  /** @type {Promise<T> | null} */
+  let loading = null;
+  return () =>
+    (loading ??= load().catch((err) => {
+      loading = null;
+      throw err;
+    }));
+};
+
 /** The event a page dispatches on its document to take the widget away (destroy()). */
 export const DESTROY_EVENT = 'trial-notes:destroy';
 
@@ -28,8 +43,13 @@ export const DESTROY_EVENT = 'trial-notes:destroy';
  */
 
 /**
+ * @typedef {{doc: Document, trial: string, apiBase: string, grantUrl?: string}} Options
+ *   `grantUrl`: the host site's grant URL, for readers it vouches for (accounts.js)
+ */
+
+/**
  * Start the widget unless the page has it already (its tag was included twice).
- * @param {{doc: Document, trial: string, apiBase: string}} options
+ * @param {Options} options
  */
 export function boot(options) {
   if (!options.doc.querySelector(HOST_TAG)) startWidget(options);
@@ -39,14 +59,16 @@ export function boot(options) {
  * Start the widget for `trial` against the service at `apiBase` (an origin).
  * `destroy()` removes everything it added to the page: its host element,
  * highlights and sheet, and every listener, observer and timer.
- * @param {{doc: Document, trial: string, apiBase: string}} options
+ * @param {Options} options
  * @returns {{destroy: () => void}}
  */
-export function startWidget({ doc, trial, apiBase }) {
+export function startWidget({ doc, trial, apiBase, grantUrl }) {
   const view = /** @type {Window & typeof globalThis} */ (doc.defaultView); // a page's document has one
   const listeners = createListeners(view);
-  const tokens = createTokenStore(view, apiBase);
-  const api = createApi(apiBase, tokens.read);
+  // This browser's own notebook; a host site's account notebook replaces it while signed in (accounts.js).
+  const own = createTokenStore(view, apiBase);
+  let tokens = own;
+  const api = createApi(apiBase, () => tokens.read());
   const highlighter = createHighlighter(doc);
   listeners.onDestroy(highlighter.destroy);
   /** @type {Element | null} */
@@ -60,8 +82,8 @@ export function startWidget({ doc, trial, apiBase }) {
     goTo,
     openNote,
     openShare,
-    currentKey: tokens.read,
-    useKey,
+    tokens: () => tokens,
+    more,
     explain,
   });
   listeners.onDestroy(ui.destroy);
@@ -75,7 +97,7 @@ export function startWidget({ doc, trial, apiBase }) {
     if (setupProblem && err instanceof ApiError && err.status === 0) return setupProblem.reader;
     if (err instanceof ApiError && err.status === 401) {
       tokens.reject();
-      return 'The recovery key saved in this browser no longer opens a notebook. Choose “Use another recovery key” in My notes, or save a note to start a new notebook.';
+      return 'This browser’s access to the notebook was removed. To open it here again, use a link code from another device, or your recovery key.';
     }
     return (err instanceof Error && err.message) || String(err);
   }
@@ -163,16 +185,19 @@ export function startWidget({ doc, trial, apiBase }) {
     reanchorAll(since);
   }
 
+  /** Load this page's notes (none without a token); their count. */
   async function load() {
-    if (!tokens.read()) {
-      redraw();
-      return;
+    if (!tokens.read() || !trial) {
+      setNotes([]);
+      return 0;
     }
     try {
       const { notes: list } = await api.listNotes(trial);
       setNotes(list);
+      return list.length;
     } catch (err) {
       showError(err);
+      return 0;
     }
   }
 
@@ -187,7 +212,7 @@ export function startWidget({ doc, trial, apiBase }) {
   }
 
   async function useKey(/** @type {string} */ text) {
-    const token = text.trim();
+    const token = text.replace(/\s+/g, ''); // the printed sheet groups it in fours
     if (!token) throw new Error('Paste a recovery key first.');
     let data;
     try {
@@ -202,6 +227,27 @@ export function startWidget({ doc, trial, apiBase }) {
     setNotes(data.notes);
     ui.hideToast();
     ui.announce(`Recovery key accepted. ${data.notes.length} ${data.notes.length === 1 ? 'note' : 'notes'} on this page.`);
+  }
+
+  // ---- the recovery key and devices (on-demand modules) ----
+
+  const recoveryModule = once(() => import('./recovery.js'));
+  const devicesModule = once(() => import('./devices.js'));
+  const linker = { api, tokens: () => tokens, apiBase, reload: load, onTrialPage: Boolean(trial) };
+  const keeper = { tokens: () => tokens, apiBase, useKey };
+
+  /**
+   * Open "Your recovery key", "Use another recovery key", "Link another device", "Use a link code"
+   * (with `code`: submitted at once) or "Your devices".
+   * @param {import('./ui.js').More} what
+   * @param {Focusable | null} from
+   */
+  function more(what, from, code = '') {
+    if (what === 'recovery' || what === 'restore') {
+      ui.withModule(recoveryModule, (m, ctx) => m.recovery(ctx, keeper)[what](from));
+    } else {
+      ui.withModule(devicesModule, (m, ctx) => m.devices(ctx, linker).open(what, from, code));
+    }
   }
 
   // ---- adding, viewing, editing notes ----
@@ -226,9 +272,10 @@ export function startWidget({ doc, trial, apiBase }) {
         if (sel?.rangeCount && sel.anchorNode && root?.contains(sel.anchorNode)) sel.collapseToEnd();
         ui.announce(
           created
-            ? 'Note saved. Your private notebook was made: its recovery key is in My notes.'
+            ? 'Note saved. Your notes are kept in this browser only: save your recovery key.'
             : 'Note saved.',
         );
+        if (created) ui.withModule(recoveryModule, (m, ctx) => m.recovery(ctx, keeper).offer());
       },
       from,
     );
@@ -402,10 +449,23 @@ export function startWidget({ doc, trial, apiBase }) {
   }
 
   attach(root);
-  load();
+  // A host that vouches for its readers: their account's notebook first (accounts.js, on demand).
+  if (grantUrl) {
+    const account = createTokenStore(view, apiBase, 'account');
+    const use = (/** @type {typeof own} */ t) => (tokens = t);
+    import('./accounts.js')
+      .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account }, { ui, use, load, showError }))
+      .catch(showError);
+  } else load();
+  // The service's /link page carries a link code in its fragment (never sent to a server): use it, then drop it.
+  const linked = view.location.origin === apiBase && /^#code=([\w-]+)$/.exec(view.location.hash);
+  if (linked) {
+    view.history.replaceState(null, '', view.location.pathname + view.location.search);
+    more('redeem', null, linked[1]);
+  }
   // After the first draw, once: a mistake in the embedding explains itself. (If the check
-  // can't be loaded, the widget works as it would without it.)
-  import('./setup-check.js').then(
+  // can't be loaded, the widget works as it would without it.) The /link page has no trial.
+  if (trial) import('./setup-check.js').then(
     (m) => m.checkSetup({ doc, view, trial, apiBase, getRoot: () => root, canHighlight: highlighter.supported }, setProblem),
     () => {},
   );

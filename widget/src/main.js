@@ -8,11 +8,12 @@
 
 const tag = document.currentScript ?? document.querySelector('script[data-trial][src]');
 const script = tag instanceof HTMLScriptElement ? tag : null;
-const trial = script?.dataset.trial;
+// The service's /link page has no trial: the widget there only redeems the link code in its URL.
+const trial = script?.dataset.trial ?? (script?.dataset.linkPage === undefined ? undefined : '');
 // The API lives where the script came from, whatever page embeds it.
 const apiBase = script?.src ? new URL(script.src, location.href).origin : null;
 
-if (!trial || !apiBase) {
+if (trial === undefined || !apiBase) {
   console.warn('Trial Notes: the widget script needs a src and a data-trial attribute.');
 } else {
   /** @type {Promise<typeof import('./app.js')>} the built app.js */
@@ -22,7 +23,8 @@ if (!trial || !apiBase) {
     else resolve(null);
   });
   Promise.all([app, ready]).then(
-    ([widget]) => widget.boot({ doc: document, trial, apiBase }),
+    // data-grant-url: the host site vouches for its signed-in readers (widget/src/accounts.js).
+    ([widget]) => widget.boot({ doc: document, trial, apiBase, grantUrl: script?.dataset.grantUrl }),
     (err) => console.warn(`Trial Notes: the widget could not be loaded from ${apiBase}: ${err}`),
   );
 }

@@ -60,4 +60,5 @@ ol,ul{list-style:none;padding:0;margin:0}
 .field{display:flex;gap:8px}
 .field input{flex:1}
 .key{border-top:1px solid #d0d7de;margin-top:20px}
+.warn{border-left:4px solid #d4a72c;padding-left:8px}
 `;

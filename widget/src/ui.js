@@ -2,7 +2,7 @@
 // The widget's interface, all inside one open shadow root on one host element
 // appended to <body>: the "My notes" button and panel, the "Add note" control,
 // the dialogs, the live region and the error line. No other host DOM changes.
-import { canFocus, h, uid, useDocument } from './dom.js';
+import { canFocus, h, modalDialog, uid, useDocument } from './dom.js';
 import { colorLabel } from './highlights.js';
 import { bodyPreview, firstWords } from './note-body.js';
 import { CSS } from './styles.js';
@@ -17,15 +17,30 @@ export const HOST_TAG = 'trial-notes-widget';
  * @property {(id: string, from: Focusable | null) => void} goTo
  * @property {(id: string, from: Focusable | null) => void} openNote
  * @property {(from: Focusable | null) => void} openShare
- * @property {() => string | null} currentKey  the recovery key, null before the first save
- * @property {(text: string) => Promise<void>} useKey  open the notebook of a pasted key, or throw
+ * @property {() => import('./token-store.js').TokenStore} tokens  the notebook token in use (its key is the recovery key)
+ * @property {(what: More, from: Focusable | null) => void} more
+ *   open an on-demand dialog: the recovery key, using another one, a link code, using one, the devices
  * @property {(err: unknown) => string} explain  the words for an error
+ * @typedef {'recovery' | 'restore' | 'link' | 'redeem' | 'devices'} More
  * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean}} NoteView
  *   a note as the interface shows it
  * @typedef {ReturnType<typeof createUI>} UI
  * @typedef {import('./dialogs.js')} DialogsModule
  * @typedef {{editor: ReturnType<DialogsModule['noteEditor']>, view: ReturnType<DialogsModule['noteView']>,
  *   share: ReturnType<DialogsModule['shareDialog']>, chooser: ReturnType<DialogsModule['noteChooser']>}} Dialogs
+ * @typedef {object} Context  what an on-demand module needs of the interface
+ * @property {ShadowRoot} shadow
+ * @property {Document} doc
+ * @property {Window & typeof globalThis} view
+ * @property {(err: unknown) => string} explain
+ * @property {(old: Focusable | null) => Focusable | null} fallback
+ * @property {(input: HTMLInputElement, done: string) => Promise<boolean>} copy
+ * @property {(message: string) => void} announce
+ * @property {typeof h} h  the element builder (dom.js), handed over so that an on-demand module adds no chunk
+ * @property {typeof modalDialog} modalDialog
+ * @property {() => void} refresh  show the panel's recovery key and devices state again
+ * @property {(dialog: {el: HTMLDialogElement, alert: HTMLElement, status: HTMLElement}) => void} register
+ *   a modal dialog of the module's: errors and announcements go into it while it is open
  */
 
 // Said when the dialogs' module can't be fetched (offline, or the service is down).
@@ -49,12 +64,14 @@ export function createUI(doc, actions) {
 
   // Errors when no dialog or panel is open.
   const toastText = h('div', { class: 'alert', role: 'alert' });
-  const toastKey = h('button', { hidden: true, onclick: () => openKeyForm() }, 'Use another recovery key');
+  const toastKey = h('button', { hidden: true, onclick: () => actions.more('restore', null) }, 'Use another recovery key');
+  const toastLink = h('button', { hidden: true, onclick: () => actions.more('redeem', null) }, 'Use a link code');
   const toast = h(
     'div',
     { class: 'toast', hidden: true },
     toastText,
     toastKey,
+    toastLink,
     h('button', { onclick: () => hideToast() }, 'Dismiss'),
   );
 
@@ -91,41 +108,12 @@ export function createUI(doc, actions) {
   const orphanTitle = h('h3', { hidden: true }, 'Could not find on this page');
   const orphans = h('ul', { class: 'notes', hidden: true });
 
-  const keyField = h('input', { id: uid('key'), readonly: true, spellcheck: 'false' });
-  const keyBox = h(
-    'div',
-    { hidden: true },
-    h('label', { for: keyField.id }, 'Your recovery key'),
-    h(
-      'div',
-      { class: 'field' },
-      keyField,
-      h('button', { onclick: () => copy(keyField, 'Recovery key copied.') }, 'Copy recovery key'),
-    ),
-    h(
-      'p',
-      { class: 'muted' },
-      'Anyone with this key can read your notes. Keep it somewhere safe, such as a password manager: it is the only way to reach your notes from another browser or after clearing this one.',
-    ),
-  );
-  const noKey = h('p', { class: 'muted', hidden: true }, 'You have no recovery key yet: it is made when you save your first note.');
-  const showKey = h('button', { 'aria-expanded': 'false', onclick: () => toggleKey() }, 'Show recovery key');
-  const pasteField = h('input', { id: uid('paste'), autocomplete: 'off', spellcheck: 'false' });
-  const useKeyButton = h('button', { type: 'submit', class: 'primary' }, 'Use this key');
-  const useForm = h(
-    'form',
-    { hidden: true },
-    h('label', { for: pasteField.id }, 'Paste recovery key'),
-    pasteField,
-    h(
-      'p',
-      { class: 'muted' },
-      'The notes saved with that key replace the ones shown here. Copy your current key first if you want to come back to it.',
-    ),
-    h('div', { class: 'row' }, useKeyButton),
-  );
-  const useKey = h('button', { 'aria-expanded': 'false', onclick: () => toggleKeyForm() }, 'Use another recovery key');
-
+  // Where the notes live and whether their recovery key was saved; the key itself, the devices and
+  // link codes are dialogs of their own (recovery.js, devices.js), fetched when first opened.
+  const keyState = h('p', { class: 'key-state' });
+  const showKey = h('button', { onclick: (e) => actions.more('recovery', e.currentTarget) }, 'Recovery key');
+  const linkDevice = h('button', { onclick: (e) => actions.more('link', e.currentTarget) }, 'Link another device');
+  const devices = h('button', { onclick: (e) => actions.more('devices', e.currentTarget) }, 'Devices');
   const panel = h(
     'dialog',
     { id: panelId, class: 'panel', 'aria-labelledby': panelTitle.id },
@@ -146,7 +134,26 @@ export function createUI(doc, actions) {
     list,
     orphanTitle,
     orphans,
-    h('section', { class: 'key' }, h('h3', null, 'Recovery key'), noKey, keyBox, h('div', { class: 'row' }, showKey, useKey), useForm),
+    h(
+      'section',
+      { class: 'key' },
+      h('h3', null, 'Recovery key'),
+      keyState,
+      h(
+        'div',
+        { class: 'row' },
+        showKey,
+        h('button', { onclick: (e) => actions.more('restore', e.currentTarget) }, 'Use another recovery key'),
+      ),
+      h('h3', null, 'Your devices'),
+      h(
+        'div',
+        { class: 'row' },
+        linkDevice,
+        h('button', { onclick: (e) => actions.more('redeem', e.currentTarget) }, 'Use a link code'),
+        devices,
+      ),
+    ),
   );
   panel.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape') return;
@@ -189,14 +196,35 @@ export function createUI(doc, actions) {
         throw err;
       },
     ));
+  /** @type {Array<{el: HTMLDialogElement, alert: HTMLElement, status: HTMLElement}>} the on-demand modules' dialogs */
+  const more = [];
+  const openModal = () =>
+    [...more, ...(dialogs ? [dialogs.editor, dialogs.view, dialogs.share, dialogs.chooser] : [])].find((m) => m.el.open) ?? null;
+  /** @type {Context} */
+  const context = {
+    shadow,
+    doc,
+    view,
+    explain,
+    fallback,
+    copy,
+    announce: (message) => announce(message),
+    h,
+    modalDialog,
+    refresh: () => showKeyState(),
+    register: (d) => more.push(d),
+  };
   /**
-   * Run `use` once the dialogs are there; false (and the reader told) when they can't be loaded.
-   * @param {(d: Dialogs) => void} use
+   * Import an on-demand module (`load`, cached by the caller) and run `use` with it and the
+   * interface's context; false (and the reader told) when it can't be fetched.
+   * @template M
+   * @param {() => Promise<M>} load
+   * @param {(module: M, ctx: typeof context) => void} use
    */
-  const withDialogs = (use) =>
-    loadDialogs().then(
-      (d) => {
-        use(d);
+  const withModule = (load, use) =>
+    load().then(
+      (m) => {
+        use(m, context);
         return true;
       },
       () => {
@@ -204,8 +232,11 @@ export function createUI(doc, actions) {
         return false;
       },
     );
-  const openModal = () =>
-    dialogs ? [dialogs.editor, dialogs.view, dialogs.share, dialogs.chooser].find((m) => m.el.open) ?? null : null;
+  /**
+   * Run `use` once the dialogs are there; false (and the reader told) when they can't be loaded.
+   * @param {(d: Dialogs) => void} use
+   */
+  const withDialogs = (use) => withModule(loadDialogs, use);
   let unavailable = ''; // why notes can't work on this page, when the setup check found out
 
   shadow.append(live, adder, launcher, toast, panel);
@@ -214,6 +245,7 @@ export function createUI(doc, actions) {
   function openPanel() {
     hideToast();
     panelAlert.textContent = unavailable;
+    showKeyState();
     panel.show();
     launcher.setAttribute('aria-expanded', 'true');
     panelTitle.focus();
@@ -223,50 +255,23 @@ export function createUI(doc, actions) {
     if (!panel.open) return;
     panel.close();
     launcher.setAttribute('aria-expanded', 'false');
-    toggleKey(false); // don't leave the key on screen
-    toggleKeyForm(false);
     if (refocus) launcher.focus();
   }
 
-  function toggleKey(show = !!(keyBox.hidden && noKey.hidden)) {
-    const key = actions.currentKey();
-    keyField.value = key ?? '';
-    keyBox.hidden = !show || !key;
-    noKey.hidden = !show || Boolean(key);
-    showKey.textContent = show ? 'Hide recovery key' : 'Show recovery key';
-    showKey.setAttribute('aria-expanded', String(show));
-    if (show) toggleKeyForm(false);
+  /** Say where the notes live and whether their key was saved; offer only what a notebook allows. */
+  function showKeyState() {
+    const store = actions.tokens();
+    const saved = store.keySaved();
+    const has = Boolean(store.read());
+    const account = store.kind === 'account';
+    keyState.textContent = account
+      ? 'Your notes are kept with your account on this site.'
+      : !has
+        ? 'No recovery key yet: it is made with your first note.'
+        : `Your notes are kept in this browser. Recovery key ${saved ? `saved (${saved.how} ${new Date(saved.at).toLocaleDateString()})` : 'not saved yet'}.`;
+    keyState.classList.toggle('warn', has && !saved && !account);
+    showKey.hidden = linkDevice.hidden = devices.hidden = !has;
   }
-
-  function toggleKeyForm(show = !!useForm.hidden) {
-    useForm.hidden = !show;
-    useKey.setAttribute('aria-expanded', String(show));
-    if (!show) return;
-    toggleKey(false);
-    pasteField.value = '';
-    pasteField.focus();
-  }
-
-  function openKeyForm() {
-    if (!panel.open) openPanel();
-    toggleKeyForm(true);
-  }
-
-  useForm.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    if (useKeyButton.getAttribute('aria-busy') === 'true') return;
-    useKeyButton.setAttribute('aria-busy', 'true');
-    panelAlert.textContent = '';
-    try {
-      await actions.useKey(pasteField.value);
-      toggleKeyForm(false);
-      panelTitle.focus();
-    } catch (err) {
-      panelAlert.textContent = explain(err);
-    } finally {
-      useKeyButton.removeAttribute('aria-busy');
-    }
-  });
 
   function hideToast() {
     toast.hidden = true;
@@ -292,20 +297,22 @@ export function createUI(doc, actions) {
       panelAlert.textContent = message;
     } else {
       toastText.textContent = message;
-      toastKey.hidden = !offerKey;
+      toastKey.hidden = toastLink.hidden = !offerKey;
       toast.hidden = false;
     }
   }
 
-  /** Copy `input`'s value, and say `done`. */
+  /** Copy `input`'s value, and say `done`; true when the clipboard took it. */
   async function copy(/** @type {HTMLInputElement} */ input, /** @type {string} */ done) {
     try {
       await view.navigator.clipboard.writeText(input.value);
       announce(done);
+      return true;
     } catch {
       input.focus();
       input.select();
       announce('Copying was blocked: the text is selected, press Control+C to copy it.');
+      return false;
     }
   }
 
@@ -347,6 +354,7 @@ export function createUI(doc, actions) {
 
   return {
     host,
+    withModule,
     /**
      * Open the note editor; true once it is open.
      * @param {import('./dialogs.js').EditorOptions} options
@@ -406,7 +414,7 @@ export function createUI(doc, actions) {
         : canHighlight
           ? ''
           : 'This browser cannot draw highlights; your notes are listed here.';
-      if (keyBox.hidden === false) toggleKey(true);
+      showKeyState();
     },
 
     /** Say why notes can't work here ('' when they can): "My notes" opens on it. */

@@ -29,6 +29,16 @@ test('the dialogs are not in the first load: they are imported when one first op
   assert.ok(!firstLoad.includes('Yes, delete'), 'the note dialog is not in the first load');
 });
 
+test('the recovery key, devices and QR codes are not in the first load: they are imported on demand', () => {
+  const firstLoad = built.firstLoad.map((p) => Buffer.from(contents(p)).toString('utf8')).join('\n');
+  for (const stem of ['recovery-', 'devices-']) {
+    assert.ok(built.onDemand.some((p) => basename(p).startsWith(stem)), `a ${stem} module is built`);
+  }
+  assert.ok(!firstLoad.includes('Print recovery sheet'), 'the recovery dialog is not in the first load');
+  assert.ok(!firstLoad.includes('Link this browser'), 'the device dialogs are not in the first load');
+  assert.ok(!firstLoad.includes('getModuleCount'), 'the QR encoder is not in the first load');
+});
+
 test('no part uses eval, new Function or innerHTML', () => {
   for (const file of built.files) {
     const text = Buffer.from(file.contents).toString('utf8');

@@ -1,0 +1,145 @@
+"""Accounts the demo host vouches for: the same notes on two browsers, sign-out forgets, notes move in."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from browser.conftest import serve
+from browser.page_tools import wait_for_highlights
+from browser.test_journey import add_note
+from playwright.sync_api import expect
+from support import CIRRHOSIS
+
+HOST_SITE = Path(__file__).resolve().parents[2] / "examples" / "host_site.py"
+SCLEROSIS = "Systemic Sclerosis"
+
+
+class Later:
+    """A WSGI app set once its server has a port: the host and the service each need the other's URL."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+def load_host_site():
+    spec = importlib.util.spec_from_file_location("host_site", HOST_SITE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def vouching(make_app, tmp_path):
+    """The demo host on localhost and the service on 127.0.0.1 trusting its grants: (host URL, service)."""
+    host_app, service_app = Later(), Later()
+    host, service = serve(host_app, host="localhost"), serve(service_app)
+    site, publishers = load_host_site().create_host_app(service.url, tmp_path / "host", issuer=host.url)
+    host_app.app = site
+    service_app.app = service.app = make_app(NOTES_PUBLISHERS_FILE=str(publishers), NOTES_ALLOWED_ORIGINS=host.url)
+    yield host.url, service
+    host.stop()
+    service.stop()
+
+
+def sign_in(page, host: str, user: str = "alice") -> None:
+    page.goto(f"{host}/")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(f"{user}-demo-pass")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{host}/trial")
+
+
+def stored(page, service) -> dict[str, str | None]:
+    return page.evaluate(
+        "(api) => ({own: localStorage.getItem('trial-notes:token:' + api),"
+        " account: localStorage.getItem('trial-notes:account:' + api)})",
+        service.url,
+    )
+
+
+def test_signed_in_on_two_browsers_the_notes_are_the_same(vouching, browser):
+    host, service = vouching
+    laptop_context, phone_context = browser.new_context(), browser.new_context()
+    laptop, phone = laptop_context.new_page(), phone_context.new_page()
+    sign_in(laptop, host)
+    add_note(laptop, CIRRHOSIS, "asked as Alice on the laptop")
+    assert wait_for_highlights(laptop, 1) == [CIRRHOSIS]
+    assert stored(laptop, service)["own"] is None, "an account's note makes no notebook of the browser's own"
+    sign_in(phone, host)
+    assert wait_for_highlights(phone, 1) == [CIRRHOSIS]
+    phone.get_by_role("button", name="My notes").click()
+    panel = phone.get_by_role("dialog", name="My notes")
+    expect(panel.get_by_text("asked as Alice on the laptop")).to_be_visible()
+    expect(panel.get_by_text("kept with your account")).to_be_visible()
+    assert stored(phone, service)["account"] != stored(laptop, service)["account"], "each browser its own device"
+    # Bob, on the phone after Alice signs out, sees none of Alice's notes.
+    phone.get_by_role("button", name="Sign out").click()
+    sign_in(phone, host, "bob")
+    wait_for_highlights(phone, 0)
+    phone.wait_for_function("(api) => localStorage.getItem('trial-notes:account:' + api)", arg=service.url)
+    assert phone.evaluate("CSS.highlights.get('trial-notes-yellow')?.size ?? 0") == 0
+    for context in (laptop_context, phone_context):
+        context.close()
+
+
+def test_signing_out_forgets_the_token(vouching, page):
+    host, service = vouching
+    sign_in(page, host)
+    add_note(page, CIRRHOSIS, "Alice's")
+    account = stored(page, service)["account"]
+    assert account
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_function("(api) => !localStorage.getItem('trial-notes:account:' + api)", arg=service.url)
+    wait_for_highlights(page, 0)
+    # The token no longer opens anything: the device left the account on sign-out.
+    answer = service.app.test_client().get(
+        "/api/v1/trials/NCT07085104/notes", headers={"Authorization": f"Bearer {account}"}
+    )
+    assert answer.status_code == 401
+    sign_in(page, host)
+    assert wait_for_highlights(page, 1) == [CIRRHOSIS], "signing in again brings the notes back"
+
+
+def test_notes_from_before_signing_in_move_into_the_account(vouching, browser):
+    host, service = vouching
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{host}/trial")
+    add_note(page, SCLEROSIS, "written before signing in")
+    page.get_by_role("button", name="Not now").click()
+    assert stored(page, service)["own"]
+    sign_in(page, host)
+    offer = page.get_by_role("region", name="Notes from before you signed in")
+    expect(offer).to_contain_text("This browser has 1 note of its own")
+    wait_for_highlights(page, 0)  # the account's notebook is empty so far
+    offer.get_by_role("button", name="Move them into my account").click()
+    expect(offer).to_be_hidden()
+    assert wait_for_highlights(page, 1) == [SCLEROSIS]
+    assert stored(page, service)["own"] is None, "the browser's own notebook is gone: its notes moved"
+    other_context = browser.new_context()
+    other = other_context.new_page()
+    sign_in(other, host)
+    assert wait_for_highlights(other, 1) == [SCLEROSIS]
+    context.close()
+    other_context.close()
+
+
+def test_keeping_them_apart_loses_nothing(vouching, page):
+    host, service = vouching
+    page.goto(f"{host}/trial")
+    add_note(page, SCLEROSIS, "mine, not the account's")
+    page.get_by_role("button", name="Not now").click()
+    own = stored(page, service)["own"]
+    sign_in(page, host)
+    offer = page.get_by_role("region", name="Notes from before you signed in")
+    offer.get_by_role("button", name="Keep them apart").click()
+    expect(offer).to_be_hidden()
+    wait_for_highlights(page, 0)
+    page.get_by_role("button", name="Sign out").click()
+    assert wait_for_highlights(page, 1) == [SCLEROSIS], "signed out, the browser's own notes show again"
+    assert stored(page, service)["own"] == own

@@ -1,0 +1,217 @@
+// @ts-check
+// Accounts a host site vouches for. A page whose widget tag has `data-grant-url` asks that URL
+// (on the host, with the host's own cookies) for a grant: a short-lived JWT the host signs for its
+// signed-in reader. The service trades it for a device token of that reader's notebook
+// (POST /api/v1/grants), kept beside this browser's own notebook, never over it: signing out on
+// the host (the grant URL answers 401 or 403, or gives no grant) forgets the account's token, and
+// the browser's own notes show again. When this browser has notes of its own, the reader is
+// offered to move them into the account (POST /api/v1/notebooks/me/imports); nothing is lost
+// either way. Loaded only on pages whose tag names a grant URL.
+import { deviceName } from './device-name.js';
+
+/**
+ * @typedef {import('./token-store.js').TokenStore} TokenStore
+ * @typedef {import('./ui.js').Context} Context
+ * @typedef {object} Vouching
+ * @property {Window & typeof globalThis} view
+ * @property {import('./api.js').Api} api
+ * @property {string} apiBase
+ * @property {string} grantUrl  absolute, or relative to the page
+ * @property {TokenStore} own  this browser's own notebook
+ * @property {TokenStore} account  the vouched notebook's token ('account' in localStorage)
+ */
+
+const CSS = `
+.notice{position:fixed;right:16px;bottom:76px;z-index:2147483001;width:min(24rem,calc(100vw - 32px));background:#fff;border:1px solid #1d4ed8;border-left-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
+.notice h3{margin:0 0 4px}
+.notice .row{margin-top:10px}
+`;
+
+/** The reader the grant is for, as `iss` and `sub` (read, not verified: the service verifies). */
+export function grantSubject(/** @type {string} */ grant) {
+  try {
+    const part = grant.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(part));
+    return typeof claims.iss === 'string' && typeof claims.sub === 'string' ? `${claims.iss}\n${claims.sub}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A SHA-256 of the reader, so localStorage names no host user id. */
+async function fingerprint(/** @type {Window & typeof globalThis} */ view, /** @type {string} */ who) {
+  const digest = await view.crypto.subtle.digest('SHA-256', new TextEncoder().encode(who));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Ask the host for a grant: the grant, null when the reader is signed out (401, 403, no grant),
+ * undefined when the host could not be asked (offline, a 5xx): then nothing changes.
+ * @param {Window & typeof globalThis} view
+ * @param {string} url
+ * @returns {Promise<string | null | undefined>}
+ */
+export async function fetchGrant(view, url) {
+  let response;
+  try {
+    response = await view.fetch(url, { credentials: 'include', cache: 'no-store', headers: { Accept: 'application/json' } });
+  } catch {
+    return undefined;
+  }
+  if (response.status === 401 || response.status === 403) return null;
+  if (!response.ok) return undefined;
+  try {
+    const { grant } = await response.json();
+    return typeof grant === 'string' && grant ? grant : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The token store the widget should use on this page: the account's while the host vouches for
+ * a signed-in reader, else this browser's own. A grant the service refuses leaves the reader on
+ * their own notebook, with `refusal` saying why.
+ * @param {Vouching} v
+ * @returns {Promise<{tokens: TokenStore, refusal?: unknown, created?: boolean}>}
+ */
+export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account }) {
+  const whoKey = `trial-notes:account-who:${apiBase}`;
+  // Which reader the account's token is for, and its device (storage may be blocked: then nothing).
+  /** @type {{mark?: string, device?: string}} */
+  let kept = {};
+  try {
+    kept = JSON.parse(view.localStorage.getItem(whoKey) ?? '{}') ?? {};
+  } catch {
+    // nothing kept
+  }
+  const keep = (/** @type {{mark?: string, device?: string} | null} */ value) => {
+    try {
+      if (value) view.localStorage.setItem(whoKey, JSON.stringify(value));
+      else view.localStorage.removeItem(whoKey);
+    } catch {
+      // nothing kept
+    }
+  };
+  // Signing out (or another reader signing in) takes this browser's device out of the account,
+  // so sign-ins don't pile up devices; best effort: the token is forgotten here either way.
+  const leave = async () => {
+    const token = account.read();
+    if (token && kept.device) {
+      await api.call('DELETE', `/api/v1/notebooks/me/devices/${encodeURIComponent(kept.device)}`, undefined, token).catch(() => null);
+    }
+    account.forget();
+    keep(null);
+  };
+
+  const grant = await fetchGrant(view, new URL(grantUrl, view.location.href).href);
+  if (grant === undefined) return { tokens: account.read() ? account : own };
+  if (grant === null) {
+    await leave();
+    return { tokens: own };
+  }
+  const subject = grantSubject(grant);
+  const mark = subject ? await fingerprint(view, subject) : undefined;
+  if (account.read() && mark && kept.mark === mark) return { tokens: account };
+  if (account.read()) await leave();
+  try {
+    /** @type {{token: string, device_id: string, created: boolean}} */
+    const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator) }, null);
+    account.store(got.token);
+    keep({ mark, device: got.device_id });
+    return { tokens: account, created: got.created };
+  } catch (refusal) {
+    return { tokens: own, refusal };
+  }
+}
+
+/**
+ * Sign in with the host's grant and show the notes of the notebook that gives; offer to move this
+ * browser's own notes into the account when it has some.
+ * @param {Vouching} v
+ * @param {{ui: import('./ui.js').UI, use: (tokens: TokenStore) => void, load: () => Promise<number>,
+ *   showError: (err: unknown) => void}} widget
+ */
+export async function signIn(v, { ui, use, load, showError }) {
+  const { tokens, refusal } = await vouchedTokens(v);
+  use(tokens);
+  await load();
+  // Said in the service's words, and not as a 401 of this browser's own token (which is fine).
+  if (refusal) return showError(new Error(`Your account's notes could not be opened. ${refusal instanceof Error ? refusal.message : ''}`));
+  const count = tokens === v.account ? await ownNoteCount(v.api, v.own) : 0;
+  if (count) ui.withModule(async () => null, (_, ctx) => offerMove(ctx, { ...v, count, reload: load }));
+}
+
+/**
+ * How many notes this browser's own notebook holds (0 when it has none, or its token is refused).
+ * @param {import('./api.js').Api} api
+ * @param {TokenStore} own
+ */
+export async function ownNoteCount(api, own) {
+  const token = own.read();
+  if (!token) return 0;
+  try {
+    /** @type {{total?: number}} */
+    const page = await api.call('GET', '/api/v1/notebooks/me/export?limit=1', undefined, token);
+    return page.total ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Offer to move this browser's own notes into the account: "Move them" imports them (and the
+ * browser's own token goes: its notebook is gone), "Keep them apart" leaves both as they are
+ * (asked again on a later visit: nothing is decided for the reader).
+ * @param {Context} ctx
+ * @param {{api: import('./api.js').Api, own: TokenStore, account: TokenStore, count: number,
+ *   reload: () => Promise<number>}} move
+ */
+export function offerMove(ctx, { api, own, account, count, reload }) {
+  const { h, view, shadow } = ctx;
+  const sheet = new view.CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
+  const alert = h('div', { class: 'alert', role: 'alert' });
+  const moveButton = h('button', { class: 'primary' }, 'Move them into my account');
+  const id = `tn-move-${Date.now()}`;
+  const it = count === 1 ? 'it' : 'them';
+  const notice = h(
+    'div',
+    { class: 'notice', role: 'region', 'aria-labelledby': id },
+    h('h3', { id }, 'Notes from before you signed in'),
+    h(
+      'p',
+      null,
+      `This browser has ${count} ${count === 1 ? 'note' : 'notes'} of its own. Move ${it} into your account, to see ${it} on every device where you sign in? Links shared from ${it} would stop working. Kept apart, ${count === 1 ? 'it shows' : 'they show'} here again when you sign out.`,
+    ),
+    alert,
+    h('div', { class: 'row' }, moveButton, h('button', { onclick: () => notice.remove() }, 'Keep them apart')),
+  );
+  moveButton.addEventListener('click', async () => {
+    if (moveButton.getAttribute('aria-busy') === 'true') return;
+    moveButton.setAttribute('aria-busy', 'true');
+    alert.textContent = '';
+    try {
+      /** @type {{moved: number}} */
+      const done = await api.call('POST', '/api/v1/notebooks/me/imports', { token: own.read() }, account.read());
+      own.forget(); // the service deleted that notebook once its notes moved
+      await reload();
+      notice.remove();
+      ctx.refresh();
+      ctx.announce(`${done.moved} ${done.moved === 1 ? 'note' : 'notes'} moved into your account.`);
+    } catch (err) {
+      // A 401 names the browser's own token (the account's was just accepted): nothing left to move.
+      if (err instanceof Error && 'status' in err && err.status === 401) {
+        own.forget();
+        notice.remove();
+        ctx.announce('The notes from before you signed in could no longer be opened.');
+      } else {
+        alert.textContent = ctx.explain(err);
+      }
+    } finally {
+      moveButton.removeAttribute('aria-busy');
+    }
+  });
+  shadow.append(notice);
+}

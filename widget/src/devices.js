@@ -1,0 +1,350 @@
+// @ts-check
+// One notebook on every device: "Link another device" (a one-time code, as text and as a QR code
+// of its URL, with its 10-minute countdown), "Use a link code" (this browser gets its own device
+// token for that notebook), and "Your devices" (name, when linked, last used; "Remove" asks first).
+// Loaded on demand from My notes, or by the service's /link page (the code in the URL fragment).
+import { deviceName } from './device-name.js';
+import { qrSvg } from './qr.js';
+
+/**
+ * @typedef {import('./ui.js').Context} Context
+ * @typedef {import('./dom.js').Focusable} Focusable
+ * @typedef {import('./token-store.js').TokenStore} TokenStore
+ * @typedef {{code: string, url: string, expires_at: string}} LinkCode
+ * @typedef {{token: string, notebook_id: string, device_id: string}} Redeemed
+ * @typedef {{id: string, name: string, created_at: string, last_used_at: string | null, current: boolean}} Device
+ * @typedef {object} Linker  the controller's side
+ * @property {import('./api.js').Api} api
+ * @property {() => TokenStore} tokens  the token in use
+ * @property {string} apiBase
+ * @property {() => Promise<number>} reload  load this page's notes again; their count
+ * @property {boolean} onTrialPage  false on the service's /link page
+ */
+
+const CSS = `
+.link-code{display:block;width:100%;color:inherit;font:600 clamp(.9em,4.2vw,1.5em)/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;letter-spacing:.04em;text-align:center;margin:12px 0;padding:10px;border:1px solid #d0d7de;border-radius:8px;background:#f6f8fa;overflow-wrap:anywhere}
+.qr{display:block;width:min(200px,60vw);height:auto;margin:8px auto}
+.timer{text-align:center;font-weight:600}
+.devices li{display:flex;gap:8px;align-items:center;justify-content:space-between;padding:10px 0;border-bottom:1px solid #eaeef2}
+.devices .this{display:inline-block;margin-left:6px;padding:0 8px;border-radius:999px;background:#e8effd;color:#1d4ed8;font-size:.85em;font-weight:600}
+`;
+
+/** A code as the reader reads it: groups of four joined by dashes (typed back in any case, with or without them). */
+export const showCode = (/** @type {string} */ code) =>
+  code.includes('-') ? code : code.replace(/(.{4})(?=.)/g, '$1-');
+
+/** "9:05" left until `until` (ms since the epoch), at `now`; "0:00" once past. */
+export function timeLeft(/** @type {number} */ until, /** @type {number} */ now) {
+  const s = Math.max(0, Math.ceil((until - now) / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+const day = (/** @type {string | null} */ iso) =>
+  iso ? new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : 'not yet';
+
+/** @type {WeakMap<ShadowRoot, ReturnType<typeof build>>} */
+const built = new WeakMap();
+
+/**
+ * The device dialogs for the interface in `ctx` (built once per widget).
+ * @param {Context} ctx
+ * @param {Linker} linker
+ */
+export function devices(ctx, linker) {
+  let parts = built.get(ctx.shadow);
+  if (!parts) built.set(ctx.shadow, (parts = build(ctx, linker)));
+  return parts;
+}
+
+/**
+ * Run `task` once at a time from `button`, showing failures in `dialog.alert`. (dialogs.js has
+ * the same; importing it from here would split the editor's module into two requests.)
+ * @param {HTMLButtonElement} button
+ * @param {{alert: HTMLElement}} dialog
+ * @param {(err: unknown) => string} explain
+ * @param {() => Promise<void>} task
+ */
+async function busy(button, dialog, explain, task) {
+  if (button.getAttribute('aria-busy') === 'true') return;
+  button.setAttribute('aria-busy', 'true');
+  dialog.alert.textContent = '';
+  try {
+    await task();
+  } catch (err) {
+    dialog.alert.textContent = explain(err);
+  } finally {
+    button.removeAttribute('aria-busy');
+  }
+}
+
+/**
+ * @param {Context} ctx
+ * @param {Linker} linker
+ */
+function build(ctx, linker) {
+  const { doc, view, shadow, explain, h, modalDialog } = ctx;
+  const { api } = linker;
+  const sheet = new view.CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
+
+  // ---- "Link another device" ----
+  const link = modalDialog('Link another device', ctx.fallback);
+  // A read-only field, so that a blocked clipboard can fall back to selecting it.
+  const codeText = h('input', { class: 'link-code', id: `${link.heading.id}-code`, readonly: true, spellcheck: 'false' });
+  const qr = h('div');
+  const timer = h('p', { class: 'timer', role: 'timer' });
+  const again = h('button', null, 'New code');
+  const copyCode = h('button', null, 'Copy code');
+  link.el.append(
+    h(
+      'p',
+      null,
+      'On your other device, open a trial page with these notes, choose “My notes”, then “Use a link code”, and type this code. Or scan the square code with that device’s camera.',
+    ),
+    h('label', { for: codeText.id }, 'Link code'),
+    codeText,
+    qr,
+    timer,
+    h(
+      'p',
+      { class: 'muted' },
+      'It works once, for 10 minutes. Anyone who types it in that time can open your notes: show it only to your own devices.',
+    ),
+    h('div', { class: 'row' }, copyCode, again, h('button', { onclick: () => link.close() }, 'Close')),
+  );
+  let ticking = 0;
+  const stopTimer = () => view.clearInterval(ticking);
+  link.el.addEventListener('close', stopTimer);
+
+  async function newCode() {
+    stopTimer();
+    codeText.value = '…';
+    qr.replaceChildren();
+    timer.textContent = '';
+    const made = /** @type {LinkCode} */ (await api.call('POST', '/api/v1/notebooks/me/link-codes', {}));
+    const url = new URL(made.url, linker.apiBase).href;
+    codeText.value = showCode(made.code);
+    qr.replaceChildren(qrSvg(doc, url, 'The link code as a QR code: it opens the link page'));
+    const until = Date.parse(made.expires_at);
+    const tick = () => {
+      // A widget taken away with the dialog open leaves no timer behind.
+      if (!link.el.isConnected) return stopTimer();
+      const left = timeLeft(until, Date.now());
+      timer.textContent = left === '0:00' ? 'This code has expired: choose “New code”.' : `Expires in ${left}`;
+      if (left === '0:00') {
+        stopTimer();
+        codeText.classList.add('muted');
+        ctx.announce('The link code has expired.');
+      }
+    };
+    codeText.classList.remove('muted');
+    tick();
+    ticking = view.setInterval(tick, 1000);
+    ctx.announce('Link code ready. It works once, for 10 minutes.');
+  }
+  again.addEventListener('click', () => busy(again, link, explain, newCode));
+  copyCode.addEventListener('click', () => ctx.copy(codeText, 'Link code copied.'));
+
+  // ---- "Use a link code" ----
+  const redeem = modalDialog('Use a link code', ctx.fallback);
+  const input = h('input', {
+    id: `${redeem.heading.id}-in`,
+    autocomplete: 'off',
+    autocapitalize: 'characters',
+    spellcheck: 'false',
+    'aria-describedby': `${redeem.heading.id}-hint`,
+  });
+  const merge = h(
+    'p',
+    { class: 'note-box', hidden: true },
+    'This browser has notes of its own already: they are moved into the notebook you link to, so nothing is lost. Links you shared from them stop working.',
+  );
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Link this browser');
+  const form = h(
+    'form',
+    null,
+    h(
+      'p',
+      { id: `${redeem.heading.id}-hint` },
+      'On the device that has your notes, open “My notes” and choose “Link another device”. Type the code it shows (capitals and dashes do not matter).',
+    ),
+    h('label', { for: input.id }, 'Link code'),
+    input,
+    merge,
+    h('div', { class: 'row' }, submit, h('button', { onclick: () => redeem.close() }, 'Cancel')),
+  );
+  redeem.el.append(form);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(submit, redeem, explain, async () => {
+      const code = input.value.trim();
+      if (!code) throw new Error('Type the link code first.');
+      const tokens = linker.tokens();
+      const before = tokens.usable() ? tokens.read() : null;
+      // A used, expired or unknown code: the service's one problem says what to do next.
+      /** @type {Redeemed} */
+      const got = await api.call('POST', '/api/v1/link-codes/redeem', { code, device_name: deviceName(view.navigator) }, null);
+      // Nothing lost: the notes this browser had move into the linked notebook before its token goes.
+      // If they can't, the new device is taken back (best effort), so no half-linked browser is left.
+      if (before) {
+        await moveInto(got.token, before).catch(async (err) => {
+          await api.call('DELETE', `/api/v1/notebooks/me/devices/${encodeURIComponent(got.device_id)}`, undefined, got.token).catch(() => null);
+          throw err;
+        });
+      }
+      tokens.store(got.token);
+      const count = await linker.reload();
+      ctx.refresh();
+      if (!linker.onTrialPage) {
+        // The /link page shows no notes: say it here, where the reader is looking.
+        form.hidden = true;
+        done.hidden = false;
+        doneClose.focus();
+        return;
+      }
+      redeem.close();
+      ctx.announce(`This browser is linked. ${count} ${count === 1 ? 'note' : 'notes'} on this page.`);
+    });
+  });
+  const doneClose = h('button', { class: 'primary', onclick: () => redeem.close() }, 'Close');
+  const done = h(
+    'div',
+    { hidden: true, role: 'status' },
+    h('p', null, h('strong', null, 'This browser is linked to your notebook.')),
+    h('p', null, 'Your notes show on each trial’s page in this browser, as on your other devices.'),
+    h('div', { class: 'row' }, doneClose),
+  );
+  redeem.el.append(done);
+
+  /** Move the notebook of `from` into the one of `into`; a notebook already gone has nothing to move. */
+  async function moveInto(/** @type {string} */ into, /** @type {string} */ from) {
+    try {
+      await api.call('POST', '/api/v1/notebooks/me/imports', { token: from }, into);
+    } catch (err) {
+      // `into` was issued a moment ago: a 401 is the service refusing `from` (removed, or unknown);
+      // "the token of this notebook": this browser was on that notebook already. Nothing to move.
+      const e = /** @type {{status?: number, errors?: Record<string, unknown>}} */ (err);
+      if (!(e.status === 401 || (e.status === 422 && /of this notebook/.test(String(e.errors?.token))))) throw err;
+    }
+  }
+
+  // ---- "Your devices" ----
+  const list = modalDialog('Your devices', ctx.fallback);
+  const items = h('ul', { class: 'devices' });
+  const listHeading = list.heading;
+  const confirmText = h('p');
+  const yes = h('button', { class: 'primary' }, 'Yes, remove');
+  const keepIt = h('button', null, 'Keep it');
+  const confirm = h('div', { class: 'note-box', hidden: true }, confirmText, h('div', { class: 'row' }, yes, keepIt));
+  list.el.append(
+    h('p', { class: 'muted' }, 'Each device that can open your notes. Remove one you no longer use or have lost: it stops working at once.'),
+    items,
+    confirm,
+    h('div', { class: 'row' }, h('button', { onclick: () => list.close() }, 'Close')),
+  );
+  /** @type {Device | null} */
+  let removing = null;
+  /** @type {Device[]} */
+  let known = [];
+
+  async function showDevices() {
+    items.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
+    known = await api.all('/api/v1/notebooks/me/devices', 'devices', 50);
+    items.replaceChildren(
+      ...known.map((d) => {
+        const remove = h('button', { 'aria-label': `Remove ${d.name}` }, 'Remove');
+        remove.addEventListener('click', () => ask(d));
+        return h(
+          'li',
+          null,
+          h(
+            'span',
+            null,
+            h('strong', null, d.name || 'A browser'),
+            d.current ? h('span', { class: 'this' }, 'this browser') : null,
+            h('br'),
+            h('span', { class: 'muted' }, `Linked ${day(d.created_at)} · last used ${day(d.last_used_at)}`),
+          ),
+          remove,
+        );
+      }),
+    );
+    if (!known.length) items.append(h('li', { class: 'muted' }, 'No devices.'));
+  }
+
+  function ask(/** @type {Device} */ d) {
+    removing = d;
+    // The service deletes a notebook with its last device, unless a host site's account keeps it.
+    const last = known.length === 1;
+    confirmText.textContent = last && linker.tokens().kind === 'account'
+      ? 'Remove this browser? Your notes stay in your account: signing in again brings them back here.'
+      : last
+      ? `${d.current ? 'This browser' : d.name} is the only device of your notebook. If you remove it, the notebook and all its notes are deleted for good, and its recovery key stops working. Remove it?`
+      : d.current
+        ? 'Remove this browser? Your notes stop opening here, and a recovery key saved from this browser stops working. Your other devices keep them.'
+        : `Remove ${d.name}? It can no longer open your notes, and a recovery key saved from it stops working.`;
+    confirm.hidden = false;
+    keepIt.focus();
+  }
+  keepIt.addEventListener('click', () => {
+    confirm.hidden = true;
+    listHeading.focus();
+  });
+  yes.addEventListener('click', () =>
+    busy(yes, list, explain, async () => {
+      const d = removing;
+      if (!d) return;
+      await api.call('DELETE', `/api/v1/notebooks/me/devices/${encodeURIComponent(d.id)}`);
+      confirm.hidden = true;
+      removing = null;
+      if (d.current) {
+        // This browser's token stopped working: it goes, and the page shows no notes.
+        linker.tokens().forget();
+        await linker.reload();
+        list.close();
+        ctx.refresh();
+        ctx.announce('This browser was removed from your notebook.');
+        return;
+      }
+      await showDevices();
+      listHeading.focus();
+      ctx.announce(`${d.name} was removed.`);
+    }),
+  );
+
+  for (const d of [link, redeem, list]) {
+    ctx.register(d);
+    shadow.append(d.el);
+  }
+
+  return {
+    /**
+     * Open one of the dialogs; `code` fills "Use a link code" and submits it (the /link page).
+     * @param {'link' | 'redeem' | 'devices'} what
+     * @param {Focusable | null} from
+     * @param {string} [code]
+     */
+    open(what, from, code) {
+      if (what === 'link') {
+        link.open(from);
+        busy(again, link, explain, newCode);
+        again.focus();
+      } else if (what === 'redeem') {
+        form.hidden = false;
+        done.hidden = true;
+        redeem.open(from);
+        const tokens = linker.tokens();
+        merge.hidden = !tokens.usable();
+        input.value = code ?? '';
+        input.focus();
+        if (code) form.requestSubmit();
+      } else {
+        confirm.hidden = true;
+        list.open(from);
+        listHeading.focus();
+        busy(yes, list, explain, showDevices);
+      }
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { webcrypto } from 'node:crypto';
+import { describe, test } from 'node:test';
+
+import { fetchGrant, grantSubject, vouchedTokens } from '../src/accounts.js';
+import { createTokenStore } from '../src/token-store.js';
+
+const b64url = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
+const jwt = (claims) => `${b64url({ alg: 'ES256' })}.${b64url(claims)}.c2ln`;
+
+/** A page's window: localStorage, crypto, location, and a host answering the grant URL with `reply`. */
+function fakeWindow(reply) {
+  const items = new Map();
+  const asked = [];
+  return {
+    items,
+    asked,
+    location: { href: 'https://host.example/trial' },
+    navigator: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36' },
+    crypto: webcrypto,
+    localStorage: {
+      getItem: (k) => (items.has(k) ? items.get(k) : null),
+      setItem: (k, v) => items.set(k, String(v)),
+      removeItem: (k) => items.delete(k),
+    },
+    fetch: async (url, init) => {
+      asked.push({ url, init });
+      return reply();
+    },
+  };
+}
+
+/** The service: POST /api/v1/grants answers with a new device token each time. */
+function fakeApi() {
+  const calls = [];
+  return {
+    calls,
+    call: async (method, path, body, token) => {
+      calls.push({ method, path, body, token });
+      if (method === 'DELETE') return null;
+      const n = calls.filter((c) => c.method === 'POST').length;
+      return { token: `account-token-${n}`, notebook_id: 'n', device_id: `device-${n}`, created: n === 1 };
+    },
+  };
+}
+
+const API = 'https://notes.example';
+const stores = (view) => ({ own: createTokenStore(view, API), account: createTokenStore(view, API, 'account') });
+const grantFor = (sub) => () => Response.json({ grant: jwt({ iss: 'https://host.example', sub, exp: 1 }) });
+
+describe('vouched accounts', () => {
+  test('the grant names its reader by iss and sub; anything else names nobody', () => {
+    assert.equal(grantSubject(jwt({ iss: 'h', sub: 'u1' })), 'h\nu1');
+    assert.equal(grantSubject(jwt({ iss: 'h' })), null);
+    assert.equal(grantSubject('not a jwt'), null);
+  });
+
+  test('the grant URL is asked with the host cookies; 401, 403 and no grant mean signed out', async () => {
+    const view = fakeWindow(grantFor('u1'));
+    assert.match(await fetchGrant(view, 'https://host.example/grant'), /\./);
+    assert.equal(view.asked[0].init.credentials, 'include');
+    for (const answer of [new Response(null, { status: 401 }), new Response(null, { status: 403 }), Response.json({})]) {
+      assert.equal(await fetchGrant(fakeWindow(() => answer), '/grant'), null);
+    }
+    assert.equal(await fetchGrant(fakeWindow(() => new Response(null, { status: 502 })), '/grant'), undefined);
+    const offline = fakeWindow(() => Promise.reject(new TypeError('offline')));
+    assert.equal(await fetchGrant(offline, '/grant'), undefined);
+  });
+
+  test('a signed-in reader gets the account token once, beside the browser\'s own notebook', async () => {
+    const view = fakeWindow(grantFor('u1'));
+    const { own, account } = stores(view);
+    own.store('own-token');
+    const api = fakeApi();
+    const first = await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    assert.equal(first.tokens, account);
+    assert.equal(account.read(), 'account-token-1');
+    assert.deepEqual(api.calls[0].body.device_name, 'Chrome on Linux');
+    assert.equal(api.calls[0].token, null, 'the exchange carries no bearer token');
+    // The next visit: the same reader keeps the device token; no grant is spent.
+    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    assert.equal(api.calls.length, 1);
+    assert.equal(own.read(), 'own-token', 'the browser\'s own notebook is untouched');
+    assert.ok(![...view.items.values()].some((v) => v.includes('u1')), 'localStorage names no host user');
+  });
+
+  test('another reader signing in gets their own token; signing out forgets the account', async () => {
+    let sub = 'u1';
+    const view = fakeWindow(() => grantFor(sub)());
+    const { own, account } = stores(view);
+    const api = fakeApi();
+    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    sub = 'u2';
+    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    assert.equal(account.read(), 'account-token-2');
+    const out = fakeWindow(() => new Response(null, { status: 401 }));
+    out.items = view.items;
+    out.localStorage = view.localStorage;
+    const after = await vouchedTokens({ view: out, api, apiBase: API, grantUrl: '/grant', own, account });
+    assert.equal(after.tokens, own);
+    assert.equal(account.read(), null);
+    assert.equal(view.items.size, 0);
+    // Each reader's device left the account when the next signed in, or on sign-out.
+    const removed = api.calls.filter((c) => c.method === 'DELETE');
+    assert.deepEqual(
+      removed.map((c) => [c.path, c.token]),
+      [
+        ['/api/v1/notebooks/me/devices/device-1', 'account-token-1'],
+        ['/api/v1/notebooks/me/devices/device-2', 'account-token-2'],
+      ],
+    );
+  });
+
+  test('a grant the service refuses leaves the reader on their own notebook, with the reason', async () => {
+    const view = fakeWindow(grantFor('u1'));
+    const { own, account } = stores(view);
+    const refused = new Error('The grant has expired.');
+    const api = { call: async () => Promise.reject(refused) };
+    const result = await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    assert.equal(result.tokens, own);
+    assert.equal(result.refusal, refused);
+    assert.equal(account.read(), null);
+  });
+});
