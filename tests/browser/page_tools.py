@@ -29,7 +29,7 @@ HIGHLIGHTED_TEXTS = """
 () => {
   const texts = [];
   for (const [name, highlight] of CSS.highlights) {
-    if (!name.startsWith('trial-notes-') || name === 'trial-notes-focused') continue;
+    if (!name.startsWith('trial-notes-') || name === 'trial-notes-focused' || name === 'trial-notes-changed') continue;
     for (const range of highlight) texts.push(range.toString());
   }
   return texts.sort();
@@ -64,7 +64,7 @@ def wait_for_highlights(page: Page, count: int, timeout: float = 10_000) -> list
     """Wait until the widget has drawn `count` highlights."""
     page.wait_for_function(
         "(n) => { let c = 0; for (const [k, h] of CSS.highlights) if (k.startsWith('trial-notes-') && "
-        "k !== 'trial-notes-focused') c += h.size; return c === n; }",
+        "k !== 'trial-notes-focused' && k !== 'trial-notes-changed') c += h.size; return c === n; }",
         arg=count,
         timeout=timeout,
     )

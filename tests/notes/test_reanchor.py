@@ -3,35 +3,12 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
-from support import SEED, new_owner
+from support import DELETED, EDITED, EDITED_NOW, MOVED, SEED, V2_DATE, changed_seed, new_owner
 
 from notes_service.extensions import db
 from notes_service.notes.models import Note
 from notes_service.notes.reanchor import accepted, reanchored
 from notes_service.notes.schemas import NoteChange, NotePayload
-from notes_service.trials.reader import shipped_data_dir
-
-MOVED = "Any form of primary, inherited immunodeficiency."
-EDITED = "Symptomatic cardiac or vascular disease requiring medical intervention"
-DELETED = "Unwilling to participate in an extended safety monitoring period."
-EDITED_NOW = EDITED.replace("disease", "illness")
-V2_DATE = "2026-11-30"
-
-
-def changed_seed(data_date: str = V2_DATE) -> dict:
-    study = json.loads((shipped_data_dir() / "NCT07085104.json").read_text())
-    study["derivedSection"] = {"miscInfoModule": {"versionHolder": data_date}}
-    module = study["protocolSection"]["eligibilityModule"]
-    criteria = module["eligibilityCriteria"]
-    # Move item 9 to the top of the exclusions, edit a word in item 5, delete item 10.
-    criteria = criteria.replace(f"9. {MOVED}\n", "")
-    criteria = criteria.replace("Exclusion Criteria:\n\n", f"Exclusion Criteria:\n\n0. {MOVED}\n")
-    criteria = criteria.replace(
-        "cardiac or vascular disease requiring medical", "cardiac or vascular illness requiring medical"
-    )
-    criteria = criteria.replace(f"10. {DELETED}\n", "")
-    module["eligibilityCriteria"] = criteria
-    return study
 
 
 def stored(app, note_ids: list[str]) -> dict[str, tuple[str, bytes]]:

@@ -98,6 +98,7 @@ export function startWidget({ doc, trial, apiBase }) {
     body: note.body,
     readable: readable(note),
     anchored: Boolean(range),
+    change: note.change ?? null,
   });
 
   /** Sort into page order, draw, list; the counts of notes and of those drawn. */
@@ -105,7 +106,9 @@ export function startWidget({ doc, trial, apiBase }) {
     const records = notes.ordered();
     /** @type {import('./highlights.js').Drawn[]} */
     const drawn = [];
-    for (const r of records) if (r.range) drawn.push({ id: r.note.id, color: r.note.color, range: r.range });
+    for (const r of records) {
+      if (r.range) drawn.push({ id: r.note.id, color: r.note.color, range: r.range, changed: Boolean(r.note.change) });
+    }
     highlighter.draw(drawn);
     ui.renderNotes(records.map(toView), { canHighlight: highlighter.supported });
     return { notes: records.length, anchored: drawn.length };
@@ -238,6 +241,11 @@ export function startWidget({ doc, trial, apiBase }) {
           notes.remove(record);
           redraw();
           ui.announce('Note deleted.');
+        },
+        onAccept: async () => {
+          notes.update(record, await api.updateNote(id, { anchor: 'accept' }));
+          redraw();
+          ui.announce('The note now keeps to the new text.');
         },
         onClose: () => highlighter.focus(null),
       },

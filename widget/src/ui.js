@@ -20,8 +20,8 @@ export const HOST_TAG = 'trial-notes-widget';
  * @property {() => string | null} currentKey  the recovery key, null before the first save
  * @property {(text: string) => Promise<void>} useKey  open the notebook of a pasted key, or throw
  * @property {(err: unknown) => string} explain  the words for an error
- * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean}} NoteView
- *   a note as the interface shows it
+ * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean,
+ *   change: import('./api.js').Change | null}} NoteView  a note as the interface shows it
  * @typedef {ReturnType<typeof createUI>} UI
  * @typedef {import('./dialogs.js')} DialogsModule
  * @typedef {{editor: ReturnType<DialogsModule['noteEditor']>, view: ReturnType<DialogsModule['noteView']>,
@@ -335,6 +335,7 @@ export function createUI(doc, actions) {
         h('span', { class: 'chip' }, h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }), colorLabel(note.color)),
         go ? open : null,
       ),
+      note.change ? h('p', { class: 'muted' }, 'The trial’s text changed here since you highlighted it.') : null,
       preview ? h('p', null, preview) : null,
     );
   }
