@@ -49,12 +49,12 @@ def test_the_patient_and_the_family_see_a_changed_passage(live, page, browser, t
     assert changed_highlights(page) == [EDITED_NOW]
     page.get_by_role("button", name="My notes").click()
     panel = page.get_by_role("dialog", name="My notes")
-    expect(panel.get_by_text("The trial’s text changed here since you highlighted it.")).to_have_count(2)
+    expect(panel.get_by_text("The trial\u2019s text changed here since you highlighted it.")).to_have_count(2)
     shoot(page, "changed-panel")
     panel.get_by_role("button", name="Open note").first.click()
     note = page.get_by_role("dialog", name="Your note")
     # The date in the reader's own words (the browser's locale, here en-US).
-    expect(note.get_by_text("The trial’s text changed here on November 30, 2026.")).to_be_visible()
+    expect(note.get_by_text("The trial\u2019s text changed here on November 30, 2026.")).to_be_visible()
     shown = note.locator("blockquote:visible")
     expect(shown).to_have_text([EDITED, EDITED_NOW])  # before, after (the usual quote is hidden)
     expect(note.get_by_text("Ask whether my heart valve counts.")).to_be_visible()
@@ -72,7 +72,7 @@ def test_the_patient_and_the_family_see_a_changed_passage(live, page, browser, t
     reader.get_by_role("button", name="Open the notes").click()
     changes = reader.locator(".note-change")
     expect(changes).to_have_count(2)
-    expect(changes.first).to_contain_text("The trial’s text changed here on 30 November 2026.")
+    expect(changes.first).to_contain_text("The trial\u2019s text changed here on 30 November 2026.")
     expect(changes.first.locator("blockquote").first).to_have_text(f"“{EDITED}”")
     expect(changes.first.locator("blockquote").last).to_have_text(f"“{EDITED_NOW}”")
     expect(changes.last).to_contain_text("Now: this passage is no longer in the trial text.")
