@@ -185,6 +185,7 @@ def searches(small_url: str, large_url: str, root: Path, rounds: int) -> dict[st
 
 def kept_stores(backend: str, keep: Path, count: int) -> tuple[str, str]:
     """(large URL, small URL) of the stores kept in `keep`, loaded the first time, migrated to head."""
+    global KEYS  # noqa: PLW0603 - a kept store opens only with the bench keys it was made with
     folder = keep / backend
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / "stores.json"
@@ -192,6 +193,7 @@ def kept_stores(backend: str, keep: Path, count: int) -> tuple[str, str]:
         stored = json.loads(manifest.read_text())
         if stored["count"] != count:
             raise SystemExit(f"{manifest} holds {stored['count']} trials, not {count}: use another --keep folder")
+        KEYS = stored["keys"]  # generated for the bench when the stores were made; they hold no notes
         for label in ("large", "small"):
             server.flask_cli(env_for(stored[label], folder / f"{backend}-{label}"), "db", "upgrade")
         return stored["large"], stored["small"]
@@ -206,7 +208,7 @@ def kept_stores(backend: str, keep: Path, count: int) -> tuple[str, str]:
             source.unlink(missing_ok=True)
         if backend == "postgresql":
             server.pg_vacuum_analyze(urls[label], "trials, trial_versions")
-    manifest.write_text(json.dumps({"count": count, **urls}) + "\n")
+    manifest.write_text(json.dumps({"count": count, "keys": KEYS, **urls}) + "\n")
     return urls["large"], urls["small"]
 
 

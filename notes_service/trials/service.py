@@ -458,13 +458,16 @@ def _ranked_matches(words: list[str], condition_words: list[str]) -> list[tuple[
 def _sqlite_matches(words: list[str], condition_words: list[str]) -> Sequence[Any]:
     # Each word quoted (a phrase of one token) with a prefix star: words are letters and digits only.
     terms = [f'"{w}"*' for w in words] + [f'conditions : "{w}"*' for w in condition_words]
-    return db.session.execute(
+    # The index's row id is the NCT number (migration 0010): the index alone answers, no row of
+    # text is read per match (reading each match's id from a copy of the text grew with the store).
+    rows = db.session.execute(
         text(
-            f"SELECT id, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
+            f"SELECT rowid, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
             "LIMIT :cap"
         ),
         {"match": " AND ".join(terms), "cap": MAX_RANKED},
     ).all()
+    return [(f"NCT{number:08d}", score) for number, score in rows]
 
 
 def _postgresql_matches(words: list[str], condition_words: list[str]) -> Sequence[Any]:
