@@ -185,7 +185,7 @@ def searches(small_url: str, large_url: str, root: Path, rounds: int) -> dict[st
 
 def kept_stores(backend: str, keep: Path, count: int) -> tuple[str, str]:
     """(large URL, small URL) of the stores kept in `keep`, loaded the first time, migrated to head."""
-    global KEYS  # noqa: PLW0603 - a kept store opens only with the bench keys it was made with
+    global KEYS  # a kept store opens only with the bench keys it was made with
     folder = keep / backend
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / "stores.json"
