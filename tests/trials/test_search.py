@@ -226,3 +226,23 @@ def test_sqlite_index_is_keyed_by_nct_number_and_stays_whole_across_versions(app
         assert list(found) == [91000002]
         assert not db.session.execute(text("SELECT rowid FROM trials_fts WHERE trials_fts MATCH 'quokka'")).all()
         db.session.remove()
+
+
+def test_whole_words_fill_the_ranking_before_prefixes_are_searched(client, runner, tmp_path, monkeypatch):
+    records = [
+        study("NCT91000101", "Zebra crossing study", ["Gait"]),
+        study("NCT91000102", "Zebra stripes and sleep", ["Insomnia"]),
+        study("NCT91000103", "Zebrafish model", ["Asthma"]),
+    ]
+    load_studies(runner, tmp_path / "zebras.json", records)
+    monkeypatch.setattr(service, "MAX_RANKED", 2)
+    # Two trials hold the word itself: the ranking is full, the prefix's "zebrafish" is left unranked.
+    capped = client.get("/api/v1/trials?q=zebra").get_json()
+    assert sorted(ids(capped)) == ["NCT91000101", "NCT91000102"] and capped["matches_capped"] is True
+    monkeypatch.setattr(service, "MAX_RANKED", 3)
+    # Fewer whole-word matches than the ranking holds: words match as prefixes too.
+    assert sorted(ids(client.get("/api/v1/trials?q=zebra").get_json())) == [
+        "NCT91000101",
+        "NCT91000102",
+        "NCT91000103",
+    ]
