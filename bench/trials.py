@@ -12,6 +12,13 @@ records/s. Then one process serves both stores through the Flask test client and
 same query mix against each, alternating small and large query by query (so that a change
 in the machine's load falls on both alike): search p50 and p99, and their ratio large/small.
 Writes bench/results/trials.json and prints a table.
+
+    .venv/bin/python bench/trials.py --keep /var/tmp/trial-stores     # the search part only
+
+`--keep DIR` measures the searches only, on stores kept in DIR: loaded there the first
+time (SQLite files, PostgreSQL databases named in DIR/<backend>/stores.json, never
+dropped), reused and migrated to head on later runs, so that searches before and after a
+change can be measured back to back without loading 100,000 trials each time.
 """
 
 from __future__ import annotations
@@ -176,6 +183,43 @@ def searches(small_url: str, large_url: str, root: Path, rounds: int) -> dict[st
     return figures
 
 
+def kept_stores(backend: str, keep: Path, count: int) -> tuple[str, str]:
+    """(large URL, small URL) of the stores kept in `keep`, loaded the first time, migrated to head."""
+    global KEYS  # a kept store opens only with the bench keys it was made with
+    folder = keep / backend
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / "stores.json"
+    if manifest.exists():
+        stored = json.loads(manifest.read_text())
+        if stored["count"] != count:
+            raise SystemExit(f"{manifest} holds {stored['count']} trials, not {count}: use another --keep folder")
+        KEYS = stored["keys"]  # generated for the bench when the stores were made; they hold no notes
+        for label in ("large", "small"):
+            server.flask_cli(env_for(stored[label], folder / f"{backend}-{label}"), "db", "upgrade")
+        return stored["large"], stored["small"]
+    urls = {}
+    for label, size in (("large", count), ("small", SMALL)):
+        source = make_trials.make(folder / f"trials-{label}.jsonl", size)
+        try:
+            urls[label], _name = new_database(backend, folder, label)
+            log(f"{backend}: loading {size} trials into the kept {label} store")
+            load(urls[label], folder / f"{backend}-{label}", source)
+        finally:
+            source.unlink(missing_ok=True)
+        if backend == "postgresql":
+            server.pg_vacuum_analyze(urls[label], "trials, trial_versions")
+    manifest.write_text(json.dumps({"count": count, "keys": KEYS, **urls}) + "\n")
+    return urls["large"], urls["small"]
+
+
+def search_backend(backend: str, keep: Path, count: int, rounds: int) -> dict[str, Any]:
+    """The search figures of the kept stores (loaded the first time)."""
+    large_url, small_url = kept_stores(backend, keep, count)
+    log(f"{backend}: searching the kept stores")
+    with tempfile.TemporaryDirectory(prefix="trial-notes-search-") as tmp:
+        return {"count": count, **searches(small_url, large_url, Path(tmp), rounds)}
+
+
 def run_backend(backend: str, root: Path, count: int, rounds: int) -> dict[str, Any]:
     big_file = make_trials.make(root / "trials-large.jsonl", count)
     small_file = make_trials.make(root / "trials-small.jsonl", SMALL)
@@ -216,6 +260,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=int(os.environ.get("BENCH_TRIALS", "100000")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_SEARCH_ROUNDS", "15")))
     parser.add_argument("--out", type=Path, default=RESULTS / "trials.json")
+    parser.add_argument("--keep", type=Path, help="searches only, on stores kept (and reused) in this folder")
     args = parser.parse_args()
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
     if "postgresql" in backends and not server.postgres_reachable():
@@ -223,9 +268,13 @@ def main() -> None:
     started = time.perf_counter()
     figures = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": f"bench/trials.py --count {args.count}",
+        "command": f"bench/trials.py --count {args.count}" + (f" --keep {args.keep}" if args.keep else ""),
         "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
-        "backends": run(backends, args.count, args.rounds),
+        "backends": (
+            {b: search_backend(b, args.keep, args.count, args.rounds) for b in backends}
+            if args.keep
+            else run(backends, args.count, args.rounds)
+        ),
     }
     figures["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
     figures["elapsed_s"] = round(time.perf_counter() - started, 1)

@@ -368,7 +368,7 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "responses": {"200": _json(Note), **AUTH, **MINE},
         },
         "patch": {
-            "summary": "Change one of my notes",
+            "summary": "Change one of my notes, or keep a changed passage's note on the new text",
             "operationId": "updateNote",
             "security": BEARER,
             "parameters": [NOTE_ID],

@@ -21,9 +21,37 @@ from urllib.parse import urlencode, urlsplit
 
 from flask.testing import FlaskClient
 
+from notes_service.trials.reader import shipped_data_dir
+
 SEED = "NCT07085104"
 CIRRHOSIS = "Child-Pugh Class B or C cirrhosis"
 QUESTION = "Does this exclude me?"
+
+
+# -- A newer version of the seed trial ---------------------------------------------------
+
+MOVED = "Any form of primary, inherited immunodeficiency."
+EDITED = "Symptomatic cardiac or vascular disease requiring medical intervention"
+DELETED = "Unwilling to participate in an extended safety monitoring period."
+EDITED_NOW = EDITED.replace("disease", "illness")
+V2_DATE = "2026-11-30"
+
+
+def changed_seed(data_date: str = V2_DATE) -> dict[str, Any]:
+    """The seed trial's record as a newer version: one criterion moved, one edited, one deleted."""
+    study = json.loads((shipped_data_dir() / "NCT07085104.json").read_text())
+    study["derivedSection"] = {"miscInfoModule": {"versionHolder": data_date}}
+    module = study["protocolSection"]["eligibilityModule"]
+    criteria = module["eligibilityCriteria"]
+    # Move item 9 to the top of the exclusions, edit a word in item 5, delete item 10.
+    criteria = criteria.replace(f"9. {MOVED}\n", "")
+    criteria = criteria.replace("Exclusion Criteria:\n\n", f"Exclusion Criteria:\n\n0. {MOVED}\n")
+    criteria = criteria.replace(
+        "cardiac or vascular disease requiring medical", "cardiac or vascular illness requiring medical"
+    )
+    criteria = criteria.replace(f"10. {DELETED}\n", "")
+    module["eligibilityCriteria"] = criteria
+    return study
 
 
 # -- Plain HTTP ------------------------------------------------------------------------

@@ -25,7 +25,15 @@ def present_note(note: NoteView) -> dict[str, Any]:
         "updated_at": isoformat(note.updated_at),
     }
     if not note.readable:
-        return {**base, "target": None, "body": None, "color": None, "color_label": None, "anchor": None}
+        return {
+            **base,
+            "target": None,
+            "body": None,
+            "color": None,
+            "color_label": None,
+            "anchor": None,
+            "change": None,
+        }
     return {
         **base,
         "target": {"source": note.trial_id, "selector": note.selectors},
@@ -33,6 +41,7 @@ def present_note(note: NoteView) -> dict[str, Any]:
         "color": note.color,
         "color_label": PALETTE.get(note.color, note.color),
         "anchor": note.anchor,
+        "change": note.change.model_dump() if note.change is not None else None,
     }
 
 

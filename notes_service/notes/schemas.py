@@ -20,9 +20,14 @@ Color = Literal["yellow", "green", "blue", "pink", "purple"]
 PALETTE: dict[str, str] = {color: color.capitalize() for color in get_args(Color)}
 DEFAULT_COLOR: Color = "yellow"
 MAX_BODY_CHARS = 10_000
-AnchorState = Literal["anchored", "orphaned"]
+# changed: re-anchored on a newer version of the trial whose passage is not the same text; the
+# note keeps the old wording (NoteChange) until its owner accepts the new one.
+AnchorState = Literal["anchored", "orphaned", "changed"]
 _ANCHOR_STATES: tuple[AnchorState, ...] = get_args(AnchorState)  # get_args is typed as returning Any
-ANCHORED, ORPHANED = _ANCHOR_STATES
+ANCHORED, ORPHANED, CHANGED = _ANCHOR_STATES
+# A passage found again may be longer than the quote (text inserted into it): past the bound a
+# new note's passage has, it is taken as gone (re-anchoring it again later must read it back).
+MAX_CHANGED_PASSAGE = MAX_EXACT
 
 QUOTE_SELECTOR = "TextQuoteSelector"
 POSITION_SELECTOR = "TextPositionSelector"
@@ -155,7 +160,7 @@ def _at_least_one(schema: dict[str, Any]) -> None:
 
 
 class NotePatch(RequestModel):
-    """A change to a note: any of its target, body and colour (null is not a value)."""
+    """A change to a note: any of its target, body and colour, or accepting a changed passage (null is not a value)."""
 
     model_config = ConfigDict(json_schema_extra=_at_least_one)
     noun: ClassVar[str] = "note"
@@ -163,10 +168,15 @@ class NotePatch(RequestModel):
     target: Target = absent()
     body: str = absent(BODY_DESCRIPTION, max_length=MAX_BODY_CHARS)
     color: Color = absent("A colour of the palette")
+    anchor: Literal["accept"] = absent(
+        'On a note whose passage changed (anchor "changed"): keep it on the new text ("Keep on the new '
+        'text"), so it is anchored again, or orphaned when the passage is gone; the old wording is '
+        "forgotten. Nothing to accept leaves the note as it is"
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> NotePatch:
-        if self.target is None and self.body is None and self.color is None:
+        if self.target is None and self.body is None and self.color is None and self.anchor is None:
             raise refuse("empty", "give at least one of " + ", ".join(type(self).model_fields))
         return self
 
@@ -174,6 +184,20 @@ class NotePatch(RequestModel):
     def quote(self) -> Quote | None:
         """The passage to anchor, when the target changes."""
         return self.target.quote if self.target is not None else None
+
+
+class NoteChange(BaseModel):
+    """How a note's passage changed in a newer version of the trial (sealed with the note, and shown to its readers)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    before: str = Field(
+        max_length=MAX_CHANGED_PASSAGE, description="The passage as the note's owner highlighted (or last accepted) it"
+    )
+    after: str | None = Field(
+        max_length=MAX_CHANGED_PASSAGE, description="The passage in the trial's current text; null when it is gone"
+    )
+    since: str | None = Field(description="The data date of the trial version it changed in (YYYY-MM-DD), if known")
 
 
 class NotePayload(BaseModel):
@@ -185,10 +209,12 @@ class NotePayload(BaseModel):
     body: str
     color: str
     anchor: AnchorState
+    # Only with anchor "changed": the old wording lives here, inside the ciphertext, and nowhere else.
+    change: NoteChange | None = None
 
     def plaintext(self) -> bytes:
-        """The compact JSON that is sealed."""
-        return self.model_dump_json().encode("utf-8")
+        """The compact JSON that is sealed (without `change` when there is none, as before it existed)."""
+        return self.model_dump_json(exclude={"change"} if self.change is None else None).encode("utf-8")
 
     @classmethod
     def from_plaintext(cls, plaintext: bytes) -> NotePayload:
@@ -209,7 +235,13 @@ class Note(ResponseModel):
     body: str | None = Field(description="Sanitized HTML")
     color: Color | None
     color_label: str | None = Field(description="The colour's name, to show with it (never colour alone)")
-    anchor: AnchorState | None = Field(description="orphaned: the passage is no longer in the trial's text")
+    anchor: AnchorState | None = Field(
+        description="orphaned: the passage is no longer in the trial's text; changed: the trial's text of the "
+        "passage changed since it was highlighted (see change)"
+    )
+    change: NoteChange | None = Field(
+        description='With anchor "changed": the passage before and after, until the owner accepts the new text'
+    )
     created_at: str
     updated_at: str
 

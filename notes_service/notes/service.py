@@ -33,9 +33,9 @@ from ..trials.models import Trial
 from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to_selectors
 from .auth import check_token, owned_or_404, token_digest, touch_device
 from .models import KeySlot, Note, Notebook
-from .reanchor import reanchored
+from .reanchor import accepted, reanchored
 from .sanitize import sanitize_body
-from .schemas import ANCHORED, MAX_BODY_CHARS, NoteInput, NotePatch, NotePayload
+from .schemas import ANCHORED, MAX_BODY_CHARS, NoteChange, NoteInput, NotePatch, NotePayload
 
 # 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
 # crypto.note_key), so a share can hold the keys of its notes only. 1 (before key slots): sealed
@@ -57,6 +57,7 @@ class NoteView:
     body: str = ""
     color: str = "yellow"
     anchor: str = ANCHORED
+    change: NoteChange | None = None  # with anchor "changed": the passage before and after
 
     @classmethod
     def of(cls, note: Any, payload: NotePayload) -> NoteView:
@@ -70,13 +71,19 @@ class NoteView:
             body=payload.body,
             color=payload.color,
             anchor=payload.anchor,
+            change=payload.change,
         )
 
     def payload(self, **changes: Any) -> NotePayload:
-        """This note's payload, with `changes` (selector, body, color, anchor) made."""
-        return NotePayload(
-            **{"selector": self.selectors, "body": self.body, "color": self.color, "anchor": self.anchor, **changes}
-        )
+        """This note's payload, with `changes` (selector, body, color, anchor, change) made."""
+        current = {
+            "selector": self.selectors,
+            "body": self.body,
+            "color": self.color,
+            "anchor": self.anchor,
+            "change": self.change,
+        }
+        return NotePayload(**{**current, **changes})
 
     @property
     def quote(self) -> str:
@@ -601,7 +608,7 @@ def get_note(notebook: Notebook, note_id: str) -> NoteView:
 
 
 def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
-    """Change a note's target, body or colour; re-encrypted with a fresh nonce."""
+    """Change a note's target, body or colour, or accept its changed passage; re-encrypted with a fresh nonce."""
     _owned_note(notebook, note_id)
     dek = data_key(notebook)
     note = _current_note(notebook, note_id, dek)
@@ -610,13 +617,19 @@ def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
         raise Invalid(
             "This note cannot be read, so it cannot be edited. You can delete it.", errors={"(note)": "is unreadable"}
         )
-    selectors, anchor, version = current.selectors, current.anchor, note.anchored_version
+    placement = accepted(current.payload()) if data.anchor == "accept" else None
+    if placement is not None and placement.anchor == current.anchor and data.model_fields_set == {"anchor"}:
+        return current  # nothing to accept (a second tab accepted it already): nothing is written
+    selectors, version = current.selectors, note.anchored_version
+    anchor, change = (placement.anchor, placement.change) if placement else (current.anchor, current.change)
     if data.quote is not None:
+        # Highlighting anew settles any change: the note is on the words chosen now.
         selectors, version = _anchor_quote(note.trial_id, data.quote)
-        anchor = ANCHORED
+        anchor, change = ANCHORED, None
     payload = current.payload(
         selector=selectors,
         anchor=anchor,
+        change=change,
         body=stored_body(data.body) if data.body is not None else current.body,
         color=data.color or current.color,
     )
@@ -699,8 +712,9 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
         values: dict[str, Any] = {"anchored_version": current}
         sealing_key = note_keys.sealing_key(row)
         if view.readable and sealing_key is not None:
-            selectors, anchor = reanchored(view.selectors, trials.get_trial(row.trial_id).canonical_text)
-            payload = view.payload(selector=selectors, anchor=anchor)
+            trial = trials.get_trial(row.trial_id)
+            placed = reanchored(view.payload(), trial.canonical_text, trial.data_date)
+            payload = view.payload(selector=placed.selectors, anchor=placed.anchor, change=placed.change)
             values.update(
                 ciphertext=seal_payload(sealing_key, row.notebook_id, row.id, payload), format_version=FORMAT_VERSION
             )

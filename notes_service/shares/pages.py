@@ -85,12 +85,14 @@ def _content(share: Share, token: str) -> Response:
     for index, note in enumerate(views, start=start + 1):
         if not note.readable:
             continue
-        position = note.position if note.anchor == "anchored" else None
+        # A changed passage is marked where it reads now (unless it is gone), in a style of its own.
+        on_text = note.anchor == "anchored" or (note.change is not None and note.change.after is not None)
+        position = note.position if on_text else None
         if position is None:
             orphans.append((index, note))
             continue
         placed.append((index, note, position))
-        marks.append(Mark(position[0], position[1], f"note-{index}", note.color))
+        marks.append(Mark(position[0], position[1], f"note-{index}", note.color, changed=note.change is not None))
     next_url = None
     if found and found.more:
         last = views[-1]
@@ -109,6 +111,7 @@ def _content(share: Share, token: str) -> Response:
         last_index=start + len(views),
         next_url=next_url,
         first_url=f"/s/{token}" if start else None,
+        format_date=format_date,
     )
 
 

@@ -13,7 +13,8 @@ from ..extensions import Model
 # The full-text index lives beside the models, not in them: SQLite's FTS5 table `trials_fts`
 # (and the shadow tables FTS5 keeps for it) fed by triggers, PostgreSQL's generated
 # tsvector column `trials.search` with its GIN index. Both come from migration
-# 0006_trial_versions; schema comparisons (autogenerate, the migration tests) skip them.
+# 0006_trial_versions (on SQLite contentless and keyed by NCT number since
+# 0010_trials_fts_by_nct); schema comparisons (autogenerate, the migration tests) skip them.
 SEARCH_INDEX_TABLES = frozenset(
     {
         "trials_fts",

@@ -49,6 +49,7 @@ class Mark:
     end: int
     note_ref: str
     color: str = "yellow"
+    changed: bool = False  # the trial's text of the passage changed since it was highlighted
 
 
 # A token is markup (offset None) or text at a canonical offset (markable unless a separator).
@@ -143,7 +144,10 @@ def _marked_text(text: str, offset: int, marks: Sequence[Mark], links: bool) -> 
         refs = " ".join(escape(m.note_ref) for m in covering)
         starting = next((m for m in covering if m.start == a), None)
         anchor_id = f' id="mark-{escape(starting.note_ref)}"' if links and starting else ""
-        pieces.append(f'<mark class="hl hl-{escape(covering[0].color)}"{anchor_id} data-notes="{refs}">{piece}</mark>')
+        changed = " hl-changed" if any(m.changed for m in covering) else ""
+        pieces.append(
+            f'<mark class="hl hl-{escape(covering[0].color)}{changed}"{anchor_id} data-notes="{refs}">{piece}</mark>'
+        )
         if links:
             pieces.extend(_back_link(m) for m in covering if m.end == b)
     return "".join(pieces)

@@ -453,29 +453,39 @@ def _search_page(words: list[str], condition_words: list[str], cursor: str | Non
 
 
 def _ranked_matches(words: list[str], condition_words: list[str]) -> list[tuple[float, str]]:
-    if db.engine.dialect.name == "postgresql":
-        rows = _postgresql_matches(words, condition_words)
-    else:
-        rows = _sqlite_matches(words, condition_words)
+    # Whole words first: an index reads a word's matches lazily, up to the cap, but a prefix
+    # (`word*`) has every word it begins merged first, all of their matches, and the ranking
+    # counts them all again: at 100,000 trials most of a broad search's time, growing with the
+    # store (profiled). When the whole words alone fill the cap, the prefixes could only add to
+    # the matches left unranked anyway; otherwise the prefixes are searched, as before.
+    matches = _sqlite_matches if db.engine.dialect.name != "postgresql" else _postgresql_matches
+    rows = matches(words, condition_words, prefix=False)
+    if len(rows) < MAX_RANKED:
+        rows = matches(words, condition_words, prefix=True)
     # Scores as floats: a cursor carries one through JSON unchanged; ties go by NCT id.
     return sorted((-float(score), nct) for nct, score in rows)
 
 
-def _sqlite_matches(words: list[str], condition_words: list[str]) -> Sequence[Any]:
-    # Each word quoted (a phrase of one token) with a prefix star: words are letters and digits only.
-    terms = [f'"{w}"*' for w in words] + [f'conditions : "{w}"*' for w in condition_words]
-    return db.session.execute(
+def _sqlite_matches(words: list[str], condition_words: list[str], prefix: bool) -> Sequence[Any]:
+    # Each word quoted (a phrase of one token), with a prefix star when asked: words are letters and digits only.
+    star = "*" if prefix else ""
+    terms = [f'"{w}"{star}' for w in words] + [f'conditions : "{w}"{star}' for w in condition_words]
+    # The index's row id is the NCT number (migration 0010): the index alone answers, no row of
+    # text is read per match (reading each match's id from a copy of the text grew with the store).
+    rows = db.session.execute(
         text(
-            f"SELECT id, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
+            f"SELECT rowid, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
             "LIMIT :cap"
         ),
         {"match": " AND ".join(terms), "cap": MAX_RANKED},
     ).all()
+    return [(f"NCT{number:08d}", score) for number, score in rows]
 
 
-def _postgresql_matches(words: list[str], condition_words: list[str]) -> Sequence[Any]:
-    # Prefix matches (`word:*`); conditions carry weight B in `search`, so `:*B` keeps to them.
-    terms = [f"{w}:*" for w in words] + [f"{w}:*B" for w in condition_words]
+def _postgresql_matches(words: list[str], condition_words: list[str], prefix: bool) -> Sequence[Any]:
+    # Prefix matches are `word:*`; conditions carry weight B in `search`, so `:B` keeps to them.
+    star = ":*" if prefix else ":"
+    terms = [f"{w}{star}" if prefix else w for w in words] + [f"{w}{star}B" for w in condition_words]
     return db.session.execute(
         text(
             "SELECT c.id, ts_rank(c.search, to_tsquery('english', :match)) AS score FROM ("

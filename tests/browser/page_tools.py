@@ -29,8 +29,9 @@ HIGHLIGHTED_TEXTS = """
 () => {
   const texts = [];
   for (const [name, highlight] of CSS.highlights) {
-    // The focus mark and the overlaps' paint (trial-notes-mix-*) repeat passages drawn already.
-    const repeat = name === 'trial-notes-focused' || name.startsWith('trial-notes-mix-');
+    // The focus mark, the overlaps' paint (trial-notes-mix-*) and the changed-text mark repeat
+    // passages drawn already.
+    const repeat = name === 'trial-notes-focused' || name === 'trial-notes-changed' || name.startsWith('trial-notes-mix-');
     if (!name.startsWith('trial-notes-') || repeat) continue;
     for (const range of highlight) texts.push(range.toString());
   }
@@ -66,7 +67,8 @@ def wait_for_highlights(page: Page, count: int, timeout: float = 10_000) -> list
     """Wait until the widget has drawn `count` highlights."""
     page.wait_for_function(
         "(n) => { let c = 0; for (const [k, h] of CSS.highlights) if (k.startsWith('trial-notes-') && "
-        "k !== 'trial-notes-focused' && !k.startsWith('trial-notes-mix-')) c += h.size; return c === n; }",
+        "k !== 'trial-notes-focused' && k !== 'trial-notes-changed' && !k.startsWith('trial-notes-mix-')) "
+        "c += h.size; return c === n; }",
         arg=count,
         timeout=timeout,
     )

@@ -50,7 +50,8 @@ def test_destroy_takes_away_everything_it_added(live, page):
     assert {"click", "keydown", "pointerdown", "selectionchange", "trial-notes:destroy"} <= set(before["document"])
     assert {"resize", "scroll"} <= set(before["window"])
     traces = page.evaluate(TRACES)
-    assert traces["hosts"] == 1 and len(traces["highlights"]) == 6 and traces["sheets"] == 1
+    # Five colours, the focused note and the changed passages (dashed).
+    assert traces["hosts"] == 1 and len(traces["highlights"]) == 7 and traces["sheets"] == 1
 
     page.evaluate("document.dispatchEvent(new Event('trial-notes:destroy'))")
 

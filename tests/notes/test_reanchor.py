@@ -3,30 +3,12 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
-from support import SEED, new_owner
+from support import DELETED, EDITED, EDITED_NOW, MOVED, SEED, V2_DATE, changed_seed, new_owner
 
 from notes_service.extensions import db
 from notes_service.notes.models import Note
-from notes_service.trials.reader import shipped_data_dir
-
-MOVED = "Any form of primary, inherited immunodeficiency."
-EDITED = "Symptomatic cardiac or vascular disease requiring medical intervention"
-DELETED = "Unwilling to participate in an extended safety monitoring period."
-
-
-def changed_seed() -> dict:
-    study = json.loads((shipped_data_dir() / "NCT07085104.json").read_text())
-    module = study["protocolSection"]["eligibilityModule"]
-    criteria = module["eligibilityCriteria"]
-    # Move item 9 to the top of the exclusions, edit a word in item 5, delete item 10.
-    criteria = criteria.replace(f"9. {MOVED}\n", "")
-    criteria = criteria.replace("Exclusion Criteria:\n\n", f"Exclusion Criteria:\n\n0. {MOVED}\n")
-    criteria = criteria.replace(
-        "cardiac or vascular disease requiring medical", "cardiac or vascular illness requiring medical"
-    )
-    criteria = criteria.replace(f"10. {DELETED}\n", "")
-    module["eligibilityCriteria"] = criteria
-    return study
+from notes_service.notes.reanchor import accepted, reanchored
+from notes_service.notes.schemas import NoteChange, NotePayload
 
 
 def stored(app, note_ids: list[str]) -> dict[str, tuple[str, bytes]]:
@@ -39,9 +21,9 @@ def stored(app, note_ids: list[str]) -> dict[str, tuple[str, bytes]]:
     return {row.id: (row.anchored_version, bytes(row.ciphertext)) for row in rows}
 
 
-def load_changed_seed(runner, tmp_path) -> str:
+def load_changed_seed(runner, tmp_path, study: dict | None = None) -> str:
     path = tmp_path / "seed-v2.json"
-    path.write_text(json.dumps(changed_seed()))
+    path.write_text(json.dumps(study or changed_seed()))
     result = runner.invoke(args=["trials", "load", str(path)])
     assert result.exit_code == 0, result.output
     return result.output
@@ -70,11 +52,14 @@ def test_changed_trial_reanchors_on_the_owners_next_read(app, client, runner, tm
         return text[position["start"] : position["end"]]
 
     assert notes["moved"]["anchor"] == "anchored" and placed(notes["moved"]) == MOVED
+    assert notes["moved"]["change"] is None  # moved, same words: nothing to tell
     assert text.index(MOVED) < text.index("Participants with active systemic")
-    assert notes["edited"]["anchor"] == "anchored"
+    assert notes["edited"]["anchor"] == "changed"
     assert placed(notes["edited"]).startswith("Symptomatic cardiac or vascular illness")
-    assert notes["unchanged"]["anchor"] == "anchored"
-    assert notes["deleted"]["anchor"] == "orphaned"
+    assert notes["edited"]["change"] == {"before": EDITED, "after": EDITED_NOW, "since": V2_DATE}
+    assert notes["unchanged"]["anchor"] == "anchored" and notes["unchanged"]["change"] is None
+    assert notes["deleted"]["anchor"] == "changed"
+    assert notes["deleted"]["change"] == {"before": DELETED, "after": None, "since": V2_DATE}
     assert notes["deleted"]["target"]["selector"][0]["exact"] == DELETED
     assert set(ids) == {n["id"] for n in notes.values()}
     # The read stored what it placed, marked with the trial's new version: the next read has nothing to do.
@@ -97,10 +82,11 @@ def test_one_note_read_or_edited_is_reanchored_first(app, client, runner, tmp_pa
     read = client.get(f"/api/v1/notes/{moved['id']}", headers=owner.headers).get_json()
     position = next(s for s in read["target"]["selector"] if s["type"] == "TextPositionSelector")
     assert text[position["start"] : position["end"]] == MOVED
-    # An edit of the body only keeps the target it is re-anchored to (here: orphaned, kept).
+    # An edit of the body only keeps the target it is re-anchored to (here: gone, told, kept).
     edited = client.patch(f"/api/v1/notes/{deleted['id']}", headers=owner.headers, json={"body": "still here"})
     assert edited.status_code == 200
-    assert edited.get_json()["anchor"] == "orphaned" and edited.get_json()["body"] == "still here"
+    assert edited.get_json()["anchor"] == "changed" and edited.get_json()["body"] == "still here"
+    assert edited.get_json()["change"] == {"before": DELETED, "after": None, "since": V2_DATE}
     version = client.get(f"/api/v1/trials/{SEED}").get_json()["version"]
     assert {v for v, _ in stored(app, [moved["id"], deleted["id"]]).values()} == {version}
 
@@ -133,3 +119,138 @@ def test_reloading_same_record_leaves_notes_alone(client, runner):
     assert "re-anchored" not in result.output
     again = client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).get_json()
     assert again["updated_at"] == note["updated_at"]
+
+
+def notes_by_body(client, owner) -> dict[str, dict]:
+    return {n["body"]: n for n in client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]}
+
+
+def test_accepting_a_change_keeps_the_note_on_the_new_text(app, client, runner, tmp_path):
+    owner = new_owner(client)
+    edited = owner.add_note(exact=EDITED, body="edited")
+    deleted = owner.add_note(exact=DELETED, body="deleted")
+    load_changed_seed(runner, tmp_path)
+    assert notes_by_body(client, owner)["edited"]["anchor"] == "changed"
+    kept = client.patch(f"/api/v1/notes/{edited['id']}", headers=owner.headers, json={"anchor": "accept"})
+    assert kept.status_code == 200
+    assert kept.get_json()["anchor"] == "anchored" and kept.get_json()["change"] is None
+    assert kept.get_json()["target"]["selector"][0]["exact"] == EDITED_NOW
+    # A passage that is gone, accepted, is a note without a passage: orphaned, its old words kept in its quote.
+    gone = client.patch(f"/api/v1/notes/{deleted['id']}", headers=owner.headers, json={"anchor": "accept"})
+    assert gone.get_json()["anchor"] == "orphaned" and gone.get_json()["change"] is None
+    assert gone.get_json()["target"]["selector"][0]["exact"] == DELETED
+    again = notes_by_body(client, owner)
+    assert (again["edited"]["anchor"], again["deleted"]["anchor"]) == ("anchored", "orphaned")
+    # Accepting twice (a second tab) changes nothing, not even the time of the last edit.
+    before = stored(app, [edited["id"]])
+    twice = client.patch(f"/api/v1/notes/{edited['id']}", headers=owner.headers, json={"anchor": "accept"})
+    assert twice.status_code == 200 and twice.get_json() == kept.get_json()
+    assert stored(app, [edited["id"]]) == before
+
+
+def test_a_change_not_accepted_keeps_the_words_first_highlighted(app, client, runner, tmp_path):
+    owner = new_owner(client)
+    owner.add_note(exact=EDITED, body="edited")
+    load_changed_seed(runner, tmp_path)
+    [note] = notes_by_body(client, owner).values()
+    client.patch(f"/api/v1/notes/{note['id']}", headers=owner.headers, json={"body": "pinned", "color": "blue"})
+    # Version 3 edits the same passage again: still one change, from the words highlighted to these.
+    v3 = changed_seed("2026-12-01")
+    module = v3["protocolSection"]["eligibilityModule"]
+    module["eligibilityCriteria"] = module["eligibilityCriteria"].replace("vascular illness", "vascular condition")
+    load_changed_seed(runner, tmp_path, v3)
+    pinned = notes_by_body(client, owner)["pinned"]
+    assert pinned["anchor"] == "changed" and pinned["color"] == "blue"
+    assert pinned["change"] == {
+        "before": EDITED,
+        "after": EDITED.replace("disease", "condition"),
+        "since": "2026-12-01",
+    }
+    # Version 4 changes another criterion only: the change is still the one of 1 December.
+    v4 = json.loads(json.dumps(v3))
+    v4["derivedSection"]["miscInfoModule"]["versionHolder"] = "2026-12-02"
+    module = v4["protocolSection"]["eligibilityModule"]
+    module["eligibilityCriteria"] = module["eligibilityCriteria"].replace(MOVED, MOVED.replace("Any", "Every"))
+    load_changed_seed(runner, tmp_path, v4)
+    assert notes_by_body(client, owner)["pinned"]["change"]["since"] == "2026-12-01"
+    # Version 5 puts the first words back: nothing changed any more from the owner's point of view.
+    v5 = changed_seed("2026-12-03")
+    module = v5["protocolSection"]["eligibilityModule"]
+    module["eligibilityCriteria"] = module["eligibilityCriteria"].replace("vascular illness", "vascular disease")
+    load_changed_seed(runner, tmp_path, v5)
+    back = notes_by_body(client, owner)["pinned"]
+    assert back["anchor"] == "anchored" and back["change"] is None
+    assert back["target"]["selector"][0]["exact"] == EDITED
+
+
+def test_highlighting_anew_settles_a_change(client, runner, tmp_path):
+    owner = new_owner(client)
+    note = owner.add_note(exact=EDITED, body="edited")
+    load_changed_seed(runner, tmp_path)
+    moved = client.patch(
+        f"/api/v1/notes/{note['id']}",
+        headers=owner.headers,
+        json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": MOVED}]}},
+    )
+    assert moved.status_code == 200
+    assert moved.get_json()["anchor"] == "anchored" and moved.get_json()["change"] is None
+
+
+def test_the_family_sees_the_change_on_the_share_page_and_in_the_api(client, runner, tmp_path):
+    owner = new_owner(client)
+    edited = owner.add_note(exact=EDITED, body="edited", color="green")
+    deleted = owner.add_note(exact=DELETED, body="deleted")
+    share = owner.share(passcode="changed-words", note_ids=[edited["id"], deleted["id"]])
+    token = share["url"].rsplit("/s/", 1)[1]
+    load_changed_seed(runner, tmp_path)
+    opened = client.post(f"/api/v1/shared/{token}", json={"passcode": "changed-words"}).get_json()
+    changes = {n["body"]: n["change"] for n in opened["notes"]}
+    assert changes == {
+        "edited": {"before": EDITED, "after": EDITED_NOW, "since": V2_DATE},
+        "deleted": {"before": DELETED, "after": None, "since": V2_DATE},
+    }
+    path = f"/s/{token}"
+    assert client.post(path, data={"passcode": "changed-words"}).status_code == 303
+    page = client.get(path).get_data(as_text=True)
+    assert page.count('class="note-change"') == 2
+    assert "The trial\u2019s text changed here on 30 November 2026." in page
+    assert f"“{EDITED}”" in page and f"“{EDITED_NOW}”" in page
+    assert "Now: this passage is no longer in the trial text." in page
+    # The passage as it reads now is marked in the text, dashed (hl-changed); the gone one is not marked.
+    assert '<mark class="hl hl-green hl-changed" id="mark-note-1"' in page
+    assert 'id="mark-note-2"' not in page
+
+
+def test_reanchored_compares_words_not_white_space():
+    text = "Inclusion:\n\n1. Adults aged  18 or over.\n2. Others."
+    payload = NotePayload(
+        selector=[{"type": "TextQuoteSelector", "exact": "Adults aged 18 or over.", "prefix": "", "suffix": ""}],
+        body="",
+        color="yellow",
+        anchor="anchored",
+    )
+    placed = reanchored(payload, text, "2026-11-30")
+    assert (placed.anchor, placed.change) == ("anchored", None)
+    assert placed.selectors[0]["exact"] == "Adults aged  18 or over."
+    edited = reanchored(payload, text.replace("18", "21"), "2026-11-30")
+    assert edited.anchor == "changed"
+    assert edited.change == NoteChange(
+        before="Adults aged 18 or over.", after="Adults aged  21 or over.", since="2026-11-30"
+    )
+    assert accepted(payload.model_copy(update={"anchor": "changed", "change": edited.change})).anchor == "anchored"
+
+
+def test_the_sealed_payload_holds_a_change_only_when_there_is_one():
+    plain = NotePayload(selector=[], body="b", color="yellow", anchor="anchored")
+    assert b"change" not in plain.plaintext()  # byte for byte what notes sealed before changes were told
+    told = plain.model_copy(update={"anchor": "changed", "change": NoteChange(before="x", after=None, since=None)})
+    assert NotePayload.from_plaintext(told.plaintext()) == told
+
+
+def test_accept_is_the_only_anchor_a_patch_takes(client):
+    owner = new_owner(client)
+    note = owner.add_note()
+    for value in ("anchored", "changed", None, True):
+        answer = client.patch(f"/api/v1/notes/{note['id']}", headers=owner.headers, json={"anchor": value})
+        assert answer.status_code == 422, value
+        assert list(answer.get_json()["errors"]) == ["anchor"]

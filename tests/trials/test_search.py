@@ -6,7 +6,9 @@ import json
 import re
 
 import pytest
+from sqlalchemy import text
 
+from notes_service.extensions import db
 from notes_service.trials import service
 from notes_service.trials.reader import shipped_data_dir
 
@@ -209,4 +211,38 @@ def test_a_ranked_page_is_ordered_by_score_then_nct_id(client, runner, tmp_path)
         "NCT91000010",
         "NCT91000020",
         "NCT91000040",
+    ]
+
+
+def test_sqlite_index_is_keyed_by_nct_number_and_stays_whole_across_versions(app, client, runner, tmp_path):
+    load_studies(runner, tmp_path / "v1.json", [study("NCT91000002", "Quokka sleep study", ["Insomnia"])])
+    load_studies(runner, tmp_path / "v2.json", [study("NCT91000002", "Wombat sleep study", ["Insomnia"])])
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's FTS5 index (PostgreSQL's tsvector is a generated column)")
+        # The contentless index's entries were deleted with the values they were indexed with.
+        db.session.execute(text("INSERT INTO trials_fts (trials_fts) VALUES ('integrity-check')"))
+        found = db.session.execute(text("SELECT rowid FROM trials_fts WHERE trials_fts MATCH 'wombat'")).scalars()
+        assert list(found) == [91000002]
+        assert not db.session.execute(text("SELECT rowid FROM trials_fts WHERE trials_fts MATCH 'quokka'")).all()
+        db.session.remove()
+
+
+def test_whole_words_fill_the_ranking_before_prefixes_are_searched(client, runner, tmp_path, monkeypatch):
+    records = [
+        study("NCT91000101", "Zebra crossing study", ["Gait"]),
+        study("NCT91000102", "Zebra stripes and sleep", ["Insomnia"]),
+        study("NCT91000103", "Zebrafish model", ["Asthma"]),
+    ]
+    load_studies(runner, tmp_path / "zebras.json", records)
+    monkeypatch.setattr(service, "MAX_RANKED", 2)
+    # Two trials hold the word itself: the ranking is full, the prefix's "zebrafish" is left unranked.
+    capped = client.get("/api/v1/trials?q=zebra").get_json()
+    assert sorted(ids(capped)) == ["NCT91000101", "NCT91000102"] and capped["matches_capped"] is True
+    monkeypatch.setattr(service, "MAX_RANKED", 3)
+    # Fewer whole-word matches than the ranking holds: words match as prefixes too.
+    assert sorted(ids(client.get("/api/v1/trials?q=zebra").get_json())) == [
+        "NCT91000101",
+        "NCT91000102",
+        "NCT91000103",
     ]

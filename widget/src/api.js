@@ -14,6 +14,9 @@
  * @property {string} created_at
  * @property {Target | null} [target]  null when the note can't be read
  * @property {boolean} [readable]
+ * @property {Change | null} [change]  with anchor "changed": how the trial's text of the passage changed
+ * @typedef {{before: string, after: string | null, since: string | null}} Change
+ *   the words highlighted, the words there now (null: gone), the data date of the version they changed in
  * @typedef {{target: Target, body: string, color: string}} NewNote
  * @typedef {object} NewShare
  * @property {string[]} note_ids
@@ -76,7 +79,7 @@ const enc = encodeURIComponent;
  * @property {() => Promise<{token: string}>} createNotebook
  * @property {(trial: string, token?: string) => Promise<{notes: Note[]}>} listNotes  every page
  * @property {(trial: string, note: NewNote) => Promise<Note>} createNote
- * @property {(id: string, changes: {body: string, color: string}) => Promise<Note>} updateNote
+ * @property {(id: string, changes: {body?: string, color?: string, anchor?: 'accept'}) => Promise<Note>} updateNote
  * @property {(id: string) => Promise<null>} deleteNote
  * @property {(share: NewShare) => Promise<Share>} createShare
  * @property {(trial: string) => Promise<{shares: Share[]}>} listShares  every page

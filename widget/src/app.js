@@ -125,6 +125,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     body: note.body,
     readable: readable(note),
     anchored: Boolean(range),
+    change: note.change ?? null,
   });
 
   /** Sort into page order, draw, list; the counts of notes and of those drawn. */
@@ -135,7 +136,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     const spans = [];
     for (const r of records) {
       if (!r.range) continue;
-      drawn.push({ id: r.note.id, color: r.note.color, range: r.range });
+      drawn.push({ id: r.note.id, color: r.note.color, range: r.range, changed: Boolean(r.note.change) });
       spans.push({ id: r.note.id, color: r.note.color, start: r.start, end: r.end });
     }
     highlighter.draw(drawn);
@@ -320,6 +321,11 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
           notes.remove(record);
           redraw();
           ui.announce('Note deleted.');
+        },
+        onAccept: async () => {
+          notes.update(record, await api.updateNote(id, { anchor: 'accept' }));
+          redraw();
+          ui.announce('The note now keeps to the new text.');
         },
         onClose: () => highlighter.focus(null),
       },

@@ -3,6 +3,7 @@
 // note where highlighted passages overlap.
 // Each takes callbacks that talk to the API and throw on failure; the error
 // is shown in the dialog's own alert line in plain words.
+import { changeBox } from './change.js';
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
 import { bodyPreview, charCount, renderBody } from './note-body.js';
@@ -136,6 +137,7 @@ export function noteEditor({ explain, fallback }) {
  * @typedef {object} ViewHandlers
  * @property {(returnTo: Focusable | null) => void} onEdit
  * @property {() => Promise<void>} onDelete  must resolve or throw
+ * @property {() => Promise<void>} [onAccept]  "Keep on the new text" (a changed passage); must resolve or throw
  * @property {() => void} [onClose]
  */
 
@@ -148,6 +150,7 @@ export function noteView({ explain, fallback, doc }) {
   const quote = h('blockquote');
   const color = h('div');
   const body = h('div', { class: 'body' });
+  const change = h('div', { class: 'body' });
   const status = h('p', { class: 'muted' });
   const edit = h('button', null, 'Edit');
   const remove = h('button', null, 'Delete');
@@ -160,7 +163,7 @@ export function noteView({ explain, fallback, doc }) {
     h('p', null, "Delete this note? It can't be brought back, and shared links stop showing it."),
     h('div', { class: 'row' }, yes, keep),
   );
-  dialog.el.append(quote, color, body, status, actions, confirm);
+  dialog.el.append(quote, change, color, body, status, actions, confirm);
   /** @type {ViewHandlers} */
   let handlers = { onEdit: () => {}, onDelete: async () => {} };
 
@@ -194,13 +197,23 @@ export function noteView({ explain, fallback, doc }) {
       handlers = handlers_;
       confirm.hidden = true;
       actions.hidden = false;
-      quote.hidden = !note.readable;
+      quote.hidden = !note.readable || Boolean(note.change); // the change shows the words before and after
       quote.textContent = note.quote ?? '';
+      change.replaceChildren(
+        note.change && note.readable
+          ? changeBox(note.change, (button) =>
+              busy(button, dialog, explain, async () => {
+                await handlers.onAccept?.();
+                dialog.close();
+              }),
+            )
+          : '',
+      );
       color.replaceChildren(note.readable ? chip(note.color) : '');
       body.replaceChildren(note.readable ? renderBody(note.body, doc) : '');
       status.textContent = !note.readable
         ? "This note can't be read. It may have been saved with a key the service no longer has."
-        : note.anchored
+        : note.anchored || note.change
           ? ''
           : 'Could not find this passage on this page; the text may have changed.';
       edit.hidden = !note.readable;

@@ -41,13 +41,15 @@ function hostCss() {
   );
   rules.push(
     `::highlight(${PREFIX}focused){text-decoration:underline 3px solid #111;text-underline-offset:3px}`,
+    `::highlight(${PREFIX}changed){text-decoration:underline dashed 2px #9a3412;text-underline-offset:3px}`,
     `@media (forced-colors:active){${PALETTE.map(([n]) => `::highlight(${PREFIX}${n})`).join()}{background-color:Mark;color:MarkText}}`,
   );
   return rules.join('\n');
 }
 
 /**
- * @typedef {{id: string, color: string, range: Range}} Drawn  a note's passage as drawn
+ * @typedef {{id: string, color: string, range: Range, changed?: boolean}} Drawn  a note's passage as drawn;
+ *   `changed`: the trial's text of it changed since it was highlighted (dashed underline)
  * @typedef {{fill: string, ink: string, range: Range}} Overlay
  *   a stretch where passages overlap (overlaps.js): painted in colour `fill`, underlined in `ink`
  * @typedef {ReturnType<typeof createHighlighter>} Highlighter
@@ -81,6 +83,8 @@ export function createHighlighter(/** @type {Document} */ doc) {
       byColor.set(name, highlight);
       registry.set(PREFIX + name, highlight);
     }
+    byColor.set('changed', new view.Highlight()); // drawn over a colour: not a colour of its own
+    registry.set(`${PREFIX}changed`, /** @type {Highlight} */ (byColor.get('changed')));
     focused.priority = 2; // over the overlaps (1), which are over the colours (0)
     registry.set(`${PREFIX}focused`, focused);
     sheet = new view.CSSStyleSheet();
@@ -137,7 +141,10 @@ export function createHighlighter(/** @type {Document} */ doc) {
     draw(/** @type {Drawn[]} */ list) {
       entries = list;
       for (const highlight of [...byColor.values(), ...mixes.values()]) highlight.clear();
-      for (const entry of list) (byColor.get(entry.color) ?? byColor.get('yellow'))?.add(entry.range);
+      for (const entry of list) {
+        (byColor.get(entry.color) ?? byColor.get('yellow'))?.add(entry.range);
+        if (entry.changed) byColor.get('changed')?.add(entry.range);
+      }
     },
 
     /** Paint where the passages drawn overlap, so that each stays visible. */

@@ -22,8 +22,8 @@ export const HOST_TAG = 'trial-notes-widget';
  *   open an on-demand dialog: the recovery key, using another one, a link code, using one, the devices
  * @property {(err: unknown) => string} explain  the words for an error
  * @typedef {'recovery' | 'restore' | 'link' | 'redeem' | 'devices'} More
- * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean}} NoteView
- *   a note as the interface shows it
+ * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean,
+ *   change: import('./api.js').Change | null}} NoteView  a note as the interface shows it
  * @typedef {ReturnType<typeof createUI>} UI
  * @typedef {import('./dialogs.js')} DialogsModule
  * @typedef {{editor: ReturnType<DialogsModule['noteEditor']>, view: ReturnType<DialogsModule['noteView']>,
@@ -348,6 +348,7 @@ export function createUI(doc, actions) {
         h('span', { class: 'chip' }, h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }), colorLabel(note.color)),
         go ? open : null,
       ),
+      note.change ? h('p', { class: 'muted' }, 'The trial’s text changed here since you highlighted it.') : null,
       preview ? h('p', null, preview) : null,
     );
   }
