@@ -72,7 +72,7 @@ def quote_pool(app: Flask, count: int, rng: random.Random) -> list[NotePayload]:
 
 
 def _slot_row(notebook_id: str, share_id: str | None, dek: bytes, token: str) -> dict[str, Any]:
-    # A notebook's slot is its first device's (that device takes the notebook's id, as 0010_devices does).
+    # A notebook's slot is its first device's (that device takes the notebook's id, as 0011_devices does).
     device_id = notebook_id if share_id is None else None
     slot = keys.new_slot(notebook_id, share_id, dek, token, device_id=device_id)
     return {

@@ -94,7 +94,7 @@ def slot_context(slot: Any) -> bytes:
     """The context of a slot (a KeySlot or a SlotRow), by its holder.
 
     A device's slot is bound to its notebook, as the one owner slot was before devices: that
-    slot became the first device's as it is (0010_devices), with no token to seal it again.
+    slot became the first device's as it is (0011_devices), with no token to seal it again.
     """
     if slot.share_id is not None:
         return share_context(slot.share_id, slot.notebook_id)

@@ -444,7 +444,7 @@ def test_each_notebooks_token_becomes_its_first_device_and_goes_back_on_downgrad
     code = client.post("/api/v1/notebooks/me/link-codes", headers=owners[0].headers).get_json()["code"]
     phone = client.post("/api/v1/link-codes/redeem", json={"code": code}).get_json()["token"]
     with app.app_context():
-        downgrade(revision="0009_trial_versions_lz4")
+        downgrade(revision="0010_trials_fts_by_nct")
         assert "devices" not in inspect(db.engine).get_table_names()
         owner_slots = db.session.execute(text("SELECT count(*) FROM key_slots WHERE share_id IS NULL")).scalar()
         assert owner_slots == 3

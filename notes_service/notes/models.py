@@ -18,7 +18,7 @@ class Notebook(Model):
     __tablename__ = "notebooks"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    # Retired by 0010_devices: tokens are the devices' (devices.token_hash), and this column
+    # Retired by 0011_devices: tokens are the devices' (devices.token_hash), and this column
     # authenticates nothing. It stays because SQLite cannot drop a UNIQUE column in place, and
     # rebuilding `notebooks` would delete every note through ON DELETE CASCADE; new notebooks
     # get the hash of random bytes no one is given (notes.service.create_notebook).

@@ -114,7 +114,7 @@ FIRST_DEVICE_NAME = "First browser"
 
 def new_notebook() -> Notebook:
     """A notebook row, added and flushed (in the caller's transaction), with no device yet."""
-    # notebooks.token_hash authenticates nothing since devices (0010_devices): a hash of bytes
+    # notebooks.token_hash authenticates nothing since devices (0011_devices): a hash of bytes
     # no one is given fills the column SQLite could not drop.
     filler = crypto.hash_token(crypto.new_token(32))
     notebook = Notebook(id=_new_id(), token_hash=filler, created_at=registry.now())

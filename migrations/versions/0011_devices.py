@@ -1,7 +1,7 @@
 """devices, link codes and vouched accounts: every browser its own token and key slot
 
-Revision ID: 0010_devices
-Revises: 0009_trial_versions_lz4
+Revision ID: 0011_devices
+Revises: 0010_trials_fts_by_nct
 
 Until now a notebook had one token (notebooks.token_hash) and one owner slot (key_slots with
 no share). From here each browser of a notebook is a `devices` row with its own token hash and
@@ -29,8 +29,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0010_devices"
-down_revision = "0009_trial_versions_lz4"
+revision = "0011_devices"
+down_revision = "0010_trials_fts_by_nct"
 branch_labels = None
 depends_on = None
 
