@@ -287,37 +287,29 @@ export function startWidget({ doc, trial, apiBase }) {
     const choices = notes
       .ordered()
       .filter((r) => readable(r.note))
-      .map((r) => ({ id: r.note.id, label: firstWords(quoteOf(r.note)) }));
-    ui.openShare(choices, { create: createShare, revoke: revokeShare }, from);
-    refreshShares();
-  }
-
-  async function refreshShares() {
-    if (!tokens.read()) {
-      ui.showShares([]);
-      return;
-    }
-    try {
-      const { shares } = await api.listShares(trial);
-      ui.showShares(shares.filter((s) => !s.trial_id || s.trial_id === trial));
-    } catch (err) {
-      ui.shareAlert(explain(err));
-    }
+      .map(({ note }) => ({ id: note.id, label: firstWords(quoteOf(note)), quote: quoteOf(note), text: htmlToText(note.body, doc) }));
+    ui.openShare(
+      choices,
+      {
+        create: createShare,
+        // Before the first save there is no notebook, so no links.
+        page: async (cursor) => (tokens.read() ? api.sharesPage(trial, cursor) : { shares: [], next: null }),
+        revoke: async (id) => {
+          await api.revokeShare(id);
+        },
+        unlock: (id) => api.unlockShare(id),
+        update: (id, changes) => api.updateShare(id, changes),
+      },
+      from,
+    );
   }
 
   /** @param {import('./api.js').NewShare} choice */
   async function createShare(choice) {
     const share = await api.createShare({ trial_id: trial, ...choice });
     share.url = new URL(share.url, apiBase).href;
-    refreshShares();
     ui.announce('Link created.');
     return share;
-  }
-
-  async function revokeShare(/** @type {string} */ id) {
-    await api.revokeShare(id);
-    await refreshShares();
-    ui.announce('Link revoked.');
   }
 
   // ---- pages that change after load ----

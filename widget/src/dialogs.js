@@ -5,6 +5,8 @@
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
 import { charCount, renderBody } from './note-body.js';
+import { sharesPanel } from './shares-panel.js';
+import { day } from './words.js';
 
 /**
  * @typedef {import('./dom.js').Focusable} Focusable
@@ -19,7 +21,7 @@ const chip = (/** @type {string} */ color) =>
 
 /**
  * Run `task` once at a time from `button`, showing failures in `dialog.alert`.
- * @param {HTMLButtonElement} button
+ * @param {HTMLElement} button
  * @param {Dialog} dialog
  * @param {(err: unknown) => string} explain
  * @param {() => Promise<void>} task
@@ -208,22 +210,10 @@ export function noteView({ explain, fallback, doc }) {
   };
 }
 
-/** @type {Record<string, string>} */
-const STATES = {
-  active: 'Active',
-  expired: 'Expired',
-  revoked: 'Revoked',
-  used_up: 'Used up',
-  locked: 'Locked after wrong passcodes',
-};
-
-const day = (/** @type {string | null | undefined} */ iso) =>
-  iso ? new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : '';
-
 /**
  * @typedef {object} ShareActions
  * @property {(choice: import('./api.js').NewShare) => Promise<import('./api.js').Share>} create
- * @property {(id: string) => Promise<void>} revoke
+ * @typedef {ShareActions & import('./shares-panel.js').SharesActions} ShareDialogActions
  */
 
 /**
@@ -287,16 +277,18 @@ export function shareDialog({ explain, fallback, copy }) {
     ),
     h('div', { class: 'row' }, h('button', { onclick: () => showForm() }, 'New link')),
   );
-  const shares = h('ul', { class: 'shares' });
-  const sharesHeading = h('h3', { tabindex: '-1' }, 'My shares');
+  const shares = sharesPanel({
+    run: (control, task) => busy(control, dialog, explain, task),
+    say: (words) => (dialog.status.textContent = words),
+  });
   dialog.el.append(
     form,
     result,
-    sharesHeading,
-    shares,
+    h('h3', null, 'My shares'),
+    shares.el,
     h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')),
   );
-  /** @type {ShareActions | null} */
+  /** @type {ShareDialogActions | null} */
   let actions = null;
 
   function showForm() {
@@ -320,6 +312,7 @@ export function shareDialog({ explain, fallback, copy }) {
         expires_in_days: Number(expiry.value),
         ...(chosen ? { passcode: chosen } : {}),
       });
+      shares.reload();
       link.value = share.url;
       code.value = share.passcode ?? chosen;
       until.textContent = `Anyone with both the link and the passcode can read the chosen notes until ${day(share.expires_at)}.`;
@@ -335,9 +328,9 @@ export function shareDialog({ explain, fallback, copy }) {
     alert: dialog.alert,
     status: dialog.status,
     /**
-     * Open with notes [{id, label}] and actions {create(share), revoke(id)}.
-     * @param {Array<{id: string, label: string}>} notes
-     * @param {ShareActions} actions_
+     * Open with notes [{id, label, quote, text}] and the actions on links.
+     * @param {Array<{id: string, label: string} & import('./shares-panel.js').SharedNote>} notes
+     * @param {ShareDialogActions} actions_
      * @param {Focusable | null} from
      */
     open(notes, actions_, from) {
@@ -348,41 +341,10 @@ export function shareDialog({ explain, fallback, copy }) {
         ),
       );
       if (!notes.length) noteList.append(h('li', { class: 'muted' }, 'You have no notes on this page to share yet.'));
-      shares.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
       dialog.open(from);
+      shares.load(actions_, new Map(notes.map((n) => [n.id, n])));
       showForm();
       if (!notes.length) passcode.focus();
-    },
-    /** List shares from GET /api/v1/shares. */
-    showShares(/** @type {import('./api.js').Share[]} */ list) {
-      shares.replaceChildren(
-        ...list.map((s) => {
-          const views = s.max_views ? `${s.views} of ${s.max_views} views` : `${s.views} ${s.views === 1 ? 'view' : 'views'}`;
-          const failed = s.failed_attempts ? `, ${s.failed_attempts} wrong passcodes` : '';
-          const live = s.state === 'active' || s.state === 'locked';
-          const revoke = h('button', null, 'Revoke');
-          revoke.addEventListener('click', () =>
-            busy(revoke, dialog, explain, async () => {
-              await actions?.revoke(s.id);
-              sharesHeading.focus(); // the button is gone with the re-drawn list
-            }),
-          );
-          return h(
-            'li',
-            null,
-            h(
-              'span',
-              null,
-              `${s.note_count} ${s.note_count === 1 ? 'note' : 'notes'} · ${STATES[s.state] ?? s.state} · ${views}${failed}`,
-              live || s.state === 'expired'
-                ? [h('br'), h('span', { class: 'muted' }, `${live ? 'Expires' : 'Expired'} ${day(s.expires_at)}`)]
-                : null,
-            ),
-            live ? revoke : null,
-          );
-        }),
-      );
-      if (!list.length) shares.append(h('li', { class: 'muted' }, 'No links yet.'));
     },
   };
 }

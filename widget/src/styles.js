@@ -74,6 +74,5 @@ ol,ul{list-style:none;padding:0;margin:0}
 .field{display:flex;gap:8px}
 .field input{flex:1}
 .note-box{border:1px solid #d4a72c;background:#fffbea;border-radius:6px;padding:8px 12px}
-.shares li{display:flex;gap:8px;align-items:center;justify-content:space-between;padding:8px 0;border-bottom:1px solid #eaeef2}
 .key{border-top:1px solid #d0d7de;margin-top:20px}
 `;

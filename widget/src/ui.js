@@ -357,19 +357,12 @@ export function createUI(doc, actions) {
     openNote: (note, handlers, from) => withDialogs((d) => d.view.open(note, handlers, from)),
     closeNote: () => dialogs?.view.close(),
     /**
-     * Open "Share notes" for `notes`.
-     * @param {Array<{id: string, label: string}>} notes
-     * @param {import('./dialogs.js').ShareActions} shareActions
+     * Open "Share notes" for `notes`, with "My shares".
+     * @param {Parameters<Dialogs['share']['open']>[0]} notes
+     * @param {import('./dialogs.js').ShareDialogActions} shareActions
      * @param {Focusable | null} from
      */
     openShare: (notes, shareActions, from) => withDialogs((d) => d.share.open(notes, shareActions, from)),
-    /** List "My shares" in the share dialog. */
-    showShares: (/** @type {import('./api.js').Share[]} */ list) => withDialogs((d) => d.share.showShares(list)),
-    /** Say a failure in the share dialog's alert line. */
-    shareAlert: (/** @type {string} */ message) =>
-      withDialogs((d) => {
-        d.share.alert.textContent = message;
-      }),
     announce,
     showError,
     hideToast,

@@ -1,0 +1,116 @@
+"""'My shares' in the widget, in Chromium: each link's notes as text, Unlock, Revoke asked first, paging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from browser.page_tools import wait_for_highlights
+from playwright.sync_api import expect
+from support import CIRRHOSIS, SEED, Owner, new_owner
+
+SHOTS = Path("/tmp/fw-shots")
+
+
+def token_of(share: dict) -> str:
+    return share["url"].rsplit("/s/", 1)[1]
+
+
+def lock(owner: Owner, share: dict) -> None:
+    """Wrong passcodes through the API until the share is locked."""
+    for _ in range(10):
+        status, _ = owner.api.call("POST", f"/api/v1/shared/{token_of(share)}", body={"passcode": "not-the-code"})
+        if status == 423:
+            return
+    raise AssertionError("ten wrong passcodes did not lock the share")
+
+
+def open_my_shares(page, live, owner: Owner, notes: int):
+    page.goto(f"{live.url}/trials/{SEED}")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    page.reload()
+    wait_for_highlights(page, notes)
+    page.get_by_role("button", name="My notes").click()
+    page.get_by_role("button", name="Share").click()
+    dialog = page.get_by_role("dialog", name="Share notes")
+    expect(dialog.locator(".shares > li").first).not_to_have_text("Loading…")
+    return dialog
+
+
+def family_opens(browser, live, share: dict, passcode: str, text: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    family = context.new_page()
+    family.goto(f"{live.url}/s/{token_of(share)}")
+    family.get_by_label("Passcode", exact=True).fill(passcode)
+    family.get_by_role("button", name="Open the notes").click()
+    expect(family.get_by_text(text)).to_be_visible()
+    context.close()
+
+
+def test_a_locked_link_is_unlocked_from_the_widget_and_opens_again(live, page, browser):
+    owner = new_owner(live.app.test_client())
+    owner.add_note(exact=CIRRHOSIS, body="Ask Dr. Lee about the liver tests")
+    share = owner.share(passcode="family-code-1")
+    lock(owner, share)
+    dialog = open_my_shares(page, live, owner, 1)
+    item = dialog.locator(".shares > li").first
+    expect(item).to_contain_text("Locked after too many wrong passcodes")
+    expect(item).to_contain_text("Ask Dr. Lee about the liver tests")  # the note's text, not a number
+    expect(item).to_contain_text(CIRRHOSIS)
+    expect(item).to_contain_text("0 views")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    item.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "shares-locked-1280.png"))
+    item.get_by_role("button", name="Unlock").click()
+    expect(item).to_contain_text("Open: they can read it with the passcode")
+    expect(item.get_by_role("button", name="Unlock")).to_have_count(0)
+    expect(dialog.get_by_role("status")).to_have_text("Link unlocked: the passcode works again.")
+    assert owner.call("GET", f"/api/v1/shares/{share['id']}")[1]["state"] == "active"
+    family_opens(browser, live, share, "family-code-1", "Ask Dr. Lee about the liver tests")
+    assert page.js_errors == []
+
+
+def test_revoke_asks_first(live, page):
+    owner = new_owner(live.app.test_client())
+    owner.add_note(exact=CIRRHOSIS, body="first")
+    share = owner.share(passcode="family-code-1")
+    dialog = open_my_shares(page, live, owner, 1)
+    item = dialog.locator(".shares > li").first
+    item.get_by_role("button", name="Revoke").click()
+    expect(item.get_by_role("button", name="Yes, revoke")).to_be_visible()
+    assert owner.call("GET", f"/api/v1/shares/{share['id']}")[1]["state"] == "active"  # asked, not done
+    item.get_by_role("button", name="Keep link").click()
+    expect(item.get_by_role("button", name="Yes, revoke")).to_be_hidden()
+    assert owner.call("GET", f"/api/v1/shares/{share['id']}")[1]["state"] == "active"
+    item.get_by_role("button", name="Revoke").click()
+    item.get_by_role("button", name="Yes, revoke").click()
+    expect(item).to_contain_text("Revoked: the link no longer opens")
+    expect(item.get_by_role("button", name="Revoke")).to_have_count(0)
+    assert owner.call("GET", f"/api/v1/shares/{share['id']}")[1]["state"] == "revoked"
+
+
+def test_my_shares_counts_in_words_and_pages_on(live, page, browser):
+    owner = new_owner(live.app.test_client())
+    first = owner.add_note(exact=CIRRHOSIS, body="one")
+    owner.add_note(exact="Systemic Sclerosis", body="two")
+    owner.share(passcode="family-code-1", note_ids=[first["id"]])
+    for _ in range(20):
+        owner.share(passcode="family-code-1")
+    dialog = open_my_shares(page, live, owner, 2)
+    items = dialog.locator(".shares > li")
+    expect(items).to_have_count(20)  # the newest page
+    expect(items.first).to_contain_text("0 views")
+    more = dialog.get_by_role("button", name="Show more links")
+    more.click()
+    expect(items).to_have_count(21)
+    expect(more).to_be_hidden()
+    oldest = items.last
+    expect(oldest.locator(".shared-notes li")).to_have_count(1)
+    expect(items.first.locator(".shared-notes li")).to_have_count(2)
+    assert "note(s)" not in dialog.inner_text()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    dialog = open_my_shares(phone, live, owner, 2)
+    dialog.locator(".shares > li").first.scroll_into_view_if_needed()
+    phone.screenshot(path=str(SHOTS / "shares-390.png"))
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
