@@ -237,6 +237,12 @@ export function shareDialog({ explain, fallback, copy }) {
     { id: expiryId },
     [1, 7, 30, 90].map((d) => h('option', { value: String(d), selected: d === 7 }, d === 1 ? '1 day' : `${d} days`)),
   );
+  // Who and for whom (issue 16): the name the family sees before the passcode, the patient's own label.
+  const senderId = uid('from');
+  const sender = h('input', { id: senderId, maxlength: '60', autocomplete: 'given-name', 'aria-describedby': `${senderId}-hint` });
+  const labelId = uid('label');
+  const label = h('input', { id: labelId, maxlength: '80', autocomplete: 'off', 'aria-describedby': `${labelId}-hint` });
+  const replies = h('input', { type: 'checkbox', checked: true });
   const create = h('button', { type: 'submit', class: 'primary' }, 'Create link');
   const form = h(
     'form',
@@ -248,6 +254,13 @@ export function shareDialog({ explain, fallback, copy }) {
     h('p', { id: `${passId}-hint`, class: 'muted' }, 'At least 6 characters, or leave it empty and one is made for you.'),
     h('label', { for: expiryId }, 'Link expires after'),
     expiry,
+    h('label', { for: senderId }, 'Your name (shown to them)'),
+    sender,
+    h('p', { id: `${senderId}-hint`, class: 'muted' }, 'Optional. The link’s page says “Maria shared notes with you” before asking for the passcode.'),
+    h('label', { for: labelId }, 'Label for you'),
+    label,
+    h('p', { id: `${labelId}-hint`, class: 'muted' }, 'Optional, such as “For Mom”: only you see it, in My shares.'),
+    h('label', { class: 'opt' }, replies, 'Let them reply'),
     h('div', { class: 'row' }, create),
   );
   passcode.addEventListener('input', () => {
@@ -296,6 +309,8 @@ export function shareDialog({ explain, fallback, copy }) {
     form.hidden = false;
     passcode.value = '';
     generate.checked = true;
+    label.value = '';
+    replies.checked = true;
     noteList.querySelector('input')?.focus();
   }
 
@@ -311,6 +326,9 @@ export function shareDialog({ explain, fallback, copy }) {
         note_ids: noteIds,
         expires_in_days: Number(expiry.value),
         ...(chosen ? { passcode: chosen } : {}),
+        ...(sender.value.trim() ? { sender_name: sender.value.trim() } : {}),
+        ...(label.value.trim() ? { label: label.value.trim() } : {}),
+        ...(replies.checked ? {} : { replies_allowed: false }), // the service's default is on
       });
       shares.reload();
       link.value = share.url;
