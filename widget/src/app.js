@@ -90,8 +90,12 @@ export function startWidget({ doc, trial, apiBase }) {
   });
   bindShortcuts({ doc, listeners, ui, addNote: () => addFromSelection() });
 
+  /** @type {import('./replies.js').Replies | null} the family's replies, once their module is here */
+  let replies = null;
+
   /** @param {NoteRecord} record */
   const toView = ({ note, range }) => ({
+    replies: replies?.button(note.id, { quote: quoteOf(note), color: note.color }),
     id: note.id,
     quote: quoteOf(note),
     color: note.color,
@@ -127,6 +131,20 @@ export function startWidget({ doc, trial, apiBase }) {
     const since = view.performance.now();
     notes.set(list);
     reanchorAll(since);
+    loadReplies();
+  }
+
+  // The replies come after the notes are drawn, from a module of their own: never in the way of
+  // the first draw. A module that can't be fetched (offline) leaves the notes as they are.
+  function loadReplies() {
+    if (!tokens.read()) return;
+    import('./replies.js').then(
+      ({ createReplies }) => {
+        replies ??= createReplies({ api, trial, doc, shadow: /** @type {ShadowRoot} */ (ui.host.shadowRoot), explain, changed: redraw, showError: (m) => ui.showError(m) });
+        return replies.load();
+      },
+      () => {},
+    );
   }
 
   async function load() {

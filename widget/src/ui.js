@@ -20,8 +20,8 @@ export const HOST_TAG = 'trial-notes-widget';
  * @property {() => string | null} currentKey  the recovery key, null before the first save
  * @property {(text: string) => Promise<void>} useKey  open the notebook of a pasted key, or throw
  * @property {(err: unknown) => string} explain  the words for an error
- * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean}} NoteView
- *   a note as the interface shows it
+ * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean,
+ *   replies?: Node | null}} NoteView  a note as the interface shows it (`replies`: replies.js's "Replies" button)
  * @typedef {ReturnType<typeof createUI>} UI
  * @typedef {import('./dialogs.js')} DialogsModule
  * @typedef {{editor: ReturnType<DialogsModule['noteEditor']>, view: ReturnType<DialogsModule['noteView']>,
@@ -336,6 +336,7 @@ export function createUI(doc, actions) {
         go ? open : null,
       ),
       preview ? h('p', null, preview) : null,
+      note.replies,
     );
   }
 

@@ -1,0 +1,218 @@
+// @ts-check
+// Replies from the family (on demand, imported once the notes are drawn, so they never hold up
+// the first draw): fetched for the trial, counted per note for "My notes" ("Replies", a count and
+// a "new" marker), and shown in a "Replies" dialog: name, date and text, the text only (a reply
+// is never markup here). Opening marks them seen; the patient can delete one (asked first).
+import { h, modalDialog } from './dom.js';
+import { colorLabel } from './highlights.js';
+import { htmlToText } from './note-body.js';
+import { addSheet } from './sheets.js';
+import { count, moment } from './words.js';
+
+/**
+ * @typedef {import('./api.js').Reply} Reply
+ * @typedef {import('./api.js').Api} Api
+ * @typedef {import('./dom.js').Focusable} Focusable
+ * @typedef {{count: number, unread: number, label: string}} ReplySummary  what "My notes" shows
+ * @typedef {ReturnType<typeof createReplies>} Replies
+ * @typedef {object} RepliesDeps
+ * @property {Api} api
+ * @property {string} trial
+ * @property {Document} doc
+ * @property {ShadowRoot} shadow  the widget's
+ * @property {(err: unknown) => string} explain
+ * @property {() => void} changed  draw "My notes" again (counts, markers)
+ * @property {(message: string) => void} showError  where the reader is looking
+ */
+
+// The service takes this many ids in one "seen" call.
+const SEEN_BATCH = 100;
+
+const CSS = `
+.replies-list>li{padding:10px 0;border-bottom:1px solid #eaeef2}
+.replies-list .who{margin:0;display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline}
+.replies-list .who strong{overflow-wrap:anywhere}
+.replies-list .text{margin:6px 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.new{display:inline-block;border-radius:999px;background:#cf222e;color:#fff;font-size:.8em;font-weight:600;padding:0 8px;margin-left:6px}
+button.replies{display:inline-flex;align-items:center;width:auto;font-size:.85em;padding:2px 8px;min-height:0}
+button.replies .count{margin-left:6px;background:#e8effd}
+`;
+
+/**
+ * The replies of `trial`'s notes.
+ * @param {RepliesDeps} deps
+ */
+export function createReplies({ api, trial, doc, shadow, explain, changed, showError }) {
+  /** @type {Map<string, Reply[]>} by note id, oldest first */
+  let byNote = new Map();
+  const fallback = (/** @type {Focusable | null} */ old) => {
+    const id = /** @type {HTMLElement | null} */ (old)?.dataset?.id;
+    return id ? /** @type {Focusable | null} */ (shadow.querySelector(`button[data-id="${id.replace(/[^\w-]/g, '')}"]`)) : null;
+  };
+  const dialog = modalDialog('Replies', fallback);
+  const quote = h('blockquote');
+  const chip = h('p', { class: 'chip' });
+  const list = h('ul', { class: 'replies-list' });
+  dialog.el.append(quote, chip, list, h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')));
+  shadow.append(dialog.el);
+  addSheet(dialog.el, CSS);
+  /** @type {string | null} */
+  let shown = null; // the note whose replies the dialog shows
+
+  /**
+   * Run `task` once at a time from `button`; a failure is said in the dialog.
+   * @param {HTMLButtonElement} button
+   * @param {() => Promise<void>} task
+   */
+  async function run(button, task) {
+    if (button.getAttribute('aria-busy') === 'true') return;
+    button.setAttribute('aria-busy', 'true');
+    dialog.alert.textContent = '';
+    try {
+      await task();
+    } catch (err) {
+      dialog.alert.textContent = explain(err);
+    } finally {
+      button.removeAttribute('aria-busy');
+    }
+  }
+
+  /** One reply: who, when, whether it is new, its text; "Delete reply", asked first. */
+  function item(/** @type {Reply} */ reply, /** @type {boolean} */ wasNew) {
+    const who = reply.name?.trim() || 'Someone with the link';
+    const remove = h('button', { 'aria-label': `Delete reply from ${who}` }, 'Delete reply');
+    const yes = h('button', { class: 'primary' }, 'Yes, delete reply');
+    const keep = h('button', null, 'Keep reply');
+    const actions = h('div', { class: 'row' }, remove);
+    const confirm = h(
+      'div',
+      { class: 'note-box', hidden: true },
+      h('p', null, "Delete this reply? It can't be brought back."),
+      h('div', { class: 'row' }, yes, keep),
+    );
+    const ask = (/** @type {boolean} */ show) => {
+      confirm.hidden = !show;
+      actions.hidden = show;
+      (show ? keep : remove).focus();
+    };
+    remove.addEventListener('click', () => ask(true));
+    keep.addEventListener('click', () => ask(false));
+    yes.addEventListener('click', () =>
+      run(yes, async () => {
+        await api.deleteReply(reply.id);
+        const left = (byNote.get(reply.note_id) ?? []).filter((r) => r.id !== reply.id);
+        byNote.set(reply.note_id, left);
+        li.remove();
+        if (!left.length) list.append(h('li', { class: 'muted' }, 'No replies left on this note.'));
+        dialog.heading.textContent = `Replies (${left.length.toLocaleString('en')})`;
+        dialog.status.textContent = 'Reply deleted.';
+        dialog.heading.focus();
+        changed();
+      }),
+    );
+    const li = h(
+      'li',
+      null,
+      h(
+        'p',
+        { class: 'who' },
+        h('strong', null, who),
+        h('span', { class: 'muted' }, moment(reply.created_at)),
+        wasNew ? h('span', { class: 'new' }, 'New') : null,
+      ),
+      // The service sanitized it like a note body; here it is text only, never markup.
+      h('p', { class: 'text' }, htmlToText(reply.body, doc)),
+      actions,
+      confirm,
+    );
+    return li;
+  }
+
+  /** Mark `replies` seen on the service, then here (the markers go once the service agrees). */
+  async function markSeen(/** @type {Reply[]} */ replies) {
+    const ids = replies.filter((r) => r.unread).map((r) => r.id);
+    for (let at = 0; at < ids.length; at += SEEN_BATCH) await api.markRepliesSeen(trial, ids.slice(at, at + SEEN_BATCH));
+    for (const r of replies) r.unread = false;
+    if (ids.length) changed();
+  }
+
+  return {
+    /** Fetch every reply of the trial's notes and draw the counts; a failure is said, the notes stay. */
+    async load() {
+      let replies;
+      try {
+        replies = await api.listReplies(trial);
+      } catch (err) {
+        showError(explain(err));
+        return;
+      }
+      byNote = new Map();
+      for (const r of replies) byNote.set(r.note_id, [...(byNote.get(r.note_id) ?? []), r]);
+      for (const list_ of byNote.values()) list_.sort((a, b) => a.created_at.localeCompare(b.created_at));
+      changed();
+    },
+
+    /**
+     * What "My notes" shows for a note: undefined when it has no replies.
+     * @param {string} noteId
+     * @returns {ReplySummary | undefined}
+     */
+    summary(noteId) {
+      const replies = byNote.get(noteId);
+      if (!replies?.length) return undefined;
+      const unread = replies.filter((r) => r.unread).length;
+      return {
+        count: replies.length,
+        unread,
+        label: `Replies: ${count(replies.length, 'reply', 'replies')}${unread ? `, ${unread.toLocaleString('en')} new` : ''}`,
+      };
+    },
+
+    /**
+     * The note's "Replies" button for "My notes" (a count and a "new" marker); null without replies.
+     * @param {string} noteId
+     * @param {{quote: string, color: string}} note
+     */
+    button(noteId, note) {
+      const summary = this.summary(noteId);
+      if (!summary) return null;
+      return h(
+        'button',
+        {
+          class: 'replies',
+          'data-id': `replies-${noteId}`,
+          'aria-label': summary.label,
+          onclick: (e) => this.open(noteId, note, e.currentTarget),
+        },
+        'Replies',
+        h('span', { class: 'count' }, summary.count.toLocaleString('en')),
+        summary.unread ? h('span', { class: 'new' }, `${summary.unread.toLocaleString('en')} new`) : null,
+      );
+    },
+
+    /**
+     * Show a note's replies, and mark them seen.
+     * @param {string} noteId
+     * @param {{quote: string, color: string}} note
+     * @param {Focusable | null} from
+     */
+    open(noteId, note, from) {
+      const replies = byNote.get(noteId) ?? [];
+      shown = noteId;
+      quote.textContent = note.quote;
+      chip.replaceChildren(h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }), colorLabel(note.color));
+      list.replaceChildren(...replies.map((r) => item(r, r.unread)));
+      if (!replies.length) list.append(h('li', { class: 'muted' }, 'No replies on this note.'));
+      dialog.heading.textContent = `Replies (${replies.length.toLocaleString('en')})`;
+      dialog.open(from);
+      dialog.heading.focus();
+      markSeen(replies).catch((err) => {
+        if (shown === noteId && dialog.el.open) dialog.alert.textContent = explain(err);
+      });
+    },
+
+    /** Whether the replies dialog is open. */
+    isOpen: () => dialog.el.open,
+    close: () => dialog.close(),
+  };
+}
