@@ -34,6 +34,14 @@ RATE_LIMITS: dict[str, tuple[str, str]] = {
     "shares": ("NOTES_SHARE_CREATE_RATE_LIMIT", "30 per hour"),
     # The share page: with its cookie, each view decrypts every shared note and renders the trial.
     "share_page": ("NOTES_SHARE_PAGE_RATE_LIMIT", "60 per minute"),
+    # Replies from family, per client address: each is a sanitize, an encryption and a row.
+    "replies": ("NOTES_REPLY_RATE_LIMIT", "30 per hour"),
+    # Replies per share, whoever sends them (counted by the share, not its token): a leaked
+    # link and a passcode do not make a share a sink for unbounded writes.
+    "share_replies": ("NOTES_SHARE_REPLY_RATE_LIMIT", "60 per hour"),
+    # The owner's share settings and replies (list, mark seen, delete): cheap, but each opens
+    # the notebook's key.
+    "owner_changes": ("NOTES_OWNER_CHANGE_RATE_LIMIT", "300 per minute"),
 }
 
 

@@ -311,6 +311,19 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "parameters": [SHARE_ID],
             "responses": {"200": _json(Share), **AUTH, **MINE},
         },
+        "patch": {
+            "summary": "Turn replies on or off for one of my shares, or change its label",
+            "operationId": "updateShare",
+            "security": BEARER,
+            "parameters": [SHARE_ID],
+            "responses": {
+                "200": _json(Share),
+                **AUTH,
+                **WRITE,
+                **MINE,
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        },
         "delete": {
             "summary": "Revoke one of my shares",
             "operationId": "revokeShare",

@@ -14,7 +14,12 @@ from notes_service import web
 from notes_service.errors import Invalid
 from notes_service.notes.schemas import NoteInput, NotePatch
 from notes_service.openapi import REF, document, request_models
-from notes_service.shares.schemas import OpenShare, SharedNotesRequest, ShareInput
+from notes_service.shares.schemas import (
+    OpenShare,
+    SharedNotesRequest,
+    ShareInput,
+    SharePatch,
+)
 
 SKIP_ENDPOINTS = {"static"}
 
@@ -104,7 +109,11 @@ SEEDS = {
         "passcode": "blue heron 42",
         "expires_in_days": 7,
         "max_views": 3,
+        "sender_name": "Maria",
+        "label": "For Mom",
+        "replies_allowed": True,
     },
+    SharePatch: {"replies_allowed": False, "label": "For Mom"},
     OpenShare: {"passcode": "482-913-057"},
     SharedNotesRequest: {"session": "s.i.g", "cursor": "W10"},
 }
@@ -188,6 +197,11 @@ def mutated(draw, seed):
                                 "session",
                                 "cursor",
                                 "max_views",
+                                "sender_name",
+                                "label",
+                                "replies_allowed",
+                                "name",
+                                "reply_ids",
                             ]
                         )
                     )

@@ -11,13 +11,15 @@ from ..clock import isoformat
 from ..errors import Invalid
 from ..extensions import client_address, rate_limited
 from ..notes.auth import current_notebook
+from ..notes.models import Notebook
 from ..paging import RESPONSE_BUDGET, PageRequest, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import present_summary, present_text
 from ..web import accepted, accepts, created, json_size
 from . import service
+from .models import Share
 from .presenters import present_share, present_shared_notes, present_shares_page
-from .schemas import SHARES_PER_PAGE, OpenShare, SharedNotesRequest, ShareInput
+from .schemas import SHARES_PER_PAGE, OpenShare, SharedNotesRequest, ShareInput, SharePatch
 from .sessions import SESSION_SECONDS, issue_session
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
@@ -28,6 +30,10 @@ def share_url(token: str) -> str:
     return f"{request.host_url.rstrip('/')}/s/{token}"
 
 
+def _presented(notebook: Notebook, share: Share) -> dict[str, Any]:
+    return present_share(share, service.share_details(notebook, [share])[share.id])
+
+
 @bp.post("/shares")
 @accepts(ShareInput)
 @rate_limited("shares")
@@ -35,7 +41,7 @@ def create_share() -> Response:
     """Share chosen notes on a trial behind a passcode."""
     notebook = current_notebook()
     share, token, generated = service.create_share(notebook, accepted(ShareInput), client=client_address())
-    body = {**present_share(share), "url": share_url(token)}
+    body = {**_presented(notebook, share), "url": share_url(token)}
     if generated:
         body["passcode"] = generated
     return created(body, f"/api/v1/shares/{share.id}")
@@ -56,7 +62,17 @@ def list_shares() -> dict[str, Any]:
 @bp.get("/shares/<share_id>")
 def read_share(share_id: str) -> dict[str, Any]:
     """One of my shares."""
-    return present_share(service.get_share(current_notebook(), share_id))
+    notebook = current_notebook()
+    return _presented(notebook, service.get_share(notebook, share_id))
+
+
+@bp.patch("/shares/<share_id>")
+@accepts(SharePatch)
+@rate_limited("owner_changes")
+def update_share(share_id: str) -> dict[str, Any]:
+    """Turn replies on or off for one of my shares, or change its label."""
+    notebook = current_notebook()
+    return _presented(notebook, service.update_share(notebook, share_id, accepted(SharePatch)))
 
 
 @bp.delete("/shares/<share_id>")
@@ -69,7 +85,8 @@ def revoke_share(share_id: str) -> Response:
 @bp.post("/shares/<share_id>/unlock")
 def unlock_share(share_id: str) -> dict[str, Any]:
     """Lift a lock after wrong passcodes."""
-    return present_share(service.unlock_share(current_notebook(), share_id))
+    notebook = current_notebook()
+    return _presented(notebook, service.unlock_share(notebook, share_id))
 
 
 @bp.post("/shared/<token>")

@@ -12,11 +12,11 @@ from ..notes.service import NoteSlice
 from ..paging import RESPONSE_BUDGET, cut_to_budget, encode_cursor
 from ..web import json_size
 from .models import Share
-from .service import TOTAL_LIMIT, SharePage, state_of
+from .service import TOTAL_LIMIT, ShareDetails, SharePage, state_of
 
 
-def present_share(share: Share, note_ids: list[str] | None = None) -> dict[str, Any]:
-    """A share as its owner sees it: counters and state, never the token or passcode."""
+def present_share(share: Share, details: ShareDetails, note_ids: list[str] | None = None) -> dict[str, Any]:
+    """A share as its owner sees it: counters, state, label and replies, never the token or passcode."""
     if note_ids is None:
         note_ids = [note.id for note in share.notes]
     return {
@@ -34,13 +34,20 @@ def present_share(share: Share, note_ids: list[str] | None = None) -> dict[str, 
         "expires_at": isoformat(share.expires_at),
         "created_at": isoformat(share.created_at),
         "revoked_at": isoformat(share.revoked_at),
+        "label": details.label,
+        "sender_name": details.sender_name,
+        "replies_allowed": share.replies_allowed,
+        "reply_count": details.reply_count,
+        "unread_replies": details.unread_replies,
     }
 
 
 def present_shares_page(found: SharePage) -> dict[str, Any]:
     """A page of shares and the cursor of the next (null on the last), within the byte budget."""
     # A share lists up to 5,000 note ids (about 175 KB), so the budget, not only the limit, may cut.
-    presented = ((share, present_share(share, found.note_ids[share.id])) for share in found.shares)
+    presented = (
+        (share, present_share(share, found.details[share.id], found.note_ids[share.id])) for share in found.shares
+    )
     kept, more = cut_to_budget(presented, lambda pair: len(json.dumps(pair[1]).encode("utf-8")), found.more)
     last = kept[-1][0] if kept else None
     return {

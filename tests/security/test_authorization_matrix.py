@@ -56,6 +56,7 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("POST", "/api/v1/shares"): (201, 422, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/shares"): (200, 200, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/shares/<share_id>"): (200, 404, 401, 401, 401, 401, 401),
+    ("PATCH", "/api/v1/shares/<share_id>"): (200, 404, 401, 401, 401, 401, 401),
     ("DELETE", "/api/v1/shares/<share_id>"): (204, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shares/<share_id>/unlock"): (200, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shared/<token>"): (200, 401, 401, 401, 401, S(200), S(200)),
@@ -176,6 +177,8 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         }
     elif route == ("PATCH", "/api/v1/notes/<note_id>"):
         kwargs["json"] = {"body": "edited by the caller"}
+    elif route == ("PATCH", "/api/v1/shares/<share_id>"):
+        kwargs["json"] = {"label": "relabelled by the caller"}
     elif route == ("POST", "/api/v1/shares"):
         kwargs["json"] = {"trial_id": SEED, "note_ids": [world.private_note["id"]], "passcode": "another-code"}
     elif route == ("POST", "/api/v1/shared/<token>"):

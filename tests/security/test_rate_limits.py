@@ -134,7 +134,16 @@ def test_the_defaults_are_the_table(make_app, app_env):
     env = {key: value for key, value in app_env.items() if not key.endswith("RATE_LIMIT")}
     app = create_app(env)
     assert dict(registry.of(app).settings.rate_limits) == {name: default for name, (_, default) in RATE_LIMITS.items()}
-    assert set(RATE_LIMITS) == {"passcode", "notebooks", "notes", "shares", "share_page"}
+    assert set(RATE_LIMITS) == {
+        "passcode",
+        "notebooks",
+        "notes",
+        "shares",
+        "share_page",
+        "replies",
+        "share_replies",
+        "owner_changes",
+    }
 
 
 @pytest.mark.parametrize("name", list(RATE_LIMITS))
