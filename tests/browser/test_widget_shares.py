@@ -114,3 +114,30 @@ def test_my_shares_counts_in_words_and_pages_on(live, page, browser):
     phone.screenshot(path=str(SHOTS / "shares-390.png"))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
+
+
+def test_a_link_with_a_name_a_label_and_no_replies_then_replies_turned_on(live, page):
+    owner = new_owner(live.app.test_client())
+    owner.add_note(exact=CIRRHOSIS, body="Ask Dr. Lee")
+    dialog = open_my_shares(page, live, owner, 1)
+    expect(dialog.get_by_text("No links yet.")).to_be_visible()
+    dialog.get_by_role("textbox", name="Your name (shown to them)").fill("Maria")
+    dialog.get_by_role("textbox", name="Label for you").fill("For Mom")
+    reply_box = dialog.get_by_role("checkbox", name="Let them reply")
+    expect(reply_box.first).to_be_checked()  # on by default
+    reply_box.first.uncheck()
+    dialog.get_by_role("button", name="Create link").click()
+    expect(dialog.get_by_role("textbox", name="Link")).to_be_visible()
+    item = dialog.locator(".shares > li").first
+    expect(item.get_by_role("heading", name="For Mom")).to_be_visible()
+    expect(item).to_contain_text("Shown as from Maria")
+    (created,) = owner.call("GET", f"/api/v1/shares?trial_id={SEED}")[1]["shares"]
+    assert created["label"] == "For Mom" and created["sender_name"] == "Maria"
+    assert created["replies_allowed"] is False
+    toggle = item.get_by_role("checkbox", name="Let them reply")
+    expect(toggle).not_to_be_checked()
+    toggle.check()
+    expect(dialog.get_by_role("status")).to_have_text("They can reply.")
+    assert owner.call("GET", f"/api/v1/shares/{created['id']}")[1]["replies_allowed"] is True
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(SHOTS / "share-form-1280.png"))

@@ -214,7 +214,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
     revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
     unlockShare: (id) => call('POST', `/api/v1/shares/${enc(id)}/unlock`),
     updateShare: (id, changes) => call('PATCH', `/api/v1/shares/${enc(id)}`, changes),
-    listReplies: (trial) => all(`/api/v1/trials/${enc(trial)}/replies`, 'replies', 100),
+    listReplies: (trial) => all(`/api/v1/trials/${enc(trial)}/replies`, 'replies', 50),
     markRepliesSeen: (trial, ids) => call('POST', `/api/v1/trials/${enc(trial)}/replies/seen`, { reply_ids: ids }),
     deleteReply: (id) => call('DELETE', `/api/v1/replies/${enc(id)}`),
   };

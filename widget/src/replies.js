@@ -25,8 +25,8 @@ import { count, moment } from './words.js';
  * @property {(message: string) => void} showError  where the reader is looking
  */
 
-// The service takes this many ids in one "seen" call.
-const SEEN_BATCH = 100;
+// The service takes this many ids in one "seen" call (MAX_SEEN_IDS in shares/schemas.py).
+const SEEN_BATCH = 50;
 
 const CSS = `
 .replies-list>li{padding:10px 0;border-bottom:1px solid #eaeef2}

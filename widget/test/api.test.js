@@ -190,8 +190,8 @@ describe('api', () => {
     assert.deepEqual(
       net.calls.map((c) => [c.init.method, c.url, c.init.body]),
       [
-        ['GET', 'https://notes.example/api/v1/trials/NCT1/replies?limit=100', undefined],
-        ['GET', 'https://notes.example/api/v1/trials/NCT1/replies?limit=100&cursor=n', undefined],
+        ['GET', 'https://notes.example/api/v1/trials/NCT1/replies?limit=50', undefined],
+        ['GET', 'https://notes.example/api/v1/trials/NCT1/replies?limit=50&cursor=n', undefined],
         ['POST', 'https://notes.example/api/v1/trials/NCT1/replies/seen', '{"reply_ids":["r1","r2"]}'],
         ['DELETE', 'https://notes.example/api/v1/replies/r1', undefined],
       ],
