@@ -148,6 +148,7 @@ export function noteView({ explain, fallback, doc }) {
   const color = h('div');
   const body = h('div', { class: 'body' });
   const status = h('p', { class: 'muted' });
+  const replies = h('div'); // the family's replies: replies.js's button, once they are loaded
   const edit = h('button', null, 'Edit');
   const remove = h('button', null, 'Delete');
   const actions = h('div', { class: 'row' }, edit, remove, h('button', { onclick: () => dialog.close() }, 'Close'));
@@ -159,7 +160,7 @@ export function noteView({ explain, fallback, doc }) {
     h('p', null, "Delete this note? It can't be brought back, and shared links stop showing it."),
     h('div', { class: 'row' }, yes, keep),
   );
-  dialog.el.append(quote, color, body, status, actions, confirm);
+  dialog.el.append(quote, color, body, status, replies, actions, confirm);
   /** @type {ViewHandlers} */
   let handlers = { onEdit: () => {}, onDelete: async () => {} };
 
@@ -203,6 +204,7 @@ export function noteView({ explain, fallback, doc }) {
           ? ''
           : 'Could not find this passage on this page; the text may have changed.';
       edit.hidden = !note.readable;
+      replies.replaceChildren(note.replies ?? '');
       dialog.open(from);
       (note.readable ? edit : remove).focus();
     },

@@ -3,7 +3,7 @@
 // the first draw): fetched for the trial, counted per note for "My notes" ("Replies", a count and
 // a "new" marker), and shown in a "Replies" dialog: name, date and text, the text only (a reply
 // is never markup here). Opening marks them seen; the patient can delete one (asked first).
-import { h, modalDialog } from './dom.js';
+import { canFocus, h, modalDialog } from './dom.js';
 import { colorLabel } from './highlights.js';
 import { htmlToText } from './note-body.js';
 import { addSheet } from './sheets.js';
@@ -45,9 +45,10 @@ button.replies .count{margin-left:6px;background:#e8effd}
 export function createReplies({ api, trial, doc, shadow, explain, changed, showError }) {
   /** @type {Map<string, Reply[]>} by note id, oldest first */
   let byNote = new Map();
+  // After "My notes" is drawn again its buttons are new: focus goes back to the one for the same note.
   const fallback = (/** @type {Focusable | null} */ old) => {
-    const id = /** @type {HTMLElement | null} */ (old)?.dataset?.id;
-    return id ? /** @type {Focusable | null} */ (shadow.querySelector(`button[data-id="${id.replace(/[^\w-]/g, '')}"]`)) : null;
+    const id = /** @type {HTMLElement | null} */ (old)?.dataset?.id?.replace(/[^\w-]/g, '');
+    return id ? ([...shadow.querySelectorAll(`button[data-id="${id}"]`)].find(canFocus) ?? null) : null;
   };
   const dialog = modalDialog('Replies', fallback);
   const quote = h('blockquote');
@@ -58,6 +59,36 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
   addSheet(dialog.el, CSS);
   /** @type {string | null} */
   let shown = null; // the note whose replies the dialog shows
+
+  /**
+   * What "My notes" shows for a note: undefined when it has no replies.
+   * @param {string} noteId
+   * @returns {ReplySummary | undefined}
+   */
+  function summary(noteId) {
+    const replies = byNote.get(noteId);
+    if (!replies?.length) return undefined;
+    const unread = replies.filter((r) => r.unread).length;
+    return {
+      count: replies.length,
+      unread,
+      label: `Replies: ${count(replies.length, 'reply', 'replies')}${unread ? `, ${unread.toLocaleString('en')} new` : ''}`,
+    };
+  }
+
+  /** Bring the note's "Replies" buttons still on screen (the note's dialog) up to date; then "My notes". */
+  function sync(/** @type {string} */ noteId) {
+    const now = summary(noteId);
+    for (const b of shadow.querySelectorAll(`button[data-id="replies-${noteId.replace(/[^\w-]/g, '')}"]`)) {
+      b.toggleAttribute('hidden', !now);
+      if (!now) continue;
+      b.setAttribute('aria-label', now.label);
+      const shown = b.querySelector('.count');
+      if (shown) shown.textContent = now.count.toLocaleString('en');
+      if (!now.unread) b.querySelector('.new')?.remove();
+    }
+    changed();
+  }
 
   /**
    * Run `task` once at a time from `button`; a failure is said in the dialog.
@@ -107,7 +138,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
         dialog.heading.textContent = `Replies (${left.length.toLocaleString('en')})`;
         dialog.status.textContent = 'Reply deleted.';
         dialog.heading.focus();
-        changed();
+        sync(reply.note_id);
       }),
     );
     const li = h(
@@ -133,7 +164,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
     const ids = replies.filter((r) => r.unread).map((r) => r.id);
     for (let at = 0; at < ids.length; at += SEEN_BATCH) await api.markRepliesSeen(trial, ids.slice(at, at + SEEN_BATCH));
     for (const r of replies) r.unread = false;
-    if (ids.length) changed();
+    if (ids.length && replies[0]) sync(replies[0].note_id);
   }
 
   return {
@@ -152,21 +183,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
       changed();
     },
 
-    /**
-     * What "My notes" shows for a note: undefined when it has no replies.
-     * @param {string} noteId
-     * @returns {ReplySummary | undefined}
-     */
-    summary(noteId) {
-      const replies = byNote.get(noteId);
-      if (!replies?.length) return undefined;
-      const unread = replies.filter((r) => r.unread).length;
-      return {
-        count: replies.length,
-        unread,
-        label: `Replies: ${count(replies.length, 'reply', 'replies')}${unread ? `, ${unread.toLocaleString('en')} new` : ''}`,
-      };
-    },
+    summary,
 
     /**
      * The note's "Replies" button for "My notes" (a count and a "new" marker); null without replies.
@@ -174,19 +191,19 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
      * @param {{quote: string, color: string}} note
      */
     button(noteId, note) {
-      const summary = this.summary(noteId);
-      if (!summary) return null;
+      const now = summary(noteId);
+      if (!now) return null;
       return h(
         'button',
         {
           class: 'replies',
           'data-id': `replies-${noteId}`,
-          'aria-label': summary.label,
+          'aria-label': now.label,
           onclick: (e) => this.open(noteId, note, e.currentTarget),
         },
         'Replies',
-        h('span', { class: 'count' }, summary.count.toLocaleString('en')),
-        summary.unread ? h('span', { class: 'new' }, `${summary.unread.toLocaleString('en')} new`) : null,
+        h('span', { class: 'count' }, now.count.toLocaleString('en')),
+        now.unread ? h('span', { class: 'new' }, `${now.unread.toLocaleString('en')} new`) : null,
       );
     },
 
