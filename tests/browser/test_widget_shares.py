@@ -110,6 +110,8 @@ def test_my_shares_counts_in_words_and_pages_on(live, page, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     phone = context.new_page()
     dialog = open_my_shares(phone, live, owner, 2)
+    dialog.get_by_role("textbox", name="Label for you").scroll_into_view_if_needed()
+    phone.screenshot(path=str(SHOTS / "share-form-390.png"))
     dialog.locator(".shares > li").first.scroll_into_view_if_needed()
     phone.screenshot(path=str(SHOTS / "shares-390.png"))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390

@@ -258,7 +258,7 @@ export function shareDialog({ explain, fallback, copy }) {
     expiry,
     h('label', { for: senderId }, 'Your name (shown to them)'),
     sender,
-    h('p', { id: `${senderId}-hint`, class: 'muted' }, 'Optional. The link’s page says “Maria shared notes with you” before asking for the passcode.'),
+    h('p', { id: `${senderId}-hint`, class: 'muted' }, 'Optional. Before asking for the passcode, the link’s page says who shared, such as “Maria shared notes with you”.'),
     h('label', { for: labelId }, 'Label for you'),
     label,
     h('p', { id: `${labelId}-hint`, class: 'muted' }, 'Optional, such as “For Mom”: only you see it, in My shares.'),
