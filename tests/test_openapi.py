@@ -16,6 +16,8 @@ from notes_service.notes.schemas import NoteInput, NotePatch
 from notes_service.openapi import REF, document, request_models
 from notes_service.shares.schemas import (
     OpenShare,
+    RepliesSeen,
+    ReplyInput,
     SharedNotesRequest,
     ShareInput,
     SharePatch,
@@ -114,6 +116,8 @@ SEEDS = {
         "replies_allowed": True,
     },
     SharePatch: {"replies_allowed": False, "label": "For Mom"},
+    ReplyInput: {"session": "s.i.g", "body": "<p>Ask about this</p>", "name": "Rose"},
+    RepliesSeen: {"reply_ids": ["a" * 32]},
     OpenShare: {"passcode": "482-913-057"},
     SharedNotesRequest: {"session": "s.i.g", "cursor": "W10"},
 }
@@ -265,6 +269,14 @@ def test_each_answer_is_what_its_response_model_documents(app, client):
         ("GET", "/api/v1/shares", None, 200),
         ("GET", f"/api/v1/shares/{chosen['id']}", None, 200),
         ("POST", f"/api/v1/shares/{chosen['id']}/unlock", None, 200),
+        ("PATCH", f"/api/v1/shares/{chosen['id']}", {"label": "For Mom"}, 200),
+        (
+            "POST",
+            f"/api/v1/shared/{token}/notes/{note['id']}/replies",
+            {"session": opened.get_json()["session"], "body": "<p>Ask</p>", "name": "Rose"},
+            201,
+        ),
+        ("GET", f"/api/v1/trials/{SEED}/replies", None, 200),
         ("POST", f"/api/v1/shared/{token}/notes", {"session": opened.get_json()["session"]}, 200),
         ("POST", f"/api/v1/trials/{SEED}/notes", {"body": "no target"}, 422),
         ("GET", "/api/v1/notes/" + "0" * 32, None, 404),

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from .. import crypto
 from ..clock import isoformat
 from ..errors import Invalid
 from ..extensions import client_address, rate_limited
@@ -16,10 +17,25 @@ from ..paging import RESPONSE_BUDGET, PageRequest, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import present_summary, present_text
 from ..web import accepted, accepts, created, json_size
-from . import service
+from . import replies, service
 from .models import Share
-from .presenters import present_share, present_shared_notes, present_shares_page
-from .schemas import SHARES_PER_PAGE, OpenShare, SharedNotesRequest, ShareInput, SharePatch
+from .presenters import (
+    present_replies_page,
+    present_reply,
+    present_share,
+    present_shared_notes,
+    present_shares_page,
+)
+from .schemas import (
+    REPLIES_PER_PAGE,
+    SHARES_PER_PAGE,
+    OpenShare,
+    RepliesSeen,
+    ReplyInput,
+    SharedNotesRequest,
+    ShareInput,
+    SharePatch,
+)
 from .sessions import SESSION_SECONDS, issue_session
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
@@ -103,7 +119,9 @@ def open_share(token: str) -> dict[str, Any]:
     trial = {**present_summary(row), **present_text(trials.get_trial(row.id))}
     found = service.shared_notes_page(share, PageRequest(after=None, limit=service.SHARED_PAGE_NOTES))
     # The trial's text shares the first response with the notes: the notes get what it leaves.
-    notes = present_shared_notes(found, RESPONSE_BUDGET - json_size(trial))
+    notes = present_shared_notes(
+        found, replies.SharedReplies(share), replies.replies_open(share), RESPONSE_BUDGET - json_size(trial)
+    )
     return {
         "trial": trial,
         **notes,
@@ -120,4 +138,53 @@ def shared_notes(token: str) -> dict[str, Any]:
     """A next page of an opened share's notes, for the session its opening gave: no view, no Argon2."""
     wanted = service.resume_request(accepted(SharedNotesRequest))
     share = service.resumed_share(token, wanted.session)
-    return present_shared_notes(service.shared_notes_page(share, wanted.page))
+    found = service.shared_notes_page(share, wanted.page)
+    return present_shared_notes(found, replies.SharedReplies(share), replies.replies_open(share))
+
+
+def share_of_link() -> str:
+    """What the per-share reply limit counts by: the share of the link (its token's lookup hash, not the token)."""
+    token = (request.view_args or {}).get("token", "")
+    return "share:" + crypto.hash_token(str(token)[:128])
+
+
+@bp.post("/shared/<token>/notes/<note_id>/replies")
+@accepts(ReplyInput)
+@rate_limited("replies")
+@rate_limited("share_replies", per=share_of_link)
+def add_reply(token: str, note_id: str) -> Response:
+    """Reply to a note of an opened share, for the session its opening gave."""
+    wanted = accepted(ReplyInput)
+    share = service.resumed_share(token, wanted.session)
+    reply = replies.add_reply(share, note_id, wanted.body, wanted.name)
+    return created(present_reply(reply), f"/api/v1/shared/{token}/notes/{note_id}/replies/{reply.id}")
+
+
+# The owner's list of replies: its cursor carries the last reply's (created_at, id).
+@bp.get("/trials/<nct>/replies")
+@rate_limited("owner_changes")
+def list_replies(nct: str) -> dict[str, Any]:
+    """A page of the replies to my notes on a trial, newest first, with whether each is unread."""
+    notebook = current_notebook()
+    page = parse_page_request(
+        request.args, replies.REPLY_KEY, default_limit=REPLIES_PER_PAGE, max_limit=REPLIES_PER_PAGE
+    )
+    return present_replies_page(replies.list_replies(notebook, nct, page))
+
+
+@bp.post("/trials/<nct>/replies/seen")
+@accepts(RepliesSeen)
+@rate_limited("owner_changes")
+def mark_replies_seen(nct: str) -> Response:
+    """Mark replies to my notes on a trial as seen."""
+    notebook = current_notebook()
+    replies.mark_seen(notebook, nct, accepted(RepliesSeen).reply_ids)
+    return Response(status=204)
+
+
+@bp.delete("/replies/<reply_id>")
+@rate_limited("owner_changes")
+def delete_reply(reply_id: str) -> Response:
+    """Delete a reply to one of my notes."""
+    replies.delete_reply(current_notebook(), reply_id)
+    return Response(status=204)

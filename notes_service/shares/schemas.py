@@ -291,7 +291,7 @@ class SharedNote(Note):
 class SharedNotesPage(ResponseModel):
     """A page of an opened share's readable notes."""
 
-    notes: list[Note] = Field(
+    notes: list[SharedNote] = Field(
         max_length=SHARED_PAGE_NOTES, description=f"Up to {SHARED_PAGE_NOTES} readable notes, the response within 4 MiB"
     )
     next: str | None = Field(

@@ -385,7 +385,7 @@ def refuse_unless_open(share: Share, now: datetime) -> None:
     raise Locked(f"Too many wrong passcodes. Try again in {max(1, round(seconds / 60))} minutes.", retry_after=seconds)
 
 
-def _locked_share(share_id: str) -> Share | None:
+def locked_share(share_id: str) -> Share | None:
     # The share's row lock (PostgreSQL; on SQLite, BEGIN IMMEDIATE already serializes writers)
     # makes each reservation and each outcome one atomic step: the count of attempts in flight
     # and the counters are read and changed with no other writer in between.
@@ -397,7 +397,7 @@ def reserve_attempt(share_id: str, now: datetime) -> str | None:
 
     Raises Busy when the share is open but its places are all taken by attempts in flight.
     """
-    share = _locked_share(share_id)
+    share = locked_share(share_id)
     if share is None or state_of(share, now) != ACTIVE:
         db.session.commit()
         return None
@@ -437,7 +437,7 @@ def _release_attempt(attempt_id: str) -> None:
 
 
 def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str | None) -> bool:
-    share = _locked_share(share_id)
+    share = locked_share(share_id)
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()
@@ -458,7 +458,7 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
     """Count a completed wrong passcode; the tries left in this streak, or None if now locked."""
     # The failure that completes a streak of 5 starts the lock and ends the streak, so a lock
     # always has an end; at 20 in all the share stays locked until its owner unlocks it.
-    share = _locked_share(share_id)
+    share = locked_share(share_id)
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()
