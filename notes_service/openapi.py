@@ -490,6 +490,41 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             },
         },
     },
+    "/s/{token}/notes/{note_id}/replies": {
+        "post": {
+            "summary": "Share page: send the reply form of a note",
+            "description": "With the share-page cookie (SameSite=Strict, so not from another site). On success, "
+            "a redirect back to the note; a reply the page cannot take shows the form again with the reason.",
+            "operationId": "sharePageReply",
+            "parameters": [TOKEN, NOTE_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "body": {"type": "string"},
+                                "name": {"type": "string"},
+                                "number": {"type": "string"},
+                                "cursor": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "303": {"description": "Sent: redirect back to the note"},
+                "400": _html("A NUL in a form field"),
+                "401": _html("No valid share-page cookie: the passcode form"),
+                "404": _html("Unknown share, or a note it does not show"),
+                "409": _html("Replies turned off, or the note or share full: the form again, with the reply typed"),
+                "410": _html("Gone"),
+                "422": _html("Empty or too long: the form again, with the reply typed"),
+                "429": _html("Rate limited"),
+            },
+        },
+    },
 }
 
 

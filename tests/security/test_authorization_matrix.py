@@ -67,6 +67,7 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("DELETE", "/api/v1/replies/<reply_id>"): (204, 404, 401, 401, 401, 401, 401),
     ("GET", "/s/<token>"): (200, 200, 200, 200, 200, S(200), 200),
     ("POST", "/s/<token>"): (303, 401, 401, 401, 401, 303, 303),
+    ("POST", "/s/<token>/notes/<note_id>/replies"): (401, 401, 401, 401, 401, 303, 401),
 }
 CELLS = [
     (route, caller, expected) for route, row in TABLE.items() for caller, expected in zip(CALLERS, row, strict=True)
@@ -201,6 +202,8 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         kwargs["json"] = {"passcode": passcode}
     elif route == ("POST", "/s/<token>"):
         kwargs["data"] = {"passcode": passcode}
+    elif route == ("POST", "/s/<token>/notes/<note_id>/replies"):
+        kwargs["data"] = {"body": "a reply from the caller", "number": "1"}
     elif route in {
         ("POST", "/api/v1/shared/<token>/notes"),
         ("POST", "/api/v1/shared/<token>/notes/<note_id>/replies"),
