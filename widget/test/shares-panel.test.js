@@ -93,9 +93,15 @@ describe('My shares', () => {
   });
 
   test('one note and one view are singular', async () => {
-    const { p, load } = panel({ '': { shares: [share()], next: null } });
+    const { p, load } = panel({ '': { shares: [share({ reply_count: 1 })], next: null } });
     await load();
-    assert.match(p.el.textContent, /1 note · Expires .* · 1 view(?!s)/);
+    assert.match(p.el.textContent, /1 note · Expires .* · 1 view · 1 reply(?!s)/);
+  });
+
+  test('replies are counted, the unread ones too', async () => {
+    const { p, load } = panel({ '': { shares: [share({ reply_count: 3, unread_replies: 2 })], next: null } });
+    await load();
+    assert.match(p.el.textContent, /· 3 replies · 2 unread/);
   });
 
   test('the next page is added after the first; the button goes on the last', async () => {
