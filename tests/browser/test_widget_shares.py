@@ -46,6 +46,20 @@ def family_opens(browser, live, share: dict, passcode: str, text: str) -> None:
     context.close()
 
 
+def family_can_reply(browser, link: str, passcode: str) -> bool:
+    """Whether the share page offers the family a Reply form (the page needs no script)."""
+    context = browser.new_context(java_script_enabled=False)
+    family = context.new_page()
+    family.goto(link)
+    expect(family.get_by_text("Maria shared notes with you")).to_be_visible()  # the sender name, before the passcode
+    family.get_by_label("Passcode", exact=True).fill(passcode)
+    family.get_by_role("button", name="Open the notes").click()
+    expect(family.get_by_text("Ask Dr. Lee")).to_be_visible()
+    offered = family.get_by_text("Reply", exact=True).count() > 0  # the summary that opens the form
+    context.close()
+    return offered
+
+
 def test_a_locked_link_is_unlocked_from_the_widget_and_opens_again(live, page, browser):
     owner = new_owner(live.app.test_client())
     owner.add_note(exact=CIRRHOSIS, body="Ask Dr. Lee about the liver tests")
@@ -118,7 +132,7 @@ def test_my_shares_counts_in_words_and_pages_on(live, page, browser):
     context.close()
 
 
-def test_a_link_with_a_name_a_label_and_no_replies_then_replies_turned_on(live, page):
+def test_a_link_with_a_name_a_label_and_no_replies_then_replies_turned_on(live, page, browser):
     owner = new_owner(live.app.test_client())
     owner.add_note(exact=CIRRHOSIS, body="Ask Dr. Lee")
     dialog = open_my_shares(page, live, owner, 1)
@@ -136,10 +150,14 @@ def test_a_link_with_a_name_a_label_and_no_replies_then_replies_turned_on(live, 
     (created,) = owner.call("GET", f"/api/v1/shares?trial_id={SEED}")[1]["shares"]
     assert created["label"] == "For Mom" and created["sender_name"] == "Maria"
     assert created["replies_allowed"] is False
+    link = dialog.get_by_role("textbox", name="Link").input_value()
+    passcode = dialog.get_by_role("textbox", name="Passcode").input_value()
+    assert family_can_reply(browser, link, passcode) is False
     toggle = item.get_by_role("checkbox", name="Let them reply")
     expect(toggle).not_to_be_checked()
     toggle.check()
     expect(dialog.get_by_role("status")).to_have_text("They can reply.")
     assert owner.call("GET", f"/api/v1/shares/{created['id']}")[1]["replies_allowed"] is True
+    assert family_can_reply(browser, link, passcode) is True
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(SHOTS / "share-form-1280.png"))
