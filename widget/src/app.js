@@ -140,7 +140,8 @@ export function startWidget({ doc, trial, apiBase }) {
     if (!tokens.read()) return;
     import('./replies.js').then(
       ({ createReplies }) => {
-        replies ??= createReplies({ api, trial, doc, shadow: /** @type {ShadowRoot} */ (ui.host.shadowRoot), explain, changed: redraw, showError: (m) => ui.showError(m) });
+        const shadow = /** @type {ShadowRoot} */ (ui.host.shadowRoot); // ui.js attaches an open one
+        replies ??= createReplies({ api, trial, doc, shadow, explain, changed: redraw, showError: ui.showError });
         return replies.load();
       },
       () => {},

@@ -34,7 +34,9 @@ const CSS = `
 .replies-list .who strong{overflow-wrap:anywhere}
 .replies-list .text{margin:6px 0;white-space:pre-wrap;overflow-wrap:anywhere}
 .new{display:inline-block;border-radius:999px;background:#cf222e;color:#fff;font-size:.8em;font-weight:600;padding:0 8px;margin-left:6px}
-button.replies,.notes button.replies{display:inline-flex;align-items:center;gap:6px;width:auto;margin:6px;padding:4px 12px;border:1px solid #8c959f;border-radius:8px;background:#fff;color:#1f2328;text-decoration:none;font-size:.9em;min-height:44px}
+button.replies,.notes button.replies{display:inline-flex;align-items:center;gap:6px;width:auto;margin:6px;
+padding:4px 12px;border:1px solid #8c959f;border-radius:8px;background:#fff;color:#1f2328;text-decoration:none;
+font-size:.9em;min-height:44px}
 @media (pointer:fine){button.replies,.notes button.replies{min-height:34px}}
 button.replies .count{margin:0;background:#e8effd;color:#1d4ed8}
 button.replies .new{margin:0}

@@ -71,7 +71,12 @@ export function sharesPanel({ run, say }) {
       h('li', null, h('q', null, cut(n.quote)), n.text ? h('span', null, ` ${cut(n.text)}`) : null),
     );
     const rest = ids.length - items.length;
-    if (rest > 0) items.push(h('li', { class: 'muted' }, here.length > items.length ? `and ${count(rest, 'more note', 'more notes')}` : `${count(rest, 'note', 'notes')} not shown on this page`));
+    if (rest > 0) {
+      const words = here.length > items.length
+        ? `and ${count(rest, 'more note', 'more notes')}`
+        : `${count(rest, 'note', 'notes')} not shown on this page`;
+      items.push(h('li', { class: 'muted' }, words));
+    }
     return h('ul', { class: 'shared-notes' }, items);
   }
 
@@ -91,11 +96,18 @@ export function sharesPanel({ run, say }) {
   function parts(s, li, redraw) {
     const title = h('h4', { tabindex: '-1' }, s.label || `Link made ${day(s.created_at)}`);
     const live = s.state === 'active' || s.state === 'locked';
-    const views = s.max_views ? `${s.views.toLocaleString('en')} of ${count(s.max_views, 'view', 'views')}` : count(s.views, 'view', 'views');
-    // Without a label the heading says when it was made already.
-    const dates = [s.label ? `Made ${day(s.created_at)}` : '', s.state === 'revoked' ? '' : `${s.state === 'expired' ? 'Expired' : 'Expires'} ${day(s.expires_at)}`];
-    const replies = s.reply_count ? [count(s.reply_count, 'reply', 'replies'), s.unread_replies ? `${s.unread_replies.toLocaleString('en')} unread` : ''] : [];
-    const facts = h('p', { class: 'muted' }, [count(s.note_count, 'note', 'notes'), ...dates, views, ...replies].filter(Boolean).join(' · '));
+    const views = s.max_views
+      ? `${s.views.toLocaleString('en')} of ${count(s.max_views, 'view', 'views')}`
+      : count(s.views, 'view', 'views');
+    const facts = [
+      count(s.note_count, 'note', 'notes'),
+      s.label ? `Made ${day(s.created_at)}` : '', // without a label the heading says it already
+      s.state === 'revoked' ? '' : `${s.state === 'expired' ? 'Expired' : 'Expires'} ${day(s.expires_at)}`,
+      views,
+      s.reply_count ? count(s.reply_count, 'reply', 'replies') : '',
+      s.reply_count && s.unread_replies ? `${s.unread_replies.toLocaleString('en')} unread` : '',
+    ];
+    const factLine = h('p', { class: 'muted' }, facts.filter(Boolean).join(' · '));
     const state = h('p', { class: `state s-${s.state}` }, STATES[s.state] ?? s.state);
     const from = s.sender_name ? h('p', { class: 'muted' }, `Shown as from ${s.sender_name}`) : null;
 
@@ -152,7 +164,7 @@ export function sharesPanel({ run, say }) {
       });
     });
     const replyControl = live ? h('label', { class: 'opt' }, toggle, 'Let them reply') : null;
-    return [title, state, from, facts, noteTexts(s), replyControl, live ? buttons : null, live ? confirm : null];
+    return [title, state, from, factLine, noteTexts(s), replyControl, live ? buttons : null, live ? confirm : null];
   }
 
   /** Draw one page after the others (or alone, after `load`). */
