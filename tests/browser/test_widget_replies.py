@@ -121,6 +121,15 @@ def test_replies_on_a_phone_fit_the_screen(live, browser):
     expect(dialog).to_contain_text("Grandma Rose")
     phone.screenshot(path=str(SHOTS / "replies-dialog-390.png"))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    dialog.get_by_role("button", name="Close").tap()
+    # The note's own dialog (a tap on the highlight, or "Open note") has the button too.
+    phone.get_by_role("dialog", name="My notes").get_by_role("button", name="Open note").tap()
+    note = phone.get_by_role("dialog", name="Your note")
+    note.get_by_role("button", name="Replies: 1 reply").tap()
+    expect(phone.get_by_role("dialog", name="Replies (1)")).to_contain_text("Grandma Rose")
+    phone.screenshot(path=str(SHOTS / "replies-from-note-390.png"))
+    phone.get_by_role("dialog", name="Replies (1)").get_by_role("button", name="Close").tap()
+    expect(note.get_by_role("button", name="Replies: 1 reply")).to_be_focused()  # focus goes back
     context.close()
 
 
