@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from axe_playwright_python.sync_playwright import Axe
 from browser.page_tools import wait_for_highlights
 from browser.test_hostile_notes import EXECUTABLE, FLAG_VECTORS, watch
 from playwright.sync_api import expect
@@ -153,3 +154,38 @@ def test_hostile_markup_in_names_and_replies_is_inert_in_the_widget(live, page):
     assert page.evaluate("window.__pwned === undefined")
     assert page.evaluate(EXECUTABLE, "widget") == []
     assert dialog.locator("img, script, svg, iframe, a").count() == 0
+
+
+def test_my_shares_and_replies_have_no_axe_violation(live, page, browser):
+    """axe-core (which looks inside the widget's open shadow root) on each new state."""
+    axe = Axe()
+    owner = new_owner(live.app.test_client())
+    owner.add_note(exact=CIRRHOSIS, body="Does this exclude me?")
+    share = owner.share(passcode=PASSCODE, label="For Mom", sender_name="Maria")
+    family_replies_on_a_phone(browser, live, share, "Ask the doctor", "Mom")
+    owner.share(passcode=PASSCODE)  # an open link beside the locked one
+    for _ in range(10):
+        if owner.api.call("POST", f"/api/v1/shared/{token_of(share)}", body={"passcode": "wrong-code"})[0] == 423:
+            break
+    widget_with(page, live, owner)
+    page.get_by_role("button", name="My notes").click()
+    expect(replies_button(page).locator(".new")).to_have_count(1)
+    states = {"My notes with a Replies marker": violations(axe, page)}
+    replies_button(page).click()
+    expect(page.get_by_role("dialog", name="Replies (1)")).to_be_visible()
+    states["Replies"] = violations(axe, page)
+    page.get_by_role("dialog", name="Replies (1)").get_by_role("button", name="Delete reply from Mom").click()
+    states["Delete reply asked"] = violations(axe, page)
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog", name="My notes").get_by_role("button", name="Share").click()
+    dialog = page.get_by_role("dialog", name="Share notes")
+    expect(dialog.get_by_role("button", name="Unlock")).to_be_visible()
+    states["My shares, locked and open"] = violations(axe, page)
+    dialog.get_by_role("button", name="Revoke").first.click()
+    states["Revoke asked"] = violations(axe, page)
+    assert states == {name: [] for name in states}
+
+
+def violations(axe: Axe, page) -> list[str]:
+    found = axe.run(page).response["violations"]
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in found]
