@@ -95,13 +95,13 @@ export function startWidget({ doc, trial, apiBase }) {
 
   /** @param {NoteRecord} record */
   const toView = ({ note, range }) => ({
-    replies: replies?.button(note.id, { quote: quoteOf(note), color: note.color }),
     id: note.id,
     quote: quoteOf(note),
     color: note.color,
     body: note.body,
     readable: readable(note),
     anchored: Boolean(range),
+    replies: replies?.button(note.id, { quote: quoteOf(note), color: note.color }),
   });
 
   /** Sort into page order, draw, list; the counts of notes and of those drawn. */
@@ -306,7 +306,10 @@ export function startWidget({ doc, trial, apiBase }) {
     const choices = notes
       .ordered()
       .filter((r) => readable(r.note))
-      .map(({ note }) => ({ id: note.id, label: firstWords(quoteOf(note)), quote: quoteOf(note), text: htmlToText(note.body, doc) }));
+      .map(({ note }) => {
+        const quote = quoteOf(note);
+        return { id: note.id, label: firstWords(quote), quote, text: htmlToText(note.body, doc) };
+      });
     ui.openShare(
       choices,
       {
