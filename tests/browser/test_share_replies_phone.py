@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from browser.test_share_page_phone import IMMUNODEFICIENCY, PHONE, check_state
 from playwright.sync_api import Browser, Page, expect
 from support import CIRRHOSIS, new_owner
-from browser.test_share_page_phone import IMMUNODEFICIENCY, PHONE, check_state
 
 PASSCODE = "Grandma Rose 1950"
 
