@@ -43,6 +43,14 @@ RATE_LIMITS: dict[str, tuple[str, str]] = {
     "link_codes": ("NOTES_LINK_CODE_RATE_LIMIT", "20 per hour"),
     # Grants and imports: each verifies a signature and makes a device, or re-seals a notebook.
     "grants": ("NOTES_GRANT_RATE_LIMIT", "30 per hour"),
+    # Replies from family, per client address: each is a sanitize, an encryption and a row.
+    "replies": ("NOTES_REPLY_RATE_LIMIT", "30 per hour"),
+    # Replies per share, whoever sends them (counted by the share, not its token): a leaked
+    # link and a passcode do not make a share a sink for unbounded writes.
+    "share_replies": ("NOTES_SHARE_REPLY_RATE_LIMIT", "60 per hour"),
+    # The owner's share settings and replies (list, mark seen, delete): cheap, but each opens
+    # the notebook's key.
+    "owner_changes": ("NOTES_OWNER_CHANGE_RATE_LIMIT", "300 per minute"),
 }
 
 

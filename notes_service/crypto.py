@@ -329,6 +329,57 @@ def unwrap_note_key(share_key: bytes, wrapped: bytes, share_id: str, note_id: st
     return key
 
 
+# -- Share details and replies ---------------------------------------------------
+
+# What only the owner reads about a share (its label, and the sender name as they typed it) is
+# sealed under a key derived from the notebook's DEK, bound to the share. The sender name the
+# share page shows before the passcode is sealed again under the share's own key (its slot
+# opens with the link token alone): whoever holds the link reads that name, and nothing else.
+SHARE_OWNER_KEY_INFO = b"trial-notes/share-owner-key/v1|"
+SHARE_OWNER_AAD_LABEL = b"trial-notes/share-owner/v1|"
+SHARE_SENDER_AAD_LABEL = b"trial-notes/share-sender/v1|"
+# A reply is sealed under a key derived from its note's key: the owner derives it from the DEK,
+# the family from the note key their share holds; a share's link thus writes and reads the
+# replies to its own notes only.
+REPLY_KEY_INFO = b"trial-notes/reply-key/v1|"
+REPLY_AAD_LABEL = "trial-notes/reply"
+
+
+def share_owner_key(dek: bytes, notebook_id: str, share_id: str) -> bytes:
+    """The key a share's owner-only details are sealed under: HKDF-SHA256 of the DEK, bound to the share."""
+    if len(dek) != KEY_BYTES:
+        raise ValueError(f"data key must be {KEY_BYTES} bytes")
+    info = SHARE_OWNER_KEY_INFO + notebook_id.encode("ascii") + b"|" + share_id.encode("ascii")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(dek)
+
+
+def share_owner_aad(notebook_id: str, share_id: str) -> bytes:
+    """Associated data binding a share's owner-only details to its row."""
+    return SHARE_OWNER_AAD_LABEL + notebook_id.encode("ascii") + b"|" + share_id.encode("ascii")
+
+
+def share_sender_aad(notebook_id: str, share_id: str) -> bytes:
+    """Associated data binding a share's sender name (under the share's key) to its row."""
+    return SHARE_SENDER_AAD_LABEL + notebook_id.encode("ascii") + b"|" + share_id.encode("ascii")
+
+
+def reply_key(key_of_note: bytes, notebook_id: str, note_id: str) -> bytes:
+    """The key the replies to a note are sealed under: HKDF-SHA256 of the note's key."""
+    if len(key_of_note) != KEY_BYTES:
+        raise ValueError(f"note key must be {KEY_BYTES} bytes")
+    info = REPLY_KEY_INFO + notebook_id.encode("ascii") + b"|" + note_id.encode("ascii")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(key_of_note)
+
+
+def reply_aad(notebook_id: str, note_id: str, share_id: str, reply_id: str) -> bytes:
+    """Associated data binding a reply's ciphertext to its row: its notebook, note, share and id."""
+    return json.dumps(
+        [REPLY_AAD_LABEL, 1, str(notebook_id), str(note_id), str(share_id), str(reply_id)],
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode("ascii")
+
+
 # -- Key checks --------------------------------------------------------------
 
 # A key check is a fixed label sealed under the KEK with the KEK's id as associated data: only

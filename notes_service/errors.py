@@ -66,6 +66,12 @@ class Locked(DomainError):
     status, title, slug = 423, "Locked", "locked"
 
 
+class Closed(DomainError):
+    """A share that takes no more replies now (turned off, or full), though it still reads."""
+
+    status, title, slug = 409, "Not taking replies", "closed"
+
+
 class Busy(DomainError):
     """Too much expensive work in flight; try again shortly."""
 

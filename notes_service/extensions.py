@@ -48,10 +48,12 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def rate_limited(name: str) -> Callable[[View], View]:
-    """Mark a view as limited per client by the limit `name` of config.RATE_LIMITS.
+def rate_limited(name: str, per: Callable[[], str] | None = None) -> Callable[[View], View]:
+    """Mark a view as limited by the limit `name` of config.RATE_LIMITS, per client (or per `per()`).
 
-    bind_limiter applies the mark with each app's own limiter; the value is read from the
+    `per` names what else a limit counts by (a share, for its replies: its key must hold no
+    secret, since it is stored in the limiter's storage). A view may carry several marks.
+    bind_limiter applies the marks with each app's own limiter; the value is read from the
     app's settings at request time, so every app keeps its own configuration.
     """
 
@@ -59,7 +61,8 @@ def rate_limited(name: str) -> Callable[[View], View]:
         return registry.settings().rate_limits[name]
 
     def mark(view: View) -> View:
-        setattr(view, _RATE_LIMIT, limit)
+        marks: list[tuple[Callable[[], str], Callable[[], str] | None]] = getattr(view, _RATE_LIMIT, [])
+        setattr(view, _RATE_LIMIT, [*marks, (limit, per)])
         return view
 
     return mark
@@ -75,9 +78,10 @@ def bind_limiter(app: Flask) -> Limiter:
     limiter = Limiter(key_func=client_address, default_limits=[])
     limiter.init_app(app)
     for endpoint, view in list(app.view_functions.items()):
-        limit = getattr(view, _RATE_LIMIT, None)
-        if limit is not None:
+        wrapped = view
+        for limit, per in getattr(view, _RATE_LIMIT, []):
             # limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy solves R
             # over Flask's sync-or-async RouteCallable union at once, not for each member.
-            app.view_functions[endpoint] = limiter.limit(limit)(view)  # type: ignore[assignment]
+            wrapped = limiter.limit(limit, key_func=per or client_address)(wrapped)  # type: ignore[assignment]
+        app.view_functions[endpoint] = wrapped
     return limiter

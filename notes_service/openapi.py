@@ -24,7 +24,17 @@ from .notes.schemas import AnnotationExport, Note, NotebookCreated, NotesPage
 from .paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from .schemas import Problem
 from .shares.pages import PAGE_NOTES
-from .shares.schemas import SHARES_PER_PAGE, Share, ShareCreated, SharedNotesPage, SharedTrial, SharesPage
+from .shares.schemas import (
+    REPLIES_PER_PAGE,
+    SHARES_PER_PAGE,
+    RepliesPage,
+    Reply,
+    Share,
+    ShareCreated,
+    SharedNotesPage,
+    SharedTrial,
+    SharesPage,
+)
 from .trials.schemas import EmbedCheck, Trial, TrialsPage, VersionsPage
 from .trials.service import MAX_PAGE_SIZE, PAGE_SIZE
 
@@ -87,6 +97,7 @@ def _cursor(description: str) -> dict[str, Any]:
 # Path parts are bounded only so the fuzzer's inputs stay small: longer ones are simply not found.
 NCT = _path("nct", 64, "NCT number")
 NOTE_ID = _path("note_id", 64)
+REPLY_ID = _path("reply_id", 64)
 SHARE_ID = _path("share_id", 64)
 DEVICE_ID = _path("device_id", 64)
 TOKEN = _path("token", 200)
@@ -416,6 +427,19 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "parameters": [SHARE_ID],
             "responses": {"200": _json(Share), **AUTH, **MINE},
         },
+        "patch": {
+            "summary": "Turn replies on or off for one of my shares, or change its label",
+            "operationId": "updateShare",
+            "security": BEARER,
+            "parameters": [SHARE_ID],
+            "responses": {
+                "200": _json(Share),
+                **AUTH,
+                **WRITE,
+                **MINE,
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        },
         "delete": {
             "summary": "Revoke one of my shares",
             "operationId": "revokeShare",
@@ -468,6 +492,66 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             },
         }
     },
+    "/api/v1/shared/{token}/notes/{note_id}/replies": {
+        "post": {
+            "summary": "Reply to a note of an opened share",
+            "operationId": "addReply",
+            "description": "For the `session` that opening the share returned. The reply shows on the note "
+            "(its `replies`) for the share's readers and to the notes' owner.",
+            "parameters": [TOKEN, NOTE_ID],
+            "responses": {
+                "201": _json(Reply, "Created"),
+                "400": _problem("Malformed JSON"),
+                "401": _problem("Session forged, for another share or expired: open the share again"),
+                "404": _problem("Unknown share, or a note it does not show"),
+                "409": _problem("Replies turned off, or the note or share holds as many as it can"),
+                "410": _problem("Expired, revoked or used up"),
+                "413": _problem("Body over 64 KiB"),
+                "422": _problem("Invalid reply; `errors` names each field"),
+                "429": _problem("Rate limited, per address or per share (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/trials/{nct}/replies": {
+        "get": {
+            "summary": "Replies to my shared notes on a trial, newest first",
+            "operationId": "listReplies",
+            "security": BEARER,
+            "parameters": [NCT, CURSOR, _limit(REPLIES_PER_PAGE, REPLIES_PER_PAGE, "Most replies in the page")],
+            "responses": {
+                "200": _json(RepliesPage),
+                **AUTH,
+                **BAD_PAGE,
+                "404": _problem("No such trial"),
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/trials/{nct}/replies/seen": {
+        "post": {
+            "summary": "Mark replies to my notes on a trial as seen",
+            "operationId": "markRepliesSeen",
+            "description": "Ids that are not replies to my notes on this trial change nothing.",
+            "security": BEARER,
+            "parameters": [NCT],
+            "responses": {
+                "204": NO_CONTENT,
+                **AUTH,
+                **WRITE,
+                "404": _problem("No such trial"),
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/replies/{reply_id}": {
+        "delete": {
+            "summary": "Delete a reply to one of my notes",
+            "operationId": "deleteReply",
+            "security": BEARER,
+            "parameters": [REPLY_ID],
+            "responses": {"204": NO_CONTENT, **AUTH, **MINE, "429": _problem("Rate limited (Retry-After)")},
+        }
+    },
     "/s/{token}": {
         "get": {
             "summary": f"Share page: passcode form, or a page of {PAGE_NOTES} notes while the share cookie is valid",
@@ -508,6 +592,41 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 "423": _html("Locked"),
                 "429": _html("Rate limited"),
                 "503": _html("Busy"),
+            },
+        },
+    },
+    "/s/{token}/notes/{note_id}/replies": {
+        "post": {
+            "summary": "Share page: send the reply form of a note",
+            "description": "With the share-page cookie (SameSite=Strict, so not from another site). On success, "
+            "a redirect back to the note; a reply the page cannot take shows the form again with the reason.",
+            "operationId": "sharePageReply",
+            "parameters": [TOKEN, NOTE_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "body": {"type": "string"},
+                                "name": {"type": "string"},
+                                "number": {"type": "string"},
+                                "cursor": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "303": {"description": "Sent: redirect back to the note"},
+                "400": _html("A NUL in a form field"),
+                "401": _html("No valid share-page cookie: the passcode form"),
+                "404": _html("Unknown share, or a note it does not show"),
+                "409": _html("Replies turned off, or the note or share full: the form again, with the reply typed"),
+                "410": _html("Gone"),
+                "422": _html("Empty or too long: the form again, with the reply typed"),
+                "429": _html("Rate limited"),
             },
         },
     },
@@ -559,6 +678,8 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
         Note,
         SharesPage,
         Share,
+        RepliesPage,
+        Reply,
         ShareCreated,
         SharedTrial,
         SharedNotesPage,

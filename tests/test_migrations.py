@@ -403,6 +403,8 @@ def test_a_database_from_before_key_slots_upgrades_and_reads_back_whole(migratio
 def test_downgrade_below_key_slots_refuses_while_a_slot_is_sealed_for_a_token(migration_app):
     app = migration_app
     with app.app_context():
+        upgrade(revision="0008_key_slots")
+        at_key_slots = schema()
         upgrade(revision="head")
     result = app.test_cli_runner().invoke(args=["trials", "load"])
     assert result.exit_code == 0, result.output

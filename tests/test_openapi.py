@@ -16,7 +16,14 @@ from notes_service.devices.schemas import RedeemLinkCode
 from notes_service.errors import Invalid
 from notes_service.notes.schemas import NoteInput, NotePatch
 from notes_service.openapi import REF, document, request_models
-from notes_service.shares.schemas import OpenShare, SharedNotesRequest, ShareInput
+from notes_service.shares.schemas import (
+    OpenShare,
+    RepliesSeen,
+    ReplyInput,
+    SharedNotesRequest,
+    ShareInput,
+    SharePatch,
+)
 
 SKIP_ENDPOINTS = {"static"}
 
@@ -110,7 +117,13 @@ SEEDS = {
         "passcode": "blue heron 42",
         "expires_in_days": 7,
         "max_views": 3,
+        "sender_name": "Maria",
+        "label": "For Mom",
+        "replies_allowed": True,
     },
+    SharePatch: {"replies_allowed": False, "label": "For Mom"},
+    ReplyInput: {"session": "s.i.g", "body": "<p>Ask about this</p>", "name": "Rose"},
+    RepliesSeen: {"reply_ids": ["a" * 32]},
     OpenShare: {"passcode": "482-913-057"},
     SharedNotesRequest: {"session": "s.i.g", "cursor": "W10"},
     RedeemLinkCode: {"code": "7Q2M-X9KD-0B4T-PW8R-H3NZ", "device_name": "Firefox on Android"},
@@ -197,6 +210,11 @@ def mutated(draw, seed):
                                 "session",
                                 "cursor",
                                 "max_views",
+                                "sender_name",
+                                "label",
+                                "replies_allowed",
+                                "name",
+                                "reply_ids",
                             ]
                         )
                     )
@@ -262,6 +280,14 @@ def test_each_answer_is_what_its_response_model_documents(app, client):
         ("GET", "/api/v1/shares", None, 200),
         ("GET", f"/api/v1/shares/{chosen['id']}", None, 200),
         ("POST", f"/api/v1/shares/{chosen['id']}/unlock", None, 200),
+        ("PATCH", f"/api/v1/shares/{chosen['id']}", {"label": "For Mom"}, 200),
+        (
+            "POST",
+            f"/api/v1/shared/{token}/notes/{note['id']}/replies",
+            {"session": opened.get_json()["session"], "body": "<p>Ask</p>", "name": "Rose"},
+            201,
+        ),
+        ("GET", f"/api/v1/trials/{SEED}/replies", None, 200),
         ("POST", f"/api/v1/shared/{token}/notes", {"session": opened.get_json()["session"]}, 200),
         ("POST", f"/api/v1/trials/{SEED}/notes", {"body": "no target"}, 422),
         ("GET", "/api/v1/notes/" + "0" * 32, None, 404),

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -111,6 +112,27 @@ def sanitize_body(text: str) -> str:
         # second pass would show this as text, so show it as text now and stay idempotent.
         text = text.replace("<", "&lt;")
     return _cleaner().clean(text)
+
+
+def plain_text(text: str) -> str:
+    """``text`` as one line of plain text: markup removed as for a body, then no tag and no entity at all.
+
+    For short names (a share's sender, a reply's writer) that are shown as text, never as
+    HTML: elements whose content is never text go with it (``<script>``...), other tags go
+    and leave their text, entities become the characters they stand for, control and
+    format characters go, and runs of white space become one space. The result is escaped
+    wherever it is shown (Jinja's autoescape, the widget's textContent).
+    """
+    if not text:
+        return ""
+    kept = sanitize_body(text)
+    if "<" in kept:
+        kept = Cleaner(tags=frozenset(), strip=True, strip_comments=True).clean(kept)
+    words = html.unescape(kept)
+    visible = "".join(
+        " " if char.isspace() else char for char in words if unicodedata.category(char)[0] != "C" or char.isspace()
+    )
+    return " ".join(unicodedata.normalize("NFC", visible).split())
 
 
 # -- Pass 1: drop elements whose content is never text ----------------------------

@@ -266,6 +266,16 @@ class SharedKeys:
 
     sealing_key = opening_key
 
+    def note_key(self, note_id: str) -> bytes | None:
+        """The key of a note whose sealed key `prepare` loaded, or None."""
+        wrapped = self.wrapped.get(note_id)
+        if wrapped is None:
+            return None
+        try:
+            return crypto.unwrap_note_key(self.share_key, wrapped, self.share_id, note_id)
+        except crypto.CryptoError:
+            return None
+
 
 NoteKeys = OwnerKeys | SharedKeys
 

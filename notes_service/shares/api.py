@@ -7,17 +7,35 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from .. import crypto
 from ..clock import isoformat
 from ..errors import Invalid
 from ..extensions import client_address, rate_limited
 from ..notes.auth import current_notebook
+from ..notes.models import Notebook
 from ..paging import RESPONSE_BUDGET, PageRequest, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import present_summary, present_text
 from ..web import accepted, accepts, created, json_size
-from . import service
-from .presenters import present_share, present_shared_notes, present_shares_page
-from .schemas import SHARES_PER_PAGE, OpenShare, SharedNotesRequest, ShareInput
+from . import replies, service
+from .models import Share
+from .presenters import (
+    present_replies_page,
+    present_reply,
+    present_share,
+    present_shared_notes,
+    present_shares_page,
+)
+from .schemas import (
+    REPLIES_PER_PAGE,
+    SHARES_PER_PAGE,
+    OpenShare,
+    RepliesSeen,
+    ReplyInput,
+    SharedNotesRequest,
+    ShareInput,
+    SharePatch,
+)
 from .sessions import SESSION_SECONDS, issue_session
 
 bp = Blueprint("shares_api", __name__, url_prefix="/api/v1")
@@ -28,6 +46,10 @@ def share_url(token: str) -> str:
     return f"{request.host_url.rstrip('/')}/s/{token}"
 
 
+def _presented(notebook: Notebook, share: Share) -> dict[str, Any]:
+    return present_share(share, service.share_details(notebook, [share])[share.id])
+
+
 @bp.post("/shares")
 @accepts(ShareInput)
 @rate_limited("shares")
@@ -35,7 +57,7 @@ def create_share() -> Response:
     """Share chosen notes on a trial behind a passcode."""
     notebook = current_notebook()
     share, token, generated = service.create_share(notebook, accepted(ShareInput), client=client_address())
-    body = {**present_share(share), "url": share_url(token)}
+    body = {**_presented(notebook, share), "url": share_url(token)}
     if generated:
         body["passcode"] = generated
     return created(body, f"/api/v1/shares/{share.id}")
@@ -56,7 +78,17 @@ def list_shares() -> dict[str, Any]:
 @bp.get("/shares/<share_id>")
 def read_share(share_id: str) -> dict[str, Any]:
     """One of my shares."""
-    return present_share(service.get_share(current_notebook(), share_id))
+    notebook = current_notebook()
+    return _presented(notebook, service.get_share(notebook, share_id))
+
+
+@bp.patch("/shares/<share_id>")
+@accepts(SharePatch)
+@rate_limited("owner_changes")
+def update_share(share_id: str) -> dict[str, Any]:
+    """Turn replies on or off for one of my shares, or change its label."""
+    notebook = current_notebook()
+    return _presented(notebook, service.update_share(notebook, share_id, accepted(SharePatch)))
 
 
 @bp.delete("/shares/<share_id>")
@@ -69,7 +101,8 @@ def revoke_share(share_id: str) -> Response:
 @bp.post("/shares/<share_id>/unlock")
 def unlock_share(share_id: str) -> dict[str, Any]:
     """Lift a lock after wrong passcodes."""
-    return present_share(service.unlock_share(current_notebook(), share_id))
+    notebook = current_notebook()
+    return _presented(notebook, service.unlock_share(notebook, share_id))
 
 
 @bp.post("/shared/<token>")
@@ -86,7 +119,9 @@ def open_share(token: str) -> dict[str, Any]:
     trial = {**present_summary(row), **present_text(trials.get_trial(row.id))}
     found = service.shared_notes_page(share, PageRequest(after=None, limit=service.SHARED_PAGE_NOTES))
     # The trial's text shares the first response with the notes: the notes get what it leaves.
-    notes = present_shared_notes(found, RESPONSE_BUDGET - json_size(trial))
+    notes = present_shared_notes(
+        found, replies.SharedReplies(share), replies.replies_open(share), RESPONSE_BUDGET - json_size(trial)
+    )
     return {
         "trial": trial,
         **notes,
@@ -103,4 +138,53 @@ def shared_notes(token: str) -> dict[str, Any]:
     """A next page of an opened share's notes, for the session its opening gave: no view, no Argon2."""
     wanted = service.resume_request(accepted(SharedNotesRequest))
     share = service.resumed_share(token, wanted.session)
-    return present_shared_notes(service.shared_notes_page(share, wanted.page))
+    found = service.shared_notes_page(share, wanted.page)
+    return present_shared_notes(found, replies.SharedReplies(share), replies.replies_open(share))
+
+
+def share_of_link() -> str:
+    """What the per-share reply limit counts by: the share of the link (its token's lookup hash, not the token)."""
+    token = (request.view_args or {}).get("token", "")
+    return "share:" + crypto.hash_token(str(token)[:128])
+
+
+@bp.post("/shared/<token>/notes/<note_id>/replies")
+@accepts(ReplyInput)
+@rate_limited("replies")
+@rate_limited("share_replies", per=share_of_link)
+def add_reply(token: str, note_id: str) -> Response:
+    """Reply to a note of an opened share, for the session its opening gave."""
+    wanted = accepted(ReplyInput)
+    share = service.resumed_share(token, wanted.session)
+    reply = replies.add_reply(share, note_id, wanted.body, wanted.name)
+    return created(present_reply(reply), f"/api/v1/shared/{token}/notes/{note_id}/replies/{reply.id}")
+
+
+# The owner's list of replies: its cursor carries the last reply's (created_at, id).
+@bp.get("/trials/<nct>/replies")
+@rate_limited("owner_changes")
+def list_replies(nct: str) -> dict[str, Any]:
+    """A page of the replies to my notes on a trial, newest first, with whether each is unread."""
+    notebook = current_notebook()
+    page = parse_page_request(
+        request.args, replies.REPLY_KEY, default_limit=REPLIES_PER_PAGE, max_limit=REPLIES_PER_PAGE
+    )
+    return present_replies_page(replies.list_replies(notebook, nct, page))
+
+
+@bp.post("/trials/<nct>/replies/seen")
+@accepts(RepliesSeen)
+@rate_limited("owner_changes")
+def mark_replies_seen(nct: str) -> Response:
+    """Mark replies to my notes on a trial as seen."""
+    notebook = current_notebook()
+    replies.mark_seen(notebook, nct, accepted(RepliesSeen).reply_ids)
+    return Response(status=204)
+
+
+@bp.delete("/replies/<reply_id>")
+@rate_limited("owner_changes")
+def delete_reply(reply_id: str) -> Response:
+    """Delete a reply to one of my notes."""
+    replies.delete_reply(current_notebook(), reply_id)
+    return Response(status=204)

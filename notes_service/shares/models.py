@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, LargeBinary, SmallInteger, String, Table
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import UTCDateTime, utcnow
@@ -56,6 +68,13 @@ class Share(Model):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The owner's label and the sender name as JSON, sealed under a key of the notebook's DEK
+    # (crypto.share_owner_key): only the owner's token reads them. Null: neither was given.
+    owner_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The sender name again, sealed under the share's own key (its slot opens with the link
+    # token): the share page shows it before the passcode. Null: no sender name.
+    sender_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    replies_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     # Loaded when used, not with every share: opening a share's page must not load the
     # (up to 5,000) notes it holds; the page queries the ones it shows.
@@ -83,3 +102,30 @@ class ShareAttempt(Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     share_id: Mapped[str] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"), index=True)
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reply(Model):
+    """A reply to a shared note, written through a share: its name and body are one AES-GCM ciphertext.
+
+    Sealed under a key derived from its note's key (crypto.reply_key), which the owner derives
+    from the notebook's DEK and the share's readers unwrap from the share: the owner reads
+    every reply to their notes, a share's readers those to its notes. It goes with its note
+    or its share (ON DELETE CASCADE), and with the notebook.
+    """
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        Index("ix_replies_notebook_created", "notebook_id", "created_at"),
+        Index("ix_replies_share_note", "share_id", "note_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notebook_id: Mapped[str] = mapped_column(ForeignKey("notebooks.id", ondelete="CASCADE"))
+    share_id: Mapped[str] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"))
+    note_id: Mapped[str] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"), index=True)
+    # The note's trial (public data), so the owner's list of a trial's replies needs no join.
+    trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id", ondelete="RESTRICT"))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the owner marked it seen; null: unread.
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

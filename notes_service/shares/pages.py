@@ -6,21 +6,24 @@ right passcode, a signed cookie scoped to this share's path keeps it open for 30
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import registry
-from ..errors import DomainError, Unauthorized
+from ..errors import BadRequest, Closed, DomainError, Invalid, Unauthorized
 from ..extensions import client_address, rate_limited
-from ..paging import PageRequest, encode_cursor, parse_page_request
+from ..paging import PageRequest, decode_cursor, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
 from ..trials.render import format_date
-from . import service
+from . import replies, service
+from .api import share_of_link
 from .models import Share
+from .schemas import MAX_REPLIES_PER_NOTE, MAX_REPLY_CHARS, MAX_REPLY_NAME_CHARS, MAX_SHARED_NOTES
 from .sessions import SESSION_SECONDS, issue_session, session_share_id
 
 # Flask's own responses, or werkzeug's (what flask.redirect is typed as returning).
@@ -73,8 +76,21 @@ def _state_page(error: DomainError) -> Response:
     return response
 
 
-def _content(share: Share, token: str) -> Response:
-    page = parse_page_request(request.args, PAGE_KEY, default_limit=PAGE_NOTES, max_limit=PAGE_NOTES)
+@dataclass(frozen=True)
+class ReplyDraft:
+    """A reply the page could not take, shown again in its note's form with the reason."""
+
+    note_id: str
+    error: str
+    body: str
+    name: str
+
+
+def _content(
+    share: Share, token: str, draft: ReplyDraft | None = None, status: int = 200, args: Any = None
+) -> Response:
+    args = request.args if args is None else args
+    page = parse_page_request(args, PAGE_KEY, default_limit=PAGE_NOTES, max_limit=PAGE_NOTES)
     start = page.after[2] if page.after else 0
     found = service.shared_notes_page(share, PageRequest(page.after[:2] if page.after else None, page.limit))
     views = list(found.notes) if found else []
@@ -99,6 +115,14 @@ def _content(share: Share, token: str) -> Response:
         next_url = f"/s/{token}?cursor={encode_cursor((last.created_at, last.id, start + len(views)))}"
     return _page(
         "share.html",
+        status,
+        token=token,
+        cursor=args.get("cursor") if start else None,
+        replies=replies.SharedReplies(share),
+        replies_open=replies.replies_open(share),
+        reply_limits={"body": MAX_REPLY_CHARS, "name": MAX_REPLY_NAME_CHARS, "per_note": MAX_REPLIES_PER_NOTE},
+        draft=draft,
+        format_moment=format_moment,
         trial=trial,
         row=row,
         placed=placed,
@@ -127,7 +151,7 @@ def share_page(token: str) -> Response:
         service.refuse_unless_open(share, registry.now())
     except DomainError as error:
         return _state_page(error)
-    return _passcode_form(token=token, error=None)
+    return _passcode_form(token=token, error=None, sender=service.sender_name(share))
 
 
 @bp.post("/s/<token>")
@@ -139,7 +163,7 @@ def share_page_unlock(token: str) -> BaseResponse:
         # the redirect leads to reads only its own 25.
         opened = service.open_share(token, request.form.get("passcode", ""), client=client_address())
     except Unauthorized as error:
-        return _passcode_form(401, token=token, error=error.detail)
+        return _passcode_form(401, token=token, error=error.detail, sender=_sender_of(token))
     except DomainError as error:
         return _state_page(error)
     response = redirect(f"/s/{token}", code=303)
@@ -153,3 +177,67 @@ def share_page_unlock(token: str) -> BaseResponse:
         samesite="Strict",
     )
     return _harden(response)
+
+
+def _sender_of(token: str) -> str | None:
+    try:
+        return service.sender_name(service.find_share(token))
+    except DomainError:
+        return None
+
+
+def format_moment(moment: datetime) -> str:
+    """A reply's time as the page shows it: 2 December 2026, 14:05 (UTC)."""
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
+def _form_cursor() -> str | None:
+    """The page cursor the reply form was sent from (a hidden field), if it is one of ours."""
+    cursor = request.form.get("cursor", "")
+    if not cursor:
+        return None
+    try:
+        decode_cursor(cursor, PAGE_KEY)
+    except BadRequest:
+        return None
+    return cursor
+
+
+def _back_to_note(token: str, cursor: str | None) -> str:
+    """The page and note the reply form was sent from, to return to."""
+    number = request.form.get("number", "")
+    query = f"?cursor={cursor}" if cursor else ""
+    known = number.isascii() and number.isdigit() and len(number) <= 5 and 0 < int(number) <= MAX_SHARED_NOTES
+    return f"/s/{token}{query}{'#note-' + number if known else ''}"
+
+
+@bp.post("/s/<token>/notes/<note_id>/replies")
+@rate_limited("replies")
+@rate_limited("share_replies", per=share_of_link)
+def share_page_reply(token: str, note_id: str) -> BaseResponse:
+    """The reply form of a note: store the reply and go back to the note, or show the form again with why.
+
+    The share-page cookie (SameSite=Strict, scoped to this share's path) is the proof of a
+    right passcode; a form posted from another site comes without it and is refused.
+    """
+    try:
+        share = service.find_share(token)
+        if _session_share_id() != share.id:
+            raise Unauthorized("Your reading time ended, so the reply was not sent. Type the passcode again.")
+        share = service.session_share(share)
+    except Unauthorized as error:
+        return _passcode_form(401, token=token, error=error.detail, sender=_sender_of(token))
+    except DomainError as error:
+        return _state_page(error)
+    body, name = request.form.get("body", ""), request.form.get("name", "")
+    cursor = _form_cursor()
+    try:
+        if len(body) > MAX_REPLY_CHARS or len(name) > MAX_REPLY_NAME_CHARS:
+            raise Invalid(f"A reply is at most {MAX_REPLY_CHARS} characters and a name at most {MAX_REPLY_NAME_CHARS}.")
+        replies.add_reply(share, note_id, body, name or None)
+    except (Invalid, Closed) as error:
+        draft = ReplyDraft(note_id, error.detail, body[:MAX_REPLY_CHARS], name[:MAX_REPLY_NAME_CHARS])
+        return _content(share, token, draft, error.status, {"cursor": cursor} if cursor else {})
+    except DomainError as error:  # a note not in the share, a share revoked meanwhile
+        return _state_page(error)
+    return _harden(redirect(_back_to_note(token, cursor), code=303))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..notes.schemas import NEXT_DESCRIPTION, Note
 from ..paging import DEFAULT_LIMIT
@@ -29,6 +29,31 @@ ACTIVE, EXPIRED, REVOKED, USED_UP, LOCKED = _STATES
 
 NoteId = Annotated[str, Field(min_length=1, max_length=64)]
 
+# A share's sender name ("Maria") and label ("For Mom"), and a reply's writer: plain text,
+# counted after sanitizing (notes.sanitize.plain_text).
+MAX_SENDER_CHARS = 60
+MAX_LABEL_CHARS = 80
+MAX_REPLY_NAME_CHARS = 60
+# A reply's body: HTML under the note body policy, counted as stored (after sanitizing).
+MAX_REPLY_CHARS = 2000
+# Stored bounds, checked under the share's row lock: a note shows at most this many replies
+# (all of them inline in the shared notes, so no separate list to page), a share takes at most
+# this many in all. 20 replies of 2,000 characters: about 45 KB of JSON per note.
+MAX_REPLIES_PER_NOTE = 20
+MAX_REPLIES_PER_SHARE = 200
+# The owner's list of replies on a trial, per page.
+REPLIES_PER_PAGE = 50
+MAX_SEEN_IDS = REPLIES_PER_PAGE
+
+SENDER_DESCRIPTION = (
+    f"Plain text (markup removed), at most {MAX_SENDER_CHARS} characters: shown on the share page before "
+    'the passcode ("Maria shared notes with you"), so anyone holding the link reads it; null or absent: none'
+)
+LABEL_DESCRIPTION = (
+    f"Plain text (markup removed), at most {MAX_LABEL_CHARS} characters, for the owner only "
+    '("For Mom"); null or absent: none'
+)
+
 
 class ShareInput(RequestModel):
     """A new share of chosen notes on one trial, behind a passcode."""
@@ -52,6 +77,9 @@ class ShareInput(RequestModel):
     max_views: int | None = Field(
         default=None, ge=1, le=MAX_VIEWS, description="How many openings the share allows; null or absent: no limit"
     )
+    sender_name: str | None = Field(default=None, max_length=MAX_SENDER_CHARS, description=SENDER_DESCRIPTION)
+    label: str | None = Field(default=None, max_length=MAX_LABEL_CHARS, description=LABEL_DESCRIPTION)
+    replies_allowed: bool = Field(default=True, description="Whoever opens the share may reply to its notes")
 
     @field_validator("passcode")
     @classmethod
@@ -69,6 +97,56 @@ class ShareInput(RequestModel):
             return int(handler(value))
         except ValueError:
             raise refuse("days", f"must be a whole number of days from 1 to {MAX_EXPIRY_DAYS}") from None
+
+
+def _at_least_one(schema: dict[str, Any]) -> None:
+    schema["minProperties"] = 1
+
+
+class SharePatch(RequestModel):
+    """A change to one of my shares: whether it takes replies, and its label (null removes it)."""
+
+    model_config = ConfigDict(json_schema_extra=_at_least_one)
+    noun: ClassVar[str] = "share"
+
+    replies_allowed: bool = absent("Whoever opens the share may reply to its notes")
+    label: str | None = Field(default=None, max_length=MAX_LABEL_CHARS, description=LABEL_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SharePatch:
+        if not self.model_fields_set:
+            raise refuse("empty", "give at least one of replies_allowed, label")
+        return self
+
+
+class ReplyInput(RequestModel):
+    """A reply to a shared note, from whoever opened the share."""
+
+    noun: ClassVar[str] = "reply"
+
+    session: Any = Field(
+        default=None,
+        description="The session opening the share gave; anything else is a 401 (open the share again)",
+    )
+    body: str = Field(
+        min_length=1,
+        max_length=MAX_REPLY_CHARS,
+        description=f"HTML kept by the note body policy (the rest escaped), at most {MAX_REPLY_CHARS} "
+        "characters as stored",
+    )
+    name: str | None = Field(
+        default=None,
+        max_length=MAX_REPLY_NAME_CHARS,
+        description=f"Who writes, plain text (markup removed), at most {MAX_REPLY_NAME_CHARS} characters; optional",
+    )
+
+
+class RepliesSeen(RequestModel):
+    """Replies the owner has now read."""
+
+    noun: ClassVar[str] = "request"
+
+    reply_ids: list[NoteId] = Field(min_length=1, max_length=MAX_SEEN_IDS, description="Ids of my replies")
 
 
 class OpenShare(RequestModel):
@@ -96,6 +174,45 @@ class SharedNotesRequest(RequestModel):
     )
 
 
+# -- Sealed payloads -----------------------------------------------------------------
+
+
+class ShareOwnerPayload(BaseModel):
+    """What a share's owner_sealed ciphertext holds: the one place its shape is written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str | None = None
+    sender_name: str | None = None
+
+    def plaintext(self) -> bytes:
+        """The compact JSON that is sealed."""
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_plaintext(cls, plaintext: bytes) -> ShareOwnerPayload:
+        """Read an opened ciphertext (a ValueError if it is not this payload)."""
+        return cls.model_validate_json(plaintext)
+
+
+class ReplyPayload(BaseModel):
+    """What one reply's ciphertext holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None
+    body: str
+
+    def plaintext(self) -> bytes:
+        """The compact JSON that is sealed."""
+        return self.model_dump_json().encode("utf-8")
+
+    @classmethod
+    def from_plaintext(cls, plaintext: bytes) -> ReplyPayload:
+        """Read an opened ciphertext (a ValueError if it is not a reply)."""
+        return cls.model_validate_json(plaintext)
+
+
 # -- Responses ---------------------------------------------------------------------
 
 
@@ -116,6 +233,11 @@ class Share(ResponseModel):
     expires_at: str
     created_at: str
     revoked_at: str | None
+    label: str | None = Field(description="The owner's own name for the share (plain text)")
+    sender_name: str | None = Field(description="The name the share page shows as its sender (plain text)")
+    replies_allowed: bool
+    reply_count: int = Field(description="Replies to this share's notes, kept")
+    unread_replies: int = Field(description="Replies the owner has not marked as seen")
 
 
 class ShareCreated(Share):
@@ -132,10 +254,44 @@ class SharesPage(ResponseModel):
     next: str | None = Field(description=NEXT_DESCRIPTION)
 
 
+class Reply(ResponseModel):
+    """A reply to a shared note, as the share's readers see it."""
+
+    id: str
+    note_id: str
+    name: str | None = Field(description="Who wrote it, plain text; null when not given")
+    body: str = Field(description="Sanitized HTML")
+    created_at: str
+
+
+class OwnerReply(Reply):
+    """A reply to one of my shared notes."""
+
+    share_id: str
+    unread: bool = Field(description="Not yet marked as seen (POST /api/v1/trials/{nct}/replies/seen)")
+
+
+class RepliesPage(ResponseModel):
+    """A page of the replies to my notes on a trial, newest first."""
+
+    replies: list[OwnerReply] = Field(max_length=REPLIES_PER_PAGE)
+    next: str | None = Field(description=NEXT_DESCRIPTION)
+
+
+class SharedNote(Note):
+    """A shared note, with the replies written to it through this share."""
+
+    replies: list[Reply] = Field(
+        max_length=MAX_REPLIES_PER_NOTE,
+        description=f"Oldest first; a note keeps at most {MAX_REPLIES_PER_NOTE}, so this is all of them",
+    )
+    replies_allowed: bool = Field(description="Whether this share takes a new reply to this note now")
+
+
 class SharedNotesPage(ResponseModel):
     """A page of an opened share's readable notes."""
 
-    notes: list[Note] = Field(
+    notes: list[SharedNote] = Field(
         max_length=SHARED_PAGE_NOTES, description=f"Up to {SHARED_PAGE_NOTES} readable notes, the response within 4 MiB"
     )
     next: str | None = Field(

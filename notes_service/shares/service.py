@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from flask import current_app
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from .. import crypto, keys, registry
 from ..errors import Busy, Gone, Invalid, Locked, NotFound, Unauthorized
@@ -32,12 +33,25 @@ from ..extensions import db
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
+from ..notes.sanitize import plain_text
 from ..paging import PageRequest, decode_cursor
 from ..trials import service as trials
 from ..trials.ctgov import NCT_RE
-from .models import Share, ShareAttempt, share_notes
+from .models import Reply, Share, ShareAttempt, share_notes
 from .passcodes import CURRENT_FORM, LEGACY_FORM, in_form, normalize, typed_passcode
-from .schemas import ACTIVE, EXPIRED, LOCKED, REVOKED, USED_UP, SharedNotesRequest, ShareInput
+from .schemas import (
+    ACTIVE,
+    EXPIRED,
+    LOCKED,
+    MAX_LABEL_CHARS,
+    MAX_SENDER_CHARS,
+    REVOKED,
+    USED_UP,
+    SharedNotesRequest,
+    ShareInput,
+    ShareOwnerPayload,
+    SharePatch,
+)
 from .schemas import SHARED_PAGE_NOTES as SHARED_PAGE_NOTES  # re-exported: the API reads the service's page size
 from .sessions import session_share_id
 
@@ -90,6 +104,10 @@ def create_share(
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
     notebook_id = notebook.id
     trial_id, note_ids = _chosen_notes(notebook_id, request)
+    details = ShareOwnerPayload(
+        label=plain_field(request.label, "label", MAX_LABEL_CHARS),
+        sender_name=plain_field(request.sender_name, "sender_name", MAX_SENDER_CHARS),
+    )
     # The notebook token of this request opens the data key; the share gets a key of its own,
     # which seals the keys of its notes only and is held in the share's slot for the link token.
     dek = notes.data_key(notebook)
@@ -122,16 +140,104 @@ def create_share(
         lock_count=0,
         revoked=False,
         created_at=now,
+        replies_allowed=request.replies_allowed,
     )
+    share_key = crypto.new_data_key()
+    seal_details(share, dek, details)
+    if details.sender_name is not None:
+        share.sender_sealed = crypto.seal(
+            share_key, details.sender_name.encode("utf-8"), crypto.share_sender_aad(notebook_id, share.id)
+        )
     db.session.add(share)
     db.session.flush()  # the slot and the share's notes refer to the share row
-    share_key = crypto.new_data_key()
     db.session.execute(
         insert(share_notes), notes.share_note_keys(dek, notebook_id, share.id, share_key, [note.id for note in chosen])
     )
     db.session.add(keys.new_slot(notebook_id, share.id, share_key, token))
     db.session.commit()
     return share, token, generated
+
+
+def plain_field(value: str | None, field: str, limit: int) -> str | None:
+    """A name or label as stored: plain text within `limit` characters, or None when nothing is left."""
+    if value is None:
+        return None
+    text = plain_text(value)
+    if len(text) > limit:  # NFC may lengthen a few scripts' text
+        raise Invalid(
+            f"The {field.replace('_', ' ')} is too long.", errors={field: f"must be at most {limit} characters"}
+        )
+    return text or None
+
+
+def seal_details(share: Share, dek: bytes, details: ShareOwnerPayload) -> None:
+    """Seal the owner's label and sender name on the share row (null when neither is given)."""
+    if details.label is None and details.sender_name is None:
+        share.owner_sealed = None
+        return
+    key = crypto.share_owner_key(dek, share.notebook_id, share.id)
+    share.owner_sealed = crypto.seal(key, details.plaintext(), crypto.share_owner_aad(share.notebook_id, share.id))
+
+
+def open_details(share: Share, dek: bytes | None) -> ShareOwnerPayload:
+    """The owner's label and sender name of a share; empty when there are none or they do not open."""
+    if share.owner_sealed is None or dek is None:
+        return ShareOwnerPayload()
+    key = crypto.share_owner_key(dek, share.notebook_id, share.id)
+    try:
+        opened = crypto.open_sealed(key, share.owner_sealed, crypto.share_owner_aad(share.notebook_id, share.id))
+        return ShareOwnerPayload.from_plaintext(opened)
+    except (crypto.CryptoError, ValueError):
+        current_app.logger.warning("details of share %s could not be decrypted", share.id)
+        return ShareOwnerPayload()
+
+
+@dataclass(frozen=True)
+class ShareDetails:
+    """What the owner sees of a share beyond its row: its label, sender name and replies."""
+
+    label: str | None = None
+    sender_name: str | None = None
+    reply_count: int = 0
+    unread_replies: int = 0
+
+
+def share_details(notebook: Notebook, shares: list[Share]) -> dict[str, ShareDetails]:
+    """The details of these shares of mine, by share id (their replies counted in one query)."""
+    if not shares:
+        return {}
+    dek = notes.safe_data_key(notebook) if any(share.owner_sealed is not None for share in shares) else None
+    counts = {
+        share_id: (total, unread or 0)
+        for share_id, total, unread in db.session.execute(
+            select(Reply.share_id, func.count(), func.sum(case((Reply.seen_at.is_(None), 1), else_=0)))
+            .where(Reply.share_id.in_([share.id for share in shares]))
+            .group_by(Reply.share_id)
+        )
+    }
+    found = {}
+    for share in shares:
+        opened = open_details(share, dek)
+        total, unread = counts.get(share.id, (0, 0))
+        found[share.id] = ShareDetails(opened.label, opened.sender_name, int(total), int(unread))
+    return found
+
+
+def sender_name(share: Share) -> str | None:
+    """The sender name the share page shows before the passcode: its link token opens it, or None."""
+    if share.sender_sealed is None:
+        return None
+    keys_of_share = share_key(share)
+    if keys_of_share is None:
+        return None
+    try:
+        opened = crypto.open_sealed(
+            keys_of_share.share_key, share.sender_sealed, crypto.share_sender_aad(share.notebook_id, share.id)
+        )
+    except crypto.CryptoError:
+        current_app.logger.warning("sender name of share %s could not be decrypted", share.id)
+        return None
+    return opened.decode("utf-8")
 
 
 def _chosen_notes(notebook_id: str, request: ShareInput) -> tuple[str, list[str]]:
@@ -171,6 +277,7 @@ class SharePage:
     shares: list[Share]
     note_ids: dict[str, list[str]]
     more: bool
+    details: dict[str, ShareDetails]
 
 
 def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = None) -> SharePage:
@@ -179,7 +286,7 @@ def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = No
     if trial_id:
         if not NCT_RE.match(trial_id.upper()):
             # no share is on a trial without an NCT id (and PostgreSQL refuses a NUL in text)
-            return SharePage([], {}, False)
+            return SharePage([], {}, False, {})
         query = query.where(Share.trial_id == trial_id.upper())
     if page.after is not None:
         created_at, share_id = page.after
@@ -199,7 +306,7 @@ def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = No
         )
         for share_id, note_id in links:
             note_ids[share_id].append(note_id)
-    return SharePage(shares, note_ids, more)
+    return SharePage(shares, note_ids, more, share_details(notebook, shares))
 
 
 def _owned_share(notebook: Notebook, share_id: str) -> Share:
@@ -218,6 +325,20 @@ def revoke_share(notebook: Notebook, share_id: str) -> None:
     share.revoked = True
     share.revoked_at = share.revoked_at or registry.now()
     db.session.commit()
+
+
+def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
+    """Turn replies on or off for one of my shares, or change (or remove) its label."""
+    share = _owned_share(notebook, share_id)
+    if "label" in patch.model_fields_set:
+        label = plain_field(patch.label, "label", MAX_LABEL_CHARS)
+        dek = notes.data_key(notebook)
+        current = open_details(share, dek)
+        seal_details(share, dek, ShareOwnerPayload(label=label, sender_name=current.sender_name))
+    if patch.replies_allowed is not None:
+        share.replies_allowed = patch.replies_allowed
+    db.session.commit()
+    return share
 
 
 def unlock_share(notebook: Notebook, share_id: str) -> Share:
@@ -264,7 +385,7 @@ def refuse_unless_open(share: Share, now: datetime) -> None:
     raise Locked(f"Too many wrong passcodes. Try again in {max(1, round(seconds / 60))} minutes.", retry_after=seconds)
 
 
-def _locked_share(share_id: str) -> Share | None:
+def locked_share(share_id: str) -> Share | None:
     # The share's row lock (PostgreSQL; on SQLite, BEGIN IMMEDIATE already serializes writers)
     # makes each reservation and each outcome one atomic step: the count of attempts in flight
     # and the counters are read and changed with no other writer in between.
@@ -276,7 +397,7 @@ def reserve_attempt(share_id: str, now: datetime) -> str | None:
 
     Raises Busy when the share is open but its places are all taken by attempts in flight.
     """
-    share = _locked_share(share_id)
+    share = locked_share(share_id)
     if share is None or state_of(share, now) != ACTIVE:
         db.session.commit()
         return None
@@ -316,7 +437,7 @@ def _release_attempt(attempt_id: str) -> None:
 
 
 def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str | None) -> bool:
-    share = _locked_share(share_id)
+    share = locked_share(share_id)
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()
@@ -337,7 +458,7 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
     """Count a completed wrong passcode; the tries left in this streak, or None if now locked."""
     # The failure that completes a streak of 5 starts the lock and ends the streak, so a lock
     # always has an end; at 20 in all the share stays locked until its owner unlocks it.
-    share = _locked_share(share_id)
+    share = locked_share(share_id)
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()

@@ -57,10 +57,15 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("POST", "/api/v1/shares"): (201, 422, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/shares"): (200, 200, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/shares/<share_id>"): (200, 404, 401, 401, 401, 401, 401),
+    ("PATCH", "/api/v1/shares/<share_id>"): (200, 404, 401, 401, 401, 401, 401),
     ("DELETE", "/api/v1/shares/<share_id>"): (204, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shares/<share_id>/unlock"): (200, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shared/<token>"): (200, 401, 401, 401, 401, S(200), S(200)),
     ("POST", "/api/v1/shared/<token>/notes"): (200, 401, 401, 401, 401, S(200), S(200)),
+    ("POST", "/api/v1/shared/<token>/notes/<note_id>/replies"): (201, 401, 401, 401, 401, 201, 201),
+    ("GET", "/api/v1/trials/<nct>/replies"): (200, 200, 401, 401, 401, 401, 401),
+    ("POST", "/api/v1/trials/<nct>/replies/seen"): (204, 204, 401, 401, 401, 401, 401),
+    ("DELETE", "/api/v1/replies/<reply_id>"): (204, 404, 401, 401, 401, 401, 401),
     ("GET", "/s/<token>"): (200, 200, 200, 200, 200, S(200), 200),
     ("POST", "/s/<token>"): (303, 401, 401, 401, 401, 303, 303),
     ("GET", "/api/v1/notebooks/me/devices"): (200, 200, 401, 401, 401, 401, 401),
@@ -73,6 +78,7 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("POST", "/api/v1/grants"): (401, 401, 401, 401, 401, 401, 401),
     # The owner moves the other notebook in (it holds that token); anyone else sends a token of no notebook.
     ("POST", "/api/v1/notebooks/me/imports"): (200, 401, 401, 401, 401, 401, 401),
+    ("POST", "/s/<token>/notes/<note_id>/replies"): (401, 401, 401, 401, 401, 303, 401),
 }
 CELLS = [
     (route, caller, expected) for route, row in TABLE.items() for caller, expected in zip(CALLERS, row, strict=True)
@@ -97,6 +103,7 @@ class World:
     marks: dict[str, str]
     device_id: str
     link_code: str
+    reply: dict
 
     def owner_secrets(self) -> dict[str, str]:
         """What only the owner may see (the notebook token: not even the owner, after creation)."""
@@ -111,7 +118,11 @@ class World:
 
     def shared_secrets(self) -> dict[str, str]:
         """What a share holder with the passcode may see."""
-        return {"shared note text": self.marks["shared"], "shared note id": self.shared_note["id"]}
+        return {
+            "shared note text": self.marks["shared"],
+            "shared note id": self.shared_note["id"],
+            "reply text": self.marks["reply"],
+        }
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +133,7 @@ def matrix_app(module_app) -> Iterator:
 
 def build_world(app) -> World:
     client = app.test_client()
-    marks = {name: f"{name}-{uuid.uuid4().hex}" for name in ("private", "shared", "other", "deleted")}
+    marks = {name: f"{name}-{uuid.uuid4().hex}" for name in ("private", "shared", "other", "deleted", "reply")}
     owner = new_owner(client)
     private_note = owner.add_note(body=f"<p>{marks['private']}</p>")
     shared_note = owner.add_note(body=f"<p>{marks['shared']}</p>", color="green")
@@ -147,6 +158,11 @@ def build_world(app) -> World:
     )
     device_id = client.get("/api/v1/notebooks/me/devices", headers=owner.headers).get_json()["devices"][0]["id"]
     link_code = client.post("/api/v1/notebooks/me/link-codes", headers=owner.headers).get_json()["code"]
+    reply = app.test_client().post(
+        f"/api/v1/shared/{share_token}/notes/{shared_note['id']}/replies",
+        json={"session": session, "body": marks["reply"], "name": "Rose"},
+    )
+    assert reply.status_code == 201, reply.get_json()
     return World(
         owner,
         other,
@@ -161,6 +177,7 @@ def build_world(app) -> World:
         marks,
         device_id,
         link_code,
+        reply.get_json(),
     )
 
 
@@ -182,7 +199,8 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
     method, rule = route
     path = (
         rule.replace("<nct>", SEED)
-        .replace("<note_id>", world.private_note["id"])
+        .replace("<note_id>", world.shared_note["id"] if rule.endswith("/replies") else world.private_note["id"])
+        .replace("<reply_id>", world.reply["id"])
         .replace("<share_id>", world.share["id"])
         .replace("<token>", world.share_token)
         .replace("<device_id>", world.device_id)
@@ -196,6 +214,8 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         }
     elif route == ("PATCH", "/api/v1/notes/<note_id>"):
         kwargs["json"] = {"body": "edited by the caller"}
+    elif route == ("PATCH", "/api/v1/shares/<share_id>"):
+        kwargs["json"] = {"label": "relabelled by the caller"}
     elif route == ("POST", "/api/v1/shares"):
         kwargs["json"] = {"trial_id": SEED, "note_ids": [world.private_note["id"]], "passcode": "another-code"}
     elif route == ("POST", "/api/v1/shared/<token>"):
@@ -208,8 +228,17 @@ def request_for(world: World, route: tuple[str, str], caller: str) -> tuple[str,
         kwargs["json"] = {"grant": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}
     elif route == ("POST", "/api/v1/notebooks/me/imports"):
         kwargs["json"] = {"token": world.other.token if caller == "owner" else secrets.token_urlsafe(32)}
-    elif route == ("POST", "/api/v1/shared/<token>/notes"):
+    elif route == ("POST", "/s/<token>/notes/<note_id>/replies"):
+        kwargs["data"] = {"body": "a reply from the caller", "number": "1"}
+    elif route in {
+        ("POST", "/api/v1/shared/<token>/notes"),
+        ("POST", "/api/v1/shared/<token>/notes/<note_id>/replies"),
+    }:
         kwargs["json"] = {"session": world.session if caller in KNOW_PASSCODE else world.other_session}
+        if route[1].endswith("/replies"):
+            kwargs["json"]["body"] = "a reply from the caller"
+    elif route == ("POST", "/api/v1/trials/<nct>/replies/seen"):
+        kwargs["json"] = {"reply_ids": [world.reply["id"]]}
     return method, path, kwargs
 
 
@@ -225,6 +254,8 @@ def forbidden_secrets(world: World, route: tuple[str, str], caller: str, expecte
         forbidden |= world.shared_secrets()
     if "<token>" not in route[1]:
         forbidden["share token"] = world.share_token  # a caller who did not send the link is never shown it
+    if route[1].endswith("/replies") and "<token>" in route[1]:
+        forbidden.pop("shared note id", None)  # the caller named it in the URL: its reply says which note
     return forbidden
 
 
@@ -235,6 +266,8 @@ def assert_owner_data_intact(app, world: World) -> None:
     share = client.get(f"/api/v1/shares/{world.share['id']}", headers=world.owner.headers)
     assert share.status_code == 200
     assert share.get_json()["state"] == "active" and share.get_json()["revoked_at"] is None
+    replies = client.get("/api/v1/trials/<nct>/replies".replace("<nct>", SEED), headers=world.owner.headers)
+    assert [(r["id"], r["unread"]) for r in replies.get_json()["replies"]][-1] == (world.reply["id"], True)
 
 
 def test_every_route_has_a_row(matrix_app):

@@ -84,6 +84,28 @@ def _redeem(client, state):
     return client.post("/api/v1/link-codes/redeem", json={"code": codes.pop(0)})
 
 
+def _prepare_reply(client):
+    owner = _prepare_owner(client)
+    share = owner.share(passcode=PASSCODE)
+    token = share["url"].rsplit("/s/", 1)[1]
+    session = client.post(f"/api/v1/shared/{token}", json={"passcode": PASSCODE}).get_json()["session"]
+    return owner, token, share["note_ids"][0], session
+
+
+def _reply(client, state, address: str = "198.51.100.7"):
+    _owner, token, note_id, session = state
+    return client.post(
+        f"/api/v1/shared/{token}/notes/{note_id}/replies",
+        json={"session": session, "body": "a reply"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def _reply_count(client, state) -> int:
+    owner = state[0]
+    return len(client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"])
+
+
 LIMITED = [
     Limited("notebooks", 201, lambda client: None, lambda client, _: client.post("/api/v1/notebooks"), _notebook_count),
     Limited(
@@ -122,6 +144,8 @@ LIMITED = [
         lambda client, _: client.post("/api/v1/grants", json={"grant": "not.a.grant"}),
         lambda client, _: None,
     ),
+    Limited("replies", 201, _prepare_reply, _reply, _reply_count),
+    Limited("share_replies", 201, _prepare_reply, _reply, _reply_count),
 ]
 
 
@@ -179,6 +203,9 @@ def test_the_defaults_are_the_table(make_app, app_env):
         "devices",
         "link_codes",
         "grants",
+        "replies",
+        "share_replies",
+        "owner_changes",
     }
 
 
@@ -187,3 +214,13 @@ def test_a_bad_limit_stops_start_up_naming_its_variable(app_env, name):
     variable = RATE_LIMITS[name][0]
     with pytest.raises(ConfigError, match=variable):
         create_app({**app_env, variable: "lots per minute"})
+
+
+def test_a_shares_reply_limit_counts_every_address(make_app):
+    app = small_limit_app(make_app, "share_replies")
+    client = app.test_client()
+    state = _prepare_reply(client)
+    assert [_reply(client, state, f"198.51.100.{n}").status_code for n in (1, 2, 3)] == [201, 201, 429]
+    # Another share has its own count.
+    other = _prepare_reply(client)
+    assert _reply(client, other, "198.51.100.4").status_code == 201

@@ -23,6 +23,9 @@
  * @property {number} expires_in_days
  * @property {string} [passcode]
  * @property {string} [trial_id]
+ * @property {string} [sender_name]  shown to the family before the passcode
+ * @property {string} [label]  the owner's own name for the share
+ * @property {boolean} [replies_allowed]
  * @typedef {object} Share
  * @property {string} id
  * @property {string} url  absolute, or relative to the service origin
@@ -34,12 +37,33 @@
  * @property {number} views
  * @property {number | null} [max_views]
  * @property {number} [failed_attempts]
+ * @property {string[]} [note_ids]
+ * @property {string} [created_at]
+ * @property {string | null} [label]
+ * @property {string | null} [sender_name]
+ * @property {boolean} [replies_allowed]
+ * @property {number} [reply_count]
+ * @property {number} [unread_replies]
+ * @typedef {object} Reply  a family member's answer to a shared note
+ * @property {string} id
+ * @property {string} note_id
+ * @property {string} share_id
+ * @property {string | null} name  plain text
+ * @property {string} body  sanitized HTML, like a note's
+ * @property {string} created_at
+ * @property {boolean} unread
  * @typedef {Record<string, string | string[]>} FieldErrors
  */
 
 // The 422 `errors` fields a user can fix in the widget, by the names the widget shows.
 /** @type {Record<string, string>} */
-const FIELDS = { body: 'Note', target: 'Highlighted text', passcode: 'Passcode' };
+const FIELDS = {
+  body: 'Note',
+  target: 'Highlighted text',
+  passcode: 'Passcode',
+  sender_name: 'Your name',
+  label: 'Label',
+};
 
 /**
  * A failed call: status 0 for a network failure, else the problem's (RFC 9457)
@@ -82,11 +106,17 @@ const enc = encodeURIComponent;
  * @property {(id: string, changes: {body?: string, color?: string, anchor?: 'accept'}) => Promise<Note>} updateNote
  * @property {(id: string) => Promise<null>} deleteNote
  * @property {(share: NewShare) => Promise<Share>} createShare
- * @property {(trial: string) => Promise<{shares: Share[]}>} listShares  every page
+ * @property {(trial: string, cursor?: string | null) => Promise<{shares: Share[], next: string | null}>} sharesPage
+ *   one page of the trial's shares, newest first
  * @property {(id: string) => Promise<null>} revokeShare
  * @property {<T>(method: string, path: string, body?: unknown, token?: string | null) => Promise<T>} call
  *   any other route (the on-demand modules' own: devices, link codes, grants)
  * @property {<T>(path: string, key: string, limit: number) => Promise<T[]>} all  every page of a list
+ * @property {(id: string) => Promise<Share>} unlockShare
+ * @property {(id: string, changes: {replies_allowed?: boolean, label?: string | null}) => Promise<Share>} updateShare
+ * @property {(trial: string) => Promise<Reply[]>} listReplies  every page
+ * @property {(trial: string, ids: string[]) => Promise<null>} markRepliesSeen
+ * @property {(id: string) => Promise<null>} deleteReply
  */
 
 /**
@@ -185,9 +215,15 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
     updateNote: (id, changes) => call('PATCH', `/api/v1/notes/${enc(id)}`, changes),
     deleteNote: (id) => call('DELETE', `/api/v1/notes/${enc(id)}`),
     createShare: (share) => call('POST', '/api/v1/shares', share),
-    listShares: async (trial) => ({ shares: await all(`/api/v1/shares?trial_id=${enc(trial)}`, 'shares', 20) }),
+    sharesPage: (trial, cursor) =>
+      call('GET', `/api/v1/shares?trial_id=${enc(trial)}&limit=20${cursor ? `&cursor=${enc(cursor)}` : ''}`),
     revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
     call,
     all: (path, key, limit) => all(path, key, limit),
+    unlockShare: (id) => call('POST', `/api/v1/shares/${enc(id)}/unlock`),
+    updateShare: (id, changes) => call('PATCH', `/api/v1/shares/${enc(id)}`, changes),
+    listReplies: (trial) => all(`/api/v1/trials/${enc(trial)}/replies`, 'replies', 50),
+    markRepliesSeen: (trial, ids) => call('POST', `/api/v1/trials/${enc(trial)}/replies/seen`, { reply_ids: ids }),
+    deleteReply: (id) => call('DELETE', `/api/v1/replies/${enc(id)}`),
   };
 }

@@ -117,6 +117,9 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   });
   bindShortcuts({ doc, listeners, ui, addNote: () => addFromSelection() });
 
+  /** @type {import('./replies.js').Replies | null} the family's replies, once their module is here */
+  let replies = null;
+
   /** @param {NoteRecord} record */
   const toView = ({ note, range }) => ({
     id: note.id,
@@ -126,6 +129,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     readable: readable(note),
     anchored: Boolean(range),
     change: note.change ?? null,
+    replies: replies?.button(note.id, { quote: quoteOf(note), color: note.color }),
   });
 
   /** Sort into page order, draw, list; the counts of notes and of those drawn. */
@@ -184,6 +188,21 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     const since = view.performance.now();
     notes.set(list);
     reanchorAll(since);
+    loadReplies();
+  }
+
+  // The replies come after the notes are drawn, from a module of their own: never in the way of
+  // the first draw. A module that can't be fetched (offline) leaves the notes as they are.
+  function loadReplies() {
+    if (!tokens.read()) return;
+    import('./replies.js').then(
+      ({ createReplies }) => {
+        const shadow = /** @type {ShadowRoot} */ (ui.host.shadowRoot); // ui.js attaches an open one
+        replies ??= createReplies({ api, trial, doc, shadow, explain, changed: redraw, showError: ui.showError });
+        return replies.load();
+      },
+      () => {},
+    );
   }
 
   /** Load this page's notes (none without a token); their count. */
@@ -385,37 +404,32 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     const choices = notes
       .ordered()
       .filter((r) => readable(r.note))
-      .map((r) => ({ id: r.note.id, label: firstWords(quoteOf(r.note)) }));
-    ui.openShare(choices, { create: createShare, revoke: revokeShare }, from);
-    refreshShares();
-  }
-
-  async function refreshShares() {
-    if (!tokens.read()) {
-      ui.showShares([]);
-      return;
-    }
-    try {
-      const { shares } = await api.listShares(trial);
-      ui.showShares(shares.filter((s) => !s.trial_id || s.trial_id === trial));
-    } catch (err) {
-      ui.shareAlert(explain(err));
-    }
+      .map(({ note }) => {
+        const quote = quoteOf(note);
+        return { id: note.id, label: firstWords(quote), quote, text: htmlToText(note.body, doc) };
+      });
+    ui.openShare(
+      choices,
+      {
+        create: createShare,
+        // Before the first save there is no notebook, so no links.
+        page: async (cursor) => (tokens.read() ? api.sharesPage(trial, cursor) : { shares: [], next: null }),
+        revoke: async (id) => {
+          await api.revokeShare(id);
+        },
+        unlock: (id) => api.unlockShare(id),
+        update: (id, changes) => api.updateShare(id, changes),
+      },
+      from,
+    );
   }
 
   /** @param {import('./api.js').NewShare} choice */
   async function createShare(choice) {
     const share = await api.createShare({ trial_id: trial, ...choice });
     share.url = new URL(share.url, apiBase).href;
-    refreshShares();
     ui.announce('Link created.');
     return share;
-  }
-
-  async function revokeShare(/** @type {string} */ id) {
-    await api.revokeShare(id);
-    await refreshShares();
-    ui.announce('Link revoked.');
   }
 
   // ---- pages that change after load ----

@@ -7,6 +7,8 @@ import { changeBox } from './change.js';
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
 import { bodyPreview, charCount, renderBody } from './note-body.js';
+import { sharesPanel } from './shares-panel.js';
+import { day } from './words.js';
 
 export { DIALOG_CSS } from './dialog-styles.js';
 
@@ -23,7 +25,7 @@ const chip = (/** @type {string} */ color) =>
 
 /**
  * Run `task` once at a time from `button`, showing failures in `dialog.alert`.
- * @param {HTMLButtonElement} button
+ * @param {HTMLElement} button
  * @param {Dialog} dialog
  * @param {(err: unknown) => string} explain
  * @param {() => Promise<void>} task
@@ -152,6 +154,7 @@ export function noteView({ explain, fallback, doc }) {
   const body = h('div', { class: 'body' });
   const change = h('div', { class: 'body' });
   const status = h('p', { class: 'muted' });
+  const replies = h('div'); // the family's replies: replies.js's button, once they are loaded
   const edit = h('button', null, 'Edit');
   const remove = h('button', null, 'Delete');
   const actions = h('div', { class: 'row' }, edit, remove, h('button', { onclick: () => dialog.close() }, 'Close'));
@@ -163,7 +166,7 @@ export function noteView({ explain, fallback, doc }) {
     h('p', null, "Delete this note? It can't be brought back, and shared links stop showing it."),
     h('div', { class: 'row' }, yes, keep),
   );
-  dialog.el.append(quote, change, color, body, status, actions, confirm);
+  dialog.el.append(quote, change, color, body, status, replies, actions, confirm);
   /** @type {ViewHandlers} */
   let handlers = { onEdit: () => {}, onDelete: async () => {} };
 
@@ -217,6 +220,7 @@ export function noteView({ explain, fallback, doc }) {
           ? ''
           : 'Could not find this passage on this page; the text may have changed.';
       edit.hidden = !note.readable;
+      replies.replaceChildren(note.replies ?? '');
       dialog.open(from);
       (note.readable ? edit : remove).focus();
     },
@@ -224,22 +228,10 @@ export function noteView({ explain, fallback, doc }) {
   };
 }
 
-/** @type {Record<string, string>} */
-const STATES = {
-  active: 'Active',
-  expired: 'Expired',
-  revoked: 'Revoked',
-  used_up: 'Used up',
-  locked: 'Locked after wrong passcodes',
-};
-
-const day = (/** @type {string | null | undefined} */ iso) =>
-  iso ? new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : '';
-
 /**
  * @typedef {object} ShareActions
  * @property {(choice: import('./api.js').NewShare) => Promise<import('./api.js').Share>} create
- * @property {(id: string) => Promise<void>} revoke
+ * @typedef {ShareActions & import('./shares-panel.js').SharesActions} ShareDialogActions
  */
 
 /**
@@ -263,6 +255,12 @@ export function shareDialog({ explain, fallback, copy }) {
     { id: expiryId },
     [1, 7, 30, 90].map((d) => h('option', { value: String(d), selected: d === 7 }, d === 1 ? '1 day' : `${d} days`)),
   );
+  // Who and for whom (issue 16): the name the family sees before the passcode, the patient's own label.
+  const senderId = uid('from');
+  const sender = h('input', { id: senderId, maxlength: '60', autocomplete: 'given-name', 'aria-describedby': `${senderId}-hint` });
+  const labelId = uid('label');
+  const label = h('input', { id: labelId, maxlength: '80', autocomplete: 'off', 'aria-describedby': `${labelId}-hint` });
+  const replies = h('input', { type: 'checkbox', checked: true });
   const create = h('button', { type: 'submit', class: 'primary' }, 'Create link');
   const form = h(
     'form',
@@ -274,6 +272,13 @@ export function shareDialog({ explain, fallback, copy }) {
     h('p', { id: `${passId}-hint`, class: 'muted' }, 'At least 6 characters, or leave it empty and one is made for you.'),
     h('label', { for: expiryId }, 'Link expires after'),
     expiry,
+    h('label', { for: senderId }, 'Your name (shown to them)'),
+    sender,
+    h('p', { id: `${senderId}-hint`, class: 'muted' }, 'Optional. Before asking for the passcode, the link’s page says who shared, such as “Maria shared notes with you”.'),
+    h('label', { for: labelId }, 'Label for you'),
+    label,
+    h('p', { id: `${labelId}-hint`, class: 'muted' }, 'Optional, such as “For Mom”: only you see it, in My shares.'),
+    h('label', { class: 'opt' }, replies, 'Let them reply'),
     h('div', { class: 'row' }, create),
   );
   passcode.addEventListener('input', () => {
@@ -303,16 +308,18 @@ export function shareDialog({ explain, fallback, copy }) {
     ),
     h('div', { class: 'row' }, h('button', { onclick: () => showForm() }, 'New link')),
   );
-  const shares = h('ul', { class: 'shares' });
-  const sharesHeading = h('h3', { tabindex: '-1' }, 'My shares');
+  const shares = sharesPanel({
+    run: (control, task) => busy(control, dialog, explain, task),
+    say: (words) => (dialog.status.textContent = words),
+  });
   dialog.el.append(
     form,
     result,
-    sharesHeading,
-    shares,
+    h('h3', null, 'My shares'),
+    shares.el,
     h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')),
   );
-  /** @type {ShareActions | null} */
+  /** @type {ShareDialogActions | null} */
   let actions = null;
 
   function showForm() {
@@ -320,6 +327,8 @@ export function shareDialog({ explain, fallback, copy }) {
     form.hidden = false;
     passcode.value = '';
     generate.checked = true;
+    label.value = '';
+    replies.checked = true;
     noteList.querySelector('input')?.focus();
   }
 
@@ -335,7 +344,11 @@ export function shareDialog({ explain, fallback, copy }) {
         note_ids: noteIds,
         expires_in_days: Number(expiry.value),
         ...(chosen ? { passcode: chosen } : {}),
+        ...(sender.value.trim() ? { sender_name: sender.value.trim() } : {}),
+        ...(label.value.trim() ? { label: label.value.trim() } : {}),
+        ...(replies.checked ? {} : { replies_allowed: false }), // the service's default is on
       });
+      shares.reload();
       link.value = share.url;
       code.value = share.passcode ?? chosen;
       until.textContent = `Anyone with both the link and the passcode can read the chosen notes until ${day(share.expires_at)}.`;
@@ -351,9 +364,9 @@ export function shareDialog({ explain, fallback, copy }) {
     alert: dialog.alert,
     status: dialog.status,
     /**
-     * Open with notes [{id, label}] and actions {create(share), revoke(id)}.
-     * @param {Array<{id: string, label: string}>} notes
-     * @param {ShareActions} actions_
+     * Open with notes [{id, label, quote, text}] and the actions on links.
+     * @param {Array<{id: string, label: string} & import('./shares-panel.js').SharedNote>} notes
+     * @param {ShareDialogActions} actions_
      * @param {Focusable | null} from
      */
     open(notes, actions_, from) {
@@ -364,41 +377,10 @@ export function shareDialog({ explain, fallback, copy }) {
         ),
       );
       if (!notes.length) noteList.append(h('li', { class: 'muted' }, 'You have no notes on this page to share yet.'));
-      shares.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
       dialog.open(from);
+      shares.load(actions_, new Map(notes.map((n) => [n.id, n])));
       showForm();
       if (!notes.length) passcode.focus();
-    },
-    /** List shares from GET /api/v1/shares. */
-    showShares(/** @type {import('./api.js').Share[]} */ list) {
-      shares.replaceChildren(
-        ...list.map((s) => {
-          const views = s.max_views ? `${s.views} of ${s.max_views} views` : `${s.views} ${s.views === 1 ? 'view' : 'views'}`;
-          const failed = s.failed_attempts ? `, ${s.failed_attempts} wrong passcodes` : '';
-          const live = s.state === 'active' || s.state === 'locked';
-          const revoke = h('button', null, 'Revoke');
-          revoke.addEventListener('click', () =>
-            busy(revoke, dialog, explain, async () => {
-              await actions?.revoke(s.id);
-              sharesHeading.focus(); // the button is gone with the re-drawn list
-            }),
-          );
-          return h(
-            'li',
-            null,
-            h(
-              'span',
-              null,
-              `${s.note_count} ${s.note_count === 1 ? 'note' : 'notes'} · ${STATES[s.state] ?? s.state} · ${views}${failed}`,
-              live || s.state === 'expired'
-                ? [h('br'), h('span', { class: 'muted' }, `${live ? 'Expires' : 'Expired'} ${day(s.expires_at)}`)]
-                : null,
-            ),
-            live ? revoke : null,
-          );
-        }),
-      );
-      if (!list.length) shares.append(h('li', { class: 'muted' }, 'No links yet.'));
     },
   };
 }

@@ -17,7 +17,8 @@ export const CSS = `
 button{font:inherit;color:inherit;cursor:pointer;-webkit-tap-highlight-color:transparent;border:1px solid #8c959f;background:#fff;border-radius:8px;padding:6px 14px;min-height:44px}
 button:hover{background:#f0f3f6}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}
-button.primary:hover,button[aria-busy=true]{opacity:.6;cursor:progress}
+button.primary:hover{background:#1e40af;border-color:#1e40af}
+button[aria-busy=true]{opacity:.6;cursor:progress}
 @media (pointer:fine){button{min-height:34px}}
 :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 .launcher{position:fixed;right:16px;bottom:16px;z-index:2147483000;border:0;border-radius:999px;background:#1d4ed8;color:#fff;padding:10px 18px;box-shadow:0 2px 10px rgba(0,0,0,.3)}

@@ -23,7 +23,8 @@ export const HOST_TAG = 'trial-notes-widget';
  * @property {(err: unknown) => string} explain  the words for an error
  * @typedef {'recovery' | 'restore' | 'link' | 'redeem' | 'devices'} More
  * @typedef {{id: string, quote: string, color: string, body: string, readable: boolean, anchored: boolean,
- *   change: import('./api.js').Change | null}} NoteView  a note as the interface shows it
+ *   change: import('./api.js').Change | null, replies?: Node | null}} NoteView
+ *   a note as the interface shows it (`replies`: replies.js's "Replies" button)
  * @typedef {ReturnType<typeof createUI>} UI
  * @typedef {import('./dialogs.js')} DialogsModule
  * @typedef {{editor: ReturnType<DialogsModule['noteEditor']>, view: ReturnType<DialogsModule['noteView']>,
@@ -350,6 +351,7 @@ export function createUI(doc, actions) {
       ),
       note.change ? h('p', { class: 'muted' }, 'The trial’s text changed here since you highlighted it.') : null,
       preview ? h('p', null, preview) : null,
+      note.replies,
     );
   }
 
@@ -378,19 +380,12 @@ export function createUI(doc, actions) {
      */
     chooseNote: (choices, pick) => withDialogs((d) => d.chooser.open(choices, pick)),
     /**
-     * Open "Share notes" for `notes`.
-     * @param {Array<{id: string, label: string}>} notes
-     * @param {import('./dialogs.js').ShareActions} shareActions
+     * Open "Share notes" for `notes`, with "My shares".
+     * @param {Parameters<Dialogs['share']['open']>[0]} notes
+     * @param {import('./dialogs.js').ShareDialogActions} shareActions
      * @param {Focusable | null} from
      */
     openShare: (notes, shareActions, from) => withDialogs((d) => d.share.open(notes, shareActions, from)),
-    /** List "My shares" in the share dialog. */
-    showShares: (/** @type {import('./api.js').Share[]} */ list) => withDialogs((d) => d.share.showShares(list)),
-    /** Say a failure in the share dialog's alert line. */
-    shareAlert: (/** @type {string} */ message) =>
-      withDialogs((d) => {
-        d.share.alert.textContent = message;
-      }),
     announce,
     showError,
     hideToast,

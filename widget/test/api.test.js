@@ -140,7 +140,7 @@ describe('api', () => {
   test('an error without a problem body still says something', async () => {
     const net = network(() => new Response('<h1>Bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.listShares('NCT1'), { status: 502, message: 'Bad Gateway.' });
+    await assert.rejects(api.sharesPage('NCT1'), { status: 502, message: 'Bad Gateway.' });
   });
 
   test('a network failure is a clear message, status 0', async () => {
@@ -153,11 +153,49 @@ describe('api', () => {
     });
   });
 
-  test('shares are listed for one trial', async () => {
-    const net = network(() => json(200, { shares: [] }));
+  test('shares come one page at a time, for one trial', async () => {
+    const net = network(() => json(200, { shares: [{ id: 's1' }], next: 'x+1' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await api.listShares('NCT07085104');
+    assert.deepEqual(await api.sharesPage('NCT07085104'), { shares: [{ id: 's1' }], next: 'x+1' });
+    await api.sharesPage('NCT07085104', 'x+1');
     assert.equal(net.calls[0].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=20');
+    assert.equal(net.calls[1].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=20&cursor=x%2B1');
+  });
+
+  test('the owner unlocks, changes and revokes a share by its id', async () => {
+    const net = network((url, init) => (init.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, { id: 's/1' })));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await api.unlockShare('s/1');
+    await api.updateShare('s/1', { replies_allowed: false });
+    assert.equal(await api.revokeShare('s/1'), null);
+    assert.deepEqual(
+      net.calls.map((c) => [c.init.method, c.url, c.init.body]),
+      [
+        ['POST', 'https://notes.example/api/v1/shares/s%2F1/unlock', undefined],
+        ['PATCH', 'https://notes.example/api/v1/shares/s%2F1', '{"replies_allowed":false}'],
+        ['DELETE', 'https://notes.example/api/v1/shares/s%2F1', undefined],
+      ],
+    );
+  });
+
+  test('replies: every page listed, seen ones marked, one deleted', async () => {
+    const net = network((url, init) => {
+      if (init.method !== 'GET') return new Response(null, { status: 204 });
+      return json(200, url.includes('cursor=') ? { replies: [{ id: 'r2' }], next: null } : { replies: [{ id: 'r1' }], next: 'n' });
+    });
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    assert.deepEqual(await api.listReplies('NCT1'), [{ id: 'r1' }, { id: 'r2' }]);
+    await api.markRepliesSeen('NCT1', ['r1', 'r2']);
+    await api.deleteReply('r1');
+    assert.deepEqual(
+      net.calls.map((c) => [c.init.method, c.url, c.init.body]),
+      [
+        ['GET', 'https://notes.example/api/v1/trials/NCT1/replies?limit=50', undefined],
+        ['GET', 'https://notes.example/api/v1/trials/NCT1/replies?limit=50&cursor=n', undefined],
+        ['POST', 'https://notes.example/api/v1/trials/NCT1/replies/seen', '{"reply_ids":["r1","r2"]}'],
+        ['DELETE', 'https://notes.example/api/v1/replies/r1', undefined],
+      ],
+    );
   });
 
   test('a list follows the cursor until the last page', async () => {
@@ -171,14 +209,6 @@ describe('api', () => {
     assert.deepEqual(await api.listNotes('NCT07085104'), { notes: [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }] });
     assert.equal(net.calls.length, 3);
     assert.equal(net.calls[2].url, 'https://notes.example/api/v1/trials/NCT07085104/notes?limit=100&cursor=c%2B2%2F%3D');
-  });
-
-  test('shares follow the cursor too', async () => {
-    const net = network((url) => json(200, url.includes('cursor=')
-      ? { shares: [{ id: 's2' }], next: null } : { shares: [{ id: 's1' }], next: 'x' }));
-    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    assert.deepEqual(await api.listShares('NCT1'), { shares: [{ id: 's1' }, { id: 's2' }] });
-    assert.equal(net.calls[1].url, 'https://notes.example/api/v1/shares?trial_id=NCT1&limit=20&cursor=x');
   });
 
   test('a cursor that repeats stops the walk with an error, not a loop', async () => {

@@ -1,0 +1,212 @@
+// @ts-check
+// "My shares" in the share dialog (on demand, with the dialogs): one page of the trial's
+// links at a time, each with its label, the text of its notes, its dates, views and state
+// in words; "Unlock" on a locked link, "Revoke" (asked first), "Let them reply".
+import { h } from './dom.js';
+import { addSheet } from './sheets.js';
+import { count, day } from './words.js';
+
+/**
+ * @typedef {import('./api.js').Share} Share
+ * @typedef {{quote: string, text: string}} SharedNote  a note of this page, as text
+ * @typedef {object} SharesActions  each resolves or throws
+ * @property {(cursor: string | null) => Promise<{shares: Share[], next: string | null}>} page
+ * @property {(id: string) => Promise<void>} revoke
+ * @property {(id: string) => Promise<Share>} unlock
+ * @property {(id: string, changes: {replies_allowed: boolean}) => Promise<Share>} update
+ * @typedef {object} PanelDeps
+ * @property {(control: HTMLElement, task: () => Promise<void>) => Promise<void>} run
+ *   runs `task` once at a time from `control`, showing a failure in the dialog's alert line
+ * @property {(message: string) => void} say  for screen readers (the dialog's status region)
+ */
+
+// How many of a share's notes are written out; the rest are counted.
+const SHOWN_NOTES = 5;
+const SNIPPET = 140;
+
+const STATES = /** @type {Record<string, string>} */ ({
+  active: 'Open: they can read it with the passcode',
+  expired: 'Expired',
+  revoked: 'Revoked: the link no longer opens',
+  used_up: 'Used up: opened as many times as allowed',
+  locked: 'Locked after too many wrong passcodes',
+});
+
+const CSS = `
+.shares>li{padding:12px 0;border-bottom:1px solid #eaeef2}
+.shares h4{font-size:1em;margin:0 0 4px;overflow-wrap:anywhere}
+.shares h4:focus{outline:none}
+.shares .state{margin:2px 0;font-weight:600}
+.shares .s-locked{color:#82071e}
+.shares .s-active{color:#116329}
+.shares .row{margin-top:8px}
+.shared-notes{margin:6px 0;padding-left:12px;border-left:3px solid #d0d7de}
+.shared-notes li{margin:4px 0;overflow-wrap:anywhere}
+.shared-notes q{font-weight:600}
+`;
+
+const cut = (/** @type {string} */ text) => (text.length > SNIPPET ? `${text.slice(0, SNIPPET - 1).trimEnd()}…` : text);
+
+/**
+ * The list of links, drawn into `el`; `load()` shows the first page again.
+ * @param {PanelDeps} deps
+ */
+export function sharesPanel({ run, say }) {
+  const list = h('ul', { class: 'shares' });
+  const more = h('button', { hidden: true }, 'Show more links');
+  const el = h('div', null, list, h('div', { class: 'row' }, more));
+  /** @type {SharesActions | null} */
+  let actions = null;
+  /** @type {Map<string, SharedNote>} */
+  let notes = new Map();
+  /** @type {string | null} */
+  let next = null;
+  let drawn = 0; // each load draws afresh: an answer for an older load is dropped
+
+  /** The notes of a share as text: the quote and the start of the body, the rest counted. */
+  function noteTexts(/** @type {Share} */ share) {
+    const ids = share.note_ids ?? [];
+    const here = ids.map((id) => notes.get(id)).filter((n) => n !== undefined);
+    const items = here.slice(0, SHOWN_NOTES).map((n) =>
+      h('li', null, h('q', null, cut(n.quote)), n.text ? h('span', null, ` ${cut(n.text)}`) : null),
+    );
+    const rest = ids.length - items.length;
+    if (rest > 0) {
+      const words = here.length > items.length
+        ? `and ${count(rest, 'more note', 'more notes')}`
+        : `${count(rest, 'note', 'notes')} not shown on this page`;
+      items.push(h('li', { class: 'muted' }, words));
+    }
+    return h('ul', { class: 'shared-notes' }, items);
+  }
+
+  /** One link's item; redrawn in place after Unlock, Revoke or a reply toggle. */
+  function item(/** @type {Share} */ share) {
+    const li = h('li');
+    const draw = (/** @type {Share} */ s) => li.replaceChildren(...parts(s, li, draw).filter((n) => n !== null));
+    draw(share);
+    return li;
+  }
+
+  /**
+   * @param {Share} s
+   * @param {HTMLLIElement} li
+   * @param {(s: Share) => void} redraw
+   */
+  function parts(s, li, redraw) {
+    const title = h('h4', { tabindex: '-1' }, s.label || `Link made ${day(s.created_at)}`);
+    const live = s.state === 'active' || s.state === 'locked';
+    const views = s.max_views
+      ? `${s.views.toLocaleString('en')} of ${count(s.max_views, 'view', 'views')}`
+      : count(s.views, 'view', 'views');
+    const facts = [
+      count(s.note_count, 'note', 'notes'),
+      s.label ? `Made ${day(s.created_at)}` : '', // without a label the heading says it already
+      s.state === 'revoked' ? '' : `${s.state === 'expired' ? 'Expired' : 'Expires'} ${day(s.expires_at)}`,
+      views,
+      s.reply_count ? count(s.reply_count, 'reply', 'replies') : '',
+      s.reply_count && s.unread_replies ? `${s.unread_replies.toLocaleString('en')} unread` : '',
+    ];
+    const factLine = h('p', { class: 'muted' }, facts.filter(Boolean).join(' · '));
+    const state = h('p', { class: `state s-${s.state}` }, STATES[s.state] ?? s.state);
+    const from = s.sender_name ? h('p', { class: 'muted' }, `Shown as from ${s.sender_name}`) : null;
+
+    const done = (/** @type {Share} */ changed, /** @type {string} */ words) => {
+      redraw(changed);
+      /** @type {HTMLElement | null} */ (li.querySelector('h4'))?.focus();
+      say(words);
+    };
+    const unlock = h('button', { class: 'primary' }, 'Unlock');
+    unlock.addEventListener('click', () =>
+      run(unlock, async () => {
+        if (actions) done(await actions.unlock(s.id), 'Link unlocked: the passcode works again.');
+      }),
+    );
+    const revoke = h('button', null, 'Revoke');
+    const yes = h('button', { class: 'primary' }, 'Yes, revoke');
+    const keep = h('button', null, 'Keep link');
+    const buttons = h('div', { class: 'row' }, s.state === 'locked' ? unlock : null, revoke);
+    const confirm = h(
+      'div',
+      { class: 'note-box', hidden: true },
+      h('p', null, "Revoke this link? Whoever has it can't open it any more, and it can't be turned back on."),
+      h('div', { class: 'row' }, yes, keep),
+    );
+    const ask = (/** @type {boolean} */ show) => {
+      confirm.hidden = !show;
+      buttons.hidden = show;
+      (show ? keep : revoke).focus();
+    };
+    revoke.addEventListener('click', () => ask(true));
+    keep.addEventListener('click', () => ask(false));
+    yes.addEventListener('click', () =>
+      run(yes, async () => {
+        if (!actions) return;
+        await actions.revoke(s.id);
+        done({ ...s, state: 'revoked' }, 'Link revoked.');
+      }),
+    );
+
+    const toggle = h('input', { type: 'checkbox', checked: s.replies_allowed !== false });
+    toggle.addEventListener('change', () => {
+      const wanted = toggle.checked;
+      toggle.disabled = true;
+      run(toggle, async () => {
+        try {
+          if (actions) Object.assign(s, await actions.update(s.id, { replies_allowed: wanted }));
+          say(wanted ? 'They can reply.' : 'Replies turned off.');
+        } catch (err) {
+          toggle.checked = !wanted; // as it still is on the service
+          throw err;
+        } finally {
+          toggle.disabled = false;
+        }
+      });
+    });
+    const replyControl = live ? h('label', { class: 'opt' }, toggle, 'Let them reply') : null;
+    return [title, state, from, factLine, noteTexts(s), replyControl, live ? buttons : null, live ? confirm : null];
+  }
+
+  /** Draw one page after the others (or alone, after `load`). */
+  async function fetchPage(/** @type {string | null} */ cursor, /** @type {number} */ draw) {
+    if (!actions) return;
+    const page = await actions.page(cursor);
+    if (draw !== drawn) return;
+    if (!cursor) list.replaceChildren();
+    list.append(...page.shares.map(item));
+    if (!list.children.length) list.append(h('li', { class: 'muted' }, 'No links yet.'));
+    next = page.next;
+    more.hidden = !next;
+    addSheet(el, CSS);
+  }
+
+  more.addEventListener('click', () => {
+    const first = list.children.length;
+    run(more, async () => {
+      await fetchPage(next, drawn);
+      /** @type {HTMLElement | null} */ (list.children[first]?.querySelector('h4') ?? null)?.focus();
+    });
+  });
+
+  return {
+    el,
+    /**
+     * Show the first page of links for `actions_`, the page's notes by id for their text.
+     * @param {SharesActions} actions_
+     * @param {Map<string, SharedNote>} notes_
+     */
+    load(actions_, notes_) {
+      actions = actions_;
+      notes = notes_;
+      more.hidden = true;
+      list.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
+      addSheet(el, CSS);
+      const draw = ++drawn;
+      return run(more, () => fetchPage(null, draw));
+    },
+    /** Show the first page again (after a new link). */
+    reload() {
+      return actions ? this.load(actions, notes) : Promise.resolve();
+    },
+  };
+}
