@@ -34,7 +34,10 @@ export async function buildWidget({ write = true } = {}) {
   });
   const outputs = modules.metafile.outputs;
   const key = (file) => relative(process.cwd(), file);
-  const entry = modules.outputFiles.find((f) => outputs[key(f.path)]?.entryPoint);
+  // The app's own output: every module import() loads is an entry point of the metafile too.
+  const appSource = key(join(HERE, 'src', 'app.js'));
+  const entry = modules.outputFiles.find((f) => outputs[key(f.path)]?.entryPoint === appSource);
+  if (!entry) throw new Error(`no output for ${appSource}`);
   // The first load is the entry and what it imports statically; import() leaves the rest for later.
   const firstLoad = new Set();
   const visit = (path) => {

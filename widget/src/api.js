@@ -105,18 +105,9 @@ const enc = encodeURIComponent;
  * @property {(trial: string, note: NewNote) => Promise<Note>} createNote
  * @property {(id: string, changes: {body?: string, color?: string, anchor?: 'accept'}) => Promise<Note>} updateNote
  * @property {(id: string) => Promise<null>} deleteNote
- * @property {(share: NewShare) => Promise<Share>} createShare
- * @property {(trial: string, cursor?: string | null) => Promise<{shares: Share[], next: string | null}>} sharesPage
- *   one page of the trial's shares, newest first
- * @property {(id: string) => Promise<null>} revokeShare
  * @property {<T>(method: string, path: string, body?: unknown, token?: string | null) => Promise<T>} call
  *   any other route (the on-demand modules' own: devices, link codes, grants)
  * @property {<T>(path: string, key: string, limit: number) => Promise<T[]>} all  every page of a list
- * @property {(id: string) => Promise<Share>} unlockShare
- * @property {(id: string, changes: {replies_allowed?: boolean, label?: string | null}) => Promise<Share>} updateShare
- * @property {(trial: string) => Promise<Reply[]>} listReplies  every page
- * @property {(trial: string, ids: string[]) => Promise<null>} markRepliesSeen
- * @property {(id: string) => Promise<null>} deleteReply
  */
 
 /**
@@ -214,16 +205,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
     createNote: (trial, note) => call('POST', `/api/v1/trials/${enc(trial)}/notes`, note),
     updateNote: (id, changes) => call('PATCH', `/api/v1/notes/${enc(id)}`, changes),
     deleteNote: (id) => call('DELETE', `/api/v1/notes/${enc(id)}`),
-    createShare: (share) => call('POST', '/api/v1/shares', share),
-    sharesPage: (trial, cursor) =>
-      call('GET', `/api/v1/shares?trial_id=${enc(trial)}&limit=20${cursor ? `&cursor=${enc(cursor)}` : ''}`),
-    revokeShare: (id) => call('DELETE', `/api/v1/shares/${enc(id)}`),
     call,
     all: (path, key, limit) => all(path, key, limit),
-    unlockShare: (id) => call('POST', `/api/v1/shares/${enc(id)}/unlock`),
-    updateShare: (id, changes) => call('PATCH', `/api/v1/shares/${enc(id)}`, changes),
-    listReplies: (trial) => all(`/api/v1/trials/${enc(trial)}/replies`, 'replies', 50),
-    markRepliesSeen: (trial, ids) => call('POST', `/api/v1/trials/${enc(trial)}/replies/seen`, { reply_ids: ids }),
-    deleteReply: (id) => call('DELETE', `/api/v1/replies/${enc(id)}`),
   };
 }

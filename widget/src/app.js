@@ -307,8 +307,10 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     if (offsets) return startNote(offsets.start, offsets.end, null);
     if (selection.caret()) return addToParagraph(null);
     // Nothing to note yet: the panel is where a keyboard user can go from here.
-    if (!ui.panelOpen()) ui.openPanel();
-    ui.showError('Select some text in the trial first (Ctrl+F can select words by keyboard), then press Alt+N.');
+    const say = () =>
+      ui.showError('Select some text in the trial first (Ctrl+F can select words by keyboard), then press Alt+N.');
+    if (ui.panelOpen()) say();
+    else ui.openPanel().then(say);
   }
 
   function addToParagraph(/** @type {Focusable | null} */ from) {
@@ -408,28 +410,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
         const quote = quoteOf(note);
         return { id: note.id, label: firstWords(quote), quote, text: htmlToText(note.body, doc) };
       });
-    ui.openShare(
-      choices,
-      {
-        create: createShare,
-        // Before the first save there is no notebook, so no links.
-        page: async (cursor) => (tokens.read() ? api.sharesPage(trial, cursor) : { shares: [], next: null }),
-        revoke: async (id) => {
-          await api.revokeShare(id);
-        },
-        unlock: (id) => api.unlockShare(id),
-        update: (id, changes) => api.updateShare(id, changes),
-      },
-      from,
-    );
-  }
-
-  /** @param {import('./api.js').NewShare} choice */
-  async function createShare(choice) {
-    const share = await api.createShare({ trial_id: trial, ...choice });
-    share.url = new URL(share.url, apiBase).href;
-    ui.announce('Link created.');
-    return share;
+    // The routes on links are the share dialog's own (shares-panel.js, on demand).
+    ui.openShare(choices, { api, trial, apiBase, hasNotebook: () => Boolean(tokens.read()), announce: ui.announce }, from);
   }
 
   // ---- pages that change after load ----

@@ -7,7 +7,7 @@ import { changeBox } from './change.js';
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
 import { bodyPreview, charCount, renderBody } from './note-body.js';
-import { sharesPanel } from './shares-panel.js';
+import { shareActions, sharesPanel } from './shares-panel.js';
 import { day } from './words.js';
 
 export { DIALOG_CSS } from './dialog-styles.js';
@@ -366,11 +366,11 @@ export function shareDialog({ explain, fallback, copy }) {
     /**
      * Open with notes [{id, label, quote, text}] and the actions on links.
      * @param {Array<{id: string, label: string} & import('./shares-panel.js').SharedNote>} notes
-     * @param {ShareDialogActions} actions_
+     * @param {import('./shares-panel.js').ShareDeps} deps  what the actions on links are made of
      * @param {Focusable | null} from
      */
-    open(notes, actions_, from) {
-      actions = actions_;
+    open(notes, deps, from) {
+      const actions_ = (actions = shareActions(deps));
       noteList.replaceChildren(
         ...notes.map((n) =>
           h('li', null, h('label', { class: 'opt' }, h('input', { type: 'checkbox', value: n.id, checked: true }), n.label)),

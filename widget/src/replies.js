@@ -43,10 +43,26 @@ button.replies .new{margin:0}
 `;
 
 /**
+ * The replies routes, over the API's `call` and `all` (kept here, not in the first load's api.js).
+ * @param {Api} api
+ */
+export const repliesApi = (api) => {
+  const enc = encodeURIComponent;
+  return {
+    /** @returns {Promise<Reply[]>} every page */
+    list: (/** @type {string} */ trial) => api.all(`/api/v1/trials/${enc(trial)}/replies`, 'replies', 50),
+    seen: (/** @type {string} */ trial, /** @type {string[]} */ ids) =>
+      api.call('POST', `/api/v1/trials/${enc(trial)}/replies/seen`, { reply_ids: ids }),
+    remove: (/** @type {string} */ id) => api.call('DELETE', `/api/v1/replies/${enc(id)}`),
+  };
+};
+
+/**
  * The replies of `trial`'s notes.
  * @param {RepliesDeps} deps
  */
 export function createReplies({ api, trial, doc, shadow, explain, changed, showError }) {
+  const routes = repliesApi(api);
   /** @type {Map<string, Reply[]>} by note id, oldest first */
   let byNote = new Map();
   // After "My notes" is drawn again its buttons are new: focus goes back to the one for the same note.
@@ -134,7 +150,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
     keep.addEventListener('click', () => ask(false));
     yes.addEventListener('click', () =>
       run(yes, async () => {
-        await api.deleteReply(reply.id);
+        await routes.remove(reply.id);
         const left = (byNote.get(reply.note_id) ?? []).filter((r) => r.id !== reply.id);
         byNote.set(reply.note_id, left);
         li.remove();
@@ -166,7 +182,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
   /** Mark `replies` seen on the service, then here (the markers go once the service agrees). */
   async function markSeen(/** @type {Reply[]} */ replies) {
     const ids = replies.filter((r) => r.unread).map((r) => r.id);
-    for (let at = 0; at < ids.length; at += SEEN_BATCH) await api.markRepliesSeen(trial, ids.slice(at, at + SEEN_BATCH));
+    for (let at = 0; at < ids.length; at += SEEN_BATCH) await routes.seen(trial, ids.slice(at, at + SEEN_BATCH));
     for (const r of replies) r.unread = false;
     if (ids.length && replies[0]) sync(replies[0].note_id);
   }
@@ -176,7 +192,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
     async load() {
       let replies;
       try {
-        replies = await api.listReplies(trial);
+        replies = await routes.list(trial);
       } catch (err) {
         showError(explain(err));
         return;

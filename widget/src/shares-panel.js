@@ -48,6 +48,40 @@ const CSS = `
 const cut = (/** @type {string} */ text) => (text.length > SNIPPET ? `${text.slice(0, SNIPPET - 1).trimEnd()}…` : text);
 
 /**
+ * @typedef {{api: import('./api.js').Api, trial: string, apiBase: string, hasNotebook: () => boolean,
+ *   announce: (message: string) => void}} ShareDeps  what the share dialog's actions are made of
+ */
+
+/**
+ * The share dialog's actions on links, over the API's `call` (kept here, not in the first load).
+ * @param {ShareDeps} deps
+ * @returns {import('./dialogs.js').ShareDialogActions}
+ */
+export function shareActions({ api, trial, apiBase, hasNotebook, announce }) {
+  const enc = encodeURIComponent;
+  return {
+    async create(choice) {
+      const share = /** @type {import('./api.js').Share & {url: string}} */ (
+        await api.call('POST', '/api/v1/shares', { trial_id: trial, ...choice })
+      );
+      share.url = new URL(share.url, apiBase).href;
+      announce('Link created.');
+      return share;
+    },
+    // Before the first save there is no notebook, so no links.
+    page: async (cursor) =>
+      hasNotebook()
+        ? api.call('GET', `/api/v1/shares?trial_id=${enc(trial)}&limit=20${cursor ? `&cursor=${enc(cursor)}` : ''}`)
+        : { shares: [], next: null },
+    revoke: async (id) => {
+      await api.call('DELETE', `/api/v1/shares/${enc(id)}`);
+    },
+    unlock: (id) => api.call('POST', `/api/v1/shares/${enc(id)}/unlock`),
+    update: (id, changes) => api.call('PATCH', `/api/v1/shares/${enc(id)}`, changes),
+  };
+}
+
+/**
  * The list of links, drawn into `el`; `load()` shows the first page again.
  * @param {PanelDeps} deps
  */

@@ -3,7 +3,7 @@
 // appended to <body>: the "My notes" button and panel, the "Add note" control,
 // the dialogs, the live region and the error line. No other host DOM changes.
 import { canFocus, h, modalDialog, uid, useDocument } from './dom.js';
-import { colorLabel } from './highlights.js';
+import { PAINT, colorLabel } from './highlights.js';
 import { bodyPreview, firstWords } from './note-body.js';
 import { CSS } from './styles.js';
 
@@ -171,6 +171,23 @@ export function createUI(doc, actions) {
   };
   const explain = (/** @type {unknown} */ err) => actions.explain(err);
 
+  // The panel's and the dialogs' shared rules, fetched the first time either opens (most
+  // visits only read). A failed import is tried again next time.
+  /** @type {Promise<void> | null} */
+  let rules = null;
+  const loadRules = () =>
+    (rules ??= import('./panel-styles.js').then(
+      ({ panelCss }) => {
+        const sheet = new view.CSSStyleSheet();
+        sheet.replaceSync(panelCss(PAINT));
+        shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
+      },
+      (err) => {
+        rules = null;
+        throw err;
+      },
+    ));
+
   // The dialogs are a module of their own, imported the first time one opens: most visits
   // only read, and the first load stays small. A failed import is tried again next time.
   /** @type {Dialogs | null} */
@@ -223,8 +240,8 @@ export function createUI(doc, actions) {
    * @param {(module: M, ctx: typeof context) => void} use
    */
   const withModule = (load, use) =>
-    load().then(
-      (m) => {
+    Promise.all([load(), loadRules()]).then(
+      ([m]) => {
         use(m, context);
         return true;
       },
@@ -243,13 +260,23 @@ export function createUI(doc, actions) {
   shadow.append(live, adder, launcher, toast, panel);
   doc.body.append(host);
 
+  /** Open the panel once its rules are there; false (and the reader told) when they can't be fetched. */
   function openPanel() {
-    hideToast();
-    panelAlert.textContent = unavailable;
-    showKeyState();
-    panel.show();
-    launcher.setAttribute('aria-expanded', 'true');
-    panelTitle.focus();
+    return loadRules().then(
+      () => {
+        hideToast();
+        panelAlert.textContent = unavailable;
+        showKeyState();
+        panel.show();
+        launcher.setAttribute('aria-expanded', 'true');
+        panelTitle.focus();
+        return true;
+      },
+      () => {
+        showError(UNREACHABLE);
+        return false;
+      },
+    );
   }
 
   function closePanel(refocus = true) {
@@ -382,7 +409,7 @@ export function createUI(doc, actions) {
     /**
      * Open "Share notes" for `notes`, with "My shares".
      * @param {Parameters<Dialogs['share']['open']>[0]} notes
-     * @param {import('./dialogs.js').ShareDialogActions} shareActions
+     * @param {import('./shares-panel.js').ShareDeps} shareActions  what its actions on links are made of
      * @param {Focusable | null} from
      */
     openShare: (notes, shareActions, from) => withDialogs((d) => d.share.open(notes, shareActions, from)),

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { ApiError, createApi } from '../src/api.js';
+import { repliesApi } from '../src/replies.js';
+import { shareActions } from '../src/shares-panel.js';
+
+const linksOf = (api) => shareActions({ api, trial: 'NCT07085104', apiBase: 'https://notes.example', hasNotebook: () => true, announce: () => {} });
 
 /** A stand-in for the network that records requests and answers with `reply`. */
 function network(reply) {
@@ -103,7 +107,7 @@ describe('api', () => {
     };
     const net = network(() => json(422, { title: 'Invalid content', detail: 'The share is not valid.', errors }, 'application/problem+json'));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.createShare({}), {
+    await assert.rejects(api.call('POST', '/api/v1/shares', {}), {
       message:
         'The share is not valid. Highlighted text must be at most 2000 characters. Passcode must have 6 to 128 characters; must be a string.',
     });
@@ -124,10 +128,10 @@ describe('api', () => {
     ];
     const net = network(() => replies.shift());
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.createShare({}), {
+    await assert.rejects(api.call('POST', '/api/v1/shares', {}), {
       message: 'Too many requests from this client. Wait and try again. Try again in 60 seconds.',
     });
-    await assert.rejects(api.createShare({}), { message: 'Too many passcode checks are running. Try again in 1 second.' });
+    await assert.rejects(api.call('POST', '/api/v1/shares', {}), { message: 'Too many passcode checks are running. Try again in 1 second.' });
   });
 
   test('a Retry-After that is not a number of seconds adds no wait', () => {
@@ -140,7 +144,7 @@ describe('api', () => {
   test('an error without a problem body still says something', async () => {
     const net = network(() => new Response('<h1>Bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.sharesPage('NCT1'), { status: 502, message: 'Bad Gateway.' });
+    await assert.rejects(linksOf(api).page(null), { status: 502, message: 'Bad Gateway.' });
   });
 
   test('a network failure is a clear message, status 0', async () => {
@@ -156,8 +160,8 @@ describe('api', () => {
   test('shares come one page at a time, for one trial', async () => {
     const net = network(() => json(200, { shares: [{ id: 's1' }], next: 'x+1' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    assert.deepEqual(await api.sharesPage('NCT07085104'), { shares: [{ id: 's1' }], next: 'x+1' });
-    await api.sharesPage('NCT07085104', 'x+1');
+    assert.deepEqual(await linksOf(api).page(null), { shares: [{ id: 's1' }], next: 'x+1' });
+    await linksOf(api).page('x+1');
     assert.equal(net.calls[0].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=20');
     assert.equal(net.calls[1].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=20&cursor=x%2B1');
   });
@@ -165,9 +169,10 @@ describe('api', () => {
   test('the owner unlocks, changes and revokes a share by its id', async () => {
     const net = network((url, init) => (init.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, { id: 's/1' })));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await api.unlockShare('s/1');
-    await api.updateShare('s/1', { replies_allowed: false });
-    assert.equal(await api.revokeShare('s/1'), null);
+    const links = linksOf(api);
+    await links.unlock('s/1');
+    await links.update('s/1', { replies_allowed: false });
+    assert.equal(await links.revoke('s/1'), undefined);
     assert.deepEqual(
       net.calls.map((c) => [c.init.method, c.url, c.init.body]),
       [
@@ -183,10 +188,10 @@ describe('api', () => {
       if (init.method !== 'GET') return new Response(null, { status: 204 });
       return json(200, url.includes('cursor=') ? { replies: [{ id: 'r2' }], next: null } : { replies: [{ id: 'r1' }], next: 'n' });
     });
-    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    assert.deepEqual(await api.listReplies('NCT1'), [{ id: 'r1' }, { id: 'r2' }]);
-    await api.markRepliesSeen('NCT1', ['r1', 'r2']);
-    await api.deleteReply('r1');
+    const replies = repliesApi(createApi('https://notes.example', () => 't', net.fetchImpl));
+    assert.deepEqual(await replies.list('NCT1'), [{ id: 'r1' }, { id: 'r2' }]);
+    await replies.seen('NCT1', ['r1', 'r2']);
+    await replies.remove('r1');
     assert.deepEqual(
       net.calls.map((c) => [c.init.method, c.url, c.init.body]),
       [

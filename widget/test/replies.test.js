@@ -40,17 +40,15 @@ function setUp(replies) {
   const calls = [];
   let changes = 0;
   const errors = [];
+  // The API's two generic calls, answering the replies routes as the service does.
   const api = {
-    listReplies: async (trial) => {
-      calls.push(['list', trial]);
+    all: async (path) => {
+      calls.push(['list', decodeURIComponent(path.split('/')[4])]);
       return replies;
     },
-    markRepliesSeen: async (trial, ids) => {
-      calls.push(['seen', trial, ids]);
-      return null;
-    },
-    deleteReply: async (id) => {
-      calls.push(['delete', id]);
+    call: async (method, path, body) => {
+      if (method === 'POST') calls.push(['seen', decodeURIComponent(path.split('/')[4]), body.reply_ids]);
+      else calls.push(['delete', decodeURIComponent(path.split('/')[4])]);
       return null;
     },
   };
@@ -139,7 +137,7 @@ describe('replies', () => {
   test('a failed list is said, and the notes are left alone', async () => {
     const { errors, changes } = setUp([]);
     const broken = createReplies({
-      api: /** @type {any} */ ({ listReplies: async () => { throw new Error('Try again later.'); } }),
+      api: /** @type {any} */ ({ all: async () => { throw new Error('Try again later.'); } }),
       trial: 'NCT1',
       doc: document,
       shadow: document.querySelector('div').shadowRoot,
