@@ -1,7 +1,7 @@
 """share details (sender name, label, replies on or off) and replies to shared notes
 
-Revision ID: 0010_share_details_replies
-Revises: 0009_trial_versions_lz4
+Revision ID: 0012_share_details_replies
+Revises: 0011_devices
 
 shares gains two ciphertexts and a flag: owner_sealed (the owner's label and the sender name,
 under a key of the notebook's DEK), sender_sealed (the sender name under the share's own key,
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0010_share_details_replies"
-down_revision = "0009_trial_versions_lz4"
+revision = "0012_share_details_replies"
+down_revision = "0011_devices"
 branch_labels = None
 depends_on = None
 
