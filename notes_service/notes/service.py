@@ -25,7 +25,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, upda
 
 from .. import crypto, keys, registry
 from ..errors import Busy, Invalid
-from ..extensions import db
+from ..extensions import db, read_connection
 from ..paging import PageRequest
 from ..trials import service as trials
 from ..trials.models import Trial
@@ -34,7 +34,7 @@ from .auth import check_token, owned_or_404, token_digest
 from .models import KeySlot, Note, Notebook
 from .reanchor import reanchored
 from .sanitize import sanitize_body
-from .schemas import ANCHORED, MAX_BODY_CHARS, NoteInput, NotePatch, NotePayload
+from .schemas import ANCHORED, MAX_BODY_CHARS, NoteInput, NotePatch, NotePayload, OpenedPayload, read_payload
 
 # 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
 # crypto.note_key), so a share can hold the keys of its notes only. 1 (before key slots): sealed
@@ -43,7 +43,9 @@ FORMAT_VERSION = 2
 LEGACY_FORMAT = 1
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a read builds
+# one view per note (slots make building one plain attribute stores). Nothing changes a view.
+@dataclass(slots=True)
 class NoteView:
     """A decrypted note, or an unreadable one (`readable` False, no content)."""
 
@@ -58,7 +60,7 @@ class NoteView:
     anchor: str = ANCHORED
 
     @classmethod
-    def of(cls, note: Any, payload: NotePayload) -> NoteView:
+    def of(cls, note: Any, payload: NotePayload | OpenedPayload) -> NoteView:
         """The view of a note row and its opened payload."""
         return cls(
             id=note.id,
@@ -254,7 +256,7 @@ def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
     if key is not None:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
-            payload = NotePayload.from_plaintext(crypto.open_sealed(key, note.ciphertext, aad))
+            payload = read_payload(crypto.open_sealed(key, note.ciphertext, aad))
         except (crypto.CryptoError, ValueError):
             pass
         else:
@@ -497,7 +499,7 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
-    rows = db.session.connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
+    rows = read_connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
     first = check_token(token or "", rows[0] if rows else None)
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
