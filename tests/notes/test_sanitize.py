@@ -2,7 +2,6 @@
 
 import html
 import re
-import time
 from html.parser import HTMLParser
 
 import pytest

@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any

@@ -1,7 +1,6 @@
 """Tests for notes_service.notes.anchoring.approximate: re-anchoring in changed text, or orphaning."""
 
 import random
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
