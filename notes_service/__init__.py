@@ -123,10 +123,6 @@ def _tune_sqlite(engine: Engine) -> None:
         # writes can fail with "database is locked" without waiting when another worker wrote.
         # GET and HEAD never write, so they read under WAL without taking the lock at all
         # (profiled: the lock was 16% of a read's time, and made the workers take turns).
-        # A read in autocommit (extensions.read_connection) opens no transaction at all: each
-        # statement reads its own snapshot, as on PostgreSQL.
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            return
         read_only = has_request_context() and request.method in {"GET", "HEAD"}
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 

@@ -42,15 +42,17 @@ migrate = Migrate()
 
 
 def read_connection() -> Connection:
-    """The request's connection for a read of a few statements, each its own snapshot: autocommit.
+    """The request's connection for a read of a few statements, each its own snapshot.
 
-    PostgreSQL's READ COMMITTED gives every statement its own snapshot inside a transaction
-    too, so the BEGIN and the ROLLBACK at teardown were two round trips that changed nothing;
-    on SQLite (WAL) the read takes no BEGIN either (`_tune_sqlite`). Call it first in the
-    request: a connection the session already holds keeps its transaction. The session's
-    next transaction (after a commit, e.g. re-anchoring) is an ordinary one.
+    On PostgreSQL it runs in autocommit: READ COMMITTED gives every statement its own snapshot
+    inside a transaction too, so the BEGIN and the ROLLBACK at teardown were two round trips
+    that changed nothing. Call it first in the request: a connection the session already holds
+    keeps its transaction. The session's next transaction (after a commit) is an ordinary one.
+    SQLite keeps its plain BEGIN (`_tune_sqlite`), which costs no round trip.
     """
-    return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    if db.engine.dialect.name == "postgresql":
+        return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return db.session.connection()
 
 
 View = TypeVar("View", bound=Callable[..., object])
