@@ -4,6 +4,8 @@
     .venv/bin/python bench/read_cost.py cpu DIR [--requests 500] [--rounds 3] [--profile]
     .venv/bin/python bench/read_cost.py instructions DIR [--requests 100]  # callgrind: instructions per request
     .venv/bin/python bench/read_cost.py clean DIR                 # drop the PostgreSQL database
+    BENCH_SECONDS=4 BENCH_GROWTH_SMALL=2000 .venv/bin/python bench/read_cost.py front DIR [--backend ...]
+                      # bench/run.py's measure_reads alone, through the front (health_rps, read_rps, read_ratio)
 
 The read is bench's (`bench/run.py read_requests`): `GET /api/v1/trials/{seed}/notes` with
 a reader's bearer token, rotating over the readers, through Flask's test client. CPU time
@@ -136,6 +138,26 @@ def instructions(workdir: Path, count: int) -> None:
     subprocess.run([*command, *script], check=True)
 
 
+def front(workdir: Path, backends: list[str]) -> None:
+    """`make bench`'s read figures alone: its own preparation, seeding, front and measure_reads (JSON out)."""
+    import run
+
+    settings = run.Settings.from_env(False, False, None)
+    figures: dict[str, Any] = {}
+    for name in backends:
+        backend = run.prepare(name, workdir / name)
+        try:
+            pool = seed.quote_pool(backend.app, 400, random.Random(7))
+            run.seed_users(backend, settings, random.Random(7), pool)
+            backend.server = server.Front(backend.env, workdir / f"front-{name}.log")
+            backend.server.start()
+            run.measure_reads(backend, settings)
+            figures[name] = {k: backend.figures[k] for k in ("health_rps", "read_rps", "read_ratio", "read_p99_ms")}
+        finally:
+            run.release(backend)
+    print(json.dumps(figures))
+
+
 def clean(workdir: Path) -> None:
     """Drop the PostgreSQL database setup made (SQLite's is a file in DIR)."""
     name = _state(workdir).get("pg_database")
@@ -146,9 +168,9 @@ def clean(workdir: Path) -> None:
 def main() -> None:
     """Parse the command line and run one step."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("setup", "cpu", "instructions", "counted", "clean"))
+    parser.add_argument("step", choices=("setup", "cpu", "instructions", "counted", "front", "clean"))
     parser.add_argument("workdir", type=Path)
-    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--backend", default="sqlite", help="sqlite or postgresql (front: a comma-separated list)")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
@@ -162,6 +184,8 @@ def main() -> None:
         instructions(workdir, args.requests)
     elif args.step == "counted":
         counted(workdir, args.requests)
+    elif args.step == "front":
+        front(workdir, args.backend.split(","))
     else:
         clean(workdir)
 

@@ -48,7 +48,9 @@ def read_connection() -> Connection:
     inside a transaction too, so the BEGIN and the ROLLBACK at teardown were two round trips
     that changed nothing. Call it first in the request: a connection the session already holds
     keeps its transaction. The session's next transaction (after a commit) is an ordinary one.
-    SQLite keeps its plain BEGIN (`_tune_sqlite`), which costs no round trip.
+    SQLite keeps its plain BEGIN (`_tune_sqlite`), which costs no round trip: SQLAlchemy takes
+    a pysqlite connection out of AUTOCOMMIT by giving it back pysqlite's own transaction
+    handling (isolation_level ""), which `_tune_sqlite` turns off.
     """
     if db.engine.dialect.name == "postgresql":
         return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
