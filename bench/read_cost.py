@@ -7,6 +7,9 @@
     BENCH_SECONDS=4 BENCH_GROWTH_SMALL=2000 .venv/bin/python bench/read_cost.py front DIR [--backend ...]
                       # bench/run.py's measure_reads alone, through the front (health_rps, read_rps, read_ratio)
 
+DIR is a scratch folder: it holds the bench database, its keys and the seeded readers'
+tokens (bench data, as `make bench` keeps them in memory), nothing of a real user.
+
 The read is bench's (`bench/run.py read_requests`): `GET /api/v1/trials/{seed}/notes` with
 a reader's bearer token, rotating over the readers, through Flask's test client. CPU time
 moves with the machine's other load; instructions (callgrind, counted from the first measured
