@@ -123,23 +123,33 @@ def test_a_read_on_postgresql_is_two_round_trips_without_ping_begin_or_rollback(
     assert [kind for kind in sent if kind in {"Parse", "Query"}] == ["Parse", "Parse"]
 
 
-@postgresql_only
-def test_a_read_on_a_connection_the_server_dropped_is_answered(app, client, owner, caplog):
-    note = owner.add_note(body="still here")
-    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 200
+def drop_connections(app) -> int:
+    """What a restart of PostgreSQL does to the pool's idle connections: each one closed by the server."""
     with app.app_context():
         url = db.engine.url
-    # What a restart of PostgreSQL does to the pool's idle connections.
     admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as connection:
-        dropped = connection.execute(
+        return connection.execute(
             text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         ).scalar_one()
-    assert dropped >= 1
+
+
+@postgresql_only
+def test_a_read_on_a_connection_the_server_dropped_is_answered(app, client, owner, caplog):
+    note = owner.add_note(body="still here")
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 200
+    assert drop_connections(app) >= 1
     response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
     assert response.status_code == 200
     assert [n["id"] for n in response.get_json()["notes"]] == [note["id"]]
     assert "database connection lost; GET /api/v1/trials/<nct>/notes retried once" in caplog.text
+
+
+@postgresql_only
+def test_readiness_after_the_server_dropped_the_connections_is_ready(app, client):
+    assert client.get("/readyz").status_code == 200
+    assert drop_connections(app) >= 1
+    assert client.get("/readyz").status_code == 200
