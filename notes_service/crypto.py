@@ -390,7 +390,7 @@ def _open(key: bytes, blob: bytes, aad: bytes, *, what: str) -> bytes:
 
 # Characters a JSON string holds as themselves under ensure_ascii (no escape): row ids (uuid hex)
 # are made of them, so their array is written directly, as json.dumps writes it, without its
-# encoder (a read builds one associated data per note; json.dumps was a tenth of opening one).
+# encoder (a read builds one associated data per note: 28,000 instructions by json.dumps, 10,000 so).
 _PLAIN_JSON = re.compile(r"[0-9A-Za-z_.:/|-]*")
 
 

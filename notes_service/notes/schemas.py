@@ -6,9 +6,8 @@ models, the service takes them, and the OpenAPI document is generated from them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, NamedTuple, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 from pydantic_core.core_schema import ValidationInfo
 
@@ -191,36 +190,10 @@ class NotePayload(BaseModel):
         """The compact JSON that is sealed."""
         return self.model_dump_json().encode("utf-8")
 
-
-class OpenedPayload(NamedTuple):
-    """NotePayload's fields as read out of an opened ciphertext (`read_payload`), same names and types."""
-
-    selector: list[dict[str, Any]]
-    body: str
-    color: str
-    anchor: AnchorState
-
-
-def read_payload(plaintext: bytes) -> OpenedPayload:
-    """An opened ciphertext's fields, checked exactly as validating a NotePayload checks them; else ValueError.
-
-    A read opens up to a page of notes and validating each into a model was a fifth of its
-    instructions: the checks are the model's own, written out (an object with the four
-    fields, other keys ignored; a list of objects, two strings, an anchor state), and
-    `tests/notes/test_schemas.py` holds them to `NotePayload.model_validate_json`.
-    """
-    value = orjson.loads(plaintext)  # orjson.JSONDecodeError is a ValueError
-    if type(value) is not dict:
-        raise ValueError("a note payload is a JSON object")
-    try:
-        selector, body, color, anchor = value["selector"], value["body"], value["color"], value["anchor"]
-    except KeyError:
-        raise ValueError("a note payload lacks a field") from None
-    if type(selector) is not list or any(type(item) is not dict for item in selector):
-        raise ValueError("a note payload's selector is a list of objects")
-    if type(body) is not str or type(color) is not str or type(anchor) is not str or anchor not in _ANCHOR_STATES:
-        raise ValueError("a note payload's body, color and anchor are strings, the anchor a state")
-    return OpenedPayload(selector, body, color, anchor)
+    @classmethod
+    def from_plaintext(cls, plaintext: bytes) -> NotePayload:
+        """Read an opened ciphertext (a ValueError if it is not a payload)."""
+        return cls.model_validate_json(plaintext)
 
 
 # -- Responses ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ from .auth import check_token, owned_or_404, token_digest
 from .models import KeySlot, Note, Notebook
 from .reanchor import reanchored
 from .sanitize import sanitize_body
-from .schemas import ANCHORED, MAX_BODY_CHARS, NoteInput, NotePatch, NotePayload, OpenedPayload, read_payload
+from .schemas import ANCHORED, MAX_BODY_CHARS, NoteInput, NotePatch, NotePayload
 
 # 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
 # crypto.note_key), so a share can hold the keys of its notes only. 1 (before key slots): sealed
@@ -60,7 +60,7 @@ class NoteView:
     anchor: str = ANCHORED
 
     @classmethod
-    def of(cls, note: Any, payload: NotePayload | OpenedPayload) -> NoteView:
+    def of(cls, note: Any, payload: NotePayload) -> NoteView:
         """The view of a note row and its opened payload."""
         return cls(
             id=note.id,
@@ -256,7 +256,7 @@ def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
     if key is not None:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
-            payload = read_payload(crypto.open_sealed(key, note.ciphertext, aad))
+            payload = NotePayload.from_plaintext(crypto.open_sealed(key, note.ciphertext, aad))
         except (crypto.CryptoError, ValueError):
             pass
         else:
