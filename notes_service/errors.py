@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, current_app, g, json, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -173,6 +175,23 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response
 
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError) -> ResponseReturnValue:
+        # The pool does not ping a connection before handing it out (a round trip on every
+        # request): one the database dropped (a restart, a failover) fails on its first use.
+        # SQLAlchemy then discards it and every pooled connection older than it; a read is
+        # answered by running its view once more on a new connection. A write is not retried
+        # (its COMMIT may have been lost after the database applied it): it answers 500.
+        if error.connection_invalidated and request.method in {"GET", "HEAD"} and not g.get("_read_retried"):
+            g._read_retried = True
+            from .extensions import db
+
+            db.session.remove()
+            log.warning("database connection lost; %s %s retried once", request.method, _route())
+            view = current_app.view_functions[request.endpoint or ""]
+            return current_app.ensure_sync(view)(**(request.view_args or {}))  # type: ignore[no-any-return]
+        return handle_unexpected(error)
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         # Log the type and where, never the request body: it may hold a patient's note.
@@ -180,12 +199,16 @@ def register_error_handlers(app: Flask) -> None:
             "unhandled %s on %s %s",
             type(error).__name__,
             request.method,
-            request.url_rule.rule if request.url_rule else "(no route)",
+            _route(),
             exc_info=error,
         )
         return respond(
             500, "Internal server error", "Something went wrong on our side. Nothing you sent was lost or shown."
         )
+
+
+def _route() -> str:
+    return request.url_rule.rule if request.url_rule else "(no route)"
 
 
 def _retry_after_seconds(error: RateLimitExceeded) -> int:

@@ -8,6 +8,7 @@ from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase
 
 from . import registry
@@ -38,6 +39,23 @@ if TYPE_CHECKING:
 else:
     Model = db.Model
 migrate = Migrate()
+
+
+def read_connection() -> Connection:
+    """The request's connection for a read of a few statements, each its own snapshot.
+
+    On PostgreSQL it runs in autocommit: READ COMMITTED gives every statement its own snapshot
+    inside a transaction too, so the BEGIN and the ROLLBACK at teardown were two round trips
+    that changed nothing. Call it first in the request: a connection the session already holds
+    keeps its transaction. The session's next transaction (after a commit) is an ordinary one.
+    SQLite keeps its plain BEGIN (`_tune_sqlite`), which costs no round trip: SQLAlchemy takes
+    a pysqlite connection out of AUTOCOMMIT by giving it back pysqlite's own transaction
+    handling (isolation_level ""), which `_tune_sqlite` turns off.
+    """
+    if db.engine.dialect.name == "postgresql":
+        return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return db.session.connection()
+
 
 View = TypeVar("View", bound=Callable[..., object])
 _RATE_LIMIT = "_notes_rate_limit"

@@ -20,13 +20,23 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _database_answers() -> bool:
+    # Twice: the pool does not ping before handing a connection out, so after a database
+    # restart the first statement meets a dropped connection (discarded as it fails).
+    for _ in range(2):
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:
+            db.session.rollback()
+        else:
+            return True
+    return False
+
+
 @bp.get("/readyz")
 def readyz() -> Response | dict[str, str]:
     """The database answers and the keys are loaded."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:
-        db.session.rollback()
+    if not _database_answers():
         return problem(503, "Not ready", "The database is not reachable.", slug="not-ready")
     collaborators = registry.current()
     ring = collaborators.keyring

@@ -2,14 +2,18 @@
 
 import ast
 import base64
+import json
 import re
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import given
+from hypothesis import strategies as st
 
 from notes_service import crypto
 from notes_service.crypto import (
+    NOTE_AAD_LABEL,
     DecryptionError,
     Keyring,
     UnknownKeyError,
@@ -317,6 +321,16 @@ def test_note_aad_is_deterministic_and_unambiguous():
     pairs = [("a|b", "c"), ("a", "b|c"), ("a,b", "c"), ("a", "b,c"), ('a"', "b"), ("a", '"b')]
     encodings = {note_aad(nb, note) for nb, note in pairs}
     assert len(encodings) == len(pairs)
+
+
+@given(st.text(), st.text(), st.integers(min_value=1, max_value=2**40))
+def test_note_aad_is_the_json_array_of_label_version_and_ids(notebook_id, note_id, version):
+    # Row ids are written without the JSON encoder: the bytes must be the encoder's, whatever the ids.
+    expected = json.dumps([NOTE_AAD_LABEL, version, notebook_id, note_id], separators=(",", ":"), ensure_ascii=True)
+    assert note_aad(notebook_id, note_id, version) == expected.encode("ascii")
+    assert note_aad("ab" * 16, "0f" * 16, version) == json.dumps(
+        [NOTE_AAD_LABEL, version, "ab" * 16, "0f" * 16], separators=(",", ":")
+    ).encode("ascii")
 
 
 @pytest.mark.parametrize("version", [0, -1, True, 1.0])

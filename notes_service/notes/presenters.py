@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+import orjson
 
 from ..clock import isoformat
 from ..paging import cut_to_budget, encode_cursor
@@ -75,18 +75,15 @@ def _export_key(note: NoteView) -> tuple[Any, ...]:
 def present_notes_page(found: NoteSlice) -> bytes:
     """The JSON body of a page of notes and the cursor of the next (null on the last), within the budget.
 
-    Each note is encoded once, with the app's encoder and settings and no spaces (as its
-    responses are): the bytes measured against the budget are the bytes sent.
+    Each note is encoded once, compact, by orjson (the standard library's encoder, the app's,
+    was a third of a read of 20 notes): the bytes measured against the budget are the bytes
+    sent. Non-ASCII text goes out as UTF-8, not as escapes, so a note never takes more bytes
+    here than in the app's other responses.
     """
-    dumps = current_app.json.dumps
-
-    def encode(value: Any) -> bytes:
-        return dumps(value, separators=(",", ":")).encode("utf-8")
-
-    encoded = ((note, encode(present_note(note))) for note in found.notes)
+    encoded = ((note, orjson.dumps(present_note(note))) for note in found.notes)
     kept, more = cut_to_budget(encoded, lambda pair: len(pair[1]), found.more)
     cursor = encode_cursor(_note_key(kept[-1][0])) if more else None
-    return b'{"notes":[' + b",".join(body for _, body in kept) + b'],"next":' + encode(cursor) + b"}"
+    return b'{"notes":[' + b",".join(body for _, body in kept) + b'],"next":' + orjson.dumps(cursor) + b"}"
 
 
 def present_export(

@@ -26,7 +26,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, upda
 from .. import crypto, keys, registry
 from ..devices.models import Device
 from ..errors import Busy, Invalid
-from ..extensions import db
+from ..extensions import db, read_connection
 from ..paging import PageRequest
 from ..trials import service as trials
 from ..trials.models import Trial
@@ -44,7 +44,9 @@ FORMAT_VERSION = 2
 LEGACY_FORMAT = 1
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a read builds
+# one view per note (slots make building one plain attribute stores). Nothing changes a view.
+@dataclass(slots=True)
 class NoteView:
     """A decrypted note, or an unreadable one (`readable` False, no content)."""
 
@@ -550,7 +552,7 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
-    rows = db.session.connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
+    rows = read_connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
     first = check_token(token or "", rows[0] if rows else None)
     touch_device(first.device_id, first.last_used_at)
     if first.trial_id is None:

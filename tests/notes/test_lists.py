@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from support import CIRRHOSIS, SEED
 
+from notes_service.notes.presenters import present_notes_page
+from notes_service.notes.service import NoteSlice, NoteView
 from notes_service.paging import RESPONSE_LIMIT, encode_cursor
 
-EMOJI = "\U0001f600"  # JSON writes it as a 12-byte surrogate pair: the costliest stored character
+EMOJI = "\U0001f600"  # the costliest stored character: 4 bytes of UTF-8, 12 as a JSON surrogate pair
 
 
 def add_utf8_note(client, owner, body: str) -> dict:
@@ -71,17 +73,36 @@ def test_a_bad_cursor_or_limit_is_a_400_problem(client, owner, query):
         assert "Does this exclude me" not in response.get_data(as_text=True)
 
 
-def test_the_byte_budget_cuts_a_page_before_4_mib(client, owner):
-    # 35 notes of the costliest stored body (10,000 emoji, 120,000 bytes of JSON each) are
-    # 4.2 MB: within the count limit (50), so only the byte budget keeps the page under 4 MiB.
+def test_the_costliest_notes_come_as_utf8_and_the_export_is_cut_before_4_mib(client, owner):
+    # 35 notes of the costliest stored body (10,000 emoji): 40,000 bytes each on the trial's
+    # page (orjson writes UTF-8), 120,000 each in the export (the app's encoder escapes them as
+    # surrogate pairs), 4.2 MB: within the count limit (50), so only the byte budget cuts it.
     made = [add_utf8_note(client, owner, EMOJI * 10_000)["id"] for _ in range(35)]
     first = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
-    size = len(first.get_data())
     page = first.get_json()
-    print(f"\nfirst page: {len(page['notes'])} notes, {size:,} bytes")
-    assert size <= RESPONSE_LIMIT and 0 < len(page["notes"]) < 35 and page["next"]
-    pages = walk(client, owner, f"/api/v1/trials/{SEED}/notes", "notes")
-    assert [note["id"] for page in pages for note in page] == made
+    assert len(first.get_data()) <= RESPONSE_LIMIT and EMOJI.encode() * 10_000 in first.get_data()
+    assert [note["id"] for note in page["notes"]] == made and page["next"] is None
+    export = client.get("/api/v1/notebooks/me/export", headers=owner.headers)
+    items = export.get_json()["first"]["items"]
+    assert len(export.get_data()) <= RESPONSE_LIMIT and 0 < len(items) < 35
+    assert export.get_json()["first"]["next"]
+
+
+def _view(index: int, body: str) -> NoteView:
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=index)
+    selector = [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]
+    return NoteView(id=f"{index:032x}", trial_id=SEED, created_at=at, updated_at=at, selectors=selector, body=body)
+
+
+def test_the_byte_budget_cuts_a_page_of_notes_before_4_mib():
+    # No stored note is this large (the page's limits keep it near 4 MB at most): the presenter
+    # alone must still keep a page within the budget, measuring the bytes it sends.
+    views = [_view(index, "\u2028" * 60_000) for index in range(100)]
+    body = present_notes_page(NoteSlice(notes=iter(views), more=False))
+    page = json.loads(body)
+    assert len(body) <= RESPONSE_LIMIT and 0 < len(page["notes"]) < 100
+    last = views[len(page["notes"]) - 1]
+    assert page["next"] == encode_cursor((last.created_at, last.id))
 
 
 def test_the_body_limit_counts_the_stored_sanitized_form(client, owner):

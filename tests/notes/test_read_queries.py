@@ -8,9 +8,12 @@ notes is one chunk). SQLite also sends the BEGIN that opens its read transaction
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
 from support import SEED
 
 from notes_service.extensions import db
@@ -76,3 +79,77 @@ def test_an_empty_page_an_unknown_trial_or_a_bad_token_is_one_statement(app, cli
     assert response.status_code == status
     with app.app_context():
         assert sent == expected("SELECT")
+
+
+postgresql_only = pytest.mark.skipif(
+    os.environ.get("NOTES_TEST_BACKEND") != "postgresql", reason="PostgreSQL's round trips and restarts"
+)
+
+
+@contextlib.contextmanager
+def messages_to_server(app, path: Path):
+    """The libpq messages the app's new connections send while the block runs, by kind (Parse, Query, ...)."""
+    sent: list[str] = []
+    with app.app_context():
+        engine = db.engine
+        engine.dispose()  # new connections, traced from their start
+    trace = path.open("w")
+
+    def traced(dbapi_connection, _record) -> None:
+        dbapi_connection.pgconn.trace(trace.fileno())
+
+    event.listen(engine, "connect", traced)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "connect", traced)
+        trace.close()
+        with app.app_context():
+            engine.dispose()
+        fields = [line.split("\t") for line in path.read_text().splitlines()]
+        sent.extend(parts[3] for parts in fields if len(parts) > 3 and parts[1] == "F")
+
+
+@postgresql_only
+def test_a_read_on_postgresql_is_two_round_trips_without_ping_begin_or_rollback(app, client, owner, tmp_path):
+    for i in range(3):
+        owner.add_note(body=f"note {i}")
+    client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    with messages_to_server(app, tmp_path / "trace") as sent:
+        response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    assert response.status_code == 200 and len(response.get_json()["notes"]) == 3
+    # Each statement: Parse, Bind, Describe, Execute, Sync, one round trip. No simple Query:
+    # neither the pool's ping (";"), nor BEGIN, nor ROLLBACK.
+    assert [kind for kind in sent if kind in {"Parse", "Query"}] == ["Parse", "Parse"]
+
+
+def drop_connections(app) -> int:
+    """What a restart of PostgreSQL does to the pool's idle connections: each one closed by the server."""
+    with app.app_context():
+        url = db.engine.url
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+
+
+@postgresql_only
+def test_a_read_on_a_connection_the_server_dropped_is_answered(app, client, owner, caplog):
+    note = owner.add_note(body="still here")
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 200
+    assert drop_connections(app) >= 1
+    response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    assert response.status_code == 200
+    assert [n["id"] for n in response.get_json()["notes"]] == [note["id"]]
+    assert "database connection lost; GET /api/v1/trials/<nct>/notes retried once" in caplog.text
+
+
+@postgresql_only
+def test_readiness_after_the_server_dropped_the_connections_is_ready(app, client):
+    assert client.get("/readyz").status_code == 200
+    assert drop_connections(app) >= 1
+    assert client.get("/readyz").status_code == 200

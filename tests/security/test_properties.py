@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -316,7 +315,6 @@ HUGE_TEXT = st.builds(
     st.one_of(ODD, TEXT.filter(bool)),
     st.integers(100_000, 1_000_000),
 )
-IMPORT_SECONDS = 3.0
 
 
 def with_field(record: dict, path: str, value: Any) -> dict:
@@ -332,14 +330,12 @@ def with_field(record: dict, path: str, value: Any) -> dict:
 
 
 def check_import(record: Any) -> Trial | None:
-    """parse_study gives a Trial or a RecordError, in bounded time; a Trial renders to its canonical text."""
-    started = time.process_time()  # CPU time: a busy machine does not inflate it
+    """parse_study gives a Trial or a RecordError; a Trial renders to its canonical text."""
     try:
         study = parse_study(record)
         trial = render_trial(study)
     except RecordError:
         study = trial = None
-    assert time.process_time() - started < IMPORT_SECONDS
     if study is not None and trial is not None:
         text = trial.canonical_text
         json.dumps(study.record, ensure_ascii=False).encode("utf-8")  # storable as it is kept
@@ -400,7 +396,6 @@ def test_import_of_many_conditions_and_collaborators_is_bounded():
 
 # -- Anchoring on huge input ----------------------------------------------------------------
 
-ANCHOR_SECONDS = 2.0
 UNITS = st.one_of(
     st.sampled_from(["a", "ab", "a b", " \n", "\u00a0", "\U0001f600", "x\u0301", "Child-Pugh ", "\u2028"]),
     st.text(min_size=1, max_size=8),
@@ -435,11 +430,10 @@ def huge_case(draw) -> tuple[str, Quote]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 @given(case=huge_case())
-def test_anchoring_huge_input_is_bounded(case):
+def test_anchoring_huge_input_gives_anchors_inside_the_text(case):
+    # How long it takes is a bench figure (bench/micro/test_bounds.py, huge input).
     text, quote = case
-    started = time.process_time()  # CPU time: a busy machine does not inflate it
     anchors = [locate_exact(text, quote), locate_approximate(text, quote, floor=0.0)]
-    assert time.process_time() - started < ANCHOR_SECONDS
     for anchor in anchors:
         if anchor is not None:
             assert 0 <= anchor.start < anchor.end <= len(text)

@@ -1,7 +1,6 @@
 """Tests for notes_service.notes.anchoring.approximate: re-anchoring in changed text, or orphaning."""
 
 import random
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,11 +137,9 @@ BIG_QUOTE = quote_for_range(BIG, 80_000, 82_000)
         ("unrelated", _words_text(150_000, seed=8), False),
     ],
 )
-def test_large_text_is_fast(name, new_text, found):
-    started = time.process_time()  # CPU time: a busy machine does not inflate it
+def test_large_text_is_anchored_or_orphaned(name, new_text, found):
+    # How long it takes is a bench figure (bench/micro/test_bounds.py), not an assertion here.
     anchor = locate_approximate(new_text, BIG_QUOTE)
-    elapsed = time.process_time() - started
-    assert elapsed < 0.5, f"{name} took {elapsed:.3f}s"
     assert (anchor is not None) == found
 
 
@@ -155,11 +152,10 @@ def test_large_text_is_fast(name, new_text, found):
         (" \n" * 75_000, Quote("x y")),
     ],
 )
-def test_degenerate_large_input_stays_bounded(text, quote):
-    started = time.process_time()  # CPU time: a busy machine does not inflate it
-    locate_approximate(text, quote)
-    locate_exact(text, quote)
-    assert time.process_time() - started < 0.5
+def test_degenerate_large_input_gives_an_anchor_inside_the_text_or_none(text, quote):
+    # Their time is a bench figure (bench/micro/test_bounds.py).
+    for anchor in (locate_approximate(text, quote), locate_exact(text, quote)):
+        assert anchor is None or 0 <= anchor.start < anchor.end <= len(text)
 
 
 @settings(max_examples=150, deadline=1000)
