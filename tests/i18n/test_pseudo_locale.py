@@ -89,7 +89,7 @@ def problems(html: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", ["/", "/?q=lupus", f"/?q={SEED}", "/?q=zzzzqqq", f"/trials/{SEED}"])
+@pytest.mark.parametrize("path", ["/", "/?q=lupus", f"/?q={SEED}", "/?q=zzzzqqq", f"/trials/{SEED}", "/link"])
 def test_every_word_of_the_page_is_from_the_catalog(pseudo_app, path):
     client = pseudo_app.test_client()
     sep = "&" if "?" in path else "?"
