@@ -31,7 +31,8 @@ HIGHLIGHTED_TEXTS = """
   for (const [name, highlight] of CSS.highlights) {
     // The focus mark, the overlaps' paint (trial-notes-mix-*) and the changed-text mark repeat
     // passages drawn already.
-    const repeat = name === 'trial-notes-focused' || name === 'trial-notes-changed' || name.startsWith('trial-notes-mix-');
+    const repeat =
+      name === 'trial-notes-focused' || name === 'trial-notes-changed' || name.startsWith('trial-notes-mix-');
     if (!name.startsWith('trial-notes-') || repeat) continue;
     for (const range of highlight) texts.push(range.toString());
   }
