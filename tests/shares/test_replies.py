@@ -216,3 +216,24 @@ def test_no_reply_text_or_name_in_the_logs(client, owner, shared, caplog):
     client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Saffron" not in logged and "Hyacinth" not in logged and "Maria" not in logged
+
+
+def test_the_owner_still_reads_replies_after_revoking_the_share(client, owner, shared):
+    note, share, session = shared
+    sent = reply(client, share, note["id"], session, name="Rose").get_json()
+    assert client.delete(f"/api/v1/shares/{share['id']}", headers=owner.headers).status_code == 204
+    listed = client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"]
+    assert [(r["id"], r["name"], r["body"]) for r in listed] == [(sent["id"], "Rose", sent["body"])]
+
+
+def test_a_reply_is_bound_to_its_row(app, client, owner, shared):
+    # A ciphertext moved to another reply's row does not open there: the owner's list leaves it out.
+    note, share, session = shared
+    first = reply(client, share, note["id"], session, body="first").get_json()
+    second = reply(client, share, note["id"], session, body="second").get_json()
+    with app.app_context():
+        rows = {row.id: row for row in db.session.scalars(select(Reply))}
+        rows[second["id"]].ciphertext = rows[first["id"]].ciphertext
+        db.session.commit()
+    listed = client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"]
+    assert [r["id"] for r in listed] == [first["id"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 
 import pytest
@@ -140,3 +141,13 @@ def test_the_way_back_keeps_the_page_and_refuses_a_forged_cursor(client):
     assert forged.headers["Location"] == f"{path}#note-1"
     odd = client.post(f"{path}/notes/{note['id']}/replies", data={"body": "b", "number": "1#x"})
     assert odd.headers["Location"] == path
+
+
+def test_no_reply_text_or_name_from_the_page_in_the_logs(client, caplog):
+    _owner, note, _share, path = open_page(client)
+    caplog.set_level(logging.DEBUG)
+    client.post(f"{path}/notes/{note['id']}/replies", data={"body": "Saffron-page-words", "name": "Hyacinth"})
+    client.post(f"{path}/notes/{note['id']}/replies", data={"body": "z" * 3000, "name": "Hyacinth"})
+    client.get(path)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Saffron" not in logged and "Hyacinth" not in logged and "zzzzzzzz" not in logged
