@@ -51,33 +51,57 @@ def pseudo_app(app, tmp_path, monkeypatch):
     return app
 
 
+# Elements that end a run of text: a sentence with a link or <code> inside is one run.
+BLOCKS = frozenset(
+    "p li h1 h2 h3 h4 h5 h6 div section article aside nav header footer main blockquote ul ol dl dt dd "
+    "table tr td th label button form title summary details figcaption".split()
+)
+VOID = frozenset({"meta", "link", "input", "br", "img", "hr"})
+
+
 class _Shown(HTMLParser):
-    """The text nodes a reader sees in the page's own language (not in a lang="..." of their own)."""
+    """The runs of text a reader sees in the page's own language (not in a lang="..." of their own)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stack: list[bool] = []  # per open element: whether it is in another language or hidden
         self.texts: list[str] = []
+        self.run: list[str] = []
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self.run).split())
+        if text:
+            self.texts.append(text)
+        self.run = []
 
     def handle_starttag(self, tag, attrs):
+        if tag in BLOCKS:
+            self._flush()
         names = dict(attrs)
         inherited = bool(self.stack and self.stack[-1])
         own = (tag != "html" and "lang" in names) or tag in {"script", "style", "title"}
-        if tag not in {"meta", "link", "input", "br", "img"}:
+        if tag not in VOID:
             self.stack.append(inherited or own)
 
     def handle_endtag(self, tag):
-        if tag not in {"meta", "link", "input", "br", "img"} and self.stack:
+        if tag in BLOCKS:
+            self._flush()
+        if tag not in VOID and self.stack:
             self.stack.pop()
 
     def handle_data(self, data):
-        if data.strip() and not (self.stack and self.stack[-1]):
-            self.texts.append(data.strip())
+        if not (self.stack and self.stack[-1]):
+            self.run.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
 
 
 def problems(html: str) -> list[str]:
     parser = _Shown()
     parser.feed(html)
+    parser.close()
     found = []
     for text in parser.texts:
         outside = re.sub(r"⟦.*?⟧", " ", text, flags=re.S)

@@ -41,6 +41,11 @@ FOREIGN_KEYS = {
     ("devices", "notebook_id"): "CASCADE",
     ("link_codes", "notebook_id"): "CASCADE",
     ("accounts", "notebook_id"): "CASCADE",
+    # A reply goes with its note, its share or its notebook; its trial stays while it has one.
+    ("replies", "note_id"): "CASCADE",
+    ("replies", "notebook_id"): "CASCADE",
+    ("replies", "share_id"): "CASCADE",
+    ("replies", "trial_id"): "RESTRICT",
 }
 
 

@@ -81,7 +81,9 @@ def _prepare_link(client):
 
 def _redeem(client, state):
     _owner, codes = state
-    return client.post("/api/v1/link-codes/redeem", json={"code": codes.pop(0)})
+    # A notebook holds 3 pending codes: past them, a code of the right form (the limit answers first).
+    code = codes.pop(0) if codes else "7Q2M-X9KD-0B4T-PW8R-H3NZ"
+    return client.post("/api/v1/link-codes/redeem", json={"code": code})
 
 
 def _prepare_reply(client):
