@@ -156,3 +156,32 @@ def test_without_javascript_the_form_opens_the_notes(live, browser: Browser):
         expect(page.locator(".shared-notes > li")).to_have_count(2)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "grandma rose 1950",  # case
+        "GrandmaRose1950",  # spaces
+        "grandma-rose-1950",  # dashes for spaces
+        # Full-width letters and digits, as some phone keyboards type (NFKC folds them).
+        "".join(chr(ord(c) + 0xFEE0) if c != " " else c for c in "Grandma Rose 1950"),
+    ],
+)
+def test_a_passcode_read_aloud_opens_however_it_is_typed(live, browser: Browser, typed):
+    _, token, _ = make_share(live)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{live.url}/s/{token}")
+    page.locator("#passcode").press_sequentially(typed)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("ALLO-329")
+    context.close()
+
+
+def test_a_different_passcode_is_wrong_and_says_the_tries_left(live, phone):
+    _, token, _ = make_share(live)
+    phone.goto(f"{live.url}/s/{token}")
+    phone.locator("#passcode").press_sequentially("Grandma Rose 1951")
+    phone.click("button[type=submit]")
+    expect(phone.locator(".notice")).to_contain_text("You have 4 more tries before the link pauses")

@@ -53,8 +53,41 @@ def pseudo_app(app, tmp_path, monkeypatch):
 
 # Elements that end a run of text: a sentence with a link or <code> inside is one run.
 BLOCKS = frozenset(
-    "p li h1 h2 h3 h4 h5 h6 div section article aside nav header footer main blockquote ul ol dl dt dd "
-    "table tr td th label button form title summary details figcaption".split()
+    [
+        "p",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "div",
+        "section",
+        "article",
+        "aside",
+        "nav",
+        "header",
+        "footer",
+        "main",
+        "blockquote",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "label",
+        "button",
+        "form",
+        "title",
+        "summary",
+        "details",
+        "figcaption",
+    ]
 )
 VOID = frozenset({"meta", "link", "input", "br", "img", "hr"})
 
