@@ -84,6 +84,7 @@ def test_hostile_notes_never_run_in_the_widget(live, page):
     wait_for_highlights(page, len(bodies) - 20)
     page.get_by_role("button", name="My notes").click()
     panel = page.get_by_role("dialog", name="My notes")
+    expect(panel).to_be_visible()  # it opens once its stylesheet module is there
     openers = panel.get_by_role("button", name="Open note")
     assert openers.count() == len(bodies)
     for index in range(openers.count()):
