@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := notes_service
 
-.PHONY: run test install install-test lint serve widget widget-test demo bench clean system-tools test-tools catalogs catalogs-update
+.PHONY: run test install install-test lint serve widget widget-test demo bench fuzz clean system-tools test-tools catalogs catalogs-update
 
 WIDGET_OUT := notes_service/static/widget.js
 WIDGET_SRC := $(wildcard widget/src/*.js widget/src/*.d.ts) widget/build.mjs widget/package.json
@@ -105,6 +105,14 @@ test: install-test test-tools lint widget-test
 	echo "== the PostgreSQL pass, run alongside =="; cat "$$log"; rm -f "$$log"; \
 	echo "SQLite pass exit $$sqlite, PostgreSQL pass exit $$postgresql"; \
 	[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]
+
+# The API fuzzing at depth: tests/test_fuzz_api.py alone at 200 examples per operation and mode
+# (`make test` runs it at 40), on PostgreSQL when NOTES_TEST_DATABASE_URL names a server (as in
+# `make test`, where text-type bugs such as NUL bytes show), else on SQLite.
+FUZZ_EXAMPLES ?= 200
+fuzz: install-test
+	NOTES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) NOTES_TEST_BACKEND=$${NOTES_TEST_DATABASE_URL:+postgresql} \
+		$(BIN)/python -m pytest tests/test_fuzz_api.py -p no:cacheprovider -s
 
 # A third-party page embedding the widget, on another origin; run `make run` alongside it with
 # NOTES_ALLOWED_ORIGINS=http://localhost:8001.

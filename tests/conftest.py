@@ -11,15 +11,17 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from servers import pg_admin
 from sqlalchemy.engine import make_url
-from support import Owner, new_owner
+from support import CHEAP_HASHER, Owner, new_owner
 
-from notes_service import create_app
+from notes_service import create_app, registry
 from notes_service.config import RATE_LIMITS
 from notes_service.crypto import Keyring
 
@@ -38,10 +40,21 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 @dataclass
 class DatabaseFactory:
-    """Makes one database per test from a migrated, trial-loaded template."""
+    """Makes one database per test from a migrated, trial-loaded template.
+
+    On PostgreSQL, CREATE DATABASE copies the template and DROP DATABASE waits for the server to
+    flush and unlink files: together about as long as a typical test. One background thread per
+    worker makes the next test's database while the current test runs and drops the used ones
+    behind it, so neither wait is on the test's path (and the server sees one such statement at a
+    time from each worker).
+    """
 
     workdir: Path
     template: str | None = None
+    _next: Future[str] | None = None
+    _background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+    )
 
     def env(self, data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
         return {
@@ -80,6 +93,11 @@ class DatabaseFactory:
         if BACKEND == "sqlite":
             shutil.copy(self.template_dir / "notes.sqlite3", data_dir / "notes.sqlite3")
             return f"sqlite:///{data_dir / 'notes.sqlite3'}"
+        ready = self._next.result() if self._next is not None else self._copy_template()
+        self._next = self._background.submit(self._copy_template)
+        return ready
+
+    def _copy_template(self) -> str:
         name = f"tn_{uuid.uuid4().hex[:12]}"
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         return str(make_url(PG_URL).set(database=name))
@@ -87,10 +105,12 @@ class DatabaseFactory:
     def drop(self, url: str) -> None:
         if BACKEND == "sqlite":
             return
-        name = make_url(url).database
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._background.submit(_pg_admin, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
     def close(self) -> None:
+        if self._next is not None:
+            self.drop(self._next.result())
+        self._background.shutdown(wait=True)
         if BACKEND == "postgresql" and self.template:
             _pg_admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
 
@@ -130,12 +150,19 @@ def app_env(database_factory: DatabaseFactory, data_dir: Path, database_url: str
 
 @pytest.fixture
 def make_app(app_env: dict[str, str]):
-    """Build an app with extra settings; every app made is disposed after the test."""
+    """Build an app with extra settings; every app made is disposed after the test.
+
+    Its Argon2id runs at parameters that take a millisecond (`CHEAP_HASHER`): the same algorithm
+    and code paths, without 64 MiB and three passes per share made or opened. The production
+    parameters are checked where they are set (tests/test_crypto.py, tests/shares/test_argon_gate.py),
+    and a test that needs them puts `PasswordHasher()` back on its app.
+    """
     made = []
 
     def build(**extra: str):
         app = create_app({**app_env, **extra})
         app.config["TESTING"] = True
+        registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
         made.append(app)
         return app
 

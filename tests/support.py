@@ -23,6 +23,10 @@ from flask.testing import FlaskClient
 
 from notes_service.trials.reader import shipped_data_dir
 
+# Real Argon2id, at parameters that take a millisecond: for tests about who sees what, not about
+# what a guess costs (the app fixture's default; tests/test_crypto.py checks the production ones).
+CHEAP_HASHER: dict[str, int] = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
 SEED = "NCT07085104"
 CIRRHOSIS = "Child-Pugh Class B or C cirrhosis"
 QUESTION = "Does this exclude me?"

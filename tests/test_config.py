@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from notes_service import ConfigError, create_app
+from notes_service import ConfigError, create_app, registry
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,10 @@ def test_sqlite_runs_in_wal_with_busy_timeout(app):
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
         # Deleted rows are zeroed, not left in free space (the erasure test scans for them).
         assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_an_app_hashes_passcodes_at_the_production_cost(app_env):
+    # The test fixtures swap in a cheap hasher (tests/conftest.py make_app); an app as built for
+    # serving keeps RFC 9106's low-memory Argon2id (tests/test_crypto.py pins the hash it writes).
+    hasher = registry.of(create_app(app_env)).password_hasher
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (3, 65536, 4)

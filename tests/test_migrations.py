@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from servers import pg_database
 from sqlalchemy import Column, Integer, MetaData, inspect, text
-from support import as_before_key_slots, new_owner
+from support import CHEAP_HASHER, as_before_key_slots, new_owner
 
 from notes_service import ConfigError, create_app, registry
 from notes_service.crypto import Keyring
@@ -227,7 +227,6 @@ def test_a_database_from_0003_gets_its_key_checks_at_start_up_after_upgrade(migr
 # -- 0008_key_slots: a database written before key slots reads back whole -------------------
 
 PASSCODE = "before-slots-1"
-CHEAP_HASHER = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
 def write_as_before_key_slots(app) -> list[dict]:

@@ -13,7 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
-from support import SEED, new_owner
+from support import CHEAP_HASHER, SEED, new_owner
 
 from notes_service import registry
 from notes_service.clock import utcnow
@@ -127,7 +127,7 @@ def filled_notebook(app, client):
 
 def test_deleting_a_notebook_leaves_no_row_of_it_and_touches_no_other(make_app):
     app = make_app()
-    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     client = app.test_client()
     owner, other = filled_notebook(app, client), filled_notebook(app, client)
     full = {"notebooks": 1, "notes": 3, "shares": 2, "share_notes": 4, "share_attempts": 1}

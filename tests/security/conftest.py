@@ -6,12 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 from argon2 import PasswordHasher
+from support import CHEAP_HASHER
 
 from notes_service import create_app, registry
 from notes_service.extensions import db
-
-# Real Argon2id, at parameters that take a millisecond: these tests are about who sees what.
-CHEAP_HASHER = dict(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(scope="module")

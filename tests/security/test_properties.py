@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from security.xss_corpus import VECTORS
-from support import new_owner, text_of
+from support import CHEAP_HASHER, new_owner, text_of
 
 from notes_service import registry
 from notes_service.clock import utcnow
@@ -54,7 +54,6 @@ from notes_service.trials.render import Trial, render_trial
 
 # -- The lockout ladder -----------------------------------------------------------------
 
-CHEAP_HASHER = dict(time_cost=1, memory_cost=1024, parallelism=1)  # real Argon2id, a millisecond a check
 RIGHT = "the-right-passcode"
 WRONG = "a-wrong-passcode"
 

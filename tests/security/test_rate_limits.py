@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
-from support import SEED, new_owner
+from support import CHEAP_HASHER, SEED, new_owner
 
 from notes_service import ConfigError, create_app, registry
 from notes_service.config import RATE_LIMITS
@@ -21,7 +21,6 @@ from notes_service.extensions import db
 from notes_service.notes.models import Notebook
 from notes_service.shares.pages import COOKIE_NAME
 
-CHEAP_HASHER = dict(time_cost=1, memory_cost=1024, parallelism=1)
 PASSCODE = "family-code-1"
 
 

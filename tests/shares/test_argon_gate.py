@@ -12,14 +12,12 @@ from contextlib import ExitStack
 
 import pytest
 from argon2 import PasswordHasher
-from support import SEED, new_owner
+from support import CHEAP_HASHER, SEED, new_owner
 
 from notes_service import registry
 from notes_service.errors import Busy
 from notes_service.extensions import db
 from notes_service.shares.passcodes import ArgonGate
-
-CHEAP = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
 def quick(gate: ArgonGate) -> ArgonGate:
@@ -97,7 +95,7 @@ class WatchingHasher(PasswordHasher):
     """Real (small) Argon2id that records, for each new hash, whether a transaction was open."""
 
     def __init__(self) -> None:
-        super().__init__(**CHEAP)
+        super().__init__(**CHEAP_HASHER)
         self.open_during_hash: list[bool] = []
 
     def hash(self, password, *, salt=None):
@@ -120,7 +118,7 @@ def test_share_creation_hashes_outside_any_transaction(make_app, passcode):
 
 def test_share_creation_waits_its_turn_at_the_gate(make_app):
     app = make_app(NOTES_ARGON2_MAX_CONCURRENT="1")
-    registry.of(app).password_hasher = PasswordHasher(**CHEAP)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     quick(registry.of(app).argon_gate)
     owner = new_owner(app.test_client())
     owner.add_note()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
-from support import new_owner
+from support import CHEAP_HASHER, new_owner
 
 from notes_service import registry
 from notes_service.errors import Unauthorized
@@ -21,7 +21,7 @@ class TransactionWatchingHasher(PasswordHasher):
     """A real (small) Argon2id hasher that records whether a transaction was open during verify."""
 
     def __init__(self) -> None:
-        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        super().__init__(**CHEAP_HASHER)
         self.open_during_verify: list[bool] = []
 
     def verify(self, hash, password):

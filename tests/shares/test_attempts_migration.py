@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
-from support import as_before_key_slots, new_owner
+from support import CHEAP_HASHER, as_before_key_slots, new_owner
 
 from notes_service import registry
 from notes_service.extensions import db
@@ -13,7 +13,7 @@ from notes_service.extensions import db
 
 def test_a_streak_left_without_a_lock_is_cleared_and_an_owner_lock_stays(make_app):
     app = make_app()
-    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     client = app.test_client()
     owner = new_owner(client)
     owner.add_note()

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from support import new_owner
+from support import CHEAP_HASHER, new_owner
 
 from notes_service import registry
 from notes_service.clock import utcnow
@@ -20,7 +20,6 @@ from notes_service.extensions import db
 from notes_service.shares import service
 from notes_service.shares.models import Share, ShareAttempt
 
-CHEAP = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 RIGHT = "right-passcode"
 
 # What JSON can carry that is no passcode Argon2 can be given: no UTF-8 form (lone
@@ -45,7 +44,7 @@ UNPROCESSABLE = {
 
 def cheap_app(make_app, **settings):
     app = make_app(**settings)
-    registry.of(app).password_hasher = PasswordHasher(**CHEAP)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     return app
 
 
@@ -120,7 +119,7 @@ class FailingHasher(PasswordHasher):
     """Real Argon2id whose verify fails the way a library error or a dying allocation would."""
 
     def __init__(self, error: BaseException) -> None:
-        super().__init__(**CHEAP)
+        super().__init__(**CHEAP_HASHER)
         self.error = error
 
     def verify(self, hash, password):
@@ -140,7 +139,7 @@ def test_an_error_during_verification_gives_the_reservation_back(make_app, error
     for _ in range(6):
         assert client.post(f"/api/v1/shared/{token}", json={"passcode": RIGHT}).status_code == 500
     assert counters(app, share_id) == UNTOUCHED
-    registry.of(app).password_hasher = PasswordHasher(**CHEAP)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     assert client.post(f"/api/v1/shared/{token}", json={"passcode": RIGHT}).status_code == 200
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from support import new_owner
+from support import CHEAP_HASHER, new_owner
 
 from notes_service import registry
 from notes_service.clock import utcnow
@@ -52,7 +52,7 @@ def attempt(app, token, passcode, now):
 
 def test_lock_ladder_with_a_fake_clock(make_app):
     app = make_app()
-    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     owner, share_id, token = make_share(app, expires_in_days=90)
     now = utcnow()
     for _ in range(4):
@@ -89,7 +89,7 @@ def test_lock_ladder_with_a_fake_clock(make_app):
 
 def test_right_passcode_resets_the_streak(make_app):
     app = make_app()
-    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     _, share_id, token = make_share(app)
     now = utcnow()
     for _ in range(4):
@@ -104,7 +104,7 @@ def test_right_passcode_resets_the_streak(make_app):
 
 def test_locked_share_answers_423_with_retry_after(make_app):
     app = make_app()
-    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     _, _, token = make_share(app)
     client = app.test_client()
     for _ in range(5):
@@ -153,7 +153,7 @@ def test_argon_gate_answers_503_at_once_when_full(make_app):
 
 def test_rate_limit_answers_429_before_any_hashing(make_app):
     app = make_app(NOTES_SHARE_RATE_LIMIT="3 per minute")
-    hasher = CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    hasher = CountingHasher(**CHEAP_HASHER)
     registry.of(app).password_hasher = hasher
     _, _, token = make_share(app)
     client = app.test_client()
@@ -167,7 +167,7 @@ def test_rate_limit_answers_429_before_any_hashing(make_app):
 
 def test_passcode_is_rehashed_when_parameters_change(make_app):
     app = make_app()
-    registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     _, share_id, token = make_share(app)
     with app.app_context():
         old_hash = db.session.get(Share, share_id).passcode_hash

@@ -13,7 +13,7 @@ import redis
 from argon2 import PasswordHasher
 from security.test_rate_limits import LIMITED
 from servers import redis_namespace
-from support import new_owner
+from support import CHEAP_HASHER, new_owner
 
 from notes_service import registry
 from notes_service.config import RATE_LIMITS
@@ -43,7 +43,7 @@ def hosts(make_app, count: int = 2, **env: str) -> list:
     """`count` apps on one database, each with a cheap (still real) Argon2 hasher."""
     apps = [make_app(**env) for _ in range(count)]
     for app in apps:
-        registry.of(app).password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     return apps
 
 
