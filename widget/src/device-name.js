@@ -3,6 +3,7 @@
 // client hints where it has them, else a plain reading of its user-agent string. Only the browser
 // and the system, never a version or a model: the name helps the reader tell devices apart and
 // tells the service nothing it needs.
+import { t } from './i18n.js';
 
 /**
  * @typedef {{brands?: Array<{brand: string}>, platform?: string}} UAData  navigator.userAgentData
@@ -42,6 +43,6 @@ export function deviceName(nav) {
     .map((b) => b.replace(/^Google |^Microsoft /, ''))[0];
   const browser = brand ?? first(BRANDS, ua) ?? (hints?.brands?.length ? 'Chromium' : undefined);
   const system = hints?.platform || first(SYSTEMS, ua);
-  const name = [browser ?? 'Browser', system].filter(Boolean).join(' on ');
+  const name = system ? t('deviceOn', { browser: browser ?? t('browser'), system }) : (browser ?? t('browser'));
   return name.slice(0, 60);
 }

@@ -5,6 +5,7 @@
 // highlight (its note opens).
 import { trimPassage } from './anchoring.js';
 import { colorLabel } from './highlights.js';
+import { t } from './i18n.js';
 import { bodyPreview } from './note-body.js';
 
 const INTERACTIVE = 'a[href],button,input,select,textarea,summary,label,[contenteditable]';
@@ -74,10 +75,11 @@ export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highl
     insideId = now;
     const record = now && notes.find(now);
     if (record) {
-      const words = bodyPreview(record.note.body, doc) || 'no text';
-      ui.announce(`Highlighted passage, ${colorLabel(record.note.color).toLowerCase()}, note: ${words}`);
+      const words = bodyPreview(record.note.body, doc);
+      const color = colorLabel(record.note.color);
+      ui.announce(words ? t('caretIn', { color, words }) : t('caretInEmpty', { color }));
     } else if (before) {
-      ui.announce('End of highlighted passage');
+      ui.announce(t('caretOut'));
     }
   }
 

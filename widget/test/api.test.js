@@ -4,6 +4,9 @@ import { describe, test } from 'node:test';
 import { ApiError, createApi } from '../src/api.js';
 import { repliesApi } from '../src/replies.js';
 import { shareActions } from '../src/shares-panel.js';
+import { useLanguage } from '../src/i18n.js';
+
+await useLanguage('en'); // the words the tests read are the English catalog's
 
 const linksOf = (api) => shareActions({ api, trial: 'NCT07085104', apiBase: 'https://notes.example', hasNotebook: () => true, announce: () => {} });
 

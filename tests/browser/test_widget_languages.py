@@ -1,0 +1,211 @@
+"""The widget in Spanish and Arabic, in Chromium: the panel and each dialog at 390 and 1280 px.
+
+Every visible word comes from the language's catalog (no English sentence of the widget left on
+screen), nothing is clipped or runs out of its box or the viewport, Arabic is right to left, and
+the share dialog sends the language the family will read the share in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from browser.page_tools import wait_for_highlights
+from playwright.sync_api import Locator, Page, expect
+from support import CIRRHOSIS, MOVED, SEED, new_owner
+
+SHOTS = Path("/tmp/fw-shots")
+CATALOGS = Path(__file__).resolve().parents[2] / "widget" / "src" / "catalogs"
+
+# Everything drawn inside the widget's shadow root that is cut off or sticks out: an element wider
+# than its box that hides the rest, or one past the viewport's or its dialog's sides.
+OVERFLOWS = """
+() => {
+  const root = document.querySelector('trial-notes-widget').shadowRoot;
+  const bad = [];
+  for (const el of root.querySelectorAll('*')) {
+    // Form fields scroll their own text; .sr is the screen readers' line, clipped to nothing on purpose.
+    const field = ['INPUT', 'TEXTAREA', 'SELECT', 'OPTION'].includes(el.tagName);
+    if (!el.checkVisibility() || field || el.closest('.sr')) continue;
+    const r = el.getBoundingClientRect();
+    if (!r.width) continue;
+    const name = `${el.tagName.toLowerCase()}.${el.className}: ${el.textContent.trim().slice(0, 40)}`;
+    const style = getComputedStyle(el);
+    const scrolls = ['auto', 'scroll'].includes(style.overflowX);
+    if (!scrolls && el.scrollWidth > el.clientWidth + 1 && style.overflowX !== 'visible') bad.push(`clipped ${name}`);
+    if (r.left < -1 || r.right > innerWidth + 1) bad.push(`outside the viewport ${name}`);
+    const box = el.closest('dialog');
+    if (box && box !== el) {
+      const b = box.getBoundingClientRect();
+      if (r.left < b.left - 1 || r.right > b.right + 1) bad.push(`outside its dialog ${name}`);
+    }
+  }
+  return bad;
+}
+"""
+
+SHADOW_TEXT = "() => document.querySelector('trial-notes-widget').shadowRoot.textContent"
+
+
+def english_words(lang: str) -> list[str]:
+    """The English catalog's sentences (their longest run between placeholders) the language says otherwise."""
+    english = json.loads((CATALOGS / "en.json").read_text("utf-8"))
+    other = json.loads((CATALOGS / f"{lang}.json").read_text("utf-8"))
+    found = []
+    for key, message in english.items():
+        for category, text in message.items() if isinstance(message, dict) else [("", message)]:
+            theirs = other[key] if isinstance(message, str) else other[key].get(category, "")
+            run = max(re.split(r"\{\w+\}", text), key=len).strip()
+            if len(run) >= 8 and run not in json.dumps(other[key], ensure_ascii=False) and run != theirs:
+                found.append(run)
+    return found
+
+
+def no_english_and_nothing_cut(page: Page, lang: str, english: list[str], where: str, width: int) -> None:
+    page.screenshot(path=str(SHOTS / f"widget-{lang}-{where}-{width}.png"))
+    shown = page.evaluate(SHADOW_TEXT)
+    assert [words for words in english if words in shown] == [], where
+    assert page.evaluate(OVERFLOWS) == [], f"{where}: {page.evaluate(OVERFLOWS)}"
+
+
+def close(dialog: Locator, name: str) -> None:
+    dialog.get_by_role("button", name=name, exact=True).last.click()
+    expect(dialog).to_be_hidden()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "es",
+            {
+                "my": "Mis notas",
+                "open": "Abrir nota",
+                "edit": "Editar",
+                "cancel": "Cancelar",
+                "share": "Compartir",
+                "close": "Cerrar",
+                "note": "Tu nota",
+                "editor": "Editar nota",
+                "sharing": "Compartir notas",
+                "key": "Clave de recuperación",
+                "your_key": "Tu clave de recuperación",
+                "restore": "Usar otra clave de recuperación",
+                "link": "Vincular otro dispositivo",
+                "redeem": "Usar un código de vinculación",
+                "devices": "Dispositivos",
+                "your_devices": "Tus dispositivos",
+                "loading": "Cargando…",
+                "notes": "2 notas",
+            },
+        ),
+        (
+            "ar",
+            {
+                "my": "ملاحظاتي",
+                "open": "فتح الملاحظة",
+                "edit": "تعديل",
+                "cancel": "إلغاء",
+                "share": "مشاركة",
+                "close": "إغلاق",
+                "note": "ملاحظتك",
+                "editor": "تعديل الملاحظة",
+                "sharing": "مشاركة الملاحظات",
+                "key": "مفتاح الاسترداد",
+                "your_key": "مفتاح الاسترداد الخاص بك",
+                "restore": "استخدام مفتاح استرداد آخر",
+                "link": "ربط جهاز آخر",
+                "redeem": "استخدام رمز ربط",
+                "devices": "الأجهزة",
+                "your_devices": "أجهزتك",
+                "loading": "جارٍ التحميل…",
+                "notes": "ملاحظتان",
+            },
+        ),
+    ],
+)
+def test_the_panel_and_each_dialog_in_the_readers_language(live, page, lang, words, width):
+    SHOTS.mkdir(exist_ok=True)
+    owner = new_owner(live.app.test_client())
+    owner.add_note(exact=CIRRHOSIS, body="Ask Dr. Lee about the liver tests")
+    owner.add_note(exact=MOVED, body="")
+    owner.share(passcode="family-code-1", label="Para mamá")
+    english = english_words(lang)
+    sent: list[dict] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(json.loads(r.post_data or "{}")) if r.method == "POST" and r.url.endswith("/shares") else None
+        ),
+    )
+    page.set_viewport_size({"width": width, "height": 844 if width == 390 else 900})
+    # Our trial page in the language (?lang=): <html lang> says it, and the widget follows.
+    page.goto(f"{live.url}/trials/{SEED}?lang={lang}")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    page.reload()
+    wait_for_highlights(page, 2)
+    host = page.locator("trial-notes-widget")
+    expect(host).to_have_attribute("lang", lang)
+    expect(host).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
+
+    page.get_by_role("button", name=words["my"]).click()
+    panel = page.get_by_role("dialog", name=words["my"])
+    expect(panel).to_be_visible()
+    direction = panel.evaluate("el => getComputedStyle(el).direction")
+    assert direction == ("rtl" if lang == "ar" else "ltr")
+    if width == 1280:  # the panel docks at the end of the line: the right in Spanish, the left in Arabic
+        box = panel.bounding_box()
+        assert box is not None
+        assert (box["x"] < 10) if lang == "ar" else (box["x"] + box["width"] > width - 10)
+    no_english_and_nothing_cut(page, lang, english, "panel", width)
+
+    # "Your note", then its editor.
+    panel.get_by_role("button", name=words["open"]).first.click()
+    note = page.get_by_role("dialog", name=words["note"])
+    expect(note).to_be_visible()
+    no_english_and_nothing_cut(page, lang, english, "note", width)
+    note.get_by_role("button", name=words["edit"], exact=True).click()
+    editor = page.get_by_role("dialog", name=words["editor"])
+    expect(editor).to_be_visible()
+    no_english_and_nothing_cut(page, lang, english, "editor", width)
+    close(editor, words["cancel"])
+
+    # "Share notes" with "My shares": the family's language is the widget's by default, and sent.
+    if not panel.is_visible():
+        page.get_by_role("button", name=words["my"]).click()
+    panel.get_by_role("button", name=words["share"], exact=True).click()
+    sharing = page.get_by_role("dialog", name=words["sharing"])
+    expect(sharing.locator(".shares > li").first).to_contain_text("Para mamá")
+    expect(sharing.locator("select").last).to_have_value(lang)
+    expect(sharing.locator(".shares > li").first).to_contain_text(words["notes"])
+    sharing.locator(".shares > li").first.scroll_into_view_if_needed()
+    no_english_and_nothing_cut(page, lang, english, "share", width)
+    sharing.locator("button[type=submit]").click()
+    expect(sharing.locator("input[readonly]").first).to_have_value(re.compile("/s/"))
+    no_english_and_nothing_cut(page, lang, english, "shared", width)
+    # (A service without the share's language refuses the field by name; the widget then asks again
+    # without it: the first request is the one that says what the patient chose.)
+    assert sent and sent[0]["language"] == lang
+    close(sharing, words["close"])
+
+    # The recovery key and device dialogs (their modules load on demand).
+    for opener, title, where in [
+        (words["key"], words["your_key"], "recovery"),
+        (words["restore"], words["restore"], "restore"),
+        (words["link"], words["link"], "link"),
+        (words["redeem"], words["redeem"], "redeem"),
+        (words["devices"], words["your_devices"], "devices"),
+    ]:
+        if not panel.is_visible():
+            page.get_by_role("button", name=words["my"]).click()
+        panel.get_by_role("button", name=opener, exact=True).click()
+        dialog = page.get_by_role("dialog", name=title, exact=True)
+        expect(dialog).to_be_visible()
+        expect(dialog).not_to_contain_text(words["loading"])
+        no_english_and_nothing_cut(page, lang, english, where, width)
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+    assert page.js_errors == []  # type: ignore[attr-defined]
