@@ -8,7 +8,6 @@
 // offered to move them into the account (POST /api/v1/notebooks/me/imports); nothing is lost
 // either way. Loaded only on pages whose tag names a grant URL.
 import { deviceName } from './device-name.js';
-import { t } from './i18n.js';
 
 /**
  * @typedef {import('./token-store.js').TokenStore} TokenStore
@@ -20,6 +19,7 @@ import { t } from './i18n.js';
  * @property {string} grantUrl  absolute, or relative to the page
  * @property {TokenStore} own  this browser's own notebook
  * @property {TokenStore} account  the vouched notebook's token ('account' in localStorage)
+ * @property {typeof import('./i18n.js').t} t  the widget's words (handed over: this module adds no chunk to the first load)
  */
 
 const CSS = `
@@ -76,7 +76,7 @@ export async function fetchGrant(view, url) {
  * @param {Vouching} v
  * @returns {Promise<{tokens: TokenStore, refusal?: unknown, created?: boolean}>}
  */
-export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account }) {
+export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account, t }) {
   const whoKey = `trial-notes:account-who:${apiBase}`;
   // Which reader the account's token is for, and its device (storage may be blocked: then nothing).
   /** @type {{mark?: string, device?: string}} */
@@ -117,7 +117,7 @@ export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account
   if (account.read()) await leave();
   try {
     /** @type {{token: string, device_id: string, created: boolean}} */
-    const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator) }, null);
+    const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator, t) }, null);
     account.store(got.token);
     keep({ mark, device: got.device_id });
     return { tokens: account, created: got.created };
@@ -134,6 +134,7 @@ export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account
  *   showError: (err: unknown) => void}} widget
  */
 export async function signIn(v, { ui, use, load, showError }) {
+  const { t } = v;
   const { tokens, refusal } = await vouchedTokens(v);
   use(tokens);
   await load();
@@ -169,7 +170,7 @@ export async function ownNoteCount(api, own) {
  *   reload: () => Promise<number>}} move
  */
 export function offerMove(ctx, { api, own, account, count, reload }) {
-  const { h, view, shadow } = ctx;
+  const { h, view, shadow, t } = ctx;
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(CSS);
   shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];

@@ -6,11 +6,11 @@
 // the page (listeners.js); drawing is highlights.js's, the interface
 // ui.js's, the text matching anchoring.js's.
 import { ApiError, createApi } from './api.js';
-import { describeQuote } from './anchoring.js';
+import { describeQuote, trimPassage } from './anchoring.js';
 import { t, useLanguage } from './i18n.js';
-import { createHighlighter } from './highlights.js';
+import { colorLabel, createHighlighter } from './highlights.js';
 import { createListeners } from './listeners.js';
-import { firstWords, htmlToText, textToHtml } from './note-body.js';
+import { bodyPreview, firstWords, htmlToText, textToHtml } from './note-body.js';
 import { createNotesStore, quoteOf, readable } from './notes-store.js';
 import { bindShortcuts } from './shortcuts.js';
 import { paragraphOf } from './text-range.js';
@@ -100,7 +100,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   /** The words for an error: the ApiError's (the problem's detail, fields, wait), or our own message. */
   function explain(/** @type {unknown} */ err) {
     // "Can't reach the service" is misleading when the page's setup is what stops the request.
-    if (setupProblem && err instanceof ApiError && err.status === 0) return setupProblem.reader;
+    if (setupProblem && err instanceof ApiError && err.status === 0) return t(`setup.${setupProblem.kind}`);
     if (err instanceof ApiError && err.status === 401) {
       tokens.reject();
       return t('accessRemoved');
@@ -118,7 +118,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   import('./selection.js').then(
     ({ watchSelection }) => {
       if (destroyed) return;
-      selection = watchSelection({ doc, view, listeners, getRoot: () => root, notes, ui, highlighter, openNotes });
+      const words = { trimPassage, colorLabel, bodyPreview, t };
+      selection = watchSelection({ doc, view, listeners, getRoot: () => root, notes, ui, highlighter, openNotes, words });
     },
     () => {},
   );
@@ -281,7 +282,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   /** Open the editor for text[start, end) of the root. */
   function startNote(/** @type {number} */ start, /** @type {number} */ end, /** @type {Focusable | null} */ from) {
-    if (setupProblem) return ui.showError(setupProblem.reader);
+    if (setupProblem) return ui.showError(t(`setup.${setupProblem.kind}`));
     const idx = notes.index();
     const selector = idx && describeQuote(idx.text, start, end);
     if (!selector) return;
@@ -451,7 +452,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   function setProblem(/** @type {import('./setup-check.js').SetupProblem | null} */ problem) {
     setupProblem = problem;
-    ui.setUnavailable(problem?.reader ?? '');
+    ui.setUnavailable(problem ? t(`setup.${problem.kind}`) : '');
   }
 
   attach(root);
@@ -460,7 +461,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     const account = createTokenStore(view, apiBase, 'account');
     const use = (/** @type {typeof own} */ t) => (tokens = t);
     import('./accounts.js')
-      .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account }, { ui, use, load, showError }))
+      .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account, t }, { ui, use, load, showError }))
       .catch(showError);
   } else load();
   // The service's /link page carries a link code in its fragment (never sent to a server): use it, then drop it.

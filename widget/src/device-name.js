@@ -3,7 +3,6 @@
 // client hints where it has them, else a plain reading of its user-agent string. Only the browser
 // and the system, never a version or a model: the name helps the reader tell devices apart and
 // tells the service nothing it needs.
-import { t } from './i18n.js';
 
 /**
  * @typedef {{brands?: Array<{brand: string}>, platform?: string}} UAData  navigator.userAgentData
@@ -32,8 +31,9 @@ const first = (/** @type {Array<[RegExp, string]>} */ table, /** @type {string} 
 /**
  * "Chrome on Android", "Firefox on Windows", or "Browser" when nothing is known.
  * @param {{userAgent?: string, userAgentData?: UAData}} nav
+ * @param {typeof import('./i18n.js').t} t  the widget's words (handed over: this module adds no chunk to the first load)
  */
-export function deviceName(nav) {
+export function deviceName(nav, t) {
   const ua = nav.userAgent ?? '';
   const hints = nav.userAgentData;
   // Client hints list the engine and a GREASE brand ("Not_A Brand") beside the browser's own.

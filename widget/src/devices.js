@@ -4,7 +4,6 @@
 // token for that notebook), and "Your devices" (name, when linked, last used; "Remove" asks first).
 // Loaded on demand from My notes, or by the service's /link page (the code in the URL fragment).
 import { deviceName } from './device-name.js';
-import { day as date, t } from './i18n.js';
 import { qrSvg } from './qr.js';
 
 /**
@@ -40,7 +39,6 @@ export function timeLeft(/** @type {number} */ until, /** @type {number} */ now)
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-const day = (/** @type {string | null} */ iso) => date(iso) || t('notYet');
 
 /** @type {WeakMap<ShadowRoot, ReturnType<typeof build>>} */
 const built = new WeakMap();
@@ -82,7 +80,8 @@ async function busy(button, dialog, explain, task) {
  * @param {Linker} linker
  */
 function build(ctx, linker) {
-  const { doc, view, shadow, explain, h, modalDialog } = ctx;
+  const { doc, view, shadow, explain, h, modalDialog, t } = ctx;
+  const day = (/** @type {string | null} */ iso) => ctx.day(iso) || t('notYet');
   const { api } = linker;
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(CSS);
@@ -184,7 +183,7 @@ function build(ctx, linker) {
       const before = tokens.usable() ? tokens.read() : null;
       // A used, expired or unknown code: the service's one problem says what to do next.
       /** @type {Redeemed} */
-      const got = await api.call('POST', '/api/v1/link-codes/redeem', { code, device_name: deviceName(view.navigator) }, null);
+      const got = await api.call('POST', '/api/v1/link-codes/redeem', { code, device_name: deviceName(view.navigator, t) }, null);
       // Nothing lost: the notes this browser had move into the linked notebook before its token goes.
       // If they can't, the new device is taken back (best effort), so no half-linked browser is left.
       if (before) {

@@ -5,12 +5,12 @@
 // Loaded on demand (the first note, or "Recovery key" in My notes); the element builder comes
 // with the interface's context, so dom.js stays in the first load's chunk. What was done with the key is
 // remembered in localStorage by the token store, so "My notes" can say whether it was saved.
-import { day, t } from './i18n.js';
 import { qrSvg } from './qr.js';
 
 /**
  * @typedef {import('./ui.js').Context} Context
  * @typedef {import('./dom.js').Focusable} Focusable
+ * @typedef {typeof import('./i18n.js').t} Words
  * @typedef {object} Keeper
  * @property {() => import('./token-store.js').TokenStore} tokens  the notebook token in use: its key
  * @property {string} apiBase  the service, named on the sheet
@@ -41,10 +41,11 @@ const PAGE_PRINT = '@media print{body>:not(trial-notes-widget){display:none!impo
 /** The key in groups of four, easier to copy by hand; spaces are ignored when it is pasted back. */
 export const groupKey = (/** @type {string} */ key) => key.replace(/(.{4})(?=.)/g, '$1 ');
 
-const HOW_TO = () => [t('howTo.1'), t('howTo.2'), t('howTo.3')];
+/** The steps, in the widget's words (`t`: i18n.js's, handed over by the interface). */
+const howTo = (/** @type {Words} */ t) => [t('howTo.1'), t('howTo.2'), t('howTo.3')];
 
 /** The text file "Download" saves. */
-export function keyFile(/** @type {string} */ key, /** @type {string} */ apiBase, now = new Date()) {
+export function keyFile(/** @type {string} */ key, /** @type {string} */ apiBase, /** @type {Words} */ t, now = new Date()) {
   return [
     t('file.title'),
     '',
@@ -54,7 +55,7 @@ export function keyFile(/** @type {string} */ key, /** @type {string} */ apiBase
     t('file.private'),
     '',
     t('file.howTo'),
-    ...HOW_TO().map((step, i) => t('file.step', { i: i + 1, step })),
+    ...howTo(t).map((step, i) => t('file.step', { i: i + 1, step })),
     '',
     t('file.saved', { date: now.toISOString().slice(0, 10) }),
     '',
@@ -80,7 +81,7 @@ export function recovery(ctx, keeper) {
  * @param {Keeper} keeper
  */
 function build(ctx, keeper) {
-  const { doc, view, shadow, h, modalDialog } = ctx;
+  const { doc, view, shadow, h, modalDialog, t, day } = ctx;
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(CSS);
   shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
@@ -123,7 +124,7 @@ function build(ctx, keeper) {
     sheetKey,
     sheetQr,
     h('h2', null, t('sheet.howTo')),
-    h('ol', null, HOW_TO().map((step) => h('li', null, step))),
+    h('ol', null, howTo(t).map((step) => h('li', null, step))),
     h('p', null, t('sheet.scan')),
     h('h2', null, t('sheet.safe')),
     h(
@@ -206,7 +207,7 @@ function build(ctx, keeper) {
     if (await ctx.copy(field, t('keyCopied'))) keep('copied');
   });
   download.addEventListener('click', () => {
-    const url = view.URL.createObjectURL(new view.Blob([keyFile(key(), keeper.apiBase)], { type: 'text/plain' }));
+    const url = view.URL.createObjectURL(new view.Blob([keyFile(key(), keeper.apiBase, t)], { type: 'text/plain' }));
     const a = h('a', { href: url, download: 'trial-notes-recovery-key.txt' });
     a.click();
     view.setTimeout(() => view.URL.revokeObjectURL(url), 1000);

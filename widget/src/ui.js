@@ -40,6 +40,8 @@ export const HOST_TAG = 'trial-notes-widget';
  * @property {(message: string) => void} announce
  * @property {typeof h} h  the element builder (dom.js), handed over so that an on-demand module adds no chunk
  * @property {typeof modalDialog} modalDialog
+ * @property {typeof t} t  the widget's words (i18n.js), handed over like `h`
+ * @property {typeof day} day  a date in the widget's language
  * @property {() => void} refresh  show the panel's recovery key and devices state again
  * @property {(dialog: {el: HTMLDialogElement, alert: HTMLElement, status: HTMLElement}) => void} register
  *   a modal dialog of the module's: errors and announcements go into it while it is open
@@ -233,6 +235,8 @@ export function createUI(doc, actions) {
     announce: (message) => announce(message),
     h,
     modalDialog,
+    t,
+    day,
     refresh: () => showKeyState(),
     register: (d) => more.push(d),
   };
