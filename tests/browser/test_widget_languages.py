@@ -12,7 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
+from browser.conftest import serve
 from browser.page_tools import wait_for_highlights
+from browser.test_embedding import HOST_PAGE, trial_article
 from playwright.sync_api import Locator, Page, expect
 from support import CIRRHOSIS, MOVED, SEED, new_owner
 
@@ -209,3 +211,64 @@ def test_the_panel_and_each_dialog_in_the_readers_language(live, page, lang, wor
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def host_page(
+    root: Path, live, name: str, html_lang: str | None, data_lang: str | None, notes_root: bool = True
+) -> None:
+    """The seed trial on another site, its <html lang> and the tag's data-lang as given."""
+    page = HOST_PAGE.format(api=live.url, trial=SEED, article=trial_article(live), style="")
+    page = page.replace('<html lang="en">', f'<html lang="{html_lang}">' if html_lang else "<html>")
+    if data_lang:
+        page = page.replace(f'data-trial="{SEED}"', f'data-trial="{SEED}" data-lang="{data_lang}"')
+    if not notes_root:
+        page = page.replace("<article data-notes-root>", "<article>")
+    (root / name).write_text(page)
+
+
+@pytest.mark.parametrize(
+    ("html_lang", "data_lang", "browser_locale", "spoken"),
+    [
+        ("ar", "es", "en-US", "es"),  # the tag's data-lang first
+        ("ar-EG", None, "es-ES", "ar"),  # then the page's lang
+        ("fr", None, "es-ES", "en"),  # a page in a language the widget lacks: English, not the browser's
+        (None, None, "es-ES", "es"),  # a page that says nothing: the browser's languages
+    ],
+)
+def test_the_widget_speaks_the_tag_s_then_the_page_s_then_the_browser_s_language(
+    make_app, host_site, browser, html_lang, data_lang, browser_locale, spoken
+):
+    host_url, root = host_site
+    server = serve(make_app(NOTES_ALLOWED_ORIGINS=host_url))
+    try:
+        host_page(root, server, "trial.html", html_lang, data_lang)
+        context = browser.new_context(locale=browser_locale)
+        page = context.new_page()
+        page.goto(f"{host_url}/trial.html")
+        my_notes = {"en": "My notes", "es": "Mis notas", "ar": "ملاحظاتي"}[spoken]
+        expect(page.get_by_role("button", name=my_notes)).to_be_visible()
+        host = page.locator("trial-notes-widget")
+        expect(host).to_have_attribute("lang", spoken)
+        expect(host).to_have_attribute("dir", "rtl" if spoken == "ar" else "ltr")
+        context.close()
+    finally:
+        server.stop()
+
+
+def test_an_embedding_mistake_is_explained_to_the_reader_in_their_language(make_app, host_site, page):
+    """No data-notes-root on a Spanish page: "My notes" says so in Spanish (the console stays English)."""
+    host_url, root = host_site
+    server = serve(make_app(NOTES_ALLOWED_ORIGINS=host_url))
+    try:
+        host_page(root, server, "no-root.html", "es", None, notes_root=False)
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        page.goto(f"{host_url}/no-root.html")
+        page.get_by_role("button", name="Mis notas").click()
+        panel = page.get_by_role("dialog", name="Mis notas")
+        expect(panel.get_by_role("alert")).to_have_text("No se pueden añadir notas en esta página.", timeout=10_000)
+        assert any("data-notes-root" in line for line in console)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(SHOTS / "widget-es-no-root-390.png"))
+    finally:
+        server.stop()
