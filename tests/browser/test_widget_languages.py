@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from browser.conftest import serve
 from browser.page_tools import wait_for_highlights
 from browser.test_embedding import HOST_PAGE, trial_article
+from browser.test_widget_replies import violations
 from playwright.sync_api import Locator, Page, expect
 from support import CIRRHOSIS, MOVED, SEED, new_owner
 
@@ -65,11 +67,15 @@ def english_words(lang: str) -> list[str]:
     return found
 
 
-def no_english_and_nothing_cut(page: Page, lang: str, english: list[str], where: str, width: int) -> None:
+def no_english_and_nothing_cut(
+    page: Page, lang: str, english: list[str], axe: dict[str, list[str]], where: str, width: int
+) -> None:
     page.screenshot(path=str(SHOTS / f"widget-{lang}-{where}-{width}.png"))
     shown = page.evaluate(SHADOW_TEXT)
     assert [words for words in english if words in shown] == [], where
     assert page.evaluate(OVERFLOWS) == [], f"{where}: {page.evaluate(OVERFLOWS)}"
+    if width == 390:  # axe-core looks inside the open shadow root; once per state is enough
+        axe[where] = violations(Axe(), page)
 
 
 def close(dialog: Locator, name: str) -> None:
@@ -136,6 +142,7 @@ def test_the_panel_and_each_dialog_in_the_readers_language(live, page, lang, wor
     owner.add_note(exact=MOVED, body="")
     owner.share(passcode="family-code-1", label="Para mamá")
     english = english_words(lang)
+    axe: dict[str, list[str]] = {}  # axe-core's violations by state, at 390 px
     sent: list[dict] = []
     page.on(
         "request",
@@ -162,17 +169,17 @@ def test_the_panel_and_each_dialog_in_the_readers_language(live, page, lang, wor
         box = panel.bounding_box()
         assert box is not None
         assert (box["x"] < 10) if lang == "ar" else (box["x"] + box["width"] > width - 10)
-    no_english_and_nothing_cut(page, lang, english, "panel", width)
+    no_english_and_nothing_cut(page, lang, english, axe, "panel", width)
 
     # "Your note", then its editor.
     panel.get_by_role("button", name=words["open"]).first.click()
     note = page.get_by_role("dialog", name=words["note"])
     expect(note).to_be_visible()
-    no_english_and_nothing_cut(page, lang, english, "note", width)
+    no_english_and_nothing_cut(page, lang, english, axe, "note", width)
     note.get_by_role("button", name=words["edit"], exact=True).click()
     editor = page.get_by_role("dialog", name=words["editor"])
     expect(editor).to_be_visible()
-    no_english_and_nothing_cut(page, lang, english, "editor", width)
+    no_english_and_nothing_cut(page, lang, english, axe, "editor", width)
     close(editor, words["cancel"])
 
     # "Share notes" with "My shares": the family's language is the widget's by default, and sent.
@@ -184,10 +191,10 @@ def test_the_panel_and_each_dialog_in_the_readers_language(live, page, lang, wor
     expect(sharing.locator("select").last).to_have_value(lang)
     expect(sharing.locator(".shares > li").first).to_contain_text(words["notes"])
     sharing.locator(".shares > li").first.scroll_into_view_if_needed()
-    no_english_and_nothing_cut(page, lang, english, "share", width)
+    no_english_and_nothing_cut(page, lang, english, axe, "share", width)
     sharing.locator("button[type=submit]").click()
     expect(sharing.locator("input[readonly]").first).to_have_value(re.compile("/s/"))
-    no_english_and_nothing_cut(page, lang, english, "shared", width)
+    no_english_and_nothing_cut(page, lang, english, axe, "shared", width)
     # (A service without the share's language refuses the field by name; the widget then asks again
     # without it: the first request is the one that says what the patient chose.)
     assert sent and sent[0]["language"] == lang
@@ -207,9 +214,10 @@ def test_the_panel_and_each_dialog_in_the_readers_language(live, page, lang, wor
         dialog = page.get_by_role("dialog", name=title, exact=True)
         expect(dialog).to_be_visible()
         expect(dialog).not_to_contain_text(words["loading"])
-        no_english_and_nothing_cut(page, lang, english, where, width)
+        no_english_and_nothing_cut(page, lang, english, axe, where, width)
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
+    assert axe == {where: [] for where in axe}
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
