@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from browser.conftest import serve
-from browser.page_tools import wait_for_highlights
+from browser.page_tools import select_text, wait_for_highlights
 from browser.test_embedding import HOST_PAGE, trial_article
-from browser.test_widget_replies import violations
+from browser.test_overlaps import click_on_text
+from browser.test_widget_replies import PASSCODE, reply_through_the_api, violations
 from playwright.sync_api import Locator, Page, expect
 from support import CIRRHOSIS, MOVED, SEED, new_owner
 
@@ -280,3 +281,82 @@ def test_an_embedding_mistake_is_explained_to_the_reader_in_their_language(make_
         page.screenshot(path=str(SHOTS / "widget-es-no-root-390.png"))
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "es",
+            {
+                "add": "Añadir nota",
+                "new": "Nueva nota",
+                "cancel": "Cancelar",
+                "which": "Notas en este pasaje",
+                "my": "Mis notas",
+                "replies": "Respuestas",
+                "close": "Cerrar",
+                "purple": "Morado",
+            },
+        ),
+        (
+            "ar",
+            {
+                "add": "إضافة ملاحظة",
+                "new": "ملاحظة جديدة",
+                "cancel": "إلغاء",
+                "which": "الملاحظات على هذا المقطع",
+                "my": "ملاحظاتي",
+                "replies": "الردود",
+                "close": "إغلاق",
+                "purple": "بنفسجي",
+            },
+        ),
+    ],
+)
+def test_adding_choosing_and_replies_in_the_readers_language(live, page, lang, words, width):
+    """ "Add note" and the new note's editor, the choice where passages cross, the family's replies."""
+    SHOTS.mkdir(exist_ok=True)
+    owner = new_owner(live.app.test_client())
+    outer = owner.add_note(exact=CIRRHOSIS, body="the whole criterion", color="blue")
+    owner.add_note(exact="Class B", body="what is class B?", color="purple")
+    share = owner.share(passcode=PASSCODE)
+    reply_through_the_api(owner, share, outer["id"], "Ask about it on Monday", "Maria")
+    english = english_words(lang)
+    axe: dict[str, list[str]] = {}
+    page.set_viewport_size({"width": width, "height": 844 if width == 390 else 900})
+    page.goto(f"{live.url}/trials/{SEED}?lang={lang}")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    page.reload()
+    wait_for_highlights(page, 2)
+    page.wait_for_function("() => [...CSS.highlights.keys()].some((k) => k.startsWith('trial-notes-mix-'))")
+
+    select_text(page, CIRRHOSIS)  # scrolls the passage into view
+    page.evaluate("getSelection().removeAllRanges()")
+    click_on_text(page, "Class B")
+    chooser = page.get_by_role("dialog", name=words["which"])
+    expect(chooser).to_be_visible()
+    expect(chooser.get_by_role("button").first).to_contain_text(words["purple"])
+    no_english_and_nothing_cut(page, lang, english, axe, "chooser", width)
+    close(chooser, words["cancel"])
+
+    page.get_by_role("button", name=words["my"]).click()
+    panel = page.get_by_role("dialog", name=words["my"])
+    panel.get_by_role("button", name=re.compile(f"^{words['replies']}")).click()
+    replies = page.get_by_role("dialog", name=re.compile(f"^{words['replies']}"))
+    expect(replies.get_by_text("Ask about it on Monday")).to_be_visible()
+    no_english_and_nothing_cut(page, lang, english, axe, "replies", width)
+    close(replies, words["close"])
+    page.keyboard.press("Escape")  # focus is back in the panel: Escape hides it
+    expect(panel).to_be_hidden()
+
+    select_text(page, "Any form of primary")
+    page.get_by_role("button", name=words["add"]).click()
+    editor = page.get_by_role("dialog", name=words["new"])
+    expect(editor).to_be_visible()
+    no_english_and_nothing_cut(page, lang, english, axe, "new-note", width)
+    close(editor, words["cancel"])
+    if width == 390:
+        assert axe == {where: [] for where in axe}
+    assert page.js_errors == []  # type: ignore[attr-defined]
