@@ -14,7 +14,8 @@ import { build } from 'esbuild';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const STATIC = join(HERE, '..', 'notes_service', 'static');
 const PARTS = join(STATIC, 'widget');
-const COMMON = { bundle: true, minify: true, target: 'es2022', logLevel: 'warning' };
+// UTF-8 out: the catalogs' Arabic and Spanish as written, not six-byte \u escapes (modules are UTF-8).
+const COMMON = { bundle: true, minify: true, target: 'es2022', charset: 'utf8', logLevel: 'warning' };
 
 /**
  * Build the loader and the modules; with write false, nothing touches the disk.
@@ -46,12 +47,21 @@ export async function buildWidget({ write = true } = {}) {
     for (const dep of outputs[path].imports) if (dep.kind === 'import-statement') visit(dep.path);
   };
   visit(key(entry.path));
+  // Each language's catalog (src/catalogs/<code>.json, imported by i18n.js): the loader fetches the
+  // chosen one beside the app.
+  /** @type {Record<string, string>} */
+  const catalogs = {};
+  for (const f of modules.outputFiles) {
+    const source = outputs[key(f.path)]?.entryPoint ?? '';
+    const code = /catalogs\/(\w+)\.json$/.exec(source)?.[1];
+    if (code) catalogs[code] = basename(f.path);
+  }
   const loader = await build({
     ...COMMON,
     entryPoints: [join(HERE, 'src', 'main.js')],
     format: 'iife',
     outfile: join(STATIC, 'widget.js'),
-    define: { WIDGET_APP: JSON.stringify(basename(entry.path)) },
+    define: { WIDGET_APP: JSON.stringify(basename(entry.path)), WIDGET_CATALOGS: JSON.stringify(catalogs) },
     write: false,
   });
   const files = [...loader.outputFiles, ...modules.outputFiles];

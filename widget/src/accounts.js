@@ -19,10 +19,11 @@ import { deviceName } from './device-name.js';
  * @property {string} grantUrl  absolute, or relative to the page
  * @property {TokenStore} own  this browser's own notebook
  * @property {TokenStore} account  the vouched notebook's token ('account' in localStorage)
+ * @property {typeof import('./i18n.js').t} t  the widget's words (handed over: this module adds no chunk to the first load)
  */
 
 const CSS = `
-.notice{position:fixed;right:16px;bottom:76px;z-index:2147483001;width:min(24rem,calc(100vw - 32px));background:#fff;border:1px solid #1d4ed8;border-left-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
+.notice{position:fixed;inset-inline-end:16px;bottom:76px;z-index:2147483001;width:min(24rem,calc(100vw - 32px));background:#fff;border:1px solid #1d4ed8;border-inline-start-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
 .notice h3{margin:0 0 4px}
 .notice .row{margin-top:10px}
 `;
@@ -75,7 +76,7 @@ export async function fetchGrant(view, url) {
  * @param {Vouching} v
  * @returns {Promise<{tokens: TokenStore, refusal?: unknown, created?: boolean}>}
  */
-export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account }) {
+export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account, t }) {
   const whoKey = `trial-notes:account-who:${apiBase}`;
   // Which reader the account's token is for, and its device (storage may be blocked: then nothing).
   /** @type {{mark?: string, device?: string}} */
@@ -116,7 +117,7 @@ export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account
   if (account.read()) await leave();
   try {
     /** @type {{token: string, device_id: string, created: boolean}} */
-    const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator) }, null);
+    const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator, t) }, null);
     account.store(got.token);
     keep({ mark, device: got.device_id });
     return { tokens: account, created: got.created };
@@ -133,11 +134,12 @@ export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account
  *   showError: (err: unknown) => void}} widget
  */
 export async function signIn(v, { ui, use, load, showError }) {
+  const { t } = v;
   const { tokens, refusal } = await vouchedTokens(v);
   use(tokens);
   await load();
   // Said in the service's words, and not as a 401 of this browser's own token (which is fine).
-  if (refusal) return showError(new Error(`Your account's notes could not be opened. ${refusal instanceof Error ? refusal.message : ''}`));
+  if (refusal) return showError(new Error(t('accountRefused', { why: refusal instanceof Error ? refusal.message : '' }).trim()));
   const count = tokens === v.account ? await ownNoteCount(v.api, v.own) : 0;
   if (count) ui.withModule(async () => null, (_, ctx) => offerMove(ctx, { ...v, count, reload: load }));
 }
@@ -168,25 +170,24 @@ export async function ownNoteCount(api, own) {
  *   reload: () => Promise<number>}} move
  */
 export function offerMove(ctx, { api, own, account, count, reload }) {
-  const { h, view, shadow } = ctx;
+  const { h, view, shadow, t } = ctx;
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(CSS);
   shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
   const alert = h('div', { class: 'alert', role: 'alert' });
-  const moveButton = h('button', { class: 'primary' }, 'Move them into my account');
+  const moveButton = h('button', { class: 'primary' }, t('moveIn'));
   const id = `tn-move-${Date.now()}`;
-  const it = count === 1 ? 'it' : 'them';
   const notice = h(
     'div',
     { class: 'notice', role: 'region', 'aria-labelledby': id },
-    h('h3', { id }, 'Notes from before you signed in'),
+    h('h3', { id }, t('beforeSignIn')),
     h(
       'p',
       null,
-      `This browser has ${count} ${count === 1 ? 'note' : 'notes'} of its own. Move ${it} into your account, to see ${it} on every device where you sign in? Links shared from ${it} would stop working. Kept apart, ${count === 1 ? 'it shows' : 'they show'} here again when you sign out.`,
+      t('moveOffer', { n: count }),
     ),
     alert,
-    h('div', { class: 'row' }, moveButton, h('button', { onclick: () => notice.remove() }, 'Keep them apart')),
+    h('div', { class: 'row' }, moveButton, h('button', { onclick: () => notice.remove() }, t('keepApart'))),
   );
   moveButton.addEventListener('click', async () => {
     if (moveButton.getAttribute('aria-busy') === 'true') return;
@@ -199,13 +200,13 @@ export function offerMove(ctx, { api, own, account, count, reload }) {
       await reload();
       notice.remove();
       ctx.refresh();
-      ctx.announce(`${done.moved} ${done.moved === 1 ? 'note' : 'notes'} moved into your account.`);
+      ctx.announce(t('moved', { n: done.moved }));
     } catch (err) {
       // A 401 names the browser's own token (the account's was just accepted): nothing left to move.
       if (err instanceof Error && 'status' in err && err.status === 401) {
         own.forget();
         notice.remove();
-        ctx.announce('The notes from before you signed in could no longer be opened.');
+        ctx.announce(t('moveGone'));
       } else {
         alert.textContent = ctx.explain(err);
       }

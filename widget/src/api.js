@@ -3,6 +3,8 @@
 // referrer (the host page's address is none of our business); the owner is
 // known only by the bearer token.
 
+import { language, t } from './i18n.js';
+
 /**
  * The shapes the widget reads (the OpenAPI document has them all).
  * @typedef {import('./anchoring.js').Selector} Selector
@@ -26,6 +28,7 @@
  * @property {string} [sender_name]  shown to the family before the passcode
  * @property {string} [label]  the owner's own name for the share
  * @property {boolean} [replies_allowed]
+ * @property {string} [language]  the language the family reads the share in (en, es, ar)
  * @typedef {object} Share
  * @property {string} id
  * @property {string} url  absolute, or relative to the service origin
@@ -55,15 +58,8 @@
  * @typedef {Record<string, string | string[]>} FieldErrors
  */
 
-// The 422 `errors` fields a user can fix in the widget, by the names the widget shows.
-/** @type {Record<string, string>} */
-const FIELDS = {
-  body: 'Note',
-  target: 'Highlighted text',
-  passcode: 'Passcode',
-  sender_name: 'Your name',
-  label: 'Label',
-};
+// The 422 `errors` fields a user can fix in the widget: the catalog's names for them ("field.body").
+const FIELDS = ['body', 'target', 'passcode', 'sender_name', 'label'];
 
 /**
  * A failed call: status 0 for a network failure, else the problem's (RFC 9457)
@@ -80,12 +76,12 @@ export class ApiError extends Error {
   constructor(status, title, detail = '', extra = {}) {
     // Only 422s carry `errors`; fields the widget has no words for are left to the detail.
     const fields = Object.entries(extra.errors || {}).map(([name, said]) => {
-      const label = FIELDS[name.split('.')[0]];
-      return label && `${label} ${[said].flat().join('; ')}.`;
+      const field = name.split('.')[0];
+      return FIELDS.includes(field) && t('fieldSaid', { field: t(`field.${field}`), said: [said].flat().join('; ') });
     });
     // Retry-After in seconds, the form the service sends (a date or junk gives NaN: no wait said).
     const wait = Math.ceil(Number(extra.retryAfter));
-    const words = [detail || `${title}.`, ...fields, wait > 0 && `Try again in ${wait} second${wait > 1 ? 's' : ''}.`];
+    const words = [detail || t('sentence', { title }), ...fields, wait > 0 && t('tryAgainIn', { n: wait })];
     super(words.filter(Boolean).join(' '));
     this.name = 'ApiError';
     this.status = status;
@@ -129,7 +125,8 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
    */
   async function call(method, path, body, token = getToken()) {
     /** @type {Record<string, string>} */
-    const headers = { Accept: 'application/json, application/problem+json' };
+    // The service's problem words come in the widget's language (a CORS-safelisted header).
+    const headers = { Accept: 'application/json, application/problem+json', 'Accept-Language': language() };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let response;
@@ -145,7 +142,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
       });
     } catch {
       // fetch rejects with an opaque TypeError for DNS, offline and CORS failures alike.
-      throw new ApiError(0, '', "Can't reach the notes service. Check your connection and try again.");
+      throw new ApiError(0, '', t('unreachable'));
     }
     if (response.status === 204) return /** @type {T} */ (null); // the routes that answer 204 are typed null
     let data = null;
@@ -159,13 +156,13 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
       const problem = data && typeof data === 'object' ? data : {};
       throw new ApiError(
         response.status,
-        problem.title || response.statusText || `The notes service answered ${response.status}`,
+        problem.title || response.statusText || t('answered', { status: String(response.status) }),
         problem.detail || '',
         { errors: problem.errors, retryAfter: response.headers.get('Retry-After') },
       );
     }
     if (data === null) {
-      throw new ApiError(response.status, 'Unexpected answer from the notes service');
+      throw new ApiError(response.status, t('unexpected'));
     }
     return data;
   }
@@ -193,7 +190,7 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
       items.push(...(page[key] || []));
       cursor = page.next;
       if (!cursor) return items;
-      if (seen.has(cursor)) throw new ApiError(0, 'Unexpected answer from the notes service');
+      if (seen.has(cursor)) throw new ApiError(0, t('unexpected'));
       seen.add(cursor);
     }
   }

@@ -6,12 +6,12 @@
 // the page (listeners.js); drawing is highlights.js's, the interface
 // ui.js's, the text matching anchoring.js's.
 import { ApiError, createApi } from './api.js';
-import { describeQuote } from './anchoring.js';
-import { createHighlighter } from './highlights.js';
+import { describeQuote, trimPassage } from './anchoring.js';
+import { t, useLanguage } from './i18n.js';
+import { colorLabel, createHighlighter } from './highlights.js';
 import { createListeners } from './listeners.js';
-import { firstWords, htmlToText, textToHtml } from './note-body.js';
+import { bodyPreview, firstWords, htmlToText, textToHtml } from './note-body.js';
 import { createNotesStore, quoteOf, readable } from './notes-store.js';
-import { watchSelection } from './selection.js';
 import { bindShortcuts } from './shortcuts.js';
 import { paragraphOf } from './text-range.js';
 import { createTokenStore } from './token-store.js';
@@ -48,11 +48,17 @@ export const DESTROY_EVENT = 'trial-notes:destroy';
  */
 
 /**
- * Start the widget unless the page has it already (its tag was included twice).
- * @param {Options} options
+ * Start the widget in `lang` (language.js chose it) once its words are here, unless the page has it
+ * already (its tag was included twice).
+ * @param {Options & {lang: string}} options
  */
 export function boot(options) {
-  if (!options.doc.querySelector(HOST_TAG)) startWidget(options);
+  return useLanguage(options.lang).then(
+    () => {
+      if (!options.doc.querySelector(HOST_TAG)) startWidget(options);
+    },
+    (err) => console.warn(`Trial Notes: the widget's words could not be loaded: ${err}`),
+  );
 }
 
 /**
@@ -94,10 +100,10 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   /** The words for an error: the ApiError's (the problem's detail, fields, wait), or our own message. */
   function explain(/** @type {unknown} */ err) {
     // "Can't reach the service" is misleading when the page's setup is what stops the request.
-    if (setupProblem && err instanceof ApiError && err.status === 0) return setupProblem.reader;
+    if (setupProblem && err instanceof ApiError && err.status === 0) return t(`setup.${setupProblem.kind}`);
     if (err instanceof ApiError && err.status === 401) {
       tokens.reject();
-      return 'This browser’s access to the notebook was removed. To open it here again, use a link code from another device, or your recovery key.';
+      return t('accessRemoved');
     }
     return (err instanceof Error && err.message) || String(err);
   }
@@ -105,16 +111,18 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   const showError = (/** @type {unknown} */ err) =>
     ui.showError(explain(err), { offerKey: err instanceof ApiError && err.status === 401 });
 
-  const selection = watchSelection({
-    doc,
-    view,
-    listeners,
-    getRoot: () => root,
-    notes,
-    ui,
-    highlighter,
-    openNotes,
-  });
+  /** @type {import('./selection.js').SelectionWatch | null} the selection observer, once its module is here */
+  let selection = null;
+  // It is not needed to draw the notes: its module is fetched beside them, and picks up a selection
+  // made before it came. (If it can't be fetched, notes still show and open from "My notes".)
+  import('./selection.js').then(
+    ({ watchSelection }) => {
+      if (destroyed) return;
+      const words = { trimPassage, colorLabel, bodyPreview, t };
+      selection = watchSelection({ doc, view, listeners, getRoot: () => root, notes, ui, highlighter, openNotes, words });
+    },
+    () => {},
+  );
   bindShortcuts({ doc, listeners, ui, addNote: () => addFromSelection() });
 
   /** @type {import('./replies.js').Replies | null} the family's replies, once their module is here */
@@ -233,20 +241,20 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   async function useKey(/** @type {string} */ text) {
     const token = text.replace(/\s+/g, ''); // the printed sheet groups it in fours
-    if (!token) throw new Error('Paste a recovery key first.');
+    if (!token) throw new Error(t('pasteKeyFirst'));
     let data;
     try {
       data = await api.listNotes(trial, token);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
-        throw new Error("That recovery key didn't open a notebook. Check that you pasted all of it.");
+        throw new Error(t('keyDidNotOpen'));
       }
       throw err;
     }
     tokens.store(token);
     setNotes(data.notes);
     ui.hideToast();
-    ui.announce(`Recovery key accepted. ${data.notes.length} ${data.notes.length === 1 ? 'note' : 'notes'} on this page.`);
+    ui.announce(t('keyAccepted', { n: data.notes.length }));
   }
 
   // ---- the recovery key and devices (on-demand modules) ----
@@ -274,14 +282,14 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   /** Open the editor for text[start, end) of the root. */
   function startNote(/** @type {number} */ start, /** @type {number} */ end, /** @type {Focusable | null} */ from) {
-    if (setupProblem) return ui.showError(setupProblem.reader);
+    if (setupProblem) return ui.showError(t(`setup.${setupProblem.kind}`));
     const idx = notes.index();
     const selector = idx && describeQuote(idx.text, start, end);
     if (!selector) return;
     ui.hideAdder();
     const quote = selector[0].exact;
     const opened = ui.openEditor(
-      { title: 'New note', quote, text: '', color: lastColor },
+      { title: t('newNote'), quote, text: '', color: lastColor },
       async ({ text, color }) => {
         const created = await ensureNotebook();
         const note = await api.createNote(trial, { target: { selector }, body: textToHtml(text), color });
@@ -290,37 +298,30 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
         redraw();
         const sel = view.getSelection();
         if (sel?.rangeCount && sel.anchorNode && root?.contains(sel.anchorNode)) sel.collapseToEnd();
-        ui.announce(
-          created
-            ? 'Note saved. Your notes are kept in this browser only: save your recovery key.'
-            : 'Note saved.',
-        );
+        ui.announce(created ? t('savedFirst') : t('saved'));
         if (created) ui.withModule(recoveryModule, (m, ctx) => m.recovery(ctx, keeper).offer());
       },
       from,
     );
-    opened.then((open) => open && ui.announce(`Adding a note to “${firstWords(quote)}”.`));
+    opened.then((open) => open && ui.announce(t('adding', { words: firstWords(quote) })));
   }
 
   function addFromSelection() {
-    const offsets = selection.offsets();
+    const offsets = selection?.offsets();
     if (offsets) return startNote(offsets.start, offsets.end, null);
-    if (selection.caret()) return addToParagraph(null);
+    if (selection?.caret()) return addToParagraph(null);
     // Nothing to note yet: the panel is where a keyboard user can go from here.
-    const say = () =>
-      ui.showError('Select some text in the trial first (Ctrl+F can select words by keyboard), then press Alt+N.');
+    const say = () => ui.showError(t('selectFirst'));
     if (ui.panelOpen()) say();
     else ui.openPanel().then(say);
   }
 
   function addToParagraph(/** @type {Focusable | null} */ from) {
-    const caret = selection.caret();
+    const caret = selection?.caret();
     const paragraph = root && caret && paragraphOf(root, caret.node);
     const idx = notes.index();
     if (!paragraph || !idx) {
-      ui.showError(
-        'Click in the trial text or select a word first (Ctrl+F can select words by keyboard), then choose “Add a note to this paragraph”.',
-      );
+      ui.showError(t('clickFirst'));
       return;
     }
     const range = doc.createRange();
@@ -341,12 +342,12 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
           await api.deleteNote(id);
           notes.remove(record);
           redraw();
-          ui.announce('Note deleted.');
+          ui.announce(t('deleted'));
         },
         onAccept: async () => {
           notes.update(record, await api.updateNote(id, { anchor: 'accept' }));
           redraw();
-          ui.announce('The note now keeps to the new text.');
+          ui.announce(t('accepted'));
         },
         onClose: () => highlighter.focus(null),
       },
@@ -368,12 +369,12 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     ui.closeNote();
     const { note } = record;
     ui.openEditor(
-      { title: 'Edit note', quote: quoteOf(note), text: htmlToText(note.body, doc), color: note.color },
+      { title: t('editNote'), quote: quoteOf(note), text: htmlToText(note.body, doc), color: note.color },
       async ({ text, color }) => {
         notes.update(record, await api.updateNote(note.id, { body: textToHtml(text), color }));
         lastColor = color;
         redraw();
-        ui.announce('Note saved.');
+        ui.announce(t('saved'));
       },
       returnTo,
     );
@@ -395,7 +396,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     const sel = view.getSelection();
     sel?.removeAllRanges();
     sel?.addRange(range.cloneRange());
-    selection.jumpedTo(range);
+    selection?.jumpedTo(range);
     highlighter.focus(id);
     ui.markCurrent(id);
   }
@@ -442,12 +443,16 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     if (next) attach(next);
   });
 
-  const destroy = () => listeners.destroy();
+  let destroyed = false;
+  const destroy = () => {
+    destroyed = true;
+    listeners.destroy();
+  };
   listeners.on(doc, DESTROY_EVENT, destroy);
 
   function setProblem(/** @type {import('./setup-check.js').SetupProblem | null} */ problem) {
     setupProblem = problem;
-    ui.setUnavailable(problem?.reader ?? '');
+    ui.setUnavailable(problem ? t(`setup.${problem.kind}`) : '');
   }
 
   attach(root);
@@ -456,7 +461,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     const account = createTokenStore(view, apiBase, 'account');
     const use = (/** @type {typeof own} */ t) => (tokens = t);
     import('./accounts.js')
-      .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account }, { ui, use, load, showError }))
+      .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account, t }, { ui, use, load, showError }))
       .catch(showError);
   } else load();
   // The service's /link page carries a link code in its fragment (never sent to a server): use it, then drop it.

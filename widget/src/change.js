@@ -3,11 +3,12 @@
 // (anchor "changed") shows the words before and after, and "Keep on the new text". Part of the
 // note dialog, so loaded with the dialogs, on demand.
 import { h } from './dom.js';
+import { language, t } from './i18n.js';
 
 /** "2026-11-30" as "30 November 2026" (the date as written, whatever the reader's time zone). */
 export const changeDate = (/** @type {string | null} */ since) =>
   since && /^\d{4}-\d{2}(-\d{2})?$/.test(since)
-    ? new Date(since.length === 7 ? `${since}-01` : since).toLocaleDateString(undefined, {
+    ? new Date(since.length === 7 ? `${since}-01` : since).toLocaleDateString(language(), {
         timeZone: 'UTC',
         ...(since.length === 7 ? {} : { day: 'numeric' }),
         month: 'long',
@@ -23,23 +24,23 @@ export const changeDate = (/** @type {string | null} */ since) =>
  */
 export function changeBox(change, accept) {
   const date = changeDate(change.since);
-  const keep = h('button', { class: 'primary' }, change.after === null ? 'Keep without the passage' : 'Keep on the new text');
+  const keep = h('button', { class: 'primary' }, t(change.after === null ? 'keepWithout' : 'keepOnNew'));
   keep.addEventListener('click', () => accept(keep));
   return h(
     'div',
     { class: 'note-box' },
-    h('p', null, h('strong', null, `The trial’s text changed here${date ? ` on ${date}` : ''}.`)),
-    h('p', { class: 'muted' }, 'As you highlighted it:'),
-    h('blockquote', null, change.before),
+    h('p', null, h('strong', null, date ? t('changedOn', { date }) : t('changedHere'))),
+    h('p', { class: 'muted' }, t('asHighlighted')),
+    h('blockquote', { dir: 'auto' }, change.before),
     change.after === null
-      ? h('p', null, 'Now: this passage is no longer in the trial text.')
-      : [h('p', { class: 'muted' }, 'As it reads now:'), h('blockquote', null, change.after)],
+      ? h('p', null, t('passageGone'))
+      : [h('p', { class: 'muted' }, t('asNow')), h('blockquote', { dir: 'auto' }, change.after)],
     h(
       'p',
       { class: 'muted' },
       change.after === null
-        ? 'Keep the note without a passage, or leave it marked as it is.'
-        : 'Keep the note on the new words, or leave it marked with the words you highlighted.',
+        ? t('keepWithoutHint')
+        : t('keepOnNewHint'),
     ),
     h('div', { class: 'row' }, keep),
   );

@@ -31,8 +31,9 @@ const first = (/** @type {Array<[RegExp, string]>} */ table, /** @type {string} 
 /**
  * "Chrome on Android", "Firefox on Windows", or "Browser" when nothing is known.
  * @param {{userAgent?: string, userAgentData?: UAData}} nav
+ * @param {typeof import('./i18n.js').t} t  the widget's words (handed over: this module adds no chunk to the first load)
  */
-export function deviceName(nav) {
+export function deviceName(nav, t) {
   const ua = nav.userAgent ?? '';
   const hints = nav.userAgentData;
   // Client hints list the engine and a GREASE brand ("Not_A Brand") beside the browser's own.
@@ -42,6 +43,6 @@ export function deviceName(nav) {
     .map((b) => b.replace(/^Google |^Microsoft /, ''))[0];
   const browser = brand ?? first(BRANDS, ua) ?? (hints?.brands?.length ? 'Chromium' : undefined);
   const system = hints?.platform || first(SYSTEMS, ua);
-  const name = [browser ?? 'Browser', system].filter(Boolean).join(' on ');
+  const name = system ? t('deviceOn', { browser: browser ?? t('browser'), system }) : (browser ?? t('browser'));
   return name.slice(0, 60);
 }

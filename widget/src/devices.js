@@ -26,7 +26,7 @@ const CSS = `
 .qr{display:block;width:min(200px,60vw);height:auto;margin:8px auto}
 .timer{text-align:center;font-weight:600}
 .devices li{display:flex;gap:8px;align-items:center;justify-content:space-between;padding:10px 0;border-bottom:1px solid #eaeef2}
-.devices .this{display:inline-block;margin-left:6px;padding:0 8px;border-radius:999px;background:#e8effd;color:#1d4ed8;font-size:.85em;font-weight:600}
+.devices .this{display:inline-block;margin-inline-start:6px;padding:0 8px;border-radius:999px;background:#e8effd;color:#1d4ed8;font-size:.85em;font-weight:600}
 `;
 
 /** A code as the reader reads it: groups of four joined by dashes (typed back in any case, with or without them). */
@@ -39,8 +39,6 @@ export function timeLeft(/** @type {number} */ until, /** @type {number} */ now)
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-const day = (/** @type {string | null} */ iso) =>
-  iso ? new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) : 'not yet';
 
 /** @type {WeakMap<ShadowRoot, ReturnType<typeof build>>} */
 const built = new WeakMap();
@@ -82,36 +80,37 @@ async function busy(button, dialog, explain, task) {
  * @param {Linker} linker
  */
 function build(ctx, linker) {
-  const { doc, view, shadow, explain, h, modalDialog } = ctx;
+  const { doc, view, shadow, explain, h, modalDialog, t } = ctx;
+  const day = (/** @type {string | null} */ iso) => ctx.day(iso) || t('notYet');
   const { api } = linker;
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(CSS);
   shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
 
   // ---- "Link another device" ----
-  const link = modalDialog('Link another device', ctx.fallback);
+  const link = modalDialog(t('linkAnotherDevice'), ctx.fallback);
   // A read-only field, so that a blocked clipboard can fall back to selecting it.
   const codeText = h('input', { class: 'link-code', id: `${link.heading.id}-code`, readonly: true, spellcheck: 'false' });
   const qr = h('div');
   const timer = h('p', { class: 'timer', role: 'timer' });
-  const again = h('button', null, 'New code');
-  const copyCode = h('button', null, 'Copy code');
+  const again = h('button', null, t('newCode'));
+  const copyCode = h('button', null, t('copyCode'));
   link.el.append(
     h(
       'p',
       null,
-      'On your other device, open a trial page with these notes, choose “My notes”, then “Use a link code”, and type this code. Or scan the square code with that device’s camera.',
+      t('linkHowTo'),
     ),
-    h('label', { for: codeText.id }, 'Link code'),
+    h('label', { for: codeText.id }, t('linkCode')),
     codeText,
     qr,
     timer,
     h(
       'p',
       { class: 'muted' },
-      'It works once, for 10 minutes. Anyone who types it in that time can open your notes: show it only to your own devices.',
+      t('linkWarning'),
     ),
-    h('div', { class: 'row' }, copyCode, again, h('button', { onclick: () => link.close() }, 'Close')),
+    h('div', { class: 'row' }, copyCode, again, h('button', { onclick: () => link.close() }, t('close'))),
   );
   let ticking = 0;
   const stopTimer = () => view.clearInterval(ticking);
@@ -125,29 +124,29 @@ function build(ctx, linker) {
     const made = /** @type {LinkCode} */ (await api.call('POST', '/api/v1/notebooks/me/link-codes', {}));
     const url = new URL(made.url, linker.apiBase).href;
     codeText.value = showCode(made.code);
-    qr.replaceChildren(qrSvg(doc, url, 'The link code as a QR code: it opens the link page'));
+    qr.replaceChildren(qrSvg(doc, url, t('linkQr')));
     const until = Date.parse(made.expires_at);
     const tick = () => {
       // A widget taken away with the dialog open leaves no timer behind.
       if (!link.el.isConnected) return stopTimer();
       const left = timeLeft(until, Date.now());
-      timer.textContent = left === '0:00' ? 'This code has expired: choose “New code”.' : `Expires in ${left}`;
+      timer.textContent = left === '0:00' ? t('codeExpired') : t('expiresIn', { time: left });
       if (left === '0:00') {
         stopTimer();
         codeText.classList.add('muted');
-        ctx.announce('The link code has expired.');
+        ctx.announce(t('codeExpiredSaid'));
       }
     };
     codeText.classList.remove('muted');
     tick();
     ticking = view.setInterval(tick, 1000);
-    ctx.announce('Link code ready. It works once, for 10 minutes.');
+    ctx.announce(t('codeReady'));
   }
   again.addEventListener('click', () => busy(again, link, explain, newCode));
-  copyCode.addEventListener('click', () => ctx.copy(codeText, 'Link code copied.'));
+  copyCode.addEventListener('click', () => ctx.copy(codeText, t('codeCopied')));
 
   // ---- "Use a link code" ----
-  const redeem = modalDialog('Use a link code', ctx.fallback);
+  const redeem = modalDialog(t('useLinkCode'), ctx.fallback);
   const input = h('input', {
     id: `${redeem.heading.id}-in`,
     autocomplete: 'off',
@@ -158,33 +157,33 @@ function build(ctx, linker) {
   const merge = h(
     'p',
     { class: 'note-box', hidden: true },
-    'This browser has notes of its own already: they are moved into the notebook you link to, so nothing is lost. Links you shared from them stop working.',
+    t('mergeWarning'),
   );
-  const submit = h('button', { type: 'submit', class: 'primary' }, 'Link this browser');
+  const submit = h('button', { type: 'submit', class: 'primary' }, t('linkThisBrowser'));
   const form = h(
     'form',
     null,
     h(
       'p',
       { id: `${redeem.heading.id}-hint` },
-      'On the device that has your notes, open “My notes” and choose “Link another device”. Type the code it shows (capitals and dashes do not matter).',
+      t('redeemHowTo'),
     ),
-    h('label', { for: input.id }, 'Link code'),
+    h('label', { for: input.id }, t('linkCode')),
     input,
     merge,
-    h('div', { class: 'row' }, submit, h('button', { onclick: () => redeem.close() }, 'Cancel')),
+    h('div', { class: 'row' }, submit, h('button', { onclick: () => redeem.close() }, t('cancel'))),
   );
   redeem.el.append(form);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(submit, redeem, explain, async () => {
       const code = input.value.trim();
-      if (!code) throw new Error('Type the link code first.');
+      if (!code) throw new Error(t('typeCodeFirst'));
       const tokens = linker.tokens();
       const before = tokens.usable() ? tokens.read() : null;
       // A used, expired or unknown code: the service's one problem says what to do next.
       /** @type {Redeemed} */
-      const got = await api.call('POST', '/api/v1/link-codes/redeem', { code, device_name: deviceName(view.navigator) }, null);
+      const got = await api.call('POST', '/api/v1/link-codes/redeem', { code, device_name: deviceName(view.navigator, t) }, null);
       // Nothing lost: the notes this browser had move into the linked notebook before its token goes.
       // If they can't, the new device is taken back (best effort), so no half-linked browser is left.
       if (before) {
@@ -204,15 +203,15 @@ function build(ctx, linker) {
         return;
       }
       redeem.close();
-      ctx.announce(`This browser is linked. ${count} ${count === 1 ? 'note' : 'notes'} on this page.`);
+      ctx.announce(t('linkedCount', { n: count }));
     });
   });
-  const doneClose = h('button', { class: 'primary', onclick: () => redeem.close() }, 'Close');
+  const doneClose = h('button', { class: 'primary', onclick: () => redeem.close() }, t('close'));
   const done = h(
     'div',
     { hidden: true, role: 'status' },
-    h('p', null, h('strong', null, 'This browser is linked to your notebook.')),
-    h('p', null, 'Your notes show on each trial’s page in this browser, as on your other devices.'),
+    h('p', null, h('strong', null, t('linkedDone'))),
+    h('p', null, t('linkedDoneHint')),
     h('div', { class: 'row' }, doneClose),
   );
   redeem.el.append(done);
@@ -230,18 +229,18 @@ function build(ctx, linker) {
   }
 
   // ---- "Your devices" ----
-  const list = modalDialog('Your devices', ctx.fallback);
+  const list = modalDialog(t('yourDevices'), ctx.fallback);
   const items = h('ul', { class: 'devices' });
   const listHeading = list.heading;
   const confirmText = h('p');
-  const yes = h('button', { class: 'primary' }, 'Yes, remove');
-  const keepIt = h('button', null, 'Keep it');
+  const yes = h('button', { class: 'primary' }, t('yesRemove'));
+  const keepIt = h('button', null, t('keepIt'));
   const confirm = h('div', { class: 'note-box', hidden: true }, confirmText, h('div', { class: 'row' }, yes, keepIt));
   list.el.append(
-    h('p', { class: 'muted' }, 'Each device that can open your notes. Remove one you no longer use or have lost: it stops working at once.'),
+    h('p', { class: 'muted' }, t('devicesIntro')),
     items,
     confirm,
-    h('div', { class: 'row' }, h('button', { onclick: () => list.close() }, 'Close')),
+    h('div', { class: 'row' }, h('button', { onclick: () => list.close() }, t('close'))),
   );
   /** @type {Device | null} */
   let removing = null;
@@ -249,11 +248,11 @@ function build(ctx, linker) {
   let known = [];
 
   async function showDevices() {
-    items.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
+    items.replaceChildren(h('li', { class: 'muted' }, t('loading')));
     known = await api.all('/api/v1/notebooks/me/devices', 'devices', 50);
     items.replaceChildren(
       ...known.map((d) => {
-        const remove = h('button', { 'aria-label': `Remove ${d.name}` }, 'Remove');
+        const remove = h('button', { 'aria-label': t('removeNamed', { name: d.name }) }, t('remove'));
         remove.addEventListener('click', () => ask(d));
         return h(
           'li',
@@ -261,16 +260,16 @@ function build(ctx, linker) {
           h(
             'span',
             null,
-            h('strong', null, d.name || 'A browser'),
-            d.current ? h('span', { class: 'this' }, 'this browser') : null,
+            h('strong', null, d.name || t('aBrowser')),
+            d.current ? h('span', { class: 'this' }, t('thisBrowser')) : null,
             h('br'),
-            h('span', { class: 'muted' }, `Linked ${day(d.created_at)} · last used ${day(d.last_used_at)}`),
+            h('span', { class: 'muted' }, t('linkedUsed', { linked: day(d.created_at), used: day(d.last_used_at) })),
           ),
           remove,
         );
       }),
     );
-    if (!known.length) items.append(h('li', { class: 'muted' }, 'No devices.'));
+    if (!known.length) items.append(h('li', { class: 'muted' }, t('noDevices')));
   }
 
   function ask(/** @type {Device} */ d) {
@@ -278,12 +277,12 @@ function build(ctx, linker) {
     // The service deletes a notebook with its last device, unless a host site's account keeps it.
     const last = known.length === 1;
     confirmText.textContent = last && linker.tokens().kind === 'account'
-      ? 'Remove this browser? Your notes stay in your account: signing in again brings them back here.'
+      ? t('removeAccount')
       : last
-      ? `${d.current ? 'This browser' : d.name} is the only device of your notebook. If you remove it, the notebook and all its notes are deleted for good, and its recovery key stops working. Remove it?`
+      ? d.current ? t('removeLastThis') : t('removeLast', { name: d.name })
       : d.current
-        ? 'Remove this browser? Your notes stop opening here, and a recovery key saved from this browser stops working. Your other devices keep them.'
-        : `Remove ${d.name}? It can no longer open your notes, and a recovery key saved from it stops working.`;
+        ? t('removeThis')
+        : t('removeOther', { name: d.name });
     confirm.hidden = false;
     keepIt.focus();
   }
@@ -304,7 +303,7 @@ function build(ctx, linker) {
         await linker.reload();
         list.close();
         ctx.refresh();
-        ctx.announce('This browser was removed from your notebook.');
+        ctx.announce(t('removedThis'));
         return;
       }
       await showDevices();

@@ -7,8 +7,9 @@ import { changeBox } from './change.js';
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
 import { bodyPreview, charCount, renderBody } from './note-body.js';
+import { day, language, t } from './i18n.js';
+import { LANGUAGES } from './language.js';
 import { shareActions, sharesPanel } from './shares-panel.js';
-import { day } from './words.js';
 
 export { DIALOG_CSS } from './dialog-styles.js';
 
@@ -53,10 +54,10 @@ async function busy(button, dialog, explain, task) {
  * @param {DialogDeps} deps
  */
 export function noteEditor({ explain, fallback }) {
-  const dialog = modalDialog('New note', fallback);
-  const quote = h('blockquote');
+  const dialog = modalDialog(t('newNote'), fallback);
+  const quote = h('blockquote', { dir: 'auto' }); // the trial's words, whatever the widget's language
   const textId = uid('note');
-  const text = h('textarea', { id: textId, rows: '6', 'aria-describedby': `${textId}-count ${textId}-hint` });
+  const text = h('textarea', { id: textId, rows: '6', dir: 'auto', 'aria-describedby': `${textId}-count ${textId}-hint` });
   const count = h('p', { id: `${textId}-count`, class: 'cnt muted' });
   let sayCount = 0;
   // Shown from 80% of the service's limit; screen readers hear it once typing pauses, not per key.
@@ -69,16 +70,16 @@ export function noteEditor({ explain, fallback }) {
   };
   text.addEventListener('input', () => recount(true));
   const group = uid('color');
-  const radios = PALETTE.map(([value, label]) =>
+  const radios = PALETTE.map(([value]) =>
     h(
       'label',
       { class: 'opt' },
       h('input', { type: 'radio', name: group, value }),
       h('span', { class: `sw c-${value}`, 'aria-hidden': 'true' }),
-      label,
+      colorLabel(value),
     ),
   );
-  const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
+  const save = h('button', { type: 'submit', class: 'primary' }, t('save'));
   /** @type {(edit: Edit) => Promise<void>} */
   let onSave = async () => {};
   const form = h(
@@ -94,16 +95,16 @@ export function noteEditor({ explain, fallback }) {
       },
     },
     quote,
-    h('label', { for: textId }, 'Note'),
+    h('label', { for: textId }, t('note')),
     text,
     count,
-    h('p', { id: `${textId}-hint`, class: 'muted' }, 'Only you can read it, unless you share it. Ctrl+Enter saves.'),
-    h('fieldset', { class: 'colors' }, h('legend', null, 'Colour'), radios),
+    h('p', { id: `${textId}-hint`, class: 'muted' }, t('noteHint')),
+    h('fieldset', { class: 'colors' }, h('legend', null, t('colour')), radios),
     h(
       'div',
       { class: 'row' },
       save,
-      h('button', { onclick: () => dialog.close() }, 'Cancel'),
+      h('button', { onclick: () => dialog.close() }, t('cancel')),
     ),
   );
   text.addEventListener('keydown', (event) => {
@@ -148,22 +149,22 @@ export function noteEditor({ explain, fallback }) {
  * @param {DialogDeps & {doc: Document}} deps
  */
 export function noteView({ explain, fallback, doc }) {
-  const dialog = modalDialog('Your note', fallback);
-  const quote = h('blockquote');
+  const dialog = modalDialog(t('yourNote'), fallback);
+  const quote = h('blockquote', { dir: 'auto' }); // the trial's words, whatever the widget's language
   const color = h('div');
-  const body = h('div', { class: 'body' });
+  const body = h('div', { class: 'body', dir: 'auto' });
   const change = h('div', { class: 'body' });
   const status = h('p', { class: 'muted' });
   const replies = h('div'); // the family's replies: replies.js's button, once they are loaded
-  const edit = h('button', null, 'Edit');
-  const remove = h('button', null, 'Delete');
-  const actions = h('div', { class: 'row' }, edit, remove, h('button', { onclick: () => dialog.close() }, 'Close'));
-  const yes = h('button', { class: 'primary' }, 'Yes, delete');
-  const keep = h('button', null, 'Keep note');
+  const edit = h('button', null, t('edit'));
+  const remove = h('button', null, t('delete'));
+  const actions = h('div', { class: 'row' }, edit, remove, h('button', { onclick: () => dialog.close() }, t('close')));
+  const yes = h('button', { class: 'primary' }, t('yesDelete'));
+  const keep = h('button', null, t('keepNote'));
   const confirm = h(
     'div',
     { class: 'note-box', hidden: true },
-    h('p', null, "Delete this note? It can't be brought back, and shared links stop showing it."),
+    h('p', null, t('deleteAsk')),
     h('div', { class: 'row' }, yes, keep),
   );
   dialog.el.append(quote, change, color, body, status, replies, actions, confirm);
@@ -215,10 +216,10 @@ export function noteView({ explain, fallback, doc }) {
       color.replaceChildren(note.readable ? chip(note.color) : '');
       body.replaceChildren(note.readable ? renderBody(note.body, doc) : '');
       status.textContent = !note.readable
-        ? "This note can't be read. It may have been saved with a key the service no longer has."
+        ? t('unreadableLong')
         : note.anchored || note.change
           ? ''
-          : 'Could not find this passage on this page; the text may have changed.';
+          : t('notFoundLong');
       edit.hidden = !note.readable;
       replies.replaceChildren(note.replies ?? '');
       dialog.open(from);
@@ -239,7 +240,7 @@ export function noteView({ explain, fallback, doc }) {
  * @param {DialogDeps & {copy: (input: HTMLInputElement, done: string) => void}} deps
  */
 export function shareDialog({ explain, fallback, copy }) {
-  const dialog = modalDialog('Share notes', fallback);
+  const dialog = modalDialog(t('shareNotes'), fallback);
   const noteList = h('ul');
   const generate = h('input', { type: 'checkbox', checked: true });
   const passId = uid('pass');
@@ -253,7 +254,7 @@ export function shareDialog({ explain, fallback, copy }) {
   const expiry = h(
     'select',
     { id: expiryId },
-    [1, 7, 30, 90].map((d) => h('option', { value: String(d), selected: d === 7 }, d === 1 ? '1 day' : `${d} days`)),
+    [1, 7, 30, 90].map((d) => h('option', { value: String(d), selected: d === 7 }, t('days', { n: d }))),
   );
   // Who and for whom (issue 16): the name the family sees before the passcode, the patient's own label.
   const senderId = uid('from');
@@ -261,24 +262,34 @@ export function shareDialog({ explain, fallback, copy }) {
   const labelId = uid('label');
   const label = h('input', { id: labelId, maxlength: '80', autocomplete: 'off', 'aria-describedby': `${labelId}-hint` });
   const replies = h('input', { type: 'checkbox', checked: true });
-  const create = h('button', { type: 'submit', class: 'primary' }, 'Create link');
+  // The language the family reads the share in (its page, its passcode page): the widget's by default.
+  // Each named in its own language, as a reader looks for their own.
+  const langId = uid('lang');
+  const readIn = h(
+    'select',
+    { id: langId },
+    LANGUAGES.map((code) => h('option', { value: code, lang: code }, new Intl.DisplayNames([code], { type: 'language' }).of(code) ?? code)),
+  );
+  const create = h('button', { type: 'submit', class: 'primary' }, t('createLink'));
   const form = h(
     'form',
     null,
-    h('fieldset', null, h('legend', null, 'Notes to share'), noteList),
-    h('label', { for: passId }, 'Passcode'),
+    h('fieldset', null, h('legend', null, t('notesToShare')), noteList),
+    h('label', { for: passId }, t('passcode')),
     passcode,
-    h('label', { class: 'opt' }, generate, 'Generate one for me'),
-    h('p', { id: `${passId}-hint`, class: 'muted' }, 'At least 6 characters, or leave it empty and one is made for you.'),
-    h('label', { for: expiryId }, 'Link expires after'),
+    h('label', { class: 'opt' }, generate, t('generate')),
+    h('p', { id: `${passId}-hint`, class: 'muted' }, t('passcodeHint')),
+    h('label', { for: expiryId }, t('expiresAfter')),
     expiry,
-    h('label', { for: senderId }, 'Your name (shown to them)'),
+    h('label', { for: langId }, t('readIn')),
+    readIn,
+    h('label', { for: senderId }, t('senderName')),
     sender,
-    h('p', { id: `${senderId}-hint`, class: 'muted' }, 'Optional. Before asking for the passcode, the link’s page says who shared, such as “Maria shared notes with you”.'),
-    h('label', { for: labelId }, 'Label for you'),
+    h('p', { id: `${senderId}-hint`, class: 'muted' }, t('senderHint')),
+    h('label', { for: labelId }, t('labelForYou')),
     label,
-    h('p', { id: `${labelId}-hint`, class: 'muted' }, 'Optional, such as “For Mom”: only you see it, in My shares.'),
-    h('label', { class: 'opt' }, replies, 'Let them reply'),
+    h('p', { id: `${labelId}-hint`, class: 'muted' }, t('labelHint')),
+    h('label', { class: 'opt' }, replies, t('letReply')),
     h('div', { class: 'row' }, create),
   );
   passcode.addEventListener('input', () => {
@@ -296,17 +307,12 @@ export function shareDialog({ explain, fallback, copy }) {
     'div',
     { hidden: true },
     until,
-    h('label', { for: link.id }, 'Link'),
-    h('div', { class: 'field' }, link, h('button', { onclick: () => copy(link, 'Link copied.') }, 'Copy link')),
-    h('label', { for: code.id }, 'Passcode'),
-    h('div', { class: 'field' }, code, h('button', { onclick: () => copy(code, 'Passcode copied.') }, 'Copy passcode')),
-    h(
-      'p',
-      { class: 'note-box' },
-      h('strong', null, 'Tell the passcode separately'),
-      ', by phone or in person. Never send it in the same message as the link.',
-    ),
-    h('div', { class: 'row' }, h('button', { onclick: () => showForm() }, 'New link')),
+    h('label', { for: link.id }, t('link')),
+    h('div', { class: 'field' }, link, h('button', { onclick: () => copy(link, t('linkCopied')) }, t('copyLink'))),
+    h('label', { for: code.id }, t('passcode')),
+    h('div', { class: 'field' }, code, h('button', { onclick: () => copy(code, t('passcodeCopied')) }, t('copyPasscode'))),
+    h('p', { class: 'note-box' }, t('tellSeparately')),
+    h('div', { class: 'row' }, h('button', { onclick: () => showForm() }, t('newLink'))),
   );
   const shares = sharesPanel({
     run: (control, task) => busy(control, dialog, explain, task),
@@ -315,9 +321,9 @@ export function shareDialog({ explain, fallback, copy }) {
   dialog.el.append(
     form,
     result,
-    h('h3', null, 'My shares'),
+    h('h3', null, t('myShares')),
     shares.el,
-    h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')),
+    h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, t('close'))),
   );
   /** @type {ShareDialogActions | null} */
   let actions = null;
@@ -328,6 +334,7 @@ export function shareDialog({ explain, fallback, copy }) {
     passcode.value = '';
     generate.checked = true;
     label.value = '';
+    readIn.value = language();
     replies.checked = true;
     noteList.querySelector('input')?.focus();
   }
@@ -337,8 +344,8 @@ export function shareDialog({ explain, fallback, copy }) {
     busy(create, dialog, explain, async () => {
       const noteIds = [...noteList.querySelectorAll('input')].filter((i) => i.checked).map((i) => i.value);
       const chosen = passcode.value.trim();
-      if (!noteIds.length) throw new Error('Choose at least one note to share.');
-      if (chosen && [...chosen].length < 6) throw new Error('A passcode needs at least 6 characters.');
+      if (!noteIds.length) throw new Error(t('chooseOne'));
+      if (chosen && [...chosen].length < 6) throw new Error(t('passcodeShort'));
       if (!actions) return;
       const share = await actions.create({
         note_ids: noteIds,
@@ -347,11 +354,12 @@ export function shareDialog({ explain, fallback, copy }) {
         ...(sender.value.trim() ? { sender_name: sender.value.trim() } : {}),
         ...(label.value.trim() ? { label: label.value.trim() } : {}),
         ...(replies.checked ? {} : { replies_allowed: false }), // the service's default is on
+        language: readIn.value,
       });
       shares.reload();
       link.value = share.url;
       code.value = share.passcode ?? chosen;
-      until.textContent = `Anyone with both the link and the passcode can read the chosen notes until ${day(share.expires_at)}.`;
+      until.textContent = t('readableUntil', { date: day(share.expires_at) });
       form.hidden = true;
       result.hidden = false;
       link.focus();
@@ -376,7 +384,7 @@ export function shareDialog({ explain, fallback, copy }) {
           h('li', null, h('label', { class: 'opt' }, h('input', { type: 'checkbox', value: n.id, checked: true }), n.label)),
         ),
       );
-      if (!notes.length) noteList.append(h('li', { class: 'muted' }, 'You have no notes on this page to share yet.'));
+      if (!notes.length) noteList.append(h('li', { class: 'muted' }, t('nothingToShare')));
       dialog.open(from);
       shares.load(actions_, new Map(notes.map((n) => [n.id, n])));
       showForm();
@@ -390,10 +398,10 @@ export function shareDialog({ explain, fallback, copy }) {
  * @param {DialogDeps & {doc: Document}} deps
  */
 export function noteChooser({ fallback, doc }) {
-  const dialog = modalDialog('Notes on this passage', fallback);
-  const intro = h('p', {}, 'These highlighted passages overlap here. Which note do you want to open?');
+  const dialog = modalDialog(t('whichTitle'), fallback);
+  const intro = h('p', {}, t('whichAsk'));
   const list = h('ul', { class: 'choices' });
-  const cancel = h('button', { type: 'button' }, 'Cancel');
+  const cancel = h('button', { type: 'button' }, t('cancel'));
   cancel.addEventListener('click', () => dialog.close());
   dialog.el.append(intro, list, h('div', { class: 'row' }, cancel));
   /** @type {(id: string, from: Focusable | null) => void} */
@@ -413,12 +421,12 @@ export function noteChooser({ fallback, doc }) {
       const from = dialog.returnTo; // where the reader was: the note opened goes back there
       list.replaceChildren(
         ...choices.map((note) => {
-          const words = (note.readable && bodyPreview(note.body, doc)) || 'No text';
+          const words = (note.readable && bodyPreview(note.body, doc)) || t('noText');
           const choose = h(
             'button',
             { type: 'button', class: 'choice' },
             h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }),
-            h('span', {}, `${colorLabel(note.color)}: `, h('q', {}, note.quote), ` \u2014 ${words}`),
+            h('span', {}, t('choice', { color: colorLabel(note.color), quote: note.quote, words })),
           );
           choose.addEventListener('click', () => {
             dialog.close();

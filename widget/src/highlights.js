@@ -3,17 +3,18 @@
 // host page's DOM is never touched. A handful of Highlight objects (one per
 // palette colour, one for the focused note) keeps painting cheap even with
 // thousands of notes, unlike one Highlight or one <mark> per note.
+import { t } from './i18n.js';
 
 /**
- * The palette: [name, label]. A colour is always shown with its label.
+ * The palette: [name, catalog key of its label]. A colour is always shown with its label.
  * @type {ReadonlyArray<readonly [string, string]>}
  */
 export const PALETTE = [
-  ['yellow', 'Yellow'],
-  ['green', 'Green'],
-  ['blue', 'Blue'],
-  ['pink', 'Pink'],
-  ['purple', 'Purple'],
+  ['yellow', 'color.yellow'],
+  ['green', 'color.green'],
+  ['blue', 'color.blue'],
+  ['pink', 'color.pink'],
+  ['purple', 'color.purple'],
 ];
 
 /**
@@ -29,7 +30,7 @@ export const PAINT = {
 };
 
 /** The label of colour `name` (the first colour's for an unknown name). */
-export const colorLabel = (/** @type {string} */ name) => (PALETTE.find(([n]) => n === name) ?? PALETTE[0])[1];
+export const colorLabel = (/** @type {string} */ name) => t((PALETTE.find(([n]) => n === name) ?? PALETTE[0])[1]);
 
 const PREFIX = 'trial-notes-';
 

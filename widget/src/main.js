@@ -4,7 +4,9 @@
 // document.currentScript is only set while this file first runs, so the tag
 // is read here, synchronously, before anything waits. The widget itself is
 // ES modules under the service's /static/widget/ (content-hashed names; the
-// build writes the entry's name in place of WIDGET_APP), imported from here.
+// build writes the entry's name in place of WIDGET_APP), imported from here, beside the
+// catalog of the language the widget speaks (WIDGET_CATALOGS: each language's built file).
+import { chooseLanguage } from './language.js';
 
 const tag = document.currentScript ?? document.querySelector('script[data-trial][src]');
 const script = tag instanceof HTMLScriptElement ? tag : null;
@@ -16,15 +18,18 @@ const apiBase = script?.src ? new URL(script.src, location.href).origin : null;
 if (trial === undefined || !apiBase) {
   console.warn('Trial Notes: the widget script needs a src and a data-trial attribute.');
 } else {
+  const lang = chooseLanguage(script?.dataset.lang, document.documentElement.lang, navigator.languages ?? []);
   /** @type {Promise<typeof import('./app.js')>} the built app.js */
   const app = import(`${apiBase}/static/widget/${WIDGET_APP}`);
+  // Fetched now rather than once the app asks for it (the same URL: one module, one request).
+  import(`${apiBase}/static/widget/${WIDGET_CATALOGS[lang]}`).catch(() => {});
   const ready = new Promise((resolve) => {
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', resolve, { once: true });
     else resolve(null);
   });
   Promise.all([app, ready]).then(
     // data-grant-url: the host site vouches for its signed-in readers (widget/src/accounts.js).
-    ([widget]) => widget.boot({ doc: document, trial, apiBase, grantUrl: script?.dataset.grantUrl }),
+    ([widget]) => widget.boot({ doc: document, trial, apiBase, grantUrl: script?.dataset.grantUrl, lang }),
     (err) => console.warn(`Trial Notes: the widget could not be loaded from ${apiBase}: ${err}`),
   );
 }

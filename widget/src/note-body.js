@@ -4,12 +4,11 @@
 // innerHTML: it is parsed into an inert document and only a few harmless
 // elements are copied across, everything else as text.
 import { codePointLength } from './anchoring.js';
+import { t } from './i18n.js';
 
 // The service's limit on a note body: MAX_BODY_CHARS in notes_service/notes/schemas.py
 // (test/note-body.test.js fails when the two differ).
 export const MAX_BODY_CHARS = 10000;
-
-const grouped = (/** @type {number} */ n) => n.toLocaleString('en');
 
 /**
  * The editor's counter for typed `text`: words '' below 80% of `limit`, else
@@ -19,7 +18,7 @@ const grouped = (/** @type {number} */ n) => n.toLocaleString('en');
 export function charCount(/** @type {string} */ text, limit = MAX_BODY_CHARS) {
   const n = codePointLength(text); // no array per keystroke: 0.2 µs, not 1.5 ms, for 17,600 characters
   const over = n > limit;
-  const words = `${grouped(n)} / ${grouped(limit)} characters${over ? `, ${grouped(n - limit)} too many` : ''}`;
+  const words = over ? t('charsOver', { count: n, limit, over: n - limit }) : t('chars', { count: n, limit });
   return { over, words: n < limit * 0.8 ? '' : words };
 }
 

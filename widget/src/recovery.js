@@ -10,6 +10,7 @@ import { qrSvg } from './qr.js';
 /**
  * @typedef {import('./ui.js').Context} Context
  * @typedef {import('./dom.js').Focusable} Focusable
+ * @typedef {typeof import('./i18n.js').t} Words
  * @typedef {object} Keeper
  * @property {() => import('./token-store.js').TokenStore} tokens  the notebook token in use: its key
  * @property {string} apiBase  the service, named on the sheet
@@ -19,7 +20,7 @@ import { qrSvg } from './qr.js';
 // Screen: the sheet is never shown. Print, while the dialog is open: only the sheet.
 const CSS = `
 .sheet{display:none}
-.notice{position:fixed;right:16px;bottom:76px;z-index:2147483001;width:min(24rem,calc(100vw - 32px));background:#fff;border:1px solid #d4a72c;border-left-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
+.notice{position:fixed;inset-inline-end:16px;bottom:76px;z-index:2147483001;width:min(24rem,calc(100vw - 32px));background:#fff;border:1px solid #d4a72c;border-inline-start-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
 .notice h3{margin:0 0 4px}
 .notice .row{margin-top:10px}
 .key-text{font:600 1.05em/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-spacing:.25em;overflow-wrap:anywhere}
@@ -31,7 +32,7 @@ const CSS = `
 .sheet h2{font-size:13pt;margin:14pt 0 4pt}
 .sheet .key-text{display:block;font-size:15pt;border:1.5pt solid #000;border-radius:6pt;padding:8pt 10pt;margin:8pt 0}
 .sheet .qr{display:block;width:5cm;height:5cm;margin:6pt 0}
-.sheet ol{list-style:decimal;padding-left:1.4em}
+.sheet ol{list-style:decimal;padding-inline-start:1.4em}
 }
 `;
 // On the host page, while the dialog is open: printing shows the widget's sheet and nothing else.
@@ -40,26 +41,23 @@ const PAGE_PRINT = '@media print{body>:not(trial-notes-widget){display:none!impo
 /** The key in groups of four, easier to copy by hand; spaces are ignored when it is pasted back. */
 export const groupKey = (/** @type {string} */ key) => key.replace(/(.{4})(?=.)/g, '$1 ');
 
-const HOW_TO = [
-  'Open a clinical-trial page that shows “My notes”.',
-  'Choose “My notes”, then “Use another recovery key”.',
-  'Type or paste the key (spaces do not matter), then choose “Use this key”.',
-];
+/** The steps, in the widget's words (`t`: i18n.js's, handed over by the interface). */
+const howTo = (/** @type {Words} */ t) => [t('howTo.1'), t('howTo.2'), t('howTo.3')];
 
 /** The text file "Download" saves. */
-export function keyFile(/** @type {string} */ key, /** @type {string} */ apiBase, now = new Date()) {
+export function keyFile(/** @type {string} */ key, /** @type {string} */ apiBase, /** @type {Words} */ t, now = new Date()) {
   return [
-    'Trial Notes recovery key',
+    t('file.title'),
     '',
     key,
     '',
-    `This key opens your private notes on clinical-trial pages (notes service: ${apiBase}).`,
-    'Anyone who has it can read and change your notes: keep it private, for example in a password manager.',
+    t('keyOpens', { service: apiBase }),
+    t('file.private'),
     '',
-    'To open your notes in another browser, or here again after clearing this one:',
-    ...HOW_TO.map((step, i) => `${i + 1}. ${step}`),
+    t('file.howTo'),
+    ...howTo(t).map((step, i) => t('file.step', { i: i + 1, step })),
     '',
-    `Saved on ${now.toISOString().slice(0, 10)}.`,
+    t('file.saved', { date: now.toISOString().slice(0, 10) }),
     '',
   ].join('\n');
 }
@@ -83,40 +81,35 @@ export function recovery(ctx, keeper) {
  * @param {Keeper} keeper
  */
 function build(ctx, keeper) {
-  const { doc, view, shadow, h, modalDialog } = ctx;
+  const { doc, view, shadow, h, modalDialog, t, day } = ctx;
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(CSS);
   shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
   const pagePrint = new view.CSSStyleSheet();
   pagePrint.replaceSync(PAGE_PRINT);
 
-  const dialog = modalDialog('Your recovery key', ctx.fallback);
+  const dialog = modalDialog(t('yourKey'), ctx.fallback);
   ctx.register(dialog);
   const field = h('input', { id: `${dialog.heading.id}-key`, readonly: true, spellcheck: 'false' });
   const saved = h('p', { class: 'muted' });
-  const copyButton = h('button', { class: 'primary' }, 'Copy');
-  const download = h('button', null, 'Download');
-  const print = h('button', null, 'Print recovery sheet');
+  const copyButton = h('button', { class: 'primary' }, t('copy'));
+  const download = h('button', null, t('download'));
+  const print = h('button', null, t('printSheet'));
   dialog.el.append(
     h(
       'p',
       null,
-      'Your notes are kept in this browser only. This key opens them in another browser, or here again if this browser’s data is cleared.',
+      t('keyIntro'),
     ),
-    h('label', { for: field.id }, 'Recovery key'),
+    h('label', { for: field.id }, t('recoveryKey')),
     field,
     h('div', { class: 'row' }, copyButton, download, print),
-    h(
-      'p',
-      { class: 'note-box' },
-      h('strong', null, 'Anyone with this key can read and change your notes.'),
-      ' Keep it private: in a password manager, or print the sheet and keep it with your papers.',
-    ),
+    h('p', { class: 'note-box' }, t('keyWarning')),
     saved,
     h(
       'div',
       { class: 'row' },
-      h('button', { onclick: () => (unprint(), dialog.close()) }, 'Close'),
+      h('button', { onclick: () => (unprint(), dialog.close()) }, t('close')),
     ),
   );
 
@@ -126,18 +119,18 @@ function build(ctx, keeper) {
   const printed = h(
     'div',
     { class: 'sheet' },
-    h('h1', null, 'Trial Notes: your recovery key'),
-    h('p', null, `This key opens your private notes on clinical-trial pages (notes service: ${keeper.apiBase}).`),
+    h('h1', null, t('sheet.title')),
+    h('p', null, t('keyOpens', { service: keeper.apiBase })),
     sheetKey,
     sheetQr,
-    h('h2', null, 'How to use it'),
-    h('ol', null, HOW_TO.map((step) => h('li', null, step))),
-    h('p', null, 'A phone can read the key from the square code with its camera.'),
-    h('h2', null, 'Keep it safe'),
+    h('h2', null, t('sheet.howTo')),
+    h('ol', null, howTo(t).map((step) => h('li', null, step))),
+    h('p', null, t('sheet.scan')),
+    h('h2', null, t('sheet.safe')),
     h(
       'p',
       null,
-      'Anyone who has this sheet can read and change your notes. Keep it with your private papers, and shred it when you no longer need the notes.',
+      t('sheet.warning'),
     ),
     sheetDate,
   );
@@ -145,35 +138,35 @@ function build(ctx, keeper) {
   const notice = h(
     'div',
     { class: 'notice', role: 'region', 'aria-labelledby': `${dialog.heading.id}-notice`, hidden: true },
-    h('h3', { id: `${dialog.heading.id}-notice` }, 'Your notes are kept in this browser only'),
+    h('h3', { id: `${dialog.heading.id}-notice` }, t('browserOnly')),
     h(
       'p',
       null,
-      'If this browser’s data is cleared, or you change device, they are gone unless you save your recovery key.',
+      t('browserOnlyHint'),
     ),
     h(
       'div',
       { class: 'row' },
-      h('button', { class: 'primary', onclick: (e) => open(e.currentTarget) }, 'Show recovery key'),
-      h('button', { onclick: () => (notice.hidden = true) }, 'Not now'),
+      h('button', { class: 'primary', onclick: (e) => open(e.currentTarget) }, t('showKey')),
+      h('button', { onclick: () => (notice.hidden = true) }, t('notNow')),
     ),
   );
   // "Use another recovery key": restoring, as before.
-  const restoring = modalDialog('Use another recovery key', ctx.fallback);
+  const restoring = modalDialog(t('useAnotherKey'), ctx.fallback);
   ctx.register(restoring);
   const paste = h('input', { id: `${restoring.heading.id}-in`, autocomplete: 'off', spellcheck: 'false' });
-  const use = h('button', { type: 'submit', class: 'primary' }, 'Use this key');
+  const use = h('button', { type: 'submit', class: 'primary' }, t('useThisKey'));
   const form = h(
     'form',
     null,
-    h('label', { for: paste.id }, 'Paste recovery key'),
+    h('label', { for: paste.id }, t('pasteKey')),
     paste,
     h(
       'p',
       { class: 'muted' },
-      'The notes saved with that key replace the ones shown here. Save your current key first if you want to come back to it.',
+      t('replaceWarning'),
     ),
-    h('div', { class: 'row' }, use, h('button', { onclick: () => restoring.close() }, 'Cancel')),
+    h('div', { class: 'row' }, use, h('button', { onclick: () => restoring.close() }, t('cancel'))),
   );
   restoring.el.append(form);
   form.addEventListener('submit', async (event) => {
@@ -199,8 +192,8 @@ function build(ctx, keeper) {
   function showSaved() {
     const mark = keeper.tokens().keySaved();
     saved.textContent = mark
-      ? `Saved: ${mark.how} on ${new Date(mark.at).toLocaleDateString()}.`
-      : 'Not saved yet: copy, download or print it before you leave.';
+      ? t(`savedHow.${mark.how}`, { date: day(mark.at) })
+      : t('notSavedYet');
     if (mark) notice.hidden = true;
     ctx.refresh();
   }
@@ -211,14 +204,14 @@ function build(ctx, keeper) {
   }
 
   copyButton.addEventListener('click', async () => {
-    if (await ctx.copy(field, 'Recovery key copied.')) keep('copied');
+    if (await ctx.copy(field, t('keyCopied'))) keep('copied');
   });
   download.addEventListener('click', () => {
-    const url = view.URL.createObjectURL(new view.Blob([keyFile(key(), keeper.apiBase)], { type: 'text/plain' }));
+    const url = view.URL.createObjectURL(new view.Blob([keyFile(key(), keeper.apiBase, t)], { type: 'text/plain' }));
     const a = h('a', { href: url, download: 'trial-notes-recovery-key.txt' });
     a.click();
     view.setTimeout(() => view.URL.revokeObjectURL(url), 1000);
-    ctx.announce('Recovery key downloaded.');
+    ctx.announce(t('keyDownloaded'));
     keep('downloaded');
   });
   print.addEventListener('click', () => {
@@ -240,8 +233,8 @@ function build(ctx, keeper) {
     if (!value) return;
     field.value = value;
     sheetKey.textContent = groupKey(value);
-    sheetQr.replaceChildren(qrSvg(doc, value, 'The recovery key as a QR code'));
-    sheetDate.textContent = `Printed on ${new Date().toLocaleDateString()}.`;
+    sheetQr.replaceChildren(qrSvg(doc, value, t('keyQr')));
+    sheetDate.textContent = t('printedOn', { date: day(Date.now()) });
     shadow.append(printed);
     if (!doc.adoptedStyleSheets.includes(pagePrint)) doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, pagePrint];
     showSaved();

@@ -7,7 +7,7 @@ import { canFocus, h, modalDialog } from './dom.js';
 import { colorLabel } from './highlights.js';
 import { htmlToText } from './note-body.js';
 import { addSheet } from './sheets.js';
-import { count, moment } from './words.js';
+import { moment, number, t } from './i18n.js';
 
 /**
  * @typedef {import('./api.js').Reply} Reply
@@ -33,7 +33,7 @@ const CSS = `
 .replies-list .who{margin:0;display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline}
 .replies-list .who strong{overflow-wrap:anywhere}
 .replies-list .text{margin:6px 0;white-space:pre-wrap;overflow-wrap:anywhere}
-.new{display:inline-block;border-radius:999px;background:#cf222e;color:#fff;font-size:.8em;font-weight:600;padding:0 8px;margin-left:6px}
+.new{display:inline-block;border-radius:999px;background:#cf222e;color:#fff;font-size:.8em;font-weight:600;padding:0 8px;margin-inline-start:6px}
 button.replies,.notes button.replies{display:inline-flex;align-items:center;gap:6px;width:auto;margin:6px;
 padding:4px 12px;border:1px solid #8c959f;border-radius:8px;background:#fff;color:#1f2328;text-decoration:none;
 font-size:.9em;min-height:44px}
@@ -70,11 +70,11 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
     const id = /** @type {HTMLElement | null} */ (old)?.dataset?.id?.replace(/[^\w-]/g, '');
     return id ? ([...shadow.querySelectorAll(`button[data-id="${id}"]`)].find(canFocus) ?? null) : null;
   };
-  const dialog = modalDialog('Replies', fallback);
-  const quote = h('blockquote');
+  const dialog = modalDialog(t('replies'), fallback);
+  const quote = h('blockquote', { dir: 'auto' }); // the trial's words, whatever the widget's language
   const chip = h('p', { class: 'chip' });
   const list = h('ul', { class: 'replies-list' });
-  dialog.el.append(quote, chip, list, h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, 'Close')));
+  dialog.el.append(quote, chip, list, h('div', { class: 'row' }, h('button', { onclick: () => dialog.close() }, t('close'))));
   shadow.append(dialog.el);
   addSheet(dialog.el, CSS);
   /** @type {string | null} */
@@ -92,7 +92,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
     return {
       count: replies.length,
       unread,
-      label: `Replies: ${count(replies.length, 'reply', 'replies')}${unread ? `, ${unread.toLocaleString('en')} new` : ''}`,
+      label: unread ? t('repliesLabelNew', { n: replies.length, fresh: unread }) : t('repliesLabel', { n: replies.length }),
     };
   }
 
@@ -104,7 +104,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
       if (!now) continue;
       b.setAttribute('aria-label', now.label);
       const shown = b.querySelector('.count');
-      if (shown) shown.textContent = now.count.toLocaleString('en');
+      if (shown) shown.textContent = number(now.count);
       if (!now.unread) b.querySelector('.new')?.remove();
     }
     changed();
@@ -130,15 +130,15 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
 
   /** One reply: who, when, whether it is new, its text; "Delete reply", asked first. */
   function item(/** @type {Reply} */ reply, /** @type {boolean} */ wasNew) {
-    const who = reply.name?.trim() || 'Someone with the link';
-    const remove = h('button', { 'aria-label': `Delete reply from ${who}` }, 'Delete reply');
-    const yes = h('button', { class: 'primary' }, 'Yes, delete reply');
-    const keep = h('button', null, 'Keep reply');
+    const who = reply.name?.trim() || t('someone');
+    const remove = h('button', { 'aria-label': t('deleteReplyFrom', { who }) }, t('deleteReply'));
+    const yes = h('button', { class: 'primary' }, t('yesDeleteReply'));
+    const keep = h('button', null, t('keepReply'));
     const actions = h('div', { class: 'row' }, remove);
     const confirm = h(
       'div',
       { class: 'note-box', hidden: true },
-      h('p', null, "Delete this reply? It can't be brought back."),
+      h('p', null, t('deleteReplyAsk')),
       h('div', { class: 'row' }, yes, keep),
     );
     const ask = (/** @type {boolean} */ show) => {
@@ -154,9 +154,9 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
         const left = (byNote.get(reply.note_id) ?? []).filter((r) => r.id !== reply.id);
         byNote.set(reply.note_id, left);
         li.remove();
-        if (!left.length) list.append(h('li', { class: 'muted' }, 'No replies left on this note.'));
-        dialog.heading.textContent = `Replies (${left.length.toLocaleString('en')})`;
-        dialog.status.textContent = 'Reply deleted.';
+        if (!left.length) list.append(h('li', { class: 'muted' }, t('noRepliesLeft')));
+        dialog.heading.textContent = t('repliesHeading', { n: left.length });
+        dialog.status.textContent = t('replyDeleted');
         dialog.heading.focus();
         sync(reply.note_id);
       }),
@@ -169,7 +169,7 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
         { class: 'who' },
         h('strong', null, who),
         h('span', { class: 'muted' }, moment(reply.created_at)),
-        wasNew ? h('span', { class: 'new' }, 'New') : null,
+        wasNew ? h('span', { class: 'new' }, t('new')) : null,
       ),
       // The service sanitized it like a note body; here it is text only, never markup.
       h('p', { class: 'text' }, htmlToText(reply.body, doc)),
@@ -221,9 +221,9 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
           'aria-label': now.label,
           onclick: (e) => this.open(noteId, note, e.currentTarget),
         },
-        'Replies',
-        h('span', { class: 'count' }, now.count.toLocaleString('en')),
-        now.unread ? h('span', { class: 'new' }, `${now.unread.toLocaleString('en')} new`) : null,
+        t('replies'),
+        h('span', { class: 'count' }, number(now.count)),
+        now.unread ? h('span', { class: 'new' }, t('newCount', { n: now.unread })) : null,
       );
     },
 
@@ -239,8 +239,8 @@ export function createReplies({ api, trial, doc, shadow, explain, changed, showE
       quote.textContent = note.quote;
       chip.replaceChildren(h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }), colorLabel(note.color));
       list.replaceChildren(...replies.map((r) => item(r, r.unread)));
-      if (!replies.length) list.append(h('li', { class: 'muted' }, 'No replies on this note.'));
-      dialog.heading.textContent = `Replies (${replies.length.toLocaleString('en')})`;
+      if (!replies.length) list.append(h('li', { class: 'muted' }, t('noReplies')));
+      dialog.heading.textContent = t('repliesHeading', { n: replies.length });
       dialog.open(from);
       dialog.heading.focus();
       markSeen(replies).catch((err) => {

@@ -3,9 +3,8 @@
 // notes root, when a selection has settled ("Add note" then shows by it),
 // which highlighted passage the caret is in (said aloud), and clicks on a
 // highlight (its note opens).
-import { trimPassage } from './anchoring.js';
-import { colorLabel } from './highlights.js';
-import { bodyPreview } from './note-body.js';
+// It imports nothing of the first load's: what it needs of it comes in `deps` (`words`), so that
+// fetching it beside the notes adds no chunk to the first load.
 
 const INTERACTIVE = 'a[href],button,input,select,textarea,summary,label,[contenteditable]';
 
@@ -16,6 +15,8 @@ const sameRange = (a, b) =>
 /**
  * @typedef {{start: number, end: number}} Offsets  UTF-16 offsets into the root's text
  * @typedef {{node: Node, offset: number}} Point
+ * @typedef {{trimPassage: typeof import('./anchoring.js').trimPassage, colorLabel: typeof import('./highlights.js').colorLabel,
+ *   bodyPreview: typeof import('./note-body.js').bodyPreview, t: typeof import('./i18n.js').t}} Words
  * @typedef {object} SelectionWatch
  * @property {() => Offsets | null} offsets
  *   The selection's offsets if it can be noted, else those "Add note" stood for.
@@ -35,9 +36,10 @@ const sameRange = (a, b) =>
  * @param {import('./ui.js').UI} deps.ui
  * @param {import('./highlights.js').Highlighter} deps.highlighter
  * @param {(ids: string[]) => void} deps.openNotes  the notes under a click, innermost first
+ * @param {Words} deps.words  the first load's functions it uses
  * @returns {SelectionWatch}
  */
-export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highlighter, openNotes }) {
+export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highlighter, openNotes, words: w }) {
   /** @type {Offsets | null} */
   let pending = null; // what the "Add note" control stands for
   /** @type {Point | null} */
@@ -64,7 +66,7 @@ export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highl
     if (!idx || !sel?.rangeCount || sel.isCollapsed) return null;
     const offsets = idx.fromRange(sel.getRangeAt(0));
     // What "Add note" saves: the passage without edge white space or item numbers.
-    return offsets && trimPassage(idx.text, offsets.start, offsets.end);
+    return offsets && w.trimPassage(idx.text, offsets.start, offsets.end);
   }
 
   function announceCaret(/** @type {string[]} */ ids) {
@@ -74,10 +76,11 @@ export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highl
     insideId = now;
     const record = now && notes.find(now);
     if (record) {
-      const words = bodyPreview(record.note.body, doc) || 'no text';
-      ui.announce(`Highlighted passage, ${colorLabel(record.note.color).toLowerCase()}, note: ${words}`);
+      const words = w.bodyPreview(record.note.body, doc);
+      const color = w.colorLabel(record.note.color);
+      ui.announce(words ? w.t('caretIn', { color, words }) : w.t('caretInEmpty', { color }));
     } else if (before) {
-      ui.announce('End of highlighted passage');
+      ui.announce(w.t('caretOut'));
     }
   }
 

@@ -7,8 +7,8 @@
 const SAY = 'Trial Notes:';
 
 /**
- * @typedef {{kind: 'csp' | 'origin' | 'trial' | 'root', reader: string}} SetupProblem
- *   what is wrong, and the sentence the reader sees instead of a misleading one
+ * @typedef {{kind: 'csp' | 'origin' | 'trial' | 'root'}} SetupProblem
+ *   what is wrong; the reader is told the catalog's `setup.<kind>` sentence instead of a misleading one
  * @typedef {{known: boolean, origin: string | null, origin_allowed: boolean}} EmbedCheck
  */
 
@@ -70,7 +70,7 @@ async function findProblem({ doc, view, trial, apiBase, getRoot, canHighlight, r
       `${SAY} this page's Content-Security-Policy blocks the notes service (${blocked[0]}): ` +
         `add ${apiBase} to its connect-src.`,
     );
-    return { kind: 'csp', reader: "Notes can't be used on this page: it doesn't allow the notes service." };
+    return { kind: 'csp' };
   }
   // Not reached, or it failed: "Check your connection", said when the reader acts, is right.
   if (!answer) return null;
@@ -79,14 +79,14 @@ async function findProblem({ doc, view, trial, apiBase, getRoot, canHighlight, r
       `${SAY} the notes service at ${apiBase} does not accept this page's origin ` +
         `(${answer.origin ?? view.location.origin}): add it to the service's NOTES_ALLOWED_ORIGINS.`,
     );
-    return { kind: 'origin', reader: "Notes can't be used on this site yet." };
+    return { kind: 'origin' };
   }
   if (!answer.known) {
     console.error(
       `${SAY} data-trial="${trial}" is not a trial the notes service at ${apiBase} holds: check the NCT ` +
         'number on the script tag, or load the record into the service (flask trials load).',
     );
-    return { kind: 'trial', reader: "Notes can't be added to this trial yet." };
+    return { kind: 'trial' };
   }
   if (!getRoot()) await sleep(rootGrace); // a client-rendered page may add it a little later
   if (!getRoot()) {
@@ -94,7 +94,7 @@ async function findProblem({ doc, view, trial, apiBase, getRoot, canHighlight, r
       `${SAY} no element on this page has the data-notes-root attribute: put it on the element that ` +
         "holds the trial's text (notes anchor to the text inside it).",
     );
-    return { kind: 'root', reader: "Notes can't be added on this page." };
+    return { kind: 'root' };
   }
   return null;
 }

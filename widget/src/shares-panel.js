@@ -4,7 +4,7 @@
 // in words; "Unlock" on a locked link, "Revoke" (asked first), "Let them reply".
 import { h } from './dom.js';
 import { addSheet } from './sheets.js';
-import { count, day } from './words.js';
+import { day, t } from './i18n.js';
 
 /**
  * @typedef {import('./api.js').Share} Share
@@ -25,11 +25,11 @@ const SHOWN_NOTES = 5;
 const SNIPPET = 140;
 
 const STATES = /** @type {Record<string, string>} */ ({
-  active: 'Open: they can read it with the passcode',
-  expired: 'Expired',
-  revoked: 'Revoked: the link no longer opens',
-  used_up: 'Used up: opened as many times as allowed',
-  locked: 'Locked after too many wrong passcodes',
+  active: 'state.active',
+  expired: 'state.expired',
+  revoked: 'state.revoked',
+  used_up: 'state.used_up',
+  locked: 'state.locked',
 });
 
 const CSS = `
@@ -40,7 +40,7 @@ const CSS = `
 .shares .s-locked{color:#82071e}
 .shares .s-active{color:#116329}
 .shares .row{margin-top:8px}
-.shared-notes{margin:6px 0;padding-left:12px;border-left:3px solid #d0d7de}
+.shared-notes{margin:6px 0;padding-inline-start:12px;border-inline-start:3px solid #d0d7de}
 .shared-notes li{margin:4px 0;overflow-wrap:anywhere}
 .shared-notes q{font-weight:600}
 `;
@@ -61,11 +61,22 @@ export function shareActions({ api, trial, apiBase, hasNotebook, announce }) {
   const enc = encodeURIComponent;
   return {
     async create(choice) {
-      const share = /** @type {import('./api.js').Share & {url: string}} */ (
-        await api.call('POST', '/api/v1/shares', { trial_id: trial, ...choice })
-      );
+      const body = { trial_id: trial, ...choice };
+      /** @type {import('./api.js').Share & {url: string}} */
+      let share;
+      try {
+        share = await api.call('POST', '/api/v1/shares', body);
+      } catch (err) {
+        // A service from before shares had a language (issue 19) refuses the field by name: the
+        // share is made without it (its page then follows the family's browser).
+        const e = /** @type {{status?: number, errors?: Record<string, unknown>}} */ (err);
+        const refused = e.status === 422 ? Object.keys(e.errors ?? {}) : [];
+        if (!(refused.length === 1 && refused[0] === 'language')) throw err;
+        const { language: _, ...older } = body;
+        share = await api.call('POST', '/api/v1/shares', older);
+      }
       share.url = new URL(share.url, apiBase).href;
-      announce('Link created.');
+      announce(t('linkCreated'));
       return share;
     },
     // Before the first save there is no notebook, so no links.
@@ -87,7 +98,7 @@ export function shareActions({ api, trial, apiBase, hasNotebook, announce }) {
  */
 export function sharesPanel({ run, say }) {
   const list = h('ul', { class: 'shares' });
-  const more = h('button', { hidden: true }, 'Show more links');
+  const more = h('button', { hidden: true }, t('moreLinks'));
   const el = h('div', null, list, h('div', { class: 'row' }, more));
   /** @type {SharesActions | null} */
   let actions = null;
@@ -102,13 +113,13 @@ export function sharesPanel({ run, say }) {
     const ids = share.note_ids ?? [];
     const here = ids.map((id) => notes.get(id)).filter((n) => n !== undefined);
     const items = here.slice(0, SHOWN_NOTES).map((n) =>
-      h('li', null, h('q', null, cut(n.quote)), n.text ? h('span', null, ` ${cut(n.text)}`) : null),
+      h('li', null, h('q', { dir: 'auto' }, cut(n.quote)), n.text ? h('span', { dir: 'auto' }, ` ${cut(n.text)}`) : null),
     );
     const rest = ids.length - items.length;
     if (rest > 0) {
       const words = here.length > items.length
-        ? `and ${count(rest, 'more note', 'more notes')}`
-        : `${count(rest, 'note', 'notes')} not shown on this page`;
+        ? t('andMoreNotes', { n: rest })
+        : t('notesNotShown', { n: rest });
       items.push(h('li', { class: 'muted' }, words));
     }
     return h('ul', { class: 'shared-notes' }, items);
@@ -128,42 +139,42 @@ export function sharesPanel({ run, say }) {
    * @param {(s: Share) => void} redraw
    */
   function parts(s, li, redraw) {
-    const title = h('h4', { tabindex: '-1' }, s.label || `Link made ${day(s.created_at)}`);
+    const title = h('h4', { tabindex: '-1' }, s.label || t('linkMade', { date: day(s.created_at) }));
     const live = s.state === 'active' || s.state === 'locked';
     const views = s.max_views
-      ? `${s.views.toLocaleString('en')} of ${count(s.max_views, 'view', 'views')}`
-      : count(s.views, 'view', 'views');
+      ? t('viewsOf', { views: s.views, n: s.max_views })
+      : t('views', { n: s.views });
     const facts = [
-      count(s.note_count, 'note', 'notes'),
-      s.label ? `Made ${day(s.created_at)}` : '', // without a label the heading says it already
-      s.state === 'revoked' ? '' : `${s.state === 'expired' ? 'Expired' : 'Expires'} ${day(s.expires_at)}`,
+      t('notes', { n: s.note_count }),
+      s.label ? t('made', { date: day(s.created_at) }) : '', // without a label the heading says it already
+      s.state === 'revoked' ? '' : t(s.state === 'expired' ? 'expiredOn' : 'expiresOn', { date: day(s.expires_at) }),
       views,
-      s.reply_count ? count(s.reply_count, 'reply', 'replies') : '',
-      s.reply_count && s.unread_replies ? `${s.unread_replies.toLocaleString('en')} unread` : '',
+      s.reply_count ? t('replyCount', { n: s.reply_count }) : '',
+      s.reply_count && s.unread_replies ? t('unread', { n: s.unread_replies }) : '',
     ];
     const factLine = h('p', { class: 'muted' }, facts.filter(Boolean).join(' · '));
-    const state = h('p', { class: `state s-${s.state}` }, STATES[s.state] ?? s.state);
-    const from = s.sender_name ? h('p', { class: 'muted' }, `Shown as from ${s.sender_name}`) : null;
+    const state = h('p', { class: `state s-${s.state}` }, STATES[s.state] ? t(STATES[s.state]) : s.state);
+    const from = s.sender_name ? h('p', { class: 'muted' }, t('shownAsFrom', { name: s.sender_name })) : null;
 
     const done = (/** @type {Share} */ changed, /** @type {string} */ words) => {
       redraw(changed);
       /** @type {HTMLElement | null} */ (li.querySelector('h4'))?.focus();
       say(words);
     };
-    const unlock = h('button', { class: 'primary' }, 'Unlock');
+    const unlock = h('button', { class: 'primary' }, t('unlock'));
     unlock.addEventListener('click', () =>
       run(unlock, async () => {
-        if (actions) done(await actions.unlock(s.id), 'Link unlocked: the passcode works again.');
+        if (actions) done(await actions.unlock(s.id), t('unlocked'));
       }),
     );
-    const revoke = h('button', null, 'Revoke');
-    const yes = h('button', { class: 'primary' }, 'Yes, revoke');
-    const keep = h('button', null, 'Keep link');
+    const revoke = h('button', null, t('revoke'));
+    const yes = h('button', { class: 'primary' }, t('yesRevoke'));
+    const keep = h('button', null, t('keepLink'));
     const buttons = h('div', { class: 'row' }, s.state === 'locked' ? unlock : null, revoke);
     const confirm = h(
       'div',
       { class: 'note-box', hidden: true },
-      h('p', null, "Revoke this link? Whoever has it can't open it any more, and it can't be turned back on."),
+      h('p', null, t('revokeAsk')),
       h('div', { class: 'row' }, yes, keep),
     );
     const ask = (/** @type {boolean} */ show) => {
@@ -177,7 +188,7 @@ export function sharesPanel({ run, say }) {
       run(yes, async () => {
         if (!actions) return;
         await actions.revoke(s.id);
-        done({ ...s, state: 'revoked' }, 'Link revoked.');
+        done({ ...s, state: 'revoked' }, t('revoked'));
       }),
     );
 
@@ -188,7 +199,7 @@ export function sharesPanel({ run, say }) {
       run(toggle, async () => {
         try {
           if (actions) Object.assign(s, await actions.update(s.id, { replies_allowed: wanted }));
-          say(wanted ? 'They can reply.' : 'Replies turned off.');
+          say(wanted ? t('repliesOn') : t('repliesOff'));
         } catch (err) {
           toggle.checked = !wanted; // as it still is on the service
           throw err;
@@ -197,7 +208,7 @@ export function sharesPanel({ run, say }) {
         }
       });
     });
-    const replyControl = live ? h('label', { class: 'opt' }, toggle, 'Let them reply') : null;
+    const replyControl = live ? h('label', { class: 'opt' }, toggle, t('letReply')) : null;
     return [title, state, from, factLine, noteTexts(s), replyControl, live ? buttons : null, live ? confirm : null];
   }
 
@@ -208,7 +219,7 @@ export function sharesPanel({ run, say }) {
     if (draw !== drawn) return;
     if (!cursor) list.replaceChildren();
     list.append(...page.shares.map(item));
-    if (!list.children.length) list.append(h('li', { class: 'muted' }, 'No links yet.'));
+    if (!list.children.length) list.append(h('li', { class: 'muted' }, t('noLinks')));
     next = page.next;
     more.hidden = !next;
     addSheet(el, CSS);
@@ -233,7 +244,7 @@ export function sharesPanel({ run, say }) {
       actions = actions_;
       notes = notes_;
       more.hidden = true;
-      list.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
+      list.replaceChildren(h('li', { class: 'muted' }, t('loading')));
       addSheet(el, CSS);
       const draw = ++drawn;
       return run(more, () => fetchPage(null, draw));

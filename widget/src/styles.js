@@ -17,12 +17,12 @@ button.primary:hover{background:#1e40af;border-color:#1e40af}
 button[aria-busy=true]{opacity:.6;cursor:progress}
 @media (pointer:fine){button{min-height:34px}}
 :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
-.launcher{position:fixed;right:16px;bottom:16px;z-index:2147483000;border:0;border-radius:999px;background:#1d4ed8;color:#fff;padding:10px 18px;box-shadow:0 2px 10px rgba(0,0,0,.3)}
+.launcher{position:fixed;inset-inline-end:16px;bottom:16px;z-index:2147483000;border:0;border-radius:999px;background:#1d4ed8;color:#fff;padding:10px 18px;box-shadow:0 2px 10px rgba(0,0,0,.3)}
 .launcher.raised{bottom:84px}
-.count{display:inline-block;margin-left:8px;min-width:1.5em;border-radius:999px;background:#fff;color:#1d4ed8;font-size:.85em;font-weight:600;text-align:center}
+.count{display:inline-block;margin-inline-start:8px;min-width:1.5em;border-radius:999px;background:#fff;color:#1d4ed8;font-size:.85em;font-weight:600;text-align:center}
 .adder{position:fixed;z-index:2147483001;display:flex;align-items:center;gap:8px}
 .adder button{box-shadow:0 2px 10px rgba(0,0,0,.3)}
-.adder kbd{font:inherit;font-size:.8em;border:1px solid;border-radius:4px;padding:0 5px;margin-left:8px}
+.adder kbd{font:inherit;font-size:.8em;border:1px solid;border-radius:4px;padding:0 5px;margin-inline-start:8px}
 .adder.bar{left:0!important;right:0;bottom:0;top:auto!important;justify-content:center;padding:12px 16px calc(12px + env(safe-area-inset-bottom));background:#fff;border-top:1px solid #d0d7de;box-shadow:0 -2px 10px rgba(0,0,0,.15)}
 .adder.bar button{flex:1;max-width:480px;min-height:48px;box-shadow:none}
 .adder.bar kbd{display:none}

@@ -5,6 +5,7 @@
 import { canFocus, h, modalDialog, uid, useDocument } from './dom.js';
 import { PAINT, colorLabel } from './highlights.js';
 import { bodyPreview, firstWords } from './note-body.js';
+import { day, direction, language, number, t } from './i18n.js';
 import { CSS } from './styles.js';
 
 export const HOST_TAG = 'trial-notes-widget';
@@ -39,13 +40,15 @@ export const HOST_TAG = 'trial-notes-widget';
  * @property {(message: string) => void} announce
  * @property {typeof h} h  the element builder (dom.js), handed over so that an on-demand module adds no chunk
  * @property {typeof modalDialog} modalDialog
+ * @property {typeof t} t  the widget's words (i18n.js), handed over like `h`
+ * @property {typeof day} day  a date in the widget's language
  * @property {() => void} refresh  show the panel's recovery key and devices state again
  * @property {(dialog: {el: HTMLDialogElement, alert: HTMLElement, status: HTMLElement}) => void} register
  *   a modal dialog of the module's: errors and announcements go into it while it is open
  */
 
 // Said when the dialogs' module can't be fetched (offline, or the service is down).
-const UNREACHABLE = "Can't reach the notes service. Check your connection and try again.";
+const UNREACHABLE = 'unreachable';
 
 /**
  * Build the UI, appended to `doc`'s body.
@@ -56,6 +59,9 @@ export function createUI(doc, actions) {
   useDocument(doc);
   const view = /** @type {Window & typeof globalThis} */ (doc.defaultView); // the page's window
   const host = doc.createElement(HOST_TAG);
+  // Screen readers pronounce the widget in its own language; Arabic reads (and lays out) right to left.
+  host.lang = language();
+  host.dir = direction();
   const shadow = host.attachShadow({ mode: 'open' });
   const sheet = new view.CSSStyleSheet();
   sheet.replaceSync(CSS);
@@ -65,22 +71,22 @@ export function createUI(doc, actions) {
 
   // Errors when no dialog or panel is open.
   const toastText = h('div', { class: 'alert', role: 'alert' });
-  const toastKey = h('button', { hidden: true, onclick: () => actions.more('restore', null) }, 'Use another recovery key');
-  const toastLink = h('button', { hidden: true, onclick: () => actions.more('redeem', null) }, 'Use a link code');
+  const toastKey = h('button', { hidden: true, onclick: () => actions.more('restore', null) }, t('useAnotherKey'));
+  const toastLink = h('button', { hidden: true, onclick: () => actions.more('redeem', null) }, t('useLinkCode'));
   const toast = h(
     'div',
     { class: 'toast', hidden: true },
     toastText,
     toastKey,
     toastLink,
-    h('button', { onclick: () => hideToast() }, 'Dismiss'),
+    h('button', { onclick: () => hideToast() }, t('dismiss')),
   );
 
   // "Add note": floats by the selection, or a bottom bar on touch screens.
   const addButton = h(
     'button',
     { class: 'primary', 'aria-keyshortcuts': 'N Alt+N', onclick: () => actions.addFromSelection() },
-    'Add note',
+    t('addNote'),
     h('kbd', { 'aria-hidden': 'true' }, 'N'),
   );
   const adder = h('div', { class: 'adder', hidden: true }, addButton);
@@ -98,23 +104,23 @@ export function createUI(doc, actions) {
       'aria-keyshortcuts': 'Alt+N',
       onclick: () => (panel.open ? closePanel() : openPanel()),
     },
-    'My notes',
+    t('myNotes'),
     count,
   );
 
-  const panelTitle = h('h2', { id: uid('title'), tabindex: '-1' }, 'My notes');
+  const panelTitle = h('h2', { id: uid('title'), tabindex: '-1' }, t('myNotes'));
   const panelAlert = h('div', { class: 'alert', role: 'alert' });
   const help = h('p', { class: 'muted' });
   const list = h('ol', { class: 'notes' });
-  const orphanTitle = h('h3', { hidden: true }, 'Could not find on this page');
+  const orphanTitle = h('h3', { hidden: true }, t('notFoundHere'));
   const orphans = h('ul', { class: 'notes', hidden: true });
 
   // Where the notes live and whether their recovery key was saved; the key itself, the devices and
   // link codes are dialogs of their own (recovery.js, devices.js), fetched when first opened.
   const keyState = h('p', { class: 'key-state' });
-  const showKey = h('button', { onclick: (e) => actions.more('recovery', e.currentTarget) }, 'Recovery key');
-  const linkDevice = h('button', { onclick: (e) => actions.more('link', e.currentTarget) }, 'Link another device');
-  const devices = h('button', { onclick: (e) => actions.more('devices', e.currentTarget) }, 'Devices');
+  const showKey = h('button', { onclick: (e) => actions.more('recovery', e.currentTarget) }, t('recoveryKey'));
+  const linkDevice = h('button', { onclick: (e) => actions.more('link', e.currentTarget) }, t('linkAnotherDevice'));
+  const devices = h('button', { onclick: (e) => actions.more('devices', e.currentTarget) }, t('devices'));
   const panel = h(
     'dialog',
     { id: panelId, class: 'panel', 'aria-labelledby': panelTitle.id },
@@ -122,14 +128,14 @@ export function createUI(doc, actions) {
       'div',
       { class: 'top' },
       panelTitle,
-      h('button', { onclick: () => closePanel() }, 'Hide panel'),
+      h('button', { onclick: () => closePanel() }, t('hidePanel')),
     ),
     panelAlert,
     h(
       'div',
       { class: 'row' },
-      h('button', { onclick: (e) => actions.addToParagraph(e.currentTarget) }, 'Add a note to this paragraph'),
-      h('button', { onclick: (e) => actions.openShare(e.currentTarget) }, 'Share'),
+      h('button', { onclick: (e) => actions.addToParagraph(e.currentTarget) }, t('addToParagraph')),
+      h('button', { onclick: (e) => actions.openShare(e.currentTarget) }, t('share')),
     ),
     help,
     list,
@@ -138,20 +144,20 @@ export function createUI(doc, actions) {
     h(
       'section',
       { class: 'key' },
-      h('h3', null, 'Recovery key'),
+      h('h3', null, t('recoveryKey')),
       keyState,
       h(
         'div',
         { class: 'row' },
         showKey,
-        h('button', { onclick: (e) => actions.more('restore', e.currentTarget) }, 'Use another recovery key'),
+        h('button', { onclick: (e) => actions.more('restore', e.currentTarget) }, t('useAnotherKey')),
       ),
-      h('h3', null, 'Your devices'),
+      h('h3', null, t('yourDevices')),
       h(
         'div',
         { class: 'row' },
         linkDevice,
-        h('button', { onclick: (e) => actions.more('redeem', e.currentTarget) }, 'Use a link code'),
+        h('button', { onclick: (e) => actions.more('redeem', e.currentTarget) }, t('useLinkCode')),
         devices,
       ),
     ),
@@ -229,6 +235,8 @@ export function createUI(doc, actions) {
     announce: (message) => announce(message),
     h,
     modalDialog,
+    t,
+    day,
     refresh: () => showKeyState(),
     register: (d) => more.push(d),
   };
@@ -246,7 +254,7 @@ export function createUI(doc, actions) {
         return true;
       },
       () => {
-        showError(UNREACHABLE);
+        showError(t(UNREACHABLE));
         return false;
       },
     );
@@ -273,7 +281,7 @@ export function createUI(doc, actions) {
         return true;
       },
       () => {
-        showError(UNREACHABLE);
+        showError(t(UNREACHABLE));
         return false;
       },
     );
@@ -293,10 +301,12 @@ export function createUI(doc, actions) {
     const has = Boolean(store.read());
     const account = store.kind === 'account';
     keyState.textContent = account
-      ? 'Your notes are kept with your account on this site.'
+      ? t('keptWithAccount')
       : !has
-        ? 'No recovery key yet: it is made with your first note.'
-        : `Your notes are kept in this browser. Recovery key ${saved ? `saved (${saved.how} ${new Date(saved.at).toLocaleDateString()})` : 'not saved yet'}.`;
+        ? t('noKeyYet')
+        : saved
+          ? t(`keySaved.${saved.how}`, { date: day(saved.at) })
+          : t('keyNotSaved');
     keyState.classList.toggle('warn', has && !saved && !account);
     showKey.hidden = linkDevice.hidden = devices.hidden = !has;
   }
@@ -339,17 +349,17 @@ export function createUI(doc, actions) {
     } catch {
       input.focus();
       input.select();
-      announce('Copying was blocked: the text is selected, press Control+C to copy it.');
+      announce(t('copyBlocked'));
       return false;
     }
   }
 
   function noteItem(/** @type {NoteView} */ note) {
-    const label = note.readable ? firstWords(note.quote) : "This note can't be read";
+    const label = note.readable ? firstWords(note.quote) : t('unreadable');
     const open = h(
       'button',
       { 'data-id': note.id, onclick: (e) => actions.openNote(note.id, e.currentTarget) },
-      `Open note: ${label}`,
+      t('openNoteNamed', { words: label }),
     );
     if (!note.readable) return h('li', null, open);
     /** @type {HTMLButtonElement | null} */
@@ -357,12 +367,12 @@ export function createUI(doc, actions) {
     if (note.anchored) {
       // The visible words start the accessible name (WCAG 2.5.3), so "Open note" alone is shown.
       open.setAttribute('aria-label', open.textContent);
-      open.textContent = 'Open note';
+      open.textContent = t('openNote');
       open.className = 'open';
       go = h(
         'button',
         { 'data-id': `go-${note.id}`, onclick: (e) => actions.goTo(note.id, e.currentTarget) },
-        `Go to highlight: ${label}`,
+        t('goToNamed', { words: label }),
       );
     }
     const preview = bodyPreview(note.body, doc);
@@ -376,8 +386,8 @@ export function createUI(doc, actions) {
         h('span', { class: 'chip' }, h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }), colorLabel(note.color)),
         go ? open : null,
       ),
-      note.change ? h('p', { class: 'muted' }, 'The trial’s text changed here since you highlighted it.') : null,
-      preview ? h('p', null, preview) : null,
+      note.change ? h('p', { class: 'muted' }, t('textChanged')) : null,
+      preview ? h('p', { dir: 'auto' }, preview) : null,
       note.replies,
     );
   }
@@ -431,12 +441,12 @@ export function createUI(doc, actions) {
       list.replaceChildren(...placed.map(noteItem));
       orphans.replaceChildren(...lost.map(noteItem));
       orphanTitle.hidden = orphans.hidden = !lost.length;
-      count.textContent = String(notes.length);
+      count.textContent = number(notes.length);
       help.textContent = !notes.length
-        ? 'No notes yet. Select text in the trial, then choose “Add note” (or press Alt+N).'
+        ? t('noNotesYet')
         : canHighlight
           ? ''
-          : 'This browser cannot draw highlights; your notes are listed here.';
+          : t('noHighlightApi');
       showKeyState();
     },
 

@@ -4,6 +4,9 @@ import { describe, test } from 'node:test';
 
 import { fetchGrant, grantSubject, vouchedTokens } from '../src/accounts.js';
 import { createTokenStore } from '../src/token-store.js';
+import { t, useLanguage } from '../src/i18n.js';
+
+await useLanguage('en'); // the words the tests read are the English catalog's
 
 const b64url = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
 const jwt = (claims) => `${b64url({ alg: 'ES256' })}.${b64url(claims)}.c2ln`;
@@ -72,13 +75,13 @@ describe('vouched accounts', () => {
     const { own, account } = stores(view);
     own.store('own-token');
     const api = fakeApi();
-    const first = await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    const first = await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account, t });
     assert.equal(first.tokens, account);
     assert.equal(account.read(), 'account-token-1');
     assert.deepEqual(api.calls[0].body.device_name, 'Chrome on Linux');
     assert.equal(api.calls[0].token, null, 'the exchange carries no bearer token');
     // The next visit: the same reader keeps the device token; no grant is spent.
-    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account, t });
     assert.equal(api.calls.length, 1);
     assert.equal(own.read(), 'own-token', 'the browser\'s own notebook is untouched');
     assert.ok(![...view.items.values()].some((v) => v.includes('u1')), 'localStorage names no host user');
@@ -89,14 +92,14 @@ describe('vouched accounts', () => {
     const view = fakeWindow(() => grantFor(sub)());
     const { own, account } = stores(view);
     const api = fakeApi();
-    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account, t });
     sub = 'u2';
-    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account, t });
     assert.equal(account.read(), 'account-token-2');
     const out = fakeWindow(() => new Response(null, { status: 401 }));
     out.items = view.items;
     out.localStorage = view.localStorage;
-    const after = await vouchedTokens({ view: out, api, apiBase: API, grantUrl: '/grant', own, account });
+    const after = await vouchedTokens({ view: out, api, apiBase: API, grantUrl: '/grant', own, account, t });
     assert.equal(after.tokens, own);
     assert.equal(account.read(), null);
     assert.equal(view.items.size, 0);
@@ -116,7 +119,7 @@ describe('vouched accounts', () => {
     const { own, account } = stores(view);
     const refused = new Error('The grant has expired.');
     const api = { call: async () => Promise.reject(refused) };
-    const result = await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account });
+    const result = await vouchedTokens({ view, api, apiBase: API, grantUrl: '/grant', own, account, t });
     assert.equal(result.tokens, own);
     assert.equal(result.refusal, refused);
     assert.equal(account.read(), null);

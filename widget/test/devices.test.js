@@ -9,6 +9,9 @@ import { showCode, timeLeft } from '../src/devices.js';
 import { qrModules, qrSvg } from '../src/qr.js';
 import { groupKey, keyFile } from '../src/recovery.js';
 import { createTokenStore } from '../src/token-store.js';
+import { t, useLanguage } from '../src/i18n.js';
+
+await useLanguage('en'); // the words the tests read are the English catalog's
 
 const ANDROID_CHROME =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';
@@ -34,23 +37,23 @@ function fakeWindow() {
 describe('device names', () => {
   test('client hints name the browser and the system, without the engine or GREASE brands', () => {
     const brands = [{ brand: 'Not_A Brand' }, { brand: 'Chromium' }, { brand: 'Google Chrome' }];
-    assert.equal(deviceName({ userAgent: ANDROID_CHROME, userAgentData: { brands, platform: 'Android' } }), 'Chrome on Android');
+    assert.equal(deviceName({ userAgent: ANDROID_CHROME, userAgentData: { brands, platform: 'Android' } }, t), 'Chrome on Android');
     const edge = [{ brand: 'Microsoft Edge' }, { brand: 'Chromium' }];
-    assert.equal(deviceName({ userAgentData: { brands: edge, platform: 'Windows' } }), 'Edge on Windows');
-    assert.equal(deviceName({ userAgentData: { brands: [{ brand: 'Chromium' }], platform: 'Linux' } }), 'Chromium on Linux');
+    assert.equal(deviceName({ userAgentData: { brands: edge, platform: 'Windows' } }, t), 'Edge on Windows');
+    assert.equal(deviceName({ userAgentData: { brands: [{ brand: 'Chromium' }], platform: 'Linux' } }, t), 'Chromium on Linux');
   });
 
   test('without client hints the user-agent string is read', () => {
-    assert.equal(deviceName({ userAgent: ANDROID_CHROME }), 'Chrome on Android');
-    assert.equal(deviceName({ userAgent: IPHONE_SAFARI }), 'Safari on iOS');
-    assert.equal(deviceName({ userAgent: WINDOWS_FIREFOX }), 'Firefox on Windows');
-    assert.equal(deviceName({ userAgent: MAC_EDGE }), 'Edge on macOS');
-    assert.equal(deviceName({ userAgent: '' }), 'Browser');
+    assert.equal(deviceName({ userAgent: ANDROID_CHROME }, t), 'Chrome on Android');
+    assert.equal(deviceName({ userAgent: IPHONE_SAFARI }, t), 'Safari on iOS');
+    assert.equal(deviceName({ userAgent: WINDOWS_FIREFOX }, t), 'Firefox on Windows');
+    assert.equal(deviceName({ userAgent: MAC_EDGE }, t), 'Edge on macOS');
+    assert.equal(deviceName({ userAgent: '' }, t), 'Browser');
   });
 
   test('a name fits the service limit of 60 characters', () => {
     const long = [{ brand: 'x'.repeat(80) }];
-    assert.ok(deviceName({ userAgentData: { brands: long, platform: 'Linux' } }).length <= 60);
+    assert.ok(deviceName({ userAgentData: { brands: long, platform: 'Linux' } }, t).length <= 60);
   });
 });
 
@@ -78,7 +81,7 @@ describe('recovery key', () => {
   });
 
   test('the downloaded file holds the key on a line of its own, what it is and how to use it', () => {
-    const text = keyFile(KEY, 'https://notes.example', new Date('2026-12-02T10:00:00Z'));
+    const text = keyFile(KEY, 'https://notes.example', t, new Date('2026-12-02T10:00:00Z'));
     assert.ok(text.split('\n').includes(KEY));
     assert.match(text, /notes service: https:\/\/notes\.example/);
     assert.match(text, /Use another recovery key/);

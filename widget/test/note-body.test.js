@@ -5,6 +5,9 @@ import { describe, test } from 'node:test';
 import { JSDOM } from 'jsdom';
 
 import { MAX_BODY_CHARS, charCount, firstWords, htmlToText, renderBody, textToHtml } from '../src/note-body.js';
+import { useLanguage } from '../src/i18n.js';
+
+await useLanguage('en'); // the words the tests read are the English catalog's
 
 const { document } = new JSDOM('<!doctype html><body></body>').window;
 

@@ -3,6 +3,9 @@ import { describe, test } from 'node:test';
 
 import { PAINT, PALETTE } from '../src/highlights.js';
 import { INK, overlapsOf } from '../src/overlaps.js';
+import { useLanguage } from '../src/i18n.js';
+
+await useLanguage('en'); // the words the tests read are the English catalog's
 
 const span = (id, color, start, end) => ({ id, color, start, end });
 

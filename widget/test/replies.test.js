@@ -7,6 +7,9 @@ import { JSDOM } from 'jsdom';
 
 import { useDocument } from '../src/dom.js';
 import { createReplies } from '../src/replies.js';
+import { useLanguage } from '../src/i18n.js';
+
+await useLanguage('en'); // the words the tests read are the English catalog's
 
 const { window } = new JSDOM('<!doctype html><body></body>');
 const { document } = window;

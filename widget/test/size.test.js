@@ -17,9 +17,23 @@ test('npm run build is this build', () => {
   assert.equal(pkg.scripts.build, 'node build.mjs');
 });
 
-test('the first load (the loader and the modules it imports) is at most 15 KiB gzipped', () => {
+// 15,288 B before the catalogs (issue 19) and the selection observer moved out; issue 18 asks for 12 KB.
+test('the first load (the loader and the modules it imports) is at most 14,950 B gzipped', () => {
   const size = gzipped(built.firstLoad);
-  assert.ok(size <= 15360, `the first load is ${size} bytes gzipped`);
+  assert.ok(size <= 14950, `the first load is ${size} bytes gzipped`);
+});
+
+test("the words are not in the first load: each language's catalog is a module of its own", () => {
+  const firstLoad = built.firstLoad.map((p) => Buffer.from(contents(p)).toString('utf8')).join('\n');
+  for (const code of ['en', 'es', 'ar']) {
+    assert.ok(built.onDemand.some((p) => basename(p).startsWith(`${code}-`)), `a ${code} catalog is built`);
+  }
+  for (const words of ['My notes', 'Mis notas', 'ملاحظاتي', 'Add a note to this paragraph']) {
+    assert.ok(!firstLoad.includes(words), `"${words}" is not in the first load`);
+  }
+  // The loader names each catalog's hashed file, to fetch the chosen one beside the app.
+  const loader = Buffer.from(contents(built.firstLoad[0])).toString('utf8');
+  for (const p of built.onDemand.filter((p) => /\/(en|es|ar)-\w+\.js$/.test(p))) assert.ok(loader.includes(basename(p)));
 });
 
 test('the dialogs are not in the first load: they are imported when one first opens', () => {

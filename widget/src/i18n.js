@@ -1,0 +1,77 @@
+// @ts-check
+// The widget's words: one catalog per language (catalogs/<code>.json), the chosen one fetched on
+// demand before anything is drawn (the loader starts that fetch beside the app's, main.js), so no
+// sentence is in the first load's script. A message names its placeholders ("{name}"); a count's
+// message maps CLDR plural categories (Intl.PluralRules: Arabic has zero, one, two, few, many and
+// other) to sentences, and is chosen by its `n`. Numbers and dates are Intl's, in the language.
+// No sentence is ever built from pieces: word order differs between languages.
+import { LANGUAGES, RTL } from './language.js';
+
+/**
+ * @typedef {import('./language.js').Language} Language
+ * @typedef {string | Readonly<Record<string, string>>} Message  a plural message: category -> text
+ * @typedef {Readonly<Record<string, Message>>} Catalog
+ * @typedef {Readonly<Record<string, string | number>>} Vars  numbers are formatted for the language
+ */
+
+/** @type {Record<Language, () => Promise<{default: Catalog}>>} */
+const CATALOGS = {
+  en: () => import('./catalogs/en.json', { with: { type: 'json' } }),
+  es: () => import('./catalogs/es.json', { with: { type: 'json' } }),
+  ar: () => import('./catalogs/ar.json', { with: { type: 'json' } }),
+};
+
+/** @type {Language} */
+let lang = 'en';
+/** @type {Catalog} */
+let catalog = {};
+let plurals = new Intl.PluralRules(lang);
+let numbers = new Intl.NumberFormat(lang);
+
+/**
+ * Fetch `code`'s catalog and speak it from now on (an unknown code: English).
+ * @param {string} code
+ */
+export async function useLanguage(code) {
+  const chosen = LANGUAGES.find((l) => l === code) ?? 'en';
+  catalog = (await CATALOGS[chosen]()).default;
+  lang = chosen;
+  plurals = new Intl.PluralRules(lang);
+  numbers = new Intl.NumberFormat(lang);
+}
+
+/** The language the widget speaks. */
+export const language = () => lang;
+
+/** "rtl" for a language written right to left, else "ltr". */
+export const direction = () => (RTL.has(lang) ? 'rtl' : 'ltr');
+
+/**
+ * The catalog's sentence for `key`, its placeholders filled from `vars` (a plural message by `n`).
+ * @param {string} key
+ * @param {Vars} [vars]
+ */
+export function t(key, vars = {}) {
+  const message = catalog[key] ?? key; // never reached in a build: test/catalogs.test.js
+  const text = typeof message === 'string' ? message : (message[plurals.select(Number(vars.n))] ?? message.other);
+  return text.replace(/\{(\w+)\}/g, (_, name) => {
+    const value = vars[name];
+    if (typeof value === 'number') return numbers.format(value);
+    // In a right-to-left sentence a value in another script (a quote from the English trial text, a
+    // name) is isolated (FSI … PDI), so its punctuation stays with it instead of jumping sides.
+    return RTL.has(lang) && value ? `\u2068${value}\u2069` : (value ?? '');
+  });
+}
+
+/** A number as the language writes it ("1,204", "1.204", "١٬٢٠٤"). */
+export const number = (/** @type {number} */ n) => numbers.format(n);
+
+/** "2 Dec 2026" in the widget's language; '' for none. */
+export const day = (/** @type {string | number | null | undefined} */ when) =>
+  when ? new Date(when).toLocaleDateString(lang, { day: 'numeric', month: 'short', year: 'numeric' }) : '';
+
+/** "2 Dec 2026, 14:05" in the widget's language; '' for none. */
+export const moment = (/** @type {string | null | undefined} */ iso) =>
+  iso
+    ? new Date(iso).toLocaleString(lang, { day: 'numeric', month: 'short', year: 'numeric', hour: 'numeric', minute: '2-digit' })
+    : '';
