@@ -14,10 +14,16 @@ with the development server's log), and query strings are never logged.
 from __future__ import annotations
 
 import os
+import runpy
+from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-from notes_service.logmask import install, mask, quote_path
+# The masking rules, read from their file alone: `import notes_service.logmask` would first run the
+# package's __init__ (Flask, SQLAlchemy, Alembic, Flask-Babel...), about 55 MiB in each pool's
+# master, which never serves a request (its workers import the app themselves, after the fork).
+_logmask = runpy.run_path(str(Path(__file__).with_name("notes_service") / "logmask.py"))
+install, mask, quote_path = _logmask["install"], _logmask["mask"], _logmask["quote_path"]
 
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT') or '8000'}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)

@@ -32,6 +32,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC (a value already in UTC as it is)."""
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
 def isoformat(value: datetime | None) -> str | None:
     """RFC 3339 with a Z, or None."""
     if value is None:

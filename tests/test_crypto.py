@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -331,6 +333,29 @@ def test_note_aad_is_the_json_array_of_label_version_and_ids(notebook_id, note_i
     assert note_aad("ab" * 16, "0f" * 16, version) == json.dumps(
         [NOTE_AAD_LABEL, version, "ab" * 16, "0f" * 16], separators=(",", ":")
     ).encode("ascii")
+
+
+_ROW_ID = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
+
+
+@given(st.binary(min_size=32, max_size=32), _ROW_ID, st.lists(_ROW_ID, min_size=1, max_size=5))
+def test_note_keys_are_the_one_shot_hkdf_of_the_data_key(dek, notebook_id, note_ids):
+    # Keys are derived from one extract per request (NoteKeyMaker): each must stay the one-shot
+    # HKDF-SHA256 every stored note was sealed under, or notes sealed before would not open.
+    maker = crypto.NoteKeyMaker(dek)
+    for note_id in note_ids:
+        info = crypto.NOTE_KEY_INFO + f"{notebook_id}|{note_id}".encode("ascii")
+        one_shot = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(dek)
+        assert maker.derive(notebook_id, note_id) == crypto.note_key(dek, notebook_id, note_id) == one_shot
+    assert len({maker.derive(notebook_id, note_id) for note_id in note_ids}) == len(set(note_ids))
+
+
+@pytest.mark.parametrize("dek", [b"", b"k" * 16, b"k" * 33])
+def test_note_keys_need_a_whole_data_key(dek):
+    with pytest.raises(ValueError):
+        crypto.NoteKeyMaker(dek)
+    with pytest.raises(ValueError):
+        crypto.note_key(dek, "ab" * 16, "cd" * 16)
 
 
 @pytest.mark.parametrize("version", [0, -1, True, 1.0])

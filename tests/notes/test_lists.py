@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support import CIRRHOSIS, SEED
 
-from notes_service.notes.presenters import present_notes_page
+from notes_service.notes.presenters import present_note, present_notes_page
 from notes_service.notes.service import NoteSlice, NoteView
 from notes_service.paging import RESPONSE_LIMIT, encode_cursor
 
@@ -103,6 +106,19 @@ def test_the_byte_budget_cuts_a_page_of_notes_before_4_mib():
     assert len(body) <= RESPONSE_LIMIT and 0 < len(page["notes"]) < 100
     last = views[len(page["notes"]) - 1]
     assert page["next"] == encode_cursor((last.created_at, last.id))
+
+
+_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))])
+_TIMES = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30), timezones=_ZONES)
+
+
+@given(_TIMES, _TIMES, st.booleans())
+def test_a_page_writes_each_note_as_present_note_does(created_at, updated_at, readable):
+    # The page writes its timestamps through orjson, every other response through clock.isoformat:
+    # the two must give the same text, whatever the zone and with or without microseconds.
+    view = replace(_view(0, "<p>Ask about it.</p>"), created_at=created_at, updated_at=updated_at, readable=readable)
+    page = json.loads(present_notes_page(NoteSlice(notes=iter([view]), more=False)))
+    assert page["notes"] == [json.loads(json.dumps(present_note(view)))]
 
 
 def test_the_body_limit_counts_the_stored_sanitized_form(client, owner):
