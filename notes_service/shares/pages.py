@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import registry
 from ..errors import BadRequest, Closed, DomainError, Invalid, Unauthorized
 from ..extensions import client_address, rate_limited
+from ..i18n import use_page_language
 from ..paging import PageRequest, decode_cursor, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
@@ -63,6 +64,15 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
 def _passcode_form(status: int = 200, **context: object) -> Response:
     """The passcode form: the one share page that runs a script (static/share-form.js)."""
     return _harden(make_response(render_template("share_form.html", **context), status), SHARE_FORM_CSP)
+
+
+def _find_share(token: str) -> Share:
+    """The share of the link, its page set to the share's language (unless the reader chose one)."""
+    path = f"/s/{token}"
+    use_page_language(None, path)  # an error page's language switch leads to the share's page too
+    share = service.find_share(token)
+    use_page_language(share.language, path)
+    return share
 
 
 def _session_share_id() -> str | None:
@@ -144,7 +154,7 @@ def _content(
 def share_page(token: str) -> Response:
     """The passcode form, or a page of the shared notes while the share-page cookie is valid."""
     try:
-        share = service.find_share(token)
+        share = _find_share(token)
         session_id = _session_share_id()
         if session_id == share.id:
             return _content(service.session_share(share), token)
@@ -161,6 +171,7 @@ def share_page_unlock(token: str) -> BaseResponse:
     try:
         # Opening checks the passcode and counts the view without loading a note: the page
         # the redirect leads to reads only its own 25.
+        _find_share(token)
         opened = service.open_share(token, request.form.get("passcode", ""), client=client_address())
     except Unauthorized as error:
         return _passcode_form(401, token=token, error=error.detail, sender=_sender_of(token))
@@ -221,7 +232,7 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
     right passcode; a form posted from another site comes without it and is refused.
     """
     try:
-        share = service.find_share(token)
+        share = _find_share(token)
         if _session_share_id() != share.id:
             raise Unauthorized("Your reading time ended, so the reply was not sent. Type the passcode again.")
         share = service.session_share(share)

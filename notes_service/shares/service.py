@@ -141,6 +141,7 @@ def create_share(
         revoked=False,
         created_at=now,
         replies_allowed=request.replies_allowed,
+        language=request.language,
     )
     share_key = crypto.new_data_key()
     seal_details(share, dek, details)
@@ -328,7 +329,7 @@ def revoke_share(notebook: Notebook, share_id: str) -> None:
 
 
 def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
-    """Turn replies on or off for one of my shares, or change (or remove) its label."""
+    """Turn replies on or off for one of my shares, or change (or remove) its label or its language."""
     share = _owned_share(notebook, share_id)
     if "label" in patch.model_fields_set:
         label = plain_field(patch.label, "label", MAX_LABEL_CHARS)
@@ -337,6 +338,8 @@ def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
         seal_details(share, dek, ShareOwnerPayload(label=label, sender_name=current.sender_name))
     if patch.replies_allowed is not None:
         share.replies_allowed = patch.replies_allowed
+    if "language" in patch.model_fields_set:
+        share.language = patch.language
     db.session.commit()
     return share
 
