@@ -202,6 +202,14 @@ def test_there_are_enough_vectors():
         pytest.param("<p>unclosed <b>bold", "<p>unclosed <b>bold</b></p>", id="balanced"),
         pytest.param("&eacute;&nbsp;&amp;lt;", "&eacute;&nbsp;&amp;lt;", id="entities-in-text-kept"),
         pytest.param("<b>&eacute;&nbsp;&amp;lt;</b>", "<b>\u00e9\u00a0&amp;lt;</b>", id="entities-in-markup-resolved"),
+        pytest.param("<li>alone", "<ul><li>alone</li></ul>", id="orphan-list-item-wrapped"),
+        pytest.param(
+            "a<li>b</li> <li>c</li><p>d</p>",
+            "a<ul><li>b</li> <li>c</li></ul><p>d</p>",
+            id="orphan-items-wrapped-together",
+        ),
+        pytest.param("<div><li>x</div>", "<ul><li>x</li></ul>", id="item-of-a-stripped-block-wrapped"),
+        pytest.param("<ol><li>a<li>b</ol>", "<ol><li>a</li><li>b</li></ol>", id="items-in-a-list-unchanged"),
         pytest.param(
             '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
             '"&gt;',
