@@ -11,12 +11,13 @@ own language when it has one (a share's, chosen by the patient who made it) and 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode
 
+import flask_babel
 from babel.dates import format_skeleton
 from flask import Flask, Response, g, has_request_context, request
-from flask_babel import Babel, format_date, format_decimal, get_locale, refresh
+from flask_babel import Babel, format_date, format_decimal, format_time, get_locale, refresh
 
 DEFAULT = "en"
 # The languages shipped, each named in its own language (what the switch shows).
@@ -24,6 +25,16 @@ LANGUAGES: dict[str, str] = {"en": "English", "es": "Español", "ar": "العر�
 RIGHT_TO_LEFT = frozenset({"ar"})
 COOKIE = "lang"
 COOKIE_DAYS = 365
+
+
+def gettext(text: str, **variables: object) -> str:
+    """`text` in the request's language, its `%(name)s` placeholders filled (typed: flask_babel is not)."""
+    return str(flask_babel.gettext(text, **variables))
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """The form of the request's language for `num` (CLDR plural rules), `%(num)s` and placeholders filled."""
+    return str(flask_babel.ngettext(singular, plural, num, **variables))
 
 
 def _asked() -> str | None:
@@ -82,6 +93,11 @@ def record_date(value: str | None) -> str | None:
     except ValueError:
         pass
     return value
+
+
+def format_moment(moment: datetime) -> str:
+    """A moment (a reply's) in the reader's language, in UTC: "December 2, 2026, 14:05 UTC"."""
+    return gettext("%(date)s, %(time)s UTC", date=format_date(moment, "long"), time=format_time(moment, "HH:mm"))
 
 
 def _remember_choice(response: Response) -> Response:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..i18n import gettext
 from ..notes.schemas import NEXT_DESCRIPTION, Note
 from ..paging import DEFAULT_LIMIT
 from ..schemas import RequestModel, ResponseModel, absent, refuse
@@ -106,7 +107,9 @@ class ShareInput(RequestModel):
         try:
             return int(handler(value))
         except ValueError:
-            raise refuse("days", f"must be a whole number of days from 1 to {MAX_EXPIRY_DAYS}") from None
+            raise refuse(
+                "days", gettext("must be a whole number of days from 1 to %(most)s", most=MAX_EXPIRY_DAYS)
+            ) from None
 
 
 def _at_least_one(schema: dict[str, Any]) -> None:
@@ -126,7 +129,7 @@ class SharePatch(RequestModel):
     @model_validator(mode="after")
     def _not_empty(self) -> SharePatch:
         if not self.model_fields_set:
-            raise refuse("empty", "give at least one of replies_allowed, label, language")
+            raise refuse("empty", gettext("give at least one of %(fields)s", fields="replies_allowed, label, language"))
         return self
 
 
