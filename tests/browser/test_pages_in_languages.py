@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser.test_share_page_phone import IMMUNODEFICIENCY, PASSCODE
+from browser.test_share_page_phone import IMMUNODEFICIENCY, PASSCODE, PHONE
 from playwright.sync_api import expect
 from support import CIRRHOSIS, SEED, new_owner
 
@@ -133,6 +133,12 @@ def test_a_share_made_in_a_language_opens_reads_and_answers_in_it(live, phone, a
     assert phone.locator("li.shared-note").count() == 2
     phone.locator("#note-1").scroll_into_view_if_needed()
     check_share_state(phone, axe, lang, "opened")
+    phone.evaluate("window.scrollTo(0, 0)")
+    phone.screenshot(path=str(SHOTS / f"share-{lang}-opened-top.png"))
+    phone.set_viewport_size({"width": 1280, "height": 900})  # the same page on a computer
+    assert phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    phone.screenshot(path=str(SHOTS / f"share-{lang}-opened-1280.png"))
+    phone.set_viewport_size(PHONE["viewport"])
 
     owner.call("DELETE", f"/api/v1/shares/{share['id']}")
     phone.goto(live.url + path)
@@ -150,5 +156,5 @@ def test_the_reader_switches_a_shared_page_to_another_language(live, phone):
     expect(phone.get_by_label("Código de acceso")).to_be_visible()
     phone.fill("#passcode", PASSCODE)
     phone.get_by_role("button", name="Abrir las notas").tap()
-    expect(phone.get_by_role("heading", level=2)).to_have_text("1 nota compartida")
+    expect(phone.locator("#shared-notes-heading")).to_have_text("1 nota compartida")
     assert phone.evaluate("document.documentElement.dir") == "ltr"
