@@ -119,6 +119,15 @@ def sanitize_body(text: str) -> str:
     return _cleaner().clean(text)
 
 
+def body_as_shown(stored: str) -> str:
+    """A stored body as it is shown: one with a list item is sanitized again (a no-op for any other).
+
+    Bodies stored before list items were kept inside lists may hold a bare ``<li>``; sanitizing
+    is idempotent, so this changes nothing else, and it costs a parse only for a body with a list.
+    """
+    return sanitize_body(stored) if "<li" in stored else stored
+
+
 def plain_text(text: str) -> str:
     """``text`` as one line of plain text: markup removed as for a body, then no tag and no entity at all.
 

@@ -35,7 +35,7 @@ from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to
 from .auth import check_token, owned_or_404, token_digest, touch_device
 from .models import KeySlot, Note, Notebook
 from .reanchor import accepted, reanchored
-from .sanitize import sanitize_body
+from .sanitize import body_as_shown, sanitize_body
 from .schemas import ANCHORED, MAX_BODY_CHARS, NoteChange, NoteInput, NotePatch, NotePayload
 
 # 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
@@ -71,7 +71,7 @@ class NoteView:
             created_at=note.created_at,
             updated_at=note.updated_at,
             selectors=payload.selector,
-            body=payload.body,
+            body=body_as_shown(payload.body),
             color=payload.color,
             anchor=payload.anchor,
             change=payload.change,

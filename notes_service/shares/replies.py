@@ -28,7 +28,7 @@ from ..i18n import gettext
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
-from ..notes.sanitize import plain_text, sanitize_body
+from ..notes.sanitize import body_as_shown, plain_text, sanitize_body
 from ..paging import PageRequest
 from ..trials import service as trials
 from .models import Reply, Share, share_notes
@@ -226,7 +226,8 @@ def open_reply(key_of_note: bytes, row: Reply) -> ReplyView | None:
     except (crypto.CryptoError, ValueError):
         current_app.logger.warning("reply %s could not be decrypted", row.id)
         return None
-    return ReplyView(row.id, row.note_id, row.share_id, payload.name, payload.body, row.created_at, row.seen_at)
+    body = body_as_shown(payload.body)
+    return ReplyView(row.id, row.note_id, row.share_id, payload.name, body, row.created_at, row.seen_at)
 
 
 @dataclass(frozen=True)
