@@ -2,6 +2,10 @@
 
 Services raise these; API routes get application/problem+json (RFC 9457), pages get
 a friendly HTML page. Messages never carry note text, quotes, passcodes or tokens.
+
+Words are in the request's language (notes_service/i18n.py): a detail is translated where it
+is raised (gettext, with its numbers as placeholders), a title here, when the response is
+made. A problem's `type` is built from the English title, so it never changes with the language.
 """
 
 from __future__ import annotations
@@ -15,7 +19,15 @@ from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from .i18n import gettext
+
 log = logging.getLogger(__name__)
+
+
+def N_(text: str) -> str:
+    """Mark a title for the catalogs (pybabel extracts N_ by default); it is translated when shown."""
+    return text
+
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -24,7 +36,7 @@ class DomainError(Exception):
     """Base of the errors services raise; `status` and `title` shape the response."""
 
     status = 400
-    title = "Bad request"
+    title = N_("Bad request")
     slug = "bad-request"
 
     def __init__(self, detail: str, *, errors: dict[str, str] | None = None, retry_after: int | None = None) -> None:
@@ -41,43 +53,43 @@ class BadRequest(DomainError):
 class Unauthorized(DomainError):
     """Missing or bad credentials (notebook token or passcode)."""
 
-    status, title, slug = 401, "Unauthorized", "unauthorized"
+    status, title, slug = 401, N_("Unauthorized"), "unauthorized"
 
 
 class NotFound(DomainError):
     """Absent, or not the caller's: existence is never revealed."""
 
-    status, title, slug = 404, "Not found", "not-found"
+    status, title, slug = 404, N_("Not found"), "not-found"
 
 
 class Gone(DomainError):
     """A share that expired, was revoked or was used up."""
 
-    status, title, slug = 410, "Gone", "gone"
+    status, title, slug = 410, N_("Gone"), "gone"
 
 
 class Invalid(DomainError):
     """Well-formed but invalid content; `errors` names each field."""
 
-    status, title, slug = 422, "Invalid content", "invalid"
+    status, title, slug = 422, N_("Invalid content"), "invalid"
 
 
 class Locked(DomainError):
     """A share locked after wrong passcodes."""
 
-    status, title, slug = 423, "Locked", "locked"
+    status, title, slug = 423, N_("Locked"), "locked"
 
 
 class Closed(DomainError):
     """A share that takes no more replies now (turned off, or full), though it still reads."""
 
-    status, title, slug = 409, "Not taking replies", "closed"
+    status, title, slug = 409, N_("Not taking replies"), "closed"
 
 
 class Busy(DomainError):
     """Too much expensive work in flight; try again shortly."""
 
-    status, title, slug = 503, "Service busy", "busy"
+    status, title, slug = 503, N_("Service busy"), "busy"
 
 
 def wants_problem_json() -> bool:
@@ -97,10 +109,10 @@ def problem(
     errors: dict[str, str] | None = None,
     retry_after: int | None = None,
 ) -> Response:
-    """Build an application/problem+json response."""
+    """Build an application/problem+json response; `title` in English (it names the type), shown translated."""
     body: dict[str, Any] = {
         "type": f"https://trial-notes.example/problems/{slug or _slug(title)}",
-        "title": title,
+        "title": gettext(title),
         "status": status,
         "detail": detail,
     }
@@ -117,7 +129,7 @@ def _slug(title: str) -> str:
 
 
 def _page(status: int, title: str, detail: str, retry_after: int | None = None) -> Response:
-    html = render_template("error.html", status=status, title=title, detail=detail)
+    html = render_template("error.html", status=status, title=gettext(title), detail=detail)
     response = Response(html, status=status, mimetype="text/html")
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
@@ -132,11 +144,27 @@ def respond(status: int, title: str, detail: str, **extra: Any) -> Response:
 
 
 _FRIENDLY = {
-    400: "The request could not be understood.",
-    404: "There is nothing here. The address may be mistyped, or the page was removed.",
-    405: "This address does not accept that kind of request.",
-    413: "The request is too large. Notes and requests are limited to 64 KiB.",
-    415: "Send the request body as JSON (Content-Type: application/json).",
+    400: N_("The request could not be understood."),
+    404: N_("There is nothing here. The address may be mistyped, or the page was removed."),
+    405: N_("This address does not accept that kind of request."),
+    413: N_("The request is too large. Notes and requests are limited to 64 KiB."),
+    415: N_("Send the request body as JSON (Content-Type: application/json)."),
+}
+# werkzeug's names of the statuses it raises, as titles the catalogs hold (the type keeps the English).
+_HTTP_TITLES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    406: N_("Not Acceptable"),
+    408: N_("Request Timeout"),
+    413: N_("Request Entity Too Large"),
+    414: N_("Request URI Too Large"),
+    415: N_("Unsupported Media Type"),
+    431: N_("Request Header Fields Too Large"),
+    500: N_("Internal Server Error"),
+    501: N_("Not Implemented"),
 }
 
 
@@ -159,8 +187,8 @@ def register_error_handlers(app: Flask) -> None:
         retry_after = _retry_after_seconds(error)
         response = respond(
             429,
-            "Too many requests",
-            "Too many requests from this client. Wait and try again.",
+            N_("Too many requests"),
+            gettext("Too many requests from this client. Wait and try again."),
             slug="rate-limited",
             retry_after=retry_after,
         )
@@ -169,8 +197,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> Response:
         status = error.code or 500
-        detail = _FRIENDLY.get(status, error.description or "")
-        response = respond(status, error.name, detail)
+        detail = gettext(_FRIENDLY[status]) if status in _FRIENDLY else error.description or ""
+        # The title's English names the type (its slug); `problem` and the page show it translated.
+        response = respond(status, _HTTP_TITLES.get(status, error.name), detail, slug=_slug(error.name))
         if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         return response
@@ -203,7 +232,9 @@ def register_error_handlers(app: Flask) -> None:
             exc_info=error,
         )
         return respond(
-            500, "Internal server error", "Something went wrong on our side. Nothing you sent was lost or shown."
+            500,
+            N_("Internal server error"),
+            gettext("Something went wrong on our side. Nothing you sent was lost or shown."),
         )
 
 

@@ -7,8 +7,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from . import registry
-from .errors import problem
+from .errors import N_, problem
 from .extensions import db
+from .i18n import gettext
 from .keys import key_problem
 
 bp = Blueprint("health", __name__)
@@ -37,11 +38,11 @@ def _database_answers() -> bool:
 def readyz() -> Response | dict[str, str]:
     """The database answers and the keys are loaded."""
     if not _database_answers():
-        return problem(503, "Not ready", "The database is not reachable.", slug="not-ready")
+        return problem(503, N_("Not ready"), gettext("The database is not reachable."), slug="not-ready")
     collaborators = registry.current()
     ring = collaborators.keyring
     if not ring:
-        return problem(503, "Not ready", "No encryption keys are loaded.", slug="not-ready")
+        return problem(503, N_("Not ready"), gettext("No encryption keys are loaded."), slug="not-ready")
     if not collaborators.keys_verified:
         # The database was down at start-up, so the keys were never checked against it: until
         # they are, "keys ok" would be a guess (a wrong key reads every note as unreadable).
@@ -50,9 +51,11 @@ def readyz() -> Response | dict[str, str]:
             db.session.commit()
         except OperationalError:  # e.g. SQLite busy while storing a missing check: next probe
             db.session.rollback()
-            return problem(503, "Not ready", "The keys are not checked against the database yet.", slug="not-ready")
+            return problem(
+                503, N_("Not ready"), gettext("The keys are not checked against the database yet."), slug="not-ready"
+            )
         if wrong:
             current_app.logger.error("%s", wrong)
-            return problem(503, "Not ready", wrong, slug="not-ready")
+            return problem(503, N_("Not ready"), wrong, slug="not-ready")
         collaborators.keys_verified = True
     return {"status": "ready", "database": "ok", "keys": "ok"}

@@ -1,8 +1,9 @@
 """The reader's language: English, Spanish or Arabic, through Flask-Babel's gettext catalogs.
 
 Chosen, in order, by `?lang=` (a language link on our pages), the choice a reader made before
-(a `lang` cookie holding only the language code: a preference, never an identifier) and the
-browser's `Accept-Language`. Catalogs live in `notes_service/translations/<lang>/LC_MESSAGES/`:
+(a `lang` cookie holding only the language code: a preference, never an identifier), the page's
+own language when it has one (a share's, chosen by the patient who made it) and the browser's
+`Accept-Language`. Catalogs live in `notes_service/translations/<lang>/LC_MESSAGES/`:
 `messages.po` is the source, committed; `messages.mo` is compiled from it by `make catalogs`
 (every make target that runs the service or its tests depends on it), never committed.
 """
@@ -10,12 +11,13 @@ browser's `Accept-Language`. Catalogs live in `notes_service/translations/<lang>
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode
 
+import flask_babel
 from babel.dates import format_skeleton
-from flask import Flask, Response, request
-from flask_babel import Babel, format_date, format_decimal, get_locale
+from flask import Flask, Response, g, has_request_context, request
+from flask_babel import Babel, format_date, format_decimal, format_time, get_locale, refresh
 
 DEFAULT = "en"
 # The languages shipped, each named in its own language (what the switch shows).
@@ -25,17 +27,45 @@ COOKIE = "lang"
 COOKIE_DAYS = 365
 
 
+def gettext(text: str, **variables: object) -> str:
+    """`text` in the request's language, its `%(name)s` placeholders filled (typed: flask_babel is not)."""
+    return str(flask_babel.gettext(text, **variables))
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """The form of the request's language for `num` (CLDR plural rules), `%(num)s` and placeholders filled."""
+    return str(flask_babel.ngettext(singular, plural, num, **variables))
+
+
 def _asked() -> str | None:
     asked = request.args.get("lang", "")
     return asked if asked in LANGUAGES else None
 
 
 def select_locale() -> str:
-    """The language of this request: asked for, chosen before, or the browser's best match."""
+    """The language of this request: asked for, chosen before, the page's own, or the browser's best match."""
+    if not has_request_context():  # a command or a service test: the words as written
+        return DEFAULT
     kept = request.cookies.get(COOKIE, "")
     return (
-        _asked() or (kept if kept in LANGUAGES else None) or request.accept_languages.best_match(LANGUAGES) or DEFAULT
+        _asked()
+        or (kept if kept in LANGUAGES else None)
+        or g.get("page_language")
+        or request.accept_languages.best_match(LANGUAGES)
+        or DEFAULT
     )
+
+
+def use_page_language(code: str | None, path: str) -> None:
+    """Answer this request in `code` (a share's language) unless the reader chose one; None: no change.
+
+    `path` is the page the language switch leads to: a form's answer (a POST) is shown at an
+    address that only takes a POST, so the switch goes back to the page itself.
+    """
+    g.page_path = path
+    if code in LANGUAGES:
+        g.page_language = code
+        refresh()  # a word translated before (an error raised early) fixed the locale: choose again
 
 
 def current_language() -> str:
@@ -47,7 +77,7 @@ def current_language() -> str:
 def language_url(code: str) -> str:
     """This page in language `code`: its path and query, `lang` replaced."""
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    return f"{request.path}?{urlencode([*args, ('lang', code)])}"
+    return f"{g.get('page_path') or request.path}?{urlencode([*args, ('lang', code)])}"
 
 
 def record_date(value: str | None) -> str | None:
@@ -63,6 +93,11 @@ def record_date(value: str | None) -> str | None:
     except ValueError:
         pass
     return value
+
+
+def format_moment(moment: datetime) -> str:
+    """A moment (a reply's) in the reader's language, in UTC: "December 2, 2026, 14:05 UTC"."""
+    return gettext("%(date)s, %(time)s UTC", date=format_date(moment, "long"), time=format_time(moment, "HH:mm"))
 
 
 def _remember_choice(response: Response) -> Response:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from .clock import isoformat
 from .errors import BadRequest
+from .i18n import gettext
 
 T = TypeVar("T")
 
@@ -31,7 +32,11 @@ MAX_LIMIT = 100
 RESPONSE_LIMIT = 4 * 1024 * 1024
 RESPONSE_BUDGET = RESPONSE_LIMIT - 64 * 1024
 MAX_CURSOR_CHARS = 512
-BAD_CURSOR_DETAIL = "The cursor is not one this service gave out."
+
+
+def bad_cursor_detail() -> str:
+    """What a cursor this service did not give out is told, in the reader's language."""
+    return gettext("The cursor is not one this service gave out.")
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
     try:
         return _decode(cursor, kinds)
     except (CursorError, binascii.Error, ValueError, OverflowError):
-        raise BadRequest(BAD_CURSOR_DETAIL) from None
+        raise BadRequest(bad_cursor_detail()) from None
 
 
 def _decode(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
@@ -93,7 +98,7 @@ def parse_page_request(
     if raw_limit is not None:
         digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6
         if not digits or not 1 <= int(raw_limit) <= max_limit:
-            raise BadRequest(f"limit must be a whole number from 1 to {max_limit}.")
+            raise BadRequest(gettext("limit must be a whole number from 1 to %(most)s.", most=max_limit))
         limit = int(raw_limit)
     cursor = args.get("cursor")
     after = decode_cursor(cursor, kinds) if cursor else None

@@ -6,7 +6,8 @@ validate with them and the OpenAPI document is generated from them (`openapi.py`
 
 A validation error is reported field by field, keyed by the field's path as the client wrote
 it (`target.selector[0].exact`), in our own words: pydantic's messages are never passed on,
-since they may quote the rejected value (a note's text, a passcode).
+since they may quote the rejected value (a note's text, a passcode). The words are gettext's,
+in the request's language (notes_service/i18n.py); the field paths never change.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import Invalid
+from .i18n import gettext, ngettext
 
 M = TypeVar("M", bound="RequestModel")
 
@@ -39,7 +41,7 @@ class RequestModel(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as error:
-            raise Invalid(f"The {cls.noun} is not valid.", errors=field_errors(error, cls.noun)) from None
+            raise Invalid(not_valid(cls.noun), errors=field_errors(error, cls.noun)) from None
 
 
 class ResponseModel(BaseModel):
@@ -80,29 +82,54 @@ def _expected(ctx: dict[str, Any]) -> str:
 # Our words for pydantic's error types. Only the type and the limits in `ctx` are used: the
 # input never is. A type not listed here (none is expected) gets the neutral "is not valid".
 MESSAGES: dict[str, Callable[[dict[str, Any], str], str]] = {
-    "missing": lambda ctx, noun: "is required",
-    "extra_forbidden": lambda ctx, noun: f"is not a field of {noun_phrase(noun)}",
-    "model_type": lambda ctx, noun: "must be an object",
-    "model_attributes_type": lambda ctx, noun: "must be an object",
-    "dict_type": lambda ctx, noun: "must be an object",
-    "union_tag_not_found": lambda ctx, noun: "must be an object",
-    "string_type": lambda ctx, noun: "must be a string",
-    "int_type": lambda ctx, noun: "must be a whole number",
-    "list_type": lambda ctx, noun: "must be a list",
-    "bool_type": lambda ctx, noun: "must be true or false",
-    "literal_error": lambda ctx, noun: f"must be one of {_expected(ctx)}",
-    "string_too_short": lambda ctx, noun: f"must have at least {ctx['min_length']} character(s)",
-    "string_too_long": lambda ctx, noun: f"must be at most {ctx['max_length']} characters",
-    "too_short": lambda ctx, noun: f"must have at least {ctx['min_length']} item(s)",
-    "too_long": lambda ctx, noun: f"must have at most {ctx['max_length']} items",
-    "greater_than_equal": lambda ctx, noun: f"must be at least {ctx['ge']}",
-    "less_than_equal": lambda ctx, noun: f"must be at most {ctx['le']}",
+    "missing": lambda ctx, noun: gettext("is required"),
+    "extra_forbidden": lambda ctx, noun: not_a_field(noun),
+    "model_type": lambda ctx, noun: gettext("must be an object"),
+    "model_attributes_type": lambda ctx, noun: gettext("must be an object"),
+    "dict_type": lambda ctx, noun: gettext("must be an object"),
+    "union_tag_not_found": lambda ctx, noun: gettext("must be an object"),
+    "string_type": lambda ctx, noun: gettext("must be a string"),
+    "int_type": lambda ctx, noun: gettext("must be a whole number"),
+    "list_type": lambda ctx, noun: gettext("must be a list"),
+    "bool_type": lambda ctx, noun: gettext("must be true or false"),
+    "literal_error": lambda ctx, noun: gettext("must be one of %(values)s", values=_expected(ctx)),
+    "string_too_short": lambda ctx, noun: ngettext(
+        "must have at least %(num)s character", "must have at least %(num)s characters", ctx["min_length"]
+    ),
+    "string_too_long": lambda ctx, noun: ngettext(
+        "must be at most %(num)s character", "must be at most %(num)s characters", ctx["max_length"]
+    ),
+    "too_short": lambda ctx, noun: ngettext(
+        "must have at least %(num)s item", "must have at least %(num)s items", ctx["min_length"]
+    ),
+    "too_long": lambda ctx, noun: ngettext(
+        "must have at most %(num)s item", "must have at most %(num)s items", ctx["max_length"]
+    ),
+    "greater_than_equal": lambda ctx, noun: gettext("must be at least %(least)s", least=ctx["ge"]),
+    "less_than_equal": lambda ctx, noun: gettext("must be at most %(most)s", most=ctx["le"]),
+}
+
+# Each request model's noun, in whole sentences (a translator cannot assemble "The %s is not
+# valid." in every language): the body as a whole, and a field it does not have.
+NOUN_SENTENCES: dict[str, Callable[[], tuple[str, str]]] = {
+    "request": lambda: (gettext("The request is not valid."), gettext("is not a field of this request")),
+    "note": lambda: (gettext("The note is not valid."), gettext("is not a field of a note")),
+    "share": lambda: (gettext("The share is not valid."), gettext("is not a field of a share")),
+    "reply": lambda: (gettext("The reply is not valid."), gettext("is not a field of a reply")),
+    "import": lambda: (gettext("The import is not valid."), gettext("is not a field of an import")),
+    "grant": lambda: (gettext("The grant is not valid."), gettext("is not a field of a grant")),
+    "link code": lambda: (gettext("The link code is not valid."), gettext("is not a field of a link code")),
 }
 
 
-def noun_phrase(noun: str) -> str:
-    """ "a note", "a share", "this request"."""
-    return "this request" if noun == "request" else f"a {noun}"
+def not_valid(noun: str) -> str:
+    """ "The note is not valid." for a model's noun."""
+    return NOUN_SENTENCES.get(noun, NOUN_SENTENCES["request"])()[0]
+
+
+def not_a_field(noun: str) -> str:
+    """ "is not a field of a note" for a model's noun."""
+    return NOUN_SENTENCES.get(noun, NOUN_SENTENCES["request"])()[1]
 
 
 def field_errors(error: ValidationError, noun: str = "request") -> dict[str, str]:
@@ -122,7 +149,7 @@ def message_for(detail: ErrorDetails, noun: str = "request") -> str:
         return MESSAGES[detail["type"]](ctx, noun)
     if "words" in ctx:  # a PydanticCustomError raised by one of our validators (see `refuse`)
         return str(ctx["words"])
-    return "is not valid"
+    return gettext("is not valid")
 
 
 def refuse(kind: str, words: str) -> Exception:

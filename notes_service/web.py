@@ -15,7 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import registry
 from .config import Settings
-from .errors import BadRequest, problem
+from .errors import N_, BadRequest, problem
+from .i18n import gettext
 from .schemas import RequestModel
 
 M = TypeVar("M", bound=RequestModel)
@@ -63,11 +64,11 @@ def parse_json(raw: bytes) -> Any:
         text = raw.decode("utf-8")
         data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
-        raise BadRequest("The request body is not valid UTF-8.") from None
+        raise BadRequest(gettext("The request body is not valid UTF-8.")) from None
     except RecursionError:
-        raise BadRequest(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.") from None
+        raise BadRequest(gettext("The JSON nests deeper than %(depth)s levels.", depth=MAX_JSON_DEPTH)) from None
     except ValueError:
-        raise BadRequest("The request body is not valid JSON.") from None
+        raise BadRequest(gettext("The request body is not valid JSON.")) from None
     # Two scans of the text rule out most bodies at once: fewer brackets than the bound cannot nest
     # past it, and without a surrogate escape there is no surrogate.
     if text.count("[") + text.count("{") < MAX_JSON_DEPTH and not _SURROGATE_ESCAPE.search(text):
@@ -75,7 +76,7 @@ def parse_json(raw: bytes) -> Any:
     problem_at = first_bad_place(data)
     if problem_at is not None:
         where, why = problem_at
-        raise BadRequest(f"The JSON at {where} {why}.", errors={where: why})
+        raise BadRequest(gettext("The JSON at %(place)s %(reason)s.", place=where, reason=why), errors={where: why})
     return data
 
 
@@ -93,21 +94,21 @@ def _finite_float(text: str) -> float:
 def first_bad_place(data: Any) -> tuple[str, str] | None:
     """(path, reason) of the first value nested too deep or holding text we cannot store, else None."""
     if isinstance(data, str):
-        return ("(body)", "holds a lone surrogate, which is not text") if _SURROGATE.search(data) else None
+        return ("(body)", gettext("holds a lone surrogate, which is not text")) if _SURROGATE.search(data) else None
     if not isinstance(data, dict | list):
         return None
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:  # a loop, not recursion: the walk itself must not be the thing that overflows
         value, where, depth = stack.pop()
         if depth >= MAX_JSON_DEPTH:
-            return where or "(body)", f"nests deeper than {MAX_JSON_DEPTH} levels"
+            return where or "(body)", gettext("nests deeper than %(depth)s levels", depth=MAX_JSON_DEPTH)
         pairs = enumerate(value) if isinstance(value, list) else value.items()
         for key, item in pairs:
             if isinstance(key, str) and _SURROGATE.search(key):
-                return where or "(body)", "has a key holding a lone surrogate"
+                return where or "(body)", gettext("has a key holding a lone surrogate")
             if isinstance(item, str):
                 if _SURROGATE.search(item):
-                    return _place(where, key), "holds a lone surrogate, which is not text"
+                    return _place(where, key), gettext("holds a lone surrogate, which is not text")
             elif isinstance(item, dict | list):
                 stack.append((item, _place(where, key), depth + 1))
     return None
@@ -130,7 +131,7 @@ def first_bad_field(fields: Iterable[tuple[str, str]]) -> str | None:
 def _json_body() -> Any:
     """The request's JSON as checked before the view ran, or a 400 problem that says what is wrong."""
     if not request.is_json:
-        raise BadRequest("Send the request body as JSON with Content-Type: application/json.")
+        raise BadRequest(gettext("Send the request body as JSON with Content-Type: application/json."))
     if "json_body" not in g:
         g.json_body = parse_json(request.get_data(cache=True))
     return g.json_body
@@ -175,12 +176,15 @@ def check_request_input() -> None:
     bad = first_bad_field(request.args.items(multi=True))
     if bad is not None:
         raise BadRequest(
-            "A query parameter holds a NUL or a lone surrogate, which is not text.", errors={bad: "is not text"}
+            gettext("A query parameter holds a NUL or a lone surrogate, which is not text."),
+            errors={bad: gettext("is not text")},
         )
     if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         bad = first_bad_field(request.form.items(multi=True))
         if bad is not None:
-            raise BadRequest("A form field holds a NUL, which is not text.", errors={bad: "is not text"})
+            raise BadRequest(
+                gettext("A form field holds a NUL, which is not text."), errors={bad: gettext("is not text")}
+            )
     if request.is_json and request.get_data(cache=True):
         g.json_body = parse_json(request.get_data(cache=True))
 
@@ -201,7 +205,9 @@ def widget_digest() -> str | None:
 
 def _widget_response(max_age: int, immutable: bool) -> Response:
     if widget_digest() is None:
-        return problem(503, "Widget not built", "The widget has not been built on this server: run `make widget`.")
+        return problem(
+            503, N_("Widget not built"), gettext("The widget has not been built on this server: run `make widget`.")
+        )
     response = send_file(WIDGET_FILE, mimetype="text/javascript", max_age=max_age)
     response.headers["Cache-Control"] = f"public, max-age={max_age}" + (", immutable" if immutable else "")
     response.headers["Access-Control-Allow-Origin"] = "*"  # a public script, loadable anywhere
@@ -259,8 +265,8 @@ def register_web_hooks(app: Flask, settings: Settings) -> None:
         if origin is None:
             return problem(
                 403,
-                "Origin not allowed",
-                "This site is not allowed to call the Trial Notes API.",
+                N_("Origin not allowed"),
+                gettext("This site is not allowed to call the Trial Notes API."),
                 slug="origin-not-allowed",
             )
         response = Response(status=204)

@@ -20,6 +20,7 @@ from ..devices.schemas import MAX_DEVICES
 from ..devices.service import device_name
 from ..errors import Busy, Invalid, Unauthorized
 from ..extensions import db
+from ..i18n import gettext
 from ..notes import service as notes
 from ..notes.models import KeySlot
 from .grants import GrantRefused, verify_grant
@@ -67,7 +68,9 @@ def exchange_grant(raw: str, name: str | None) -> tuple[Device, str, bool]:
         # Two first grants for the same user at once: the other made the notebook. Nothing of
         # this one is kept (its grant id neither), so the same grant may be sent again.
         db.session.rollback()
-        raise Busy("The account's notebook was being made by another request: try again.", retry_after=1) from None
+        raise Busy(
+            gettext("The account's notebook was being made by another request: try again."), retry_after=1
+        ) from None
     return device, token, created
 
 
@@ -96,6 +99,6 @@ def _check_room(notebook_id: str) -> None:
     count = db.session.scalar(select(func.count()).select_from(Device).where(Device.notebook_id == notebook_id))
     if (count or 0) >= MAX_DEVICES:
         raise Invalid(
-            f"This notebook already has {MAX_DEVICES} devices: remove one first.",
-            errors={"(notebook)": "has the most devices it may have"},
+            gettext("This notebook already has %(most)s devices: remove one first.", most=MAX_DEVICES),
+            errors={"(notebook)": gettext("has the most devices it may have")},
         )

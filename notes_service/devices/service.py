@@ -20,8 +20,9 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.engine import CursorResult
 
 from .. import crypto, keys, registry
-from ..errors import Invalid, NotFound
+from ..errors import N_, Invalid, NotFound
 from ..extensions import db
+from ..i18n import gettext
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import KeySlot, Notebook
@@ -38,7 +39,7 @@ GROUP = 4
 MAX_PENDING_CODES = 3
 UNNAMED = "Unnamed browser"
 # One answer for a used, expired, unknown or mistyped code: which one it was is not told.
-CODE_REFUSED = (
+CODE_REFUSED = N_(
     "This link code does not work: it may have been used already or expired. Make a new one on your other device."
 )
 
@@ -172,7 +173,7 @@ class CodeRefused(NotFound):
     """A link code that is not (or no longer) one: always the same 404 problem."""
 
     def __init__(self) -> None:
-        super().__init__(CODE_REFUSED)
+        super().__init__(gettext(CODE_REFUSED))
 
 
 def redeem_link_code(typed: str, name: str | None) -> tuple[Device, str]:
@@ -194,8 +195,10 @@ def redeem_link_code(typed: str, name: str | None) -> tuple[Device, str]:
     count = db.session.scalar(select(func.count()).select_from(Device).where(Device.notebook_id == row.notebook_id))
     if (count or 0) >= MAX_DEVICES:
         raise Invalid(
-            f"This notebook already has {MAX_DEVICES} devices: remove one on your other device first.",
-            errors={"(notebook)": "has the most devices it may have"},
+            gettext(
+                "This notebook already has %(most)s devices: remove one on your other device first.", most=MAX_DEVICES
+            ),
+            errors={"(notebook)": gettext("has the most devices it may have")},
         )
     # Used once: of two redeems at once, one deletes the row and the other finds none to delete
     # (its transaction rolls back, no device made).

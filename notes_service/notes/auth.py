@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -14,6 +15,7 @@ from ..crypto import hash_token, tokens_match
 from ..devices.models import Device
 from ..errors import NotFound, Unauthorized
 from ..extensions import db
+from ..i18n import gettext
 from .models import KeySlot, Notebook
 
 MAX_TOKEN_CHARS = 128
@@ -47,7 +49,7 @@ def bearer_token() -> str | None:
 def token_digest(token: str | None) -> str:
     """The hash a notebook's token is looked up by; Unauthorized when no token could be one."""
     if not token or len(token) > MAX_TOKEN_CHARS:
-        raise Unauthorized("Send your notebook token as `Authorization: Bearer <token>`.")
+        raise Unauthorized(gettext("Send your notebook token as `Authorization: Bearer <token>`."))
     return hash_token(token)
 
 
@@ -56,7 +58,7 @@ def check_token(token: str, found: Found | None) -> Found:
     # The lookup is by hash; the constant-time comparison keeps the check itself timing-safe.
     # A device whose slot is gone is being deleted with its notebook (its slots are erased first).
     if found is None or found.slot_id is None or not tokens_match(token, found.token_hash):
-        raise Unauthorized("This notebook token is not valid (it may have been deleted).")
+        raise Unauthorized(gettext("This notebook token is not valid (it may have been deleted)."))
     return found
 
 
@@ -111,12 +113,25 @@ def touch_device(device_id: str, last_used_at: datetime) -> None:
     db.session.commit()
 
 
+# "No such note." for each kind of row a notebook owns: whole sentences, for the translators.
+_NO_SUCH: dict[str, Callable[[], str]] = {
+    "note": lambda: gettext("No such note."),
+    "share": lambda: gettext("No such share."),
+    "reply": lambda: gettext("No such reply."),
+    "device": lambda: gettext("No such device."),
+}
+
+
+def _no_such_thing() -> str:
+    return gettext("There is nothing at this address.")
+
+
 def owned_or_404(model: type[T], notebook: Notebook, row_id: str, what: str) -> T:
     """The notebook's row of `model` with this id; anything else, another owner's row included, is 404."""
     row = db.session.get(model, row_id) if _ROW_ID.fullmatch(row_id) else None
     # Another notebook's row is "not found" (never 403): its existence is not revealed.
     if row is None or row.notebook_id != notebook.id:  # type: ignore[attr-defined]
-        raise NotFound(f"No such {what}.")
+        raise NotFound(_NO_SUCH.get(what, _no_such_thing)())
     return row
 
 

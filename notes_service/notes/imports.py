@@ -15,26 +15,31 @@ from .. import crypto, keys, registry
 from ..accounts.models import Account
 from ..errors import Invalid, Unauthorized
 from ..extensions import db
+from ..i18n import gettext, ngettext
 from . import service
 from .auth import notebook_for_token
 from .models import Note, Notebook
 
 # Notes opened and sealed again per query: a few MiB of payloads at most in memory.
 BATCH = 200
-NOT_A_NOTEBOOK = "This is not the token of a notebook in this browser (it may have been deleted)."
 
 
 def _source(token: str, target: Notebook) -> Notebook:
     try:
         source = notebook_for_token(token)
     except Unauthorized:
-        raise Unauthorized(NOT_A_NOTEBOOK, errors={"token": "is not a live notebook token"}) from None
+        raise Unauthorized(
+            gettext("This is not the token of a notebook in this browser (it may have been deleted)."),
+            errors={"token": gettext("is not a live notebook token")},
+        ) from None
     if source.id == target.id:
-        raise Invalid("That is this notebook's own token.", errors={"token": "is the token of this notebook"})
+        raise Invalid(
+            gettext("That is this notebook's own token."), errors={"token": gettext("is the token of this notebook")}
+        )
     if db.session.scalar(select(Account.id).where(Account.notebook_id == source.id)) is not None:
         raise Invalid(
-            "That notebook belongs to a site's account: only a browser's own notebook moves.",
-            errors={"token": "is the token of an account's notebook"},
+            gettext("That notebook belongs to a site's account: only a browser's own notebook moves."),
+            errors={"token": gettext("is the token of an account's notebook")},
         )
     return source
 
@@ -52,8 +57,18 @@ def import_notebook(target: Notebook, token: str) -> int:
     moving, held = _count(source.id), _count(target.id)
     if moving + held > limit:
         raise Invalid(
-            f"A notebook holds at most {limit} notes: these {moving} do not fit beside the {held} already here.",
-            errors={"token": f"its notebook's {moving} notes do not fit"},
+            gettext(
+                "A notebook holds at most %(limit)s notes: these %(moving)s do not fit beside the %(held)s already "
+                "here.",
+                limit=limit,
+                moving=moving,
+                held=held,
+            ),
+            errors={
+                "token": ngettext(
+                    "its notebook's %(num)s note does not fit", "its notebook's %(num)s notes do not fit", moving
+                )
+            },
         )
     old = service.OwnerKeys(service.data_key(source))
     new = service.OwnerKeys(service.data_key(target))

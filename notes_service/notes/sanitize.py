@@ -25,6 +25,11 @@ left without an ``href``. Relative and fragment links are dropped: a note is
 shown on pages of other sites and on share pages, where they would point
 somewhere the writer never meant.
 
+Lists. A list item outside a list (``<li>`` typed on its own) is kept, wrapped in a ``<ul>``
+of its own by a filter after bleach: a bare ``<li>`` shown inside a page's own list item (a
+shared note is one) would end that item early, as the HTML parser closes an open ``<li>``
+through any ``<div>``, and take the rest of the page's list out of order with it.
+
 Cost. html5lib builds trees in time quadratic in the nesting depth, so a
 body with more than ``MAX_TAGS`` tag-like sequences is treated as plain text
 (its markup shown, escaped); a note never needs that many.
@@ -114,6 +119,15 @@ def sanitize_body(text: str) -> str:
     return _cleaner().clean(text)
 
 
+def body_as_shown(stored: str) -> str:
+    """A stored body as it is shown: one with a list item is sanitized again (a no-op for any other).
+
+    Bodies stored before list items were kept inside lists may hold a bare ``<li>``; sanitizing
+    is idempotent, so this changes nothing else, and it costs a parse only for a body with a list.
+    """
+    return sanitize_body(stored) if "<li" in stored else stored
+
+
 def plain_text(text: str) -> str:
     """``text`` as one line of plain text: markup removed as for a body, then no tag and no entity at all.
 
@@ -186,7 +200,7 @@ def _cleaner() -> Cleaner:
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
-        filters=[_LinkPolicy],
+        filters=[_LinkPolicy, _ListItemsInLists],
     )
 
 
@@ -229,3 +243,29 @@ class _LinkPolicy(Filter):
                 attributes[(None, "rel")] = LINK_REL
                 token["data"] = attributes
                 yield token
+
+
+class _ListItemsInLists(Filter):
+    """Wrap list items that are not in a list (consecutive ones together) in a ``<ul>``."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Yield the tokens with a ``<ul>`` around each run of orphan list items."""
+        # The open elements, innermost last; None stands for a <ul> this filter opened.
+        open_elements: list[str | None] = []
+        for token in super().__iter__():
+            kind = token["type"]
+            is_item = kind == "StartTag" and token["name"] == "li"
+            between_items = kind == "SpaceCharacters" or (kind == "EndTag" and token["name"] == "li")
+            if open_elements and open_elements[-1] is None and not is_item and not between_items:
+                open_elements.pop()
+                yield {"type": "EndTag", "name": "ul", "namespace": token.get("namespace")}
+            if is_item and (not open_elements or open_elements[-1] not in {"ul", "ol", None}):
+                open_elements.append(None)
+                yield {"type": "StartTag", "name": "ul", "namespace": token.get("namespace"), "data": {}}
+            if kind == "StartTag":
+                open_elements.append(token["name"])
+            elif kind == "EndTag" and open_elements:
+                open_elements.pop()
+            yield token
+        if open_elements and open_elements[-1] is None:
+            yield {"type": "EndTag", "name": "ul", "namespace": None}

@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 from pydantic_core.core_schema import ValidationInfo
 
+from ..i18n import gettext
 from ..paging import MAX_LIMIT
 from ..schemas import UNION_TAGS, RequestModel, ResponseModel, absent, refuse
 from .anchoring import MAX_CONTEXT, MAX_EXACT, Quote, fold_whitespace
@@ -57,7 +58,7 @@ class TextQuoteSelector(_Selector):
     @classmethod
     def _has_text(cls, exact: str) -> str:
         if not fold_whitespace(exact):
-            raise refuse("blank", "must contain text")
+            raise refuse("blank", gettext("must contain text"))
         return exact
 
 
@@ -73,7 +74,7 @@ class TextPositionSelector(_Selector):
     def _not_before_start(cls, end: int, info: ValidationInfo) -> int:
         start = info.data.get("start")
         if start is not None and end < start:
-            raise refuse("end_before_start", "must not be less than start")
+            raise refuse("end_before_start", gettext("must not be less than start"))
         return end
 
 
@@ -120,7 +121,7 @@ class Target(_Selector):
     @classmethod
     def _has_quote(cls, selectors: list[Any]) -> list[Any]:
         if not any(isinstance(s, TextQuoteSelector) for s in selectors):
-            raise refuse("quote_required", "a TextQuoteSelector is required")
+            raise refuse("quote_required", gettext("a TextQuoteSelector is required"))
         return selectors
 
     @property
@@ -177,7 +178,7 @@ class NotePatch(RequestModel):
     @model_validator(mode="after")
     def _not_empty(self) -> NotePatch:
         if self.target is None and self.body is None and self.color is None and self.anchor is None:
-            raise refuse("empty", "give at least one of " + ", ".join(type(self).model_fields))
+            raise refuse("empty", gettext("give at least one of %(fields)s", fields=", ".join(type(self).model_fields)))
         return self
 
     @property

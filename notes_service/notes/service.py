@@ -27,6 +27,7 @@ from .. import crypto, keys, registry
 from ..devices.models import Device
 from ..errors import Busy, Invalid
 from ..extensions import db, read_connection
+from ..i18n import gettext
 from ..paging import PageRequest
 from ..trials import service as trials
 from ..trials.models import Trial
@@ -34,7 +35,7 @@ from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to
 from .auth import check_token, owned_or_404, token_digest, touch_device
 from .models import KeySlot, Note, Notebook
 from .reanchor import accepted, reanchored
-from .sanitize import sanitize_body
+from .sanitize import body_as_shown, sanitize_body
 from .schemas import ANCHORED, MAX_BODY_CHARS, NoteChange, NoteInput, NotePatch, NotePayload
 
 # 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
@@ -70,7 +71,7 @@ class NoteView:
             created_at=note.created_at,
             updated_at=note.updated_at,
             selectors=payload.selector,
-            body=payload.body,
+            body=body_as_shown(payload.body),
             color=payload.color,
             anchor=payload.anchor,
             change=payload.change,
@@ -189,9 +190,11 @@ def erase_sqlite_log() -> None:
     if busy:
         current_app.logger.warning("a deleted notebook is still in the SQLite log: the checkpoint was blocked")
         raise Busy(
-            "Your notebook is deleted and can no longer be opened, but the database stayed busy, so "
-            "its last copies in the database log are not erased yet; that happens at the next "
-            "notebook deletion or restart.",
+            gettext(
+                "Your notebook is deleted and can no longer be opened, but the database stayed busy, so "
+                "its last copies in the database log are not erased yet; that happens at the next "
+                "notebook deletion or restart."
+            ),
             retry_after=None,
         )
 
@@ -345,15 +348,17 @@ def _anchor_quote(trial_id: str, quote: Quote) -> tuple[list[dict[str, Any]], st
     anchor = locate_exact(text, quote)
     if anchor is None:
         raise Invalid(
-            "The highlighted text was not found in this trial.",
-            errors={"target.selector[0].exact": "does not occur in the trial's text"},
+            gettext("The highlighted text was not found in this trial."),
+            errors={"target.selector[0].exact": gettext("does not occur in the trial's text")},
         )
     if anchor.end - anchor.start > MAX_EXACT:
         # White space folds when matching, so the passage found may be longer than the quote
         # sent: the bound holds for what is stored and returned.
         raise Invalid(
-            "The highlighted passage is too long.",
-            errors={"target.selector[0].exact": f"the passage must be at most {MAX_EXACT} characters"},
+            gettext("The highlighted passage is too long."),
+            errors={
+                "target.selector[0].exact": gettext("the passage must be at most %(limit)s characters", limit=MAX_EXACT)
+            },
         )
     # Store selectors measured on our canonical text: the position becomes authoritative.
     return quote_to_selectors(quote_for_range(text, anchor.start, anchor.end)), trial.version
@@ -477,10 +482,14 @@ def stored_body(text: str) -> str:
     body = sanitize_body(text)
     if len(body) > MAX_BODY_CHARS:
         raise Invalid(
-            "The note is too long once its markup is made safe.",
+            gettext("The note is too long once its markup is made safe."),
             errors={
-                "body": f"must be at most {MAX_BODY_CHARS} characters as stored; characters such as < and & "
-                f"are stored escaped (&lt;, &amp;) and this one comes to {len(body)}"
+                "body": gettext(
+                    "must be at most %(most)s characters as stored; characters such as < and & "
+                    "are stored escaped (&lt;, &amp;) and this one comes to %(length)s",
+                    most=MAX_BODY_CHARS,
+                    length=len(body),
+                )
             },
         )
     return body
@@ -581,7 +590,9 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     ).scalar_one()
     limit = registry.settings().max_notes_per_notebook
     if count >= limit:
-        raise Invalid(f"A notebook holds at most {limit} notes.", errors={"(notebook)": "is full"})
+        raise Invalid(
+            gettext("A notebook holds at most %(limit)s notes.", limit=limit), errors={"(notebook)": gettext("is full")}
+        )
     now = registry.now()
     note = Note(
         id=_new_id(),
@@ -628,7 +639,8 @@ def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
     current = open_note(dek, note)
     if not current.readable:
         raise Invalid(
-            "This note cannot be read, so it cannot be edited. You can delete it.", errors={"(note)": "is unreadable"}
+            gettext("This note cannot be read, so it cannot be edited. You can delete it."),
+            errors={"(note)": gettext("is unreadable")},
         )
     placement = accepted(current.payload()) if data.anchor == "accept" else None
     if placement is not None and placement.anchor == current.anchor and data.model_fields_set == {"anchor"}:

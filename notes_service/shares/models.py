@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..clock import UTCDateTime, utcnow
 from ..extensions import Model, db
 from ..notes.models import Note
+from .schemas import SHARE_LANGUAGES
 
 # The notes a share shows. Deleting a note deletes its rows here: it disappears from shares.
 share_notes = Table(
@@ -44,6 +45,7 @@ class Share(Model):
         CheckConstraint("views >= 0", name="views_non_negative"),
         CheckConstraint("max_views IS NULL OR max_views >= 1", name="max_views_positive"),
         CheckConstraint("failed_streak >= 0 AND failed_total >= 0", name="failures_non_negative"),
+        CheckConstraint(f"language IN ({', '.join(repr(code) for code in SHARE_LANGUAGES)})", name="language_known"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -75,6 +77,9 @@ class Share(Model):
     # token): the share page shows it before the passcode. Null: no sender name.
     sender_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     replies_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The language the patient chose for the share page ("en", "es", "ar"); null: the reader's
+    # own. Not secret (anyone with the link sees the page in it), so a plain column.
+    language: Mapped[str | None] = mapped_column(String(2))
 
     # Loaded when used, not with every share: opening a share's page must not load the
     # (up to 5,000) notes it holds; the page queries the ones it shows.

@@ -16,10 +16,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import registry
 from ..errors import BadRequest, Closed, DomainError, Invalid, Unauthorized
 from ..extensions import client_address, rate_limited
+from ..i18n import format_moment, gettext, record_date, use_page_language
 from ..paging import PageRequest, decode_cursor, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
-from ..trials.render import format_date
 from . import replies, service
 from .api import share_of_link
 from .models import Share
@@ -65,12 +65,23 @@ def _passcode_form(status: int = 200, **context: object) -> Response:
     return _harden(make_response(render_template("share_form.html", **context), status), SHARE_FORM_CSP)
 
 
+def _find_share(token: str) -> Share:
+    """The share of the link, its page set to the share's language (unless the reader chose one)."""
+    path = f"/s/{token}"
+    use_page_language(None, path)  # an error page's language switch leads to the share's page too
+    share = service.find_share(token)
+    use_page_language(share.language, path)
+    return share
+
+
 def _session_share_id() -> str | None:
     return session_share_id(request.cookies.get(COOKIE_NAME))
 
 
 def _state_page(error: DomainError) -> Response:
-    response = _page("share_state.html", error.status, title=error.title, detail=error.detail, code=error.status)
+    response = _page(
+        "share_state.html", error.status, title=gettext(error.title), detail=error.detail, code=error.status
+    )
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -123,19 +134,20 @@ def _content(
         reply_limits={"body": MAX_REPLY_CHARS, "name": MAX_REPLY_NAME_CHARS, "per_note": MAX_REPLIES_PER_NOTE},
         draft=draft,
         format_moment=format_moment,
+        highlight_names=highlight_names(),
         trial=trial,
         row=row,
         placed=placed,
         orphans=orphans,
         body=render_sections(trial.sections, marks, links=True, heading_offset=1),
         share=share,
-        data_date=format_date(trial.data_date),
+        data_date=record_date(trial.data_date),
         total=found.total if found else 0,
         first_index=start + 1,
         last_index=start + len(views),
         next_url=next_url,
         first_url=f"/s/{token}" if start else None,
-        format_date=format_date,
+        record_date=record_date,
     )
 
 
@@ -144,7 +156,7 @@ def _content(
 def share_page(token: str) -> Response:
     """The passcode form, or a page of the shared notes while the share-page cookie is valid."""
     try:
-        share = service.find_share(token)
+        share = _find_share(token)
         session_id = _session_share_id()
         if session_id == share.id:
             return _content(service.session_share(share), token)
@@ -161,6 +173,7 @@ def share_page_unlock(token: str) -> BaseResponse:
     try:
         # Opening checks the passcode and counts the view without loading a note: the page
         # the redirect leads to reads only its own 25.
+        _find_share(token)
         opened = service.open_share(token, request.form.get("passcode", ""), client=client_address())
     except Unauthorized as error:
         return _passcode_form(401, token=token, error=error.detail, sender=_sender_of(token))
@@ -186,9 +199,15 @@ def _sender_of(token: str) -> str | None:
         return None
 
 
-def format_moment(moment: datetime) -> str:
-    """A reply's time as the page shows it: 2 December 2026, 14:05 (UTC)."""
-    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+def highlight_names() -> dict[str, str]:
+    """What each colour of the palette is called beside a shared note, in the reader's language."""
+    return {
+        "yellow": gettext("Yellow highlight"),
+        "green": gettext("Green highlight"),
+        "blue": gettext("Blue highlight"),
+        "pink": gettext("Pink highlight"),
+        "purple": gettext("Purple highlight"),
+    }
 
 
 def _form_cursor() -> str | None:
@@ -221,9 +240,9 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
     right passcode; a form posted from another site comes without it and is refused.
     """
     try:
-        share = service.find_share(token)
+        share = _find_share(token)
         if _session_share_id() != share.id:
-            raise Unauthorized("Your reading time ended, so the reply was not sent. Type the passcode again.")
+            raise Unauthorized(gettext("Your reading time ended, so the reply was not sent. Type the passcode again."))
         share = service.session_share(share)
     except Unauthorized as error:
         return _passcode_form(401, token=token, error=error.detail, sender=_sender_of(token))
@@ -233,7 +252,13 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
     cursor = _form_cursor()
     try:
         if len(body) > MAX_REPLY_CHARS or len(name) > MAX_REPLY_NAME_CHARS:
-            raise Invalid(f"A reply is at most {MAX_REPLY_CHARS} characters and a name at most {MAX_REPLY_NAME_CHARS}.")
+            raise Invalid(
+                gettext(
+                    "A reply is at most %(body)s characters and a name at most %(name)s.",
+                    body=MAX_REPLY_CHARS,
+                    name=MAX_REPLY_NAME_CHARS,
+                )
+            )
         replies.add_reply(share, note_id, body, name or None)
     except (Invalid, Closed) as error:
         draft = ReplyDraft(note_id, error.detail, body[:MAX_REPLY_CHARS], name[:MAX_REPLY_NAME_CHARS])

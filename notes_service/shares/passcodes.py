@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from ..errors import Busy
+from ..i18n import gettext
 
 MIN_CHARS = 6
 MAX_CHARS = 128
@@ -80,13 +81,15 @@ def typed_passcode(value: object) -> str | None:
 def passcode_problem(value: object) -> str | None:
     """Why a chosen passcode cannot be used for a new share, or None when it can."""
     if not isinstance(value, str):
-        return "must be a string"
+        return gettext("must be a string")
     if not _encodable(value) or any(unicodedata.category(c) in {"Cc", "Cs"} for c in value):
-        return "must be plain text, without control characters"
+        return gettext("must be plain text, without control characters")
     if len(normalize(value)) < MIN_CHARS or len(value) > MAX_CHARS:
-        return (
-            f"must have at least {MIN_CHARS} letters or digits (spaces, dashes and capitals do not "
-            f"count) and at most {MAX_CHARS} characters"
+        return gettext(
+            "must have at least %(least)s letters or digits (spaces, dashes and capitals do not "
+            "count) and at most %(most)s characters",
+            least=MIN_CHARS,
+            most=MAX_CHARS,
         )
     return None
 
@@ -125,16 +128,16 @@ class ArgonGate:
                 bucket = zlib.crc32(client.encode("utf-8", "replace")) % self.CLIENT_BUCKETS
                 if not self._take(held, [f"client-{bucket:04d}"]):
                     raise Busy(
-                        "A passcode check from this connection is already running. Try again in a moment.",
+                        gettext("A passcode check from this connection is already running. Try again in a moment."),
                         retry_after=1,
                     )
             if not self._take(held, [f"room-{i}" for i in range(self.limit * self.ROOM_PER_SLOT)]):
-                raise Busy("Too many passcode checks are waiting. Try again in a moment.", retry_after=1)
+                raise Busy(gettext("Too many passcode checks are waiting. Try again in a moment."), retry_after=1)
             deadline = time.monotonic() + self.WAIT_SECONDS
             slots = [f"slot-{i}" for i in range(self.limit)]
             while not self._take(held, slots):
                 if time.monotonic() >= deadline:
-                    raise Busy("Too many passcode checks are running. Try again in a moment.", retry_after=1)
+                    raise Busy(gettext("Too many passcode checks are running. Try again in a moment."), retry_after=1)
                 time.sleep(0.01)
             yield
 

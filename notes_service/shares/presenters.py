@@ -39,6 +39,7 @@ def present_share(share: Share, details: ShareDetails, note_ids: list[str] | Non
         "label": details.label,
         "sender_name": details.sender_name,
         "replies_allowed": share.replies_allowed,
+        "language": share.language,
         "reply_count": details.reply_count,
         "unread_replies": details.unread_replies,
     }

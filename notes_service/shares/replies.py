@@ -24,10 +24,11 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from .. import crypto, registry
 from ..errors import Closed, Gone, Invalid, NotFound
 from ..extensions import db
+from ..i18n import gettext
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
-from ..notes.sanitize import plain_text, sanitize_body
+from ..notes.sanitize import body_as_shown, plain_text, sanitize_body
 from ..paging import PageRequest
 from ..trials import service as trials
 from .models import Reply, Share, share_notes
@@ -70,9 +71,9 @@ def _refuse_unless_taking_replies(share: Share, now: datetime) -> None:
     state = state_of(share, now)
     if state not in (ACTIVE, LOCKED):
         refuse_unless_open(share, now)  # revoked, expired: Gone, with its words
-        raise Gone("This share has been opened as many times as allowed: it takes no more replies.")
+        raise Gone(gettext("This share has been opened as many times as allowed: it takes no more replies."))
     if not share.replies_allowed:
-        raise Closed("The person who shared these notes has turned replies off.")
+        raise Closed(gettext("The person who shared these notes has turned replies off."))
 
 
 def stored_reply_body(text: str) -> str:
@@ -80,18 +81,25 @@ def stored_reply_body(text: str) -> str:
     body = sanitize_body(text)
     if len(body) > MAX_REPLY_CHARS:
         raise Invalid(
-            "The reply is too long once its markup is made safe.",
-            errors={"body": f"must be at most {MAX_REPLY_CHARS} characters as stored (< and & count as 4 and 5)"},
+            gettext("The reply is too long once its markup is made safe."),
+            errors={
+                "body": gettext(
+                    "must be at most %(most)s characters as stored (< and & count as 4 and 5)", most=MAX_REPLY_CHARS
+                )
+            },
         )
     if not plain_text(body):  # nothing left to read: only markup, or white space
-        raise Invalid("Write a reply before sending it.", errors={"body": "is empty once its markup is made safe"})
+        raise Invalid(
+            gettext("Write a reply before sending it."),
+            errors={"body": gettext("is empty once its markup is made safe")},
+        )
     return body
 
 
 def _shared_note_key(share: Share, note_id: str) -> tuple[bytes, str]:
     """The key and trial of a note this share shows (out of its slot with the link token), or NotFound."""
     if len(note_id) > 64:
-        raise NotFound("There is no such note in this share.")
+        raise NotFound(gettext("There is no such note in this share."))
     row = db.session.execute(
         select(share_notes.c.wrapped_key, Note.trial_id)
         .join(Note, Note.id == share_notes.c.note_id)
@@ -104,11 +112,11 @@ def _shared_note_key(share: Share, note_id: str) -> tuple[bytes, str]:
     ).first()
     keys_of_share = share_key(share) if row is not None else None
     if row is None or row.wrapped_key is None or keys_of_share is None:
-        raise NotFound("There is no such note in this share.")
+        raise NotFound(gettext("There is no such note in this share."))
     try:
         key = crypto.unwrap_note_key(keys_of_share.share_key, bytes(row.wrapped_key), share.id, note_id)
     except crypto.CryptoError:
-        raise NotFound("There is no such note in this share.") from None
+        raise NotFound(gettext("There is no such note in this share.")) from None
     return key, row.trial_id
 
 
@@ -134,7 +142,7 @@ def add_reply(share: Share, note_id: str, body: str, name: str | None, now: date
     locked = locked_share(share_id)
     if locked is None:
         db.session.commit()
-        raise NotFound("There is no share at this address.")
+        raise NotFound(gettext("There is no share at this address."))
     try:
         _refuse_unless_taking_replies(locked, now)
         _check_bounds(share_id, note_id)
@@ -164,9 +172,13 @@ def _check_bounds(share_id: str, note_id: str) -> None:
         ).where(Reply.share_id == share_id)
     ).one()
     if on_note >= MAX_REPLIES_PER_NOTE:
-        raise Closed(f"This note already has {MAX_REPLIES_PER_NOTE} replies, as many as it can hold.")
+        raise Closed(
+            gettext("This note already has %(most)s replies, as many as it can hold.", most=MAX_REPLIES_PER_NOTE)
+        )
     if on_share >= MAX_REPLIES_PER_SHARE:
-        raise Closed(f"This share already has {MAX_REPLIES_PER_SHARE} replies, as many as it can hold.")
+        raise Closed(
+            gettext("This share already has %(most)s replies, as many as it can hold.", most=MAX_REPLIES_PER_SHARE)
+        )
 
 
 class SharedReplies:
@@ -214,7 +226,8 @@ def open_reply(key_of_note: bytes, row: Reply) -> ReplyView | None:
     except (crypto.CryptoError, ValueError):
         current_app.logger.warning("reply %s could not be decrypted", row.id)
         return None
-    return ReplyView(row.id, row.note_id, row.share_id, payload.name, payload.body, row.created_at, row.seen_at)
+    body = body_as_shown(payload.body)
+    return ReplyView(row.id, row.note_id, row.share_id, payload.name, body, row.created_at, row.seen_at)
 
 
 @dataclass(frozen=True)

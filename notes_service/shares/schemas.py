@@ -6,6 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..i18n import gettext
 from ..notes.schemas import NEXT_DESCRIPTION, Note
 from ..paging import DEFAULT_LIMIT
 from ..schemas import RequestModel, ResponseModel, absent, refuse
@@ -26,6 +27,15 @@ SHARED_PAGE_NOTES = DEFAULT_LIMIT
 ShareState = Literal["active", "expired", "revoked", "used_up", "locked"]
 _STATES: tuple[ShareState, ...] = get_args(ShareState)  # get_args is typed as returning Any
 ACTIVE, EXPIRED, REVOKED, USED_UP, LOCKED = _STATES
+
+# The languages a share page can be set to (notes_service/i18n.py ships the same three; adding
+# one is a migration too: the column's check constraint lists them).
+ShareLanguage = Literal["en", "es", "ar"]
+SHARE_LANGUAGES: tuple[ShareLanguage, ...] = get_args(ShareLanguage)
+LANGUAGE_DESCRIPTION = (
+    "The language the share page is shown in (its passcode form too), unless the reader picks "
+    "another with the page's language switch; null or absent: the reader's own (their browser's)"
+)
 
 NoteId = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -80,6 +90,7 @@ class ShareInput(RequestModel):
     sender_name: str | None = Field(default=None, max_length=MAX_SENDER_CHARS, description=SENDER_DESCRIPTION)
     label: str | None = Field(default=None, max_length=MAX_LABEL_CHARS, description=LABEL_DESCRIPTION)
     replies_allowed: bool = Field(default=True, description="Whoever opens the share may reply to its notes")
+    language: ShareLanguage | None = Field(default=None, description=LANGUAGE_DESCRIPTION)
 
     @field_validator("passcode")
     @classmethod
@@ -96,7 +107,9 @@ class ShareInput(RequestModel):
         try:
             return int(handler(value))
         except ValueError:
-            raise refuse("days", f"must be a whole number of days from 1 to {MAX_EXPIRY_DAYS}") from None
+            raise refuse(
+                "days", gettext("must be a whole number of days from 1 to %(most)s", most=MAX_EXPIRY_DAYS)
+            ) from None
 
 
 def _at_least_one(schema: dict[str, Any]) -> None:
@@ -104,18 +117,19 @@ def _at_least_one(schema: dict[str, Any]) -> None:
 
 
 class SharePatch(RequestModel):
-    """A change to one of my shares: whether it takes replies, and its label (null removes it)."""
+    """A change to one of my shares: whether it takes replies, its label and its language (null removes either)."""
 
     model_config = ConfigDict(json_schema_extra=_at_least_one)
     noun: ClassVar[str] = "share"
 
     replies_allowed: bool = absent("Whoever opens the share may reply to its notes")
     label: str | None = Field(default=None, max_length=MAX_LABEL_CHARS, description=LABEL_DESCRIPTION)
+    language: ShareLanguage | None = Field(default=None, description=LANGUAGE_DESCRIPTION)
 
     @model_validator(mode="after")
     def _not_empty(self) -> SharePatch:
         if not self.model_fields_set:
-            raise refuse("empty", "give at least one of replies_allowed, label")
+            raise refuse("empty", gettext("give at least one of %(fields)s", fields="replies_allowed, label, language"))
         return self
 
 
@@ -236,6 +250,7 @@ class Share(ResponseModel):
     label: str | None = Field(description="The owner's own name for the share (plain text)")
     sender_name: str | None = Field(description="The name the share page shows as its sender (plain text)")
     replies_allowed: bool
+    language: ShareLanguage | None = Field(description=LANGUAGE_DESCRIPTION)
     reply_count: int = Field(description="Replies to this share's notes, kept")
     unread_replies: int = Field(description="Replies the owner has not marked as seen")
 

@@ -30,6 +30,7 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from .. import crypto, keys, registry
 from ..errors import Busy, Gone, Invalid, Locked, NotFound, Unauthorized
 from ..extensions import db
+from ..i18n import gettext, ngettext
 from ..notes import service as notes
 from ..notes.auth import owned_or_404
 from ..notes.models import Note, Notebook
@@ -119,10 +120,10 @@ def create_share(
     # A new transaction (on SQLite, BEGIN IMMEDIATE): the notebook and notes are read again,
     # since they may have been deleted while the passcode was hashed.
     if db.session.get(Notebook, notebook_id) is None:
-        raise Unauthorized("The notebook token is not valid.")
+        raise Unauthorized(gettext("The notebook token is not valid."))
     chosen = db.session.scalars(select(Note).where(Note.notebook_id == notebook_id, Note.id.in_(note_ids))).all()
     if not chosen:
-        raise Invalid("There are no notes to share on this trial.", errors={"note_ids": "no notes"})
+        raise Invalid(gettext("There are no notes to share on this trial."), errors={"note_ids": gettext("no notes")})
     token = crypto.new_token(32)
     now = registry.now()
     share = Share(
@@ -141,6 +142,7 @@ def create_share(
         revoked=False,
         created_at=now,
         replies_allowed=request.replies_allowed,
+        language=request.language,
     )
     share_key = crypto.new_data_key()
     seal_details(share, dek, details)
@@ -164,9 +166,10 @@ def plain_field(value: str | None, field: str, limit: int) -> str | None:
         return None
     text = plain_text(value)
     if len(text) > limit:  # NFC may lengthen a few scripts' text
-        raise Invalid(
-            f"The {field.replace('_', ' ')} is too long.", errors={field: f"must be at most {limit} characters"}
+        too_long = (
+            gettext("The sender name is too long.") if field == "sender_name" else gettext("The label is too long.")
         )
+        raise Invalid(too_long, errors={field: gettext("must be at most %(most)s characters", most=limit)})
     return text or None
 
 
@@ -252,12 +255,12 @@ def _chosen_notes(notebook_id: str, request: ShareInput) -> tuple[str, list[str]
         if unknown:
             # Not yours or not on this trial: the same answer, so ids of others are not probed.
             raise Invalid(
-                "Some notes are not yours or not on this trial.",
-                errors={"note_ids": f"{len(unknown)} unknown note id(s)"},
+                gettext("Some notes are not yours or not on this trial."),
+                errors={"note_ids": ngettext("%(num)s unknown note id", "%(num)s unknown note ids", len(unknown))},
             )
         chosen = list(dict.fromkeys(request.note_ids))
     if not chosen:
-        raise Invalid("There are no notes to share on this trial.", errors={"note_ids": "no notes"})
+        raise Invalid(gettext("There are no notes to share on this trial."), errors={"note_ids": gettext("no notes")})
     return row.id, chosen
 
 
@@ -328,7 +331,7 @@ def revoke_share(notebook: Notebook, share_id: str) -> None:
 
 
 def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
-    """Turn replies on or off for one of my shares, or change (or remove) its label."""
+    """Turn replies on or off for one of my shares, or change (or remove) its label or its language."""
     share = _owned_share(notebook, share_id)
     if "label" in patch.model_fields_set:
         label = plain_field(patch.label, "label", MAX_LABEL_CHARS)
@@ -337,6 +340,8 @@ def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
         seal_details(share, dek, ShareOwnerPayload(label=label, sender_name=current.sender_name))
     if patch.replies_allowed is not None:
         share.replies_allowed = patch.replies_allowed
+    if "language" in patch.model_fields_set:
+        share.language = patch.language
     db.session.commit()
     return share
 
@@ -358,10 +363,10 @@ def unlock_share(notebook: Notebook, share_id: str) -> Share:
 def find_share(token: str) -> Share:
     """The share of a link token, or NotFound."""
     if not token or len(token) > 128 or not token.isascii():  # tokens are url-safe base64
-        raise NotFound("There is no share at this address.")
+        raise NotFound(gettext("There is no share at this address."))
     share = db.session.scalar(select(Share).where(Share.token_hash == crypto.hash_token(token)))
     if share is None:
-        raise NotFound("There is no share at this address.")
+        raise NotFound(gettext("There is no share at this address."))
     share.token = token  # in memory for this request only: the share's slot opens with it
     return share
 
@@ -370,19 +375,27 @@ def refuse_unless_open(share: Share, now: datetime) -> None:
     """Raise Gone or Locked when the share cannot be opened now."""
     state = state_of(share, now)
     if state == REVOKED:
-        raise Gone("This share was revoked by the person who made it.")
+        raise Gone(gettext("This share was revoked by the person who made it."))
     if state == EXPIRED:
-        raise Gone("This share has expired.")
+        raise Gone(gettext("This share has expired."))
     if state == USED_UP:
-        raise Gone("This share has been opened as many times as allowed.")
+        raise Gone(gettext("This share has been opened as many times as allowed."))
     if state != LOCKED:
         return
     if share.failed_total >= TOTAL_LIMIT:
-        raise Locked("Too many wrong passcodes: this share is locked until the person who made it unlocks it.")
+        raise Locked(gettext("Too many wrong passcodes: this share is locked until the person who made it unlocks it."))
     # Locked and not for the owner: a timed lock, so it has an end to tell.
     until = share.locked_until or now + FIRST_LOCK
     seconds = max(1, int((until - now).total_seconds()))
-    raise Locked(f"Too many wrong passcodes. Try again in {max(1, round(seconds / 60))} minutes.", retry_after=seconds)
+    minutes = max(1, round(seconds / 60))
+    raise Locked(
+        ngettext(
+            "Too many wrong passcodes. Try again in %(num)s minute.",
+            "Too many wrong passcodes. Try again in %(num)s minutes.",
+            minutes,
+        ),
+        retry_after=seconds,
+    )
 
 
 def locked_share(share_id: str) -> Share | None:
@@ -408,7 +421,9 @@ def reserve_attempt(share_id: str, now: datetime) -> str | None:
         if in_flight:
             # Others are verifying passcodes for this share right now; their outcomes decide
             # whether a place frees up (a right one) or the lock starts (the 5th wrong one).
-            raise Busy("Several people are opening this share right now. Try again in a moment.", retry_after=1)
+            raise Busy(
+                gettext("Several people are opening this share right now. Try again in a moment."), retry_after=1
+            )
         return None
     attempt_id = uuid.uuid4().hex
     db.session.add(ShareAttempt(id=attempt_id, share_id=share_id, lease_until=now + ATTEMPT_LEASE))
@@ -441,7 +456,7 @@ def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()
-        raise NotFound("There is no share at this address.")
+        raise NotFound(gettext("There is no share at this address."))
     if share.max_views is not None and share.views >= share.max_views:
         db.session.commit()
         return False
@@ -462,7 +477,7 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()
-        raise NotFound("There is no share at this address.")
+        raise NotFound(gettext("There is no share at this address."))
     share.failed_streak += 1
     share.failed_total += 1
     left: int | None = STREAK_LIMIT - share.failed_streak
@@ -479,10 +494,12 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
 
 def wrong_passcode_message(left: int) -> str:
     """What a wrong passcode tells the reader, in plain words: how many tries are left before a pause."""
-    tries = "1 more try" if left == 1 else f"{left} more tries"
-    return (
-        f"That passcode is not right. Check it with the person who shared the link. "
-        f"You have {tries} before the link pauses for a while."
+    return ngettext(
+        "That passcode is not right. Check it with the person who shared the link. "
+        "You have %(num)s more try before the link pauses for a while.",
+        "That passcode is not right. Check it with the person who shared the link. "
+        "You have %(num)s more tries before the link pauses for a while.",
+        left,
     )
 
 
@@ -493,7 +510,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None, client
     refuse_unless_open(share, now)
     typed = typed_passcode(passcode)
     if typed is None:
-        raise Unauthorized("Enter the passcode you were given.")
+        raise Unauthorized(gettext("Enter the passcode you were given."))
     share_id, passcode_hash, form = share.id, share.passcode_hash, share.passcode_form
     # End the read's transaction before the gate: a transaction left open would stay open
     # through the wait and Argon2 (on SQLite, BEGIN IMMEDIATE: the write lock, so every other
@@ -504,7 +521,9 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None, client
         if attempt_id is None:
             db.session.expire_all()
             refuse_unless_open(db.session.get_one(Share, share_id), now)
-            raise Locked("Too many wrong passcodes. Try again later.", retry_after=int(FIRST_LOCK.total_seconds()))
+            raise Locked(
+                gettext("Too many wrong passcodes. Try again later."), retry_after=int(FIRST_LOCK.total_seconds())
+            )
         ok, new_hash = _verify_or_release(attempt_id, passcode_hash, typed, form)
     opened = _finish(share_id, attempt_id, now, ok, new_hash)
     opened.share.token = token  # the share read again after the outcome: its slot opens with the link token
@@ -538,7 +557,7 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
         _release_attempt(attempt_id)
         raise
     if not opened:
-        raise Gone("This share has been opened as many times as allowed.")
+        raise Gone(gettext("This share has been opened as many times as allowed."))
     db.session.expire_all()
     # No note is read here: each reader loads one page at a time (the share page its 25, the
     # API its first page under the byte budget), so opening costs the same for any share.
@@ -619,7 +638,9 @@ def resumed_share(token: str, session: Any, now: datetime | None = None) -> Shar
     """
     share = find_share(token)
     if session_share_id(session) != share.id:
-        raise Unauthorized("This share session is not valid or has expired. Open the share with its passcode again.")
+        raise Unauthorized(
+            gettext("This share session is not valid or has expired. Open the share with its passcode again.")
+        )
     return session_share(share, now)
 
 

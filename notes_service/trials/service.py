@@ -21,6 +21,7 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, 
 from .. import paging, registry
 from ..errors import BadRequest, Invalid, NotFound
 from ..extensions import db
+from ..i18n import gettext
 from . import ctgov, reader, render
 from .models import Trial, TrialVersion
 from .signals import trials_changed
@@ -264,7 +265,7 @@ def trial_key(nct_id: str) -> str | None:
 
 def trial_not_found(nct_id: str) -> NotFound:
     """The error for a trial that is not in the store (a query that joined it found no row)."""
-    return NotFound(f"No trial {nct_id[:20]!r} in the store.")
+    return NotFound(gettext("No trial %(nct)r in the store.", nct=nct_id[:20]))
 
 
 def get_trial(nct_id: str, version: str | None = None) -> render.Trial:
@@ -298,12 +299,12 @@ def _find_version(row: Trial, wanted: str) -> TrialVersion:
         query = query.where(TrialVersion.version == wanted).order_by(TrialVersion.revision.desc()).limit(1)
     else:
         raise Invalid(
-            "The version is not valid.",
-            errors={"version": "must be a revision number or a content version (64 hex digits)"},
+            gettext("The version is not valid."),
+            errors={"version": gettext("must be a revision number or a content version (64 hex digits)")},
         )
     stored = db.session.scalars(query).first()
     if stored is None:
-        raise NotFound(f"Trial {row.id} has no version {wanted[:64]!r}.")
+        raise NotFound(gettext("Trial %(nct)s has no version %(version)r.", nct=row.id, version=wanted[:64]))
     return stored
 
 
@@ -316,9 +317,11 @@ def encode_cursor(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def bad_cursor(problem: str = "is not a cursor from this list") -> BadRequest:
+def bad_cursor(problem: str | None = None) -> BadRequest:
     """A cursor this list did not give out: a 400 problem, as on every list (notes_service/paging.py)."""
-    return BadRequest(paging.BAD_CURSOR_DETAIL, errors={"cursor": problem})
+    return BadRequest(
+        paging.bad_cursor_detail(), errors={"cursor": problem or gettext("is not a cursor from this list")}
+    )
 
 
 def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
@@ -341,8 +344,8 @@ def _page_size(limit: str | int | None) -> int:
     if not (value.isascii() and value.isdigit() and len(value) <= 6) or not 1 <= int(value) <= MAX_PAGE_SIZE:
         # As paging.parse_page_request answers a bad limit on every other list.
         raise BadRequest(
-            f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-            errors={"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"},
+            gettext("limit must be a whole number from 1 to %(most)s.", most=MAX_PAGE_SIZE),
+            errors={"limit": gettext("must be a whole number from 1 to %(most)s", most=MAX_PAGE_SIZE)},
         )
     return int(value)
 
@@ -427,7 +430,7 @@ def _search_page(words: list[str], condition_words: list[str], cursor: str | Non
     if cursor:
         payload = decode_cursor(cursor, "rank")
         if payload.get("q") != digest:
-            raise bad_cursor("belongs to another search")
+            raise bad_cursor(gettext("belongs to another search"))
         score, nct = _keyset(payload, float)
         key = (-score, nct)
         if payload["d"] == "n":

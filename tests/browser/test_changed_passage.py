@@ -72,7 +72,7 @@ def test_the_patient_and_the_family_see_a_changed_passage(live, page, browser, t
     reader.get_by_role("button", name="Open the notes").click()
     changes = reader.locator(".note-change")
     expect(changes).to_have_count(2)
-    expect(changes.first).to_contain_text("The trial\u2019s text changed here on 30 November 2026.")
+    expect(changes.first).to_contain_text("The trial\u2019s text changed here on November 30, 2026.")
     expect(changes.first.locator("blockquote").first).to_have_text(f"“{EDITED}”")
     expect(changes.first.locator("blockquote").last).to_have_text(f"“{EDITED_NOW}”")
     expect(changes.last).to_contain_text("Now: this passage is no longer in the trial text.")

@@ -213,7 +213,7 @@ def test_the_family_sees_the_change_on_the_share_page_and_in_the_api(client, run
     assert client.post(path, data={"passcode": "changed-words"}).status_code == 303
     page = client.get(path).get_data(as_text=True)
     assert page.count('class="note-change"') == 2
-    assert "The trial\u2019s text changed here on 30 November 2026." in page
+    assert "The trial\u2019s text changed here on November 30, 2026." in page
     assert f"“{EDITED}”" in page and f"“{EDITED_NOW}”" in page
     assert "Now: this passage is no longer in the trial text." in page
     # The passage as it reads now is marked in the text, dashed (hl-changed); the gone one is not marked.

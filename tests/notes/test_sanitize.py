@@ -3,12 +3,15 @@
 import html
 import re
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notes_service.notes.sanitize import ALLOWED_TAGS, LINK_REL, MAX_TAGS, sanitize_body
+from notes_service.notes.sanitize import ALLOWED_TAGS, LINK_REL, MAX_TAGS, body_as_shown, sanitize_body
+from notes_service.notes.schemas import NotePayload
+from notes_service.notes.service import NoteView
 
 REL = f'rel="{LINK_REL}"'
 
@@ -202,6 +205,14 @@ def test_there_are_enough_vectors():
         pytest.param("<p>unclosed <b>bold", "<p>unclosed <b>bold</b></p>", id="balanced"),
         pytest.param("&eacute;&nbsp;&amp;lt;", "&eacute;&nbsp;&amp;lt;", id="entities-in-text-kept"),
         pytest.param("<b>&eacute;&nbsp;&amp;lt;</b>", "<b>\u00e9\u00a0&amp;lt;</b>", id="entities-in-markup-resolved"),
+        pytest.param("<li>alone", "<ul><li>alone</li></ul>", id="orphan-list-item-wrapped"),
+        pytest.param(
+            "a<li>b</li> <li>c</li><p>d</p>",
+            "a<ul><li>b</li> <li>c</li></ul><p>d</p>",
+            id="orphan-items-wrapped-together",
+        ),
+        pytest.param("<div><li>x</div>", "<ul><li>x</li></ul>", id="item-of-a-stripped-block-wrapped"),
+        pytest.param("<ol><li>a<li>b</ol>", "<ol><li>a</li><li>b</li></ol>", id="items-in-a-list-unchanged"),
         pytest.param(
             '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
             '"&gt;',
@@ -359,3 +370,16 @@ PLAIN = st.text(
 @given(body=PLAIN)
 def test_plain_text_round_trips(body):
     assert html.unescape(sanitize_body(body)) == body
+
+
+def test_a_body_stored_with_a_bare_list_item_is_shown_inside_a_list():
+    # Stored before the sanitizer kept list items in lists: wrapped when read, as it would be now.
+    stored = "<p>before</p><li>bare</li>"
+    assert body_as_shown(stored) == "<p>before</p><ul><li>bare</li></ul>" == sanitize_body(stored)
+    view = NoteView.of(
+        SimpleNamespace(id="n", trial_id="NCT07085104", created_at=None, updated_at=None),
+        NotePayload(selector=[], body=stored, color="yellow", anchor="anchored"),
+    )
+    assert view.body == "<p>before</p><ul><li>bare</li></ul>"
+    for body in ("<p>no list</p>", "<ol><li>a</li></ol>", "I <3 lists"):
+        assert body_as_shown(body) == body

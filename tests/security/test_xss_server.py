@@ -96,8 +96,8 @@ def reply_form_elements(root) -> set[int]:
 
     They repeat with the notes, so they are left out of the tag counts (their attributes are
     still checked). A note body cannot pose as one: it keeps no class attribute. They are
-    found by class, not by place: a body holding a bare <li> ends its note's <li> early (the
-    HTML parser closes an open <li> through a <div>), which moves what follows it.
+    found by class, not by place, so a body that broke the page's structure could not move
+    them out of the count (the share-page test checks that structure too).
     """
     ours: set[int] = set()
     for details in root.iter():
@@ -314,6 +314,14 @@ def test_share_page_with_every_vector_holds_no_executable_markup(module_app, tem
         assert page_flags(page, template["share"]) == []
         bodies += note_bodies(page)
     assert len(bodies) == 2 * len(VECTORS)  # each note's body and the reply to it
+    # Each body stays inside its note: a bare <li> in one does not end the note's own item.
+    items = [element for page in pages for element in parse(page).iter() if local(element.tag) == "li"]
+    notes = [item for item in items if item.attrib.get("class") == "shared-note"]
+    assert len(notes) == len(VECTORS)
+    for note in notes:
+        inside = [local(element.tag) + "." + element.attrib.get("class", "") for element in note.iter()]
+        assert inside.count("div.note-body") == 1 and inside.count("p.note-number") == 1, inside[:8]
+        assert inside.count("div.replies") == 1
     for div in bodies:
         assert body_violations(div) == [], html.escape("".join(div.itertext()))[:200]
     text = "".join("".join(parse(page).itertext()) for page in pages)

@@ -196,6 +196,12 @@ UNICODE = [
     "&#x3c;img src=x onerror=alert(1)&#x3e;",
     "<\u0455cript>alert(1)</\u0455cript>",
     "<s\u0336cript>alert(1)</s\u0336cript>",
+    # List items outside a list: shown inside the share page's own list item, a bare <li> used
+    # to close it early (the HTML parser ends an open <li> through a <div>).
+    "<li>a bare list item<script>alert(1)</script>",
+    "</li></ol><li>out of the list</li><ol><li>",
+    "<b><li>bold item</b><li onclick=alert(1)>second",
+    "<p>x<li>after a paragraph</p>",
 ]
 
 CATEGORIES: dict[str, list[str]] = {

@@ -155,7 +155,9 @@ def test_the_notes_page_is_headed_by_the_trial_and_says_its_30_minutes_calmly(cl
     _, _, path = setup_share(client)
     client.post(path, data={"passcode": "family-code-1"})
     page = client.get(path).get_data(as_text=True)
-    heading = re.search(r'<h1 id="trial-heading">([^<]+)</h1>\s*<p class="nct-id">(NCT\d+)</p>', page)
+    heading = re.search(
+        r'<h1 id="trial-heading" lang="en" dir="ltr">([^<]+)</h1>\s*<p class="nct-id">(NCT\d+)</p>', page
+    )
     assert heading and "ALLO-329" in heading[1] and heading[2] == "NCT07085104"
     assert '<p class="session-note">For privacy, this page asks for the passcode again after 30 minutes.</p>' in page
     assert "closes after" not in page
