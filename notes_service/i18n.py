@@ -100,7 +100,15 @@ def format_moment(moment: datetime) -> str:
     return gettext("%(date)s, %(time)s UTC", date=format_date(moment, "long"), time=format_time(moment, "HH:mm"))
 
 
+# The answers whose words depend on the reader's language: a cache between us and the reader must
+# keep one copy per language (the JSON of a success has no words of ours and does not vary).
+NEGOTIATED = frozenset({"text/html", "application/problem+json"})
+
+
 def _remember_choice(response: Response) -> Response:
+    if response.mimetype in NEGOTIATED:
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
     asked = _asked()
     if asked and request.cookies.get(COOKIE) != asked:
         response.set_cookie(

@@ -101,3 +101,12 @@ def test_every_field_message_has_words_outside_a_request(app):
         assert MESSAGES["string_too_long"]({"max_length": 1}, "note") == "must be at most 1 character"
         assert MESSAGES["string_too_long"]({"max_length": 80}, "note") == "must be at most 80 characters"
     assert Gone("x").title == "Gone"  # titles stay English on the class: the type is made from them
+
+
+def test_answers_in_words_say_they_vary_by_language_and_plain_data_does_not(client, owner):
+    # A shared cache must not hand a Spanish problem or page to an English reader.
+    problem = bad_share(client, owner, **{"Accept-Language": "es"})
+    page = client.get(f"/trials/{SEED}")
+    data = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    assert {"Accept-Language", "Cookie"} <= set(problem.vary) and {"Accept-Language", "Cookie"} <= set(page.vary)
+    assert "Accept-Language" not in data.vary
