@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import json
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -421,78 +420,107 @@ def _query_digest(words: list[str], condition_words: list[str]) -> str:
 
 
 def _search_page(words: list[str], condition_words: list[str], cursor: str | None, size: int) -> TrialPage:
-    ranked = _ranked_matches(words, condition_words)  # [(-score, id)], best first, at most MAX_RANKED
     digest = _query_digest(words, condition_words)
-    start, end = 0, size
+    key: tuple[float, str] | None = None
+    forward = True
     if cursor:
         payload = decode_cursor(cursor, "rank")
         if payload.get("q") != digest:
             raise bad_cursor("belongs to another search")
-        score, nct = _keyset(payload, float)
-        key = (-score, nct)
-        if payload["d"] == "n":
-            start = bisect_right(ranked, key)
-            end = start + size
-        else:
-            end = bisect_left(ranked, key)
-            start = max(0, end - size)
-    chosen = ranked[start:end]
+        key = _keyset(payload, float)
+        forward = payload["d"] == "n"
+    found = _ranked_page(words, condition_words, key, forward, size)
+    chosen = found.entries[:size]
+    if forward:
+        start, has_next = found.before, len(found.entries) > size
+    else:
+        start, has_next = found.before - len(chosen), found.before < found.total
     by_id = {row.id: row for row in db.session.scalars(select(Trial).where(Trial.id.in_([n for _, n in chosen])))}
     rows = [by_id[n] for _, n in chosen if n in by_id]
 
     def at(entry: tuple[float, str], direction: str) -> str:
-        return encode_cursor({"k": "rank", "d": direction, "q": digest, "v": [-entry[0], entry[1]]})
+        return encode_cursor({"k": "rank", "d": direction, "q": digest, "v": [entry[0], entry[1]]})
 
     return TrialPage(
         rows,
-        at(chosen[-1], "n") if chosen and end < len(ranked) else None,
+        at(chosen[-1], "n") if chosen and has_next else None,
         at(chosen[0], "p") if chosen and start > 0 else None,
-        matches=len(ranked),
-        capped=len(ranked) >= MAX_RANKED,
+        matches=found.total,
+        capped=found.total >= MAX_RANKED,
     )
 
 
-def _ranked_matches(words: list[str], condition_words: list[str]) -> list[tuple[float, str]]:
+@dataclass(frozen=True)
+class _RankedPage:
+    entries: list[tuple[float, str]]  # (score, NCT id) of the page, best first (one more when going forward)
+    total: int  # matches ranked, at most MAX_RANKED
+    before: int  # ranked matches before the page
+
+
+# The ranking, sorting and paging of a search, in one statement on either database: the first
+# MAX_RANKED matches the index yields (`matches`, per database) are ranked, and only a page of
+# them (and two counts) comes back. Ranked by score, best first, ties by NCT id; the cursor
+# is the last (or first) entry's (score, id), compared exactly (scores are doubles both ways).
+_RANKED_PAGE = (
+    "WITH matches AS MATERIALIZED ({matches}) "
+    "SELECT s.total, s.before, p.id, p.score FROM (SELECT count(*) AS total, {before} AS before FROM matches) AS s "
+    "LEFT JOIN (SELECT id, score FROM matches {where} ORDER BY {order} LIMIT :take) AS p ON 1 = 1 "
+    "ORDER BY p.score DESC, p.id"
+)
+_AFTER_KEY = "score < :score OR (score = :score AND id > :nct)"
+_UP_TO_KEY = "score > :score OR (score = :score AND id <= :nct)"
+_BEFORE_KEY = "score > :score OR (score = :score AND id < :nct)"
+# Which rows a page takes: (rows before it counted, its rows, their order), by direction.
+_PAGE_PARTS = {
+    None: ("0", "", "score DESC, id"),
+    "n": (f"count(*) FILTER (WHERE {_UP_TO_KEY})", f"WHERE {_AFTER_KEY}", "score DESC, id"),
+    "p": (f"count(*) FILTER (WHERE {_BEFORE_KEY})", f"WHERE {_BEFORE_KEY}", "score, id DESC"),
+}
+# A search's matches with their scores (`:match`, `:cap`), per database. SQLite: the index's
+# row id is the NCT number (migration 0010), so the index alone answers, no row of text is
+# read per match (reading each match's id from a copy of the text grew with the store); bm25
+# with column weights. PostgreSQL: the query is parsed once, in FROM (as an argument of
+# ts_rank a prepared statement's generic plan parsed it again for every ranked row).
+_MATCHES = {
+    "sqlite": f"SELECT printf('NCT%08d', rowid) AS id, -{_SQLITE_BM25} AS score FROM trials_fts "  # noqa: S608
+    "WHERE trials_fts MATCH :match LIMIT :cap",
+    "postgresql": "SELECT t.id, CAST(ts_rank(t.search, q) AS double precision) AS score "
+    "FROM to_tsquery('english', :match) AS q, trials AS t WHERE t.search @@ q LIMIT :cap",
+}
+
+
+def _ranked_page(
+    words: list[str], condition_words: list[str], key: tuple[float, str] | None, forward: bool, size: int
+) -> _RankedPage:
     # Whole words first: an index reads a word's matches lazily, up to the cap, but a prefix
     # (`word*`) has every word it begins merged first, all of their matches, and the ranking
     # counts them all again: at 100,000 trials most of a broad search's time, growing with the
     # store (profiled). When the whole words alone fill the cap, the prefixes could only add to
     # the matches left unranked anyway; otherwise the prefixes are searched, as before.
-    matches = _sqlite_matches if db.engine.dialect.name != "postgresql" else _postgresql_matches
-    rows = matches(words, condition_words, prefix=False)
-    if len(rows) < MAX_RANKED:
-        rows = matches(words, condition_words, prefix=True)
-    # Scores as floats: a cursor carries one through JSON unchanged; ties go by NCT id.
-    return sorted((-float(score), nct) for nct, score in rows)
+    dialect = "postgresql" if db.engine.dialect.name == "postgresql" else "sqlite"
+    before, where, order = _PAGE_PARTS[None if key is None else "n" if forward else "p"]
+    statement = text(_RANKED_PAGE.format(matches=_MATCHES[dialect], before=before, where=where, order=order))
+    values: dict[str, Any] = {"cap": MAX_RANKED, "take": size + 1 if forward else size}
+    if key is not None:
+        values.update(score=key[0], nct=key[1])
+    match = _sqlite_match if dialect == "sqlite" else _postgresql_match
+    rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=False)}).all()
+    if rows[0].total < MAX_RANKED:
+        rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=True)}).all()
+    entries = [(float(row.score), row.id) for row in rows if row.id is not None]
+    return _RankedPage(entries, int(rows[0].total), int(rows[0].before))
 
 
-def _sqlite_matches(words: list[str], condition_words: list[str], prefix: bool) -> Sequence[Any]:
+def _sqlite_match(words: list[str], condition_words: list[str], prefix: bool) -> str:
     # Each word quoted (a phrase of one token), with a prefix star when asked: words are letters and digits only.
     star = "*" if prefix else ""
-    terms = [f'"{w}"{star}' for w in words] + [f'conditions : "{w}"{star}' for w in condition_words]
-    # The index's row id is the NCT number (migration 0010): the index alone answers, no row of
-    # text is read per match (reading each match's id from a copy of the text grew with the store).
-    rows = db.session.execute(
-        text(
-            f"SELECT rowid, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
-            "LIMIT :cap"
-        ),
-        {"match": " AND ".join(terms), "cap": MAX_RANKED},
-    ).all()
-    return [(f"NCT{number:08d}", score) for number, score in rows]
+    return " AND ".join([f'"{w}"{star}' for w in words] + [f'conditions : "{w}"{star}' for w in condition_words])
 
 
-def _postgresql_matches(words: list[str], condition_words: list[str], prefix: bool) -> Sequence[Any]:
+def _postgresql_match(words: list[str], condition_words: list[str], prefix: bool) -> str:
     # Prefix matches are `word:*`; conditions carry weight B in `search`, so `:B` keeps to them.
     star = ":*" if prefix else ":"
-    terms = [f"{w}{star}" if prefix else w for w in words] + [f"{w}{star}B" for w in condition_words]
-    return db.session.execute(
-        text(
-            "SELECT c.id, ts_rank(c.search, to_tsquery('english', :match)) AS score FROM ("
-            "SELECT id, search FROM trials WHERE search @@ to_tsquery('english', :match) LIMIT :cap) AS c"
-        ),
-        {"match": " & ".join(terms), "cap": MAX_RANKED},
-    ).all()
+    return " & ".join([f"{w}{star}" if prefix else w for w in words] + [f"{w}{star}B" for w in condition_words])
 
 
 # -- Versions -----------------------------------------------------------------------
