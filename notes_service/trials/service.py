@@ -34,8 +34,8 @@ BATCH_SIZE = 200
 # and 200 of those would not be "a few MiB". What a load holds stays under a batch of these.
 BATCH_BYTES = 16 * 1024 * 1024
 MAX_REPORTED_FAILURES = 1000
-# Parsing and rendering a record costs about four times what writing it does, all of it Python
-# (docs/performance.md): a large load spreads it over worker processes. A small one is over
+# Decoding, parsing and rendering are most of a record's cost, all of it Python (about 1 ms a
+# record, docs/performance.md): a large load spreads them over worker processes. A small one is over
 # before a worker would have started.
 PARALLEL_BYTES = 64 * 1024 * 1024
 MAX_WORKERS = 2
