@@ -75,17 +75,22 @@ LOAD = """
 import json, resource, sys, time
 from pathlib import Path
 from notes_service import create_app
-from notes_service.trials import service
+from notes_service.trials import reader, service
 app = create_app()
+files = [Path(sys.argv[1])]
+workers = service.default_workers(reader.total_bytes(files))  # as `flask trials load` chooses
 with app.app_context():
     started = time.perf_counter()
     cpu = time.process_time()
-    report = service.load_records([Path(sys.argv[1])])
+    report = service.load_records(files, workers=workers)
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
+children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, ended with the load
 print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "added": report.added,
-                  "failed": report.failed_count,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "failed": report.failed_count, "workers": workers,
+                  "workers_cpu_seconds": children.ru_utime + children.ru_stime,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_peak_rss_mib": children.ru_maxrss / 1024}))
 """
 
 
@@ -132,7 +137,15 @@ def load(url: str, data_dir: Path, path: Path) -> dict[str, Any]:
         raise RuntimeError(child.stderr[-4000:])
     figures = json.loads(child.stdout.strip().splitlines()[-1])
     figures["records_per_s"] = round(figures["added"] / figures["seconds"], 1)
-    figures["records_per_cpu_s"] = round(figures["added"] / figures["cpu_seconds"], 1)
+    # CPU of the loader and its workers (the database server's not counted), per 1,000 records.
+    cpu = figures["cpu_seconds"] + figures["workers_cpu_seconds"]
+    figures["records_per_cpu_s"] = round(figures["added"] / cpu, 1)
+    figures["cpu_ms_per_1000"] = round(cpu * 1e6 / figures["added"], 1)
+    # What the load's processes could hold at once: the loader's peak and each worker's (a forked
+    # worker's RSS counts the pages it shares with the loader again: an upper bound).
+    figures["peak_rss_mib_all"] = round(
+        figures["peak_rss_mib"] + figures["workers"] * figures["worker_peak_rss_mib"], 1
+    )
     return figures
 
 

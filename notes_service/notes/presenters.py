@@ -9,10 +9,12 @@ import orjson
 from ..clock import isoformat, utc
 from ..paging import cut_to_budget, encode_cursor
 from ..web import json_size
-from .schemas import PALETTE
+from .schemas import PALETTE, NoteChange
 from .service import NoteSlice, NoteView
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
+# The trial text is ClinicalTrials.gov's, in English (shown unmodified): so are a changed passage's words.
+TRIAL_LANGUAGE = "en"
 
 
 def present_note(note: NoteView) -> dict[str, Any]:
@@ -56,14 +58,15 @@ def _note_fields(note: NoteView, created_at: Any, updated_at: Any) -> dict[str, 
 
 
 def present_annotation(note: NoteView, source_base: str) -> dict[str, Any]:
-    """One note as a W3C Web Annotation."""
+    """One note as a W3C Web Annotation; a changed passage's words before and after are further bodies."""
+    comment = {"type": "TextualBody", "value": note.body, "format": "text/html", "purpose": "commenting"}
     return {
         "id": f"urn:uuid:{note.id}",
         "type": "Annotation",
         "motivation": "commenting",
         "created": isoformat(note.created_at),
         "modified": isoformat(note.updated_at),
-        "body": {"type": "TextualBody", "value": note.body, "format": "text/html", "purpose": "commenting"},
+        "body": [comment, *_change_bodies(note.change)] if note.change is not None else comment,
         "target": {
             "type": "SpecificResource",
             "source": f"{source_base}/trials/{note.trial_id}",
@@ -71,6 +74,32 @@ def present_annotation(note: NoteView, source_base: str) -> dict[str, Any]:
             "selector": note.selectors,
         },
         "schema:keywords": [note.anchor],
+    }
+
+
+def _change_bodies(change: NoteChange) -> list[dict[str, Any]]:
+    """The passage's words before and after it changed, as describing bodies (the target holds the new words).
+
+    Each is a plain-text body in the trial's language, named ``before`` or ``after`` (schema.org's
+    name); ``since``, the data date of the version the words changed in, ends the old words' validity
+    and starts the new ones'. A passage gone from the trial has no ``after``.
+    """
+    since = change.since
+    bodies = [_passage_body("before", change.before, {"schema:validThrough": since} if since else {})]
+    if change.after is not None:
+        bodies.append(_passage_body("after", change.after, {"schema:validFrom": since} if since else {}))
+    return bodies
+
+
+def _passage_body(name: str, words: str, dates: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "TextualBody",
+        "purpose": "describing",
+        "format": "text/plain",
+        "language": TRIAL_LANGUAGE,
+        "value": words,
+        "schema:name": name,
+        **dates,
     }
 
 

@@ -40,15 +40,24 @@ class _Rate:
     type=click.IntRange(1, 10_000),
     help="Records written per transaction.",
 )
-def load_command(paths: tuple[Path, ...], batch_size: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    help="Processes that parse and render records while this one writes (0: none). Default: none under "
+    f"{service.PARALLEL_BYTES // (1024 * 1024)} MiB, else one per core, {service.MAX_WORKERS} at most.",
+)
+def load_command(paths: tuple[Path, ...], batch_size: int, workers: int | None) -> None:
     """Load study files, bulk files (JSON, JSON Lines), folders or zips (default: the shipped records)."""
     files = reader.find_record_files(list(paths) or [reader.shipped_data_dir()])
     size = reader.total_bytes(files)
+    workers = service.default_workers(size) if workers is None else workers
     rate = _Rate()
     with click.progressbar(
         length=max(size, 1), label="Loading trials", show_eta=True, item_show_func=rate.show, hidden=size < _BAR_BYTES
     ) as bar:
-        report = service.load_records(files, on_read=bar.update, on_record=rate.count, batch_size=batch_size)
+        report = service.load_records(
+            files, on_read=bar.update, on_record=rate.count, batch_size=batch_size, workers=workers
+        )
     for where, problem in report.failed:
         click.echo(f"error: {where}: {problem}", err=True)
     if report.failed_count > len(report.failed):

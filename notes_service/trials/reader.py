@@ -30,11 +30,27 @@ OnRead = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Entry:
-    """One record read, or why one could not be: `where` names the file and position."""
+    """One record read, or why one could not be: `where` names the file and position.
+
+    A line of JSON Lines comes as its `raw` bytes, decoded by `study_of` where the record is
+    parsed (a loader's worker process, so that decoding, the largest part of a record's cost,
+    is spread too).
+    """
 
     where: str
     study: Any = None
     problem: str | None = None
+    raw: bytes | None = None
+
+
+def study_of(entry: Entry) -> tuple[Any, str | None]:
+    """(the decoded record, None), or (None, the problem): decodes `raw` when the entry holds it."""
+    if entry.problem is not None or entry.raw is None:
+        return entry.study, entry.problem
+    try:
+        return json.loads(entry.raw), None
+    except ValueError as exc:
+        return None, f"not readable JSON ({type(exc).__name__})"
 
 
 def shipped_data_dir() -> Path:
@@ -199,10 +215,7 @@ def _line_entries(handle: _Counted, where: str) -> Iterator[Entry]:
             continue
         if not line.strip():
             continue
-        try:
-            yield Entry(f"{where}:{number}", json.loads(line))
-        except ValueError as exc:
-            yield Entry(f"{where}:{number}", problem=f"not readable JSON ({type(exc).__name__})")
+        yield Entry(f"{where}:{number}", raw=line)
 
 
 def _skip_rest_of_line(handle: _Counted) -> None:

@@ -6,14 +6,16 @@ import base64
 import binascii
 import hashlib
 import json
+import multiprocessing
+import os
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from flask import current_app
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
@@ -33,6 +35,15 @@ BATCH_SIZE = 200
 # and 200 of those would not be "a few MiB". What a load holds stays under a batch of these.
 BATCH_BYTES = 16 * 1024 * 1024
 MAX_REPORTED_FAILURES = 1000
+# Decoding, parsing and rendering are most of a record's cost, all of it Python (about 1 ms a
+# record, docs/performance.md): a large load spreads them over worker processes. A small one is over
+# before a worker would have started.
+PARALLEL_BYTES = 64 * 1024 * 1024
+MAX_WORKERS = 2
+# Entries a worker takes at a time (or this many bytes of JSON Lines), and chunks out per worker.
+CHUNK_SIZE = 25
+CHUNK_BYTES = 4 * 1024 * 1024
+CHUNKS_AHEAD = 3
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 # A search ranks at most this many matches (the first the index yields): ranking every match
@@ -72,26 +83,41 @@ def load_records(
     on_read: Callable[[int], None] | None = None,
     on_record: Callable[[], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    workers: int = 0,
 ) -> LoadReport:
     """Import study files, bulk files, folders or zips; idempotent, one bad record never stops the rest."""
     entries = reader.read_entries(reader.find_record_files(paths), on_read)
-    return load_entries(entries, on_record=on_record, batch_size=batch_size)
+    return load_entries(entries, on_record=on_record, batch_size=batch_size, workers=workers)
+
+
+def default_workers(size: int) -> int:
+    """Worker processes for a load reading `size` bytes: none for a small one, else one per core, two at most."""
+    return 0 if size < PARALLEL_BYTES else min(MAX_WORKERS, os.cpu_count() or 1)
 
 
 def load_entries(
-    entries: Iterable[reader.Entry], on_record: Callable[[], None] | None = None, batch_size: int = BATCH_SIZE
+    entries: Iterable[reader.Entry],
+    on_record: Callable[[], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    workers: int = 0,
 ) -> LoadReport:
-    """Store records a batch per transaction: an interrupted load keeps the batches it committed."""
+    """Store records a batch per transaction: an interrupted load keeps the batches it committed.
+
+    With `workers`, records are decoded, parsed and rendered in that many processes while this
+    one writes (in order, a bounded number of records ahead); with none, here, rendering only
+    the records whose content changed.
+    """
     report = LoadReport()
-    batch: list[ctgov.Study] = []
+    batch: list[_Record] = []
     held = 0
-    for entry in entries:
+    for where, record in _prepared(entries, workers):
         if on_record:
             on_record()
-        study = _parse(entry, report)
-        if study is not None:
-            batch.append(study)
-            held += len(study.record_json)
+        if isinstance(record, str):
+            report.fail(where, record)
+            continue
+        batch.append(record)
+        held += record.size
         if len(batch) >= batch_size or held >= BATCH_BYTES:
             _store_batch(batch, report)
             batch, held = [], 0
@@ -100,19 +126,93 @@ def load_entries(
     return report
 
 
-def _parse(entry: reader.Entry, report: LoadReport) -> ctgov.Study | None:
-    if entry.problem is not None:
-        report.fail(entry.where, entry.problem)
-        return None
+class _Record(NamedTuple):
+    """A parsed record on its way to the database: its columns once rendered, else its study."""
+
+    nct_id: str
+    version: str
+    size: int  # bytes of record JSON: what a batch holds
+    study: ctgov.Study | None  # not rendered yet (a load without workers renders only what changed)
+    columns: dict[str, Any] | None  # rendered: the columns of its version and of its listing
+
+
+def _prepare(entry: reader.Entry, render_now: bool) -> tuple[str, _Record | str]:
+    """(where, the record or its problem): decode, parse and, if asked, render one entry."""
+    raw, problem = reader.study_of(entry)
+    if problem is not None:
+        return entry.where, problem
     try:
         # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
-        return ctgov.parse_study(entry.study, keep_record=False)
+        study = ctgov.parse_study(raw, keep_record=False)
     except ctgov.RecordError as exc:
-        report.fail(entry.where, str(exc))
-        return None
+        return entry.where, str(exc)
+    size = len(study.record_json)
+    if render_now:
+        return entry.where, _Record(study.nct_id, study.version, size, None, _columns(study))
+    return entry.where, _Record(study.nct_id, study.version, size, study, None)
 
 
-def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
+def _prepare_chunk(chunk: list[reader.Entry]) -> list[tuple[str, _Record | str]]:
+    """A worker process's part: a few entries prepared and rendered, in order."""
+    return [_prepare(entry, render_now=True) for entry in chunk]
+
+
+def _prepared(entries: Iterable[reader.Entry], workers: int) -> Iterator[tuple[str, _Record | str]]:
+    """Each entry prepared, in order: here, or by `workers` processes, a bounded number of chunks ahead."""
+    if workers <= 0:
+        for entry in entries:
+            yield _prepare(entry, render_now=False)
+        return
+    # Forked: a worker starts at once, with the code already loaded, and never touches the
+    # database (it gets entries and returns columns). At most AHEAD chunks are out, so what the
+    # load holds stays a few batches whatever the file's size.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        out: deque[Future[list[tuple[str, _Record | str]]]] = deque()
+        for chunk in _chunks(entries):
+            out.append(pool.submit(_prepare_chunk, chunk))
+            if len(out) >= workers * CHUNKS_AHEAD:
+                yield from out.popleft().result()
+        while out:
+            yield from out.popleft().result()
+
+
+def _chunks(entries: Iterable[reader.Entry]) -> Iterator[list[reader.Entry]]:
+    chunk: list[reader.Entry] = []
+    held = 0
+    for entry in entries:
+        chunk.append(entry)
+        held += len(entry.raw) if entry.raw is not None else 0
+        if len(chunk) >= CHUNK_SIZE or held >= CHUNK_BYTES:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
+def _columns(study: ctgov.Study) -> dict[str, Any]:
+    """The rendered columns of a study's version and listing."""
+    trial = render.render_trial(study)
+    return {
+        "title": trial.title,
+        "status": trial.status,
+        "phase": trial.phase,
+        "conditions": "\n".join(trial.conditions),
+        "interventions": "\n".join(study.interventions),
+        "sponsor": trial.sponsor,
+        "data_date": trial.data_date,
+        "first_posted": trial.first_posted,
+        "record": study.record_json,
+        "canonical_text": trial.canonical_text,
+        "sections": render.dump_sections(trial.sections),
+    }
+
+
+_VERSION_COLUMNS = ("title", "status", "phase", "conditions", "sponsor", "data_date", "first_posted")
+_VERSION_TEXT = ("record", "canonical_text", "sections")
+_LISTING_COLUMNS = ("title", "status", "phase", "conditions", "interventions", "sponsor")
+
+
+def _store_batch(records: Sequence[_Record], report: LoadReport) -> None:
     # Core statements, several rows each (executemany): the ORM's unit of work cost more per
     # record than parsing it. Every version is inserted; a trial's row points at its newest.
     # Version ids are taken before the inserts, so a new trial's row is written once, already
@@ -120,28 +220,41 @@ def _store_batch(studies: Sequence[ctgov.Study], report: LoadReport) -> None:
     current = {
         row.id: [row.version, row.revision]
         for row in db.session.execute(
-            select(Trial.id, Trial.version, Trial.revision).where(Trial.id.in_({s.nct_id for s in studies}))
+            select(Trial.id, Trial.version, Trial.revision).where(Trial.id.in_({r.nct_id for r in records}))
         )
     }
     versions: list[dict[str, Any]] = []
     listings: dict[str, dict[str, Any]] = {}
     new: set[str] = set()
     now = registry.now()
-    for study in studies:
-        state = current.get(study.nct_id)
-        if state is not None and state[0] == study.version:
-            report.unchanged += 1  # the content hash is the one stored: nothing is rendered
+    for record in records:
+        state = current.get(record.nct_id)
+        if state is not None and state[0] == record.version:
+            report.unchanged += 1  # the content hash is the one stored: nothing is written
             continue
-        trial = render.render_trial(study)
+        columns = record.columns if record.columns is not None else _columns(cast(ctgov.Study, record.study))
         if state is None:
-            state = current[study.nct_id] = [study.version, 1]
-            new.add(study.nct_id)
+            state = current[record.nct_id] = [record.version, 1]
+            new.add(record.nct_id)
             report.added += 1
         else:
-            state[0] = study.version  # a repeat of this record later in the batch is unchanged
+            state[0] = record.version  # a repeat of this record later in the batch is unchanged
             state[1] += 1
-        versions.append(_version_values(study, trial, state[1], now))
-        listings[study.nct_id] = _listing(trial, study, state[1], now)
+        versions.append(
+            {
+                "trial_id": record.nct_id,
+                "revision": state[1],
+                "version": record.version,
+                **{name: columns[name] for name in _VERSION_COLUMNS + _VERSION_TEXT},
+                "loaded_at": now,
+            }
+        )
+        listings[record.nct_id] = {
+            **{name: columns[name] for name in _LISTING_COLUMNS},
+            "version": record.version,
+            "revision": state[1],
+            "updated_at": now,
+        }
     if not versions:
         db.session.rollback()  # nothing to write: end the read transaction
         return
@@ -180,40 +293,6 @@ def _next_version_ids(count: int) -> list[int]:
 # Declarative classes with a __tablename__ map a Table (DeclarativeBase types it as FromClause).
 _TRIALS = cast(Table, Trial.__table__)
 _VERSIONS = cast(Table, TrialVersion.__table__)
-
-
-def _version_values(study: ctgov.Study, trial: render.Trial, revision: int, now: datetime) -> dict[str, Any]:
-    return {
-        "trial_id": study.nct_id,
-        "revision": revision,
-        "version": study.version,
-        "title": trial.title,
-        "status": trial.status,
-        "phase": trial.phase,
-        "conditions": "\n".join(trial.conditions),
-        "sponsor": trial.sponsor,
-        "data_date": trial.data_date,
-        "first_posted": trial.first_posted,
-        "record": study.record_json,
-        "canonical_text": trial.canonical_text,
-        "sections": render.dump_sections(trial.sections),
-        "loaded_at": now,
-    }
-
-
-def _listing(trial: render.Trial, study: ctgov.Study, revision: int, now: datetime) -> dict[str, Any]:
-    """The trials row's columns that follow its newest version."""
-    return {
-        "title": trial.title,
-        "status": trial.status,
-        "phase": trial.phase,
-        "conditions": "\n".join(trial.conditions),
-        "interventions": "\n".join(study.interventions),
-        "sponsor": trial.sponsor,
-        "version": trial.version,
-        "revision": revision,
-        "updated_at": now,
-    }
 
 
 def _announce(nct_ids: tuple[str, ...], report: LoadReport) -> None:
@@ -424,78 +503,107 @@ def _query_digest(words: list[str], condition_words: list[str]) -> str:
 
 
 def _search_page(words: list[str], condition_words: list[str], cursor: str | None, size: int) -> TrialPage:
-    ranked = _ranked_matches(words, condition_words)  # [(-score, id)], best first, at most MAX_RANKED
     digest = _query_digest(words, condition_words)
-    start, end = 0, size
+    key: tuple[float, str] | None = None
+    forward = True
     if cursor:
         payload = decode_cursor(cursor, "rank")
         if payload.get("q") != digest:
             raise bad_cursor(gettext("belongs to another search"))
-        score, nct = _keyset(payload, float)
-        key = (-score, nct)
-        if payload["d"] == "n":
-            start = bisect_right(ranked, key)
-            end = start + size
-        else:
-            end = bisect_left(ranked, key)
-            start = max(0, end - size)
-    chosen = ranked[start:end]
+        key = _keyset(payload, float)
+        forward = payload["d"] == "n"
+    found = _ranked_page(words, condition_words, key, forward, size)
+    chosen = found.entries[:size]
+    if forward:
+        start, has_next = found.before, len(found.entries) > size
+    else:
+        start, has_next = found.before - len(chosen), found.before < found.total
     by_id = {row.id: row for row in db.session.scalars(select(Trial).where(Trial.id.in_([n for _, n in chosen])))}
     rows = [by_id[n] for _, n in chosen if n in by_id]
 
     def at(entry: tuple[float, str], direction: str) -> str:
-        return encode_cursor({"k": "rank", "d": direction, "q": digest, "v": [-entry[0], entry[1]]})
+        return encode_cursor({"k": "rank", "d": direction, "q": digest, "v": [entry[0], entry[1]]})
 
     return TrialPage(
         rows,
-        at(chosen[-1], "n") if chosen and end < len(ranked) else None,
+        at(chosen[-1], "n") if chosen and has_next else None,
         at(chosen[0], "p") if chosen and start > 0 else None,
-        matches=len(ranked),
-        capped=len(ranked) >= MAX_RANKED,
+        matches=found.total,
+        capped=found.total >= MAX_RANKED,
     )
 
 
-def _ranked_matches(words: list[str], condition_words: list[str]) -> list[tuple[float, str]]:
+@dataclass(frozen=True)
+class _RankedPage:
+    entries: list[tuple[float, str]]  # (score, NCT id) of the page, best first (one more when going forward)
+    total: int  # matches ranked, at most MAX_RANKED
+    before: int  # ranked matches before the page
+
+
+# The ranking, sorting and paging of a search, in one statement on either database: the first
+# MAX_RANKED matches the index yields (`matches`, per database) are ranked, and only a page of
+# them (and two counts) comes back. Ranked by score, best first, ties by NCT id; the cursor
+# is the last (or first) entry's (score, id), compared exactly (scores are doubles both ways).
+_RANKED_PAGE = (
+    "WITH matches AS MATERIALIZED ({matches}) "
+    "SELECT s.total, s.before, p.id, p.score FROM (SELECT count(*) AS total, {before} AS before FROM matches) AS s "
+    "LEFT JOIN (SELECT id, score FROM matches {where} ORDER BY {order} LIMIT :take) AS p ON 1 = 1 "
+    "ORDER BY p.score DESC, p.id"
+)
+_AFTER_KEY = "score < :score OR (score = :score AND id > :nct)"
+_UP_TO_KEY = "score > :score OR (score = :score AND id <= :nct)"
+_BEFORE_KEY = "score > :score OR (score = :score AND id < :nct)"
+# Which rows a page takes: (rows before it counted, its rows, their order), by direction.
+_PAGE_PARTS = {
+    None: ("0", "", "score DESC, id"),
+    "n": (f"count(*) FILTER (WHERE {_UP_TO_KEY})", f"WHERE {_AFTER_KEY}", "score DESC, id"),
+    "p": (f"count(*) FILTER (WHERE {_BEFORE_KEY})", f"WHERE {_BEFORE_KEY}", "score, id DESC"),
+}
+# A search's matches with their scores (`:match`, `:cap`), per database. SQLite: the index's
+# row id is the NCT number (migration 0010), so the index alone answers, no row of text is
+# read per match (reading each match's id from a copy of the text grew with the store); bm25
+# with column weights. PostgreSQL: the query is parsed once, in FROM (as an argument of
+# ts_rank a prepared statement's generic plan parsed it again for every ranked row).
+_MATCHES = {
+    "sqlite": f"SELECT printf('NCT%08d', rowid) AS id, -{_SQLITE_BM25} AS score FROM trials_fts "  # noqa: S608
+    "WHERE trials_fts MATCH :match LIMIT :cap",
+    "postgresql": "SELECT t.id, CAST(ts_rank(t.search, q) AS double precision) AS score "
+    "FROM to_tsquery('english', :match) AS q, trials AS t WHERE t.search @@ q LIMIT :cap",
+}
+
+
+def _ranked_page(
+    words: list[str], condition_words: list[str], key: tuple[float, str] | None, forward: bool, size: int
+) -> _RankedPage:
     # Whole words first: an index reads a word's matches lazily, up to the cap, but a prefix
     # (`word*`) has every word it begins merged first, all of their matches, and the ranking
     # counts them all again: at 100,000 trials most of a broad search's time, growing with the
     # store (profiled). When the whole words alone fill the cap, the prefixes could only add to
     # the matches left unranked anyway; otherwise the prefixes are searched, as before.
-    matches = _sqlite_matches if db.engine.dialect.name != "postgresql" else _postgresql_matches
-    rows = matches(words, condition_words, prefix=False)
-    if len(rows) < MAX_RANKED:
-        rows = matches(words, condition_words, prefix=True)
-    # Scores as floats: a cursor carries one through JSON unchanged; ties go by NCT id.
-    return sorted((-float(score), nct) for nct, score in rows)
+    dialect = "postgresql" if db.engine.dialect.name == "postgresql" else "sqlite"
+    before, where, order = _PAGE_PARTS[None if key is None else "n" if forward else "p"]
+    statement = text(_RANKED_PAGE.format(matches=_MATCHES[dialect], before=before, where=where, order=order))
+    values: dict[str, Any] = {"cap": MAX_RANKED, "take": size + 1 if forward else size}
+    if key is not None:
+        values.update(score=key[0], nct=key[1])
+    match = _sqlite_match if dialect == "sqlite" else _postgresql_match
+    rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=False)}).all()
+    if rows[0].total < MAX_RANKED:
+        rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=True)}).all()
+    entries = [(float(row.score), row.id) for row in rows if row.id is not None]
+    return _RankedPage(entries, int(rows[0].total), int(rows[0].before))
 
 
-def _sqlite_matches(words: list[str], condition_words: list[str], prefix: bool) -> Sequence[Any]:
+def _sqlite_match(words: list[str], condition_words: list[str], prefix: bool) -> str:
     # Each word quoted (a phrase of one token), with a prefix star when asked: words are letters and digits only.
     star = "*" if prefix else ""
-    terms = [f'"{w}"{star}' for w in words] + [f'conditions : "{w}"{star}' for w in condition_words]
-    # The index's row id is the NCT number (migration 0010): the index alone answers, no row of
-    # text is read per match (reading each match's id from a copy of the text grew with the store).
-    rows = db.session.execute(
-        text(
-            f"SELECT rowid, -{_SQLITE_BM25} AS score FROM trials_fts WHERE trials_fts MATCH :match "  # noqa: S608
-            "LIMIT :cap"
-        ),
-        {"match": " AND ".join(terms), "cap": MAX_RANKED},
-    ).all()
-    return [(f"NCT{number:08d}", score) for number, score in rows]
+    return " AND ".join([f'"{w}"{star}' for w in words] + [f'conditions : "{w}"{star}' for w in condition_words])
 
 
-def _postgresql_matches(words: list[str], condition_words: list[str], prefix: bool) -> Sequence[Any]:
+def _postgresql_match(words: list[str], condition_words: list[str], prefix: bool) -> str:
     # Prefix matches are `word:*`; conditions carry weight B in `search`, so `:B` keeps to them.
     star = ":*" if prefix else ":"
-    terms = [f"{w}{star}" if prefix else w for w in words] + [f"{w}{star}B" for w in condition_words]
-    return db.session.execute(
-        text(
-            "SELECT c.id, ts_rank(c.search, to_tsquery('english', :match)) AS score FROM ("
-            "SELECT id, search FROM trials WHERE search @@ to_tsquery('english', :match) LIMIT :cap) AS c"
-        ),
-        {"match": " & ".join(terms), "cap": MAX_RANKED},
-    ).all()
+    return " & ".join([f"{w}{star}" if prefix else w for w in words] + [f"{w}{star}B" for w in condition_words])
 
 
 # -- Versions -----------------------------------------------------------------------

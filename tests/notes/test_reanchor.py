@@ -221,6 +221,54 @@ def test_the_family_sees_the_change_on_the_share_page_and_in_the_api(client, run
     assert 'id="mark-note-2"' not in page
 
 
+def test_the_export_gives_a_changed_passages_words_before_and_after(client, runner, tmp_path):
+    owner = new_owner(client)
+    owner.add_note(exact=EDITED, body="edited")
+    owner.add_note(exact=DELETED, body="deleted")
+    owner.add_note(body="unchanged")
+    load_changed_seed(runner, tmp_path)
+    export = client.get("/api/v1/notebooks/me/export", headers=owner.headers).get_json()
+    items = {}
+    for item in export["first"]["items"]:
+        comment = item["body"][0] if isinstance(item["body"], list) else item["body"]
+        items[comment["value"]] = item
+    assert set(items) == {"edited", "deleted", "unchanged"}
+    # Unchanged: one commenting body, as before.
+    assert items["unchanged"]["body"]["purpose"] == "commenting"
+    assert items["unchanged"]["schema:keywords"] == ["anchored"]
+    # Changed: the comment, then the words before and after as describing plain-text bodies.
+    edited = items["edited"]
+    assert edited["schema:keywords"] == ["changed"]
+    assert edited["body"][1:] == [
+        {
+            "type": "TextualBody",
+            "purpose": "describing",
+            "format": "text/plain",
+            "language": "en",
+            "value": EDITED,
+            "schema:name": "before",
+            "schema:validThrough": V2_DATE,
+        },
+        {
+            "type": "TextualBody",
+            "purpose": "describing",
+            "format": "text/plain",
+            "language": "en",
+            "value": EDITED_NOW,
+            "schema:name": "after",
+            "schema:validFrom": V2_DATE,
+        },
+    ]
+    quote = next(s for s in edited["target"]["selector"] if s["type"] == "TextQuoteSelector")
+    assert quote["exact"] == EDITED_NOW  # the target is the passage as it reads now
+    # Gone: the words before only; the target stays on them.
+    deleted = items["deleted"]
+    assert [(b["schema:name"], b["value"], b.get("schema:validThrough")) for b in deleted["body"][1:]] == [
+        ("before", DELETED, V2_DATE)
+    ]
+    assert deleted["target"]["selector"][0]["exact"] == DELETED
+
+
 def test_reanchored_compares_words_not_white_space():
     text = "Inclusion:\n\n1. Adults aged  18 or over.\n2. Others."
     payload = NotePayload(

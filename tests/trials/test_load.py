@@ -13,6 +13,7 @@ from bulk_trials import clone_id, make, make_trials
 from sqlalchemy import create_engine, func, select, text
 
 from notes_service.extensions import db
+from notes_service.trials import ctgov, render
 from notes_service.trials.models import Trial, TrialVersion
 
 # Runs a load in a fresh interpreter and reports its peak RSS before and after the load.
@@ -171,3 +172,37 @@ def test_stored_versions_are_compressed_with_lz4_on_postgresql(app):
             ).all()
         )
     assert methods == dict.fromkeys(("record", "sections", "canonical_text"), "l" if available else "")
+
+
+def test_a_load_with_worker_processes_stores_what_one_without_would(app, runner, tmp_path):
+    path = make(tmp_path / "bulk.jsonl", 60)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:30], "{not json", '{"protocolSection": 1}', *lines[30:]]) + "\n")
+    result = runner.invoke(args=["trials", "load", "--workers", "2", "--batch-size", "7", str(path)])
+    assert result.exit_code == 1, result.output  # two bad records, reported in the file's order
+    assert "60 added, 0 changed, 0 unchanged, 2 failed" in result.output
+    problems = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert [p.split(":")[2] for p in problems] == ["31", "32"]
+    assert "not readable JSON (JSONDecodeError)" in problems[0]
+    with app.app_context():
+        for index in (0, 29, 59):  # stored as this process renders them
+            study = ctgov.parse_study(json.loads(lines[index]))
+            trial = render.render_trial(study)
+            stored = db.session.execute(
+                select(TrialVersion).where(TrialVersion.trial_id == clone_id(index))
+            ).scalar_one()
+            assert (stored.version, stored.record, stored.canonical_text) == (
+                study.version,
+                ctgov.canonical_json(study.record),
+                trial.canonical_text,
+            )
+            assert stored.sections == render.dump_sections(trial.sections)
+            listed = db.session.get(Trial, clone_id(index))
+            assert (listed.version_id, listed.title, listed.interventions) == (
+                stored.id,
+                trial.title,
+                "\n".join(study.interventions),
+            )
+        db.session.remove()
+    again = runner.invoke(args=["trials", "load", "--workers", "0", str(path)])
+    assert "0 added, 0 changed, 60 unchanged, 2 failed" in again.output

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from bulk_trials import clone_id, make
 
-from notes_service.trials.reader import find_record_files, read_entries, shipped_data_dir, total_bytes
+from notes_service.trials.reader import find_record_files, read_entries, shipped_data_dir, study_of, total_bytes
 
 
 def seed() -> dict:
@@ -16,7 +16,8 @@ def seed() -> dict:
 
 
 def ids(entries) -> list[str]:
-    return [e.study["protocolSection"]["identificationModule"]["nctId"] for e in entries if isinstance(e.study, dict)]
+    studies = (study_of(e)[0] for e in entries)
+    return [s["protocolSection"]["identificationModule"]["nctId"] for s in studies if isinstance(s, dict)]
 
 
 @pytest.mark.parametrize("name", ["bulk.json", "bulk.jsonl", "bulk.zip", "array.json"])
@@ -24,7 +25,7 @@ def test_each_bulk_form_yields_every_record_in_order(tmp_path, name):
     path = make(tmp_path / name, 30, array=name.startswith("array"))
     entries = list(read_entries([path]))
     assert ids(entries) == [clone_id(i) for i in range(30)]
-    assert all(e.problem is None for e in entries)
+    assert all(study_of(e)[1] is None for e in entries)
 
 
 def test_a_folder_mixes_single_studies_bulk_files_and_zips(tmp_path):
@@ -44,10 +45,11 @@ def test_a_bad_line_is_reported_and_the_next_lines_still_read(tmp_path):
     path.write_text("\n".join([lines[0], "{not json", "", lines[1], "42", lines[2]]) + "\n")
     entries = list(read_entries([path]))
     assert ids(entries) == [clone_id(0), clone_id(1), clone_id(2)]
-    assert [(e.where.rsplit(":", 1)[1], e.problem) for e in entries if e.problem] == [
+    # A line is decoded where it is parsed (a loader's worker): the problem names the line all the same.
+    assert [(e.where.rsplit(":", 1)[1], study_of(e)[1]) for e in entries if study_of(e)[1]] == [
         ("2", "not readable JSON (JSONDecodeError)")
     ]
-    assert [e.study for e in entries if e.where.endswith(":5")] == [42]  # the parser refuses it, by name
+    assert [study_of(e)[0] for e in entries if e.where.endswith(":5")] == [42]  # the parser refuses it, by name
 
 
 def test_broken_json_mid_stream_keeps_what_came_before_and_says_where(tmp_path):
