@@ -16,7 +16,8 @@ BOXES = """
 () => {
   const box = (r) => ({left: r.left, top: r.top, right: r.right, bottom: r.bottom});
   const sel = getSelection();
-  const passage = sel.rangeCount ? [...sel.getRangeAt(0).getClientRects()].filter((r) => r.width && r.height).map(box) : [];
+  const rects = sel.rangeCount ? [...sel.getRangeAt(0).getClientRects()] : [];
+  const passage = rects.filter((r) => r.width && r.height).map(box);
   const shadow = document.querySelector('trial-notes-widget').shadowRoot;
   const panel = shadow.querySelector('dialog.panel');
   return {
