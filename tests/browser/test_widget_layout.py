@@ -194,3 +194,48 @@ def test_all_trials_lists_every_note_by_trial_searches_them_and_links_to_the_pas
     page.screenshot(path="/tmp/wn-note-link-1280.png")
     page.wait_for_function("() => CSS.highlights.get('trial-notes-focused')?.size === 0", timeout=10_000)
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_index_marks_the_trials_holding_my_notes_without_the_token_in_any_url(live, page: Page):
+    owner = http_owner(live.url)
+    owner.add_note(body="one")
+    owner.add_note(exact="Inclusion Criteria", body="two")
+    owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="three")
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(f"{live.url}/")
+    expect(page.locator(".my-notes")).to_have_count(0)  # no notebook in this browser yet
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{live.url}/")
+        expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("Your notes: 2")
+        expect(page.locator(f'.trial-card[data-nct="{OTHER}"] .my-notes')).to_have_text("Your notes: 1")
+        expect(page.locator(".my-notes")).to_have_count(2)
+        page.locator(f'.trial-card[data-nct="{SEED}"]').scroll_into_view_if_needed()
+        page.screenshot(path=f"/tmp/wn-index-{width}.png")
+    page.goto(f"{live.url}/?lang=es")
+    expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("Sus notas: 2")
+    assert not [url for url in urls if owner.token in url]
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_first_visit_hint_near_the_top_of_the_text_goes_for_good_when_dismissed(live, page: Page):
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"{live.url}/trials/{SEED}")
+        hint = page.get_by_role("note", name="How to add a note")
+        expect(hint).to_contain_text("Select any text to add a private note.")
+        box, root = hint.bounding_box(), page.locator("[data-notes-root]").bounding_box()
+        assert box is not None and root is not None
+        # Beside the top of the text on a wide screen (not over it), just above it on a phone.
+        assert abs(box["y"] - root["y"]) < 80 or 0 <= root["y"] - (box["y"] + box["height"]) < 80, (box, root)
+        if width == 1280:
+            assert box["x"] >= root["x"] + root["width"]
+        page.screenshot(path=f"/tmp/wn-hint-{width}.png")
+    hint.get_by_role("button", name="Got it").click()
+    expect(hint).to_be_hidden()
+    page.reload()
+    page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
+    expect(page.get_by_role("note", name="How to add a note")).to_have_count(0)
+    assert page.js_errors == []  # type: ignore[attr-defined]
