@@ -239,3 +239,17 @@ def test_a_first_visit_hint_near_the_top_of_the_text_goes_for_good_when_dismisse
     page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
     expect(page.get_by_role("note", name="How to add a note")).to_have_count(0)
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_hint_goes_for_good_once_the_reader_saves_a_note(live, page: Page):
+    page.goto(f"{live.url}/trials/{SEED}")
+    hint = page.get_by_role("note", name="How to add a note")
+    expect(hint).to_be_visible()
+    select_text(page, CIRRHOSIS)
+    page.get_by_role("button", name="Add note").click()
+    page.get_by_role("textbox", name="Note").fill("my first")
+    page.get_by_role("button", name="Save").click()
+    expect(hint).to_have_count(0)
+    page.reload()
+    wait_for_highlights(page, 1)
+    expect(page.get_by_role("note", name="How to add a note")).to_have_count(0)

@@ -31,11 +31,11 @@ export const NOTE_FRAGMENT = /^#trial-note=([\w-]{1,64})$/;
 export const MAX_PAGES = 200;
 
 const CSS = `
-.panel.sheet{inset:auto 0 0 0;width:100%;height:50vh;max-height:90vh;border-width:1px 0 0;border-radius:12px 12px 0 0;padding-top:0;box-shadow:0 -4px 18px rgba(0,0,0,.2)}
+.panel.bottom-sheet{inset:auto 0 0 0;width:100%;height:50vh;max-height:90vh;border-width:1px 0 0;border-radius:12px 12px 0 0;padding-top:0;box-shadow:0 -4px 18px rgba(0,0,0,.2)}
 .grip{display:none;width:100%;min-height:32px;border:0;background:none;touch-action:none;cursor:ns-resize;padding:8px 0}
 .grip::before{content:"";display:block;margin:auto;width:48px;height:5px;border-radius:3px;background:#8c959f}
 .grip:hover{background:none}
-.sheet .grip{display:block}
+.bottom-sheet .grip{display:block}
 .tabs{display:flex;gap:0;margin:12px 0 4px;border-bottom:1px solid #d0d7de}
 .tabs button{border:0;border-bottom:3px solid transparent;border-radius:0;background:none;padding:6px 12px}
 .tabs button[aria-pressed=true]{border-bottom-color:#1d4ed8;font-weight:600}
@@ -184,7 +184,7 @@ export function arrange(deps) {
     const root = getRoot();
     const size = viewport();
     const place = root ? panelPlace(root.getBoundingClientRect(), size) : panelPlace(noColumn(size), size);
-    panel.classList.toggle('sheet', place.mode === 'sheet');
+    panel.classList.toggle('bottom-sheet', place.mode === 'sheet');
     placeLauncher();
     if (place.mode === 'dock') {
       panel.style.left = `${place.left}px`;
@@ -273,7 +273,7 @@ export function arrange(deps) {
   }
   function placeLauncher() {
     // Under an open bottom sheet the launcher stays in its usual corner, hidden by the sheet.
-    const rects = panel.open && panel.classList.contains('sheet') ? [] : selectedRects();
+    const rects = panel.open && panel.classList.contains('bottom-sheet') ? [] : selectedRects();
     if (rects.length && hint) rects.push(hint.getBoundingClientRect());
     const raised = launcher.classList.contains('raised');
     const { corner, moved } = launcherCorner(
@@ -341,6 +341,13 @@ export function arrange(deps) {
     launcher.before(hint);
     placeHint();
     listeners.onDestroy(() => hint?.remove());
+    // The first note saved here (the launcher's count goes above 0): the reader knows how now.
+    const counter = launcher.querySelector('.count');
+    if (counter) {
+      listeners.observe(counter, { childList: true, characterData: true, subtree: true }, () => {
+        if (hint && Number(counter.textContent) > 0 && hasNotebook()) dismissHint();
+      });
+    }
   }
 
   // ---- arriving from a note link: scroll to its passage and flash it ----
