@@ -224,7 +224,7 @@ def test_a_first_visit_hint_near_the_top_of_the_text_goes_for_good_when_dismisse
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 844})
         page.goto(f"{live.url}/trials/{SEED}")
-        hint = page.get_by_role("note", name="How to add a note")
+        hint = page.get_by_role("complementary", name="How to add a note")
         expect(hint).to_contain_text("Select any text to add a private note.")
         box, root = hint.bounding_box(), page.locator("[data-notes-root]").bounding_box()
         assert box is not None and root is not None
@@ -237,13 +237,13 @@ def test_a_first_visit_hint_near_the_top_of_the_text_goes_for_good_when_dismisse
     expect(hint).to_be_hidden()
     page.reload()
     page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
-    expect(page.get_by_role("note", name="How to add a note")).to_have_count(0)
+    expect(page.get_by_role("complementary", name="How to add a note")).to_have_count(0)
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
 def test_the_hint_goes_for_good_once_the_reader_saves_a_note(live, page: Page):
     page.goto(f"{live.url}/trials/{SEED}")
-    hint = page.get_by_role("note", name="How to add a note")
+    hint = page.get_by_role("complementary", name="How to add a note")
     expect(hint).to_be_visible()
     select_text(page, CIRRHOSIS)
     page.get_by_role("button", name="Add note").click()
@@ -252,4 +252,4 @@ def test_the_hint_goes_for_good_once_the_reader_saves_a_note(live, page: Page):
     expect(hint).to_have_count(0)
     page.reload()
     wait_for_highlights(page, 1)
-    expect(page.get_by_role("note", name="How to add a note")).to_have_count(0)
+    expect(page.get_by_role("complementary", name="How to add a note")).to_have_count(0)

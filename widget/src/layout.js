@@ -332,9 +332,10 @@ export function arrange(deps) {
     hint.style.top = `${top - at.top}px`;
   }
   if (trial && getRoot() && !dismissed()) {
+    // A landmark of its own (complementary), so that no content sits outside landmarks.
     hint = h(
-      'div',
-      { class: 'hint', role: 'note', 'aria-label': WORDS.hintLabel },
+      'aside',
+      { class: 'hint', 'aria-label': WORDS.hintLabel },
       h('p', null, WORDS.hint, ' ', h('span', { class: 'more' }, WORDS.hintMore)),
       h('button', { onclick: () => dismissHint() }, WORDS.gotIt),
     );
