@@ -8,8 +8,6 @@
 // - a note link from "All trials" (`#trial-note=<id>`) scrolls to its passage and flashes it;
 // - a first-visit hint near the top of the trial text, dismissed for good;
 // - the page a trial was read on is remembered, so "All trials" links back to it.
-import { allNotes } from './all-notes.js';
-import { h } from './dom.js';
 import { GAP, launcherCorner, panelPlace, scrollAboveSheet, sheetHeight } from './placement.js';
 import { addSheet } from './sheets.js';
 
@@ -22,6 +20,7 @@ export const WORDS = {
   hintMore: 'Only you can read it, unless you share it.',
   gotIt: 'Got it',
   hintLabel: 'How to add a note',
+  unreachable: "Can't reach the notes service. Check your connection and try again.",
 };
 
 /** The fragment a note link carries: `#trial-note=<note id>` (an opaque id, never the note's words). */
@@ -124,6 +123,8 @@ export function noteAddress(trial, noteId, pages, origin, apiBase) {
  */
 export function arrange(deps) {
   const { doc, view, listeners, ui, getRoot, trial, apiBase } = deps;
+  // The element builder from the interface: importing dom.js here would split the first load's chunk.
+  const { h } = ui;
   const hasNotebook = () => Boolean(deps.tokens().read());
   const goTo = (/** @type {string} */ id) => deps.goTo(id, null);
   // The interface's own elements (ui.js), found in its shadow root.
@@ -147,25 +148,31 @@ export function arrange(deps) {
 
   // ---- "This trial" / "All trials" ----
   const allSection = h('section', { class: 'all-notes', 'aria-label': WORDS.allTrials });
-  /** @type {ReturnType<typeof allNotes> | null} */
+  /** @type {ReturnType<typeof import('./all-notes.js').allNotes> | null} */
   let all = null;
   const show = (/** @type {boolean} */ everything) => {
     panel.classList.toggle('all', everything);
     thisTab.setAttribute('aria-pressed', String(!everything));
     allTab.setAttribute('aria-pressed', String(everything));
     if (!everything) return;
-    all ??= allNotes({
-      doc,
-      el: allSection,
-      api: deps.api,
-      trial,
-      hasNotebook,
-      address: (nct, id) => noteAddress(nct, id, readPages(storage, apiBase), view.location.origin, apiBase),
-      goTo,
-      quoteOf: deps.quoteOf,
-      readable: deps.readable,
-    });
-    all.load();
+    // "All trials" is a module of its own, fetched the first time it is chosen.
+    import('./all-notes.js').then(
+      ({ allNotes }) => {
+        all ??= allNotes({
+          doc,
+          el: allSection,
+          api: deps.api,
+          trial,
+          hasNotebook,
+          address: (nct, id) => noteAddress(nct, id, readPages(storage, apiBase), view.location.origin, apiBase),
+          goTo,
+          quoteOf: deps.quoteOf,
+          readable: deps.readable,
+        });
+        all.load();
+      },
+      () => ui.showError(WORDS.unreachable),
+    );
   };
   const thisTab = h('button', { 'aria-pressed': 'true', onclick: () => show(false) }, WORDS.thisTrial);
   const allTab = h('button', { 'aria-pressed': 'false', onclick: () => show(true) }, WORDS.allTrials);
