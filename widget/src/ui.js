@@ -394,6 +394,7 @@ export function createUI(doc, actions) {
 
   return {
     host,
+    h, // for layout.js, which takes it from here so that it adds no chunk to the first load
     withModule,
     /**
      * Open the note editor; true once it is open.

@@ -1,0 +1,208 @@
+// @ts-check
+// "All trials" in "My notes" (imported when first chosen): every note of the notebook grouped by
+// trial (title, note count, last edited), each linking to its trial's page at the passage, and a
+// search over the notes fetched. The search runs here only: the service never indexes what notes say.
+import { h } from './dom.js';
+import { PAINT, colorLabel } from './highlights.js';
+import { bodyPreview, firstWords, htmlToText } from './note-body.js';
+import { addSheet } from './sheets.js';
+import { count, day } from './words.js';
+
+export const WORDS = {
+  search: 'Search my notes',
+  loading: 'Loading your notes…',
+  none: 'No notes yet. Select text in a trial, then choose “Add note”.',
+  noMatch: 'No note matches your search.',
+  note: 'note',
+  notes: 'notes',
+  edited: (/** @type {string} */ when) => `last edited ${when}`,
+  here: 'this trial',
+  matching: (/** @type {number} */ n, /** @type {number} */ of) => `${count(n, 'note', 'notes')} of ${of} match.`,
+  unreadable: "This note can't be read",
+  openOn: (/** @type {string} */ words) => `Go to note: ${words}`,
+};
+
+const CSS = `
+.all-notes .trial{margin:16px 0 0}
+.all-notes h3{margin:0 0 2px;font-size:1em}
+.all-notes a{display:block;color:#1d4ed8;padding:4px 6px;min-height:34px;text-underline-offset:2px}
+.all-notes .notes li{display:block}
+.all-notes input[type=search]{margin:0 0 8px}
+${Object.entries(PAINT)
+  .map(([name, colour]) => `.all-notes .c-${name}{background:${colour}}`)
+  .join('')}
+`;
+
+/**
+ * @typedef {import('./api.js').Note} Note
+ * @typedef {{id: string, title: string, note_count: number, last_edited: string}} TrialNotes
+ * @typedef {{trial: TrialNotes, notes: Note[]}} Group
+ */
+
+/** Text folded for searching: lower case, no accents, white space as single spaces. */
+export const fold = (/** @type {string} */ text) =>
+  text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+
+/** Whether every word of `query` occurs in `folded` (text already folded); an empty query matches all. */
+export const matches = (/** @type {string} */ folded, /** @type {string} */ query) =>
+  fold(query)
+    .split(' ')
+    .every((word) => folded.includes(word));
+
+/**
+ * The notes grouped by trial, in the trials' order (the last edited first); a note whose trial
+ * the list does not hold (it came between the two requests) gets a group of its own at the end.
+ * @param {TrialNotes[]} trials
+ * @param {Note[]} notes
+ * @returns {Group[]}
+ */
+export function groupByTrial(trials, notes) {
+  /** @type {Map<string, Group>} */
+  const groups = new Map(trials.map((trial) => [trial.id, { trial, notes: [] }]));
+  for (const note of notes) {
+    const id = note.trial_id ?? '';
+    let group = groups.get(id);
+    if (!group) {
+      group = { trial: { id, title: id, note_count: 0, last_edited: note.updated_at ?? note.created_at }, notes: [] };
+      groups.set(id, group);
+    }
+    group.notes.push(note);
+  }
+  return [...groups.values()].filter((g) => g.notes.length);
+}
+
+/**
+ * @typedef {object} Deps
+ * @property {Document} doc
+ * @property {HTMLElement} el  the panel's section to fill
+ * @property {import('./api.js').Api} api
+ * @property {string} trial  this page's trial
+ * @property {() => boolean} hasNotebook
+ * @property {(trial: string, id: string) => string} address  a note's link
+ * @property {(id: string) => void} goTo  a note of this page: scroll to it here
+ * @property {(note: Note) => string} quoteOf
+ * @property {(note: Note) => boolean} readable
+ */
+
+/**
+ * The "All trials" view in `el`.
+ * @param {Deps} deps
+ */
+export function allNotes({ doc, el, api, trial, hasNotebook, address, goTo, quoteOf, readable }) {
+  addSheet(el, CSS);
+  const searchId = `tn-search-${Math.random().toString(36).slice(2)}`;
+  const input = h('input', { id: searchId, type: 'search', autocomplete: 'off' });
+  const status = h('p', { class: 'muted', role: 'status' });
+  const alert = h('div', { class: 'alert', role: 'alert' });
+  const list = h('div');
+  el.replaceChildren(h('label', { for: searchId }, WORDS.search), input, status, alert, list);
+  /** @type {Array<{li: HTMLElement, text: string, group: HTMLElement}>} */
+  let items = [];
+  let loading = false;
+
+  function filter() {
+    const query = input.value;
+    let shown = 0;
+    const groupsShown = new Set();
+    for (const item of items) {
+      const hit = matches(item.text, query);
+      item.li.hidden = !hit;
+      if (hit) {
+        shown += 1;
+        groupsShown.add(item.group);
+      }
+    }
+    for (const group of list.children) /** @type {HTMLElement} */ (group).hidden = !groupsShown.has(group);
+    status.textContent = !items.length
+      ? WORDS.none
+      : !fold(query)
+        ? ''
+        : shown
+          ? WORDS.matching(shown, items.length)
+          : WORDS.noMatch;
+  }
+  input.addEventListener('input', filter);
+
+  /** @param {Group} group */
+  function drawGroup({ trial: t, notes }) {
+    const here = t.id === trial;
+    const ul = h('ul', { class: 'notes' });
+    const section = h(
+      'section',
+      { class: 'trial', 'data-trial': t.id },
+      h('h3', { lang: 'en' }, t.title),
+      h(
+        'p',
+        { class: 'muted' },
+        [count(notes.length, WORDS.note, WORDS.notes), WORDS.edited(day(t.last_edited)), here ? WORDS.here : '']
+          .filter(Boolean)
+          .join(' · '),
+      ),
+      ul,
+    );
+    for (const note of notes) {
+      const ok = readable(note);
+      const quote = ok ? quoteOf(note) : '';
+      const body = ok ? htmlToText(note.body, doc) : '';
+      const words = ok ? firstWords(quote) : WORDS.unreadable;
+      const link = h('a', { href: address(t.id, note.id), 'data-id': note.id }, WORDS.openOn(words));
+      // A note of this page: go to it here, without loading the page again.
+      if (here) {
+        link.addEventListener('click', (event) => {
+          event.preventDefault();
+          goTo(note.id);
+        });
+      }
+      const preview = ok ? bodyPreview(note.body, doc) : '';
+      const li = h(
+        'li',
+        null,
+        link,
+        ok
+          ? h(
+              'p',
+              { class: 'chip' },
+              h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }),
+              colorLabel(note.color),
+            )
+          : null,
+        preview ? h('p', null, preview) : null,
+      );
+      ul.append(li);
+      items.push({ li, text: fold(`${quote} ${body}`), group: section });
+    }
+    return section;
+  }
+
+  return {
+    /** Fetch every page of the trials and the notes, then draw them (again). */
+    async load() {
+      if (loading) return;
+      alert.textContent = '';
+      if (!hasNotebook()) {
+        items = [];
+        list.replaceChildren();
+        filter();
+        return;
+      }
+      loading = true;
+      status.textContent = WORDS.loading;
+      try {
+        const [trials, notes] = await Promise.all([
+          api.all('/api/v1/notebooks/me/trials', 'trials', 100),
+          api.all('/api/v1/notebooks/me/notes', 'notes', 100),
+        ]);
+        items = [];
+        list.replaceChildren(
+          ...groupByTrial(/** @type {TrialNotes[]} */ (trials), /** @type {Note[]} */ (notes)).map(drawGroup),
+        );
+        filter();
+      } catch (err) {
+        status.textContent = '';
+        alert.textContent = (err instanceof Error && err.message) || String(err);
+      } finally {
+        loading = false;
+      }
+    },
+  };
+}
