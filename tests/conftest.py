@@ -204,7 +204,8 @@ def other(client) -> Owner:
 # run (PostgreSQL is configured; `make test` runs them side by side, so the two should take
 # about as long), the browser tests, the log checks and the front (it keeps a SQLite data
 # folder of its own) run in the SQLite pass, and the API fuzzing (where text-type bugs such as
-# NUL bytes show), the contract's property tests and the pure cores in the PostgreSQL pass. With SQLite alone, everything runs.
+# NUL bytes show), the contract's property tests and the pure cores in the PostgreSQL pass.
+# With SQLite alone, everything runs.
 ONE_PASS = {
     "browser": "sqlite",
     "test_fuzz_api.py": "postgresql",
