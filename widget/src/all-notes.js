@@ -2,25 +2,10 @@
 // "All trials" in "My notes" (imported when first chosen): every note of the notebook grouped by
 // trial (title, note count, last edited), each linking to its trial's page at the passage, and a
 // search over the notes fetched. The search runs here only: the service never indexes what notes say.
-import { h } from './dom.js';
-import { PAINT, colorLabel } from './highlights.js';
-import { bodyPreview, firstWords, htmlToText } from './note-body.js';
+// It imports nothing of the first load's: the element builder and the words come from the
+// interface's context, the note helpers in `words` (layout.js hands them over), so that fetching it
+// adds no chunk to the first load.
 import { addSheet } from './sheets.js';
-import { count, day } from './words.js';
-
-export const WORDS = {
-  search: 'Search my notes',
-  loading: 'Loading your notes…',
-  none: 'No notes yet. Select text in a trial, then choose “Add note”.',
-  noMatch: 'No note matches your search.',
-  note: 'note',
-  notes: 'notes',
-  edited: (/** @type {string} */ when) => `last edited ${when}`,
-  here: 'this trial',
-  matching: (/** @type {number} */ n, /** @type {number} */ of) => `${count(n, 'note', 'notes')} of ${of} match.`,
-  unreadable: "This note can't be read",
-  openOn: (/** @type {string} */ words) => `Go to note: ${words}`,
-};
 
 const CSS = `
 .all-notes .trial{margin:16px 0 0}
@@ -28,13 +13,13 @@ const CSS = `
 .all-notes a{display:block;color:#1d4ed8;padding:4px 6px;min-height:34px;text-underline-offset:2px}
 .all-notes .notes li{display:block}
 .all-notes input[type=search]{margin:0 0 8px}
-${Object.entries(PAINT)
-  .map(([name, colour]) => `.all-notes .c-${name}{background:${colour}}`)
-  .join('')}
 `;
 
 /**
  * @typedef {import('./api.js').Note} Note
+ * @typedef {{colorLabel: typeof import('./highlights.js').colorLabel,
+ *   bodyPreview: typeof import('./note-body.js').bodyPreview, firstWords: typeof import('./note-body.js').firstWords,
+ *   htmlToText: typeof import('./note-body.js').htmlToText}} Words
  * @typedef {{id: string, title: string, note_count: number, last_edited: string}} TrialNotes
  * @typedef {{trial: TrialNotes, notes: Note[]}} Group
  */
@@ -74,6 +59,10 @@ export function groupByTrial(trials, notes) {
 /**
  * @typedef {object} Deps
  * @property {Document} doc
+ * @property {typeof import('./dom.js').h} h  the interface's element builder
+ * @property {typeof import('./i18n.js').t} t  the interface's words
+ * @property {typeof import('./i18n.js').day} day  a date in the widget's language
+ * @property {Words} words
  * @property {HTMLElement} el  the panel's section to fill
  * @property {import('./api.js').Api} api
  * @property {string} trial  this page's trial
@@ -88,14 +77,14 @@ export function groupByTrial(trials, notes) {
  * The "All trials" view in `el`.
  * @param {Deps} deps
  */
-export function allNotes({ doc, el, api, trial, hasNotebook, address, goTo, quoteOf, readable }) {
+export function allNotes({ doc, h, t, day, words: w, el, api, trial, hasNotebook, address, goTo, quoteOf, readable }) {
   addSheet(el, CSS);
   const searchId = `tn-search-${Math.random().toString(36).slice(2)}`;
   const input = h('input', { id: searchId, type: 'search', autocomplete: 'off' });
   const status = h('p', { class: 'muted', role: 'status' });
   const alert = h('div', { class: 'alert', role: 'alert' });
   const list = h('div');
-  el.replaceChildren(h('label', { for: searchId }, WORDS.search), input, status, alert, list);
+  el.replaceChildren(h('label', { for: searchId }, t('searchMyNotes')), input, status, alert, list);
   /** @type {Array<{li: HTMLElement, text: string, group: HTMLElement}>} */
   let items = [];
   let loading = false;
@@ -114,27 +103,27 @@ export function allNotes({ doc, el, api, trial, hasNotebook, address, goTo, quot
     }
     for (const group of list.children) /** @type {HTMLElement} */ (group).hidden = !groupsShown.has(group);
     status.textContent = !items.length
-      ? WORDS.none
+      ? t('noNotesAnywhere')
       : !fold(query)
         ? ''
         : shown
-          ? WORDS.matching(shown, items.length)
-          : WORDS.noMatch;
+          ? t('notesMatch', { n: shown, total: items.length })
+          : t('noNoteMatches');
   }
   input.addEventListener('input', filter);
 
   /** @param {Group} group */
-  function drawGroup({ trial: t, notes }) {
-    const here = t.id === trial;
+  function drawGroup({ trial: info, notes }) {
+    const here = info.id === trial;
     const ul = h('ul', { class: 'notes' });
     const section = h(
       'section',
-      { class: 'trial', 'data-trial': t.id },
-      h('h3', { lang: 'en' }, t.title),
+      { class: 'trial', 'data-trial': info.id },
+      h('h3', { lang: 'en', dir: 'auto' }, info.title),
       h(
         'p',
         { class: 'muted' },
-        [count(notes.length, WORDS.note, WORDS.notes), WORDS.edited(day(t.last_edited)), here ? WORDS.here : '']
+        [t('notes', { n: notes.length }), t('lastEdited', { date: day(info.last_edited) }), here ? t('trialHere') : '']
           .filter(Boolean)
           .join(' · '),
       ),
@@ -143,9 +132,9 @@ export function allNotes({ doc, el, api, trial, hasNotebook, address, goTo, quot
     for (const note of notes) {
       const ok = readable(note);
       const quote = ok ? quoteOf(note) : '';
-      const body = ok ? htmlToText(note.body, doc) : '';
-      const words = ok ? firstWords(quote) : WORDS.unreadable;
-      const link = h('a', { href: address(t.id, note.id), 'data-id': note.id }, WORDS.openOn(words));
+      const body = ok ? w.htmlToText(note.body, doc) : '';
+      const words = ok ? w.firstWords(quote) : t('unreadable');
+      const link = h('a', { href: address(info.id, note.id), 'data-id': note.id }, t('goToNote', { words }));
       // A note of this page: go to it here, without loading the page again.
       if (here) {
         link.addEventListener('click', (event) => {
@@ -153,7 +142,7 @@ export function allNotes({ doc, el, api, trial, hasNotebook, address, goTo, quot
           goTo(note.id);
         });
       }
-      const preview = ok ? bodyPreview(note.body, doc) : '';
+      const preview = ok ? w.bodyPreview(note.body, doc) : '';
       const li = h(
         'li',
         null,
@@ -163,7 +152,7 @@ export function allNotes({ doc, el, api, trial, hasNotebook, address, goTo, quot
               'p',
               { class: 'chip' },
               h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }),
-              colorLabel(note.color),
+              w.colorLabel(note.color),
             )
           : null,
         preview ? h('p', null, preview) : null,
@@ -186,7 +175,7 @@ export function allNotes({ doc, el, api, trial, hasNotebook, address, goTo, quot
         return;
       }
       loading = true;
-      status.textContent = WORDS.loading;
+      status.textContent = t('loadingNotes');
       try {
         const [trials, notes] = await Promise.all([
           api.all('/api/v1/notebooks/me/trials', 'trials', 100),

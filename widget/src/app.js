@@ -475,7 +475,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   import('./layout.js').then(
     (m) =>
       m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,
-        getRoot: () => root, tokens: () => tokens }),
+        getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } }),
     () => {},
   );
   // After the first draw, once: a mistake in the embedding explains itself. (If the check

@@ -11,18 +11,6 @@
 import { GAP, launcherCorner, panelPlace, scrollAboveSheet, sheetHeight } from './placement.js';
 import { addSheet } from './sheets.js';
 
-export const WORDS = {
-  thisTrial: 'This trial',
-  allTrials: 'All trials',
-  views: 'Which notes',
-  grip: 'Resize the notes panel',
-  hint: 'Select any text to add a private note.',
-  hintMore: 'Only you can read it, unless you share it.',
-  gotIt: 'Got it',
-  hintLabel: 'How to add a note',
-  unreachable: "Can't reach the notes service. Check your connection and try again.",
-};
-
 /** The fragment a note link carries: `#trial-note=<note id>` (an opaque id, never the note's words). */
 export const NOTE_FRAGMENT = /^#trial-note=([\w-]{1,64})$/;
 
@@ -62,6 +50,7 @@ const CSS = `
  * @property {() => import('./token-store.js').TokenStore} tokens  the notebook token in use
  * @property {(note: import('./api.js').Note) => string} quoteOf
  * @property {(note: import('./api.js').Note) => boolean} readable
+ * @property {import('./all-notes.js').Words} words  the first load's functions "All trials" uses
  */
 
 /** The localStorage key of a per-service record (`what`: 'pages', 'hint'). */
@@ -123,8 +112,9 @@ export function noteAddress(trial, noteId, pages, origin, apiBase) {
  */
 export function arrange(deps) {
   const { doc, view, listeners, ui, getRoot, trial, apiBase } = deps;
-  // The element builder from the interface: importing dom.js here would split the first load's chunk.
-  const { h } = ui;
+  // The element builder and the words from the interface's context: importing dom.js or i18n.js
+  // here would split the first load's chunk.
+  const { h, t, day } = ui.context;
   const hasNotebook = () => Boolean(deps.tokens().read());
   const goTo = (/** @type {string} */ id) => deps.goTo(id, null);
   // The interface's own elements (ui.js), found in its shadow root.
@@ -147,7 +137,7 @@ export function arrange(deps) {
   if (trial && getRoot()) rememberPage(storage, apiBase, trial, view.location.pathname + view.location.search);
 
   // ---- "This trial" / "All trials" ----
-  const allSection = h('section', { class: 'all-notes', 'aria-label': WORDS.allTrials });
+  const allSection = h('section', { class: 'all-notes', 'aria-label': t('allTrials') });
   /** @type {ReturnType<typeof import('./all-notes.js').allNotes> | null} */
   let all = null;
   const show = (/** @type {boolean} */ everything) => {
@@ -160,6 +150,10 @@ export function arrange(deps) {
       ({ allNotes }) => {
         all ??= allNotes({
           doc,
+          h,
+          t,
+          day,
+          words: deps.words,
           el: allSection,
           api: deps.api,
           trial,
@@ -171,17 +165,17 @@ export function arrange(deps) {
         });
         all.load();
       },
-      () => ui.showError(WORDS.unreachable),
+      () => ui.showError(t('unreachable')),
     );
   };
-  const thisTab = h('button', { 'aria-pressed': 'true', onclick: () => show(false) }, WORDS.thisTrial);
-  const allTab = h('button', { 'aria-pressed': 'false', onclick: () => show(true) }, WORDS.allTrials);
-  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': WORDS.views }, thisTab, allTab);
+  const thisTab = h('button', { 'aria-pressed': 'true', onclick: () => show(false) }, t('thisTrial'));
+  const allTab = h('button', { 'aria-pressed': 'false', onclick: () => show(true) }, t('allTrials'));
+  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': t('whichNotes') }, thisTab, allTab);
   panel.querySelector('.alert')?.after(tabs);
   panel.append(allSection);
 
   // ---- the panel: docked beside the text, or a bottom sheet ----
-  const grip = h('button', { class: 'grip', 'aria-label': WORDS.grip });
+  const grip = h('button', { class: 'grip', 'aria-label': t('resizePanel') });
   panel.prepend(grip);
   const viewport = () => ({ width: doc.documentElement.clientWidth || view.innerWidth, height: view.innerHeight });
   /** @type {number | null} the height the reader dragged the sheet to */
@@ -342,9 +336,9 @@ export function arrange(deps) {
     // A landmark of its own (complementary), so that no content sits outside landmarks.
     hint = h(
       'aside',
-      { class: 'hint', 'aria-label': WORDS.hintLabel },
-      h('p', null, WORDS.hint, ' ', h('span', { class: 'more' }, WORDS.hintMore)),
-      h('button', { onclick: () => dismissHint() }, WORDS.gotIt),
+      { class: 'hint', 'aria-label': t('hintLabel') },
+      h('p', null, t('hint'), ' ', h('span', { class: 'more' }, t('hintMore'))),
+      h('button', { onclick: () => dismissHint() }, t('gotIt')),
     );
     launcher.before(hint);
     placeHint();

@@ -394,7 +394,8 @@ export function createUI(doc, actions) {
 
   return {
     host,
-    h, // for layout.js, which takes it from here so that it adds no chunk to the first load
+    /** The interface's context (the element builder, the words): layout.js takes it from here, adding no chunk. */
+    context,
     withModule,
     /**
      * Open the note editor; true once it is open.
