@@ -4,9 +4,15 @@ every note again, and a note's link opens its trial page at the passage."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from browser.page_tools import select_text, wait_for_highlights
+from browser.test_widget_languages import OVERFLOWS, SHADOW_TEXT, english_words
 from playwright.sync_api import Page, expect
 from support import CIRRHOSIS, SEED, http_owner
+
+AR = json.loads((Path(__file__).resolve().parents[2] / "widget" / "src" / "catalogs" / "ar.json").read_text("utf-8"))
 
 OTHER = "NCT04360941"
 OTHER_QUOTE = "Palbociclib"
@@ -170,7 +176,7 @@ def test_all_trials_lists_every_note_by_trial_searches_them_and_links_to_the_pas
     # Searching what was fetched: accents and case do not matter; every word must occur.
     search = page.get_by_role("searchbox", name="Search my notes")
     search.fill("LÏVER")
-    expect(section.get_by_role("status")).to_have_text("1 note of 3 match.")
+    expect(section.get_by_role("status")).to_have_text("1 note of 3 matches.")
     expect(section.get_by_role("link", name=f"Go to note: {CIRRHOSIS}")).to_be_visible()
     expect(groups.nth(0)).to_be_hidden()
     search.fill("nothing like this")
@@ -253,3 +259,85 @@ def test_the_hint_goes_for_good_once_the_reader_saves_a_note(live, page: Page):
     page.reload()
     wait_for_highlights(page, 1)
     expect(page.get_by_role("complementary", name="How to add a note")).to_have_count(0)
+
+
+def test_in_arabic_the_hint_the_docked_panel_the_sheet_and_all_trials_are_mirrored(live, page: Page):
+    english = english_words("ar")
+    # The hint first: a notebook with notes on this page takes it away (the reader knows how).
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"{live.url}/trials/{SEED}?lang=ar")
+        hint = page.get_by_role("complementary", name=AR["hintLabel"])
+        expect(hint).to_contain_text(AR["hint"])
+        box, root = hint.bounding_box(), page.locator("[data-notes-root]").bounding_box()
+        assert box is not None and root is not None
+        if width == 1280:  # beside the top of the text, at its left: where the panel docks
+            assert box["x"] + box["width"] <= root["x"] and abs(box["y"] - root["y"]) < 80, (box, root)
+        else:  # just above the text, at the start of its lines: the right edge
+            assert 0 <= root["y"] - (box["y"] + box["height"]) < 80, (box, root)
+            assert abs(box["x"] + box["width"] - min(root["x"] + root["width"], width - 8)) <= 1, (box, root)
+        assert page.evaluate(OVERFLOWS) == []
+        page.screenshot(path=f"/tmp/wm-hint-ar-{width}.png")
+
+    owner = http_owner(live.url)
+    owner.add_note(exact=CIRRHOSIS, body="Ask the liver doctor")
+    owner.add_note(exact="Inclusion Criteria", body="Check my age")
+    owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="Breast cancer drug")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"{live.url}/trials/{SEED}?lang=ar")
+        wait_for_highlights(page, 2)
+        expect(page.get_by_role("complementary", name=AR["hintLabel"])).to_have_count(0)
+        if width == 390:
+            # The launcher sits bottom left; over the selected words it moves away.
+            page.wait_for_function(
+                "() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')"
+            )
+            launcher = page.evaluate(BOXES)["launcher"]
+            assert launcher["left"] < 40, launcher
+            assert page.evaluate(SELECT_UNDER_LAUNCHER), "no text under the launcher"
+            page.wait_for_function(
+                f"() => {{ const b = ({BOXES})(); return b.passage.every((r) => !({OVERLAPS})(b.launcher, r)); }}"
+            )
+        else:
+            select_text(page, CIRRHOSIS)
+        page.get_by_role("button", name=AR["myNotes"]).click()
+        panel = page.get_by_role("dialog", name=AR["myNotes"])
+        expect(panel).to_be_visible()
+        boxes = page.evaluate(BOXES)
+        clear_of(boxes, "panel")
+        if width == 1280:  # docked at the left of the text, the whole height
+            assert boxes["panel"]["left"] < 10 and boxes["panel"]["right"] <= boxes["root"]["left"], boxes
+            assert boxes["panel"]["top"] == 0 and boxes["panel"]["bottom"] == boxes["height"]
+        else:  # a bottom sheet across the screen, its grip resizing it
+            assert boxes["panel"]["left"] == 0 and boxes["panel"]["right"] == boxes["width"]
+            assert boxes["panel"]["bottom"] == boxes["height"] and boxes["panel"]["top"] > boxes["height"] / 3
+            grip = page.get_by_role("button", name=AR["resizePanel"])
+            grip_box = grip.bounding_box()
+            assert grip_box is not None
+            x, y = grip_box["x"] + grip_box["width"] / 2, grip_box["y"] + grip_box["height"] / 2
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x, 300, steps=5)
+            page.mouse.up()
+            assert abs(page.evaluate(BOXES)["panel"]["top"] - 300) <= 2
+
+        page.get_by_role("button", name=AR["allTrials"]).click()
+        section = page.get_by_role("region", name=AR["allTrials"])
+        groups = section.locator("section.trial")
+        expect(groups).to_have_count(2)
+        expect(groups.nth(0)).to_have_attribute("data-trial", OTHER)
+        expect(groups.nth(0).locator("p.muted").first).to_contain_text(AR["notes"]["one"])
+        expect(groups.nth(1).locator("p.muted").first).to_contain_text(AR["notes"]["two"])
+        expect(groups.nth(1).locator("p.muted").first).to_contain_text(AR["trialHere"])
+        expect(groups.nth(1).locator("p.muted").first).to_contain_text(AR["lastEdited"].split("{")[0].strip())
+        assert section.evaluate("el => getComputedStyle(el).direction") == "rtl"
+        page.get_by_role("searchbox", name=AR["searchMyNotes"]).fill("LÏVER")
+        expect(section.get_by_role("status")).to_contain_text(AR["notesMatch"]["one"].split("{")[0].strip())
+        page.get_by_role("searchbox", name=AR["searchMyNotes"]).fill("")
+        shown = page.evaluate(SHADOW_TEXT)
+        assert [words for words in english if words in shown] == []
+        assert page.evaluate(OVERFLOWS) == []
+        page.screenshot(path=f"/tmp/wm-all-trials-ar-{width}.png")
+    assert page.js_errors == []  # type: ignore[attr-defined]

@@ -155,7 +155,7 @@ export function allNotes({ doc, h, t, day, words: w, el, api, trial, hasNotebook
               w.colorLabel(note.color),
             )
           : null,
-        preview ? h('p', null, preview) : null,
+        preview ? h('p', { dir: 'auto' }, preview) : null,
       );
       ul.append(li);
       items.push({ li, text: fold(`${quote} ${body}`), group: section });

@@ -115,6 +115,8 @@ export function arrange(deps) {
   // The element builder and the words from the interface's context: importing dom.js or i18n.js
   // here would split the first load's chunk.
   const { h, t, day } = ui.context;
+  // Arabic mirrors the widget (ui.js sets the host's dir): the panel docks at the left, the launcher sits bottom left.
+  const rtl = ui.host.dir === 'rtl';
   const hasNotebook = () => Boolean(deps.tokens().read());
   const goTo = (/** @type {string} */ id) => deps.goTo(id, null);
   // The interface's own elements (ui.js), found in its shadow root.
@@ -184,7 +186,7 @@ export function arrange(deps) {
   function placePanel() {
     const root = getRoot();
     const size = viewport();
-    const place = root ? panelPlace(root.getBoundingClientRect(), size) : panelPlace(noColumn(size), size);
+    const place = panelPlace(root ? root.getBoundingClientRect() : noColumn(size), size, rtl);
     panel.classList.toggle('bottom-sheet', place.mode === 'sheet');
     placeLauncher();
     if (place.mode === 'dock') {
@@ -282,6 +284,8 @@ export function arrange(deps) {
       viewport(),
       adder.hidden ? rects : [...rects, adder.getBoundingClientRect()],
       raised ? 84 : 16,
+      16,
+      rtl,
     );
     for (const side of /** @type {const} */ (['top', 'bottom', 'left', 'right'])) {
       const value = corner[side];
@@ -322,13 +326,15 @@ export function arrange(deps) {
     if (!hint || !root) return;
     const box = root.getBoundingClientRect();
     const size = viewport();
-    const beside = panelPlace(box, size);
+    const beside = panelPlace(box, size, rtl);
     hint.style.maxWidth = beside.mode === 'dock' ? `${Math.min(beside.width, 352)}px` : '';
     // Document coordinates whatever the hint's containing block is: place, measure, correct.
     hint.style.left = hint.style.top = '0px';
     const at = hint.getBoundingClientRect();
     const top = beside.mode === 'dock' ? box.top : Math.max(box.top - hint.offsetHeight - GAP, 0);
-    const left = beside.mode === 'dock' ? beside.left : Math.max(box.left, GAP);
+    // Above the text, at the start of its lines (the right edge in a right-to-left language).
+    const start = rtl ? Math.min(box.right, size.width - GAP) - hint.offsetWidth : box.left;
+    const left = beside.mode === 'dock' ? beside.left : Math.max(start, GAP);
     hint.style.left = `${left - at.left}px`;
     hint.style.top = `${top - at.top}px`;
   }

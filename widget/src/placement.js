@@ -22,42 +22,52 @@ export const intersects = (/** @type {Box} */ a, /** @type {Box} */ b) =>
   a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 
 /**
- * Dock the panel in the free space beside the text column (the wider side, the right on a tie)
- * when that space holds a usable panel; else a bottom sheet. The host page is never reflowed.
+ * Dock the panel in the free space beside the text column when that space holds a usable panel;
+ * else a bottom sheet. The side is the end of the line (the right; the left in a right-to-left
+ * language, where the panel is mirrored) unless the other side holds a wider panel. The host page
+ * is never reflowed.
  * @param {Box} column  the notes root's box
  * @param {Size} viewport  the viewport without its scroll bar
+ * @param {boolean} [rtl]  the widget speaks a right-to-left language
  * @returns {PanelPlace}
  */
-export function panelPlace(column, viewport) {
+export function panelPlace(column, viewport, rtl = false) {
   const right = viewport.width - Math.max(column.right, 0) - 2 * GAP;
   const left = Math.min(column.left, viewport.width) - 2 * GAP;
-  const room = Math.max(right, left);
+  const [end, other] = rtl ? [left, right] : [right, left];
+  // Whole pixels: a column centred to half a pixel leaves the panel at the end of the line.
+  const holds = (/** @type {number} */ room) => Math.floor(Math.min(MAX_DOCK, room));
+  const atEnd = holds(end) >= holds(other);
+  const room = atEnd ? end : other;
   if (room < MIN_DOCK) return { mode: 'sheet' };
   const width = Math.min(MAX_DOCK, room);
   // Against the viewport's edge, so the gap to the column is at least GAP.
-  return { mode: 'dock', left: right >= left ? viewport.width - GAP - width : GAP, width };
+  return { mode: 'dock', left: atEnd !== rtl ? viewport.width - GAP - width : GAP, width };
 }
 
 /**
- * The launcher's corner: its usual one (bottom right, `bottom` px up) unless it would cover one of
- * `avoid` (the selected passage's rects, the "Add note" control); then the first corner that covers
- * none of them, else the usual one.
+ * The launcher's corner: its usual one (bottom, at the end of the line: the right, the left in a
+ * right-to-left language; `bottom` px up) unless it would cover one of `avoid` (the selected
+ * passage's rects, the "Add note" control); then the first corner that covers none of them, else
+ * the usual one.
  * @param {Size} launcher
  * @param {Size} viewport
  * @param {Box[]} avoid
  * @param {number} [bottom]  the usual offset from the bottom (raised over a bottom bar)
  * @param {number} [margin]
+ * @param {boolean} [rtl]
  * @returns {{corner: Corner, moved: boolean}}
  */
-export function launcherCorner(launcher, viewport, avoid, bottom = 16, margin = 16) {
+export function launcherCorner(launcher, viewport, avoid, bottom = 16, margin = 16, rtl = false) {
   const { width, height } = launcher;
   const top = margin;
+  const side = (/** @type {boolean} */ atEnd) => (atEnd !== rtl ? { right: margin } : { left: margin });
   /** @type {Corner[]} */
   const corners = [
-    { bottom, right: margin },
-    { bottom, left: margin },
-    { top, right: margin },
-    { top, left: margin },
+    { bottom, ...side(true) },
+    { bottom, ...side(false) },
+    { top, ...side(true) },
+    { top, ...side(false) },
   ];
   const boxOf = (/** @type {Corner} */ c) => {
     const left = c.left ?? viewport.width - (c.right ?? 0) - width;

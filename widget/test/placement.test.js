@@ -22,6 +22,23 @@ describe('panelPlace', () => {
     assert.deepEqual(left, { mode: 'dock', left: GAP, width: MAX_DOCK });
   });
 
+  test('in a right-to-left language the panel docks at the left, the end of the line, mirrored', () => {
+    const column = box(280, 0, 985, 4000);
+    assert.deepEqual(panelPlace(column, { width: 1265, height: 800 }, true), { mode: 'dock', left: GAP, width: 264 });
+    assert.equal(panelPlace(box(280.4, 0, 984.6, 4000), { width: 1265, height: 800 }, true).left, GAP);
+    // Only a wider panel on the other side takes it there; and right to left, a phone gets a sheet too.
+    const right = panelPlace(box(100, 0, 700, 900), { width: 1920, height: 1000 }, true);
+    assert.deepEqual(right, { mode: 'dock', left: 1920 - GAP - MAX_DOCK, width: MAX_DOCK });
+    assert.deepEqual(panelPlace(box(16, 0, 374, 3000), { width: 390, height: 844 }, true), { mode: 'sheet' });
+  });
+
+  test('the end of the line when both sides hold a whole panel, not the wider side', () => {
+    const rightOfCentre = box(900, 0, 1500, 900); // 884 px free at the left, 684 at the right
+    assert.equal(panelPlace(rightOfCentre, { width: 2200, height: 1000 }).left, 2200 - GAP - MAX_DOCK);
+    const leftOfCentre = box(700, 0, 1300, 900);
+    assert.equal(panelPlace(leftOfCentre, { width: 2200, height: 1000 }, true).left, GAP);
+  });
+
   test('a phone, or a wide screen whose text fills it, gets a bottom sheet', () => {
     assert.deepEqual(panelPlace(box(16, 0, 374, 3000), { width: 390, height: 844 }), { mode: 'sheet' });
     assert.deepEqual(panelPlace(box(128, 0, 896, 3000), { width: 1024, height: 768 }), { mode: 'sheet' });
@@ -45,6 +62,17 @@ describe('launcherCorner', () => {
     assert.deepEqual(launcherCorner(size, viewport, wholeLine), { corner: { top: 16, right: 16 }, moved: true });
     const corner = launcherCorner(size, viewport, wholeLine, 84).corner;
     assert.deepEqual(corner, { bottom: 84, right: 16 }, 'raised over a bottom bar, its own corner is clear');
+  });
+
+  test('right to left: its usual corner is bottom left, and it moves to the bottom right', () => {
+    assert.deepEqual(launcherCorner(size, viewport, [box(250, 790, 370, 810)], 16, 16, true), {
+      corner: { bottom: 16, left: 16 },
+      moved: false,
+    });
+    const underLeft = [box(20, 790, 140, 810)];
+    assert.deepEqual(launcherCorner(size, viewport, underLeft, 16, 16, true), { corner: { bottom: 16, right: 16 }, moved: true });
+    const wholeLine = [box(16, 790, 374, 810)];
+    assert.deepEqual(launcherCorner(size, viewport, wholeLine, 16, 16, true), { corner: { top: 16, left: 16 }, moved: true });
   });
 
   test('covered everywhere: the usual corner rather than a jump', () => {
