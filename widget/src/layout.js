@@ -349,13 +349,14 @@ export function arrange(deps) {
     launcher.before(hint);
     placeHint();
     listeners.onDestroy(() => hint?.remove());
-    // The first note saved here (the launcher's count goes above 0): the reader knows how now.
+    // The first note saved here (the launcher's count changes), or notes drawn before this module
+    // came: the reader knows how. (The count is the language's digits: the store is asked, not it.)
+    const knowsHow = () => {
+      if (hint && hasNotebook() && deps.notes.ordered().length) dismissHint();
+    };
     const counter = launcher.querySelector('.count');
-    if (counter) {
-      listeners.observe(counter, { childList: true, characterData: true, subtree: true }, () => {
-        if (hint && Number(counter.textContent) > 0 && hasNotebook()) dismissHint();
-      });
-    }
+    if (counter) listeners.observe(counter, { childList: true, characterData: true, subtree: true }, knowsHow);
+    knowsHow();
   }
 
   // ---- arriving from a note link: scroll to its passage and flash it ----
