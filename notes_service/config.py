@@ -51,6 +51,10 @@ RATE_LIMITS: dict[str, tuple[str, str]] = {
     # The owner's share settings and replies (list, mark seen, delete): cheap, but each opens
     # the notebook's key.
     "owner_changes": ("NOTES_OWNER_CHANGE_RATE_LIMIT", "300 per minute"),
+    # The notebook-wide lists ("All trials" in the widget, the index's marks): a page of all my
+    # notes decrypts up to 100 of them; a full notebook (5,000 notes) is 50 pages, read whole
+    # each time "All trials" opens.
+    "notebook_reads": ("NOTES_NOTEBOOK_READ_RATE_LIMIT", "300 per minute"),
 }
 
 

@@ -20,7 +20,7 @@ from pydantic.json_schema import models_json_schema
 
 from .accounts.schemas import GrantExchanged, ImportDone
 from .devices.schemas import DEVICES_PER_PAGE, DeviceCreated, DevicesPage, LinkCodeCreated
-from .notes.schemas import AnnotationExport, Note, NotebookCreated, NotesPage
+from .notes.schemas import AllNotesPage, AnnotationExport, Note, NotebookCreated, NotebookTrialsPage, NotesPage
 from .paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT
 from .schemas import Problem
 from .shares.pages import PAGE_NOTES
@@ -346,6 +346,38 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "security": BEARER,
             "parameters": [CURSOR, LIMIT],
             "responses": {"200": _json(AnnotationExport, "JSON-LD", "application/ld+json"), **AUTH, **BAD_PAGE},
+        }
+    },
+    "/api/v1/notebooks/me/trials": {
+        "get": {
+            "summary": "The trials holding my notes: title, note count, last edited; the last edited first",
+            "description": "Counted from the notes' rows: no note is opened. Rate limited "
+            "(NOTES_NOTEBOOK_READ_RATE_LIMIT).",
+            "operationId": "listMyTrials",
+            "security": BEARER,
+            "parameters": [CURSOR, LIMIT],
+            "responses": {
+                "200": _json(NotebookTrialsPage),
+                **AUTH,
+                **BAD_PAGE,
+                "429": _problem("Rate limited (Retry-After)"),
+            },
+        }
+    },
+    "/api/v1/notebooks/me/notes": {
+        "get": {
+            "summary": "Every note of mine, by trial then age",
+            "description": "Each note carries its `trial_id`; searching them is the client's (the service "
+            "never indexes what notes say). Rate limited (NOTES_NOTEBOOK_READ_RATE_LIMIT).",
+            "operationId": "listAllMyNotes",
+            "security": BEARER,
+            "parameters": [CURSOR, LIMIT],
+            "responses": {
+                "200": _json(AllNotesPage),
+                **AUTH,
+                **BAD_PAGE,
+                "429": _problem("Rate limited (Retry-After)"),
+            },
         }
     },
     "/api/v1/trials/{nct}/notes": {
@@ -674,6 +706,8 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
         GrantExchanged,
         ImportDone,
         AnnotationExport,
+        NotebookTrialsPage,
+        AllNotesPage,
         NotesPage,
         Note,
         SharesPage,

@@ -13,7 +13,7 @@ from ..paging import PageRequest, parse_page_request
 from ..web import accepted, accepts, created
 from . import service
 from .auth import bearer_token, current_notebook
-from .presenters import present_export, present_note, present_notes_page
+from .presenters import export_key, present_export, present_note, present_notes_page, present_trials_page
 from .schemas import NoteInput, NotePatch
 
 bp = Blueprint("notes_api", __name__, url_prefix="/api/v1")
@@ -54,6 +54,30 @@ def export_notebook() -> Response:
         mimetype="application/ld+json",
         headers={"Content-Disposition": 'attachment; filename="trial-notes.jsonld"'},
     )
+
+
+# (last edited, NCT number) for the trials holding my notes; (trial, created_at, id) for all my notes.
+TRIAL_KEY = (datetime, str)
+ALL_NOTES_KEY = (str, datetime, str)
+
+
+@bp.get("/notebooks/me/trials")
+@rate_limited("notebook_reads")
+def list_my_trials() -> Response:
+    """A page of the trials holding my notes (title, count, last edited), the last edited first."""
+    notebook = current_notebook()
+    page = parse_page_request(request.args, TRIAL_KEY)
+    found, more = service.my_trials(notebook, page)
+    return Response(json.dumps(present_trials_page(found, more)), mimetype="application/json")
+
+
+@bp.get("/notebooks/me/notes")
+@rate_limited("notebook_reads")
+def list_all_notes() -> Response:
+    """A page of every note of mine, by trial then age (the widget's "All trials" and its search)."""
+    notebook = current_notebook()
+    page = parse_page_request(request.args, ALL_NOTES_KEY)
+    return Response(present_notes_page(service.all_notes(notebook, page), export_key), mimetype="application/json")
 
 
 @bp.get("/trials/<nct>/notes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ from ..clock import isoformat, utc
 from ..paging import cut_to_budget, encode_cursor
 from ..web import json_size
 from .schemas import PALETTE, NoteChange
-from .service import NoteSlice, NoteView
+from .service import NoteSlice, NoteView, TrialNotes
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 # The trial text is ClinicalTrials.gov's, in English (shown unmodified): so are a changed passage's words.
@@ -107,11 +108,28 @@ def _note_key(note: NoteView) -> tuple[Any, ...]:
     return (note.created_at, note.id)
 
 
-def _export_key(note: NoteView) -> tuple[Any, ...]:
+def export_key(note: NoteView) -> tuple[Any, ...]:
     return (note.trial_id, note.created_at, note.id)
 
 
-def present_notes_page(found: NoteSlice) -> bytes:
+def present_trials_page(found: list[TrialNotes], more: bool) -> dict[str, Any]:
+    """A page of the trials holding my notes and the cursor of the next (null on the last)."""
+    last = found[-1] if found and more else None
+    return {
+        "trials": [
+            {
+                "id": t.trial_id,
+                "title": t.title,
+                "note_count": t.note_count,
+                "last_edited": isoformat(t.last_edited),
+            }
+            for t in found
+        ],
+        "next": encode_cursor((last.last_edited, last.trial_id)) if last else None,
+    }
+
+
+def present_notes_page(found: NoteSlice, key: Callable[[NoteView], tuple[Any, ...]] = _note_key) -> bytes:
     """The JSON body of a page of notes and the cursor of the next (null on the last), within the budget.
 
     Each note is encoded once, compact, by orjson (the standard library's encoder, the app's,
@@ -124,7 +142,7 @@ def present_notes_page(found: NoteSlice) -> bytes:
         for note in found.notes
     )
     kept, more = cut_to_budget(encoded, lambda pair: len(pair[1]), found.more)
-    cursor = encode_cursor(_note_key(kept[-1][0])) if more else None
+    cursor = encode_cursor(key(kept[-1][0])) if more else None
     return b'{"notes":[' + b",".join(body for _, body in kept) + b'],"next":' + orjson.dumps(cursor) + b"}"
 
 
@@ -147,7 +165,7 @@ def present_export(
     }
     if more:
         # The cursor also carries where the next page starts in the collection (its startIndex).
-        cursor = encode_cursor((*_export_key(kept[-1][0]), start_index + len(kept)))
+        cursor = encode_cursor((*export_key(kept[-1][0]), start_index + len(kept)))
         annotation_page["next"] = f"{export_url}?cursor={cursor}"
     collection = {"type": "AnnotationCollection", "label": "Trial Notes export", "total": found.total}
     context = [ANNO_CONTEXT, {"schema": "http://schema.org/"}]

@@ -257,6 +257,29 @@ class NotesPage(ResponseModel):
     next: str | None = Field(description=NEXT_DESCRIPTION)
 
 
+class AllNotesPage(ResponseModel):
+    """A page of every note of my notebook, by trial (NCT number) then age."""
+
+    notes: list[Note] = Field(max_length=MAX_LIMIT)
+    next: str | None = Field(description=NEXT_DESCRIPTION)
+
+
+class NotebookTrial(ResponseModel):
+    """A trial that holds notes of mine."""
+
+    id: str = Field(description="The trial's NCT number")
+    title: str = Field(description="The trial's title (public data)")
+    note_count: int = Field(ge=1, description="How many of my notes it holds")
+    last_edited: str = Field(description="When one of those notes was last written (not re-anchored)")
+
+
+class NotebookTrialsPage(ResponseModel):
+    """A page of the trials holding my notes, the last edited first."""
+
+    trials: list[NotebookTrial] = Field(max_length=MAX_LIMIT)
+    next: str | None = Field(description=NEXT_DESCRIPTION)
+
+
 class NotebookCreated(ResponseModel):
     """A new notebook."""
 

@@ -673,11 +673,52 @@ def delete_note(notebook: Notebook, note_id: str) -> None:
     db.session.commit()
 
 
-def export_notes(notebook: Notebook, page: PageRequest) -> NoteSlice:
-    """A page of every note of the notebook, by trial then age, with the notebook's note count."""
-    total = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
+ALL_NOTES_ORDER = (Note.trial_id, Note.created_at, Note.id)
+
+
+def all_notes(notebook: Notebook, page: PageRequest, total: int | None = None) -> NoteSlice:
+    """A page of every note of the notebook, by trial then age; unreadable ones included and marked."""
     ids = select(Note.id).where(Note.notebook_id == notebook.id)
-    return _slice(lambda: _owner_keys(notebook), ids, (Note.trial_id, Note.created_at, Note.id), page, total=total)
+    return _slice(lambda: _owner_keys(notebook), ids, ALL_NOTES_ORDER, page, total=total)
+
+
+def export_notes(notebook: Notebook, page: PageRequest) -> NoteSlice:
+    """`all_notes` with the notebook's note count."""
+    total = db.session.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id))
+    return all_notes(notebook, page, total=total)
+
+
+@dataclass(frozen=True)
+class TrialNotes:
+    """A trial holding notes of a notebook: its title, how many notes, when one was last edited."""
+
+    trial_id: str
+    title: str
+    note_count: int
+    last_edited: datetime
+
+
+def my_trials(notebook: Notebook, page: PageRequest) -> tuple[list[TrialNotes], bool]:
+    """A page of the trials holding the notebook's notes, last edited first; and whether more follow.
+
+    Counted from the rows' columns only: no note is opened (titles are public, notes stay sealed).
+    The keyset is on the aggregate (last edited, then NCT number), so it sits in HAVING.
+    """
+    last_edited = func.max(Note.updated_at)
+    query = (
+        select(Note.trial_id, Trial.title, func.count(), last_edited)
+        .join(Trial, Trial.id == Note.trial_id)
+        .where(Note.notebook_id == notebook.id)
+        .group_by(Note.trial_id, Trial.title)
+        .order_by(last_edited.desc(), Note.trial_id)
+        .limit(page.limit + 1)
+    )
+    if page.after is not None:
+        at, trial_id = page.after
+        query = query.having(or_(last_edited < at, and_(last_edited == at, Note.trial_id > trial_id)))
+    rows = db.session.execute(query).all()
+    found = [TrialNotes(trial_id, title, count, edited) for trial_id, title, count, edited in rows[: page.limit]]
+    return found, len(rows) > page.limit
 
 
 def shared_notes_page(

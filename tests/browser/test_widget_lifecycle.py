@@ -60,8 +60,8 @@ def test_destroy_takes_away_everything_it_added(live, page):
     assert after["document"] == []
     # Playwright's own listeners on the window (added for its clicks) stay; the widget's go.
     theirs = list(before["window"])
-    theirs.remove("resize")
-    theirs.remove("scroll")
+    for kind in ("resize", "scroll") * 2:  # the selection's (selection.js) and the layout's (layout.js)
+        theirs.remove(kind)
     assert after["window"] == theirs
     # Its observers are gone too: a root that changes (or is replaced) is not anchored again.
     anchored_again = page.evaluate("""() => new Promise((resolve) => {

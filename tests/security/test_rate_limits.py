@@ -146,6 +146,13 @@ LIMITED = [
         lambda client, _: None,
     ),
     Limited("replies", 201, _prepare_reply, _reply, _reply_count),
+    Limited(
+        "notebook_reads",
+        200,
+        _prepare_owner,
+        lambda client, owner: client.get("/api/v1/notebooks/me/trials", headers=owner.headers),
+        lambda client, _: None,
+    ),
     Limited("share_replies", 201, _prepare_reply, _reply, _reply_count),
 ]
 
@@ -207,6 +214,7 @@ def test_the_defaults_are_the_table(make_app, app_env):
         "replies",
         "share_replies",
         "owner_changes",
+        "notebook_reads",
     }
 
 

@@ -14,6 +14,8 @@ import { language, t } from './i18n.js';
  * @property {string} color
  * @property {string} body  sanitized HTML
  * @property {string} created_at
+ * @property {string} [updated_at]
+ * @property {string} [trial_id]  the trial's NCT number
  * @property {Target | null} [target]  null when the note can't be read
  * @property {boolean} [readable]
  * @property {Change | null} [change]  with anchor "changed": how the trial's text of the passage changed

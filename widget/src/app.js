@@ -470,6 +470,14 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     view.history.replaceState(null, '', view.location.pathname + view.location.search);
     more('redeem', null, linked[1]);
   }
+  // After the first draw: the panel docked off the text, the launcher out of the selection's way,
+  // "All trials", note links and the first-visit hint (layout.js; without it the widget works as before).
+  import('./layout.js').then(
+    (m) =>
+      m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,
+        getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } }),
+    () => {},
+  );
   // After the first draw, once: a mistake in the embedding explains itself. (If the check
   // can't be loaded, the widget works as it would without it.) The /link page has no trial.
   if (trial) import('./setup-check.js').then(

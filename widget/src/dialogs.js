@@ -6,7 +6,8 @@
 import { changeBox } from './change.js';
 import { h, modalDialog, uid } from './dom.js';
 import { PALETTE, colorLabel } from './highlights.js';
-import { bodyPreview, charCount, renderBody } from './note-body.js';
+import { bodyPreview, charCount } from './note-body.js';
+import { renderBody } from './note-render.js';
 import { day, language, t } from './i18n.js';
 import { LANGUAGES } from './language.js';
 import { shareActions, sharesPanel } from './shares-panel.js';

@@ -2,7 +2,8 @@
 // Note bodies: the user types plain text, the API stores sanitized HTML.
 // The server sanitizes, but the widget still never hands that HTML to
 // innerHTML: it is parsed into an inert document and only a few harmless
-// elements are copied across, everything else as text.
+// elements are copied across, everything else as text. That copy is note-render.js's, imported
+// by the dialogs only; the first load converts, previews and counts.
 import { codePointLength } from './anchoring.js';
 import { t } from './i18n.js';
 
@@ -22,9 +23,8 @@ export function charCount(/** @type {string} */ text, limit = MAX_BODY_CHARS) {
   return { over, words: n < limit * 0.8 ? '' : words };
 }
 
-const KEEP = new Set(['P', 'BR', 'STRONG', 'EM', 'B', 'I', 'UL', 'OL', 'LI', 'A']);
 // Elements whose text is code or metadata, not prose: dropped with their content.
-const DROP = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'TITLE', 'IFRAME', 'OBJECT', 'SVG', 'MATH']);
+export const DROP = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'NOSCRIPT', 'TITLE', 'IFRAME', 'OBJECT', 'SVG', 'MATH']);
 const BLOCK = new Set(['P', 'UL', 'OL', 'LI', 'DIV']);
 
 // Text content needs only these three escaped; quotes stay as typed, so an apostrophe is
@@ -63,7 +63,7 @@ let policy;
  * @param {string} html
  * @param {(Window & typeof globalThis & {trustedTypes?: PolicyFactory}) | null} view
  */
-function parse(html, view) {
+export function parseBody(html, view) {
   if (!view) return null;
   try {
     if (view.trustedTypes && policy === undefined) {
@@ -77,48 +77,10 @@ function parse(html, view) {
   }
 }
 
-function safeHref(/** @type {string | null} */ href) {
-  try {
-    const url = new URL(href ?? '');
-    return ['http:', 'https:', 'mailto:'].includes(url.protocol) ? url.href : null;
-  } catch {
-    return null;
-  }
-}
-
 /** @returns {node is Text} */
-const isText = (/** @type {Node} */ node) => node.nodeType === 3; // TEXT_NODE
+export const isText = (/** @type {Node} */ node) => node.nodeType === 3; // TEXT_NODE
 /** @returns {node is Element} */
-const isElement = (/** @type {Node} */ node) => node.nodeType === 1; // ELEMENT_NODE
-
-/** Copy `from`'s allowed elements and text into `to`, as nodes of `doc`. */
-function copySafe(/** @type {Node} */ from, /** @type {Node & ParentNode} */ to, /** @type {Document} */ doc) {
-  for (const node of from.childNodes) {
-    if (isText(node)) {
-      to.append(doc.createTextNode(node.data));
-      continue;
-    }
-    if (!isElement(node) || DROP.has(node.tagName)) continue;
-    const href = node.tagName === 'A' && safeHref(node.getAttribute('href'));
-    if (!KEEP.has(node.tagName) || (node.tagName === 'A' && !href)) {
-      copySafe(node, to, doc); // unknown element: keep its text only
-      continue;
-    }
-    const el = doc.createElement(node.tagName.toLowerCase());
-    if (href) Object.assign(el, { href, rel: 'noopener noreferrer nofollow', target: '_blank' });
-    copySafe(node, el, doc);
-    to.append(el);
-  }
-}
-
-/** A fragment of `doc` showing the body HTML with only the allowed elements. */
-export function renderBody(/** @type {string | null | undefined} */ html, /** @type {Document} */ doc) {
-  const fragment = doc.createDocumentFragment();
-  const parsed = parse(html ?? '', doc.defaultView);
-  if (parsed) copySafe(parsed.body, fragment, doc);
-  else fragment.append(doc.createTextNode(stripTags(html ?? '')));
-  return fragment;
-}
+export const isElement = (/** @type {Node} */ node) => node.nodeType === 1; // ELEMENT_NODE
 
 function appendText(/** @type {Node} */ node, /** @type {string[]} */ parts) {
   for (const child of node.childNodes) {
@@ -133,7 +95,7 @@ function appendText(/** @type {Node} */ node, /** @type {string[]} */ parts) {
 
 /** HTML body -> the plain text the user would type to get it (for editing). */
 export function htmlToText(/** @type {string | null | undefined} */ html, /** @type {Document} */ doc) {
-  const parsed = parse(html ?? '', doc.defaultView);
+  const parsed = parseBody(html ?? '', doc.defaultView);
   if (!parsed) return stripTags(html ?? '');
   /** @type {string[]} */
   const parts = [];
@@ -146,7 +108,7 @@ export function htmlToText(/** @type {string | null | undefined} */ html, /** @t
 }
 
 // Fallback where parsing is forbidden: tags off, the common entities decoded.
-function stripTags(/** @type {string} */ html) {
+export function stripTags(/** @type {string} */ html) {
   /** @type {Record<string, string>} */
   const entities = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: '\u00a0' };
   return html

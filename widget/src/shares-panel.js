@@ -61,20 +61,8 @@ export function shareActions({ api, trial, apiBase, hasNotebook, announce }) {
   const enc = encodeURIComponent;
   return {
     async create(choice) {
-      const body = { trial_id: trial, ...choice };
       /** @type {import('./api.js').Share & {url: string}} */
-      let share;
-      try {
-        share = await api.call('POST', '/api/v1/shares', body);
-      } catch (err) {
-        // A service from before shares had a language (issue 19) refuses the field by name: the
-        // share is made without it (its page then follows the family's browser).
-        const e = /** @type {{status?: number, errors?: Record<string, unknown>}} */ (err);
-        const refused = e.status === 422 ? Object.keys(e.errors ?? {}) : [];
-        if (!(refused.length === 1 && refused[0] === 'language')) throw err;
-        const { language: _, ...older } = body;
-        share = await api.call('POST', '/api/v1/shares', older);
-      }
+      const share = await api.call('POST', '/api/v1/shares', { trial_id: trial, ...choice });
       share.url = new URL(share.url, apiBase).href;
       announce(t('linkCreated'));
       return share;

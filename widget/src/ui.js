@@ -394,6 +394,8 @@ export function createUI(doc, actions) {
 
   return {
     host,
+    /** The interface's context (the element builder, the words): layout.js takes it from here, adding no chunk. */
+    context,
     withModule,
     /**
      * Open the note editor; true once it is open.

@@ -169,22 +169,15 @@ describe('api', () => {
     assert.equal(net.calls[1].url, 'https://notes.example/api/v1/shares?trial_id=NCT07085104&limit=20&cursor=x%2B1');
   });
 
-  test("a share says the family's language; a service without that field gets the share again without it", async () => {
+  test("a share says the family's language; a refusal is the reader's to see, and nothing is sent twice", async () => {
     const problem = (errors) => json(422, { title: 'Invalid content', status: 422, errors }, 'application/problem+json');
-    const made = { id: 's1', url: '/s/abc', passcode: '123-456-789' };
     const bodies = (net) => net.calls.map((c) => JSON.parse(c.init.body));
-    // A service that knows it: one request, with the language.
-    let net = network(() => json(201, made));
-    await linksOf(createApi('https://notes.example', () => 't', net.fetchImpl)).create({ note_ids: ['n1'], expires_in_days: 7, language: 'ar' });
-    assert.deepEqual(bodies(net).map((b) => b.language), ['ar']);
-    // One from before it had the field refuses it by name: asked again without it.
-    net = network((url, init) => (JSON.parse(init.body).language ? problem({ language: 'is not a field of a share' }) : json(201, made)));
-    const share = await linksOf(createApi('https://notes.example', () => 't', net.fetchImpl)).create({ note_ids: ['n1'], expires_in_days: 7, language: 'es' });
+    let net = network(() => json(201, { id: 's1', url: '/s/abc', passcode: '123-456-789' }));
+    const share = await linksOf(createApi('https://notes.example', () => 't', net.fetchImpl)).create({ note_ids: ['n1'], expires_in_days: 7, language: 'ar' });
     assert.equal(share.url, 'https://notes.example/s/abc');
-    assert.deepEqual(bodies(net).map((b) => b.language), ['es', undefined]);
-    // Any other refusal is the reader's to see, and nothing is sent twice.
-    net = network(() => problem({ language: 'unknown', passcode: 'is too short' }));
-    await assert.rejects(linksOf(createApi('https://notes.example', () => 't', net.fetchImpl)).create({ note_ids: ['n1'], expires_in_days: 7, language: 'es', passcode: 'x' }), { status: 422 });
+    assert.deepEqual(bodies(net).map((b) => b.language), ['ar']);
+    net = network(() => problem({ language: 'must be one of en, es, ar' }));
+    await assert.rejects(linksOf(createApi('https://notes.example', () => 't', net.fetchImpl)).create({ note_ids: ['n1'], expires_in_days: 7, language: 'fr' }), { status: 422 });
     assert.equal(net.calls.length, 1);
   });
 

@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 
 import { JSDOM } from 'jsdom';
 
-import { MAX_BODY_CHARS, charCount, firstWords, htmlToText, renderBody, textToHtml } from '../src/note-body.js';
+import { MAX_BODY_CHARS, charCount, firstWords, htmlToText, textToHtml } from '../src/note-body.js';
+import { renderBody } from '../src/note-render.js';
 import { useLanguage } from '../src/i18n.js';
 
 await useLanguage('en'); // the words the tests read are the English catalog's

@@ -17,10 +17,11 @@ test('npm run build is this build', () => {
   assert.equal(pkg.scripts.build, 'node build.mjs');
 });
 
-// 15,288 B before the catalogs (issue 19) and the selection observer moved out; issue 18 asks for 12 KB.
-test('the first load (the loader and the modules it imports) is at most 14,950 B gzipped', () => {
+// 15,288 B before the catalogs (issue 19) and the selection observer moved out, 14,753 B once the
+// dialogs' body rendering did (note-render.js); issue 18 asks for 12 KB.
+test('the first load (the loader and the modules it imports) is at most 14,760 B gzipped', () => {
   const size = gzipped(built.firstLoad);
-  assert.ok(size <= 14950, `the first load is ${size} bytes gzipped`);
+  assert.ok(size <= 14760, `the first load is ${size} bytes gzipped`);
 });
 
 test("the words are not in the first load: each language's catalog is a module of its own", () => {

@@ -1,0 +1,343 @@
+"""The widget never covers the text being read: the panel docks beside the text column at 1280 px
+and is a bottom sheet at 390 px, the launcher moves out of the selection's way; "All trials" finds
+every note again, and a note's link opens its trial page at the passage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from browser.page_tools import select_text, wait_for_highlights
+from browser.test_widget_languages import OVERFLOWS, SHADOW_TEXT, english_words
+from playwright.sync_api import Page, expect
+from support import CIRRHOSIS, SEED, http_owner
+
+AR = json.loads((Path(__file__).resolve().parents[2] / "widget" / "src" / "catalogs" / "ar.json").read_text("utf-8"))
+
+OTHER = "NCT04360941"
+OTHER_QUOTE = "Palbociclib"
+
+# The selected passage's client rects and the widget's boxes (viewport coordinates).
+BOXES = """
+() => {
+  const box = (r) => ({left: r.left, top: r.top, right: r.right, bottom: r.bottom});
+  const sel = getSelection();
+  const rects = sel.rangeCount ? [...sel.getRangeAt(0).getClientRects()] : [];
+  const passage = rects.filter((r) => r.width && r.height).map(box);
+  const shadow = document.querySelector('trial-notes-widget').shadowRoot;
+  const panel = shadow.querySelector('dialog.panel');
+  return {
+    passage,
+    launcher: box(shadow.querySelector('.launcher').getBoundingClientRect()),
+    panel: panel.open ? box(panel.getBoundingClientRect()) : null,
+    root: box(document.querySelector('[data-notes-root]').getBoundingClientRect()),
+    width: document.documentElement.clientWidth,
+    height: innerHeight,
+  };
+}
+"""
+
+OVERLAPS = "(a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom"
+
+# Select the first word of the notes root drawn under the launcher, scrolling text there first.
+SELECT_UNDER_LAUNCHER = """
+() => {
+  const launcher = document.querySelector('trial-notes-widget').shadowRoot.querySelector('.launcher');
+  const l = launcher.getBoundingClientRect();
+  const root = document.querySelector('[data-notes-root]');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.data.matchAll(/[A-Za-z]{3,}/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const r = range.getBoundingClientRect();
+      if (r.right > l.left && r.left < l.right && r.top > 0) {
+        // Scroll this word's line to the launcher's height.
+        scrollBy(0, r.top - (l.top + l.height / 2 - r.height / 2));
+        const again = range.getBoundingClientRect();
+        const one = range.getClientRects().length === 1;
+        if (one && again.right > l.left && again.left < l.right && again.bottom > l.top && again.top < l.bottom) {
+          getSelection().removeAllRanges();
+          getSelection().addRange(range);
+          return range.toString();
+        }
+      }
+    }
+  }
+  return null;
+}
+"""
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def clear_of(boxes: dict, *names: str) -> None:
+    """None of the named widget boxes intersects a rect of the selected passage."""
+    assert boxes["passage"], "nothing is selected"
+    for name in names:
+        widget = boxes[name]
+        assert widget is not None, f"no {name}"
+        hits = [rect for rect in boxes["passage"] if overlaps(widget, rect)]
+        assert not hits, f"the {name} {widget} covers the selected passage at {hits}"
+
+
+def test_at_1280_px_the_panel_docks_beside_the_text_and_covers_no_selected_passage(live, page: Page):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live.url}/trials/{SEED}")
+    # A passage near the text column's right edge and one at its left.
+    for phrase in (CIRRHOSIS, "Inclusion Criteria"):
+        select_text(page, phrase)
+        page.get_by_role("button", name="My notes").click()
+        panel = page.get_by_role("dialog", name="My notes")
+        expect(panel).to_be_visible()
+        boxes = page.evaluate(BOXES)
+        clear_of(boxes, "panel", "launcher")
+        # Docked: the whole height, beside the text column, inside the viewport.
+        assert boxes["panel"]["left"] >= boxes["root"]["right"] and boxes["panel"]["right"] <= boxes["width"]
+        assert boxes["panel"]["right"] - boxes["panel"]["left"] >= 240
+        assert boxes["panel"]["top"] == 0 and boxes["panel"]["bottom"] == boxes["height"]
+        page.screenshot(path="/tmp/wn-layout-1280.png")
+        page.get_by_role("button", name="Hide panel").click()
+        expect(panel).to_be_hidden()
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_at_390_px_the_launcher_moves_off_the_selection_and_the_panel_is_a_sheet_to_drag(live, page: Page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live.url}/trials/{SEED}")
+    page.wait_for_selector("trial-notes-widget", state="attached")
+    # The launcher's usual place is over the text at this width: select the words under it.
+    page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
+    assert page.evaluate(SELECT_UNDER_LAUNCHER), "no text under the launcher"
+    page.wait_for_function(
+        f"() => {{ const b = ({BOXES})(); return b.passage.every((r) => !({OVERLAPS})(b.launcher, r)); }}"
+    )
+    boxes = page.evaluate(BOXES)
+    clear_of(boxes, "launcher")
+    page.screenshot(path="/tmp/wn-layout-390-selected.png")
+
+    page.get_by_role("button", name="My notes").click()
+    panel = page.get_by_role("dialog", name="My notes")
+    expect(panel).to_be_visible()
+    boxes = page.evaluate(BOXES)
+    # A bottom sheet across the screen, the selected passage in sight above it.
+    assert boxes["panel"]["left"] == 0 and boxes["panel"]["right"] == boxes["width"]
+    assert boxes["panel"]["bottom"] == boxes["height"] and boxes["panel"]["top"] > boxes["height"] / 3
+    clear_of(boxes, "panel")
+    page.screenshot(path="/tmp/wn-layout-390-sheet.png")
+
+    # Dragging the grip up makes the sheet taller; down to the bottom closes it.
+    grip = page.get_by_role("button", name="Resize the notes panel")
+    box = grip.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, 200, steps=5)
+    page.mouse.up()
+    taller = page.evaluate(BOXES)["panel"]
+    assert abs(taller["top"] - 200) <= 2, taller
+    box = grip.bounding_box()
+    assert box is not None
+    page.mouse.move(x, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(x, 830, steps=5)
+    page.mouse.up()
+    expect(panel).to_be_hidden()
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_all_trials_lists_every_note_by_trial_searches_them_and_links_to_the_passage(live, page: Page):
+    owner = http_owner(live.url)
+    owner.add_note(exact=CIRRHOSIS, body="Ask the liver doctor")
+    owner.add_note(exact="Inclusion Criteria", body="Check my age")
+    owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="Breast cancer drug")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live.url}/trials/{SEED}")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    page.goto(f"{live.url}/trials/{OTHER}")
+    wait_for_highlights(page, 1)
+    page.get_by_role("button", name="My notes").click()
+    page.get_by_role("button", name="All trials").click()
+    section = page.get_by_role("region", name="All trials")
+    expect(section.locator("section.trial")).to_have_count(2)
+    # The last edited trial first, with its title, count and last edit; this trial said so.
+    groups = section.locator("section.trial")
+    expect(groups.nth(0)).to_have_attribute("data-trial", OTHER)
+    expect(groups.nth(0).locator("p.muted").first).to_contain_text("1 note · last edited")
+    expect(groups.nth(0).locator("p.muted").first).to_contain_text("this trial")
+    expect(groups.nth(1).locator("p.muted").first).to_contain_text("2 notes · last edited")
+    expect(groups.nth(1).get_by_role("heading")).not_to_be_empty()
+    page.screenshot(path="/tmp/wn-all-trials-1280.png")
+
+    # Searching what was fetched: accents and case do not matter; every word must occur.
+    search = page.get_by_role("searchbox", name="Search my notes")
+    search.fill("LÏVER")
+    expect(section.get_by_role("status")).to_have_text("1 note of 3 matches.")
+    expect(section.get_by_role("link", name=f"Go to note: {CIRRHOSIS}")).to_be_visible()
+    expect(groups.nth(0)).to_be_hidden()
+    search.fill("nothing like this")
+    expect(section.get_by_role("status")).to_have_text("No note matches your search.")
+    search.fill("")
+
+    # A note on another trial opens that trial's page at its passage, flashed and selected.
+    link = section.get_by_role("link", name=f"Go to note: {CIRRHOSIS}")
+    href = link.get_attribute("href")
+    assert href is not None and href.startswith(f"{live.url}/trials/{SEED}#trial-note=")
+    assert "liver" not in href.lower() and owner.token not in href
+    link.click()
+    page.wait_for_url(f"**/trials/{SEED}#trial-note=*")
+    page.wait_for_function(f"() => getSelection().toString() === {CIRRHOSIS!r}")
+    # Scrolled into view (smoothly, so waited for) and marked as the focused note, which then fades.
+    page.wait_for_function(
+        "() => { const r = getSelection().getRangeAt(0).getBoundingClientRect(); "
+        "return r.top >= 0 && r.bottom <= innerHeight; }"
+    )
+    page.wait_for_function("() => CSS.highlights.get('trial-notes-focused')?.size === 1")
+    page.screenshot(path="/tmp/wn-note-link-1280.png")
+    page.wait_for_function("() => CSS.highlights.get('trial-notes-focused')?.size === 0", timeout=10_000)
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_index_marks_the_trials_holding_my_notes_without_the_token_in_any_url(live, page: Page):
+    owner = http_owner(live.url)
+    owner.add_note(body="one")
+    owner.add_note(exact="Inclusion Criteria", body="two")
+    owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="three")
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(f"{live.url}/")
+    expect(page.locator(".my-notes")).to_have_count(0)  # no notebook in this browser yet
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{live.url}/")
+        expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("Your notes: 2")
+        expect(page.locator(f'.trial-card[data-nct="{OTHER}"] .my-notes')).to_have_text("Your notes: 1")
+        expect(page.locator(".my-notes")).to_have_count(2)
+        page.locator(f'.trial-card[data-nct="{SEED}"]').scroll_into_view_if_needed()
+        page.screenshot(path=f"/tmp/wn-index-{width}.png")
+    page.goto(f"{live.url}/?lang=es")
+    expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("Sus notas: 2")
+    assert not [url for url in urls if owner.token in url]
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_first_visit_hint_near_the_top_of_the_text_goes_for_good_when_dismissed(live, page: Page):
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"{live.url}/trials/{SEED}")
+        hint = page.get_by_role("complementary", name="How to add a note")
+        expect(hint).to_contain_text("Select any text to add a private note.")
+        box, root = hint.bounding_box(), page.locator("[data-notes-root]").bounding_box()
+        assert box is not None and root is not None
+        # Beside the top of the text on a wide screen (not over it), just above it on a phone.
+        assert abs(box["y"] - root["y"]) < 80 or 0 <= root["y"] - (box["y"] + box["height"]) < 80, (box, root)
+        if width == 1280:
+            assert box["x"] >= root["x"] + root["width"]
+        page.screenshot(path=f"/tmp/wn-hint-{width}.png")
+    hint.get_by_role("button", name="Got it").click()
+    expect(hint).to_be_hidden()
+    page.reload()
+    page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
+    expect(page.get_by_role("complementary", name="How to add a note")).to_have_count(0)
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_hint_goes_for_good_once_the_reader_saves_a_note(live, page: Page):
+    page.goto(f"{live.url}/trials/{SEED}")
+    hint = page.get_by_role("complementary", name="How to add a note")
+    expect(hint).to_be_visible()
+    select_text(page, CIRRHOSIS)
+    page.get_by_role("button", name="Add note").click()
+    page.get_by_role("textbox", name="Note").fill("my first")
+    page.get_by_role("button", name="Save").click()
+    expect(hint).to_have_count(0)
+    page.reload()
+    wait_for_highlights(page, 1)
+    expect(page.get_by_role("complementary", name="How to add a note")).to_have_count(0)
+
+
+def test_in_arabic_the_hint_the_docked_panel_the_sheet_and_all_trials_are_mirrored(live, page: Page):
+    english = english_words("ar")
+    # The hint first: a notebook with notes on this page takes it away (the reader knows how).
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"{live.url}/trials/{SEED}?lang=ar")
+        hint = page.get_by_role("complementary", name=AR["hintLabel"])
+        expect(hint).to_contain_text(AR["hint"])
+        box, root = hint.bounding_box(), page.locator("[data-notes-root]").bounding_box()
+        assert box is not None and root is not None
+        if width == 1280:  # beside the top of the text, at its left: where the panel docks
+            assert box["x"] + box["width"] <= root["x"] and abs(box["y"] - root["y"]) < 80, (box, root)
+        else:  # just above the text, at the start of its lines: the right edge
+            assert 0 <= root["y"] - (box["y"] + box["height"]) < 80, (box, root)
+            assert abs(box["x"] + box["width"] - min(root["x"] + root["width"], width - 8)) <= 1, (box, root)
+        assert page.evaluate(OVERFLOWS) == []
+        page.screenshot(path=f"/tmp/wm-hint-ar-{width}.png")
+
+    owner = http_owner(live.url)
+    owner.add_note(exact=CIRRHOSIS, body="Ask the liver doctor")
+    owner.add_note(exact="Inclusion Criteria", body="Check my age")
+    owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="Breast cancer drug")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"{live.url}/trials/{SEED}?lang=ar")
+        wait_for_highlights(page, 2)
+        expect(page.get_by_role("complementary", name=AR["hintLabel"])).to_have_count(0)
+        if width == 390:
+            # The launcher sits bottom left; over the selected words it moves away.
+            page.wait_for_function(
+                "() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')"
+            )
+            launcher = page.evaluate(BOXES)["launcher"]
+            assert launcher["left"] < 40, launcher
+            assert page.evaluate(SELECT_UNDER_LAUNCHER), "no text under the launcher"
+            page.wait_for_function(
+                f"() => {{ const b = ({BOXES})(); return b.passage.every((r) => !({OVERLAPS})(b.launcher, r)); }}"
+            )
+        else:
+            select_text(page, CIRRHOSIS)
+        page.get_by_role("button", name=AR["myNotes"]).click()
+        panel = page.get_by_role("dialog", name=AR["myNotes"])
+        expect(panel).to_be_visible()
+        boxes = page.evaluate(BOXES)
+        clear_of(boxes, "panel")
+        if width == 1280:  # docked at the left of the text, the whole height
+            assert boxes["panel"]["left"] < 10 and boxes["panel"]["right"] <= boxes["root"]["left"], boxes
+            assert boxes["panel"]["top"] == 0 and boxes["panel"]["bottom"] == boxes["height"]
+        else:  # a bottom sheet across the screen, its grip resizing it
+            assert boxes["panel"]["left"] == 0 and boxes["panel"]["right"] == boxes["width"]
+            assert boxes["panel"]["bottom"] == boxes["height"] and boxes["panel"]["top"] > boxes["height"] / 3
+            grip = page.get_by_role("button", name=AR["resizePanel"])
+            grip_box = grip.bounding_box()
+            assert grip_box is not None
+            x, y = grip_box["x"] + grip_box["width"] / 2, grip_box["y"] + grip_box["height"] / 2
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x, 300, steps=5)
+            page.mouse.up()
+            assert abs(page.evaluate(BOXES)["panel"]["top"] - 300) <= 2
+
+        page.get_by_role("button", name=AR["allTrials"]).click()
+        section = page.get_by_role("region", name=AR["allTrials"])
+        groups = section.locator("section.trial")
+        expect(groups).to_have_count(2)
+        expect(groups.nth(0)).to_have_attribute("data-trial", OTHER)
+        expect(groups.nth(0).locator("p.muted").first).to_contain_text(AR["notes"]["one"])
+        expect(groups.nth(1).locator("p.muted").first).to_contain_text(AR["notes"]["two"])
+        expect(groups.nth(1).locator("p.muted").first).to_contain_text(AR["trialHere"])
+        expect(groups.nth(1).locator("p.muted").first).to_contain_text(AR["lastEdited"].split("{")[0].strip())
+        assert section.evaluate("el => getComputedStyle(el).direction") == "rtl"
+        page.get_by_role("searchbox", name=AR["searchMyNotes"]).fill("LÏVER")
+        expect(section.get_by_role("status")).to_contain_text(AR["notesMatch"]["one"].split("{")[0].strip())
+        page.get_by_role("searchbox", name=AR["searchMyNotes"]).fill("")
+        shown = page.evaluate(SHADOW_TEXT)
+        assert [words for words in english if words in shown] == []
+        assert page.evaluate(OVERFLOWS) == []
+        page.screenshot(path=f"/tmp/wm-all-trials-ar-{width}.png")
+    assert page.js_errors == []  # type: ignore[attr-defined]
