@@ -168,7 +168,7 @@ def _prepared(entries: Iterable[reader.Entry], workers: int) -> Iterator[tuple[s
     # load holds stays a few batches whatever the file's size.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         out: deque[Future[list[tuple[str, _Record | str]]]] = deque()
-        for chunk in _chunks(entries):
+        for chunk in worker_chunks(entries):
             out.append(pool.submit(_prepare_chunk, chunk))
             if len(out) >= workers * CHUNKS_AHEAD:
                 yield from out.popleft().result()
@@ -176,12 +176,15 @@ def _prepared(entries: Iterable[reader.Entry], workers: int) -> Iterator[tuple[s
             yield from out.popleft().result()
 
 
-def _chunks(entries: Iterable[reader.Entry]) -> Iterator[list[reader.Entry]]:
+def worker_chunks(entries: Iterable[reader.Entry]) -> Iterator[list[reader.Entry]]:
+    """The entries in the chunks a worker process takes: CHUNK_SIZE lines, or CHUNK_BYTES of them."""
     chunk: list[reader.Entry] = []
     held = 0
     for entry in entries:
         chunk.append(entry)
-        held += len(entry.raw) if entry.raw is not None else 0
+        # A record the reader already parsed (a bulk array's, a file's, a zip member's) has no
+        # byte size to count: it travels alone, so what is in flight stays a few records.
+        held += len(entry.raw) if entry.raw is not None else CHUNK_BYTES
         if len(chunk) >= CHUNK_SIZE or held >= CHUNK_BYTES:
             yield chunk
             chunk, held = [], 0

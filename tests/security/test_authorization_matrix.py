@@ -49,6 +49,9 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("POST", "/api/v1/notebooks"): (201, 201, 201, 201, 201, 201, 201),
     ("DELETE", "/api/v1/notebooks/me"): (204, 204, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/notebooks/me/export"): (200, 200, 401, 401, 401, 401, 401),
+    # Each notebook lists its own trials and notes: another notebook gets its own (none of the owner's).
+    ("GET", "/api/v1/notebooks/me/trials"): (200, 200, 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/notebooks/me/notes"): (200, 200, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/trials/<nct>/notes"): (200, 200, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/trials/<nct>/notes"): (201, 201, 401, 401, 401, 401, 401),
     ("GET", "/api/v1/notes/<note_id>"): (200, 404, 401, 401, 401, 401, 401),

@@ -31,6 +31,8 @@ def test_the_passcode_form_names_the_sender_and_nothing_else(client):
     path = "/s/" + share["url"].rsplit("/s/", 1)[1]
     form = client.get(path).get_data(as_text=True)
     assert "Maria</span> shared notes with you" in form
+    # Inside a sentence, the name is isolated (site.css: unicode-bidi) like the heading's.
+    assert 'type the passcode <span class="sender-name-inline">Maria</span> told you' in form
     assert "For Mom" not in form and "Private-question" not in form and "NCT" not in form
     wrong = client.post(path, data={"passcode": "not-it"})
     assert wrong.status_code == 401 and "Maria</span> shared notes with you" in wrong.get_data(as_text=True)
@@ -51,6 +53,7 @@ def test_a_hostile_sender_name_is_inert(client):
     form = client.get("/s/" + share["url"].rsplit("/s/", 1)[1]).get_data(as_text=True)
     assert "<img" not in form and "onerror" not in form and "<b>" not in form
     assert re.search(r'<span class="sender-name">Maria&#34;&gt;x</span>', form)
+    assert '<span class="sender-name-inline">Maria&#34;&gt;x</span>' in form
 
 
 def test_reply_without_javascript_goes_back_to_the_note_and_shows_there(client):

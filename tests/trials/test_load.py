@@ -13,7 +13,7 @@ from bulk_trials import clone_id, make, make_trials
 from sqlalchemy import create_engine, func, select, text
 
 from notes_service.extensions import db
-from notes_service.trials import ctgov, render
+from notes_service.trials import ctgov, reader, render, service
 from notes_service.trials.models import Trial, TrialVersion
 
 # Runs a load in a fresh interpreter and reports its peak RSS before and after the load.
@@ -206,3 +206,14 @@ def test_a_load_with_worker_processes_stores_what_one_without_would(app, runner,
         db.session.remove()
     again = runner.invoke(args=["trials", "load", "--workers", "0", str(path)])
     assert "0 added, 0 changed, 60 unchanged, 2 failed" in again.output
+
+
+def test_worker_chunks_hold_few_bytes_and_a_parsed_record_alone():
+    lines = [reader.Entry(f"f:{n}", raw=b"{}") for n in range(service.CHUNK_SIZE + 3)]
+    parsed = [reader.Entry(f"g:{n}", study={"protocolSection": {}}) for n in range(3)]
+    big = reader.Entry("h:1", raw=b" " * service.CHUNK_BYTES)
+    chunks = list(service.worker_chunks([*lines, *parsed, big, *lines[:2]]))
+    # Lines travel CHUNK_SIZE at a time; a record already parsed has no size to count, so it goes
+    # alone (what is in flight stays a few records, whatever their size); CHUNK_BYTES closes a chunk.
+    assert [len(chunk) for chunk in chunks] == [service.CHUNK_SIZE, 4, 1, 1, 1, 2]
+    assert [entry for chunk in chunks for entry in chunk] == [*lines, *parsed, big, *lines[:2]]

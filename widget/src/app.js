@@ -472,16 +472,21 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   }
   // After the first draw: the panel docked off the text, the launcher out of the selection's way,
   // "All trials", note links and the first-visit hint (layout.js; without it the widget works as before).
+  // (A widget destroyed before a module arrives takes nothing more: its listeners are gone already.)
   import('./layout.js').then(
-    (m) =>
+    (m) => {
+      if (destroyed) return;
       m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,
-        getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } }),
+        getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } });
+    },
     () => {},
   );
   // After the first draw, once: a mistake in the embedding explains itself. (If the check
   // can't be loaded, the widget works as it would without it.) The /link page has no trial.
   if (trial) import('./setup-check.js').then(
-    (m) => m.checkSetup({ doc, view, trial, apiBase, getRoot: () => root, canHighlight: highlighter.supported }, setProblem),
+    (m) => {
+      if (!destroyed) m.checkSetup({ doc, view, trial, apiBase, getRoot: () => root, canHighlight: highlighter.supported }, setProblem);
+    },
     () => {},
   );
   return { destroy };
