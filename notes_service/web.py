@@ -76,8 +76,24 @@ def parse_json(raw: bytes) -> Any:
     problem_at = first_bad_place(data)
     if problem_at is not None:
         where, why = problem_at
-        raise BadRequest(gettext("The JSON at %(place)s %(reason)s.", place=where, reason=why), errors={where: why})
+        raise BadRequest(_BAD_PLACE_DETAIL[why](where), errors={where: _BAD_PLACE_FIELD[why]()})
     return data
+
+
+# What is wrong at a place in a JSON body: the field's message (a predicate, as every field
+# message is) and the problem's detail, each a whole sentence of its own for the translators.
+_BAD_PLACE_FIELD: dict[str, Callable[[], str]] = {
+    "deep": lambda: gettext("nests deeper than %(depth)s levels", depth=MAX_JSON_DEPTH),
+    "surrogate key": lambda: gettext("has a key holding a lone surrogate"),
+    "surrogate": lambda: gettext("holds a lone surrogate, which is not text"),
+}
+_BAD_PLACE_DETAIL: dict[str, Callable[[str], str]] = {
+    "deep": lambda where: gettext(
+        "The JSON at %(place)s nests deeper than %(depth)s levels.", place=where, depth=MAX_JSON_DEPTH
+    ),
+    "surrogate key": lambda where: gettext("The JSON at %(place)s has a key holding a lone surrogate.", place=where),
+    "surrogate": lambda where: gettext("The JSON at %(place)s holds a lone surrogate, which is not text.", place=where),
+}
 
 
 def _refuse_constant(name: str) -> float:
@@ -92,23 +108,23 @@ def _finite_float(text: str) -> float:
 
 
 def first_bad_place(data: Any) -> tuple[str, str] | None:
-    """(path, reason) of the first value nested too deep or holding text we cannot store, else None."""
+    """(path, "deep" | "surrogate key" | "surrogate") of the first value we cannot take, else None."""
     if isinstance(data, str):
-        return ("(body)", gettext("holds a lone surrogate, which is not text")) if _SURROGATE.search(data) else None
+        return ("(body)", "surrogate") if _SURROGATE.search(data) else None
     if not isinstance(data, dict | list):
         return None
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:  # a loop, not recursion: the walk itself must not be the thing that overflows
         value, where, depth = stack.pop()
         if depth >= MAX_JSON_DEPTH:
-            return where or "(body)", gettext("nests deeper than %(depth)s levels", depth=MAX_JSON_DEPTH)
+            return where or "(body)", "deep"
         pairs = enumerate(value) if isinstance(value, list) else value.items()
         for key, item in pairs:
             if isinstance(key, str) and _SURROGATE.search(key):
-                return where or "(body)", gettext("has a key holding a lone surrogate")
+                return where or "(body)", "surrogate key"
             if isinstance(item, str):
                 if _SURROGATE.search(item):
-                    return _place(where, key), gettext("holds a lone surrogate, which is not text")
+                    return _place(where, key), "surrogate"
             elif isinstance(item, dict | list):
                 stack.append((item, _place(where, key), depth + 1))
     return None
