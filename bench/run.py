@@ -81,7 +81,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "flood_rss_mib": ("<=", 600),
     "slow_read_p99_ms": ("<=", 100),
     "creation_write_p99_ms": ("<=", 100),
-    "widget_gzip_bytes": ("<=", 14_760),
+    "widget_gzip_bytes": ("<=", 15_360),
     "anchor_500_ms": ("<=", 100),
 }
 # Worst cases of the pure cores (bench/micro/test_bounds.py), by benchmark name prefix: the
@@ -667,14 +667,18 @@ def measure_growth(backend: Backend, settings: Settings, pool: list[NotePayload]
 
 
 def measure_page(backend: Backend, settings: Settings, pool: list[NotePayload], rng: random.Random) -> None:
-    """widget_gzip_bytes (its first load) and anchor_500_ms, on this backend's server."""
+    """widget_gzip_bytes (its first load, words included) and anchor_500_ms, on this backend's server."""
     if WIDGET_PARTS.exists():
         parts = json.loads(WIDGET_PARTS.read_text())
 
         def gzipped(names: list[str]) -> int:
             return sum(len(gzip.compress((STATIC / name).read_bytes(), compresslevel=6)) for name in names)
 
-        backend.figures["widget_gzip_bytes"] = gzipped(parts["first_load"])
+        # The first draw waits for the language's first-draw words too: the largest language's part
+        # counts (widget/test/size.test.js measures the same).
+        words = max((gzipped([name]) for name in parts.get("first_draw_catalogs", {}).values()), default=0)
+        backend.figures["widget_gzip_bytes"] = gzipped(parts["first_load"]) + words
+        backend.details["widget_first_draw_words_gzip_bytes"] = words
         backend.details["widget_on_demand_gzip_bytes"] = gzipped(parts["on_demand"])
     else:
         backend.figures["widget_gzip_bytes"] = None

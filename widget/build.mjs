@@ -3,7 +3,9 @@
 //   widget.js          the loader a page's tag loads (classic script: it reads its own tag)
 //   widget/app-*.js    the widget's ES modules, imported by the loader: the first load
 //   widget/dialogs-*.js  the dialogs, imported when the reader first opens one
-//   widget/parts.json  which files are the first load and which load on demand (bench/run.py)
+//   widget/<code>-*.js   each language's catalog: its first-draw words, and the rest
+//   widget/parts.json  which files are the first load, which load on demand, and each language's
+//                      first-draw catalog (the first draw waits for one: bench/run.py counts the largest)
 // The modules' names carry a content hash, so the service serves them as immutable.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -47,14 +49,20 @@ export async function buildWidget({ write = true } = {}) {
     for (const dep of outputs[path].imports) if (dep.kind === 'import-statement') visit(dep.path);
   };
   visit(key(entry.path));
-  // Each language's catalog (src/catalogs/<code>.json, imported by i18n.js): the loader fetches the
-  // chosen one beside the app.
+  // Each language's catalog is two modules (imported by i18n.js): the first-draw words
+  // (src/catalogs/<code>.first.json), which the loader fetches beside the app, and the rest
+  // (src/catalogs/<code>.json), fetched with the first on-demand module that has words.
   /** @type {Record<string, string>} */
   const catalogs = {};
+  /** @type {Record<string, {first: string, rest: string}>} */
+  const catalogParts = {};
   for (const f of modules.outputFiles) {
     const source = outputs[key(f.path)]?.entryPoint ?? '';
-    const code = /catalogs\/(\w+)\.json$/.exec(source)?.[1];
-    if (code) catalogs[code] = basename(f.path);
+    const [, code, first] = /catalogs\/(\w+)(\.first)?\.json$/.exec(source) ?? [];
+    if (!code) continue;
+    catalogParts[code] ??= { first: '', rest: '' };
+    catalogParts[code][first ? 'first' : 'rest'] = f.path;
+    if (first) catalogs[code] = basename(f.path);
   }
   const loader = await build({
     ...COMMON,
@@ -70,13 +78,17 @@ export async function buildWidget({ write = true } = {}) {
     files,
     firstLoad: [loader.outputFiles[0].path, ...modules.outputFiles.filter(inFirstLoad).map((f) => f.path)],
     onDemand: modules.outputFiles.filter((f) => !inFirstLoad(f)).map((f) => f.path),
+    // The source files bundled into the first load (test/catalogs.test.js: their words are first-draw words).
+    firstLoadSources: [...new Set([...firstLoad].flatMap((path) => Object.keys(outputs[path].inputs)))],
+    catalogParts,
   };
   if (write) {
     // Earlier parts stay: a loader cached before this build (5 minutes) still finds its modules.
     mkdirSync(PARTS, { recursive: true });
     for (const f of modules.outputFiles) writeFileSync(f.path, f.contents);
     const name = (path) => relative(STATIC, path);
-    const parts = { first_load: result.firstLoad.map(name), on_demand: result.onDemand.map(name) };
+    const firstDraw = Object.fromEntries(Object.entries(catalogParts).map(([code, p]) => [code, name(p.first)]));
+    const parts = { first_load: result.firstLoad.map(name), on_demand: result.onDemand.map(name), first_draw_catalogs: firstDraw };
     writeFileSync(join(PARTS, 'parts.json'), `${JSON.stringify(parts, null, 2)}\n`);
     writeFileSync(loader.outputFiles[0].path, loader.outputFiles[0].contents); // last: make's target
   }

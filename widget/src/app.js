@@ -7,7 +7,7 @@
 // ui.js's, the text matching anchoring.js's.
 import { ApiError, createApi } from './api.js';
 import { describeQuote, trimPassage } from './anchoring.js';
-import { t, useLanguage } from './i18n.js';
+import { t, useLanguage, withWords } from './i18n.js';
 import { colorLabel, createHighlighter } from './highlights.js';
 import { createListeners } from './listeners.js';
 import { bodyPreview, firstWords, htmlToText, textToHtml } from './note-body.js';
@@ -115,7 +115,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   let selection = null;
   // It is not needed to draw the notes: its module is fetched beside them, and picks up a selection
   // made before it came. (If it can't be fetched, notes still show and open from "My notes".)
-  import('./selection.js').then(
+  withWords(import('./selection.js')).then(
     ({ watchSelection }) => {
       if (destroyed) return;
       const words = { trimPassage, colorLabel, bodyPreview, t };
@@ -203,7 +203,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // the first draw. A module that can't be fetched (offline) leaves the notes as they are.
   function loadReplies() {
     if (!tokens.read()) return;
-    import('./replies.js').then(
+    withWords(import('./replies.js')).then(
       ({ createReplies }) => {
         const shadow = /** @type {ShadowRoot} */ (ui.host.shadowRoot); // ui.js attaches an open one
         replies ??= createReplies({ api, trial, doc, shadow, explain, changed: redraw, showError: ui.showError });
@@ -259,8 +259,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   // ---- the recovery key and devices (on-demand modules) ----
 
-  const recoveryModule = once(() => import('./recovery.js'));
-  const devicesModule = once(() => import('./devices.js'));
+  const recoveryModule = once(() => withWords(import('./recovery.js')));
+  const devicesModule = once(() => withWords(import('./devices.js')));
   const linker = { api, tokens: () => tokens, apiBase, reload: load, onTrialPage: Boolean(trial) };
   const keeper = { tokens: () => tokens, apiBase, useKey };
 
@@ -460,7 +460,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   if (grantUrl) {
     const account = createTokenStore(view, apiBase, 'account');
     const use = (/** @type {typeof own} */ t) => (tokens = t);
-    import('./accounts.js')
+    withWords(import('./accounts.js'))
       .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account, t }, { ui, use, load, showError }))
       .catch(showError);
   } else load();
@@ -473,7 +473,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // After the first draw: the panel docked off the text, the launcher out of the selection's way,
   // "All trials", note links and the first-visit hint (layout.js; without it the widget works as before).
   // (A widget destroyed before a module arrives takes nothing more: its listeners are gone already.)
-  import('./layout.js').then(
+  withWords(import('./layout.js')).then(
     (m) => {
       if (destroyed) return;
       m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,

@@ -1,7 +1,10 @@
 // @ts-check
-// The widget's words: one catalog per language (catalogs/<code>.json), the chosen one fetched on
-// demand before anything is drawn (the loader starts that fetch beside the app's, main.js), so no
-// sentence is in the first load's script. A message names its placeholders ("{name}"); a count's
+// The widget's words: each language's catalog in two parts. catalogs/<code>.first.json holds the
+// words the first load's modules use (the launcher, the panel, highlights' colours, notices at load):
+// it is fetched before anything is drawn (the loader starts that fetch beside the app's, main.js).
+// catalogs/<code>.json holds the rest: fetched once, with the first on-demand module that has words
+// (`withWords`), so the first draw waits for no sentence it doesn't show, and no sentence is in the
+// first load's script (test/size.test.js). A message names its placeholders ("{name}"); a count's
 // message maps CLDR plural categories (Intl.PluralRules: Arabic has zero, one, two, few, many and
 // other) to sentences, and is chosen by its `n`. Numbers and dates are Intl's, in the language.
 // No sentence is ever built from pieces: word order differs between languages.
@@ -14,11 +17,12 @@ import { LANGUAGES, RTL } from './language.js';
  * @typedef {Readonly<Record<string, string | number>>} Vars  numbers are formatted for the language
  */
 
-/** @type {Record<Language, () => Promise<{default: Catalog}>>} */
+/** @typedef {() => Promise<{default: Catalog}>} Part */
+/** @type {Record<Language, [first: Part, rest: Part]>} */
 const CATALOGS = {
-  en: () => import('./catalogs/en.json', { with: { type: 'json' } }),
-  es: () => import('./catalogs/es.json', { with: { type: 'json' } }),
-  ar: () => import('./catalogs/ar.json', { with: { type: 'json' } }),
+  en: [() => import('./catalogs/en.first.json', { with: { type: 'json' } }), () => import('./catalogs/en.json', { with: { type: 'json' } })],
+  es: [() => import('./catalogs/es.first.json', { with: { type: 'json' } }), () => import('./catalogs/es.json', { with: { type: 'json' } })],
+  ar: [() => import('./catalogs/ar.first.json', { with: { type: 'json' } }), () => import('./catalogs/ar.json', { with: { type: 'json' } })],
 };
 
 /** @type {Language} */
@@ -27,17 +31,41 @@ let lang = 'en';
 let catalog = {};
 let plurals = new Intl.PluralRules(lang);
 let numbers = new Intl.NumberFormat(lang);
+/** @type {Promise<void> | null} the rest of the catalog, once asked for */
+let rest = null;
 
 /**
- * Fetch `code`'s catalog and speak it from now on (an unknown code: English).
+ * Fetch the first-draw part of `code`'s catalog and speak it from now on (an unknown code: English).
  * @param {string} code
  */
 export async function useLanguage(code) {
   const chosen = LANGUAGES.find((l) => l === code) ?? 'en';
-  catalog = (await CATALOGS[chosen]()).default;
+  catalog = (await CATALOGS[chosen][0]()).default;
+  rest = null;
   lang = chosen;
   plurals = new Intl.PluralRules(lang);
   numbers = new Intl.NumberFormat(lang);
+}
+
+/**
+ * `module` once the rest of the catalog is here too: an on-demand module draws only with its words.
+ * The rest is fetched once; a failed fetch fails `module`'s promise, and the next call tries again.
+ * @template T
+ * @param {Promise<T>} module
+ * @returns {Promise<T>}
+ */
+export function withWords(module) {
+  const speaking = lang;
+  rest ??= CATALOGS[lang][1]().then(
+    (part) => {
+      if (lang === speaking) catalog = { ...catalog, ...part.default };
+    },
+    (err) => {
+      rest = null;
+      throw err;
+    },
+  );
+  return Promise.all([module, rest]).then(([m]) => m);
 }
 
 /** The language the widget speaks. */

@@ -5,7 +5,8 @@
 // is read here, synchronously, before anything waits. The widget itself is
 // ES modules under the service's /static/widget/ (content-hashed names; the
 // build writes the entry's name in place of WIDGET_APP), imported from here, beside the
-// catalog of the language the widget speaks (WIDGET_CATALOGS: each language's built file).
+// first-draw words of the language the widget speaks (WIDGET_CATALOGS: each language's built
+// catalogs/<code>.first.json; the rest comes with the first on-demand module, i18n.js).
 import { chooseLanguage } from './language.js';
 
 const tag = document.currentScript ?? document.querySelector('script[data-trial][src]');

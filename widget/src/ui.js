@@ -5,7 +5,7 @@
 import { canFocus, h, modalDialog, uid, useDocument } from './dom.js';
 import { PAINT, colorLabel } from './highlights.js';
 import { bodyPreview, firstWords } from './note-body.js';
-import { day, direction, language, number, t } from './i18n.js';
+import { day, direction, language, number, t, withWords } from './i18n.js';
 import { CSS } from './styles.js';
 
 export const HOST_TAG = 'trial-notes-widget';
@@ -201,7 +201,7 @@ export function createUI(doc, actions) {
   /** @type {Promise<Dialogs> | null} */
   let loading = null;
   const loadDialogs = () =>
-    (loading ??= import('./dialogs.js').then(
+    (loading ??= withWords(import('./dialogs.js')).then(
       ({ noteEditor, noteView, shareDialog, noteChooser, DIALOG_CSS }) => {
         const rules = new view.CSSStyleSheet();
         rules.replaceSync(DIALOG_CSS);

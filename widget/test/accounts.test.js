@@ -4,9 +4,9 @@ import { describe, test } from 'node:test';
 
 import { fetchGrant, grantSubject, vouchedTokens } from '../src/accounts.js';
 import { createTokenStore } from '../src/token-store.js';
-import { t, useLanguage } from '../src/i18n.js';
+import { t, useLanguage, withWords } from '../src/i18n.js';
 
-await useLanguage('en'); // the words the tests read are the English catalog's
+await useLanguage('en').then(() => withWords(Promise.resolve())); // the whole English catalog, as this on-demand module gets it
 
 const b64url = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
 const jwt = (claims) => `${b64url({ alg: 'ES256' })}.${b64url(claims)}.c2ln`;

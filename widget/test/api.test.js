@@ -6,7 +6,7 @@ import { repliesApi } from '../src/replies.js';
 import { shareActions } from '../src/shares-panel.js';
 import { useLanguage } from '../src/i18n.js';
 
-await useLanguage('en'); // the words the tests read are the English catalog's
+await useLanguage('en'); // the first-draw words only: this module is in the first load
 
 const linksOf = (api) => shareActions({ api, trial: 'NCT07085104', apiBase: 'https://notes.example', hasNotebook: () => true, announce: () => {} });
 

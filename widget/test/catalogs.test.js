@@ -2,16 +2,20 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { direction, language, number, t, useLanguage } from '../src/i18n.js';
+import { buildWidget } from '../build.mjs';
+import { direction, language, number, t, useLanguage, withWords } from '../src/i18n.js';
 import { LANGUAGES, chooseLanguage } from '../src/language.js';
 
-// Every word the widget shows comes from catalogs/<code>.json: a key missing from a catalog, a
-// placeholder a translation drops or invents, a plural category a language lacks, or an English
-// sentence left in the source fails here.
+// Every word the widget shows comes from the catalogs: catalogs/<code>.first.json (the words the
+// first draw needs) and catalogs/<code>.json (the rest), checked here as one. A key missing from a
+// catalog, a placeholder a translation drops or invents, a plural category a language lacks, an
+// English sentence left in the source, or a first-load module's word outside the first part fails here.
 const SRC = new URL('../src/', import.meta.url);
 const read = (name) => readFileSync(new URL(name, SRC), 'utf8');
-const catalog = (code) => JSON.parse(read(`catalogs/${code}.json`));
-const CATALOGS = Object.fromEntries(LANGUAGES.map((code) => [code, catalog(code)]));
+const part = (name) => JSON.parse(read(`catalogs/${name}.json`));
+const FIRST = Object.fromEntries(LANGUAGES.map((code) => [code, part(`${code}.first`)]));
+const REST = Object.fromEntries(LANGUAGES.map((code) => [code, part(code)]));
+const CATALOGS = Object.fromEntries(LANGUAGES.map((code) => [code, { ...FIRST[code], ...REST[code] }]));
 const SOURCES = readdirSync(SRC).filter((f) => f.endsWith('.js'));
 const placeholders = (text) => new Set([...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
 const variants = (message) => (typeof message === 'string' ? [message] : Object.values(message));
@@ -20,12 +24,43 @@ const named = (message) => new Set(variants(message).flatMap((v) => [...placehol
 // Source text without comments, so that a sentence in a comment is not taken for a visible one.
 const code = (file) => read(file).replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
 
+/** The keys a source file asks for: `asked` by name, `prefixes` of keys built from a value. */
+function keysOf(files) {
+  const asked = new Set();
+  const prefixes = new Set();
+  for (const file of files) {
+    const text = code(file);
+    for (const m of text.matchAll(/\bt\(\s*'([\w.]+)'/g)) asked.add(m[1]);
+    for (const m of text.matchAll(/\bt\(\s*`([\w.]*)\$\{/g)) prefixes.add(m[1]);
+    // Keys kept in tables (the palette, share states) are named as 'area.word' literals.
+    for (const m of text.matchAll(/'((?:color|state)\.\w+)'/g)) asked.add(m[1]);
+  }
+  return { asked, prefixes };
+}
+
 describe('catalogs', () => {
-  test('one catalog per language, each with the keys of the English one', () => {
-    assert.deepEqual(readdirSync(new URL('catalogs/', SRC)).sort(), LANGUAGES.map((c) => `${c}.json`).sort());
+  test('two parts per language, together with the keys of the English catalog, no key in both', () => {
+    const files = LANGUAGES.flatMap((c) => [`${c}.first.json`, `${c}.json`]).sort();
+    assert.deepEqual(readdirSync(new URL('catalogs/', SRC)).sort(), files);
     const keys = Object.keys(CATALOGS.en).sort();
     assert.ok(keys.length > 200, `${keys.length} keys`);
-    for (const code of LANGUAGES) assert.deepEqual(Object.keys(CATALOGS[code]).sort(), keys, code);
+    for (const code of LANGUAGES) {
+      assert.deepEqual(Object.keys(CATALOGS[code]).sort(), keys, code);
+      assert.deepEqual(Object.keys(FIRST[code]).sort(), Object.keys(FIRST.en).sort(), `${code}: the first part's keys`);
+      for (const key of Object.keys(FIRST[code])) assert.ok(!(key in REST[code]), `${code} ${key}: in one part only`);
+    }
+  });
+
+  test("every word a first-load module asks for is in the first part: the first draw waits for no more", async () => {
+    const { firstLoadSources } = await buildWidget({ write: false });
+    const files = firstLoadSources.filter((p) => !p.includes('node_modules') && /(^|\/)src\/[\w-]+\.js$/.test(p)).map((p) => p.replace(/^.*src\//, ''));
+    assert.ok(files.includes('app.js') && files.includes('ui.js'), files.join(' '));
+    const { asked, prefixes } = keysOf(files);
+    for (const key of asked) assert.ok(key in FIRST.en, `t('${key}') is in the first load, not in the first-draw part`);
+    for (const prefix of prefixes) {
+      const all = Object.keys(CATALOGS.en).filter((k) => k.startsWith(prefix));
+      for (const key of all) assert.ok(key in FIRST.en, `t(\`${prefix}…\`) is in the first load, ${key} is not in the first-draw part`);
+    }
   });
 
   test('a translation keeps the placeholders of the English message, and invents none', () => {
@@ -57,15 +92,7 @@ describe('catalogs', () => {
   });
 
   test('every key the source asks for is in the catalogs', () => {
-    const asked = new Set();
-    const prefixes = new Set();
-    for (const file of SOURCES) {
-      const text = code(file);
-      for (const m of text.matchAll(/\bt\(\s*'([\w.]+)'/g)) asked.add(m[1]);
-      for (const m of text.matchAll(/\bt\(\s*`([\w.]*)\$\{/g)) prefixes.add(m[1]);
-      // Keys kept in tables (the palette, share states) are named as 'area.word' literals.
-      for (const m of text.matchAll(/'((?:color|state)\.\w+)'/g)) asked.add(m[1]);
-    }
+    const { asked, prefixes } = keysOf(SOURCES);
     assert.ok(asked.size > 200, `${asked.size} keys asked for`);
     for (const key of asked) assert.ok(key in CATALOGS.en, `t('${key}') is not in the catalogs`);
     for (const prefix of prefixes) {
@@ -90,14 +117,52 @@ describe('catalogs', () => {
   });
 });
 
+describe('loading the words', () => {
+  test('useLanguage brings the first-draw words; withWords brings the rest before its module', async () => {
+    await useLanguage('es');
+    assert.equal(t('myNotes'), 'Mis notas');
+    assert.equal(t('revoke'), 'revoke', 'the rest is not fetched with the first draw');
+    const order = [];
+    const module = withWords(Promise.resolve('dialogs').then((m) => (order.push('module'), m)));
+    assert.equal(t('revoke'), 'revoke', 'not before it arrives');
+    assert.equal(await module, 'dialogs');
+    assert.equal(t('revoke'), REST.es.revoke);
+    assert.equal(t('myNotes'), 'Mis notas', 'the first part stays');
+    assert.deepEqual(order, ['module']);
+  });
+
+  test('another language starts again from its first part', async () => {
+    await useLanguage('es');
+    await withWords(Promise.resolve());
+    await useLanguage('ar');
+    assert.equal(t('myNotes'), FIRST.ar.myNotes);
+    assert.equal(t('revoke'), 'revoke', "Spanish words don't stay");
+    await withWords(Promise.resolve());
+    assert.equal(t('revoke'), REST.ar.revoke);
+  });
+
+  test("a module that fails to load fails withWords' promise; the words still come", async () => {
+    await useLanguage('en');
+    await assert.rejects(withWords(Promise.reject(new Error('offline'))), /offline/);
+    await withWords(Promise.resolve());
+    assert.equal(t('revoke'), REST.en.revoke);
+  });
+});
+
+/** Speak `code` with its whole catalog, as an on-demand module does. */
+async function speak(code) {
+  await useLanguage(code);
+  await withWords(Promise.resolve());
+}
+
 describe('words', () => {
   test('counts by CLDR plural rules: English, Spanish, Arabic', async () => {
-    await useLanguage('en');
+    await speak('en');
     assert.deepEqual([0, 1, 2, 1204].map((n) => t('notes', { n })), ['0 notes', '1 note', '2 notes', '1,204 notes']);
-    await useLanguage('es');
+    await speak('es');
     assert.deepEqual([0, 1, 2, 1204, 1000000].map((n) => t('notes', { n })), ['0 notas', '1 nota', '2 notas', '1204 notas', '1.000.000 de notas']);
     assert.equal(t('tryAgainIn', { n: 1 }), 'Inténtalo de nuevo en 1 segundo.');
-    await useLanguage('ar');
+    await speak('ar');
     assert.equal(language(), 'ar');
     assert.equal(direction(), 'rtl');
     const ar = (n) => t('notes', { n });
@@ -109,15 +174,15 @@ describe('words', () => {
     assert.equal(ar(100), `${number(100)} ملاحظة`); // other
     assert.equal(t('days', { n: 7 }), `${number(7)} أيام`);
     assert.equal(t('days', { n: 30 }), `${number(30)} يومًا`);
-    await useLanguage('en');
+    await speak('en');
     assert.equal(direction(), 'ltr');
   });
 
   test('placeholders are filled by name; numbers are written the language’s way', async () => {
-    await useLanguage('es');
+    await speak('es');
     assert.equal(t('viewsOf', { views: 1204, n: 5000 }), '1204 de 5000 visitas');
     assert.equal(t('removeNamed', { name: 'Firefox en Linux' }), 'Quitar Firefox en Linux');
-    await useLanguage('en');
+    await speak('en');
     assert.equal(t('viewsOf', { views: 1204, n: 5000 }), '1,204 of 5,000 views');
     assert.equal(t('goToNamed', { words: '{n} stays as typed' }), 'Go to highlight: {n} stays as typed');
   });

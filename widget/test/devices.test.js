@@ -9,9 +9,9 @@ import { showCode, timeLeft } from '../src/devices.js';
 import { qrModules, qrSvg } from '../src/qr.js';
 import { groupKey, keyFile } from '../src/recovery.js';
 import { createTokenStore } from '../src/token-store.js';
-import { t, useLanguage } from '../src/i18n.js';
+import { t, useLanguage, withWords } from '../src/i18n.js';
 
-await useLanguage('en'); // the words the tests read are the English catalog's
+await useLanguage('en').then(() => withWords(Promise.resolve())); // the whole English catalog, as this on-demand module gets it
 
 const ANDROID_CHROME =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';

@@ -8,7 +8,7 @@ import { MAX_BODY_CHARS, charCount, firstWords, htmlToText, textToHtml } from '.
 import { renderBody } from '../src/note-render.js';
 import { useLanguage } from '../src/i18n.js';
 
-await useLanguage('en'); // the words the tests read are the English catalog's
+await useLanguage('en'); // the first-draw words only: this module is in the first load
 
 const { document } = new JSDOM('<!doctype html><body></body>').window;
 

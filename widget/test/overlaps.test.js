@@ -3,9 +3,9 @@ import { describe, test } from 'node:test';
 
 import { PAINT, PALETTE } from '../src/highlights.js';
 import { INK, overlapsOf } from '../src/overlaps.js';
-import { useLanguage } from '../src/i18n.js';
+import { useLanguage, withWords } from '../src/i18n.js';
 
-await useLanguage('en'); // the words the tests read are the English catalog's
+await useLanguage('en').then(() => withWords(Promise.resolve())); // the whole English catalog, as this on-demand module gets it
 
 const span = (id, color, start, end) => ({ id, color, start, end });
 

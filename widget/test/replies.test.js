@@ -7,9 +7,9 @@ import { JSDOM } from 'jsdom';
 
 import { useDocument } from '../src/dom.js';
 import { createReplies } from '../src/replies.js';
-import { useLanguage } from '../src/i18n.js';
+import { useLanguage, withWords } from '../src/i18n.js';
 
-await useLanguage('en'); // the words the tests read are the English catalog's
+await useLanguage('en').then(() => withWords(Promise.resolve())); // the whole English catalog, as this on-demand module gets it
 
 const { window } = new JSDOM('<!doctype html><body></body>');
 const { document } = window;

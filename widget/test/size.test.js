@@ -17,11 +17,29 @@ test('npm run build is this build', () => {
   assert.equal(pkg.scripts.build, 'node build.mjs');
 });
 
-// 15,288 B before the catalogs (issue 19) and the selection observer moved out, 14,753 B once the
-// dialogs' body rendering did (note-render.js); issue 18 asks for 12 KB.
-test('the first load (the loader and the modules it imports) is at most 14,760 B gzipped', () => {
-  const size = gzipped(built.firstLoad);
-  assert.ok(size <= 14760, `the first load is ${size} bytes gzipped`);
+// The first draw waits for the loader, the modules it imports and the language's first-draw words:
+// all of them count, with the largest language's part (Arabic). 14,753 B without any catalog before
+// the catalogs were split (which left 6.1 KB of Arabic words uncounted); issue 18 asks for 12 KB.
+// Counted so, the first load is 16,644 B: over the 15 KiB budget by 1,284 B, chiefly the Arabic
+// sentences app.js and api.js show after an action or an error (1,729 B of words). Until they move
+// out of the first load, the budget is a to-do and the measured figure a ceiling that may not grow.
+const BUDGET = 15360; // 15 KiB
+const CEILING = 16650;
+const firstLoadSize = () => {
+  const parts = Object.values(built.catalogParts);
+  assert.equal(parts.length, 3, 'a first-draw part per language');
+  const words = Math.max(...parts.map((p) => gzipped([p.first])));
+  return { size: gzipped(built.firstLoad) + words, words };
+};
+
+test(`the first load (loader, modules, the largest first-draw catalog) is at most ${CEILING} B gzipped`, () => {
+  const { size, words } = firstLoadSize();
+  assert.ok(size <= CEILING, `the first load is ${size} bytes gzipped (${words} of them words)`);
+});
+
+test(`the first load is within the ${BUDGET} B budget`, { todo: 'over by 1,284 B: see above' }, () => {
+  const { size, words } = firstLoadSize();
+  assert.ok(size <= BUDGET, `the first load is ${size} bytes gzipped (${words} of them words)`);
 });
 
 test("the words are not in the first load: each language's catalog is a module of its own", () => {
@@ -32,9 +50,14 @@ test("the words are not in the first load: each language's catalog is a module o
   for (const words of ['My notes', 'Mis notas', 'ملاحظاتي', 'Add a note to this paragraph']) {
     assert.ok(!firstLoad.includes(words), `"${words}" is not in the first load`);
   }
-  // The loader names each catalog's hashed file, to fetch the chosen one beside the app.
+  // The loader names each first-draw part's hashed file, to fetch the chosen one beside the app; the
+  // rest is i18n.js's to fetch (withWords).
   const loader = Buffer.from(contents(built.firstLoad[0])).toString('utf8');
-  for (const p of built.onDemand.filter((p) => /\/(en|es|ar)-\w+\.js$/.test(p))) assert.ok(loader.includes(basename(p)));
+  for (const { first, rest } of Object.values(built.catalogParts)) {
+    assert.ok(built.onDemand.includes(first) && built.onDemand.includes(rest), 'both parts load on demand');
+    assert.ok(loader.includes(basename(first)), `the loader fetches ${basename(first)}`);
+    assert.ok(!loader.includes(basename(rest)), `the loader leaves ${basename(rest)}`);
+  }
 });
 
 test('the dialogs are not in the first load: they are imported when one first opens', () => {
