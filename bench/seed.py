@@ -27,7 +27,7 @@ from notes_service.extensions import db
 from notes_service.notes import service
 from notes_service.notes.anchoring import quote_for_range, quote_to_selectors
 from notes_service.notes.models import KeySlot, Note, Notebook
-from notes_service.notes.sanitize import sanitize_body
+from notes_service.notes.sanitize import BODY_RULES, sanitize_body
 from notes_service.notes.schemas import ANCHORED, NotePayload
 from notes_service.paging import MAX_LIMIT, PageRequest
 from notes_service.shares.models import Share, share_notes
@@ -67,7 +67,9 @@ def quote_pool(app: Flask, count: int, rng: random.Random) -> list[NotePayload]:
             end -= 1
         selectors = quote_to_selectors(quote_for_range(text, start, end))
         body = sanitize_body(rng.choice(BODIES))
-        pool.append(NotePayload(selector=selectors, body=body, color=rng.choice(COLORS), anchor=ANCHORED))
+        pool.append(
+            NotePayload(selector=selectors, body=body, color=rng.choice(COLORS), anchor=ANCHORED, body_rules=BODY_RULES)
+        )
     return pool
 
 

@@ -119,13 +119,20 @@ def sanitize_body(text: str) -> str:
     return _cleaner().clean(text)
 
 
-def body_as_shown(stored: str) -> str:
-    """A stored body as it is shown: one with a list item is sanitized again (a no-op for any other).
+# The sanitizer's rules, as a number a sealed note carries (NotePayload.body_rules): 2 keeps list
+# items inside lists. The bodies are sealed under keys the server does not keep, so an older body
+# cannot be cleaned again by a migration: it is cleaned when read, until it is sealed again.
+BODY_RULES = 2
+
+
+def body_as_shown(stored: str, rules: int = 1) -> str:
+    """A stored body as it is shown: one cleaned by older rules and holding a list item is sanitized again.
 
     Bodies stored before list items were kept inside lists may hold a bare ``<li>``; sanitizing
-    is idempotent, so this changes nothing else, and it costs a parse only for a body with a list.
+    is idempotent, so this changes nothing else. A body sealed under today's rules is shown as
+    stored: no parse on the read path.
     """
-    return sanitize_body(stored) if "<li" in stored else stored
+    return sanitize_body(stored) if rules < BODY_RULES and "<li" in stored else stored
 
 
 def plain_text(text: str) -> str:

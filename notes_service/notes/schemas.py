@@ -212,6 +212,9 @@ class NotePayload(BaseModel):
     anchor: AnchorState
     # Only with anchor "changed": the old wording lives here, inside the ciphertext, and nowhere else.
     change: NoteChange | None = None
+    # The sanitizer's rules `body` was cleaned by (sanitize.BODY_RULES); 1 for a note sealed before
+    # the number was written, whose body is cleaned again when read if it holds a list item.
+    body_rules: int = 1
 
     def plaintext(self) -> bytes:
         """The compact JSON that is sealed (without `change` when there is none, as before it existed)."""

@@ -35,7 +35,7 @@ from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to
 from .auth import check_token, owned_or_404, token_digest, touch_device
 from .models import KeySlot, Note, Notebook
 from .reanchor import accepted, reanchored
-from .sanitize import body_as_shown, sanitize_body
+from .sanitize import BODY_RULES, body_as_shown, sanitize_body
 from .schemas import ANCHORED, MAX_BODY_CHARS, NoteChange, NoteInput, NotePatch, NotePayload
 
 # 2: the payload is sealed under the note's own key (HKDF of the notebook's DEK, see
@@ -71,7 +71,7 @@ class NoteView:
             created_at=note.created_at,
             updated_at=note.updated_at,
             selectors=payload.selector,
-            body=body_as_shown(payload.body),
+            body=body_as_shown(payload.body, payload.body_rules),
             color=payload.color,
             anchor=payload.anchor,
             change=payload.change,
@@ -85,6 +85,7 @@ class NoteView:
             "color": self.color,
             "anchor": self.anchor,
             "change": self.change,
+            "body_rules": BODY_RULES,  # the body as shown is today's: cleaned again when read if it was not
         }
         return NotePayload(**{**current, **changes})
 
@@ -603,7 +604,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
         created_at=now,
         updated_at=now,
     )
-    payload = NotePayload(selector=selectors, body=body, color=data.color, anchor=ANCHORED)
+    payload = NotePayload(selector=selectors, body=body, color=data.color, anchor=ANCHORED, body_rules=BODY_RULES)
     dek = data_key(notebook)
     note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
     db.session.add(note)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notes_service.notes.sanitize import ALLOWED_TAGS, LINK_REL, MAX_TAGS, body_as_shown, sanitize_body
+from notes_service.notes.sanitize import ALLOWED_TAGS, BODY_RULES, LINK_REL, MAX_TAGS, body_as_shown, sanitize_body
 from notes_service.notes.schemas import NotePayload
 from notes_service.notes.service import NoteView
 
@@ -383,3 +383,11 @@ def test_a_body_stored_with_a_bare_list_item_is_shown_inside_a_list():
     assert view.body == "<p>before</p><ul><li>bare</li></ul>"
     for body in ("<p>no list</p>", "<ol><li>a</li></ol>", "I <3 lists"):
         assert body_as_shown(body) == body
+    # Sealed under today's rules (a new note, or one sealed again), a body is shown as stored: the
+    # read path parses nothing (a bare <li> here could only come from the old rules, so it stays).
+    assert body_as_shown(stored, BODY_RULES) == stored
+    again = NoteView.of(
+        SimpleNamespace(id="n", trial_id="NCT07085104", created_at=None, updated_at=None),
+        view.payload(color="blue"),
+    )
+    assert again.body == "<p>before</p><ul><li>bare</li></ul>" and view.payload().body_rules == BODY_RULES

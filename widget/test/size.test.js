@@ -22,8 +22,8 @@ test('npm run build is this build', () => {
 // the catalogs were split (which left 6.1 KB of Arabic words uncounted); issue 18 asks for 12 KB.
 // Counted so, the first load is 16,644 B: over the 15 KiB budget by 1,284 B, chiefly the Arabic
 // sentences app.js and api.js show after an action or an error (1,729 B of words). Until they move
-// out of the first load, the budget is a to-do and the measured figure a ceiling that may not grow.
-const BUDGET = 15360; // 15 KiB
+// out of the first load, the measured figure is a ceiling that may not grow; the 15 KiB budget is
+// `make bench`'s target for `widget_gzip_bytes` (bench/run.py), reported met or missed there.
 const CEILING = 16650;
 const firstLoadSize = () => {
   const parts = Object.values(built.catalogParts);
@@ -37,10 +37,6 @@ test(`the first load (loader, modules, the largest first-draw catalog) is at mos
   assert.ok(size <= CEILING, `the first load is ${size} bytes gzipped (${words} of them words)`);
 });
 
-test(`the first load is within the ${BUDGET} B budget`, { todo: 'over by 1,284 B: see above' }, () => {
-  const { size, words } = firstLoadSize();
-  assert.ok(size <= BUDGET, `the first load is ${size} bytes gzipped (${words} of them words)`);
-});
 
 test("the words are not in the first load: each language's catalog is a module of its own", () => {
   const firstLoad = built.firstLoad.map((p) => Buffer.from(contents(p)).toString('utf8')).join('\n');
