@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from playwright.sync_api import Page
+
+CATALOGS = Path(__file__).resolve().parents[2] / "widget" / "src" / "catalogs"
+
+
+def widget_catalog(lang: str) -> dict[str, Any]:
+    """The widget's words in `lang`: its first-draw part and the rest, as one catalog."""
+    parts = (CATALOGS / f"{lang}.first.json", CATALOGS / f"{lang}.json")
+    return {key: message for part in parts for key, message in json.loads(part.read_text("utf-8")).items()}
+
 
 SELECT_TEXT = """
 (phrase) => {

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from browser.conftest import serve
-from browser.page_tools import select_text, wait_for_highlights
+from browser.page_tools import select_text, wait_for_highlights, widget_catalog
 from browser.test_embedding import HOST_PAGE, trial_article
 from browser.test_overlaps import click_on_text
 from browser.test_widget_replies import PASSCODE, reply_through_the_api, violations
@@ -22,7 +22,6 @@ from playwright.sync_api import Locator, Page, expect
 from support import CIRRHOSIS, MOVED, SEED, new_owner
 
 SHOTS = Path("/tmp/fw-shots")
-CATALOGS = Path(__file__).resolve().parents[2] / "widget" / "src" / "catalogs"
 
 # Everything drawn inside the widget's shadow root that is cut off or sticks out: an element wider
 # than its box that hides the rest, or one past the viewport's or its dialog's sides.
@@ -56,8 +55,7 @@ SHADOW_TEXT = "() => document.querySelector('trial-notes-widget').shadowRoot.tex
 
 def english_words(lang: str) -> list[str]:
     """The English catalog's sentences (their longest run between placeholders) the language says otherwise."""
-    english = json.loads((CATALOGS / "en.json").read_text("utf-8"))
-    other = json.loads((CATALOGS / f"{lang}.json").read_text("utf-8"))
+    english, other = widget_catalog("en"), widget_catalog(lang)
     found = []
     for key, message in english.items():
         for category, text in message.items() if isinstance(message, dict) else [("", message)]:

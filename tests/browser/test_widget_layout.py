@@ -4,15 +4,12 @@ every note again, and a note's link opens its trial page at the passage."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from browser.page_tools import select_text, wait_for_highlights
+from browser.page_tools import select_text, wait_for_highlights, widget_catalog
 from browser.test_widget_languages import OVERFLOWS, SHADOW_TEXT, english_words
 from playwright.sync_api import Page, expect
 from support import CIRRHOSIS, SEED, http_owner
 
-AR = json.loads((Path(__file__).resolve().parents[2] / "widget" / "src" / "catalogs" / "ar.json").read_text("utf-8"))
+AR = widget_catalog("ar")
 
 OTHER = "NCT04360941"
 OTHER_QUOTE = "Palbociclib"
