@@ -300,3 +300,19 @@ def as_before_key_slots(app, owner: Owner) -> None:
         db.session.execute(update(share_notes).where(share_notes.c.share_id.in_(shares)).values(wrapped_key=None))
         db.session.commit()
         db.session.remove()
+
+
+def walk_pages(client: FlaskClient, owner: Owner, path: str, key: str, **params: object) -> list[list[dict]]:
+    """Every page of a JSON list (`key` holds a page's items), following `next`, as `owner`."""
+    pages: list[list[dict]] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = client.get(path, headers=owner.headers, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        assert response.mimetype == "application/json"
+        body = response.get_json()
+        pages.append(body[key])
+        cursor = body["next"]
+        if cursor is None:
+            return pages

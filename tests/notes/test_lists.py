@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import CIRRHOSIS, SEED
+from support import CIRRHOSIS, SEED, walk_pages
 
 from notes_service.notes.presenters import present_note, present_notes_page
 from notes_service.notes.service import NoteSlice, NoteView
@@ -31,23 +31,9 @@ def add_utf8_note(client, owner, body: str) -> dict:
     return response.get_json()
 
 
-def walk(client, owner, path: str, key: str, **params: object) -> list[list[dict]]:
-    """Every page of a list, following `next`."""
-    pages, cursor = [], None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        response = client.get(path, headers=owner.headers, query_string=query)
-        assert response.status_code == 200, response.get_json()
-        body = response.get_json()
-        pages.append(body[key])
-        cursor = body["next"]
-        if cursor is None:
-            return pages
-
-
 def test_notes_come_in_pages_that_together_hold_every_note_once(client, owner):
     made = [owner.add_note(body=f"note {i}")["id"] for i in range(7)]
-    pages = walk(client, owner, f"/api/v1/trials/{SEED}/notes", "notes", limit=3)
+    pages = walk_pages(client, owner, f"/api/v1/trials/{SEED}/notes", "notes", limit=3)
     assert [len(page) for page in pages] == [3, 3, 1]
     assert [note["id"] for page in pages for note in page] == made  # oldest first, none twice
 

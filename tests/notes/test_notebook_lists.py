@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from support import CIRRHOSIS, SEED, new_owner
+from support import CIRRHOSIS, SEED, new_owner, walk_pages
 
 OTHER = "NCT04360941"
 OTHER_QUOTE = "Palbociclib"
 TRIALS = "/api/v1/notebooks/me/trials"
 ALL = "/api/v1/notebooks/me/notes"
-
-
-def walk(client, owner, path: str, key: str, **params: object) -> list[list[dict]]:
-    """Every page of a list, following `next`."""
-    pages, cursor = [], None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        response = client.get(path, headers=owner.headers, query_string=query)
-        assert response.status_code == 200, response.get_json()
-        assert response.mimetype == "application/json"
-        body = response.get_json()
-        pages.append(body[key])
-        cursor = body["next"]
-        if cursor is None:
-            return pages
 
 
 def title_of(client, nct: str) -> str:
@@ -33,7 +18,7 @@ def title_of(client, nct: str) -> str:
 def test_my_trials_give_title_count_and_last_edit_the_last_edited_first(client, owner):
     seed_notes = [owner.add_note(body=f"seed {i}") for i in range(3)]
     other = owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="other")
-    [trials] = walk(client, owner, TRIALS, "trials")
+    [trials] = walk_pages(client, owner, TRIALS, "trials")
     assert [(t["id"], t["note_count"]) for t in trials] == [(OTHER, 1), (SEED, 3)]
     assert trials[0]["title"] == title_of(client, OTHER) and trials[1]["title"] == title_of(client, SEED)
     assert trials[0]["last_edited"] == other["updated_at"]
@@ -41,7 +26,7 @@ def test_my_trials_give_title_count_and_last_edit_the_last_edited_first(client, 
     # Editing a note on the seed trial makes it the last edited.
     edited = client.patch(f"/api/v1/notes/{seed_notes[0]['id']}", headers=owner.headers, json={"body": "again"})
     assert edited.status_code == 200
-    [trials] = walk(client, owner, TRIALS, "trials")
+    [trials] = walk_pages(client, owner, TRIALS, "trials")
     assert [t["id"] for t in trials] == [SEED, OTHER]
     assert trials[0]["last_edited"] == edited.get_json()["updated_at"]
 
@@ -49,22 +34,22 @@ def test_my_trials_give_title_count_and_last_edit_the_last_edited_first(client, 
 def test_my_trials_come_in_pages_each_trial_once(client, owner):
     owner.add_note(body="seed")
     owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="other")
-    pages = walk(client, owner, TRIALS, "trials", limit=1)
+    pages = walk_pages(client, owner, TRIALS, "trials", limit=1)
     assert [[t["id"] for t in page] for page in pages] == [[OTHER], [SEED]]
 
 
 def test_a_trial_whose_notes_are_all_deleted_leaves_the_list(client, owner):
     note = owner.add_note(body="seed")
     assert client.delete(f"/api/v1/notes/{note['id']}", headers=owner.headers).status_code == 204
-    assert walk(client, owner, TRIALS, "trials") == [[]]
-    assert walk(client, owner, ALL, "notes") == [[]]
+    assert walk_pages(client, owner, TRIALS, "trials") == [[]]
+    assert walk_pages(client, owner, ALL, "notes") == [[]]
 
 
 def test_every_note_of_mine_by_trial_then_age_in_pages(client, owner):
     first = owner.add_note(body="seed one")
     other = owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="other")
     second = owner.add_note(body="seed two")
-    pages = walk(client, owner, ALL, "notes", limit=2)
+    pages = walk_pages(client, owner, ALL, "notes", limit=2)
     assert [len(page) for page in pages] == [2, 1]
     notes = [n for page in pages for n in page]
     # By NCT number (NCT04360941 before NCT07085104), then oldest first.
@@ -77,13 +62,13 @@ def test_another_notebooks_notes_and_trials_never_show(client, owner):
     mine = owner.add_note(body="mine")
     theirs = new_owner(client)
     theirs.add_note(trial=OTHER, exact=OTHER_QUOTE, body="theirs")
-    [trials] = walk(client, owner, TRIALS, "trials")
+    [trials] = walk_pages(client, owner, TRIALS, "trials")
     assert [t["id"] for t in trials] == [SEED]
-    [notes] = walk(client, owner, ALL, "notes")
+    [notes] = walk_pages(client, owner, ALL, "notes")
     assert [n["id"] for n in notes] == [mine["id"]]
-    [their_trials] = walk(client, theirs, TRIALS, "trials")
+    [their_trials] = walk_pages(client, theirs, TRIALS, "trials")
     assert [t["id"] for t in their_trials] == [OTHER]
-    assert walk(client, new_owner(client), TRIALS, "trials") == [[]]
+    assert walk_pages(client, new_owner(client), TRIALS, "trials") == [[]]
 
 
 @pytest.mark.parametrize("path", [TRIALS, ALL])
