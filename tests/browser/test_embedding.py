@@ -139,6 +139,7 @@ def test_offline_before_the_dialogs_loaded_is_said_in_plain_words(make_app, page
     # The dialogs load the first time one opens: a reader offline by then is told so at once.
     live = serve(make_app())
     page.goto(f"{live.url}/trials/{SEED}")
+    page.wait_for_load_state("networkidle")  # the widget's start-up modules and words are here
     select_text(page, CIRRHOSIS)
     live.stop()
     page.get_by_role("button", name="Add note").click()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from browser.conftest import serve
-from browser.page_tools import wait_for_highlights
+from browser.page_tools import select_text, wait_for_highlights
 from browser.test_journey import add_note
 from playwright.sync_api import expect
 from support import CIRRHOSIS
@@ -33,17 +35,38 @@ def load_host_site():
     return module
 
 
-@pytest.fixture
-def vouching(make_app, tmp_path):
+class HeldGrants:
+    """The host's WSGI app with its grant URL held until `released` is set: a sign-in under way."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.released = threading.Event()
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"] == "/grant":
+            self.released.wait(timeout=20)
+        return self.app(environ, start_response)
+
+
+@contextmanager
+def vouched(make_app, tmp_path, wrap=lambda site: site):
     """The demo host on localhost and the service on 127.0.0.1 trusting its grants: (host URL, service)."""
     host_app, service_app = Later(), Later()
     host, service = serve(host_app, host="localhost"), serve(service_app)
     site, publishers = load_host_site().create_host_app(service.url, tmp_path / "host", issuer=host.url)
-    host_app.app = site
+    host_app.app = wrap(site)
     service_app.app = service.app = make_app(NOTES_PUBLISHERS_FILE=str(publishers), NOTES_ALLOWED_ORIGINS=host.url)
-    yield host.url, service
-    host.stop()
-    service.stop()
+    try:
+        yield host.url, service
+    finally:
+        host.stop()
+        service.stop()
+
+
+@pytest.fixture
+def vouching(make_app, tmp_path):
+    with vouched(make_app, tmp_path) as both:
+        yield both
 
 
 def sign_in(page, host: str, user: str = "alice") -> None:
@@ -143,3 +166,24 @@ def test_keeping_them_apart_loses_nothing(vouching, page):
     page.get_by_role("button", name="Sign out").click()
     assert wait_for_highlights(page, 1) == [SCLEROSIS], "signed out, the browser's own notes show again"
     assert stored(page, service)["own"] == own
+
+
+def test_a_note_saved_while_signing_in_goes_into_the_account(make_app, tmp_path, page):
+    # Save pressed while the host's grant is still on its way: the note waits for the sign-in,
+    # and lands in the account's notebook, not in a notebook of the browser's own made meanwhile.
+    held: list[HeldGrants] = []
+    with vouched(make_app, tmp_path, wrap=lambda site: held.append(HeldGrants(site)) or held[0]) as (host, service):
+        sign_in(page, host)
+        select_text(page, CIRRHOSIS)
+        page.get_by_role("button", name="Add note").click()
+        page.get_by_role("textbox", name="Note").fill("saved while signing in")
+        page.get_by_role("button", name="Save").click()
+        held[0].released.set()
+        expect(page.get_by_role("dialog", name="New note")).to_be_hidden()
+        assert wait_for_highlights(page, 1) == [CIRRHOSIS]
+        kept = stored(page, service)
+        assert kept["own"] is None, "no notebook of the browser's own was made for it"
+        answer = service.app.test_client().get(
+            "/api/v1/trials/NCT07085104/notes", headers={"Authorization": f"Bearer {kept['account']}"}
+        )
+        assert [note["target"]["selector"][0]["exact"] for note in answer.get_json()["notes"]] == [CIRRHOSIS]

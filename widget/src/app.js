@@ -74,6 +74,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // This browser's own notebook; a host site's account notebook replaces it while signed in (accounts.js).
   const own = createTokenStore(view, apiBase);
   let tokens = own;
+  /** Settles once a vouching host's sign-in has chosen the notebook (at once on other pages). */
+  let signedIn = Promise.resolve();
   const api = createApi(apiBase, () => tokens.read());
   const highlighter = createHighlighter(doc);
   listeners.onDestroy(highlighter.destroy);
@@ -233,6 +235,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   /** Make a notebook unless there is a usable token; true when one was made. */
   async function ensureNotebook() {
+    await signedIn; // a note saved while a host's sign-in is under way goes to the account's notebook
     if (tokens.usable()) return false;
     const { token } = await api.createNotebook();
     tokens.store(token);
@@ -460,7 +463,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   if (grantUrl) {
     const account = createTokenStore(view, apiBase, 'account');
     const use = (/** @type {typeof own} */ t) => (tokens = t);
-    withWords(import('./accounts.js'))
+    signedIn = withWords(import('./accounts.js'))
       .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account, t }, { ui, use, load, showError }))
       .catch(showError);
   } else load();
