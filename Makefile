@@ -91,7 +91,10 @@ test-tools: system-tools
 # workers (a file's tests stay on one worker, so a file's server fixtures start once). The
 # PostgreSQL pass's output follows the SQLite pass's; `make test` fails if either does.
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+# Plugins no test here uses are left unloaded: schemathesis's pytest plugin alone takes 3 s to
+# import in every worker (tests/test_fuzz_api.py imports schemathesis itself); pytest-benchmark
+# is bench/micro's.
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:schemathesis -p no:anyio -p no:benchmark
 test: install-test test-tools lint widget-test
 	@if [ -z "$$NOTES_TEST_DATABASE_URL" ]; then \
 		echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \

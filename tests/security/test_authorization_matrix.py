@@ -1,6 +1,7 @@
 """Every /api/v1 and /s/ route times every kind of caller, from one table.
 
-Each cell builds a fresh little world on a shared app: an owner with a private note and
+Each cell that may change state builds a fresh little world on a shared app (the GET cells
+share one): an owner with a private note and
 a shared note (one share, passcode known to the share holders), another live notebook,
 and a deleted one. The request always aims at the *owner's* resources (ids and link as if
 leaked); what differs is who asks. For each cell the test checks the status from TABLE,
@@ -284,9 +285,16 @@ def test_every_route_has_a_row(matrix_app):
     print(f"authorization matrix: {len(TABLE)} routes x {len(CALLERS)} callers = {len(CELLS)} cells")
 
 
+@pytest.fixture(scope="module")
+def read_world(matrix_app) -> World:
+    """One world for every GET cell: a GET changes nothing a cell looks at (each cell's check that
+    the owner's data is intact would see it if one did), and a world costs a score of requests."""
+    return build_world(matrix_app)
+
+
 @pytest.mark.parametrize(("route", "caller", "expected"), CELLS, ids=[f"{m} {r} as {c}" for (m, r), c, _ in CELLS])
-def test_cell(matrix_app, route, caller, expected):
-    world = build_world(matrix_app)
+def test_cell(matrix_app, read_world, route, caller, expected):
+    world = read_world if route[0] == "GET" else build_world(matrix_app)
     method, path, kwargs = request_for(world, route, caller)
     # No cookie jar: the client sends exactly the headers the caller has (a jar would drop our Cookie header).
     response = matrix_app.test_client(use_cookies=False).open(path, method=method, **kwargs)
