@@ -64,6 +64,14 @@ def test_the_trial_text_stays_as_registered_and_says_so(client):
     assert "original language" not in page(client, f"/trials/{SEED}?lang=en")
 
 
+def test_the_index_keeps_each_trials_english_left_to_right_in_an_arabic_page(client):
+    # Isolated inline, so a title's closing full stop stays at its end, on the card's own side.
+    html = page(client, "/?lang=ar")
+    assert f'<a href="/trials/{SEED}" lang="en" dir="ltr">' in html
+    assert '<p class="conditions"><span lang="en" dir="ltr">' in html
+    assert '<span class="badge" lang="en" dir="ltr">' in html
+
+
 @pytest.mark.parametrize(
     ("lang", "day", "month"),
     [
