@@ -101,6 +101,14 @@ describe('catalogs', () => {
       }
     }
     assert.ok(found.some((f) => f.startsWith('ar repliesLabelNew fresh:')), found.join(' '));
+    // A count English gives its own words keeps them in every form of every language (a bare
+    // "{fresh}" would drop the agreement silently).
+    for (const [key, english] of Object.entries(CATALOGS.en)) {
+      const wanted = new Set(variants(english).flatMap(counted).map((c) => `{${c.name}:${c.key}}`));
+      for (const code of LANGUAGES) {
+        for (const text of variants(CATALOGS[code][key])) for (const ref of wanted) assert.ok(text.includes(ref), `${code} ${key}: ${ref}`);
+      }
+    }
   });
 
   test("a count's message has exactly the language's CLDR plural categories", () => {
