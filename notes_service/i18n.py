@@ -15,6 +15,7 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 
 import flask_babel
+from babel import Locale
 from babel.dates import format_skeleton
 from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, format_date, format_decimal, format_time, get_locale, refresh
@@ -35,6 +36,26 @@ def gettext(text: str, **variables: object) -> str:
 def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
     """The form of the request's language for `num` (CLDR plural rules), `%(num)s` and placeholders filled."""
     return str(flask_babel.ngettext(singular, plural, num, **variables))
+
+
+# CLDR's plural categories in CLDR's order, and whole numbers to find one of each among (Spanish's
+# "many" is a million's).
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+_PLURAL_SAMPLES = (*range(200), 1_000_000)
+
+
+def plural_samples() -> list[tuple[str, int]]:
+    """Each plural category of the request's language (CLDR) with a whole number of it: [("one", 1), ("other", 0)].
+
+    A count that only a script knows (the index's marks) cannot be given to ngettext on the server:
+    the page holds ngettext's form for each category's sample, and the script picks one by
+    Intl.PluralRules, the same CLDR rules.
+    """
+    rule = (get_locale() or Locale.parse(DEFAULT)).plural_form
+    found: dict[str, int] = {}
+    for n in _PLURAL_SAMPLES:
+        found.setdefault(rule(n), n)
+    return [(category, found[category]) for category in PLURAL_CATEGORIES if category in found]
 
 
 def _asked() -> str | None:
@@ -129,6 +150,7 @@ def _template_context() -> dict[str, object]:
         "text_direction": "rtl" if language in RIGHT_TO_LEFT else "ltr",
         "languages": LANGUAGES,
         "language_url": language_url,
+        "plural_samples": plural_samples,
     }
 
 

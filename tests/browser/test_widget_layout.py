@@ -4,9 +4,11 @@ every note again, and a note's link opens its trial page at the passage."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from browser.page_tools import select_text, wait_for_highlights, widget_catalog
 from browser.test_widget_languages import OVERFLOWS, SHADOW_TEXT, english_words
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from support import CIRRHOSIS, SEED, http_owner
 
 AR = widget_catalog("ar")
@@ -212,14 +214,53 @@ def test_the_index_marks_the_trials_holding_my_notes_without_the_token_in_any_ur
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 800})
         page.goto(f"{live.url}/")
-        expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("Your notes: 2")
-        expect(page.locator(f'.trial-card[data-nct="{OTHER}"] .my-notes')).to_have_text("Your notes: 1")
+        expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("You have 2 notes on this trial")
+        expect(page.locator(f'.trial-card[data-nct="{OTHER}"] .my-notes')).to_have_text("You have 1 note on this trial")
         expect(page.locator(".my-notes")).to_have_count(2)
         page.locator(f'.trial-card[data-nct="{SEED}"]').scroll_into_view_if_needed()
         page.screenshot(path=f"/tmp/wn-index-{width}.png")
     page.goto(f"{live.url}/?lang=es")
-    expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("Sus notas: 2")
+    expect(page.locator(f'.trial-card[data-nct="{SEED}"] .my-notes')).to_have_text("Tiene 2 notas en este estudio")
+    expect(page.locator(f'.trial-card[data-nct="{OTHER}"] .my-notes')).to_have_text("Tiene 1 nota en este estudio")
     assert not [url for url in urls if owner.token in url]
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def served_with_lang(lang: str) -> Callable[[Route], None]:
+    """A route handler serving the page as the service answers it, its <html lang="ar"> made `lang`."""
+
+    def handle(route: Route) -> None:
+        answer = route.fetch()
+        route.fulfill(response=answer, body=answer.text().replace('<html lang="ar"', f'<html lang="{lang}"', 1))
+
+    return handle
+
+
+def test_the_index_marks_agree_with_their_count_in_arabic_even_under_a_lang_intl_refuses(live, page: Page):
+    # Two, few (3-10) and many (11-99) are three forms of the noun in Arabic, two spelled out.
+    owner = http_owner(live.url)
+    for _ in range(5):
+        owner.add_note(body="few")
+    for _ in range(11):
+        owner.add_note(trial=OTHER, exact=OTHER_QUOTE, body="many")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live.url}/?lang=ar")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    digits = page.evaluate("(ns) => ns.map((n) => new Intl.NumberFormat('ar').format(n))", [5, 11])
+    seed, other = (page.locator(f'.trial-card[data-nct="{trial}"] .my-notes') for trial in (SEED, OTHER))
+    for lang in ("ar", "ar_EG"):  # "ar_EG" makes Intl throw a RangeError: the script takes "ar"
+        page.route(f"{live.url}/?lang=ar", served_with_lang(lang))
+        page.goto(f"{live.url}/?lang=ar")
+        assert page.evaluate("document.documentElement.lang") == lang
+        expect(seed).to_have_text(f"لديك {digits[0]} ملاحظات على هذه الدراسة")
+        expect(other).to_have_text(f"لديك {digits[1]} ملاحظة على هذه الدراسة")
+        page.unroute(f"{live.url}/?lang=ar")
+    for note in owner.notes()[:3]:  # two left on the seed trial
+        assert owner.call("DELETE", f"/api/v1/notes/{note['id']}")[0] == 204
+    page.goto(f"{live.url}/?lang=ar")
+    expect(seed).to_have_text("لديك ملاحظتان على هذه الدراسة")
+    seed.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/wn-index-ar-390.png")
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser.page_tools import select_text
+from browser.page_tools import select_text, widget_catalog
 from playwright.sync_api import expect
 from support import CIRRHOSIS, SEED
 
@@ -85,7 +85,7 @@ def test_a_pasted_17600_character_note_shows_the_counter_and_the_services_reason
     problem = response.json()
     alert = editor.get_by_role("alert")
     expect(alert).to_contain_text(problem["detail"])
-    expect(alert).to_contain_text(f"Note {problem['errors']['body']}.")
+    expect(alert).to_contain_text(f"Note: {problem['errors']['body']}.")
     expect(alert).not_to_contain_text("Invalid content")
     # Nothing is lost: the dialog stays open with everything the user pasted.
     expect(editor).to_be_visible()
@@ -95,6 +95,28 @@ def test_a_pasted_17600_character_note_shows_the_counter_and_the_services_reason
     shot = tmp_path / f"editor-limits-{width}.png"
     page.screenshot(path=str(shot))
     print(f"screenshot: {shot}")
+
+
+@pytest.mark.parametrize("widget_page", [390], indirect=True, ids=["390px"])
+def test_in_arabic_the_services_reason_is_a_label_form_of_the_field(widget_page):
+    # The service's words ("يجب ألا يزيد …") cannot agree with the widget's name for the field: the
+    # language's own label form says them ("الملاحظة: …"), each value isolated in the sentence.
+    ar = widget_catalog("ar")
+    page = widget_page
+    page.goto(f"{page.live_url}/trials/{SEED}?lang=ar")
+    select_text(page, CIRRHOSIS)
+    page.get_by_role("button", name=ar["addNote"]).click()
+    editor = page.get_by_role("dialog", name=ar["newNote"])
+    editor.get_by_role("textbox", name=ar["note"]).fill(note_of(17_600))
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(f"/{SEED}/notes")) as answer:
+        editor.get_by_role("button", name=ar["save"]).click()
+    said = answer.value.json()["errors"]["body"]
+    assert not said.isascii()  # the service answered in Arabic
+    field = (
+        ar["fieldSaid"].replace("{field}", f"\u2068{ar['field.body']}\u2069").replace("{said}", f"\u2068{said}\u2069")
+    )
+    expect(editor.get_by_role("alert")).to_contain_text(field)
+    page.screenshot(path="/tmp/wn-field-ar-390.png")
 
 
 def answer_with(page, status: int, problem: dict | None, headers: dict | None = None) -> None:
@@ -130,7 +152,7 @@ def test_a_problems_words_are_shown_as_text_never_as_markup(widget_page):
         {"title": "Invalid content", "status": 422, "detail": detail, "errors": {"body": "<i>must</i> be shorter"}},
     )
     alert = save_and_read_alert(page)
-    expect(alert).to_have_text(f"{detail} Note <i>must</i> be shorter.")
+    expect(alert).to_have_text(f"{detail} Note: <i>must</i> be shorter.")
     assert not page.evaluate(SHADOW_HAS_MARKUP)
     assert page.evaluate("window.__pwned === undefined")
 

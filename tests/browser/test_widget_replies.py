@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from browser.page_tools import wait_for_highlights
+from browser.page_tools import wait_for_highlights, widget_catalog
 from browser.test_hostile_notes import EXECUTABLE, FLAG_VECTORS, watch
 from playwright.sync_api import expect
 from support import CIRRHOSIS, SEED, Owner, new_owner
@@ -131,6 +131,36 @@ def test_replies_on_a_phone_fit_the_screen(live, browser):
     phone.screenshot(path=str(SHOTS / "replies-from-note-390.png"))
     phone.get_by_role("dialog", name="Replies (1)").get_by_role("button", name="Close").tap()
     expect(note.get_by_role("button", name="Replies: 1 reply")).to_be_focused()  # focus goes back
+    context.close()
+
+
+def test_in_arabic_the_new_replies_take_the_form_of_their_own_count(live, browser):
+    # "Replies: 5 replies, 1 new": "new" agrees with 1, the replies with 5 (three Arabic forms apart).
+    ar = widget_catalog("ar")
+    owner = new_owner(live.app.test_client())
+    note = owner.add_note(exact=CIRRHOSIS, body="هل يستبعدني هذا؟")
+    share = owner.share(passcode=PASSCODE)
+    for index in range(4):
+        reply_through_the_api(owner, share, note["id"], f"رد {index}", "Mom")
+    status, listed = owner.call("GET", f"/api/v1/trials/{SEED}/replies")
+    seen = [reply["id"] for reply in listed["replies"]]
+    assert status == 200 and len(seen) == 4
+    assert owner.call("POST", f"/api/v1/trials/{SEED}/replies/seen", {"reply_ids": seen})[0] in (200, 204)
+    reply_through_the_api(owner, share, note["id"], "رد جديد", "Mom")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.goto(f"{live.url}/trials/{SEED}?lang=ar")
+    phone.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    phone.reload()
+    wait_for_highlights(phone, 1)
+    phone.get_by_role("button", name=ar["myNotes"]).tap()
+    five = phone.evaluate("new Intl.NumberFormat('ar').format(5)")
+    button = phone.get_by_role("dialog", name=ar["myNotes"]).get_by_role("button", name=re.compile("^الردود"))
+    expect(button).to_have_accessible_name(f"الردود: {five} ردود، واحد جديد")
+    expect(button.locator(".new")).to_have_text("واحد جديد")
+    button.scroll_into_view_if_needed()
+    phone.screenshot(path=str(SHOTS / "replies-marker-ar-390.png"))
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
 
 

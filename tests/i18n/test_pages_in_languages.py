@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
+from babel import Locale
 from support import SEED
 
-from notes_service.i18n import COOKIE, record_date
+from notes_service.i18n import COOKIE, plural_samples, record_date
 
 
 def page(client, path: str = "/", **headers: str) -> str:
@@ -61,6 +64,14 @@ def test_the_trial_text_stays_as_registered_and_says_so(client):
     assert "original language" not in page(client, f"/trials/{SEED}?lang=en")
 
 
+def test_the_index_keeps_each_trials_english_left_to_right_in_an_arabic_page(client):
+    # Isolated inline, so a title's closing full stop stays at its end, on the card's own side.
+    html = page(client, "/?lang=ar")
+    assert f'<a href="/trials/{SEED}" lang="en" dir="ltr">' in html
+    assert '<p class="conditions"><span lang="en" dir="ltr">' in html
+    assert '<span class="badge" lang="en" dir="ltr">' in html
+
+
 @pytest.mark.parametrize(
     ("lang", "day", "month"),
     [
@@ -82,6 +93,67 @@ def test_counts_take_the_language_plural(client):
     assert "1 estudio coincide con «" in one
     arabic = page(client, f"/?q={SEED}&lang=ar")
     assert "دراسة واحدة تطابق «" in arabic
+
+
+class _MarkWords(HTMLParser):
+    """The index's #my-notes-mark template: its words per plural category."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        if tag == "template" and names.get("id") == "my-notes-mark":
+            self.forms = {name.removeprefix("data-words-"): v for name, v in attrs if name.startswith("data-words-")}
+
+
+# The count each mark says, as index-marks.js picks its words: the CLDR category of the count
+# (Intl.PluralRules in the browser, the same rules as Babel's), its `{count}` filled.
+MARKS = {
+    "ar": {
+        0: "ليست لديك ملاحظات على هذه الدراسة",
+        1: "لديك ملاحظة واحدة على هذه الدراسة",
+        2: "لديك ملاحظتان على هذه الدراسة",
+        5: "لديك 5 ملاحظات على هذه الدراسة",
+        11: "لديك 11 ملاحظة على هذه الدراسة",
+        100: "لديك 100 ملاحظة على هذه الدراسة",
+        103: "لديك 103 ملاحظات على هذه الدراسة",
+    },
+    "es": {
+        0: "Tiene 0 notas en este estudio",
+        1: "Tiene 1 nota en este estudio",
+        2: "Tiene 2 notas en este estudio",
+        5: "Tiene 5 notas en este estudio",
+        11: "Tiene 11 notas en este estudio",
+        100: "Tiene 100 notas en este estudio",
+        1_000_000: "Tiene 1000000 de notas en este estudio",
+    },
+    "en": {
+        0: "You have 0 notes on this trial",
+        1: "You have 1 note on this trial",
+        5: "You have 5 notes on this trial",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", sorted(MARKS))
+def test_the_index_gives_its_mark_in_every_plural_form_of_the_language(client, lang):
+    parser = _MarkWords()
+    parser.feed(page(client, f"/?lang={lang}"))
+    rule = Locale.parse(lang).plural_form
+    assert set(parser.forms) == {*rule.tags, "other"}  # zero, one, two, few, many and other in Arabic
+    said = {n: parser.forms[rule(n)].replace("{count}", str(n)) for n in MARKS[lang]}
+    assert said == MARKS[lang]
+
+
+def test_plural_samples_name_a_count_of_each_category_in_cldr_order(app):
+    with app.test_request_context("/?lang=ar"):
+        assert plural_samples() == [("zero", 0), ("one", 1), ("two", 2), ("few", 3), ("many", 11), ("other", 100)]
+    with app.test_request_context("/?lang=es"):
+        assert plural_samples() == [("one", 1), ("many", 1_000_000), ("other", 0)]
+    with app.test_request_context("/?lang=en"):
+        assert plural_samples() == [("one", 1), ("other", 0)]
 
 
 def test_an_error_page_is_in_the_language_too(client):

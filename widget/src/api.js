@@ -76,10 +76,13 @@ export class ApiError extends Error {
    * @param {{errors?: FieldErrors, retryAfter?: string | null}} [extra]
    */
   constructor(status, title, detail = '', extra = {}) {
-    // Only 422s carry `errors`; fields the widget has no words for are left to the detail.
+    // Only 422s carry `errors`; fields the widget has no words for are left to the detail. The
+    // service's words are a predicate in the reader's language ("must be a string") that cannot agree
+    // with our name for the field: `fieldSaid` is a label form ("Passcode: must …"), each language's
+    // own, and a field's several messages are listed the language's way ("…, … and …").
     const fields = Object.entries(extra.errors || {}).map(([name, said]) => {
       const field = name.split('.')[0];
-      return FIELDS.includes(field) && t('fieldSaid', { field: t(`field.${field}`), said: [said].flat().join('; ') });
+      return FIELDS.includes(field) && t('fieldSaid', { field: t(`field.${field}`), said: new Intl.ListFormat(language()).format([said].flat()) });
     });
     // Retry-After in seconds, the form the service sends (a date or junk gives NaN: no wait said).
     const wait = Math.ceil(Number(extra.retryAfter));

@@ -6,7 +6,10 @@
 // (`withWords`), so the first draw waits for no sentence it doesn't show, and no sentence is in the
 // first load's script (test/size.test.js). A message names its placeholders ("{name}"); a count's
 // message maps CLDR plural categories (Intl.PluralRules: Arabic has zero, one, two, few, many and
-// other) to sentences, and is chosen by its `n`. Numbers and dates are Intl's, in the language.
+// other) to sentences, and is chosen by its `n`. A second count in the same sentence takes its own
+// words from a count message of the catalog, "{fresh:newCount}": `newCount` chosen by and filled with
+// `fresh` (in "Replies: 5 replies, 1 new" Arabic's "new" agrees with 1, not with 5), the sentence
+// around it still the translator's. Numbers and dates are Intl's, in the language.
 // No sentence is ever built from pieces: word order differs between languages.
 import { LANGUAGES, RTL } from './language.js';
 
@@ -75,15 +78,18 @@ export const language = () => lang;
 export const direction = () => (RTL.has(lang) ? 'rtl' : 'ltr');
 
 /**
- * The catalog's sentence for `key`, its placeholders filled from `vars` (a plural message by `n`).
+ * The catalog's sentence for `key`, its placeholders filled from `vars` (a plural message by `n`,
+ * "{name:countKey}" by `name`'s own count message).
  * @param {string} key
  * @param {Vars} [vars]
+ * @returns {string}
  */
 export function t(key, vars = {}) {
   const message = catalog[key] ?? key; // never reached in a build: test/catalogs.test.js
   const text = typeof message === 'string' ? message : (message[plurals.select(Number(vars.n))] ?? message.other);
-  return text.replace(/\{(\w+)\}/g, (_, name) => {
+  return text.replace(/\{(\w+):?([\w.]*)\}/g, (_, name, counted) => {
     const value = vars[name];
+    if (counted) return t(counted, { n: value });
     if (typeof value === 'number') return numbers.format(value);
     // In a right-to-left sentence a value in another script (a quote from the English trial text, a
     // name) is isolated (FSI … PDI), so its punctuation stays with it instead of jumping sides.

@@ -77,7 +77,7 @@ describe('api', () => {
       // The detail, then the fields in the widget's words, then when to try again.
       assert.equal(
         err.message,
-        'The selected text is not part of this trial. Highlighted text not in the trial text. Try again in 3 seconds.',
+        'The selected text is not part of this trial. Highlighted text: not in the trial text. Try again in 3 seconds.',
       );
       return true;
     });
@@ -95,7 +95,7 @@ describe('api', () => {
     const net = network(() => json(422, problem, 'application/problem+json'));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
     await assert.rejects(api.createNote('NCT1', {}), (err) => {
-      assert.equal(err.message, 'The note is not valid. Note must be at most 10000 characters.');
+      assert.equal(err.message, 'The note is not valid. Note: must be at most 10000 characters.');
       assert.doesNotMatch(err.message, /Invalid content/);
       return true;
     });
@@ -112,8 +112,29 @@ describe('api', () => {
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
     await assert.rejects(api.call('POST', '/api/v1/shares', {}), {
       message:
-        'The share is not valid. Highlighted text must be at most 2000 characters. Passcode must have 6 to 128 characters; must be a string.',
+        'The share is not valid. Highlighted text: must be at most 2000 characters. Passcode: must have 6 to 128 characters and must be a string.',
     });
+  });
+
+  test("a field's words are the language's label form, its several messages the language's list", async () => {
+    // The service answers in the reader's language; the widget names the field in its own.
+    const said = {
+      es: { passcode: ['debe tener de 6 a 128 caracteres', 'debe ser una cadena'], label: 'es obligatorio' },
+      ar: { passcode: ['يجب أن يتكوّن من 6 إلى 128 حرفًا', 'يجب أن يكون نصًا'], label: 'مطلوب' },
+    };
+    const field = (name, words) => new ApiError(422, 'x', 'd', { errors: { [name]: words } }).message;
+    try {
+      await useLanguage('es');
+      assert.equal(field('passcode', said.es.passcode), 'd Código de acceso: debe tener de 6 a 128 caracteres y debe ser una cadena.');
+      assert.equal(field('label', said.es.label), 'd Etiqueta: es obligatorio.');
+      await useLanguage('ar');
+      // Arabic's own list ("و" joined to the next item) and its colon; each value isolated in the line.
+      const [first, second] = said.ar.passcode;
+      assert.equal(field('passcode', said.ar.passcode), `d \u2068رمز المرور\u2069: \u2068${first} و${second}\u2069.`);
+      assert.equal(field('label', said.ar.label), 'd \u2068التسمية\u2069: \u2068مطلوب\u2069.');
+    } finally {
+      await useLanguage('en');
+    }
   });
 
   test('a problem without a detail shows its title', async () => {

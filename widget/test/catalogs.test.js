@@ -17,7 +17,10 @@ const FIRST = Object.fromEntries(LANGUAGES.map((code) => [code, part(`${code}.fi
 const REST = Object.fromEntries(LANGUAGES.map((code) => [code, part(code)]));
 const CATALOGS = Object.fromEntries(LANGUAGES.map((code) => [code, { ...FIRST[code], ...REST[code] }]));
 const SOURCES = readdirSync(SRC).filter((f) => f.endsWith('.js'));
-const placeholders = (text) => new Set([...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
+// "{name}", or "{name:countKey}": name's count in the words of the count message countKey.
+const PLACEHOLDER = /\{(\w+)(?::([\w.]+))?\}/g;
+const placeholders = (text) => new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]));
+const counted = (text) => [...text.matchAll(PLACEHOLDER)].filter((m) => m[2]).map((m) => ({ name: m[1], key: m[2] }));
 const variants = (message) => (typeof message === 'string' ? [message] : Object.values(message));
 const named = (message) => new Set(variants(message).flatMap((v) => [...placeholders(v)]));
 
@@ -77,6 +80,33 @@ describe('catalogs', () => {
           for (const name of wanted) if (name !== 'n') assert.ok(has.has(name), `${code} ${key}: {${name}} is missing`);
         }
         if (typeof english !== 'string') assert.ok(named(message).has('n') || code === 'ar', `${code} ${key}: {n}`);
+      }
+    }
+  });
+
+  test('a second count in a sentence takes its words from a count message in reach', () => {
+    const found = [];
+    for (const code of LANGUAGES) {
+      for (const [key, message] of Object.entries(CATALOGS[code])) {
+        for (const { name, key: countKey } of variants(message).flatMap(counted)) {
+          found.push(`${code} ${key} ${name}:${countKey}`);
+          const words = CATALOGS[code][countKey];
+          assert.equal(typeof words, 'object', `${code} ${key}: {${name}:${countKey}} names a count message`);
+          // Its own count is its only value (nor does it count another: no sentence inside a sentence's word).
+          for (const text of variants(words)) assert.deepEqual([...placeholders(text)].filter((p) => p !== 'n'), [], `${code} ${countKey}`);
+          assert.deepEqual(variants(words).flatMap(counted), [], `${code} ${countKey}`);
+          // Loaded when the sentence is: in the first part, or in the same part as the sentence.
+          assert.ok(countKey in FIRST[code] || !(key in FIRST[code]), `${code} ${key}: ${countKey} is not in the first part`);
+        }
+      }
+    }
+    assert.ok(found.some((f) => f.startsWith('ar repliesLabelNew fresh:')), found.join(' '));
+    // A count English gives its own words keeps them in every form of every language (a bare
+    // "{fresh}" would drop the agreement silently).
+    for (const [key, english] of Object.entries(CATALOGS.en)) {
+      const wanted = new Set(variants(english).flatMap(counted).map((c) => `{${c.name}:${c.key}}`));
+      for (const code of LANGUAGES) {
+        for (const text of variants(CATALOGS[code][key])) for (const ref of wanted) assert.ok(text.includes(ref), `${code} ${key}: ${ref}`);
       }
     }
   });
@@ -176,6 +206,31 @@ describe('words', () => {
     assert.equal(t('days', { n: 30 }), `${number(30)} يومًا`);
     await speak('en');
     assert.equal(direction(), 'ltr');
+  });
+
+  test('two counts in one sentence: each picks its own words', async () => {
+    const label = (n, fresh) => t('repliesLabelNew', { n, fresh });
+    await speak('en');
+    assert.equal(label(2, 1), 'Replies: 2 replies, 1 new');
+    assert.equal(label(1, 1), 'Replies: 1 reply, 1 new');
+    await speak('es');
+    assert.equal(label(5, 1), 'Respuestas: 5 respuestas, 1 nueva'); // "nueva" agrees with 1, not 5
+    assert.equal(label(1, 1), 'Respuestas: 1 respuesta, 1 nueva');
+    assert.equal(label(12, 3), 'Respuestas: 12 respuestas, 3 nuevas');
+    await speak('ar');
+    // Replies by the count of replies, "new" by the count of new ones: one, two, few, many, other.
+    assert.equal(label(5, 1), `الردود: ${number(5)} ردود، واحد جديد`);
+    assert.equal(label(5, 2), `الردود: ${number(5)} ردود، اثنان جديدان`);
+    assert.equal(label(2, 2), 'الردود: ردّان، اثنان جديدان');
+    assert.equal(label(40, 3), `الردود: ${number(40)} ردًا، ${number(3)} جديدة`);
+    assert.equal(label(200, 11), `الردود: ${number(200)} ردّ، ${number(11)} جديدًا`);
+    assert.equal(label(1, 1), 'الردود: ردّ واحد، واحد جديد');
+    assert.equal(label(300, 100), `الردود: ${number(300)} ردّ، ${number(100)} جديد`);
+    // The other sentences with two numbers: the noun goes with the count beside it, the other
+    // number stands alone ("{views} of {n} views"), so one count choosing the form is right.
+    assert.equal(t('viewsOf', { views: 3, n: 2 }), `${number(3)} من مشاهدتين`);
+    assert.equal(t('viewsOf', { views: 1, n: 11 }), `${number(1)} من ${number(11)} مشاهدة`);
+    assert.equal(t('notesMatch', { n: 2, total: 40 }), `تطابق بحثك ملاحظتان من أصل ${number(40)}.`);
   });
 
   test('placeholders are filled by name; numbers are written the language’s way', async () => {

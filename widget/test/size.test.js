@@ -24,7 +24,9 @@ test('npm run build is this build', () => {
 // sentences app.js and api.js show after an action or an error (1,729 B of words). Until they move
 // out of the first load, the measured figure is a ceiling that may not grow; the 15 KiB budget is
 // `make bench`'s target for `widget_gzip_bytes` (bench/run.py), reported met or missed there.
-const CEILING = 16660;
+// Issue 19's agreement costs 35 B: a second count's own words in t() ("{fresh:newCount}") and a
+// field's several messages listed the language's way (Intl.ListFormat, api.js).
+const CEILING = 16695;
 const firstLoadSize = () => {
   const parts = Object.values(built.catalogParts);
   assert.equal(parts.length, 3, 'a first-draw part per language');
