@@ -34,8 +34,20 @@ def gettext(text: str, **variables: object) -> str:
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
-    """The form of the request's language for `num` (CLDR plural rules), `%(num)s` and placeholders filled."""
-    return str(flask_babel.ngettext(singular, plural, num, **variables))
+    """The form of the request's language for `num` (CLDR plural rules), `%(num)s` and placeholders filled.
+
+    `%(num)s` is written as the language writes numbers (Babel: "10,000" in English, "10.000" in Spanish)
+    unless the caller gives it.
+    """
+    # flask_babel.ngettext would fill `%(num)s` with the bare number: its form is chosen here by the
+    # same catalog, and the number written for the reader.
+    form = flask_babel.get_domain().get_translations().ungettext(singular, plural, num)
+    return str(form % {"num": number(num), **variables})
+
+
+def number(value: int | float) -> str:
+    """`value` with the digits and grouping of the request's language (as is outside a request)."""
+    return str(format_decimal(value)) if has_request_context() else str(value)
 
 
 # CLDR's plural categories in CLDR's order, and whole numbers to find one of each among (Spanish's

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import Invalid
-from .i18n import gettext, ngettext
+from .i18n import gettext, ngettext, number
 
 M = TypeVar("M", bound="RequestModel")
 
@@ -105,8 +105,8 @@ MESSAGES: dict[str, Callable[[dict[str, Any], str], str]] = {
     "too_long": lambda ctx, noun: ngettext(
         "must have at most %(num)s item", "must have at most %(num)s items", ctx["max_length"]
     ),
-    "greater_than_equal": lambda ctx, noun: gettext("must be at least %(least)s", least=ctx["ge"]),
-    "less_than_equal": lambda ctx, noun: gettext("must be at most %(most)s", most=ctx["le"]),
+    "greater_than_equal": lambda ctx, noun: gettext("must be at least %(least)s", least=number(ctx["ge"])),
+    "less_than_equal": lambda ctx, noun: gettext("must be at most %(most)s", most=number(ctx["le"])),
 }
 
 # Each request model's noun, in whole sentences (a translator cannot assemble "The %s is not

@@ -110,3 +110,13 @@ def test_answers_in_words_say_they_vary_by_language_and_plain_data_does_not(clie
     data = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
     assert {"Accept-Language", "Cookie"} <= set(problem.vary) and {"Accept-Language", "Cookie"} <= set(page.vary)
     assert "Accept-Language" not in data.vary
+
+
+@pytest.mark.parametrize(("accept", "written"), [("en", "10,000"), ("es", "10.000"), ("ar", "10,000")])
+def test_a_limit_in_a_field_message_is_written_as_the_language_writes_numbers(client, owner, accept, written):
+    body = {"target": {"selector": [{"type": "TextQuoteSelector", "exact": "Cirrhosis"}]}, "body": "x" * 10_001}
+    headers = {**owner.headers, "Accept-Language": accept}
+    response = client.post(f"/api/v1/trials/{SEED}/notes", json=body, headers=headers)
+    assert response.status_code == 422
+    said = response.get_json()["errors"]["body"]
+    assert written in said and "10000" not in said
