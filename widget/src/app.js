@@ -15,24 +15,9 @@ import { createNotesStore, quoteOf, readable } from './notes-store.js';
 import { bindShortcuts } from './shortcuts.js';
 import { paragraphOf } from './text-range.js';
 import { createTokenStore } from './token-store.js';
-import { HOST_TAG, createUI } from './ui.js';
+import { HOST_TAG, createUI, once } from './ui.js';
 
 export const ROOT_SELECTOR = '[data-notes-root]';
-
-/**
- * A loader that imports once; a failed import is tried again next time.
- * @template T
- * @param {() => Promise<T>} load
- */
-const once = (load) => {
-  /** @type {Promise<T> | null} */
-  let loading = null;
-  return () =>
-    (loading ??= load().catch((err) => {
-      loading = null;
-      throw err;
-    }));
-};
 
 /** The event a page dispatches on its document to take the widget away (destroy()). */
 export const DESTROY_EVENT = 'trial-notes:destroy';
@@ -476,8 +461,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // After the first draw: the panel docked off the text, the launcher out of the selection's way,
   // "All trials", note links and the first-visit hint (layout.js; without it the widget works as before).
   // (A widget destroyed before a module arrives takes nothing more: its listeners are gone already.)
-  withWords(import('./layout.js')).then(
-    (m) => {
+  Promise.all([withWords(import('./layout.js')), ui.loadPanel()]).then(
+    ([m]) => {
       if (destroyed) return;
       m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,
         getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } });
