@@ -63,11 +63,6 @@ export function offsetConverter(/** @type {string} */ text) {
   };
 }
 
-/** Length of a string in code points. */
-export function codePointLength(/** @type {string} */ s) {
-  return s.length - (s.match(PAIR)?.length ?? 0);
-}
-
 const isSpace = (/** @type {string} */ ch) => /\s/.test(ch);
 
 // A list item's numbering ("10.", "b)", "iv.") or bullet, as trial text writes it at the start

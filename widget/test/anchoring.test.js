@@ -4,7 +4,6 @@ import { describe, test } from 'node:test';
 import {
   SCORE_FLOOR,
   anchorSelectors,
-  codePointLength,
   describeQuote,
   matchQuote,
   offsetConverter,
@@ -192,12 +191,6 @@ describe('code points and UTF-16', () => {
       assert.equal(convert.toCodePoint(units), cp, `unit ${units}`);
       units += points[cp]?.length ?? 0;
     }
-  });
-
-  test('counts an emoji as one code point and two units', () => {
-    assert.equal(codePointLength('😀'), 1);
-    assert.equal('😀'.length, 2);
-    assert.equal(codePointLength(text), [...text].length);
   });
 
   test('positions after an emoji are code points on the wire', () => {
