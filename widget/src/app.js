@@ -6,7 +6,7 @@
 // text matching anchoring.js's, and the note actions (add, open, edit, delete, share) note-actions.js's,
 // fetched when the reader first asks for one.
 import { ApiError, createApi } from './api.js';
-import { describeQuote, trimPassage } from './anchoring.js';
+import { describeQuote, loadApprox, trimPassage } from './anchoring.js';
 import { t, useLanguage, withWords } from './i18n.js';
 import { colorLabel, createHighlighter } from './highlights.js';
 import { createListeners } from './listeners.js';
@@ -173,7 +173,22 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
    * being when the notes arrived, or the start of a re-anchoring.
    */
   function reanchorAll(since = view.performance.now()) {
-    notes.anchorAll();
+    if (notes.anchorAll()) return drawAnchored(since);
+    // A passage only the approximate matcher can place (edited since it was highlighted): fetch
+    // it, then anchor again. If it can't be fetched, the other notes are drawn and the reader told.
+    loadApprox().then(
+      () => {
+        if (!destroyed) reanchorAll(since);
+      },
+      () => {
+        if (destroyed) return;
+        drawAnchored(since);
+        ui.showError(t('unreachable'));
+      },
+    );
+  }
+
+  function drawAnchored(/** @type {number} */ since) {
     const detail = { ...redraw(), ms: view.performance.now() - since };
     doc.dispatchEvent(new view.CustomEvent('trial-notes:anchored', { detail }));
   }
@@ -240,7 +255,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // ---- adding, viewing, editing notes (note-actions.js, on demand) ----
 
   const actions = once(() =>
-    withWords(import('./note-actions.js')).then(({ noteActions }) =>
+    // The approximate matcher too: a note saved or edited is anchored at once (notes-store.js).
+    Promise.all([withWords(import('./note-actions.js')), loadApprox()]).then(([{ noteActions }]) =>
       noteActions({
         doc, view, trial, apiBase, api, ApiError, notes, quoteOf, readable, ui, highlighter, describeQuote, paragraphOf, t,
         getRoot: () => root,

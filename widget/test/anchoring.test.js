@@ -5,10 +5,13 @@ import {
   SCORE_FLOOR,
   anchorSelectors,
   describeQuote,
+  loadApprox,
   matchQuote,
   offsetConverter,
   trimPassage,
 } from '../src/anchoring.js';
+
+await loadApprox(); // as the widget does before anchoring again (anchoring-approx.test.js: without it)
 
 const EXCLUSIONS = [
   '5. Symptomatic cardiac or vascular disease requiring medical intervention within 6 months prior to screening.',
