@@ -12,7 +12,6 @@ import { colorLabel, createHighlighter } from './highlights.js';
 import { createListeners } from './listeners.js';
 import { createNotesStore, quoteOf, readable } from './notes-store.js';
 import { bindShortcuts } from './shortcuts.js';
-import { paragraphOf } from './text-range.js';
 import { createTokenStore } from './token-store.js';
 import { HOST_TAG, createUI, once } from './ui.js';
 
@@ -258,7 +257,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     // The approximate matcher too: a note saved or edited is anchored at once (notes-store.js).
     Promise.all([withWords(import('./note-actions.js')), loadApprox()]).then(([{ noteActions }]) =>
       noteActions({
-        doc, view, trial, apiBase, api, ApiError, notes, quoteOf, readable, ui, highlighter, describeQuote, paragraphOf, t,
+        doc, view, trial, apiBase, api, ApiError, notes, quoteOf, readable, ui, highlighter, describeQuote, t,
         getRoot: () => root,
         tokens: () => tokens,
         signedIn: () => signedIn,

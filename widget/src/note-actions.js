@@ -27,7 +27,6 @@ import { firstWords, htmlToText, textToHtml } from './note-body.js';
  * @property {import('./ui.js').UI} ui
  * @property {import('./highlights.js').Highlighter} highlighter
  * @property {typeof import('./anchoring.js').describeQuote} describeQuote
- * @property {typeof import('./text-range.js').paragraphOf} paragraphOf
  * @property {typeof import('./i18n.js').t} t
  * @property {() => Element | null} getRoot
  * @property {() => import('./token-store.js').TokenStore} tokens  the notebook token in use
@@ -39,6 +38,23 @@ import { firstWords, htmlToText, textToHtml } from './note-body.js';
  * @property {(list: import('./api.js').Note[]) => void} setNotes
  * @property {() => void} offerKey  offer to save the recovery key (after the notebook's first note)
  */
+
+const INLINE = /^(inline|contents|ruby)/;
+
+/**
+ * The paragraph (nearest block-level element inside the root) holding a DOM
+ * point, for "Add a note to this paragraph"; null when the point is outside.
+ */
+export function paragraphOf(/** @type {Element} */ root, /** @type {Node | null} */ node) {
+  if (!node || !root.contains(node)) return null;
+  const view = /** @type {Window} */ (root.ownerDocument.defaultView); // a page's document has one
+  let el = node.nodeType === 1 ? /** @type {Element} */ (node) : node.parentElement; // 1: ELEMENT_NODE
+  while (el && el !== root) {
+    if (!INLINE.test(view.getComputedStyle(el).display)) return el;
+    el = el.parentElement;
+  }
+  return root;
+}
 
 /** The actions over one widget's notes. */
 export function noteActions(/** @type {Deps} */ deps) {
@@ -118,7 +134,7 @@ export function noteActions(/** @type {Deps} */ deps) {
   function addToParagraph(/** @type {Focusable | null} */ from) {
     const caret = deps.selection()?.caret();
     const root = deps.getRoot();
-    const paragraph = root && caret && deps.paragraphOf(root, caret.node);
+    const paragraph = root && caret && paragraphOf(root, caret.node);
     const idx = notes.index();
     if (!paragraph || !idx) {
       ui.showError(t('clickFirst'));

@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { JSDOM } from 'jsdom';
 
 import { anchorSelectors, describeQuote, loadApprox } from '../src/anchoring.js';
-import { paragraphOf, textIndex } from '../src/text-range.js';
+import { paragraphOf } from '../src/note-actions.js';
+import { textIndex } from '../src/text-range.js';
 
 await loadApprox();
 
