@@ -218,7 +218,7 @@ export function createUI(doc, actions) {
     withWords(import('./panel.js')).then(({ createPanel }) => {
       panel = createPanel({ doc, id: panelId, actions, close: () => closePanel() });
       panel.render(listed.notes, listed.canHighlight);
-      launcher.after(panel.el); // where it always was: after the launcher, before the toast
+      toast.after(panel.el); // where it always was: after the toast, before the dialogs
       return panel;
     }),
   );
