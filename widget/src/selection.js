@@ -113,7 +113,7 @@ const sameRange = (a, b) =>
  * @param {import('./ui.js').UI} deps.ui
  * @param {import('./highlights.js').Highlighter} deps.highlighter
  * @param {(ids: string[]) => void} deps.openNotes  the notes under a click, innermost first
- * @param {Words} deps.words  the first load's functions it uses
+ * @param {Words} deps.words  the helpers it uses (of the first load, and note-body.js's)
  * @returns {SelectionWatch}
  */
 export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highlighter, openNotes, words: w }) {
