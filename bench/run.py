@@ -81,7 +81,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "flood_rss_mib": ("<=", 600),
     "slow_read_p99_ms": ("<=", 100),
     "creation_write_p99_ms": ("<=", 100),
-    "widget_gzip_bytes": ("<=", 15_360),
+    "widget_gzip_bytes": ("<=", 12_288),
     "anchor_500_ms": ("<=", 100),
 }
 # Worst cases of the pure cores (bench/micro/test_bounds.py), by benchmark name prefix: the

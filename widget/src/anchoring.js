@@ -5,7 +5,11 @@
 // Offsets inside the widget are UTF-16 code units (what JavaScript strings and
 // DOM Ranges use); TextPositionSelector offsets on the wire are Unicode code
 // points (the W3C model, and Python's len()), so the two are converted here.
-import approxSearch from 'approx-string-match';
+//
+// The approximate matcher (approx-string-match) is fetched on demand (loadApprox): most passages
+// are found at their position or by exact search, and only a passage edited since it was
+// highlighted, or a quote whose context changed, needs it. Until it is here such a note's
+// anchoring answers undefined ("ask again with the matcher"), never a different answer.
 
 // The reference client's weights: the quote matters most, its context next,
 // the expected position only breaks ties.
@@ -26,6 +30,26 @@ export const CONTEXT_LENGTH = 32;
 const CONTEXT_MAX = 64;
 
 const PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+
+/** @type {typeof import('approx-string-match').default | null} the approximate matcher, once fetched */
+let approxSearch = null;
+/** @type {Promise<void> | null} */
+let approxLoading = null;
+/** Thrown inside a search that needs the approximate matcher before it is here. */
+const NO_APPROX = Symbol('no approximate matcher');
+
+/** Fetch the approximate matcher (once; a failed fetch is tried again next time). */
+export function loadApprox() {
+  return (approxLoading ??= import('approx-string-match').then(
+    (m) => {
+      approxSearch = m.default;
+    },
+    (err) => {
+      approxLoading = null;
+      throw err;
+    },
+  ));
+}
 
 /**
  * The W3C selectors the service stores; positions in code points.
@@ -61,11 +85,6 @@ export function offsetConverter(/** @type {string} */ text) {
     // Each pair that ends at or before `u` counted two units for one code point.
     toCodePoint: (/** @type {number} */ u) => u - count((p) => p + 2 <= u),
   };
-}
-
-/** Length of a string in code points. */
-export function codePointLength(/** @type {string} */ s) {
-  return s.length - (s.match(PAIR)?.length ?? 0);
 }
 
 const isSpace = (/** @type {string} */ ch) => /\s/.test(ch);
@@ -141,11 +160,12 @@ function contextLength(/** @type {string} */ text, /** @type {number} */ at, /**
 
 /**
  * Where the selectors point in `text`: {start, end} in UTF-16 offsets, or
- * null when the passage can't be found (the note is then orphaned).
+ * null when the passage can't be found (the note is then orphaned), or undefined
+ * when only the approximate matcher can tell and it is not here yet (loadApprox).
  * @param {string} text
  * @param {Selector[]} selectors
  * @param {OffsetConverter} [convert]
- * @returns {Span | null}
+ * @returns {Span | null | undefined}
  *
  * Order: the position hint if the text there is still the quote; then exact
  * occurrences of the quote ranked by context; then the same on white-space
@@ -166,12 +186,18 @@ export function anchorSelectors(text, selectors, convert = offsetConverter(text)
     hint = start;
   }
   if (!quote?.exact) return null;
-  return matchQuote(text, quote.exact, { prefix: quote.prefix, suffix: quote.suffix, hint });
+  try {
+    return matchQuote(text, quote.exact, { prefix: quote.prefix, suffix: quote.suffix, hint });
+  } catch (err) {
+    if (err === NO_APPROX) return undefined;
+    throw err;
+  }
 }
 
 /**
  * Best place for `quote` in `text` given its expected context
  * ({prefix, suffix, hint}); {start, end, score} in UTF-16 offsets, or null.
+ * Where no exact match settles it, it needs the approximate matcher (loadApprox).
  * @param {string} text
  * @param {string} quote
  * @param {Context} [context]
@@ -234,6 +260,7 @@ function search(text, pattern, maxErrors) {
     found.push({ start: i, end: i + pattern.length, errors: 0 });
   }
   if (found.length || maxErrors <= 0) return found;
+  if (!approxSearch) throw NO_APPROX;
   return approxSearch(text, pattern, maxErrors);
 }
 

@@ -101,13 +101,9 @@ const enc = encodeURIComponent;
 
 /**
  * @typedef {object} Api
- * @property {() => Promise<{token: string}>} createNotebook
  * @property {(trial: string, token?: string) => Promise<{notes: Note[]}>} listNotes  every page
- * @property {(trial: string, note: NewNote) => Promise<Note>} createNote
- * @property {(id: string, changes: {body?: string, color?: string, anchor?: 'accept'}) => Promise<Note>} updateNote
- * @property {(id: string) => Promise<null>} deleteNote
  * @property {<T>(method: string, path: string, body?: unknown, token?: string | null) => Promise<T>} call
- *   any other route (the on-demand modules' own: devices, link codes, grants)
+ *   any other route (the on-demand modules' own: notes changed, devices, link codes, grants)
  * @property {<T>(path: string, key: string, limit: number) => Promise<T[]>} all  every page of a list
  */
 
@@ -201,12 +197,8 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
   }
 
   return {
-    createNotebook: () => call('POST', '/api/v1/notebooks', {}, null),
     // The service's largest pages: 100 notes, 20 shares (a share carries up to 5,000 note ids).
     listNotes: async (trial, token) => ({ notes: await all(`/api/v1/trials/${enc(trial)}/notes`, 'notes', 100, token) }),
-    createNote: (trial, note) => call('POST', `/api/v1/trials/${enc(trial)}/notes`, note),
-    updateNote: (id, changes) => call('PATCH', `/api/v1/notes/${enc(id)}`, changes),
-    deleteNote: (id) => call('DELETE', `/api/v1/notes/${enc(id)}`),
     call,
     all: (path, key, limit) => all(path, key, limit),
   };

@@ -1,38 +1,21 @@
 // @ts-check
-// The controller: it wires the jobs together and holds the note actions (add,
-// open, edit, delete, go to). Each job is its own module: the token
-// (token-store.js), the notes and where they sit (notes-store.js), the
-// selection (selection.js), the keyboard (shortcuts.js), everything hung on
-// the page (listeners.js); drawing is highlights.js's, the interface
-// ui.js's, the text matching anchoring.js's.
+// The controller: it wires the jobs together, loads and draws the notes, and goes to one. Each job
+// is its own module: the token (token-store.js), the notes and where they sit (notes-store.js), the
+// selection (selection.js), the keyboard (shortcuts.js), everything hung on the page
+// (listeners.js); drawing is highlights.js's, the interface ui.js's (the panel panel.js's), the
+// text matching anchoring.js's, and the note actions (add, open, edit, delete, share) note-actions.js's,
+// fetched when the reader first asks for one.
 import { ApiError, createApi } from './api.js';
-import { describeQuote, trimPassage } from './anchoring.js';
+import { describeQuote, loadApprox, trimPassage } from './anchoring.js';
 import { t, useLanguage, withWords } from './i18n.js';
 import { colorLabel, createHighlighter } from './highlights.js';
 import { createListeners } from './listeners.js';
-import { bodyPreview, firstWords, htmlToText, textToHtml } from './note-body.js';
 import { createNotesStore, quoteOf, readable } from './notes-store.js';
 import { bindShortcuts } from './shortcuts.js';
-import { paragraphOf } from './text-range.js';
 import { createTokenStore } from './token-store.js';
-import { HOST_TAG, createUI } from './ui.js';
+import { HOST_TAG, createUI, once } from './ui.js';
 
 export const ROOT_SELECTOR = '[data-notes-root]';
-
-/**
- * A loader that imports once; a failed import is tried again next time.
- * @template T
- * @param {() => Promise<T>} load
- */
-const once = (load) => {
-  /** @type {Promise<T> | null} */
-  let loading = null;
-  return () =>
-    (loading ??= load().catch((err) => {
-      loading = null;
-      throw err;
-    }));
-};
 
 /** The event a page dispatches on its document to take the widget away (destroy()). */
 export const DESTROY_EVENT = 'trial-notes:destroy';
@@ -82,14 +65,13 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   /** @type {Element | null} */
   let root = doc.querySelector(ROOT_SELECTOR);
   const notes = createNotesStore(() => root);
-  let lastColor = 'yellow';
 
   const ui = createUI(doc, {
-    addFromSelection: () => addFromSelection(),
-    addToParagraph,
+    addFromSelection: () => act((a) => a.addFromSelection()),
+    addToParagraph: (from) => act((a) => a.addToParagraph(from)),
     goTo,
-    openNote,
-    openShare,
+    openNote: (id, from) => act((a) => a.openNote(id, from)),
+    openShare: (from) => act((a) => a.openShare(from)),
     tokens: () => tokens,
     more,
     explain,
@@ -98,11 +80,12 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   /** @type {import('./setup-check.js').SetupProblem | null} what is wrong with the page's setup, if anything */
   let setupProblem = null;
+  let unavailable = ''; // the sentence the reader is told about it
 
   /** The words for an error: the ApiError's (the problem's detail, fields, wait), or our own message. */
   function explain(/** @type {unknown} */ err) {
     // "Can't reach the service" is misleading when the page's setup is what stops the request.
-    if (setupProblem && err instanceof ApiError && err.status === 0) return t(`setup.${setupProblem.kind}`);
+    if (setupProblem && err instanceof ApiError && err.status === 0) return unavailable;
     if (err instanceof ApiError && err.status === 401) {
       tokens.reject();
       return t('accessRemoved');
@@ -117,15 +100,16 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   let selection = null;
   // It is not needed to draw the notes: its module is fetched beside them, and picks up a selection
   // made before it came. (If it can't be fetched, notes still show and open from "My notes".)
-  withWords(import('./selection.js')).then(
-    ({ watchSelection }) => {
+  Promise.all([withWords(import('./selection.js')), import('./note-body.js')]).then(
+    ([{ watchSelection }, { bodyPreview }]) => {
       if (destroyed) return;
       const words = { trimPassage, colorLabel, bodyPreview, t };
+      const openNotes = (/** @type {string[]} */ ids) => act((a) => a.openNotes(ids));
       selection = watchSelection({ doc, view, listeners, getRoot: () => root, notes, ui, highlighter, openNotes, words });
     },
     () => {},
   );
-  bindShortcuts({ doc, listeners, ui, addNote: () => addFromSelection() });
+  bindShortcuts({ doc, listeners, ui, addNote: () => act((a) => a.addFromSelection()) });
 
   /** @type {import('./replies.js').Replies | null} the family's replies, once their module is here */
   let replies = null;
@@ -188,7 +172,22 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
    * being when the notes arrived, or the start of a re-anchoring.
    */
   function reanchorAll(since = view.performance.now()) {
-    notes.anchorAll();
+    if (notes.anchorAll()) return drawAnchored(since);
+    // A passage only the approximate matcher can place (edited since it was highlighted): fetch
+    // it, then anchor again. If it can't be fetched, the other notes are drawn and the reader told.
+    loadApprox().then(
+      () => {
+        if (!destroyed) reanchorAll(since);
+      },
+      () => {
+        if (destroyed) return;
+        drawAnchored(since);
+        ui.showError(t('unreachable'));
+      },
+    );
+  }
+
+  function drawAnchored(/** @type {number} */ since) {
     const detail = { ...redraw(), ms: view.performance.now() - since };
     doc.dispatchEvent(new view.CustomEvent('trial-notes:anchored', { detail }));
   }
@@ -231,41 +230,12 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     }
   }
 
-  // ---- the notebook ----
-
-  /** Make a notebook unless there is a usable token; true when one was made. */
-  async function ensureNotebook() {
-    await signedIn; // a note saved while a host's sign-in is under way goes to the account's notebook
-    if (tokens.usable()) return false;
-    const { token } = await api.createNotebook();
-    tokens.store(token);
-    return true;
-  }
-
-  async function useKey(/** @type {string} */ text) {
-    const token = text.replace(/\s+/g, ''); // the printed sheet groups it in fours
-    if (!token) throw new Error(t('pasteKeyFirst'));
-    let data;
-    try {
-      data = await api.listNotes(trial, token);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        throw new Error(t('keyDidNotOpen'));
-      }
-      throw err;
-    }
-    tokens.store(token);
-    setNotes(data.notes);
-    ui.hideToast();
-    ui.announce(t('keyAccepted', { n: data.notes.length }));
-  }
-
   // ---- the recovery key and devices (on-demand modules) ----
 
   const recoveryModule = once(() => withWords(import('./recovery.js')));
   const devicesModule = once(() => withWords(import('./devices.js')));
   const linker = { api, tokens: () => tokens, apiBase, reload: load, onTrialPage: Boolean(trial) };
-  const keeper = { tokens: () => tokens, apiBase, useKey };
+  const keeper = { tokens: () => tokens, apiBase, useKey: (/** @type {string} */ text) => actions().then((a) => a.useKey(text)) };
 
   /**
    * Open "Your recovery key", "Use another recovery key", "Link another device", "Use a link code"
@@ -281,106 +251,34 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     }
   }
 
-  // ---- adding, viewing, editing notes ----
+  // ---- adding, viewing, editing notes (note-actions.js, on demand) ----
 
-  /** Open the editor for text[start, end) of the root. */
-  function startNote(/** @type {number} */ start, /** @type {number} */ end, /** @type {Focusable | null} */ from) {
-    if (setupProblem) return ui.showError(t(`setup.${setupProblem.kind}`));
-    const idx = notes.index();
-    const selector = idx && describeQuote(idx.text, start, end);
-    if (!selector) return;
-    ui.hideAdder();
-    const quote = selector[0].exact;
-    const opened = ui.openEditor(
-      { title: t('newNote'), quote, text: '', color: lastColor },
-      async ({ text, color }) => {
-        const created = await ensureNotebook();
-        const note = await api.createNote(trial, { target: { selector }, body: textToHtml(text), color });
-        lastColor = color;
-        notes.add(note);
-        redraw();
-        const sel = view.getSelection();
-        if (sel?.rangeCount && sel.anchorNode && root?.contains(sel.anchorNode)) sel.collapseToEnd();
-        ui.announce(created ? t('savedFirst') : t('saved'));
-        if (created) ui.withModule(recoveryModule, (m, ctx) => m.recovery(ctx, keeper).offer());
-      },
-      from,
-    );
-    opened.then((open) => open && ui.announce(t('adding', { words: firstWords(quote) })));
-  }
-
-  function addFromSelection() {
-    const offsets = selection?.offsets();
-    if (offsets) return startNote(offsets.start, offsets.end, null);
-    if (selection?.caret()) return addToParagraph(null);
-    // Nothing to note yet: the panel is where a keyboard user can go from here.
-    const say = () => ui.showError(t('selectFirst'));
-    if (ui.panelOpen()) say();
-    else ui.openPanel().then(say);
-  }
-
-  function addToParagraph(/** @type {Focusable | null} */ from) {
-    const caret = selection?.caret();
-    const paragraph = root && caret && paragraphOf(root, caret.node);
-    const idx = notes.index();
-    if (!paragraph || !idx) {
-      ui.showError(t('clickFirst'));
-      return;
-    }
-    const range = doc.createRange();
-    range.selectNodeContents(paragraph);
-    const offsets = idx.fromRange(range);
-    if (offsets) startNote(offsets.start, offsets.end, from);
-  }
-
-  function openNote(/** @type {string} */ id, /** @type {Focusable | null} */ from) {
-    const record = notes.find(id);
-    if (!record) return;
-    highlighter.focus(id);
-    ui.openNote(
-      toView(record),
-      {
-        onEdit: (returnTo) => editNote(record, returnTo),
-        onDelete: async () => {
-          await api.deleteNote(id);
-          notes.remove(record);
-          redraw();
-          ui.announce(t('deleted'));
-        },
-        onAccept: async () => {
-          notes.update(record, await api.updateNote(id, { anchor: 'accept' }));
-          redraw();
-          ui.announce(t('accepted'));
-        },
-        onClose: () => highlighter.focus(null),
-      },
-      from,
-    );
-  }
-
-  /** A click on highlighted text: its note, or where passages overlap, the reader's choice of them. */
-  function openNotes(/** @type {string[]} */ ids) {
-    const views = ids.flatMap((id) => {
-      const record = notes.find(id);
-      return record ? [toView(record)] : [];
+  const actions = once(() =>
+    // The approximate matcher too: a note saved or edited is anchored at once (notes-store.js).
+    Promise.all([withWords(import('./note-actions.js')), loadApprox()]).then(([{ noteActions }]) =>
+      noteActions({
+        doc, view, trial, apiBase, api, ApiError, notes, quoteOf, readable, ui, highlighter, describeQuote, t,
+        getRoot: () => root,
+        tokens: () => tokens,
+        signedIn: () => signedIn,
+        selection: () => selection,
+        unavailable: () => unavailable,
+        redraw,
+        toView,
+        setNotes,
+        offerKey: () => ui.withModule(recoveryModule, (m, ctx) => m.recovery(ctx, keeper).offer()),
+      }),
+    ),
+  );
+  /**
+   * Run a note action once its module is here (the reader is told when it can't be fetched); a
+   * widget destroyed meanwhile does nothing more.
+   * @param {(a: import('./note-actions.js').NoteActions) => void} use
+   */
+  function act(use) {
+    ui.withModule(actions, (a) => {
+      if (!destroyed) use(a);
     });
-    if (views.length > 1) ui.chooseNote(views, (id, from) => openNote(id, from));
-    else if (views[0]) openNote(views[0].id, null);
-  }
-
-  function editNote(/** @type {NoteRecord} */ record, /** @type {Focusable | null} */ returnTo) {
-    ui.closeNote();
-    const { note } = record;
-    ui.openEditor(
-      { title: t('editNote'), quote: quoteOf(note), text: htmlToText(note.body, doc), color: note.color },
-      async ({ text, color }) => {
-        notes.update(record, await api.updateNote(note.id, { body: textToHtml(text), color }));
-        lastColor = color;
-        redraw();
-        ui.announce(t('saved'));
-      },
-      returnTo,
-    );
   }
 
   /**
@@ -390,7 +288,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
    */
   function goTo(/** @type {string} */ id, /** @type {Focusable | null} */ from) {
     const range = notes.find(id)?.range;
-    if (!range) return openNote(id, from);
+    if (!range) return act((a) => a.openNote(id, from));
     // On a narrow screen the panel covers the page: get it out of the way.
     if (view.innerWidth < 720 && ui.panelOpen()) ui.closePanel();
     const rect = range.getBoundingClientRect();
@@ -402,20 +300,6 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     selection?.jumpedTo(range);
     highlighter.focus(id);
     ui.markCurrent(id);
-  }
-
-  // ---- sharing ----
-
-  function openShare(/** @type {Focusable | null} */ from) {
-    const choices = notes
-      .ordered()
-      .filter((r) => readable(r.note))
-      .map(({ note }) => {
-        const quote = quoteOf(note);
-        return { id: note.id, label: firstWords(quote), quote, text: htmlToText(note.body, doc) };
-      });
-    // The routes on links are the share dialog's own (shares-panel.js, on demand).
-    ui.openShare(choices, { api, trial, apiBase, hasNotebook: () => Boolean(tokens.read()), announce: ui.announce }, from);
   }
 
   // ---- pages that change after load ----
@@ -453,9 +337,10 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   };
   listeners.on(doc, DESTROY_EVENT, destroy);
 
-  function setProblem(/** @type {import('./setup-check.js').SetupProblem | null} */ problem) {
+  function setProblem(/** @type {import('./setup-check.js').SetupProblem | null} */ problem, sentence = '') {
     setupProblem = problem;
-    ui.setUnavailable(problem ? t(`setup.${problem.kind}`) : '');
+    unavailable = problem ? sentence : '';
+    ui.setUnavailable(unavailable);
   }
 
   attach(root);
@@ -476,8 +361,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // After the first draw: the panel docked off the text, the launcher out of the selection's way,
   // "All trials", note links and the first-visit hint (layout.js; without it the widget works as before).
   // (A widget destroyed before a module arrives takes nothing more: its listeners are gone already.)
-  withWords(import('./layout.js')).then(
-    (m) => {
+  Promise.all([withWords(import('./layout.js')), import('./note-body.js'), ui.loadPanel()]).then(
+    ([m, { bodyPreview, firstWords, htmlToText }]) => {
       if (destroyed) return;
       m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,
         getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } });
@@ -486,9 +371,9 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   );
   // After the first draw, once: a mistake in the embedding explains itself. (If the check
   // can't be loaded, the widget works as it would without it.) The /link page has no trial.
-  if (trial) import('./setup-check.js').then(
+  if (trial) withWords(import('./setup-check.js')).then(
     (m) => {
-      if (!destroyed) m.checkSetup({ doc, view, trial, apiBase, getRoot: () => root, canHighlight: highlighter.supported }, setProblem);
+      if (!destroyed) m.checkSetup({ doc, view, trial, apiBase, getRoot: () => root, canHighlight: highlighter.supported, t }, setProblem);
     },
     () => {},
   );

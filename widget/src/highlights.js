@@ -1,5 +1,5 @@
 // @ts-check
-// Drawing and hit-testing highlights with the CSS Custom Highlight API: the
+// Drawing highlights with the CSS Custom Highlight API (hit-testing them is selection.js's): the
 // host page's DOM is never touched. A handful of Highlight objects (one per
 // palette colour, one for the focused note) keeps painting cheap even with
 // thousands of notes, unlike one Highlight or one <mark> per note.
@@ -56,16 +56,11 @@ function hostCss() {
  * @typedef {ReturnType<typeof createHighlighter>} Highlighter
  */
 
-/** Shortest passage first: the innermost of nested highlights. */
-const byLength = (/** @type {Drawn} */ a, /** @type {Drawn} */ b) =>
-  a.range.toString().length - b.range.toString().length;
-
 /** Set up the highlights in `doc`; `supported` is false where the API is missing. */
 export function createHighlighter(/** @type {Document} */ doc) {
   const view = /** @type {Window & typeof globalThis} */ (doc.defaultView);
-  // Missing in older engines, whatever the DOM types say; highlightsFromPoint() is newer still
-  // (not in TypeScript's DOM types yet).
-  /** @type {(HighlightRegistry & {highlightsFromPoint?: (x: number, y: number) => Array<{highlight: Highlight} | Highlight>}) | undefined} */
+  // Missing in older engines, whatever the DOM types say.
+  /** @type {HighlightRegistry | undefined} */
   const registry = view.CSS?.highlights;
   /** @type {Map<string, Highlight>} */
   const byColor = new Map();
@@ -95,31 +90,6 @@ export function createHighlighter(/** @type {Document} */ doc) {
     else doc.adoptedStyleSheets.push(sheet);
   }
 
-  /** @param {Range} range @param {number} x @param {number} y */
-  const inRects = (range, x, y) =>
-    [...range.getClientRects()].some((r) => x >= r.left && x <= r.right && y >= r.top && y <= r.bottom);
-
-  /** @param {Range} range @param {Node} node @param {number} offset */
-  const containsPoint = (range, node, offset) => {
-    try {
-      return range.isPointInRange(node, offset);
-    } catch {
-      return false;
-    }
-  };
-
-  /**
-   * The caret position under a point, with either engine's API.
-   * @param {number} x @param {number} y
-   * @returns {[Node, number] | null}
-   */
-  function caretAt(x, y) {
-    const pos = doc.caretPositionFromPoint?.(x, y);
-    if (pos) return [pos.offsetNode, pos.offset];
-    const range = doc.caretRangeFromPoint?.(x, y);
-    return range ? [range.startContainer, range.startOffset] : null;
-  }
-
   /** The highlight painting `fill` underlined dotted in `ink`, registered with its rule the first time. */
   function mixOf(/** @type {string} */ fill, /** @type {string} */ ink) {
     const name = `${PREFIX}mix-${fill}-${ink.replace(/\W/g, '')}`;
@@ -137,6 +107,9 @@ export function createHighlighter(/** @type {Document} */ doc) {
 
   return {
     supported,
+
+    /** The passages drawn, for hit-testing (selection.js). */
+    drawn: () => entries,
 
     /** Replace everything drawn with `list` (its overlaps' paint goes too). */
     draw(/** @type {Drawn[]} */ list) {
@@ -159,34 +132,6 @@ export function createHighlighter(/** @type {Document} */ doc) {
       focused.clear();
       const entry = entries.find((e) => e.id === id);
       if (entry) focused.add(entry.range);
-    },
-
-    /**
-     * Ids of the notes drawn under viewport point (x, y), innermost first; empty if none.
-     * @param {number} x @param {number} y
-     * @returns {string[]}
-     */
-    hitTest(x, y) {
-      // Chrome 140+ answers {highlight, ranges} (older drafts: the Highlight).
-      const hits = (registry?.highlightsFromPoint?.(x, y) ?? []).map((hit) => ('highlight' in hit ? hit.highlight : hit));
-      let candidates = entries.filter((e) => hits.some((h) => h.has(e.range)));
-      if (!candidates.length) {
-        // No API, or no answer: Chromium 156 finds nothing under a touch
-        // emulated with a device scale factor, where the caret APIs still work.
-        const caret = caretAt(x, y);
-        candidates = caret ? entries.filter((e) => containsPoint(e.range, ...caret)) : [];
-      }
-      // A caret snaps to the nearest text, so confirm the point is on the passage.
-      const under = candidates.filter((e) => inRects(e.range, x, y));
-      return under.sort(byLength).map((e) => e.id);
-    },
-
-    /** Ids of notes whose passage holds the DOM point, innermost first. */
-    notesAt(/** @type {Node} */ node, /** @type {number} */ offset) {
-      return entries
-        .filter((e) => containsPoint(e.range, node, offset))
-        .sort(byLength)
-        .map((e) => e.id);
     },
 
     /** Take the highlights and their sheet out of the page. */

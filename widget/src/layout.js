@@ -50,7 +50,7 @@ const CSS = `
  * @property {() => import('./token-store.js').TokenStore} tokens  the notebook token in use
  * @property {(note: import('./api.js').Note) => string} quoteOf
  * @property {(note: import('./api.js').Note) => boolean} readable
- * @property {import('./all-notes.js').Words} words  the first load's functions "All trials" uses
+ * @property {import('./all-notes.js').Words} words  the note helpers "All trials" uses
  */
 
 /** The localStorage key of a per-service record (`what`: 'pages', 'hint'). */

@@ -3,24 +3,13 @@
 // The server sanitizes, but the widget still never hands that HTML to
 // innerHTML: it is parsed into an inert document and only a few harmless
 // elements are copied across, everything else as text. That copy is note-render.js's, imported
-// by the dialogs only; the first load converts, previews and counts.
-import { codePointLength } from './anchoring.js';
-import { t } from './i18n.js';
+// by the dialogs only. Nothing here is in the first load: the panel, the dialogs, the note actions
+// and the selection's announcements use it, so it imports nothing of the first load's (a module
+// of the first load imported here would split that load's chunk).
 
-// The service's limit on a note body: MAX_BODY_CHARS in notes_service/notes/schemas.py
-// (test/note-body.test.js fails when the two differ).
-export const MAX_BODY_CHARS = 10000;
-
-/**
- * The editor's counter for typed `text`: words '' below 80% of `limit`, else
- * "9,412 / 10,000 characters" (", 7,600 too many" past it, with over = true).
- * Code points, as the service counts (an emoji is one, not two UTF-16 units).
- */
-export function charCount(/** @type {string} */ text, limit = MAX_BODY_CHARS) {
-  const n = codePointLength(text); // no array per keystroke: 0.2 µs, not 1.5 ms, for 17,600 characters
-  const over = n > limit;
-  const words = over ? t('charsOver', { count: n, limit, over: n - limit }) : t('chars', { count: n, limit });
-  return { over, words: n < limit * 0.8 ? '' : words };
+/** Length of a string in code points, as the service counts a body (an emoji is one, not two UTF-16 units). */
+export function codePointLength(/** @type {string} */ s) {
+  return s.length - (s.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
 }
 
 // Elements whose text is code or metadata, not prose: dropped with their content.

@@ -43,7 +43,10 @@ export function createNotesStore(/** @type {() => Element | null} */ getRoot) {
     return index;
   }
 
-  /** Find a record's passage in the root's text now. */
+  /**
+   * Find a record's passage in the root's text now; false when that needs the approximate matcher,
+   * not fetched yet (anchoring.js's loadApprox): the record is left unplaced until it is here.
+   */
   function anchor(/** @type {NoteRecord} */ record) {
     const { note } = record;
     const idx = getIndex();
@@ -54,6 +57,7 @@ export function createNotesStore(/** @type {() => Element | null} */ getRoot) {
     record.range = found && idx ? idx.toRange(found.start, found.end) : null;
     record.start = found ? found.start : Infinity;
     record.end = found ? found.end : Infinity;
+    return found !== undefined;
   }
 
   return {
@@ -73,19 +77,23 @@ export function createNotesStore(/** @type {() => Element | null} */ getRoot) {
       return records.sort((a, b) => a.start - b.start || time(a) - time(b));
     },
 
-    /** Replace every note (a fresh load or another notebook) and anchor them. */
+    /** Replace every note (a fresh load or another notebook); anchor them with anchorAll(). */
     set(/** @type {Note[]} */ notes) {
       records = notes.map((note) => ({ note, range: null, start: Infinity, end: Infinity }));
-      this.anchorAll();
     },
 
-    /** Anchor every note again on a fresh index of the root. */
+    /**
+     * Anchor every note again on a fresh index of the root; false when a note needs the approximate
+     * matcher first (loadApprox, then anchor again).
+     */
     anchorAll() {
       index = null;
-      for (const record of records) anchor(record);
+      let settled = true;
+      for (const record of records) settled = anchor(record) && settled;
+      return settled;
     },
 
-    /** Keep a note the service just made, anchored. */
+    /** Keep a note the service just made, anchored (the note actions fetch the approximate matcher first). */
     add(/** @type {Note} */ note) {
       /** @type {NoteRecord} */
       const record = { note, range: null, start: Infinity, end: Infinity };
@@ -93,7 +101,7 @@ export function createNotesStore(/** @type {() => Element | null} */ getRoot) {
       anchor(record);
     },
 
-    /** A record's note as the service now has it, anchored again. */
+    /** A record's note as the service now has it, anchored again (as add()). */
     update(/** @type {NoteRecord} */ record, /** @type {Note} */ note) {
       record.note = note;
       anchor(record);

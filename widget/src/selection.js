@@ -2,11 +2,88 @@
 // The selection observer: where the reader's selection and caret are in the
 // notes root, when a selection has settled ("Add note" then shows by it),
 // which highlighted passage the caret is in (said aloud), and clicks on a
-// highlight (its note opens).
+// highlight (its note opens: hit-testing the passages highlights.js drew is done here).
 // It imports nothing of the first load's: what it needs of it comes in `deps` (`words`), so that
 // fetching it beside the notes adds no chunk to the first load.
+import { addSheet } from './sheets.js';
+
+// The "Add note" control's rules (ui.js builds it, hidden; only this module shows it): by the
+// selection, or a bottom bar on touch screens that raises the launcher.
+const ADDER_CSS = `
+.launcher.raised{bottom:84px}
+.adder{position:fixed;z-index:2147483001;display:flex;align-items:center;gap:8px}
+.adder button{box-shadow:0 2px 10px rgba(0,0,0,.3)}
+.adder kbd{font:inherit;font-size:.8em;border:1px solid;border-radius:4px;padding:0 5px;margin-inline-start:8px}
+.adder.bar{left:0!important;right:0;bottom:0;top:auto!important;justify-content:center;padding:12px 16px calc(12px + env(safe-area-inset-bottom));background:#fff;border-top:1px solid #d0d7de;box-shadow:0 -2px 10px rgba(0,0,0,.15)}
+.adder.bar button{flex:1;max-width:480px;min-height:48px;box-shadow:none}
+.adder.bar kbd{display:none}
+`;
 
 const INTERACTIVE = 'a[href],button,input,select,textarea,summary,label,[contenteditable]';
+
+/**
+ * @typedef {import('./highlights.js').Drawn} Drawn
+ * @typedef {HighlightRegistry & {highlightsFromPoint?: (x: number, y: number) => Array<{highlight: Highlight} | Highlight>}} Registry
+ *   highlightsFromPoint() is newer than the registry (not in TypeScript's DOM types yet)
+ */
+
+/** Shortest passage first: the innermost of nested highlights. */
+const byLength = (/** @type {Drawn} */ a, /** @type {Drawn} */ b) =>
+  a.range.toString().length - b.range.toString().length;
+
+/** @param {Range} range @param {number} x @param {number} y */
+const inRects = (range, x, y) =>
+  [...range.getClientRects()].some((r) => x >= r.left && x <= r.right && y >= r.top && y <= r.bottom);
+
+/** @param {Range} range @param {Node} node @param {number} offset */
+const containsPoint = (range, node, offset) => {
+  try {
+    return range.isPointInRange(node, offset);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The caret position under a point, with either engine's API.
+ * @param {Document} doc @param {number} x @param {number} y
+ * @returns {[Node, number] | null}
+ */
+function caretAt(doc, x, y) {
+  const pos = doc.caretPositionFromPoint?.(x, y);
+  if (pos) return [pos.offsetNode, pos.offset];
+  const range = doc.caretRangeFromPoint?.(x, y);
+  return range ? [range.startContainer, range.startOffset] : null;
+}
+
+/**
+ * Ids of the notes drawn under viewport point (x, y), innermost first; empty if none.
+ * @param {Document} doc @param {Drawn[]} entries @param {number} x @param {number} y
+ * @returns {string[]}
+ */
+function hitTest(doc, entries, x, y) {
+  /** @type {Registry | undefined} */
+  const registry = doc.defaultView?.CSS?.highlights;
+  // Chrome 140+ answers {highlight, ranges} (older drafts: the Highlight).
+  const hits = (registry?.highlightsFromPoint?.(x, y) ?? []).map((hit) => ('highlight' in hit ? hit.highlight : hit));
+  let candidates = entries.filter((e) => hits.some((h) => h.has(e.range)));
+  if (!candidates.length) {
+    // No API, or no answer: Chromium 156 finds nothing under a touch
+    // emulated with a device scale factor, where the caret APIs still work.
+    const caret = caretAt(doc, x, y);
+    candidates = caret ? entries.filter((e) => containsPoint(e.range, ...caret)) : [];
+  }
+  // A caret snaps to the nearest text, so confirm the point is on the passage.
+  const under = candidates.filter((e) => inRects(e.range, x, y));
+  return under.sort(byLength).map((e) => e.id);
+}
+
+/** Ids of notes whose passage holds the DOM point, innermost first. */
+const notesAt = (/** @type {Drawn[]} */ entries, /** @type {Node} */ node, /** @type {number} */ offset) =>
+  entries
+    .filter((e) => containsPoint(e.range, node, offset))
+    .sort(byLength)
+    .map((e) => e.id);
 
 /** @param {Range} a @param {Range} b */
 const sameRange = (a, b) =>
@@ -36,10 +113,12 @@ const sameRange = (a, b) =>
  * @param {import('./ui.js').UI} deps.ui
  * @param {import('./highlights.js').Highlighter} deps.highlighter
  * @param {(ids: string[]) => void} deps.openNotes  the notes under a click, innermost first
- * @param {Words} deps.words  the first load's functions it uses
+ * @param {Words} deps.words  the helpers it uses (of the first load, and note-body.js's)
  * @returns {SelectionWatch}
  */
 export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highlighter, openNotes, words: w }) {
+  const adder = ui.host.shadowRoot?.querySelector('.adder');
+  if (adder) addSheet(adder, ADDER_CSS);
   /** @type {Offsets | null} */
   let pending = null; // what the "Add note" control stands for
   /** @type {Point | null} */
@@ -100,7 +179,7 @@ export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highl
     const sel = view.getSelection();
     const inRoot = trackCaret(sel);
     // Behind a modal dialog the page is inert and its selection hidden: say nothing.
-    if (!ui.modalOpen()) announceCaret(inRoot && sel?.focusNode ? highlighter.notesAt(sel.focusNode, sel.focusOffset) : []);
+    if (!ui.modalOpen()) announceCaret(inRoot && sel?.focusNode ? notesAt(highlighter.drawn(), sel.focusNode, sel.focusOffset) : []);
     const jumped = Boolean(jumpedTo && sel?.rangeCount && sameRange(sel.getRangeAt(0), jumpedTo));
     pending = ui.modalOpen() || jumped ? null : selectionOffsets();
     if (jumpedTo && !jumped) {
@@ -146,7 +225,7 @@ export function watchSelection({ doc, view, listeners, getRoot, notes, ui, highl
     // A link wins.
     // (The path also holds the document and the window, which have no matches().)
     if (event.composedPath().some((n) => /** @type {Partial<Element>} */ (n).matches?.(INTERACTIVE))) return;
-    const ids = highlighter.hitTest(event.clientX, event.clientY);
+    const ids = hitTest(doc, highlighter.drawn(), event.clientX, event.clientY);
     if (ids.length) openNotes(ids);
   });
 

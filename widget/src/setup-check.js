@@ -21,13 +21,15 @@ const SAY = 'Trial Notes:';
  * @param {string} deps.apiBase  the service's origin
  * @param {() => Element | null} deps.getRoot
  * @param {boolean} deps.canHighlight  whether the Custom Highlight API is there
+ * @param {typeof import('./i18n.js').t} deps.t  the widget's words (handed over: this module imports nothing)
  * @param {number} [deps.rootGrace]  ms a page may take to add its notes root
- * @param {(problem: SetupProblem) => void} report  told of the first problem found, if any
+ * @param {(problem: SetupProblem, sentence: string) => void} report  told of the first problem found, if any,
+ *   with the sentence the reader is told
  */
-export async function checkSetup({ doc, view, trial, apiBase, getRoot, canHighlight, rootGrace = 3000 }, report) {
-  const problem = await findProblem({ doc, view, trial, apiBase, getRoot, canHighlight, rootGrace });
+export async function checkSetup({ doc, view, trial, apiBase, getRoot, canHighlight, t, rootGrace = 3000 }, report) {
+  const problem = await findProblem({ doc, view, trial, apiBase, getRoot, canHighlight, t, rootGrace });
   // The root may have come while the check ran: only a problem still true is reported.
-  if (problem && !(problem.kind === 'root' && getRoot())) report(problem);
+  if (problem && !(problem.kind === 'root' && getRoot())) report(problem, t(`setup.${problem.kind}`));
 }
 
 /**

@@ -1,9 +1,10 @@
 // @ts-check
-// The first load's stylesheet: the launcher, "Add note" and the toasts, drawn before the
-// reader does anything. The panel's and the dialogs' rules (panel-styles.js) are fetched when
-// the panel or a dialog first opens, the dialogs' own (dialog-styles.js) with them. Each is
-// adopted as a constructed sheet, never a <style> element or style attribute, so a strict host
-// CSP (no 'unsafe-inline') doesn't block it. `all:initial` keeps the page's styles out.
+// The first load's stylesheet: the launcher and the toasts, drawn before the reader does
+// anything. "Add note" is styled by the selection observer that shows it (selection.js). The
+// panel's and the dialogs' rules (panel-styles.js) are fetched when the panel or a dialog first
+// opens, the dialogs' own (dialog-styles.js) with them. Each is adopted as a constructed sheet,
+// never a <style> element or style attribute, so a strict host CSP (no 'unsafe-inline') doesn't
+// block it. `all:initial` keeps the page's styles out.
 
 export const CSS = `
 :host{all:initial;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328}
@@ -18,14 +19,7 @@ button[aria-busy=true]{opacity:.6;cursor:progress}
 @media (pointer:fine){button{min-height:34px}}
 :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 .launcher{position:fixed;inset-inline-end:16px;bottom:16px;z-index:2147483000;border:0;border-radius:999px;background:#1d4ed8;color:#fff;padding:10px 18px;box-shadow:0 2px 10px rgba(0,0,0,.3)}
-.launcher.raised{bottom:84px}
 .count{display:inline-block;margin-inline-start:8px;min-width:1.5em;border-radius:999px;background:#fff;color:#1d4ed8;font-size:.85em;font-weight:600;text-align:center}
-.adder{position:fixed;z-index:2147483001;display:flex;align-items:center;gap:8px}
-.adder button{box-shadow:0 2px 10px rgba(0,0,0,.3)}
-.adder kbd{font:inherit;font-size:.8em;border:1px solid;border-radius:4px;padding:0 5px;margin-inline-start:8px}
-.adder.bar{left:0!important;right:0;bottom:0;top:auto!important;justify-content:center;padding:12px 16px calc(12px + env(safe-area-inset-bottom));background:#fff;border-top:1px solid #d0d7de;box-shadow:0 -2px 10px rgba(0,0,0,.15)}
-.adder.bar button{flex:1;max-width:480px;min-height:48px;box-shadow:none}
-.adder.bar kbd{display:none}
 .alert{margin:12px 0;padding:8px 12px;border:1px solid #cf222e;border-radius:6px;background:#fff1f0;color:#82071e}
 .alert:empty{display:none}
 .toast{position:fixed;left:16px;right:16px;bottom:84px;margin:auto;max-width:34rem;z-index:2147483001;display:flex;flex-wrap:wrap;gap:8px;align-items:center;background:#fff;border:1px solid #cf222e;border-radius:8px;padding:10px 12px;box-shadow:0 4px 16px rgba(0,0,0,.2)}

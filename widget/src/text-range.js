@@ -85,20 +85,3 @@ export function textIndex(/** @type {Element} */ root) {
     },
   };
 }
-
-const INLINE = /^(inline|contents|ruby)/;
-
-/**
- * The paragraph (nearest block-level element inside the root) holding a DOM
- * point, for "Add a note to this paragraph"; null when the point is outside.
- */
-export function paragraphOf(/** @type {Element} */ root, /** @type {Node | null} */ node) {
-  if (!node || !root.contains(node)) return null;
-  const view = /** @type {Window} */ (root.ownerDocument.defaultView); // a page's document has one
-  let el = node.nodeType === 1 ? /** @type {Element} */ (node) : node.parentElement; // 1: ELEMENT_NODE
-  while (el && el !== root) {
-    if (!INLINE.test(view.getComputedStyle(el).display)) return el;
-    el = el.parentElement;
-  }
-  return root;
-}

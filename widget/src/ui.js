@@ -3,8 +3,7 @@
 // appended to <body>: the "My notes" button and panel, the "Add note" control,
 // the dialogs, the live region and the error line. No other host DOM changes.
 import { canFocus, h, modalDialog, uid, useDocument } from './dom.js';
-import { PAINT, colorLabel } from './highlights.js';
-import { bodyPreview, firstWords } from './note-body.js';
+import { PAINT } from './highlights.js';
 import { day, direction, language, number, t, withWords } from './i18n.js';
 import { CSS } from './styles.js';
 
@@ -46,6 +45,21 @@ export const HOST_TAG = 'trial-notes-widget';
  * @property {(dialog: {el: HTMLDialogElement, alert: HTMLElement, status: HTMLElement}) => void} register
  *   a modal dialog of the module's: errors and announcements go into it while it is open
  */
+
+/**
+ * A loader that imports once; a failed import is tried again next time.
+ * @template T
+ * @param {() => Promise<T>} load
+ */
+export const once = (load) => {
+  /** @type {Promise<T> | null} */
+  let loading = null;
+  return () =>
+    (loading ??= load().catch((err) => {
+      loading = null;
+      throw err;
+    }));
+};
 
 // Said when the dialogs' module can't be fetched (offline, or the service is down).
 const UNREACHABLE = 'unreachable';
@@ -102,106 +116,37 @@ export function createUI(doc, actions) {
       'aria-expanded': 'false',
       'aria-controls': panelId,
       'aria-keyshortcuts': 'Alt+N',
-      onclick: () => (panel.open ? closePanel() : openPanel()),
+      onclick: () => (panel?.el.open ? closePanel() : openPanel()),
     },
     t('myNotes'),
     count,
   );
 
-  const panelTitle = h('h2', { id: uid('title'), tabindex: '-1' }, t('myNotes'));
-  const panelAlert = h('div', { class: 'alert', role: 'alert' });
-  const help = h('p', { class: 'muted' });
-  const list = h('ol', { class: 'notes' });
-  const orphanTitle = h('h3', { hidden: true }, t('notFoundHere'));
-  const orphans = h('ul', { class: 'notes', hidden: true });
-
-  // Where the notes live and whether their recovery key was saved; the key itself, the devices and
-  // link codes are dialogs of their own (recovery.js, devices.js), fetched when first opened.
-  const keyState = h('p', { class: 'key-state' });
-  const showKey = h('button', { onclick: (e) => actions.more('recovery', e.currentTarget) }, t('recoveryKey'));
-  const linkDevice = h('button', { onclick: (e) => actions.more('link', e.currentTarget) }, t('linkAnotherDevice'));
-  const devices = h('button', { onclick: (e) => actions.more('devices', e.currentTarget) }, t('devices'));
-  const panel = h(
-    'dialog',
-    { id: panelId, class: 'panel', 'aria-labelledby': panelTitle.id },
-    h(
-      'div',
-      { class: 'top' },
-      panelTitle,
-      h('button', { onclick: () => closePanel() }, t('hidePanel')),
-    ),
-    panelAlert,
-    h(
-      'div',
-      { class: 'row' },
-      h('button', { onclick: (e) => actions.addToParagraph(e.currentTarget) }, t('addToParagraph')),
-      h('button', { onclick: (e) => actions.openShare(e.currentTarget) }, t('share')),
-    ),
-    help,
-    list,
-    orphanTitle,
-    orphans,
-    h(
-      'section',
-      { class: 'key' },
-      h('h3', null, t('recoveryKey')),
-      keyState,
-      h(
-        'div',
-        { class: 'row' },
-        showKey,
-        h('button', { onclick: (e) => actions.more('restore', e.currentTarget) }, t('useAnotherKey')),
-      ),
-      h('h3', null, t('yourDevices')),
-      h(
-        'div',
-        { class: 'row' },
-        linkDevice,
-        h('button', { onclick: (e) => actions.more('redeem', e.currentTarget) }, t('useLinkCode')),
-        devices,
-      ),
-    ),
-  );
-  panel.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape') return;
-    event.preventDefault();
-    closePanel();
-  });
-
   // After a list is re-drawn, its old buttons are gone: find the new one for the same note.
   const fallback = (/** @type {Focusable | null} */ old) => {
     const id = old?.dataset?.id;
-    const same = id ? shadow.querySelector(`button[data-id="${CSS_escape(id)}"]`) : null;
+    const same = id ? shadow.querySelector(`button[data-id="${id.replace(/[^\w-]/g, '')}"]`) : null;
     if (canFocus(same)) return same;
-    return panel.open ? panelTitle : null;
+    return panel?.el.open ? panel.title : null;
   };
   const explain = (/** @type {unknown} */ err) => actions.explain(err);
 
   // The panel's and the dialogs' shared rules, fetched the first time either opens (most
   // visits only read). A failed import is tried again next time.
-  /** @type {Promise<void> | null} */
-  let rules = null;
-  const loadRules = () =>
-    (rules ??= import('./panel-styles.js').then(
-      ({ panelCss }) => {
-        const sheet = new view.CSSStyleSheet();
-        sheet.replaceSync(panelCss(PAINT));
-        shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
-      },
-      (err) => {
-        rules = null;
-        throw err;
-      },
-    ));
+  const loadRules = once(() =>
+    import('./panel-styles.js').then(({ panelCss }) => {
+      const sheet = new view.CSSStyleSheet();
+      sheet.replaceSync(panelCss(PAINT));
+      shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
+    }),
+  );
 
   // The dialogs are a module of their own, imported the first time one opens: most visits
   // only read, and the first load stays small. A failed import is tried again next time.
   /** @type {Dialogs | null} */
   let dialogs = null;
-  /** @type {Promise<Dialogs> | null} */
-  let loading = null;
-  const loadDialogs = () =>
-    (loading ??= withWords(import('./dialogs.js')).then(
+  const loadDialogs = once(() =>
+    withWords(import('./dialogs.js')).then(
       ({ noteEditor, noteView, shareDialog, noteChooser, DIALOG_CSS }) => {
         const rules = new view.CSSStyleSheet();
         rules.replaceSync(DIALOG_CSS);
@@ -215,11 +160,8 @@ export function createUI(doc, actions) {
         shadow.append(built.editor.el, built.view.el, built.share.el, built.chooser.el);
         return (dialogs = built);
       },
-      (err) => {
-        loading = null;
-        throw err;
-      },
-    ));
+    ),
+  );
   /** @type {Array<{el: HTMLDialogElement, alert: HTMLElement, status: HTMLElement}>} the on-demand modules' dialogs */
   const more = [];
   const openModal = () =>
@@ -237,7 +179,7 @@ export function createUI(doc, actions) {
     modalDialog,
     t,
     day,
-    refresh: () => showKeyState(),
+    refresh: () => panel?.showKeyState(),
     register: (d) => more.push(d),
   };
   /**
@@ -265,19 +207,33 @@ export function createUI(doc, actions) {
   const withDialogs = (use) => withModule(loadDialogs, use);
   let unavailable = ''; // why notes can't work on this page, when the setup check found out
 
-  shadow.append(live, adder, launcher, toast, panel);
+  shadow.append(live, adder, launcher, toast);
+
+  // "My notes" is a module of its own (panel.js): built after the first draw, or when first opened.
+  /** @type {import('./panel.js').Panel | null} */
+  let panel = null;
+  /** @type {{notes: NoteView[], canHighlight: boolean}} what the list shows, kept until the panel is built */
+  let listed = { notes: [], canHighlight: true };
+  const loadPanel = once(() =>
+    withWords(import('./panel.js')).then(({ createPanel }) => {
+      panel = createPanel({ doc, id: panelId, actions, close: () => closePanel() });
+      panel.render(listed.notes, listed.canHighlight);
+      toast.after(panel.el); // where it always was: after the toast, before the dialogs
+      return panel;
+    }),
+  );
   doc.body.append(host);
 
   /** Open the panel once its rules are there; false (and the reader told) when they can't be fetched. */
   function openPanel() {
-    return loadRules().then(
-      () => {
+    return Promise.all([loadPanel(), loadRules()]).then(
+      ([p]) => {
         hideToast();
-        panelAlert.textContent = unavailable;
-        showKeyState();
-        panel.show();
+        p.alert.textContent = unavailable;
+        p.showKeyState();
+        p.el.show();
         launcher.setAttribute('aria-expanded', 'true');
-        panelTitle.focus();
+        p.title.focus();
         return true;
       },
       () => {
@@ -288,27 +244,10 @@ export function createUI(doc, actions) {
   }
 
   function closePanel(refocus = true) {
-    if (!panel.open) return;
-    panel.close();
+    if (!panel?.el.open) return;
+    panel.el.close();
     launcher.setAttribute('aria-expanded', 'false');
     if (refocus) launcher.focus();
-  }
-
-  /** Say where the notes live and whether their key was saved; offer only what a notebook allows. */
-  function showKeyState() {
-    const store = actions.tokens();
-    const saved = store.keySaved();
-    const has = Boolean(store.read());
-    const account = store.kind === 'account';
-    keyState.textContent = account
-      ? t('keptWithAccount')
-      : !has
-        ? t('noKeyYet')
-        : saved
-          ? t(`keySaved.${saved.how}`, { date: day(saved.at) })
-          : t('keyNotSaved');
-    keyState.classList.toggle('warn', has && !saved && !account);
-    showKey.hidden = linkDevice.hidden = devices.hidden = !has;
   }
 
   function hideToast() {
@@ -331,8 +270,8 @@ export function createUI(doc, actions) {
     const modal = openModal();
     if (modal) {
       modal.alert.textContent = message;
-    } else if (panel.open) {
-      panelAlert.textContent = message;
+    } else if (panel?.el.open) {
+      panel.alert.textContent = message;
     } else {
       toastText.textContent = message;
       toastKey.hidden = toastLink.hidden = !offerKey;
@@ -352,44 +291,6 @@ export function createUI(doc, actions) {
       announce(t('copyBlocked'));
       return false;
     }
-  }
-
-  function noteItem(/** @type {NoteView} */ note) {
-    const label = note.readable ? firstWords(note.quote) : t('unreadable');
-    const open = h(
-      'button',
-      { 'data-id': note.id, onclick: (e) => actions.openNote(note.id, e.currentTarget) },
-      t('openNoteNamed', { words: label }),
-    );
-    if (!note.readable) return h('li', null, open);
-    /** @type {HTMLButtonElement | null} */
-    let go = null;
-    if (note.anchored) {
-      // The visible words start the accessible name (WCAG 2.5.3), so "Open note" alone is shown.
-      open.setAttribute('aria-label', open.textContent);
-      open.textContent = t('openNote');
-      open.className = 'open';
-      go = h(
-        'button',
-        { 'data-id': `go-${note.id}`, onclick: (e) => actions.goTo(note.id, e.currentTarget) },
-        t('goToNamed', { words: label }),
-      );
-    }
-    const preview = bodyPreview(note.body, doc);
-    return h(
-      'li',
-      null,
-      go ?? open,
-      h(
-        'div',
-        { class: 'meta' },
-        h('span', { class: 'chip' }, h('span', { class: `sw c-${note.color}`, 'aria-hidden': 'true' }), colorLabel(note.color)),
-        go ? open : null,
-      ),
-      note.change ? h('p', { class: 'muted' }, t('textChanged')) : null,
-      preview ? h('p', { dir: 'auto' }, preview) : null,
-      note.replies,
-    );
   }
 
   return {
@@ -432,30 +333,23 @@ export function createUI(doc, actions) {
     destroy: () => host.remove(),
     openPanel,
     closePanel,
-    panelOpen: () => panel.open,
+    panelOpen: () => Boolean(panel?.el.open),
+    /** Build the panel (after the first draw: layout.js docks it); it resolves to the panel's parts. */
+    loadPanel,
     modalOpen: () => Boolean(openModal()),
     adderShown: () => !adder.hidden,
 
     /** List notes in page order; unanchored and unreadable ones at the end. */
     renderNotes(/** @type {NoteView[]} */ notes, { canHighlight = true } = {}) {
-      const placed = notes.filter((n) => n.anchored);
-      const lost = notes.filter((n) => !n.anchored);
-      list.replaceChildren(...placed.map(noteItem));
-      orphans.replaceChildren(...lost.map(noteItem));
-      orphanTitle.hidden = orphans.hidden = !lost.length;
+      listed = { notes, canHighlight };
       count.textContent = number(notes.length);
-      help.textContent = !notes.length
-        ? t('noNotesYet')
-        : canHighlight
-          ? ''
-          : t('noHighlightApi');
-      showKeyState();
+      panel?.render(notes, canHighlight);
     },
 
     /** Say why notes can't work here ('' when they can): "My notes" opens on it. */
     setUnavailable(/** @type {string} */ sentence) {
       unavailable = sentence;
-      if (panel.open) panelAlert.textContent = sentence;
+      if (panel?.el.open) panel.alert.textContent = sentence;
     },
 
     /** Show "Add note" by `rect` (viewport coordinates), or as a bottom bar. */
@@ -481,11 +375,7 @@ export function createUI(doc, actions) {
 
     /** Mark the list item of the note "Go to highlight" went to (null: none). */
     markCurrent(/** @type {string | null} */ id) {
-      for (const b of list.querySelectorAll('button[aria-current]')) b.removeAttribute('aria-current');
-      list.querySelector(`button[data-id="go-${CSS_escape(id)}"]`)?.setAttribute('aria-current', 'true');
+      panel?.markCurrent(id);
     },
   };
 }
-
-// CSS.escape is missing from some test DOMs; ids are UUIDs, so a strict filter is enough.
-const CSS_escape = (/** @type {unknown} */ s) => String(s).replace(/[^\w-]/g, '');

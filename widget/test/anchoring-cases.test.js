@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { anchorSelectors, offsetConverter } from '../src/anchoring.js';
+import { anchorSelectors, loadApprox, offsetConverter } from '../src/anchoring.js';
+
+await loadApprox();
 
 const TABLE = new URL('../../tests/fixtures/anchoring_cases.json', import.meta.url);
 const { cases } = JSON.parse(readFileSync(TABLE, 'utf8'));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { ApiError, createApi } from '../src/api.js';
+import { noteRoutes } from '../src/note-actions.js';
 import { repliesApi } from '../src/replies.js';
 import { shareActions } from '../src/shares-panel.js';
 import { useLanguage } from '../src/i18n.js';
@@ -43,18 +44,18 @@ describe('api', () => {
   test('creating a notebook sends no token', async () => {
     const net = network(() => json(201, { notebook_id: 'n', token: 't' }));
     const api = createApi('https://notes.example', () => 'old', net.fetchImpl);
-    await api.createNotebook();
+    await noteRoutes(api).createNotebook();
     assert.equal(net.calls[0].init.headers.Authorization, undefined);
   });
 
   test('JSON bodies are sent as JSON; 204 gives null', async () => {
     const net = network((url, init) => (init.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, { id: 'x' })));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await api.updateNote('a/b', { color: 'green' });
+    await noteRoutes(api).updateNote('a/b', { color: 'green' });
     assert.equal(net.calls[0].url, 'https://notes.example/api/v1/notes/a%2Fb');
     assert.equal(net.calls[0].init.headers['Content-Type'], 'application/json');
     assert.equal(net.calls[0].init.body, '{"color":"green"}');
-    assert.equal(await api.deleteNote('x'), null);
+    assert.equal(await noteRoutes(api).deleteNote('x'), null);
   });
 
   test('a problem+json answer becomes an ApiError with its words', async () => {
@@ -67,7 +68,7 @@ describe('api', () => {
     };
     const net = network(() => json(422, problem, 'application/problem+json', { 'Retry-After': '3' }));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.createNote('NCT1', {}), (err) => {
+    await assert.rejects(noteRoutes(api).createNote('NCT1', {}), (err) => {
       assert.ok(err instanceof ApiError);
       assert.equal(err.status, 422);
       assert.equal(err.title, 'Quote not found');
@@ -94,7 +95,7 @@ describe('api', () => {
     };
     const net = network(() => json(422, problem, 'application/problem+json'));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.createNote('NCT1', {}), (err) => {
+    await assert.rejects(noteRoutes(api).createNote('NCT1', {}), (err) => {
       assert.equal(err.message, 'The note is not valid. Note: must be at most 10000 characters.');
       assert.doesNotMatch(err.message, /Invalid content/);
       return true;
@@ -140,7 +141,7 @@ describe('api', () => {
   test('a problem without a detail shows its title', async () => {
     const net = network(() => json(404, { title: 'Not found', status: 404 }, 'application/problem+json'));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
-    await assert.rejects(api.deleteNote('x'), { status: 404, message: 'Not found.' });
+    await assert.rejects(noteRoutes(api).deleteNote('x'), { status: 404, message: 'Not found.' });
   });
 
   test('429 and 503 say when to try again, from Retry-After', async () => {

@@ -4,11 +4,13 @@ import { describe, test } from 'node:test';
 
 import { JSDOM } from 'jsdom';
 
-import { MAX_BODY_CHARS, charCount, firstWords, htmlToText, textToHtml } from '../src/note-body.js';
+import { MAX_BODY_CHARS, charCount } from '../src/dialogs.js';
+import { codePointLength, firstWords, htmlToText, textToHtml } from '../src/note-body.js';
 import { renderBody } from '../src/note-render.js';
-import { useLanguage } from '../src/i18n.js';
+import { useLanguage, withWords } from '../src/i18n.js';
 
-await useLanguage('en'); // the first-draw words only: this module is in the first load
+await useLanguage('en');
+await withWords(Promise.resolve()); // the counter's words come with the dialogs (the catalog's rest)
 
 const { document } = new JSDOM('<!doctype html><body></body>').window;
 
@@ -90,6 +92,10 @@ describe('the character counter', () => {
   });
 
   test('counts code points, as the service does, not UTF-16 units', () => {
+    assert.equal(codePointLength('😀'), 1);
+    assert.equal('😀'.length, 2);
+    const text = 'a😀b👩‍⚕️c≥d';
+    assert.equal(codePointLength(text), [...text].length);
     const emoji = '\u{1F600}'.repeat(8000); // 16,000 UTF-16 units
     assert.equal(charCount(emoji).words, '8,000 / 10,000 characters');
     assert.equal(charCount(emoji + 'x'.repeat(2001)).over, true);

@@ -4,8 +4,11 @@ import { describe, test } from 'node:test';
 
 import { JSDOM } from 'jsdom';
 
-import { anchorSelectors, describeQuote } from '../src/anchoring.js';
-import { paragraphOf, textIndex } from '../src/text-range.js';
+import { anchorSelectors, describeQuote, loadApprox } from '../src/anchoring.js';
+import { paragraphOf } from '../src/note-actions.js';
+import { textIndex } from '../src/text-range.js';
+
+await loadApprox();
 
 function load(name) {
   const html = readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
