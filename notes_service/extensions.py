@@ -1,14 +1,16 @@
 """Extensions: db and migrate created unbound and bound in create_app(); a rate limiter made per app."""
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
-from sqlalchemy.engine import Connection
+from sqlalchemy import MetaData, Select
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase
 
 from . import registry
@@ -55,6 +57,80 @@ def read_connection() -> Connection:
     if db.engine.dialect.name == "postgresql":
         return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return db.session.connection()
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverForm:
+    """A statement compiled for one dialect: its SQL, how its values are passed, converted and read back."""
+
+    sql: str
+    positions: tuple[str, ...] | None  # the parameters' order for a positional driver (sqlite3); None: by name
+    fixed: dict[str, Any]
+    to_driver: tuple[tuple[str, Callable[[Any], Any]], ...]
+    row: Callable[..., tuple[Any, ...]]
+    from_driver: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def rows(self, connection: Connection, values: dict[str, Any]) -> list[Any]:
+        for name, convert in self.to_driver:
+            values[name] = convert(values[name])
+        params: Sequence[Any] | dict[str, Any] = (
+            values if self.positions is None else tuple(values[name] for name in self.positions)
+        )
+        found = connection.exec_driver_sql(self.sql, params).fetchall()
+        if not self.from_driver:
+            return [self.row(*row) for row in found]
+        rows = []
+        for row in found:
+            fields = list(row)
+            for index, convert in self.from_driver:
+                if fields[index] is not None:
+                    fields[index] = convert(fields[index])
+            rows.append(self.row(*fields))
+        return rows
+
+
+class DriverSelect:
+    """A Core SELECT sent as its compiled SQL text (`exec_driver_sql`), compiled once per dialect.
+
+    Executing even a cached Core statement costs SQLAlchemy's per-execution work: the cache
+    lookup, the compiled parameters, a result whose every value goes through its type's
+    processor. The hot read sends the same statements on every request, so this compiles each
+    once and converts only the values whose types need it, with the processors SQLAlchemy
+    itself would apply (SQLite's timestamps as text, `UTCDateTime`'s zone), so the rows hold the
+    same values. It runs on the session's connection: its transaction, the engine's events and
+    its error handling (a connection the server dropped is invalidated and the read retried).
+    Rows are named tuples of the selected columns' names.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._forms: dict[str, _DriverForm] = {}
+
+    def rows(self, connection: Connection, values: dict[str, Any]) -> list[Any]:
+        """The statement's rows for these parameter values, on this connection."""
+        form = self._forms.get(connection.dialect.name)
+        if form is None:
+            form = self._forms[connection.dialect.name] = self._compile(connection.dialect)
+        return form.rows(connection, {**form.fixed, **values})
+
+    def _compile(self, dialect: Dialect) -> _DriverForm:
+        compiled = self.statement.compile(dialect=dialect)
+        # Values the dialect wrote into the statement itself (SQLite's OFFSET 0 after a bound LIMIT).
+        fixed = {name: value for name, value in compiled.construct_params(_check=False).items() if value is not None}
+        to_driver: dict[str, Callable[[Any], Any]] = {}  # by name: a parameter used twice is converted once
+        for bind, name in compiled.bind_names.items():
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None and name not in fixed:
+                to_driver[name] = convert
+        columns = list(self.statement.selected_columns)
+        from_driver = []
+        for index, column in enumerate(columns):
+            convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if convert is not None:
+                from_driver.append((index, convert))
+        row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]  # names known at run time
+        positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+        return _DriverForm(compiled.string, positions, fixed, tuple(to_driver.items()), row, tuple(from_driver))
 
 
 View = TypeVar("View", bound=Callable[..., object])

@@ -26,7 +26,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, upda
 from .. import crypto, keys, registry
 from ..devices.models import Device
 from ..errors import Busy, Invalid
-from ..extensions import db, read_connection
+from ..extensions import DriverSelect, db, read_connection
 from ..i18n import gettext
 from ..paging import PageRequest
 from ..trials import service as trials
@@ -464,11 +464,25 @@ def _chunks(sized_ids: list[tuple[str, int]]) -> Iterator[list[str]]:
 _CHUNK_QUERY = select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(bindparam("ids", expanding=True)))
 
 
+# The reads' own form of _CHUNK_QUERY: a statement per number of ids (an expanding IN is
+# rendered again on every run), sent as compiled SQL (extensions.DriverSelect).
+_CHUNK_READS: dict[int, DriverSelect] = {}
+
+
+def _chunk_read(count: int) -> DriverSelect:
+    found = _CHUNK_READS.get(count)
+    if found is None:
+        ids = [bindparam(f"id_{index}", type_=_NOTES.c.id.type) for index in range(count)]
+        found = _CHUNK_READS[count] = DriverSelect(select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(ids)))
+    return found
+
+
 def _open_in_chunks(dek: NoteKeys | None, sized_ids: list[tuple[str, int]]) -> Iterator[NoteView]:
     """The notes with these ids, in this order, loaded and decrypted a chunk at a time."""
     connection = db.session.connection()
     for chunk in _chunks(sized_ids):
-        by_id = {row.id: row for row in connection.execute(_CHUNK_QUERY, {"ids": chunk})}
+        values = {f"id_{index}": note_id for index, note_id in enumerate(chunk)}
+        by_id = {row.id: row for row in _chunk_read(len(chunk)).rows(connection, values)}
         # A note deleted since its id was read is simply not in the page.
         yield from (open_note(dek, by_id[note_id]) for note_id in chunk if note_id in by_id)
 
@@ -546,7 +560,7 @@ def _my_page_query(after: bool) -> Any:
     )
 
 
-_MY_PAGE_QUERY = {after: _my_page_query(after) for after in (False, True)}
+_MY_PAGE_QUERY = {after: DriverSelect(_my_page_query(after)) for after in (False, True)}
 
 
 def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> NoteSlice:
@@ -563,7 +577,7 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
-    rows = read_connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
+    rows = _MY_PAGE_QUERY[page.after is not None].rows(read_connection(), values)
     first = check_token(token or "", rows[0] if rows else None)
     touch_device(first.device_id, first.last_used_at)
     if first.trial_id is None:
