@@ -63,18 +63,18 @@ class NoteView:
     change: NoteChange | None = None  # with anchor "changed": the passage before and after
 
     @classmethod
-    def of(cls, note: Any, payload: NotePayload) -> NoteView:
-        """The view of a note row and its opened payload."""
+    def of(cls, note: Any, payload: dict[str, Any]) -> NoteView:
+        """The view of a note row and its opened payload's fields (`NotePayload.opened_fields`)."""
         return cls(
             id=note.id,
             trial_id=note.trial_id,
             created_at=note.created_at,
             updated_at=note.updated_at,
-            selectors=payload.selector,
-            body=body_as_shown(payload.body, payload.body_rules),
-            color=payload.color,
-            anchor=payload.anchor,
-            change=payload.change,
+            selectors=payload["selector"],
+            body=body_as_shown(payload["body"], payload["body_rules"]),
+            color=payload["color"],
+            anchor=payload["anchor"],
+            change=payload["change"],
         )
 
     def payload(self, **changes: Any) -> NotePayload:
@@ -310,7 +310,7 @@ def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
     if key is not None:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
-            payload = NotePayload.from_plaintext(crypto.open_sealed(key, note.ciphertext, aad))
+            payload = NotePayload.opened_fields(crypto.open_sealed(key, note.ciphertext, aad))
         except (crypto.CryptoError, ValueError):
             pass
         else:
