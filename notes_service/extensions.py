@@ -67,25 +67,26 @@ class _DriverForm:
     positions: tuple[str, ...] | None  # the parameters' order for a positional driver (sqlite3); None: by name
     fixed: dict[str, Any]
     to_driver: tuple[tuple[str, Callable[[Any], Any]], ...]
-    row: Callable[..., tuple[Any, ...]]
-    from_driver: tuple[tuple[int, Callable[[Any], Any]], ...]
+    from_driver: dict[str, Callable[[Any], Any]]  # each column whose driver value its type converts, by name
+    typed: tuple[tuple[int, Callable[[Any], Any]], ...]  # those of them converted in every row
+    row: Any  # the named tuple of a row with typed columns
 
-    def rows(self, connection: Connection, values: dict[str, Any]) -> list[Any]:
+    def rows(self, connection: Connection, values: dict[str, Any]) -> Sequence[Any]:
         for name, convert in self.to_driver:
             values[name] = convert(values[name])
         params: Sequence[Any] | dict[str, Any] = (
             values if self.positions is None else tuple(values[name] for name in self.positions)
         )
         found = connection.exec_driver_sql(self.sql, params).fetchall()
-        if not self.from_driver:
-            return [self.row(*row) for row in found]
+        if not self.typed:
+            return found
         rows = []
         for row in found:
             fields = list(row)
-            for index, convert in self.from_driver:
+            for index, convert in self.typed:
                 if fields[index] is not None:
                     fields[index] = convert(fields[index])
-            rows.append(self.row(*fields))
+            rows.append(self.row._make(fields))
         return rows
 
 
@@ -95,23 +96,35 @@ class DriverSelect:
     Executing even a cached Core statement costs SQLAlchemy's per-execution work: the cache
     lookup, the compiled parameters, a result whose every value goes through its type's
     processor. The hot read sends the same statements on every request, so this compiles each
-    once and converts only the values whose types need it, with the processors SQLAlchemy
-    itself would apply (SQLite's timestamps as text, `UTCDateTime`'s zone), so the rows hold the
-    same values. It runs on the session's connection: its transaction, the engine's events and
-    its error handling (a connection the server dropped is invalidated and the read retried).
-    Rows are named tuples of the selected columns' names.
+    once and converts only the values the caller reads typed, with the processors SQLAlchemy
+    itself would apply (SQLite's timestamps as text, `UTCDateTime`'s zone): the `typed` columns
+    in every row, any other one value at a time (`typed_value`); the rest are the driver's (an
+    int for a boolean on SQLite, say). It runs on the session's connection: its transaction, the
+    engine's events and its error handling (a connection the server dropped is invalidated and
+    the read retried). Rows are read by the selected columns' names.
     """
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any], typed: tuple[str, ...] = ()) -> None:
         self.statement = statement
+        self.typed = typed
         self._forms: dict[str, _DriverForm] = {}
 
-    def rows(self, connection: Connection, values: dict[str, Any]) -> list[Any]:
+    def rows(self, connection: Connection, values: dict[str, Any]) -> Sequence[Any]:
         """The statement's rows for these parameter values, on this connection."""
-        form = self._forms.get(connection.dialect.name)
-        if form is None:
-            form = self._forms[connection.dialect.name] = self._compile(connection.dialect)
+        form = self._form(connection.dialect)
         return form.rows(connection, {**form.fixed, **values})
+
+    def typed_value(self, connection: Connection, row: Any, name: str) -> Any:
+        """A row's value of column `name` as its type gives it (a datetime for a timestamp on SQLite)."""
+        value = getattr(row, name)
+        convert = self._form(connection.dialect).from_driver.get(name)
+        return convert(value) if convert is not None and value is not None else value
+
+    def _form(self, dialect: Dialect) -> _DriverForm:
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = self._compile(dialect)
+        return form
 
     def _compile(self, dialect: Dialect) -> _DriverForm:
         compiled = self.statement.compile(dialect=dialect)
@@ -122,15 +135,16 @@ class DriverSelect:
             convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None and name not in fixed:
                 to_driver[name] = convert
-        columns = list(self.statement.selected_columns)
-        from_driver = []
-        for index, column in enumerate(columns):
+        names = [str(column.key) for column in self.statement.selected_columns]
+        from_driver: dict[str, Callable[[Any], Any]] = {}
+        for name, column in zip(names, self.statement.selected_columns, strict=True):
             convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if convert is not None:
-                from_driver.append((index, convert))
-        row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]  # names known at run time
+                from_driver[name] = convert
+        typed = tuple((names.index(name), from_driver[name]) for name in self.typed if name in from_driver)
         positions = tuple(compiled.positiontup or ()) if compiled.positional else None
-        return _DriverForm(compiled.string, positions, fixed, tuple(to_driver.items()), row, tuple(from_driver))
+        row = namedtuple("Row", names)  # type: ignore[misc]  # the names are the statement's
+        return _DriverForm(compiled.string, positions, fixed, tuple(to_driver.items()), from_driver, typed, row)
 
 
 View = TypeVar("View", bound=Callable[..., object])

@@ -473,7 +473,8 @@ def _chunk_read(count: int) -> DriverSelect:
     found = _CHUNK_READS.get(count)
     if found is None:
         ids = [bindparam(f"id_{index}", type_=_NOTES.c.id.type) for index in range(count)]
-        found = _CHUNK_READS[count] = DriverSelect(select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(ids)))
+        statement = select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(ids))
+        found = _CHUNK_READS[count] = DriverSelect(statement, typed=("created_at", "updated_at"))
     return found
 
 
@@ -577,9 +578,10 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
-    rows = _MY_PAGE_QUERY[page.after is not None].rows(read_connection(), values)
+    query, connection = _MY_PAGE_QUERY[page.after is not None], read_connection()
+    rows = query.rows(connection, values)  # a row per note, the notebook's columns in each: read from the first
     first = check_token(token or "", rows[0] if rows else None)
-    touch_device(first.device_id, first.last_used_at)
+    touch_device(first.device_id, query.typed_value(connection, first, "last_used_at"))
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
     slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped, first.device_id)
