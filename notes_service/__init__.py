@@ -126,8 +126,12 @@ def _tune_sqlite(engine: Engine) -> None:
         # writes can fail with "database is locked" without waiting when another worker wrote.
         # GET and HEAD never write, so they read under WAL without taking the lock at all
         # (profiled: the lock was 16% of a read's time, and made the workers take turns).
-        read_only = has_request_context() and request.method in {"GET", "HEAD"}
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if has_request_context() and request.method in {"GET", "HEAD"}:
+            # On the driver's cursor: a deferred BEGIN takes no lock, so it neither waits nor
+            # fails busy, and SQLAlchemy's execution of it was 107,000 instructions of every read.
+            connection.connection.cursor().execute("BEGIN")
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     _empty_sqlite_log(engine)
 

@@ -73,7 +73,8 @@ class Note(Model):
     """One note: its payload (selectors, quote, body, colour, anchor state) is one AES-GCM ciphertext."""
 
     __tablename__ = "notes"
-    __table_args__ = (Index("ix_notes_notebook_trial", "notebook_id", "trial_id", "created_at"),)
+    # id last: a page ordered by (created_at, id) comes out of the index without a sort (migration 0014).
+    __table_args__ = (Index("ix_notes_notebook_trial", "notebook_id", "trial_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     notebook_id: Mapped[str] = mapped_column(ForeignKey("notebooks.id", ondelete="CASCADE"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 from pydantic_core.core_schema import ValidationInfo
 
@@ -201,6 +202,10 @@ class NoteChange(BaseModel):
     since: str | None = Field(description="The data date of the trial version it changed in (YYYY-MM-DD), if known")
 
 
+# The rules of a body sealed before the payload said which (see NotePayload.body_rules).
+FIRST_BODY_RULES = 1
+
+
 class NotePayload(BaseModel):
     """What one note's ciphertext holds: the one place its shape is written."""
 
@@ -214,7 +219,7 @@ class NotePayload(BaseModel):
     change: NoteChange | None = None
     # The sanitizer's rules `body` was cleaned by (sanitize.BODY_RULES); 1 for a note sealed before
     # the number was written, whose body is cleaned again when read if it holds a list item.
-    body_rules: int = 1
+    body_rules: int = FIRST_BODY_RULES
 
     def plaintext(self) -> bytes:
         """The compact JSON that is sealed (without `change` when there is none, as before it existed)."""
@@ -224,6 +229,28 @@ class NotePayload(BaseModel):
     def from_plaintext(cls, plaintext: bytes) -> NotePayload:
         """Read an opened ciphertext (a ValueError if it is not a payload)."""
         return cls.model_validate_json(plaintext)
+
+    @staticmethod
+    def opened_fields(plaintext: bytes) -> dict[str, Any]:
+        """An opened ciphertext's fields, defaults filled and `change` a NoteChange (a ValueError if not a payload).
+
+        Not validated again: AES-GCM opened it with a note key only this service derives and
+        associated data binding it to its row, so it is what `plaintext` wrote from a validated
+        model (or, before this model, the same four fields). Validating it again was a fifth of
+        opening a note (25,800 instructions by callgrind; a read opens 20); orjson alone reads it.
+        `from_plaintext` stays the reader of a payload that did not come out of our own seal.
+        """
+        fields = orjson.loads(plaintext)
+        if not isinstance(fields, dict) or not fields.keys() >= _SEALED_FIELDS:
+            raise ValueError("not a note payload")
+        change = fields.get("change")
+        fields["change"] = NoteChange.model_validate(change) if change is not None else None
+        fields.setdefault("body_rules", FIRST_BODY_RULES)
+        return fields
+
+
+# The fields every sealed payload has held (`change` and `body_rules` came later, with defaults).
+_SEALED_FIELDS = frozenset(("selector", "body", "color", "anchor"))
 
 
 # -- Responses ---------------------------------------------------------------------

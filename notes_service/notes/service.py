@@ -26,7 +26,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, upda
 from .. import crypto, keys, registry
 from ..devices.models import Device
 from ..errors import Busy, Invalid
-from ..extensions import db, read_connection
+from ..extensions import DriverSelect, db, read_connection
 from ..i18n import gettext
 from ..paging import PageRequest
 from ..trials import service as trials
@@ -63,18 +63,18 @@ class NoteView:
     change: NoteChange | None = None  # with anchor "changed": the passage before and after
 
     @classmethod
-    def of(cls, note: Any, payload: NotePayload) -> NoteView:
-        """The view of a note row and its opened payload."""
+    def of(cls, note: Any, payload: dict[str, Any]) -> NoteView:
+        """The view of a note row and its opened payload's fields (`NotePayload.opened_fields`)."""
         return cls(
             id=note.id,
             trial_id=note.trial_id,
             created_at=note.created_at,
             updated_at=note.updated_at,
-            selectors=payload.selector,
-            body=body_as_shown(payload.body, payload.body_rules),
-            color=payload.color,
-            anchor=payload.anchor,
-            change=payload.change,
+            selectors=payload["selector"],
+            body=body_as_shown(payload["body"], payload["body_rules"]),
+            color=payload["color"],
+            anchor=payload["anchor"],
+            change=payload["change"],
         )
 
     def payload(self, **changes: Any) -> NotePayload:
@@ -310,7 +310,7 @@ def open_note(note_keys: NoteKeys | bytes | None, note: Any) -> NoteView:
     if key is not None:
         try:
             aad = crypto.note_aad(note.notebook_id, note.id, note.format_version)
-            payload = NotePayload.from_plaintext(crypto.open_sealed(key, note.ciphertext, aad))
+            payload = NotePayload.opened_fields(crypto.open_sealed(key, note.ciphertext, aad))
         except (crypto.CryptoError, ValueError):
             pass
         else:
@@ -464,11 +464,26 @@ def _chunks(sized_ids: list[tuple[str, int]]) -> Iterator[list[str]]:
 _CHUNK_QUERY = select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(bindparam("ids", expanding=True)))
 
 
+# The reads' own form of _CHUNK_QUERY: a statement per number of ids (an expanding IN is
+# rendered again on every run), sent as compiled SQL (extensions.DriverSelect).
+_CHUNK_READS: dict[int, DriverSelect] = {}
+
+
+def _chunk_read(count: int) -> DriverSelect:
+    found = _CHUNK_READS.get(count)
+    if found is None:
+        ids = [bindparam(f"id_{index}", type_=_NOTES.c.id.type) for index in range(count)]
+        statement = select(*_NOTE_COLUMNS).where(_NOTES.c.id.in_(ids))
+        found = _CHUNK_READS[count] = DriverSelect(statement, typed=("created_at", "updated_at"))
+    return found
+
+
 def _open_in_chunks(dek: NoteKeys | None, sized_ids: list[tuple[str, int]]) -> Iterator[NoteView]:
     """The notes with these ids, in this order, loaded and decrypted a chunk at a time."""
     connection = db.session.connection()
     for chunk in _chunks(sized_ids):
-        by_id = {row.id: row for row in connection.execute(_CHUNK_QUERY, {"ids": chunk})}
+        values = {f"id_{index}": note_id for index, note_id in enumerate(chunk)}
+        by_id = {row.id: row for row in _chunk_read(len(chunk)).rows(connection, values)}
         # A note deleted since its id was read is simply not in the page.
         yield from (open_note(dek, by_id[note_id]) for note_id in chunk if note_id in by_id)
 
@@ -546,7 +561,7 @@ def _my_page_query(after: bool) -> Any:
     )
 
 
-_MY_PAGE_QUERY = {after: _my_page_query(after) for after in (False, True)}
+_MY_PAGE_QUERY = {after: DriverSelect(_my_page_query(after)) for after in (False, True)}
 
 
 def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> NoteSlice:
@@ -563,9 +578,10 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
-    rows = read_connection().execute(_MY_PAGE_QUERY[page.after is not None], values).all()
+    query, connection = _MY_PAGE_QUERY[page.after is not None], read_connection()
+    rows = query.rows(connection, values)  # a row per note, the notebook's columns in each: read from the first
     first = check_token(token or "", rows[0] if rows else None)
-    touch_device(first.device_id, first.last_used_at)
+    touch_device(first.device_id, query.typed_value(connection, first, "last_used_at"))
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
     slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped, first.device_id)

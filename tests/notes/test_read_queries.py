@@ -20,42 +20,63 @@ from notes_service.extensions import db
 
 
 @contextlib.contextmanager
-def statements(app):
-    """The SQL statements sent while the block runs (BEGIN included), as their first words."""
+def statements(app, path: Path):
+    """The SQL statements the database receives while the block runs (BEGIN included), as their first words.
+
+    Read where the driver hands them to the database, not from SQLAlchemy's events: the read
+    sends its statements on the DBAPI cursor (extensions.DriverSelect). SQLite's own trace on
+    SQLite; on PostgreSQL libpq's trace of the Parse and Query messages.
+    """
     sent: list[str] = []
     with app.app_context():
         engine = db.engine
+        engine.dispose()  # new connections, traced from their start
+    postgresql = engine.dialect.name == "postgresql"
+    trace = path.open("w")
 
-    def count(_conn, _cursor, statement, *_args) -> None:
-        sent.append(statement.split(None, 1)[0].upper())
+    def traced(dbapi_connection, _record) -> None:
+        if postgresql:
+            dbapi_connection.pgconn.trace(trace.fileno())
+        else:
+            dbapi_connection.set_trace_callback(lambda statement: sent.append(statement.split(None, 1)[0].upper()))
 
-    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "connect", traced)
     try:
         yield sent
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "connect", traced)
+        trace.close()
+        with app.app_context():
+            engine.dispose()
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) > 4 and parts[1] == "F" and parts[3] in {"Parse", "Query"}:
+                statement = parts[4].split('"', 3)[-1] if parts[3] == "Parse" else parts[4].strip('"')
+                sent.append(statement.split(None, 1)[0].upper())
 
 
 def expected(*queries: str) -> list[str]:
-    """The statements of a read: SQLite opens its read transaction with a BEGIN of its own."""
-    return (["BEGIN"] if db.engine.dialect.name == "sqlite" else []) + list(queries)
+    """The statements of a read: SQLite opens its read transaction with a BEGIN and ends it with a ROLLBACK."""
+    if db.engine.dialect.name == "sqlite":
+        return ["BEGIN", *queries, "ROLLBACK"]
+    return list(queries)
 
 
-def test_a_page_of_my_notes_is_two_statements(app, client, owner):
+def test_a_page_of_my_notes_is_two_statements(app, client, owner, tmp_path):
     for i in range(12):
         owner.add_note(body=f"note {i}")
-    with statements(app) as sent:
+    with statements(app, tmp_path / "trace") as sent:
         response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
     assert response.status_code == 200 and len(response.get_json()["notes"]) == 12
     with app.app_context():
         assert sent == expected("SELECT", "SELECT")
 
 
-def test_a_later_page_is_two_statements_too(app, client, owner):
+def test_a_later_page_is_two_statements_too(app, client, owner, tmp_path):
     for i in range(5):
         owner.add_note(body=f"note {i}")
     first = client.get(f"/api/v1/trials/{SEED}/notes?limit=2", headers=owner.headers).get_json()
-    with statements(app) as sent:
+    with statements(app, tmp_path / "trace") as sent:
         response = client.get(
             f"/api/v1/trials/{SEED}/notes", headers=owner.headers, query_string={"limit": 2, "cursor": first["next"]}
         )
@@ -72,9 +93,11 @@ def test_a_later_page_is_two_statements_too(app, client, owner):
         (SEED, "not-a-notebook-token", 401),
     ],
 )
-def test_an_empty_page_an_unknown_trial_or_a_bad_token_is_one_statement(app, client, owner, trial, token, status):
+def test_an_empty_page_an_unknown_trial_or_a_bad_token_is_one_statement(
+    app, client, owner, trial, token, status, tmp_path
+):
     headers = {"Authorization": f"Bearer {token}"} if token else owner.headers
-    with statements(app) as sent:
+    with statements(app, tmp_path / "trace") as sent:
         response = client.get(f"/api/v1/trials/{trial}/notes", headers=headers)
     assert response.status_code == status
     with app.app_context():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 from support import DELETED, EDITED, EDITED_NOW, MOVED, SEED, V2_DATE, changed_seed, new_owner
 
@@ -293,6 +294,22 @@ def test_the_sealed_payload_holds_a_change_only_when_there_is_one():
     assert b"change" not in plain.plaintext()  # byte for byte what notes sealed before changes were told
     told = plain.model_copy(update={"anchor": "changed", "change": NoteChange(before="x", after=None, since=None)})
     assert NotePayload.from_plaintext(told.plaintext()) == told
+
+
+def test_a_read_takes_a_sealed_payloads_fields_as_the_model_has_them():
+    # Reads skip validating what our own seal opened (NotePayload.opened_fields): the fields
+    # must be the model's, with and without a change, and for a payload from before body_rules.
+    plain = NotePayload(
+        selector=[{"type": "TextPositionSelector", "start": 1, "end": 9}], body="b", color="red", anchor="anchored"
+    )
+    told = plain.model_copy(update={"anchor": "changed", "change": NoteChange(before="x", after="y", since=None)})
+    for payload in (plain, told):
+        assert NotePayload.opened_fields(payload.plaintext()) == dict(payload)
+    older = b'{"selector":[],"body":"<li>b","color":"yellow","anchor":"orphaned"}'
+    assert NotePayload.opened_fields(older) == dict(NotePayload.from_plaintext(older))
+    for not_a_payload in (b"[]", b'{"body":"b"}', b"{"):
+        with pytest.raises(ValueError):
+            NotePayload.opened_fields(not_a_payload)
 
 
 def test_accept_is_the_only_anchor_a_patch_takes(client):

@@ -378,7 +378,7 @@ def test_a_body_stored_with_a_bare_list_item_is_shown_inside_a_list():
     assert body_as_shown(stored) == "<p>before</p><ul><li>bare</li></ul>" == sanitize_body(stored)
     view = NoteView.of(
         SimpleNamespace(id="n", trial_id="NCT07085104", created_at=None, updated_at=None),
-        NotePayload(selector=[], body=stored, color="yellow", anchor="anchored"),
+        NotePayload.opened_fields(NotePayload(selector=[], body=stored, color="yellow", anchor="anchored").plaintext()),
     )
     assert view.body == "<p>before</p><ul><li>bare</li></ul>"
     for body in ("<p>no list</p>", "<ol><li>a</li></ol>", "I <3 lists"):
@@ -388,6 +388,6 @@ def test_a_body_stored_with_a_bare_list_item_is_shown_inside_a_list():
     assert body_as_shown(stored, BODY_RULES) == stored
     again = NoteView.of(
         SimpleNamespace(id="n", trial_id="NCT07085104", created_at=None, updated_at=None),
-        view.payload(color="blue"),
+        NotePayload.opened_fields(view.payload(color="blue").plaintext()),
     )
     assert again.body == "<p>before</p><ul><li>bare</li></ul>" and view.payload().body_rules == BODY_RULES
