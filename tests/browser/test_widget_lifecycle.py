@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from browser.page_tools import wait_for_highlights
 from browser.test_journey import add_note
 from playwright.sync_api import expect
@@ -74,4 +76,29 @@ def test_destroy_takes_away_everything_it_added(live, page):
       setTimeout(() => resolve(count), 600);
     })""")
     assert anchored_again == 0
+    assert page.js_errors == []
+
+
+def test_a_widget_destroyed_before_its_modules_arrive_adds_nothing_when_they_do(live, page):
+    # The selection, the panel and the layout load after the first draw: a page that takes the
+    # widget away meanwhile (a single-page app changing views) gets nothing back when they come.
+    held = []
+    page.route(re.compile(r"/static/widget/(selection|panel|layout)-[^/]*\.js$"), lambda route: held.append(route))
+    page.goto(f"{live.url}/trials/{SEED}")
+    expect(page.get_by_role("button", name="My notes")).to_be_visible()
+    while len(held) < 3:
+        page.wait_for_timeout(50)
+    page.evaluate("document.dispatchEvent(new Event('trial-notes:destroy'))")
+    assert page.evaluate(TRACES) == {"hosts": 0, "highlights": [], "sheets": 0}
+    arrived = []
+    page.on("response", lambda response: arrived.append(response.url) if "/static/widget/" in response.url else None)
+    for route in held:
+        route.continue_()
+    while len(arrived) < 3:
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(300)  # the modules' code runs once fetched: give it its turn
+    assert page.evaluate(TRACES) == {"hosts": 0, "highlights": [], "sheets": 0}
+    after = listener_types(page)
+    assert after["document"] == []
+    assert "resize" not in after["window"] and "scroll" not in after["window"]
     assert page.js_errors == []
