@@ -6,7 +6,9 @@ Two measurements, both on the real page served by the benchmarked server:
   notebook token put in localStorage and, once it has anchored them and drawn the
   highlights, dispatches `trial-notes:anchored` on the document with
   {notes, anchored, ms}, `ms` being its own time from the notes' response to the
-  highlights drawn (its notes list is rendered in the same task). An init script listens,
+  highlights drawn (the launcher's count is set in the same task; the list in "My notes"
+  too when the panel is open, else once the browser is idle or when it opens, whichever
+  comes first: widget/src/panel.js). An init script listens,
   waits for the next painted frame (requestAnimationFrame, then a task) and reports
   `ms` plus that wait: from the notes received to the frame that shows them.
 * `inpage` (reported as `anchor_500_inpage_ms`): a small script run in the page anchors the

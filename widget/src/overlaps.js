@@ -33,20 +33,42 @@ export function overlapsOf(passages) {
   const bounds = [...new Set(sorted.flatMap((p) => [p.start, p.end]))].sort((a, b) => a - b);
   /** @type {Overlap[]} */
   const found = [];
+  // The passages open at a bound, kept innermost first as they come (each one placed by binary
+  // search, after its equals: page order), not sorted afresh at every bound: 500 passages have
+  // up to 1,000 bounds, and the overlay is painted before the frame that shows the highlights.
   /** @type {typeof sorted} */
   let open = [];
   let next = 0;
   for (let i = 0; i + 1 < bounds.length; i++) {
     const [from, to] = [bounds[i], bounds[i + 1]];
-    while (next < sorted.length && sorted[next].start <= from) open.push(sorted[next++]);
+    while (next < sorted.length && sorted[next].start <= from) insertInner(open, sorted[next++]);
     open = open.filter((p) => p.end > from);
     if (open.length < 2) continue;
-    // Innermost first: the shortest passage; equal ones by page order.
-    const inner = [...open].sort((a, b) => a.end - a.start - (b.end - b.start) || a.start - b.start);
-    const ids = inner.map((p) => p.id);
     const last = found[found.length - 1];
-    if (last && last.end === from && last.ids.join() === ids.join()) last.end = to;
-    else found.push({ start: from, end: to, fill: inner[0].color, line: inner[1].color, ids });
+    if (last && last.end === from && sameIds(last.ids, open)) last.end = to;
+    else found.push({ start: from, end: to, fill: open[0].color, line: open[1].color, ids: open.map((p) => p.id) });
   }
   return found;
 }
+
+/**
+ * Put `passage` into `open` (innermost first: the shortest, equal ones in page order) after its equals.
+ * @template {{start: number, end: number}} P
+ * @param {P[]} open @param {P} passage
+ */
+function insertInner(open, passage) {
+  const length = passage.end - passage.start;
+  let lo = 0;
+  let hi = open.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const other = open[mid];
+    const before = other.end - other.start - length || other.start - passage.start;
+    if (before <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  open.splice(lo, 0, passage);
+}
+
+const sameIds = (/** @type {string[]} */ ids, /** @type {ReadonlyArray<{id: string}>} */ open) =>
+  ids.length === open.length && open.every((p, i) => p.id === ids[i]);

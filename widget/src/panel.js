@@ -136,27 +136,59 @@ export function createPanel({ doc, id, actions, close }) {
     );
   }
 
+  const view = /** @type {Window & typeof globalThis} */ (doc.defaultView);
+  // Where there is no requestIdleCallback (Safari), a while after the first draw's frame.
+  const whenIdle = (/** @type {() => void} */ fn) =>
+    view.requestIdleCallback ? view.requestIdleCallback(fn, { timeout: 2000 }) : view.setTimeout(fn, 300);
+  /** @type {{notes: NoteView[], canHighlight: boolean} | null} a list not built yet (the panel is closed) */
+  let pending = null;
+  /** @type {string | null} the note "Go to highlight" went to, marked again in a list built later */
+  let current = null;
+
+  /** Build the list of `notes` (placed ones first); the current note stays marked. */
+  function build(/** @type {NoteView[]} */ notes, /** @type {boolean} */ canHighlight) {
+    pending = null;
+    const placed = notes.filter((n) => n.anchored);
+    const lost = notes.filter((n) => !n.anchored);
+    list.replaceChildren(...placed.map(noteItem));
+    orphans.replaceChildren(...lost.map(noteItem));
+    orphanTitle.hidden = orphans.hidden = !lost.length;
+    help.textContent = !notes.length ? t('noNotesYet') : canHighlight ? '' : t('noHighlightApi');
+    markCurrent(current);
+    showKeyState();
+  }
+
+  function markCurrent(/** @type {string | null} */ noteId) {
+    current = noteId;
+    for (const b of list.querySelectorAll('button[aria-current]')) b.removeAttribute('aria-current');
+    list.querySelector(`button[data-id="go-${idOnly(noteId)}"]`)?.setAttribute('aria-current', 'true');
+  }
+
   return {
     el,
     title,
     alert,
     showKeyState,
 
-    /** List notes in page order; unanchored and unreadable ones at the end. */
+    /**
+     * List notes in page order; unanchored and unreadable ones at the end. A closed panel builds its
+     * list once the browser is idle, or when it is shown if that comes first: 500 notes' items
+     * (buttons, previews of their bodies) took more of the first draw than anchoring and drawing
+     * them, and nobody sees the list before the panel opens.
+     */
     render(/** @type {NoteView[]} */ notes, canHighlight = true) {
-      const placed = notes.filter((n) => n.anchored);
-      const lost = notes.filter((n) => !n.anchored);
-      list.replaceChildren(...placed.map(noteItem));
-      orphans.replaceChildren(...lost.map(noteItem));
-      orphanTitle.hidden = orphans.hidden = !lost.length;
-      help.textContent = !notes.length ? t('noNotesYet') : canHighlight ? '' : t('noHighlightApi');
-      showKeyState();
+      if (el.open) return build(notes, canHighlight);
+      if (!pending) whenIdle(() => el.isConnected && pending && build(pending.notes, pending.canHighlight));
+      pending = { notes, canHighlight };
+    },
+
+    /** Show the panel (not modal), its list up to date. */
+    show() {
+      if (pending) build(pending.notes, pending.canHighlight);
+      el.show();
     },
 
     /** Mark the list item of the note "Go to highlight" went to (null: none). */
-    markCurrent(/** @type {string | null} */ noteId) {
-      for (const b of list.querySelectorAll('button[aria-current]')) b.removeAttribute('aria-current');
-      list.querySelector(`button[data-id="go-${idOnly(noteId)}"]`)?.setAttribute('aria-current', 'true');
-    },
+    markCurrent,
   };
 }

@@ -30,12 +30,20 @@ export function textIndex(/** @type {Element} */ root) {
    * @returns {[Node, number]}
    */
   function locate(offset, atEnd) {
-    for (let i = 0; i < nodes.length; i++) {
-      const local = offset - starts[i];
-      const length = nodes[i].data.length;
-      if (atEnd ? local > 0 && local <= length : local >= 0 && local < length) {
-        return [nodes[i], local];
-      }
+    // Text nodes are contiguous in `text`: the one holding the offset is the last one starting
+    // before it (at or before it for a start), found by binary search: 500 notes ask twice each,
+    // and a scan from the first node cost about 2 ms of a 500-note first draw.
+    let lo = 0;
+    let hi = nodes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (atEnd ? starts[mid] < offset : starts[mid] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) {
+      const local = offset - starts[lo - 1];
+      const length = nodes[lo - 1].data.length;
+      if (atEnd ? local <= length : local < length) return [nodes[lo - 1], local];
     }
     const last = nodes[nodes.length - 1];
     return last ? [last, last.data.length] : [root, root.childNodes.length];

@@ -231,7 +231,7 @@ export function createUI(doc, actions) {
         hideToast();
         p.alert.textContent = unavailable;
         p.showKeyState();
-        p.el.show();
+        p.show();
         launcher.setAttribute('aria-expanded', 'true');
         p.title.focus();
         return true;

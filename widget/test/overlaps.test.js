@@ -36,6 +36,16 @@ describe('overlapsOf', () => {
     assert.deepEqual(found, [{ start: 3, end: 8, fill: 'blue', line: 'blue', ids: ['b', 'a'] }]);
   });
 
+  test('innermost first: the shortest, then equal lengths in page order, however they came', () => {
+    const list = [span('a', 'yellow', 0, 10), span('c', 'pink', 4, 10), span('b', 'green', 2, 8)];
+    const found = overlapsOf(list).map((o) => [o.start, o.end, o.ids.join('')]);
+    assert.deepEqual(found, [
+      [2, 4, 'ba'],
+      [4, 8, 'bca'],
+      [8, 10, 'ca'],
+    ]);
+  });
+
   test('input order does not matter', () => {
     const list = [span('a', 'blue', 0, 20), span('b', 'purple', 10, 14), span('c', 'green', 12, 40)];
     assert.deepEqual(overlapsOf([...list].reverse()), overlapsOf(list));

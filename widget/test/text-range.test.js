@@ -158,3 +158,22 @@ describe('nested inline markup and emoji', () => {
     assert.equal(range.startContainer.parentElement.tagName, 'STRONG');
   });
 });
+
+describe('text nodes, empty ones among them', () => {
+  test('a start goes to the node it begins, an end to the node it closes, past empty nodes', () => {
+    const { document } = new JSDOM('<p data-notes-root></p>').window;
+    const root = document.querySelector('[data-notes-root]');
+    const [ab, empty, cd, last] = ['ab', '', 'cd', ''].map((s) => document.createTextNode(s));
+    root.append(ab, empty, cd, last);
+    const index = textIndex(root);
+    const bounds = (start, end) => {
+      const range = index.toRange(start, end);
+      return [range.startContainer, range.startOffset, range.endContainer, range.endOffset];
+    };
+    assert.deepEqual(bounds(0, 2), [ab, 0, ab, 2]);
+    assert.deepEqual(bounds(2, 4), [cd, 0, cd, 2]);
+    assert.deepEqual(bounds(1, 3), [ab, 1, cd, 1]);
+    // Past the text: the end of the last node.
+    assert.deepEqual(bounds(4, 5), [last, 0, last, 0]);
+  });
+});
