@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { JSDOM } from 'jsdom';
 
 import { MAX_BODY_CHARS, charCount } from '../src/dialogs.js';
-import { codePointLength, firstWords, htmlToText, textToHtml } from '../src/note-body.js';
+import { bodyPreview, codePointLength, firstWords, htmlToText, textToHtml } from '../src/note-body.js';
 import { renderBody } from '../src/note-render.js';
 import { useLanguage, withWords } from '../src/i18n.js';
 
@@ -71,6 +71,30 @@ describe('rendering stored HTML', () => {
     const box = rendered('<p class="x" onclick="y()" style="a:b">hi</p>');
     assert.equal(box.firstChild.attributes.length, 0);
   });
+});
+
+test('a body is parsed for its preview once: the same body again is not parsed again', () => {
+  const view = document.defaultView;
+  const Real = view.DOMParser;
+  let parsed = 0;
+  view.DOMParser = class extends Real {
+    parseFromString(/** @type {string} */ html, /** @type {DOMParserSupportedType} */ type) {
+      parsed += 1;
+      return super.parseFromString(html, type);
+    }
+  };
+  try {
+    const body = '<p>Ask about the <strong>liver</strong> tests</p><ul><li>dose</li></ul>';
+    assert.equal(bodyPreview(body, document), 'Ask about the liver tests - dose');
+    assert.equal(bodyPreview(body, document), 'Ask about the liver tests - dose');
+    assert.equal(parsed, 1);
+    assert.equal(bodyPreview(body, document, 3), 'Ask about the…', 'another length is its own preview');
+    assert.equal(parsed, 2);
+    assert.equal(bodyPreview('<p>another note</p>', document), 'another note');
+    assert.equal(parsed, 3);
+  } finally {
+    view.DOMParser = Real;
+  }
 });
 
 test('firstWords cuts long text with an ellipsis', () => {
