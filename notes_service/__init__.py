@@ -17,7 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from . import registry
 from .config import ConfigError, Settings, load_settings
-from .extensions import bind_limiter, db, migrate
+from .extensions import bind_limiter, db, driver_error, migrate
 
 MAX_REQUEST_BYTES = 64 * 1024
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -129,7 +129,13 @@ def _tune_sqlite(engine: Engine) -> None:
         if has_request_context() and request.method in {"GET", "HEAD"}:
             # On the driver's cursor: a deferred BEGIN takes no lock, so it neither waits nor
             # fails busy, and SQLAlchemy's execution of it was 107,000 instructions of every read.
-            connection.connection.cursor().execute("BEGIN")
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute("BEGIN")
+            except sqlite3.Error as error:  # as SQLAlchemy raises it: the event runs outside its handling
+                raise driver_error("BEGIN", (), error, connection.dialect) from error
+            finally:
+                cursor.close()
             return
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 

@@ -11,7 +11,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, Select
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import DeclarativeBase
 
 from . import registry
@@ -94,8 +94,11 @@ class _DriverForm:
 def _driver_rows(connection: Connection, sql: str, params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
     """`sql`'s rows from the connection's DBAPI cursor, a driver error raised as SQLAlchemy raises it.
 
-    A disconnect invalidates the connection and the pool's older ones, as SQLAlchemy does, so the
-    read's retry (errors.handle_database_error) gets a new connection.
+    A disconnect invalidates the connection and renews the engine's pool (`Engine.dispose`: the
+    idle connections to the old server are closed, and connections other threads hold go back to
+    the old pool, never handed out again), so the read's retry (errors.handle_database_error)
+    gets a new connection. (Disposing the live pool instead would reset its count of connections
+    while others are checked out, and the pool would then open more than its size.)
     """
     dialect = connection.dialect
     proxied = connection.connection
@@ -103,18 +106,24 @@ def _driver_rows(connection: Connection, sql: str, params: Sequence[Any] | dict[
     try:
         cursor = proxied.cursor()
         cursor.execute(sql, params)
-        found = cursor.fetchall()
-        cursor.close()
-        return found
+        return cursor.fetchall()
     except dialect.loaded_dbapi.Error as error:
         lost = dialect.is_disconnect(error, proxied.dbapi_connection, cursor)
         if lost:
             connection.invalidate(error)
-            connection.engine.pool.dispose()  # every other pooled connection of the old server too
-        # Parameters hidden, as the engine's own errors hide them (a token's hash, row ids).
-        raise DBAPIError.instance(
-            sql, params, error, dialect.loaded_dbapi.Error, True, connection_invalidated=lost, dialect=dialect
-        ) from error
+            connection.engine.dispose()
+        raise driver_error(sql, params, error, dialect, lost) from error
+    finally:
+        if cursor is not None and not connection.invalidated:
+            cursor.close()
+
+
+def driver_error(statement: str, params: Any, error: Exception, dialect: Dialect, lost: bool = False) -> StatementError:
+    """A driver's error as SQLAlchemy raises it, its parameters hidden as the engine's own errors
+    hide them (a token's hash, row ids)."""
+    return DBAPIError.instance(
+        statement, params, error, dialect.loaded_dbapi.Error, True, connection_invalidated=lost, dialect=dialect
+    )
 
 
 class DriverSelect:
@@ -137,7 +146,7 @@ class DriverSelect:
     def __init__(self, statement: Select[Any], typed: tuple[str, ...] = ()) -> None:
         self.statement = statement
         self.typed = typed
-        self._forms: dict[str, _DriverForm] = {}
+        self._forms: dict[tuple[str, str, str], _DriverForm] = {}
 
     def rows(self, connection: Connection, values: dict[str, Any]) -> Sequence[Any]:
         """The statement's rows for these parameter values, on this connection."""
@@ -151,9 +160,12 @@ class DriverSelect:
         return convert(value) if convert is not None and value is not None else value
 
     def _form(self, dialect: Dialect) -> _DriverForm:
-        form = self._forms.get(dialect.name)
+        # By driver and parameter style, not the database's name alone: psycopg and psycopg2 (or a
+        # paramstyle override) compile the same statement differently.
+        key = (dialect.name, dialect.driver, dialect.paramstyle)
+        form = self._forms.get(key)
         if form is None:
-            form = self._forms[dialect.name] = self._compile(dialect)
+            form = self._forms[key] = self._compile(dialect)
         return form
 
     def _compile(self, dialect: Dialect) -> _DriverForm:

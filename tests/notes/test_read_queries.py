@@ -163,12 +163,21 @@ def drop_connections(app) -> int:
 @postgresql_only
 def test_a_read_on_a_connection_the_server_dropped_is_answered(app, client, owner, caplog):
     note = owner.add_note(body="still here")
+    with app.app_context():
+        elsewhere = [db.engine.connect() for _ in range(3)]  # other threads' requests, under way
     assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 200
     assert drop_connections(app) >= 1
     response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
     assert response.status_code == 200
     assert [n["id"] for n in response.get_json()["notes"]] == [note["id"]]
     assert "database connection lost; GET /api/v1/trials/<nct>/notes retried once" in caplog.text
+    for connection in elsewhere:
+        connection.close()
+    with app.app_context():
+        # The pool was renewed, not reset while connections were out: it still counts what it
+        # holds, so it never opens more than its size and overflow.
+        pool = db.engine.pool
+        assert pool.checkedout() == 0 and pool.overflow() == pool.checkedin() - pool.size()
 
 
 @postgresql_only
