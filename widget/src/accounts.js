@@ -45,17 +45,23 @@ async function fingerprint(/** @type {Window & typeof globalThis} */ view, /** @
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+// A host that does not answer within this long is taken as one that could not be asked: a note
+// saved meanwhile waits for the sign-in, and must not wait forever.
+export const GRANT_WAIT_MS = 10_000;
+
 /**
  * Ask the host for a grant: the grant, null when the reader is signed out (401, 403, no grant),
- * undefined when the host could not be asked (offline, a 5xx): then nothing changes.
+ * undefined when the host could not be asked (offline, a 5xx, no answer in GRANT_WAIT_MS):
+ * then nothing changes.
  * @param {Window & typeof globalThis} view
  * @param {string} url
  * @returns {Promise<string | null | undefined>}
  */
-export async function fetchGrant(view, url) {
+export async function fetchGrant(view, url, wait = GRANT_WAIT_MS) {
   let response;
   try {
-    response = await view.fetch(url, { credentials: 'include', cache: 'no-store', headers: { Accept: 'application/json' } });
+    const signal = view.AbortSignal.timeout(wait);
+    response = await view.fetch(url, { credentials: 'include', cache: 'no-store', headers: { Accept: 'application/json' }, signal });
   } catch {
     return undefined;
   }

@@ -347,10 +347,18 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // A host that vouches for its readers: their account's notebook first (accounts.js, on demand).
   if (grantUrl) {
     const account = createTokenStore(view, apiBase, 'account');
-    const use = (/** @type {typeof own} */ t) => (tokens = t);
-    signedIn = withWords(import('./accounts.js'))
+    // Settled as soon as the notebook is chosen, not when the notes are loaded too.
+    /** @type {() => void} */
+    let chosen = () => {};
+    signedIn = new Promise((resolve) => (chosen = resolve));
+    const use = (/** @type {typeof own} */ t) => {
+      tokens = t;
+      chosen();
+    };
+    withWords(import('./accounts.js'))
       .then((m) => m.signIn({ view, api, apiBase, grantUrl, own, account, t }, { ui, use, load, showError }))
-      .catch(showError);
+      .catch(showError)
+      .finally(chosen);
   } else load();
   // The service's /link page carries a link code in its fragment (never sent to a server): use it, then drop it.
   const linked = view.location.origin === apiBase && /^#code=([\w-]+)$/.exec(view.location.hash);

@@ -21,6 +21,7 @@ function fakeWindow(reply) {
     location: { href: 'https://host.example/trial' },
     navigator: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36' },
     crypto: webcrypto,
+    AbortSignal,
     localStorage: {
       getItem: (k) => (items.has(k) ? items.get(k) : null),
       setItem: (k, v) => items.set(k, String(v)),
@@ -68,6 +69,17 @@ describe('vouched accounts', () => {
     assert.equal(await fetchGrant(fakeWindow(() => new Response(null, { status: 502 })), '/grant'), undefined);
     const offline = fakeWindow(() => Promise.reject(new TypeError('offline')));
     assert.equal(await fetchGrant(offline, '/grant'), undefined);
+  });
+
+  test('a host that does not answer is given up on, as one that could not be asked', async () => {
+    const hanging = fakeWindow(() => new Promise(() => {}));
+    hanging.fetch = (url, init) =>
+      new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason)));
+    const started = Date.now();
+    const alive = setTimeout(() => {}, 5000); // AbortSignal.timeout's timer keeps no test running
+    assert.equal(await fetchGrant(hanging, '/grant', 50), undefined);
+    clearTimeout(alive);
+    assert.ok(Date.now() - started < 5000);
   });
 
   test('a signed-in reader gets the account token once, beside the browser\'s own notebook', async () => {
