@@ -243,9 +243,20 @@ class NotePayload(BaseModel):
         fields = orjson.loads(plaintext)
         if not isinstance(fields, dict) or not fields.keys() >= _SEALED_FIELDS:
             raise ValueError("not a note payload")
+        fields.setdefault("body_rules", FIRST_BODY_RULES)
+        # The fields' kinds, cheaply: a payload of another shape (a bug, an old writer) makes an
+        # unreadable note, never a failed page.
+        if not (
+            isinstance(fields["body"], str)
+            and isinstance(fields["color"], str)
+            and isinstance(fields["selector"], list)
+            and all(isinstance(selector, dict) for selector in fields["selector"])
+            and fields["anchor"] in _ANCHOR_STATES
+            and type(fields["body_rules"]) is int
+        ):
+            raise ValueError("not a note payload")
         change = fields.get("change")
         fields["change"] = NoteChange.model_validate(change) if change is not None else None
-        fields.setdefault("body_rules", FIRST_BODY_RULES)
         return fields
 
 

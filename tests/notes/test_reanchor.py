@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 from sqlalchemy import select
 from support import DELETED, EDITED, EDITED_NOW, MOVED, SEED, V2_DATE, changed_seed, new_owner
@@ -310,6 +311,18 @@ def test_a_read_takes_a_sealed_payloads_fields_as_the_model_has_them():
     for not_a_payload in (b"[]", b'{"body":"b"}', b"{"):
         with pytest.raises(ValueError):
             NotePayload.opened_fields(not_a_payload)
+    # Fields of the wrong kind make an unreadable note too (open_note catches ValueError), not a failed page.
+    for wrong in (
+        {"body": None},
+        {"color": ["a"]},
+        {"selector": None},
+        {"selector": ["x"]},
+        {"anchor": "gone"},
+        {"body_rules": "2"},
+        {"body_rules": True},
+    ):
+        with pytest.raises(ValueError):
+            NotePayload.opened_fields(orjson.dumps({**json.loads(older), **wrong}))
 
 
 def test_accept_is_the_only_anchor_a_patch_takes(client):
