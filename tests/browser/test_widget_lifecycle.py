@@ -64,6 +64,7 @@ def test_destroy_takes_away_everything_it_added(live, page):
     theirs = list(before["window"])
     for kind in ("resize", "scroll") * 2:  # the selection's (selection.js) and the layout's (layout.js)
         theirs.remove(kind)
+    theirs.remove("online")  # app.js: modules that could not be fetched are asked for again
     assert after["window"] == theirs
     # Its observers are gone too: a root that changes (or is replaced) is not anchored again.
     anchored_again = page.evaluate("""() => new Promise((resolve) => {
@@ -86,19 +87,43 @@ def test_a_widget_destroyed_before_its_modules_arrive_adds_nothing_when_they_do(
     page.route(re.compile(r"/static/widget/(selection|panel|layout)-[^/]*\.js$"), lambda route: held.append(route))
     page.goto(f"{live.url}/trials/{SEED}")
     expect(page.get_by_role("button", name="My notes")).to_be_visible()
-    while len(held) < 3:
+    for _ in range(200):  # 10 s at most
+        if len(held) >= 3:
+            break
         page.wait_for_timeout(50)
+    assert len(held) == 3, "the selection, panel and layout modules were asked for"
     page.evaluate("document.dispatchEvent(new Event('trial-notes:destroy'))")
     assert page.evaluate(TRACES) == {"hosts": 0, "highlights": [], "sheets": 0}
     arrived = []
     page.on("response", lambda response: arrived.append(response.url) if "/static/widget/" in response.url else None)
     for route in held:
         route.continue_()
-    while len(arrived) < 3:
+    for _ in range(200):
+        if len(arrived) >= 3:
+            break
         page.wait_for_timeout(50)
+    assert len(arrived) >= 3
     page.wait_for_timeout(300)  # the modules' code runs once fetched: give it its turn
     assert page.evaluate(TRACES) == {"hosts": 0, "highlights": [], "sheets": 0}
     after = listener_types(page)
     assert after["document"] == []
     assert "resize" not in after["window"] and "scroll" not in after["window"]
     assert page.js_errors == []
+
+
+def test_the_layout_comes_when_the_browser_is_back_online(live, page):
+    # Offline when the layout's module was asked for: the widget works without it, and asks again
+    # once the browser says it is back online.
+    page.route(re.compile(r"/static/widget/layout-[^/]*\.js$"), lambda route: route.abort())
+    page.goto(f"{live.url}/trials/{SEED}")
+    expect(page.get_by_role("button", name="My notes")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.querySelector('trial-notes-widget').shadowRoot.querySelector('.tabs')") is None
+    before = listener_types(page)["window"].count("resize")
+    page.unroute(re.compile(r"/static/widget/layout-[^/]*\.js$"))
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_function(
+        "() => document.querySelector('trial-notes-widget').shadowRoot.querySelector('.tabs') !== null",
+        timeout=5000,
+    )
+    assert listener_types(page)["window"].count("resize") > before

@@ -82,7 +82,7 @@ export class ApiError extends Error {
     // own, and a field's several messages are listed the language's way ("…, … and …").
     const fields = Object.entries(extra.errors || {}).map(([name, said]) => {
       const field = name.split('.')[0];
-      return FIELDS.includes(field) && t('fieldSaid', { field: t(`field.${field}`), said: new Intl.ListFormat(language()).format([said].flat()) });
+      return FIELDS.includes(field) && t('fieldSaid', { field: t(`field.${field}`), said: new Intl.ListFormat(language()).format([said].flat(9).map(String)) });
     });
     // Retry-After in seconds, the form the service sends (a date or junk gives NaN: no wait said).
     const wait = Math.ceil(Number(extra.retryAfter));

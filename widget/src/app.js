@@ -173,8 +173,10 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
    */
   function reanchorAll(since = view.performance.now()) {
     if (notes.anchorAll()) return drawAnchored(since);
-    // A passage only the approximate matcher can place (edited since it was highlighted): fetch
-    // it, then anchor again. If it can't be fetched, the other notes are drawn and the reader told.
+    // A passage only the approximate matcher can place (edited since it was highlighted): the
+    // others are drawn at once, the matcher fetched, then all anchored again (and the event sent).
+    // If it can't be fetched, the reader is told.
+    redraw();
     loadApprox().then(
       () => {
         if (!destroyed) reanchorAll(since);
@@ -369,14 +371,22 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // After the first draw: the panel docked off the text, the launcher out of the selection's way,
   // "All trials", note links and the first-visit hint (layout.js; without it the widget works as before).
   // (A widget destroyed before a module arrives takes nothing more: its listeners are gone already.)
-  Promise.all([withWords(import('./layout.js')), import('./note-body.js'), ui.loadPanel()]).then(
-    ([m, { bodyPreview, firstWords, htmlToText }]) => {
-      if (destroyed) return;
-      m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,
-        getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } });
-    },
-    () => {},
-  );
+  // Modules that can't be fetched (offline) are asked for again when the browser is back online.
+  let arranged = false;
+  const arrange = () =>
+    Promise.all([withWords(import('./layout.js')), import('./note-body.js'), ui.loadPanel()]).then(
+      ([m, { bodyPreview, firstWords, htmlToText }]) => {
+        if (destroyed || arranged) return;
+        arranged = true;
+        m.arrange({ doc, view, listeners, ui, trial, apiBase, api, notes, highlighter, goTo, quoteOf, readable,
+          getRoot: () => root, tokens: () => tokens, words: { colorLabel, bodyPreview, firstWords, htmlToText } });
+      },
+      () => {},
+    );
+  arrange();
+  listeners.on(view, 'online', () => {
+    if (!arranged) arrange();
+  });
   // After the first draw, once: a mistake in the embedding explains itself. (If the check
   // can't be loaded, the widget works as it would without it.) The /link page has no trial.
   if (trial) withWords(import('./setup-check.js')).then(

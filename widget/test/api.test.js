@@ -102,6 +102,16 @@ describe('api', () => {
     });
   });
 
+  test('a field message of another shape (nested, a number) is still said, not a TypeError', async () => {
+    const problem = { type: 'x', title: 'Invalid content', status: 422, detail: 'The note is not valid.', errors: { body: [['too long'], 5] } };
+    const net = network(() => json(422, problem, 'application/problem+json'));
+    const api = createApi('https://notes.example', () => 't', net.fetchImpl);
+    await assert.rejects(noteRoutes(api).createNote('NCT1', {}), (err) => {
+      assert.equal(err.message, 'The note is not valid. Note: too long and 5.');
+      return true;
+    });
+  });
+
   test('field errors: lists joined, fields the user cannot fix left to the detail', async () => {
     const errors = {
       'target.selector[0].exact': 'must be at most 2000 characters',
