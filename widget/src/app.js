@@ -283,25 +283,9 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     });
   }
 
-  /**
-   * Scroll to a note's passage, select it and mark it as the focused note.
-   * Keyboard focus stays on the list; the caret announcement reads the note.
-   * (A modal dialog here would hide the selection: the page behind is inert.)
-   */
+  /** Scroll to a note's passage and select it (note-actions.js), else open the note. */
   function goTo(/** @type {string} */ id, /** @type {Focusable | null} */ from) {
-    const range = notes.find(id)?.range;
-    if (!range) return act((a) => a.openNote(id, from));
-    // On a narrow screen the panel covers the page: get it out of the way.
-    if (view.innerWidth < 720 && ui.panelOpen()) ui.closePanel();
-    const rect = range.getBoundingClientRect();
-    const smooth = !view.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    view.scrollBy({ top: rect.top - view.innerHeight / 3, behavior: smooth ? 'smooth' : 'auto' });
-    const sel = view.getSelection();
-    sel?.removeAllRanges();
-    sel?.addRange(range.cloneRange());
-    selection?.jumpedTo(range);
-    highlighter.focus(id);
-    ui.markCurrent(id);
+    act((a) => a.goTo(id, from));
   }
 
   // ---- pages that change after load ----

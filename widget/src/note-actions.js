@@ -233,5 +233,26 @@ export function noteActions(/** @type {Deps} */ deps) {
     ui.openShare(choices, { api, trial, apiBase: deps.apiBase, hasNotebook, announce: ui.announce }, from);
   }
 
-  return { useKey, addFromSelection, addToParagraph, openNote, openNotes, openShare };
+  /**
+   * Scroll to a note's passage, select it and mark it as the focused note; a note not placed on
+   * the page is opened instead. Keyboard focus stays on the list; the caret announcement reads
+   * the note. (A modal dialog here would hide the selection: the page behind is inert.)
+   */
+  function goTo(/** @type {string} */ id, /** @type {Focusable | null} */ from) {
+    const range = notes.find(id)?.range;
+    if (!range) return openNote(id, from);
+    // On a narrow screen the panel covers the page: get it out of the way.
+    if (view.innerWidth < 720 && ui.panelOpen()) ui.closePanel();
+    const rect = range.getBoundingClientRect();
+    const smooth = !view.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    view.scrollBy({ top: rect.top - view.innerHeight / 3, behavior: smooth ? 'smooth' : 'auto' });
+    const sel = view.getSelection();
+    sel?.removeAllRanges();
+    sel?.addRange(range.cloneRange());
+    deps.selection()?.jumpedTo(range);
+    highlighter.focus(id);
+    ui.markCurrent(id);
+  }
+
+  return { useKey, addFromSelection, addToParagraph, openNote, openNotes, openShare, goTo };
 }
