@@ -35,17 +35,21 @@ def load_host_site():
     return module
 
 
-class HeldGrants:
+class HeldGrants(Later):
     """The host's WSGI app with its grant URL held until `released` is set: a sign-in under way."""
 
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self.released = threading.Event()
+
+    def around(self, site):
+        """Hold `site`'s grants (a `vouched` wrap)."""
+        self.app = site
+        return self
 
     def __call__(self, environ, start_response):
         if environ["PATH_INFO"] == "/grant":
             self.released.wait(timeout=20)
-        return self.app(environ, start_response)
+        return super().__call__(environ, start_response)
 
 
 @contextmanager
@@ -171,14 +175,14 @@ def test_keeping_them_apart_loses_nothing(vouching, page):
 def test_a_note_saved_while_signing_in_goes_into_the_account(make_app, tmp_path, page):
     # Save pressed while the host's grant is still on its way: the note waits for the sign-in,
     # and lands in the account's notebook, not in a notebook of the browser's own made meanwhile.
-    held: list[HeldGrants] = []
-    with vouched(make_app, tmp_path, wrap=lambda site: held.append(HeldGrants(site)) or held[0]) as (host, service):
+    held = HeldGrants()
+    with vouched(make_app, tmp_path, wrap=held.around) as (host, service):
         sign_in(page, host)
         select_text(page, CIRRHOSIS)
         page.get_by_role("button", name="Add note").click()
         page.get_by_role("textbox", name="Note").fill("saved while signing in")
         page.get_by_role("button", name="Save").click()
-        held[0].released.set()
+        held.released.set()
         expect(page.get_by_role("dialog", name="New note")).to_be_hidden()
         assert wait_for_highlights(page, 1) == [CIRRHOSIS]
         kept = stored(page, service)

@@ -83,6 +83,17 @@ def clear_of(boxes: dict, *names: str) -> None:
         assert not hits, f"the {name} {widget} covers the selected passage at {hits}"
 
 
+def drag_grip(page, name: str, to_y: float) -> None:
+    """Drag the bottom sheet's grip (named `name`) from its middle up or down to `to_y`."""
+    box = page.get_by_role("button", name=name).bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, to_y, steps=5)
+    page.mouse.up()
+
+
 def test_at_1280_px_the_panel_docks_beside_the_text_and_covers_no_selected_passage(live, page: Page):
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live.url}/trials/{SEED}")
@@ -129,22 +140,10 @@ def test_at_390_px_the_launcher_moves_off_the_selection_and_the_panel_is_a_sheet
     page.screenshot(path="/tmp/wn-layout-390-sheet.png")
 
     # Dragging the grip up makes the sheet taller; down to the bottom closes it.
-    grip = page.get_by_role("button", name="Resize the notes panel")
-    box = grip.bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x, 200, steps=5)
-    page.mouse.up()
+    drag_grip(page, "Resize the notes panel", 200)
     taller = page.evaluate(BOXES)["panel"]
     assert abs(taller["top"] - 200) <= 2, taller
-    box = grip.bounding_box()
-    assert box is not None
-    page.mouse.move(x, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(x, 830, steps=5)
-    page.mouse.up()
+    drag_grip(page, "Resize the notes panel", 830)
     expect(panel).to_be_hidden()
     assert page.js_errors == []  # type: ignore[attr-defined]
 
@@ -351,14 +350,7 @@ def test_in_arabic_the_hint_the_docked_panel_the_sheet_and_all_trials_are_mirror
         else:  # a bottom sheet across the screen, its grip resizing it
             assert boxes["panel"]["left"] == 0 and boxes["panel"]["right"] == boxes["width"]
             assert boxes["panel"]["bottom"] == boxes["height"] and boxes["panel"]["top"] > boxes["height"] / 3
-            grip = page.get_by_role("button", name=AR["resizePanel"])
-            grip_box = grip.bounding_box()
-            assert grip_box is not None
-            x, y = grip_box["x"] + grip_box["width"] / 2, grip_box["y"] + grip_box["height"] / 2
-            page.mouse.move(x, y)
-            page.mouse.down()
-            page.mouse.move(x, 300, steps=5)
-            page.mouse.up()
+            drag_grip(page, AR["resizePanel"], 300)
             assert abs(page.evaluate(BOXES)["panel"]["top"] - 300) <= 2
 
         page.get_by_role("button", name=AR["allTrials"]).click()

@@ -7,7 +7,7 @@ import re
 from browser.page_tools import wait_for_highlights
 from browser.test_journey import add_note
 from playwright.sync_api import expect
-from support import CIRRHOSIS, SEED
+from support import CIRRHOSIS, EDITED, EDITED_NOW, SEED, new_owner
 
 TRACES = """
 () => ({
@@ -127,3 +127,30 @@ def test_the_layout_comes_when_the_browser_is_back_online(live, page):
         timeout=5000,
     )
     assert listener_types(page)["window"].count("resize") > before
+
+
+def test_the_notes_found_without_the_approximate_matcher_are_drawn_while_it_is_fetched(live, page):
+    # A passage edited on this page since it was highlighted needs the approximate matcher, a
+    # module of its own: the other notes do not wait for it.
+    owner = new_owner(live.app.test_client())
+    owner.add_note(exact=CIRRHOSIS, body="found as it was")
+    owner.add_note(exact=EDITED, body="edited on the page since")
+    page.goto(f"{live.url}/")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    page.route(
+        f"{live.url}/trials/{SEED}",
+        lambda route: route.fulfill(response=(r := route.fetch()), body=r.text().replace(EDITED, EDITED_NOW)),
+    )
+    # The matcher held, and the replies too (their arrival redraws the notes: not what is tested).
+    held = []
+    page.route(re.compile(r"/static/widget/(src|replies)-[^/]*\.js$"), lambda route: held.append(route))
+    page.goto(f"{live.url}/trials/{SEED}")
+    assert wait_for_highlights(page, 1) == [CIRRHOSIS]
+    for _ in range(200):  # 10 s at most
+        if any("/src-" in route.request.url for route in held):
+            break
+        page.wait_for_timeout(50)
+    assert any("/src-" in route.request.url for route in held), "the approximate matcher was asked for"
+    for route in held:
+        route.continue_()
+    assert wait_for_highlights(page, 2) == sorted([CIRRHOSIS, EDITED_NOW])
