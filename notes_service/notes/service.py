@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, func, or_, select, update
 
 from .. import crypto, keys, registry
 from ..devices.models import Device
@@ -430,8 +430,13 @@ def _page_of(
     sized_ids: list[tuple[str, int, bool]],
     page: PageRequest,
     total: int | None = None,
+    loaded: dict[str, Any] | None = None,
 ) -> NoteSlice:
-    """The slice for up to limit + 1 (id, payload length, stale) rows, in page order."""
+    """The slice for up to limit + 1 (id, payload length, stale) rows, in page order.
+
+    `loaded`: note rows already read with their ids (`my_notes_on_trial`), by id; the others
+    are loaded a chunk at a time as the page reaches them.
+    """
     more = len(sized_ids) > page.limit
     sized_ids = sized_ids[: page.limit]
     note_keys = key() if sized_ids else None
@@ -440,8 +445,12 @@ def _page_of(
     stale = [note_id for note_id, _size, is_stale in sized_ids if is_stale]
     if note_keys is not None and stale:
         reanchor_notes(note_keys, stale)
+        rewritten = set(stale)  # read again, as re-anchoring sealed them anew
+        loaded = {note_id: row for note_id, row in (loaded or {}).items() if note_id not in rewritten}
     return NoteSlice(
-        notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids]), more=more, total=total
+        notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids], loaded or {}),
+        more=more,
+        total=total,
     )
 
 
@@ -478,14 +487,26 @@ def _chunk_read(count: int) -> DriverSelect:
     return found
 
 
-def _open_in_chunks(dek: NoteKeys | None, sized_ids: list[tuple[str, int]]) -> Iterator[NoteView]:
-    """The notes with these ids, in this order, loaded and decrypted a chunk at a time."""
-    connection = db.session.connection()
-    for chunk in _chunks(sized_ids):
-        values = {f"id_{index}": note_id for index, note_id in enumerate(chunk)}
-        by_id = {row.id: row for row in _chunk_read(len(chunk)).rows(connection, values)}
-        # A note deleted since its id was read is simply not in the page.
-        yield from (open_note(dek, by_id[note_id]) for note_id in chunk if note_id in by_id)
+def _open_in_chunks(
+    dek: NoteKeys | None, sized_ids: list[tuple[str, int]], loaded: dict[str, Any]
+) -> Iterator[NoteView]:
+    """The notes with these ids, in this order, decrypted; those not `loaded` are read a chunk at a time.
+
+    A chunk is read when the page reaches its first note, so a page cut short by its byte
+    budget never reads the rest.
+    """
+    rows = dict(loaded)
+    chunks = _chunks([(note_id, size) for note_id, size in sized_ids if note_id not in rows])
+    read: set[str] = set()
+    for note_id, _size in sized_ids:
+        if note_id not in rows and note_id not in read:
+            chunk = next(chunks)  # the chunks run in page order: the next one starts with this note
+            read.update(chunk)
+            values = {f"id_{index}": chunk_id for index, chunk_id in enumerate(chunk)}
+            rows.update((row.id, row) for row in _chunk_read(len(chunk)).rows(db.session.connection(), values))
+        row = rows.get(note_id)
+        if row is not None:  # a note deleted since its id was read is simply not in the page
+            yield open_note(dek, row)
 
 
 def stored_body(text: str) -> str:
@@ -525,19 +546,24 @@ _DEVICES = Device.__table__
 
 
 def _my_page_query(after: bool) -> Any:
-    """Notebook by token hash, the trial, and a page of note ids with payload lengths: one statement.
+    """Notebook by token hash, the trial, and a page of notes: one statement.
 
     Outer joins: a row comes back whenever the notebook exists, its trial id null when there
-    is no such trial, its note id null when there is no note on the page.
+    is no such trial, its note columns null when there is no note on the page. Each note
+    comes with its payload's length and, when that is at most `:inline` bytes (FETCH_BYTES
+    shared by the rows of the page), its payload: a page of ordinary notes is read in this
+    one round trip, and what it holds stays within FETCH_BYTES however large the notes; a
+    larger one is loaded after, in chunks (`_open_in_chunks`).
     """
     notes, trial, notebooks, slots, devices = _NOTES.c, _TRIALS.c, _NOTEBOOKS.c, _SLOTS.c, _DEVICES.c
     note_on = and_(notes.notebook_id == notebooks.id, notes.trial_id == trial.id)
     if after:
         keyset = _keyset_after((notes.created_at, notes.id), (bindparam("after_at"), bindparam("after_id")))
         note_on = and_(note_on, keyset)
+    size = func.length(notes.ciphertext)
     return (
         select(
-            notebooks.id,
+            notebooks.id.label("notebook_id"),
             devices.token_hash,
             devices.id.label("device_id"),
             devices.last_used_at,
@@ -546,8 +572,12 @@ def _my_page_query(after: bool) -> Any:
             slots.salt,
             slots.wrapped,
             trial.id.label("trial_id"),
-            notes.id.label("note_id"),
-            func.length(notes.ciphertext).label("size"),
+            notes.id,
+            notes.format_version,
+            case((size <= bindparam("inline", type_=Integer), notes.ciphertext)).label("ciphertext"),
+            notes.created_at,
+            notes.updated_at,
+            size.label("size"),
             (notes.anchored_version != trial.version).label("stale"),
         )
         .select_from(_DEVICES)
@@ -561,20 +591,24 @@ def _my_page_query(after: bool) -> Any:
     )
 
 
-_MY_PAGE_QUERY = {after: DriverSelect(_my_page_query(after)) for after in (False, True)}
+_MY_PAGE_QUERY = {
+    after: DriverSelect(_my_page_query(after), typed=("created_at", "updated_at")) for after in (False, True)
+}
 
 
 def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> NoteSlice:
-    """`list_notes` for the notebook of a bearer token, in two queries (the API's hot read).
+    """`list_notes` for the notebook of a bearer token, in one query (the API's hot read).
 
-    The first finds the notebook, the trial and the page's note ids (`_my_page_query`), the
-    second loads the page's payloads (one query per FETCH_BYTES of them). Unauthorized comes
-    before NotFound, as with `current_notebook` then `list_notes`.
+    The query finds the notebook, the trial and the page's notes with their payloads
+    (`_my_page_query`); only payloads too large to come with it are loaded after (one query
+    per FETCH_BYTES of them). Unauthorized comes before NotFound, as with `current_notebook`
+    then `list_notes`.
     """
     values: dict[str, Any] = {
         "digest": token_digest(token),
         "trial": trials.trial_key(trial_id) or "",
         "limit": page.limit + 1,
+        "inline": FETCH_BYTES // (page.limit + 1),
     }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
@@ -584,13 +618,16 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     touch_device(first.device_id, query.typed_value(connection, first, "last_used_at"))
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
-    slot = keys.SlotRow(first.slot_id, first.id, None, first.kek_id, first.salt, first.wrapped, first.device_id)
+    notebook_id = first.notebook_id
+    slot = keys.SlotRow(first.slot_id, notebook_id, None, first.kek_id, first.salt, first.wrapped, first.device_id)
 
     def key() -> NoteKeys | None:
-        dek = safe_key(lambda: keys.open_slot(slot, token or ""), first.id)
+        dek = safe_key(lambda: keys.open_slot(slot, token or ""), notebook_id)
         return OwnerKeys(dek) if dek is not None else None
 
-    return _page_of(key, [(row.note_id, row.size, row.stale) for row in rows if row.note_id is not None], page)
+    found = [row for row in rows if row.id is not None]
+    loaded = {row.id: row for row in found if row.ciphertext is not None}
+    return _page_of(key, [(row.id, row.size, row.stale) for row in found], page, loaded=loaded)
 
 
 def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
