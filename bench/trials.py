@@ -220,7 +220,7 @@ def kept_stores(backend: str, keep: Path, count: int) -> tuple[str, str]:
         finally:
             source.unlink(missing_ok=True)
         if backend == "postgresql":
-            server.pg_vacuum_analyze(urls[label], "trials, trial_versions")
+            server.pg_vacuum_analyze(urls[label], "trials, trial_versions, trial_search")
     manifest.write_text(json.dumps({"count": count, "keys": KEYS, **urls}) + "\n")
     return urls["large"], urls["small"]
 
@@ -249,7 +249,7 @@ def run_backend(backend: str, root: Path, count: int, rounds: int) -> dict[str, 
         load(small_url, root / f"{backend}-small", small_file)
         if backend == "postgresql":
             for url in (large_url, small_url):
-                server.pg_vacuum_analyze(url, "trials, trial_versions")
+                server.pg_vacuum_analyze(url, "trials, trial_versions, trial_search")
         log(f"{backend}: searching")
         figures.update(searches(small_url, large_url, root, rounds))
     finally:

@@ -97,7 +97,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        # The search index (FTS5 table, tsvector column) is made by migrations, not models.
+        # The search index (FTS5 table; tsvector column and trial_search) is made by migrations, not models.
         from notes_service.trials.models import outside_models
 
         context.configure(

@@ -115,7 +115,7 @@ def current_revision() -> str:
 def metadata_differences(metadata: MetaData) -> list:
     """What autogenerate would put in a new migration for `metadata` (empty: schema matches)."""
     with db.engine.connect() as connection:
-        # The search index is the migrations' own (FTS5 table, tsvector column), as in migrations/env.py.
+        # The search index is the migrations' own (FTS5 table; tsvector column, trial_search), as in migrations/env.py.
         context = MigrationContext.configure(
             connection,
             opts={
@@ -465,3 +465,34 @@ def test_each_notebooks_token_becomes_its_first_device_and_goes_back_on_downgrad
         assert [(d["name"], d["current"]) for d in devices] == [("First browser", True)]
     gone = client.get("/api/v1/notebooks/me/devices", headers={"Authorization": f"Bearer {phone}"})
     assert gone.status_code == 401
+
+
+def test_postgresql_search_table_is_filled_from_the_trials_there_and_goes_back_on_downgrade(migration_app):
+    app = migration_app
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("trial_search is PostgreSQL's (SQLite's FTS5 index is apart from the rows already)")
+        upgrade(revision="0014_notes_page_index")
+    result = app.test_cli_runner().invoke(args=["trials", "load"])
+    assert result.exit_code == 0, result.output
+    by_vector = "SELECT id FROM trials WHERE search @@ to_tsquery('english', 'diabetes') ORDER BY id"
+    with app.app_context():
+        expected = list(db.session.execute(text(by_vector)).scalars())
+        db.session.remove()  # its read lock on trials would hold up the migration's DROP INDEX
+        upgrade(revision="head")
+        copied = db.session.scalar(
+            text("SELECT count(*) FROM trials t JOIN trial_search s USING (id) WHERE s.search = t.search")
+        )
+        assert copied == db.session.scalar(text("SELECT count(*) FROM trials WHERE version_id IS NOT NULL")) > 0
+        db.session.remove()
+    # The trials there before the migration are found through the table it filled.
+    found = app.test_client().get("/api/v1/trials?q=diabetes").get_json()
+    assert len(expected) >= 2 and sorted(t["id"] for t in found["trials"]) == expected
+    with app.app_context():
+        downgrade(revision="0014_notes_page_index")
+        inspector = inspect(db.engine)
+        assert "trial_search" not in inspector.get_table_names()
+        assert "ix_trials_search" in {i["name"] for i in inspector.get_indexes("trials")}
+        functions = "SELECT count(*) FROM pg_proc WHERE proname = 'trial_search_write'"
+        assert db.session.scalar(text(functions)) == 0
+        db.session.remove()

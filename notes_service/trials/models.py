@@ -11,10 +11,12 @@ from ..clock import UTCDateTime, utcnow
 from ..extensions import Model
 
 # The full-text index lives beside the models, not in them: SQLite's FTS5 table `trials_fts`
-# (and the shadow tables FTS5 keeps for it) fed by triggers, PostgreSQL's generated
-# tsvector column `trials.search` with its GIN index. Both come from migration
-# 0006_trial_versions (on SQLite contentless and keyed by NCT number since
-# 0010_trials_fts_by_nct); schema comparisons (autogenerate, the migration tests) skip them.
+# (and the shadow tables FTS5 keeps for it) fed by triggers; PostgreSQL's generated tsvector
+# column `trials.search`, copied by a trigger into the narrow table `trial_search` (id, search)
+# with its GIN index, which is what a search reads. They come from migration 0006_trial_versions
+# (on SQLite contentless and keyed by NCT number since 0010_trials_fts_by_nct; on PostgreSQL the
+# narrow table since 0015_trial_search); schema comparisons (autogenerate, the migration tests)
+# skip them.
 SEARCH_INDEX_TABLES = frozenset(
     {
         "trials_fts",
@@ -23,10 +25,10 @@ SEARCH_INDEX_TABLES = frozenset(
         "trials_fts_content",
         "trials_fts_docsize",
         "trials_fts_config",
+        "trial_search",
     }
 )
 SEARCH_INDEX_COLUMN = ("trials", "search")
-SEARCH_INDEX_INDEX = "ix_trials_search"
 
 
 def outside_models(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
@@ -35,8 +37,6 @@ def outside_models(name: str | None, type_: str, parent_names: dict[str, str | N
         return name in SEARCH_INDEX_TABLES
     if type_ == "column":
         return (parent_names.get("table_name"), name) == SEARCH_INDEX_COLUMN
-    if type_ == "index":
-        return name == SEARCH_INDEX_INDEX
     return False
 
 

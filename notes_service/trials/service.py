@@ -565,13 +565,16 @@ _PAGE_PARTS = {
 # A search's matches with their scores (`:match`, `:cap`), per database. SQLite: the index's
 # row id is the NCT number (migration 0010), so the index alone answers, no row of text is
 # read per match (reading each match's id from a copy of the text grew with the store); bm25
-# with column weights. PostgreSQL: the query is parsed once, in FROM (as an argument of
-# ts_rank a prepared statement's generic plan parsed it again for every ranked row).
+# with column weights. PostgreSQL: the vectors are read from `trial_search` (id, search, kept
+# by a trigger on `trials`, migration 0015): each match read from `trials` walked a row of four
+# text columns to reach its vector, most of a broad search at 100,000 trials; the query is parsed
+# once, in FROM (as an argument of ts_rank a prepared statement's generic plan parsed it again
+# for every ranked row).
 _MATCHES = {
     "sqlite": f"SELECT printf('NCT%08d', rowid) AS id, -{_SQLITE_BM25} AS score FROM trials_fts "  # noqa: S608
     "WHERE trials_fts MATCH :match LIMIT :cap",
     "postgresql": "SELECT t.id, CAST(ts_rank(t.search, q) AS double precision) AS score "
-    "FROM to_tsquery('english', :match) AS q, trials AS t WHERE t.search @@ q LIMIT :cap",
+    "FROM to_tsquery('english', :match) AS q, trial_search AS t WHERE t.search @@ q LIMIT :cap",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -219,7 +220,7 @@ def test_sqlite_index_is_keyed_by_nct_number_and_stays_whole_across_versions(app
     load_studies(runner, tmp_path / "v2.json", [study("NCT91000002", "Wombat sleep study", ["Insomnia"])])
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's FTS5 index (PostgreSQL's tsvector is a generated column)")
+            pytest.skip("SQLite's FTS5 index (PostgreSQL's trial_search is tested below)")
         # The contentless index's entries were deleted with the values they were indexed with.
         db.session.execute(text("INSERT INTO trials_fts (trials_fts) VALUES ('integrity-check')"))
         found = db.session.execute(text("SELECT rowid FROM trials_fts WHERE trials_fts MATCH 'wombat'")).scalars()
@@ -246,3 +247,39 @@ def test_whole_words_fill_the_ranking_before_prefixes_are_searched(client, runne
         "NCT91000102",
         "NCT91000103",
     ]
+
+
+@pytest.mark.skipif(
+    os.environ.get("NOTES_TEST_BACKEND") != "postgresql", reason="PostgreSQL's search table (migration 0015)"
+)
+def test_postgresql_searches_trial_search_which_follows_each_trial(app, client, runner, tmp_path):
+    load_studies(runner, tmp_path / "v1.json", [study("NCT91000003", "Quokka sleep study", ["Insomnia"])])
+    assert ids(client.get("/api/v1/trials?q=quokka").get_json()) == ["NCT91000003"]
+    load_studies(runner, tmp_path / "v2.json", [study("NCT91000003", "Wombat sleep study", ["Insomnia"])])
+    assert ids(client.get("/api/v1/trials?q=wombat").get_json()) == ["NCT91000003"]
+    assert ids(client.get("/api/v1/trials?q=quokka").get_json()) == []
+
+    def indexed(word: str) -> list[str]:
+        query = "SELECT id FROM trial_search WHERE search @@ to_tsquery('english', :word) ORDER BY id"
+        return list(db.session.execute(text(query), {"word": word}).scalars())
+
+    with app.app_context():
+        # One row per trial, holding the current vector: the trigger replaced it, did not add one.
+        assert indexed("wombat") == ["NCT91000003"] and indexed("quokka") == []
+        assert db.session.scalar(text("SELECT count(*) FROM trial_search WHERE id = 'NCT91000003'")) == 1
+        # A trial without a current version leaves the table, and a deleted trial takes its row with it.
+        db.session.execute(text("UPDATE trials SET version_id = NULL WHERE id = 'NCT91000003'"))
+        assert indexed("wombat") == []
+        db.session.rollback()
+        assert indexed("wombat") == ["NCT91000003"]
+        db.session.execute(text("DELETE FROM trials WHERE id = 'NCT91000003'"))
+        db.session.commit()
+        assert db.session.scalar(text("SELECT count(*) FROM trial_search WHERE id = 'NCT91000003'")) == 0
+        # Every trial with a current version has its row, and only those.
+        missing = "SELECT count(*) FROM trials t LEFT JOIN trial_search s USING (id) WHERE s.id IS NULL"
+        assert db.session.scalar(text(missing)) == 0
+        assert db.session.scalar(text("SELECT count(*) FROM trial_search")) == db.session.scalar(
+            text("SELECT count(*) FROM trials")
+        )
+        db.session.remove()
+    assert ids(client.get("/api/v1/trials?q=wombat").get_json()) == []
