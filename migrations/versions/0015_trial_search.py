@@ -30,19 +30,16 @@ depends_on = None
 # UPDATE that sets none of them leaves the vector as it was.
 WATCHED = "version_id, title, conditions, interventions, sponsor"
 
-UPGRADE = [
+TABLE = (
     "CREATE TABLE trial_search ("
     "id varchar(11) NOT NULL, "
     "search tsvector NOT NULL, "
     "CONSTRAINT pk_trial_search PRIMARY KEY (id), "
-    "CONSTRAINT fk_trial_search_id_trials FOREIGN KEY (id) REFERENCES trials (id) ON DELETE CASCADE)",
-    "INSERT INTO trial_search (id, search) SELECT id, search FROM trials WHERE version_id IS NOT NULL",
-    # Built after the fill: one sorted build instead of 100,000 insertions into the index.
-    "CREATE INDEX ix_trial_search_search ON trial_search USING gin (search)",
-    "ANALYZE trial_search",
-    "DROP INDEX ix_trials_search",
-    # An UPDATE that leaves the vector and the current version as they were writes nothing;
-    # otherwise the row is written, or deleted when the trial has no current version.
+    "CONSTRAINT fk_trial_search_id_trials FOREIGN KEY (id) REFERENCES trials (id) ON DELETE CASCADE)"
+)
+# An UPDATE that leaves the vector and the current version as they were writes nothing;
+# otherwise the row is written, or deleted when the trial has no current version.
+FUNCTION = (
     "CREATE FUNCTION trial_search_write() RETURNS trigger LANGUAGE plpgsql AS $$ "
     "BEGIN "
     "IF TG_OP = 'UPDATE' AND NEW.search IS NOT DISTINCT FROM OLD.search "
@@ -55,9 +52,20 @@ UPGRADE = [
     "WHERE trial_search.search IS DISTINCT FROM EXCLUDED.search; "
     "END IF; "
     "RETURN NULL; "
-    "END $$",
+    "END $$"
+)
+UPGRADE = [
+    TABLE,
+    FUNCTION,
+    # The trigger first: creating it waits for the imports under way and holds off new ones
+    # until the migration commits, so the fill below misses no trial written meanwhile.
     f"CREATE TRIGGER trials_trial_search AFTER INSERT OR UPDATE OF {WATCHED} ON trials "
     "FOR EACH ROW EXECUTE FUNCTION trial_search_write()",
+    "INSERT INTO trial_search (id, search) SELECT id, search FROM trials WHERE version_id IS NOT NULL",
+    # Built after the fill: one sorted build instead of 100,000 insertions into the index.
+    "CREATE INDEX ix_trial_search_search ON trial_search USING gin (search)",
+    "ANALYZE trial_search",
+    "DROP INDEX ix_trials_search",
 ]
 DOWNGRADE = [
     "DROP TRIGGER trials_trial_search ON trials",
