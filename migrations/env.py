@@ -100,10 +100,15 @@ def run_migrations_online():
         # The search index (FTS5 table; tsvector column and trial_search) is made by migrations, not models.
         from notes_service.trials.models import outside_models
 
+        # One transaction per revision, stamp included: 0014 leaves the transaction on PostgreSQL
+        # (CREATE INDEX CONCURRENTLY cannot run in one), which commits the revisions run before it.
+        # In one transaction for the whole run, a later failure would roll back the version
+        # stamps but not that DDL, and the database would say a revision other than its schema's.
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             include_name=lambda name, type_, parents: not outside_models(name, type_, parents),
+            transaction_per_migration=True,
             **conf_args,
         )
 

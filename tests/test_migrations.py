@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from servers import pg_database
-from sqlalchemy import Column, Integer, MetaData, inspect, text
+from sqlalchemy import Column, Integer, MetaData, event, inspect, text
+from sqlalchemy.exc import IntegrityError
 from support import CHEAP_HASHER, as_before_key_slots, new_owner
 
 from notes_service import ConfigError, create_app, registry
@@ -418,14 +421,12 @@ def test_downgrade_below_key_slots_refuses_while_a_slot_is_sealed_for_a_token(mi
         assert schema() == before
         with pytest.raises(SystemExit):
             downgrade(revision="0006_trial_versions")
-        # The revisions above it are undone first where DDL is not transactional (SQLite), kept
-        # where the refusal rolls everything back (PostgreSQL); either way the schema is that of
-        # the revision the database says it is at, and 0008's refusal changed nothing.
-        revision = current_revision()
-        assert revision in {"0008_key_slots", revisions(app)[-1][0]}
-        assert schema() == (at_key_slots if revision == "0008_key_slots" else before)
-        if revision == "0008_key_slots":
-            upgrade(revision="head")
+        # Each revision commits on its own (migrations/env.py), so the revisions above it stay
+        # undone on both databases; the schema is that of the revision the database says it is
+        # at, and 0008's refusal changed nothing.
+        assert current_revision() == "0008_key_slots"
+        assert schema() == at_key_slots
+        upgrade(revision="head")
         db.session.remove()
     listed = app.test_client().get("/api/v1/trials/NCT07085104/notes", headers=owner.headers).get_json()
     assert [n["body"] for n in listed["notes"]] == ["kept whatever the downgrade says"]
@@ -496,3 +497,100 @@ def test_postgresql_search_table_is_filled_from_the_trials_there_and_goes_back_o
         functions = "SELECT count(*) FROM pg_proc WHERE proname = 'trial_search_write'"
         assert db.session.scalar(text(functions)) == 0
         db.session.remove()
+
+
+PAGE_INDEX = "ix_notes_notebook_trial"
+PAGE_ORDER = ["notebook_id", "trial_id", "created_at", "id"]
+BEFORE_PAGE_ORDER = ["notebook_id", "trial_id", "created_at"]
+# A CREATE or DROP INDEX without CONCURRENTLY: it would hold the writes to notes (a DROP, the reads too).
+BLOCKING_INDEX_DDL = re.compile(r"\b(CREATE|DROP)\s+INDEX\s+(?!CONCURRENTLY\b)", re.IGNORECASE)
+
+
+def notes_on_postgresql_at_0013(app) -> None:
+    """The database at 0013 with two notes of one notebook in it; skips on SQLite, whose path is unchanged."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("0014 builds its index concurrently on PostgreSQL only")
+        upgrade(revision="0013_share_language")
+    result = app.test_cli_runner().invoke(args=["trials", "load"])
+    assert result.exit_code == 0, result.output
+    owner = new_owner(app.test_client())
+    owner.add_note(body="first note")
+    owner.add_note(body="second note")
+
+
+def page_indexes() -> list[tuple[str, bool, list[str]]]:
+    """The indexes on notes named like ix_notes_notebook_trial*: (name, valid, columns in order)."""
+    query = text(
+        "SELECT c.relname, i.indisvalid, ARRAY("
+        "  SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)"
+        "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.n) "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = 'notes'::regclass AND c.relname LIKE :prefix ORDER BY c.relname"
+    )
+    with db.engine.connect() as connection:
+        rows = connection.execute(query, {"prefix": PAGE_INDEX + "%"}).all()
+    return [(name, valid, list(columns)) for name, valid, columns in rows]
+
+
+@contextmanager
+def statements_sent() -> Iterator[list[str]]:
+    """Every statement the engine sends to the database inside the block, in order."""
+    sent: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def assert_rebuilt_concurrently(sent: list[str], columns: list[str]) -> None:
+    about_index = [s for s in sent if PAGE_INDEX in s]
+    built = f"CREATE INDEX CONCURRENTLY {PAGE_INDEX}_new ON notes ({', '.join(columns)})"
+    assert built in about_index
+    assert f"DROP INDEX CONCURRENTLY {PAGE_INDEX}" in about_index
+    assert [s for s in about_index if BLOCKING_INDEX_DDL.search(s)] == []
+
+
+def test_postgresql_page_index_is_built_concurrently_on_upgrade(migration_app):
+    app = migration_app
+    notes_on_postgresql_at_0013(app)
+    with app.app_context():
+        assert page_indexes() == [(PAGE_INDEX, True, BEFORE_PAGE_ORDER)]
+        with statements_sent() as sent:
+            upgrade(revision="0014_notes_page_index")
+        assert current_revision() == "0014_notes_page_index"
+        assert page_indexes() == [(PAGE_INDEX, True, PAGE_ORDER)]
+    assert_rebuilt_concurrently(sent, PAGE_ORDER)
+
+
+def test_postgresql_page_index_upgrade_gets_past_an_invalid_index_left_by_a_failed_run(migration_app):
+    app = migration_app
+    notes_on_postgresql_at_0013(app)
+    with app.app_context():
+        # What a concurrent build that failed leaves behind: an INVALID index under the temporary name.
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            with pytest.raises(IntegrityError):
+                connection.execute(text(f"CREATE UNIQUE INDEX CONCURRENTLY {PAGE_INDEX}_new ON notes (notebook_id)"))
+        left = (f"{PAGE_INDEX}_new", False, ["notebook_id"])
+        assert page_indexes() == [(PAGE_INDEX, True, BEFORE_PAGE_ORDER), left]
+        upgrade(revision="0014_notes_page_index")
+        assert current_revision() == "0014_notes_page_index"
+        assert page_indexes() == [(PAGE_INDEX, True, PAGE_ORDER)]
+
+
+def test_postgresql_page_index_downgrade_puts_back_three_columns_concurrently(migration_app):
+    app = migration_app
+    notes_on_postgresql_at_0013(app)
+    with app.app_context():
+        upgrade(revision="0014_notes_page_index")
+        with statements_sent() as sent:
+            downgrade(revision="0013_share_language")
+        assert current_revision() == "0013_share_language"
+        assert page_indexes() == [(PAGE_INDEX, True, BEFORE_PAGE_ORDER)]
+    assert_rebuilt_concurrently(sent, BEFORE_PAGE_ORDER)
