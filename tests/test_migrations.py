@@ -552,7 +552,7 @@ def assert_rebuilt_concurrently(sent: list[str], columns: list[str]) -> None:
     about_index = [s for s in sent if PAGE_INDEX in s]
     built = f"CREATE INDEX CONCURRENTLY {PAGE_INDEX}_new ON notes ({', '.join(columns)})"
     assert built in about_index
-    assert f"DROP INDEX CONCURRENTLY {PAGE_INDEX}" in about_index
+    assert f"DROP INDEX CONCURRENTLY IF EXISTS {PAGE_INDEX}" in about_index
     assert [s for s in about_index if BLOCKING_INDEX_DDL.search(s)] == []
 
 
@@ -594,3 +594,17 @@ def test_postgresql_page_index_downgrade_puts_back_three_columns_concurrently(mi
         assert current_revision() == "0013_share_language"
         assert page_indexes() == [(PAGE_INDEX, True, BEFORE_PAGE_ORDER)]
     assert_rebuilt_concurrently(sent, BEFORE_PAGE_ORDER)
+
+
+def test_postgresql_page_index_upgrade_gets_past_a_run_stopped_before_the_rename(migration_app):
+    app = migration_app
+    notes_on_postgresql_at_0013(app)
+    with app.app_context():
+        # A run stopped after dropping the old index: only the new one is there, under the temporary name.
+        with db.engine.begin() as connection:
+            connection.execute(text(f"CREATE INDEX {PAGE_INDEX}_new ON notes ({', '.join(PAGE_ORDER)})"))
+            connection.execute(text(f"DROP INDEX {PAGE_INDEX}"))
+        assert page_indexes() == [(f"{PAGE_INDEX}_new", True, PAGE_ORDER)]
+        upgrade(revision="0014_notes_page_index")
+        assert current_revision() == "0014_notes_page_index"
+        assert page_indexes() == [(PAGE_INDEX, True, PAGE_ORDER)]

@@ -16,8 +16,9 @@ old one with CREATE INDEX CONCURRENTLY under a temporary name, the old one is dr
 INDEX CONCURRENTLY, and the new one takes the old name (ALTER INDEX ... RENAME: a brief lock).
 Neither CONCURRENTLY statement may run in a transaction, so they run in an autocommit block
 (each revision has its own transaction, migrations/env.py, so the stamp stays with its DDL). A build
-that failed leaves an INVALID index under the temporary name; it is dropped first, so running
-the migration again succeeds. Either way the result is the same index as before: the same name,
+that failed leaves an INVALID index under the temporary name; it is dropped first, and the old
+index is dropped only if it is still there (a run stopped before the rename), so running the
+migration again succeeds. Either way the result is the same index as before: the same name,
 the same columns in the same order. Downgrading puts back the three-column index the same way.
 """
 
@@ -44,7 +45,7 @@ def _rebuild(columns: list[str]) -> None:
     with op.get_context().autocommit_block():
         op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {building}")
         op.execute(f"CREATE INDEX CONCURRENTLY {building} ON notes ({', '.join(columns)})")
-        op.execute(f"DROP INDEX CONCURRENTLY {NAME}")
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}")  # gone already if a run stopped before the rename
         op.execute(f"ALTER INDEX {building} RENAME TO {NAME}")
 
 
