@@ -539,7 +539,6 @@ def list_notes(notebook: Notebook, trial_id: str, page: PageRequest) -> NoteSlic
     return _slice(lambda: _owner_keys(notebook), ids, NOTE_ORDER, page)
 
 
-_NOTEBOOKS = Notebook.__table__
 _TRIALS = Trial.__table__
 _SLOTS = KeySlot.__table__
 _DEVICES = Device.__table__
@@ -548,22 +547,24 @@ _DEVICES = Device.__table__
 def _my_page_query(after: bool) -> Any:
     """Notebook by token hash, the trial, and a page of notes: one statement.
 
-    Outer joins: a row comes back whenever the notebook exists, its trial id null when there
-    is no such trial, its note columns null when there is no note on the page. Each note
+    Outer joins: a row comes back whenever the device exists, its trial id null when there
+    is no such trial, its note columns null when there is no note on the page. The notebook
+    is the device's `notebook_id`, not a join: the foreign key (enforced on both databases,
+    deleting a notebook deletes its devices) makes a device's notebook exist. Each note
     comes with its payload's length and, when that is at most `:inline` bytes (FETCH_BYTES
     shared by the rows of the page), its payload: a page of ordinary notes is read in this
     one round trip, and what it holds stays within FETCH_BYTES however large the notes; a
     larger one is loaded after, in chunks (`_open_in_chunks`).
     """
-    notes, trial, notebooks, slots, devices = _NOTES.c, _TRIALS.c, _NOTEBOOKS.c, _SLOTS.c, _DEVICES.c
-    note_on = and_(notes.notebook_id == notebooks.id, notes.trial_id == trial.id)
+    notes, trial, slots, devices = _NOTES.c, _TRIALS.c, _SLOTS.c, _DEVICES.c
+    note_on = and_(notes.notebook_id == devices.notebook_id, notes.trial_id == trial.id)
     if after:
         keyset = _keyset_after((notes.created_at, notes.id), (bindparam("after_at"), bindparam("after_id")))
         note_on = and_(note_on, keyset)
     size = func.length(notes.ciphertext)
     return (
         select(
-            notebooks.id.label("notebook_id"),
+            devices.notebook_id,
             devices.token_hash,
             devices.id.label("device_id"),
             devices.last_used_at,
@@ -581,7 +582,6 @@ def _my_page_query(after: bool) -> Any:
             (notes.anchored_version != trial.version).label("stale"),
         )
         .select_from(_DEVICES)
-        .join(_NOTEBOOKS, notebooks.id == devices.notebook_id)
         .outerjoin(_SLOTS, slots.device_id == devices.id)
         .outerjoin(_TRIALS, and_(trial.id == bindparam("trial"), trial.version_id.is_not(None)))
         .outerjoin(_NOTES, note_on)
