@@ -612,10 +612,10 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     }
     if page.after is not None:
         values["after_at"], values["after_id"] = page.after
-    query, connection = _MY_PAGE_QUERY[page.after is not None], read_connection()
-    rows = query.rows(connection, values)  # a row per note, the notebook's columns in each: read from the first
+    query = _MY_PAGE_QUERY[page.after is not None]
+    rows = query.read_alone(db.engine, values)  # a row per note, the notebook's columns in each: read from the first
     first = check_token(token or "", rows[0] if rows else None)
-    touch_device(first.device_id, query.typed_value(connection, first, "last_used_at"))
+    touch_device(first.device_id, query.typed_value(db.engine.dialect, first, "last_used_at"))
     if first.trial_id is None:
         raise trials.trial_not_found(trial_id)
     notebook_id = first.notebook_id
@@ -627,6 +627,8 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
 
     found = [row for row in rows if row.id is not None]
     loaded = {row.id: row for row in found if row.ciphertext is not None}
+    if len(loaded) < len(found) or any(row.stale for row in found):
+        read_connection()  # what follows (payloads too large to come along, re-anchoring) reads as before
     return _page_of(key, [(row.id, row.size, row.stale) for row in found], page, loaded=loaded)
 
 

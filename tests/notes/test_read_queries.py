@@ -2,7 +2,7 @@
 
 The statement finds the notebook by its token's hash, the trial and the page's notes with
 their payloads; only a payload too large to share the page's FETCH_BYTES comes after, in a
-second one. SQLite also sends the BEGIN that opens its read transaction.
+second one. The first statement is read alone, in autocommit: no BEGIN, no ROLLBACK.
 """
 
 from __future__ import annotations
@@ -55,11 +55,13 @@ def statements(app, path: Path):
                 sent.append(statement.split(None, 1)[0].upper())
 
 
-def expected(*queries: str) -> list[str]:
-    """The statements of a read: SQLite opens its read transaction with a BEGIN and ends it with a ROLLBACK."""
-    if db.engine.dialect.name == "sqlite":
-        return ["BEGIN", *queries, "ROLLBACK"]
-    return list(queries)
+def expected(first: str, *after: str) -> list[str]:
+    """The statements of a read. The first is read alone, on a connection of its own in autocommit
+    (`DriverSelect.read_alone`): no BEGIN, no ROLLBACK. Any that follow are the session's, where
+    SQLite opens its read transaction with a BEGIN and ends it with a ROLLBACK."""
+    if after and db.engine.dialect.name == "sqlite":
+        return [first, "BEGIN", *after, "ROLLBACK"]
+    return [first, *after]
 
 
 def test_a_page_of_my_notes_is_one_statement(app, client, owner, tmp_path):
@@ -202,3 +204,19 @@ def test_readiness_after_the_server_dropped_the_connections_is_ready(app, client
     assert client.get("/readyz").status_code == 200
     assert drop_connections(app) >= 1
     assert client.get("/readyz").status_code == 200
+
+
+@postgresql_only
+def test_the_connection_a_read_took_alone_goes_back_to_the_pool_out_of_autocommit(app, client, owner):
+    owner.add_note(body="a note")
+    with app.app_context():
+        db.engine.dispose()  # one connection in the pool after the read: the one it took
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 200
+    with app.app_context():
+        assert db.engine.pool.checkedin() == 1
+        raw = db.engine.raw_connection()
+        try:
+            # Handed out in autocommit, the next request's writes would each commit alone.
+            assert raw.driver_connection.autocommit is False
+        finally:
+            raw.close()
