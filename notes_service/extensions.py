@@ -167,7 +167,8 @@ class DriverSelect:
     metadata and rows (callgrind: about 230,000 instructions a statement of 20 rows, a fifth of
     what remained of a read of 20 notes beyond /healthz's). The hot read sends the same two
     statements on every request, so this compiles each once, sends it on the cursor of the
-    session's connection (its transaction; on PostgreSQL its autocommit) and converts only the
+    session's connection (`rows`: its transaction) or of a pooled connection taken for the one
+    statement (`read_alone`: autocommit, the hot read's first) and converts only the
     values the caller reads typed, with the processors SQLAlchemy itself would apply (SQLite's
     timestamps as text, `UTCDateTime`'s zone): the `typed` columns in every row, any other one
     value at a time (`typed_value`); the rest are the driver's (an int for a boolean on SQLite,
@@ -205,9 +206,14 @@ class DriverSelect:
                 proxied.driver_connection.autocommit = True  # type: ignore[union-attr]
             return form.rows(dialect, proxied, _lose_pooled(engine, proxied), {**form.fixed, **values})
         finally:
-            if postgresql and proxied.is_valid:  # as the pool hands it out: the next user's writes are one transaction
-                proxied.driver_connection.autocommit = False  # type: ignore[union-attr]
-            proxied.close()
+            try:
+                # Out of autocommit, as the pool hands it out: the next user's writes are one transaction.
+                if postgresql and proxied.is_valid:
+                    proxied.driver_connection.autocommit = False  # type: ignore[union-attr]
+            except Exception:  # a connection whose state is unknown is never handed out again
+                proxied.invalidate()
+            finally:
+                proxied.close()
 
     def typed_value(self, dialect: Dialect, row: Any, name: str) -> Any:
         """A row's value of column `name` as its type gives it (a datetime for a timestamp on SQLite)."""

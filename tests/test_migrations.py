@@ -480,7 +480,10 @@ def test_postgresql_search_table_is_filled_from_the_trials_there_and_goes_back_o
     with app.app_context():
         expected = list(db.session.execute(text(by_vector)).scalars())
         db.session.remove()  # its read lock on trials would hold up the migration's DROP INDEX
-        upgrade(revision="head")
+        with statements_sent() as sent:
+            upgrade(revision="head")
+        # The index of trials goes without an exclusive lock on trials (readers and imports go on).
+        assert [s for s in sent if "ix_trials_search" in s] == ["DROP INDEX CONCURRENTLY IF EXISTS ix_trials_search"]
         copied = db.session.scalar(
             text("SELECT count(*) FROM trials t JOIN trial_search s USING (id) WHERE s.search = t.search")
         )
@@ -490,7 +493,9 @@ def test_postgresql_search_table_is_filled_from_the_trials_there_and_goes_back_o
     found = app.test_client().get("/api/v1/trials?q=diabetes").get_json()
     assert len(expected) >= 2 and sorted(t["id"] for t in found["trials"]) == expected
     with app.app_context():
-        downgrade(revision="0014_notes_page_index")
+        with statements_sent() as sent:
+            downgrade(revision="0014_notes_page_index")
+        assert [s for s in sent if "ix_trials_search" in s and BLOCKING_INDEX_DDL.search(s)] == []
         inspector = inspect(db.engine)
         assert "trial_search" not in inspector.get_table_names()
         assert "ix_trials_search" in {i["name"] for i in inspector.get_indexes("trials")}

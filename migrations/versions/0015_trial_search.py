@@ -13,7 +13,8 @@ store: 4.0 -> 1.4 ms for "placebo", 3.1 -> 1.05 ms for "cancer". So the vectors 
 those), written by a trigger on `trials` whenever the vector or the current version changes,
 and gone with their trial by the foreign key's cascade. The generated column stays the source
 of the vector (an AFTER trigger sees it computed); its GIN index on `trials` is no longer read
-and is dropped, so an import maintains one index of the text, not two. SQLite's FTS5 index is
+and is dropped (concurrently, after the revision's transaction), so an import maintains one
+index of the text, not two. SQLite's FTS5 index is
 already apart from the rows: nothing to do there. Downgrading gives back `ix_trials_search`.
 """
 
@@ -65,26 +66,37 @@ UPGRADE = [
     # Built after the fill: one sorted build instead of 100,000 insertions into the index.
     "CREATE INDEX ix_trial_search_search ON trial_search USING gin (search)",
     "ANALYZE trial_search",
-    "DROP INDEX ix_trials_search",
 ]
+# After the revision's transaction, on its own: a plain DROP INDEX in it would ask for an
+# exclusive lock on `trials` while holding the trigger's, so an import batch that had read
+# `trials` and waits to write it would deadlock with the migration, and every reader of
+# `trials` would queue behind the request meanwhile.
+UPGRADE_AFTER = ["DROP INDEX CONCURRENTLY IF EXISTS ix_trials_search"]
 DOWNGRADE = [
     "DROP TRIGGER trials_trial_search ON trials",
     "DROP FUNCTION trial_search_write()",
     "DROP TABLE trial_search",
-    "CREATE INDEX ix_trials_search ON trials USING gin (search)",
+]
+# The index on `trials` back, built without holding the writes to `trials` (nor its readers).
+DOWNGRADE_AFTER = [
+    "DROP INDEX CONCURRENTLY IF EXISTS ix_trials_search",  # an invalid one, left by a build that failed
+    "CREATE INDEX CONCURRENTLY ix_trials_search ON trials USING gin (search)",
 ]
 
 
-def _run(statements: list[str]) -> None:
+def _run(statements: list[str], after: list[str]) -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for statement in statements:
         op.execute(statement)
+    with op.get_context().autocommit_block():  # commits the statements above first
+        for statement in after:
+            op.execute(statement)
 
 
 def upgrade():
-    _run(UPGRADE)
+    _run(UPGRADE, UPGRADE_AFTER)
 
 
 def downgrade():
-    _run(DOWNGRADE)
+    _run(DOWNGRADE, DOWNGRADE_AFTER)

@@ -487,15 +487,13 @@ def _chunk_read(count: int) -> DriverSelect:
     return found
 
 
-def _open_in_chunks(
-    dek: NoteKeys | None, sized_ids: list[tuple[str, int]], loaded: dict[str, Any]
-) -> Iterator[NoteView]:
-    """The notes with these ids, in this order, decrypted; those not `loaded` are read a chunk at a time.
+def _open_in_chunks(dek: NoteKeys | None, sized_ids: list[tuple[str, int]], rows: dict[str, Any]) -> Iterator[NoteView]:
+    """The notes with these ids, in this order, decrypted; those not in `rows` are read a chunk at a time.
 
     A chunk is read when the page reaches its first note, so a page cut short by its byte
-    budget never reads the rest.
+    budget never reads the rest, and each row is let go once its note is opened: what the
+    page holds of ciphertext at a time stays within the rows read with the ids and one chunk.
     """
-    rows = dict(loaded)
     chunks = _chunks([(note_id, size) for note_id, size in sized_ids if note_id not in rows])
     read: set[str] = set()
     for note_id, _size in sized_ids:
@@ -504,7 +502,7 @@ def _open_in_chunks(
             read.update(chunk)
             values = {f"id_{index}": chunk_id for index, chunk_id in enumerate(chunk)}
             rows.update((row.id, row) for row in _chunk_read(len(chunk)).rows(db.session.connection(), values))
-        row = rows.get(note_id)
+        row = rows.pop(note_id, None)
         if row is not None:  # a note deleted since its id was read is simply not in the page
             yield open_note(dek, row)
 
@@ -627,7 +625,8 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
 
     found = [row for row in rows if row.id is not None]
     loaded = {row.id: row for row in found if row.ciphertext is not None}
-    if len(loaded) < len(found) or any(row.stale for row in found):
+    shown = found[: page.limit]  # the one more is there to tell whether more follow
+    if any(row.ciphertext is None or row.stale for row in shown):
         read_connection()  # what follows (payloads too large to come along, re-anchoring) reads as before
     return _page_of(key, [(row.id, row.size, row.stale) for row in found], page, loaded=loaded)
 

@@ -84,8 +84,8 @@ def test_a_payload_too_large_to_come_with_the_page_is_loaded_after_in_its_place(
     assert [n["body"] for n in response.get_json()["notes"]] == bodies
     with app.app_context():
         assert sent == expected("SELECT", "SELECT")
-    with statements(app, tmp_path / "trace") as sent:  # a page of 20: 25 KB each, so it comes along
-        response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    with statements(app, tmp_path / "trace") as sent:  # a page of 10: 47 KB each, so it comes along
+        response = client.get(f"/api/v1/trials/{SEED}/notes?limit=10", headers=owner.headers)
     assert [n["body"] for n in response.get_json()["notes"]] == bodies
     with app.app_context():
         assert sent == expected("SELECT")
@@ -220,3 +220,82 @@ def test_the_connection_a_read_took_alone_goes_back_to_the_pool_out_of_autocommi
             assert raw.driver_connection.autocommit is False
         finally:
             raw.close()
+
+
+class _Driver:
+    """A psycopg connection that will not leave autocommit (its state unknown, say)."""
+
+    def __init__(self) -> None:
+        self._autocommit = False
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        if not value:
+            raise RuntimeError("can't change autocommit now")
+        self._autocommit = value
+
+
+class _Cursor:
+    def execute(self, sql, params, binary=False) -> None:
+        self.sql = sql
+
+    def fetchall(self) -> list[tuple[int]]:
+        return [(1,)]
+
+    def close(self) -> None:
+        pass
+
+
+class _Pooled:
+    """What `Engine.raw_connection` hands out, as far as `read_alone` uses it."""
+
+    def __init__(self) -> None:
+        self.driver_connection = _Driver()
+        self.is_valid = True
+        self.closed = False
+
+    def cursor(self) -> _Cursor:
+        return _Cursor()
+
+    def invalidate(self, error=None) -> None:
+        self.is_valid = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_connection_read_alone_that_will_not_leave_autocommit_is_never_handed_out_again():
+    from types import SimpleNamespace
+
+    from sqlalchemy import literal, select
+    from sqlalchemy.dialects.postgresql.psycopg import dialect
+
+    from notes_service.extensions import DriverSelect
+
+    pooled = _Pooled()
+    engine = SimpleNamespace(dialect=dialect(), raw_connection=lambda: pooled)
+    rows = DriverSelect(select(literal(1).label("one"))).read_alone(engine, {})
+    assert [row.one for row in rows] == [1]
+    # Given back in autocommit, the next request's writes would each commit alone: invalidated
+    # instead (the pool closes it), and given back all the same.
+    assert pooled.closed and not pooled.is_valid
+
+
+def test_each_row_is_let_go_once_its_note_is_opened(app, client, owner):
+    from notes_service.notes import service
+
+    note_ids = [owner.add_note(body=f"note {i}")["id"] for i in range(3)]
+    with app.test_request_context():
+        rows = {row.id: row for row in db.session.execute(service._CHUNK_QUERY, {"ids": note_ids})}
+        ids = [(note_id, 0) for note_id in note_ids]
+        opened = service._open_in_chunks(None, ids, rows)
+        held = []
+        for _note in opened:
+            held.append(len(rows))
+        # A page of large notes holds its ciphertext a row (or a chunk) at a time, not all of it at once.
+        assert held == [2, 1, 0]
+        db.session.remove()
