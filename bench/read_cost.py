@@ -1,7 +1,7 @@
 """What one "my notes on a trial" read costs next to a bare /healthz, in process, without a server.
 
     .venv/bin/python bench/read_cost.py setup DIR [--backend postgresql]   # database, trials, 100 readers of 20 notes
-    .venv/bin/python bench/read_cost.py cpu DIR [--requests 500] [--rounds 3] [--profile]
+    .venv/bin/python bench/read_cost.py cpu DIR [--requests 500] [--rounds 3] [--profile]  # + the server's CPU
     .venv/bin/python bench/read_cost.py instructions DIR [--requests 100]  # callgrind: instructions per request
     .venv/bin/python bench/read_cost.py clean DIR                 # drop the PostgreSQL database
     BENCH_SECONDS=4 BENCH_GROWTH_SMALL=2000 .venv/bin/python bench/read_cost.py front DIR [--backend ...]
@@ -89,20 +89,46 @@ def _requests(kind: str, reads: list[tuple[str, dict[str, str]]]) -> list[tuple[
     return reads if kind == "read" else [("/healthz", {})]
 
 
+def _postgres_cpu_seconds() -> float:
+    """User and system CPU of every `postgres` process on this machine so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:  # the process ended meanwhile
+            continue
+        if "(postgres)" in stat:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def cpu(workdir: Path, count: int, rounds: int, profile: bool) -> None:
-    """CPU microseconds per read and per /healthz, rounds alternating; optionally a cProfile of the reads."""
+    """CPU microseconds per read and per /healthz, rounds alternating; optionally a cProfile of the reads.
+
+    On PostgreSQL also the database server's CPU per request (every `postgres` process of the
+    machine, so run it with nothing else using the server).
+    """
     client, reads = _client(workdir)
+    postgresql = bool(_state(workdir).get("pg_database"))
     for kind in ("health", "read"):
         _loop(client, _requests(kind, reads), WARM_UP)
     for _ in range(rounds):
-        spent = {}
+        spent, served = {}, {}
         for kind in ("health", "read"):
+            server_started = _postgres_cpu_seconds() if postgresql else 0.0
             started = time.process_time()
             _loop(client, _requests(kind, reads), count)
             spent[kind] = (time.process_time() - started) / count * 1e6
+            if postgresql:
+                served[kind] = (_postgres_cpu_seconds() - server_started) / count * 1e6
+        server = (
+            f"; PostgreSQL's CPU: read {served['read']:.0f} us, /healthz {served['health']:.0f} us" if served else ""
+        )
         print(
             f"read {spent['read']:.0f} us, /healthz {spent['health']:.0f} us, "
-            f"ratio {spent['health'] / spent['read']:.3f}"
+            f"ratio {spent['health'] / spent['read']:.3f}{server}"
         )
     if profile:
         profiler = cProfile.Profile()
