@@ -578,6 +578,22 @@ _MATCHES = {
 }
 
 
+# The beginning of an NCT number, alone in a query ("NCT0708", any case): the trials whose own
+# number begins so are read from the primary key, in number order (every one scores the same).
+# Searched as a word prefix, it made the index merge one entry per number it begins (each NCT
+# number is a word of its own): at 100,000 trials "NCT9000" merged 10,000 of them, the slowest
+# search on SQLite (4.1 ms against 1.1 for a whole number). Ids are "NCT" and 8 digits
+# (ctgov.NCT_RE), so the numbers that begin with the digits are those between the digits
+# padded with zeros and with nines, in any collation; the search index also held ids quoted in
+# other trials' text, which were never what such a query means.
+_NCT_PREFIX = re.compile(r"nct(\d{1,7})")
+_BY_NCT = {
+    dialect: f"SELECT id, CAST(0 AS {kind}) AS score FROM trials "  # noqa: S608 - no input in the text
+    "WHERE id BETWEEN :low AND :high AND version_id IS NOT NULL ORDER BY id LIMIT :cap"
+    for dialect, kind in (("sqlite", "REAL"), ("postgresql", "double precision"))
+}
+
+
 def _ranked_page(
     words: list[str], condition_words: list[str], key: tuple[float, str] | None, forward: bool, size: int
 ) -> _RankedPage:
@@ -592,6 +608,16 @@ def _ranked_page(
     values: dict[str, Any] = {"cap": MAX_RANKED, "take": size + 1 if forward else size}
     if key is not None:
         values.update(score=key[0], nct=key[1])
+    number = _NCT_PREFIX.fullmatch(words[0]) if len(words) == 1 and not condition_words else None
+    if number is not None:
+        digits = number.group(1)
+        by_nct = text(_RANKED_PAGE.format(matches=_BY_NCT[dialect], before=before, where=where, order=order))
+        rows = db.session.execute(
+            by_nct, {**values, "low": f"NCT{digits.ljust(8, '0')}", "high": f"NCT{digits.ljust(8, '9')}"}
+        ).all()
+        return _RankedPage(
+            [(float(r.score), r.id) for r in rows if r.id is not None], int(rows[0].total), int(rows[0].before)
+        )
     match = _sqlite_match if dialect == "sqlite" else _postgresql_match
     rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=False)}).all()
     if rows[0].total < MAX_RANKED:

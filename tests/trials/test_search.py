@@ -283,3 +283,30 @@ def test_postgresql_searches_trial_search_which_follows_each_trial(app, client, 
         )
         db.session.remove()
     assert ids(client.get("/api/v1/trials?q=wombat").get_json()) == []
+
+
+def test_the_beginning_of_an_nct_number_finds_the_trials_numbered_so_in_number_order(client, runner, tmp_path):
+    records = [
+        study("NCT90000001", "A trial of sponsor choice", ["Asthma"]),
+        study("NCT90000002", "Follow-up of NCT90000777 and NCT91000000", ["Asthma"]),  # quotes other numbers
+        study("NCT90000003", "Heart failure outcomes", ["Asthma"]),
+        study("NCT91000000", "Another series", ["Asthma"]),
+    ]
+    (tmp_path / "numbers.json").write_text(json.dumps({"studies": records}))
+    assert runner.invoke(args=["trials", "load", str(tmp_path / "numbers.json")]).exit_code == 0
+    first = client.get("/api/v1/trials?q=NCT900000&limit=2").get_json()
+    assert ids(first) == ["NCT90000001", "NCT90000002"] and first["matches"] == 3 and first["previous"] is None
+    second = client.get(f"/api/v1/trials?q=NCT900000&limit=2&cursor={first['next']}").get_json()
+    assert ids(second) == ["NCT90000003"] and second["next"] is None
+    assert ids(client.get(f"/api/v1/trials?q=NCT900000&limit=2&cursor={second['previous']}").get_json()) == ids(first)
+    # Only the trials' own numbers: the title quoting NCT90000777 is not a trial numbered so.
+    assert ids(client.get("/api/v1/trials?q=nct9000007").get_json()) == []
+    assert ids(client.get("/api/v1/trials?q=nct9").get_json()) == [
+        "NCT90000001",
+        "NCT90000002",
+        "NCT90000003",
+        "NCT91000000",
+    ]
+    # A whole number, or a number with other words, is a search of the words as before.
+    assert ids(client.get("/api/v1/trials?q=nct90000777").get_json()) == ["NCT90000002"]
+    assert ids(client.get("/api/v1/trials?q=nct9000%20heart").get_json()) == ["NCT90000003"]
