@@ -573,17 +573,30 @@ def test_postgresql_page_index_is_built_concurrently_on_upgrade(migration_app):
     assert_rebuilt_concurrently(sent, PAGE_ORDER)
 
 
-def test_postgresql_page_index_upgrade_gets_past_an_invalid_index_left_by_a_failed_run(migration_app):
+def left_by_a_failed_build() -> list[tuple[str, bool, list[str]]]:
+    """What a concurrent build that failed leaves behind: an INVALID index under the temporary name."""
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        with pytest.raises(IntegrityError):
+            connection.execute(text(f"CREATE UNIQUE INDEX CONCURRENTLY {PAGE_INDEX}_new ON notes (notebook_id)"))
+    return [(PAGE_INDEX, True, BEFORE_PAGE_ORDER), (f"{PAGE_INDEX}_new", False, ["notebook_id"])]
+
+
+def left_by_a_run_stopped_before_the_rename() -> list[tuple[str, bool, list[str]]]:
+    """A run stopped after dropping the old index: only the new one is there, under the temporary name."""
+    with db.engine.begin() as connection:
+        connection.execute(text(f"CREATE INDEX {PAGE_INDEX}_new ON notes ({', '.join(PAGE_ORDER)})"))
+        connection.execute(text(f"DROP INDEX {PAGE_INDEX}"))
+    return [(f"{PAGE_INDEX}_new", True, PAGE_ORDER)]
+
+
+@pytest.mark.parametrize("leave", [left_by_a_failed_build, left_by_a_run_stopped_before_the_rename])
+def test_postgresql_page_index_upgrade_gets_past_what_an_earlier_run_left(migration_app, leave):
     app = migration_app
     notes_on_postgresql_at_0013(app)
     with app.app_context():
-        # What a concurrent build that failed leaves behind: an INVALID index under the temporary name.
-        with db.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            with pytest.raises(IntegrityError):
-                connection.execute(text(f"CREATE UNIQUE INDEX CONCURRENTLY {PAGE_INDEX}_new ON notes (notebook_id)"))
-        left = (f"{PAGE_INDEX}_new", False, ["notebook_id"])
-        assert page_indexes() == [(PAGE_INDEX, True, BEFORE_PAGE_ORDER), left]
+        left = leave()
+        assert page_indexes() == left
         upgrade(revision="0014_notes_page_index")
         assert current_revision() == "0014_notes_page_index"
         assert page_indexes() == [(PAGE_INDEX, True, PAGE_ORDER)]
@@ -599,17 +612,3 @@ def test_postgresql_page_index_downgrade_puts_back_three_columns_concurrently(mi
         assert current_revision() == "0013_share_language"
         assert page_indexes() == [(PAGE_INDEX, True, BEFORE_PAGE_ORDER)]
     assert_rebuilt_concurrently(sent, BEFORE_PAGE_ORDER)
-
-
-def test_postgresql_page_index_upgrade_gets_past_a_run_stopped_before_the_rename(migration_app):
-    app = migration_app
-    notes_on_postgresql_at_0013(app)
-    with app.app_context():
-        # A run stopped after dropping the old index: only the new one is there, under the temporary name.
-        with db.engine.begin() as connection:
-            connection.execute(text(f"CREATE INDEX {PAGE_INDEX}_new ON notes ({', '.join(PAGE_ORDER)})"))
-            connection.execute(text(f"DROP INDEX {PAGE_INDEX}"))
-        assert page_indexes() == [(f"{PAGE_INDEX}_new", True, PAGE_ORDER)]
-        upgrade(revision="0014_notes_page_index")
-        assert current_revision() == "0014_notes_page_index"
-        assert page_indexes() == [(PAGE_INDEX, True, PAGE_ORDER)]
