@@ -50,8 +50,9 @@ def read_connection() -> Connection:
 
     On PostgreSQL it runs in autocommit: READ COMMITTED gives every statement its own snapshot
     inside a transaction too, so the BEGIN and the ROLLBACK at teardown were two round trips
-    that changed nothing. Call it first in the request: a connection the session already holds
-    keeps its transaction. The session's next transaction (after a commit) is an ordinary one.
+    that changed nothing. Call it before the session's first statement of the request (or
+    after a commit): a connection the session already holds keeps its transaction. The
+    session's next transaction (after a commit) is an ordinary one.
     SQLite keeps its plain BEGIN (`_tune_sqlite`), which costs no round trip: SQLAlchemy takes
     a pysqlite connection out of AUTOCOMMIT by giving it back pysqlite's own transaction
     handling (isolation_level ""), which `_tune_sqlite` turns off.
@@ -135,17 +136,11 @@ def _driver_rows(
             cursor.close()
 
 
-def _lose_connection(connection: Connection) -> Callable[[BaseException], None]:
+def _lose(lost: Connection | PoolProxiedConnection, engine: Engine) -> Callable[[BaseException], None]:
+    """What `_driver_rows` does with a connection the database dropped: invalidate it, renew the pool."""
+
     def lose(error: BaseException) -> None:
-        connection.invalidate(error)
-        connection.engine.dispose()
-
-    return lose
-
-
-def _lose_pooled(engine: Engine, proxied: PoolProxiedConnection) -> Callable[[BaseException], None]:
-    def lose(error: BaseException) -> None:
-        proxied.invalidate(error)
+        lost.invalidate(error)
         engine.dispose()
 
     return lose
@@ -186,7 +181,7 @@ class DriverSelect:
         """The statement's rows for these parameter values, on this connection (its transaction)."""
         form = self._form(connection.dialect)
         return form.rows(
-            connection.dialect, connection.connection, _lose_connection(connection), {**form.fixed, **values}
+            connection.dialect, connection.connection, _lose(connection, connection.engine), {**form.fixed, **values}
         )
 
     def read_alone(self, engine: Engine, values: dict[str, Any]) -> Sequence[Any]:
@@ -204,7 +199,7 @@ class DriverSelect:
         try:
             if postgresql:
                 proxied.driver_connection.autocommit = True  # type: ignore[union-attr]
-            return form.rows(dialect, proxied, _lose_pooled(engine, proxied), {**form.fixed, **values})
+            return form.rows(dialect, proxied, _lose(proxied, engine), {**form.fixed, **values})
         finally:
             try:
                 # Out of autocommit, as the pool hands it out: the next user's writes are one transaction.

@@ -468,14 +468,23 @@ def test_each_notebooks_token_becomes_its_first_device_and_goes_back_on_downgrad
     assert gone.status_code == 401
 
 
-def test_postgresql_search_table_is_filled_from_the_trials_there_and_goes_back_on_downgrade(migration_app):
-    app = migration_app
+def trials_on_postgresql_at(app, revision: str, why_postgresql_only: str) -> None:
+    """The database at `revision` with the shipped trials loaded; skips (saying why) on SQLite."""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
-            pytest.skip("trial_search is PostgreSQL's (SQLite's FTS5 index is apart from the rows already)")
-        upgrade(revision="0014_notes_page_index")
+            pytest.skip(why_postgresql_only)
+        upgrade(revision=revision)
     result = app.test_cli_runner().invoke(args=["trials", "load"])
     assert result.exit_code == 0, result.output
+
+
+def test_postgresql_search_table_is_filled_from_the_trials_there_and_goes_back_on_downgrade(migration_app):
+    app = migration_app
+    trials_on_postgresql_at(
+        app,
+        "0014_notes_page_index",
+        "trial_search is PostgreSQL's (SQLite's FTS5 index is apart from the rows already)",
+    )
     by_vector = "SELECT id FROM trials WHERE search @@ to_tsquery('english', 'diabetes') ORDER BY id"
     with app.app_context():
         expected = list(db.session.execute(text(by_vector)).scalars())
@@ -513,12 +522,7 @@ BLOCKING_INDEX_DDL = re.compile(r"\b(CREATE|DROP)\s+INDEX\s+(?!CONCURRENTLY\b)",
 
 def notes_on_postgresql_at_0013(app) -> None:
     """The database at 0013 with two notes of one notebook in it; skips on SQLite, whose path is unchanged."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("0014 builds its index concurrently on PostgreSQL only")
-        upgrade(revision="0013_share_language")
-    result = app.test_cli_runner().invoke(args=["trials", "load"])
-    assert result.exit_code == 0, result.output
+    trials_on_postgresql_at(app, "0013_share_language", "0014 builds its index concurrently on PostgreSQL only")
     owner = new_owner(app.test_client())
     owner.add_note(body="first note")
     owner.add_note(body="second note")

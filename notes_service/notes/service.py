@@ -439,6 +439,7 @@ def _page_of(
     """
     more = len(sized_ids) > page.limit
     sized_ids = sized_ids[: page.limit]
+    loaded = loaded or {}
     note_keys = key() if sized_ids else None
     if note_keys is not None:
         note_keys.prepare([note_id for note_id, _size, _stale in sized_ids])
@@ -446,9 +447,9 @@ def _page_of(
     if note_keys is not None and stale:
         reanchor_notes(note_keys, stale)
         rewritten = set(stale)  # read again, as re-anchoring sealed them anew
-        loaded = {note_id: row for note_id, row in (loaded or {}).items() if note_id not in rewritten}
+        loaded = {note_id: row for note_id, row in loaded.items() if note_id not in rewritten}
     return NoteSlice(
-        notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids], loaded or {}),
+        notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids], loaded),
         more=more,
         total=total,
     )

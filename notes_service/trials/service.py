@@ -604,24 +604,23 @@ def _ranked_page(
     # the matches left unranked anyway; otherwise the prefixes are searched, as before.
     dialect = "postgresql" if db.engine.dialect.name == "postgresql" else "sqlite"
     before, where, order = _PAGE_PARTS[None if key is None else "n" if forward else "p"]
-    statement = text(_RANKED_PAGE.format(matches=_MATCHES[dialect], before=before, where=where, order=order))
+
+    def ranked(matches: str) -> Any:
+        return text(_RANKED_PAGE.format(matches=matches, before=before, where=where, order=order))
+
     values: dict[str, Any] = {"cap": MAX_RANKED, "take": size + 1 if forward else size}
     if key is not None:
         values.update(score=key[0], nct=key[1])
     number = _NCT_PREFIX.fullmatch(words[0]) if len(words) == 1 and not condition_words else None
     if number is not None:
         digits = number.group(1)
-        by_nct = text(_RANKED_PAGE.format(matches=_BY_NCT[dialect], before=before, where=where, order=order))
-        rows = db.session.execute(
-            by_nct, {**values, "low": f"NCT{digits.ljust(8, '0')}", "high": f"NCT{digits.ljust(8, '9')}"}
-        ).all()
-        return _RankedPage(
-            [(float(r.score), r.id) for r in rows if r.id is not None], int(rows[0].total), int(rows[0].before)
-        )
-    match = _sqlite_match if dialect == "sqlite" else _postgresql_match
-    rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=False)}).all()
-    if rows[0].total < MAX_RANKED:
-        rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=True)}).all()
+        bounds = {"low": f"NCT{digits.ljust(8, '0')}", "high": f"NCT{digits.ljust(8, '9')}"}
+        rows = db.session.execute(ranked(_BY_NCT[dialect]), {**values, **bounds}).all()
+    else:
+        statement, match = ranked(_MATCHES[dialect]), _sqlite_match if dialect == "sqlite" else _postgresql_match
+        rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=False)}).all()
+        if rows[0].total < MAX_RANKED:
+            rows = db.session.execute(statement, {**values, "match": match(words, condition_words, prefix=True)}).all()
     entries = [(float(row.score), row.id) for row in rows if row.id is not None]
     return _RankedPage(entries, int(rows[0].total), int(rows[0].before))
 

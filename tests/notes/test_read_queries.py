@@ -91,6 +91,19 @@ def test_a_payload_too_large_to_come_with_the_page_is_loaded_after_in_its_place(
         assert sent == expected("SELECT")
 
 
+def test_a_large_payload_past_the_page_adds_no_statement(app, client, owner, tmp_path):
+    # The one row more than the page only tells whether more follow: its payload is not read.
+    # A page of 60 takes about 8.6 KB a payload: the 61st note's 9,000 characters do not come along.
+    for i in range(60):
+        owner.add_note(body=f"note {i}")
+    owner.add_note(body="x" * 9000)
+    with statements(app, tmp_path / "trace") as sent:
+        response = client.get(f"/api/v1/trials/{SEED}/notes?limit=60", headers=owner.headers)
+    assert len(response.get_json()["notes"]) == 60 and response.get_json()["next"]
+    with app.app_context():
+        assert sent == expected("SELECT")
+
+
 def test_a_later_page_is_one_statement_too(app, client, owner, tmp_path):
     for i in range(5):
         owner.add_note(body=f"note {i}")
