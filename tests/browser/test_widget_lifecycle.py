@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browser.page_tools import wait_for_highlights
+from browser.page_tools import select_text, wait_for_highlights
 from browser.test_journey import add_note
 from playwright.sync_api import expect
 from support import CIRRHOSIS, EDITED, EDITED_NOW, SEED, new_owner
@@ -108,6 +108,28 @@ def test_a_widget_destroyed_before_its_modules_arrive_adds_nothing_when_they_do(
     after = listener_types(page)
     assert after["document"] == []
     assert "resize" not in after["window"] and "scroll" not in after["window"]
+    assert page.js_errors == []
+
+
+def test_alt_n_pressed_before_the_selection_module_came_adds_the_note_once_it_does(live, page):
+    # A reader quick with the keys (or a slow network): Alt+N on a selection made while the
+    # selection's module is still on its way opens the new note on that selection, not "select first".
+    held = []
+    page.route(re.compile(r"/static/widget/selection-[^/]*\.js$"), lambda route: held.append(route))
+    page.goto(f"{live.url}/trials/{SEED}")
+    for _ in range(200):  # 10 s at most
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the selection module was asked for"
+    select_text(page, CIRRHOSIS)
+    page.keyboard.press("Alt+n")
+    page.wait_for_timeout(300)  # the note's own module comes meanwhile: nothing may open without the selection's
+    expect(page.get_by_role("dialog", name="My notes")).to_have_count(0)
+    held[0].continue_()
+    editor = page.get_by_role("dialog", name="New note")
+    expect(editor).to_be_visible()
+    expect(editor).to_contain_text(CIRRHOSIS)
     assert page.js_errors == []
 
 

@@ -67,7 +67,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   const notes = createNotesStore(() => root);
 
   const ui = createUI(doc, {
-    addFromSelection: () => act((a) => a.addFromSelection()),
+    addFromSelection,
     addToParagraph: (from) => act((a) => a.addToParagraph(from)),
     goTo,
     openNote: (id, from) => act((a) => a.openNote(id, from)),
@@ -100,7 +100,9 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   let selection = null;
   // It is not needed to draw the notes: its module is fetched beside them, and picks up a selection
   // made before it came. (If it can't be fetched, notes still show and open from "My notes".)
-  Promise.all([withWords(import('./selection.js')), import('./note-body.js')]).then(
+  // A note asked for before it came (Alt+N as the page loads) waits for it: until then the
+  // widget cannot see the reader's selection, and would say there is none.
+  const selectionCame = Promise.all([withWords(import('./selection.js')), import('./note-body.js')]).then(
     ([{ watchSelection }, { bodyPreview }]) => {
       if (destroyed) return;
       const words = { trimPassage, colorLabel, bodyPreview, t };
@@ -109,7 +111,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     },
     () => {},
   );
-  bindShortcuts({ doc, listeners, ui, addNote: () => act((a) => a.addFromSelection()) });
+  bindShortcuts({ doc, listeners, ui, addNote: addFromSelection });
 
   /** @type {import('./replies.js').Replies | null} the family's replies, once their module is here */
   let replies = null;
@@ -254,6 +256,11 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   }
 
   // ---- adding, viewing, editing notes (note-actions.js, on demand) ----
+
+  /** Add a note on the reader's selection (note-actions.js), once the selection is watched. */
+  function addFromSelection() {
+    selectionCame.then(() => act((a) => a.addFromSelection()));
+  }
 
   const actions = once(() =>
     // The approximate matcher too: a note saved or edited is anchored at once (notes-store.js).
