@@ -117,3 +117,27 @@ def test_access_log_masks_share_tokens_and_drops_query_strings(app_env, server_p
     # Ordinary paths stay readable: the log is still worth having.
     assert f'"GET /api/v1/trials/{SEED} HTTP/1.1" 200' in log
     assert '"POST /api/v1/notebooks HTTP/1.1" 201' in log
+
+
+@pytest.mark.parametrize("conf_name", ["gunicorn.conf.py", "gunicorn_unlock.conf.py"])
+def test_each_pools_worker_freezes_the_loaded_app_out_of_the_garbage_collector(app_env, conf_name):
+    # A full collection walked every object of the loaded app, each time with the worker's
+    # requests waiting: after the worker's start they are frozen, and a collection walks only
+    # what came after. Run as gunicorn runs it: the pool's settings read, the app loaded, the hook.
+    script = (
+        "import gc, runpy, sys; conf = runpy.run_path(sys.argv[1]); import wsgi; "
+        "before = len(gc.get_objects()); conf['post_worker_init'](None); "
+        "print(before, gc.get_freeze_count(), len(gc.get_objects()))"
+    )
+    conf = GUNICORN_CONF.with_name(conf_name)
+    found = subprocess.run(
+        [sys.executable, "-c", script, str(conf)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=GUNICORN_CONF.parent,
+        env={**app_env, "PATH": "/usr/bin:/bin"},
+    ).stdout.split()
+    before, frozen, walked = map(int, found)
+    assert frozen >= before * 0.9, "the app's objects are frozen"
+    assert walked < frozen / 20, "a full collection walks only what came after"
