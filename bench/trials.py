@@ -160,8 +160,7 @@ def searches(small_url: str, large_url: str, root: Path, rounds: int) -> dict[st
         for size, url in (("small", small_url), ("large", large_url))
     }
     clients = {size: app.test_client() for size, app in apps.items()}
-    timings: dict[str, list[float]] = {"small": [], "large": []}
-    by_query: dict[tuple[str, str], list[float]] = {}
+    by_query: dict[tuple[str, str], list[float]] = {(size, query): [] for size in clients for query in QUERIES}
     for size in clients:  # warm both (caches, statistics)
         for query in QUERIES:
             clients[size].get("/api/v1/trials", query_string={"q": query})
@@ -170,12 +169,11 @@ def searches(small_url: str, large_url: str, root: Path, rounds: int) -> dict[st
             for size in ("small", "large"):
                 started = time.perf_counter()
                 response = clients[size].get("/api/v1/trials", query_string={"q": query})
-                elapsed = (time.perf_counter() - started) * 1000
-                timings[size].append(elapsed)
-                by_query.setdefault((size, query), []).append(elapsed)
+                by_query[size, query].append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, response.get_data(as_text=True)
     figures: dict[str, Any] = {}
-    for size, values in timings.items():
+    for size in clients:
+        values = [value for query in QUERIES for value in by_query[size, query]]
         figures[f"search_p50_ms_{size}"] = round(statistics.median(values), 2)
         figures[f"search_p99_ms_{size}"] = round(percentile(values, 0.99), 2)
     figures["search_p50_ratio"] = round(figures["search_p50_ms_large"] / figures["search_p50_ms_small"], 2)
