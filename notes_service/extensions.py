@@ -284,6 +284,12 @@ def bind_limiter(app: Flask) -> Limiter:
     """
     limiter = Limiter(key_func=client_address, default_limits=[])
     limiter.init_app(app)
+    # The limiter checks every request before its view; a route with no limit of its own has
+    # nothing to check (no default or application limits), so it is filtered out at once
+    # instead of having its limits resolved to none (217,000 instructions a request, 4% of a
+    # notes read: callgrind).
+    limited = frozenset(endpoint for endpoint, view in app.view_functions.items() if hasattr(view, _RATE_LIMIT))
+    limiter.request_filter(lambda: request.endpoint not in limited)
     for endpoint, view in list(app.view_functions.items()):
         wrapped = view
         for limit, per in getattr(view, _RATE_LIMIT, []):

@@ -4,6 +4,8 @@ import gzip
 import json
 
 import pytest
+from flask import session
+from flask.sessions import NullSession
 
 from notes_service.web import WIDGET_FILE
 
@@ -13,6 +15,19 @@ ALLOWED = "https://trials.example"
 @pytest.fixture
 def cors_client(make_app):
     return make_app(NOTES_ALLOWED_ORIGINS=f"{ALLOWED}, http://127.0.0.1:8123").test_client()
+
+
+def test_no_request_opens_a_cookie_session(app, client):
+    # Nothing keeps state in Flask's session: a request gets the null session, which refuses a write,
+    # and a cookie named like Flask's is never read or answered.
+    with app.test_request_context("/", headers={"Cookie": "session=eyJ4IjoxfQ.forged.sig"}):
+        assert isinstance(session._get_current_object(), NullSession)
+        assert dict(session) == {}
+        with pytest.raises(RuntimeError):
+            session["x"] = 1
+    client.set_cookie("session", "eyJ4IjoxfQ.forged.sig")
+    response = client.get("/")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
 
 
 def test_preflight_for_listed_origin(cors_client):

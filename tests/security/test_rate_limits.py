@@ -233,3 +233,24 @@ def test_a_shares_reply_limit_counts_every_address(make_app):
     # Another share has its own count.
     other = _prepare_reply(client)
     assert _reply(client, other, "198.51.100.4").status_code == 201
+
+
+def test_a_route_without_a_limit_is_not_looked_up_by_the_limiter(make_app, monkeypatch):
+    # The limiter filters such a request out before resolving its limits (there are none to find).
+    app = small_limit_app(make_app, "notebooks", "1 per minute")
+    (limiter,) = app.extensions["limiter"]
+    resolved: list[str | None] = []
+    resolve = limiter.limit_manager.resolve_limits
+
+    def counted(flask_app, endpoint, *args, **kwargs):
+        resolved.append(endpoint)
+        return resolve(flask_app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", counted)
+    client = app.test_client()
+    owner = new_owner(client)  # the notebooks limit: looked up, and counted
+    assert client.get("/healthz").status_code == 200
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 200
+    assert client.get("/api/v1/trials").status_code == 200
+    assert set(resolved) == {"notes_api.create_notebook"}
+    assert client.post("/api/v1/notebooks").status_code == 429
