@@ -3,9 +3,9 @@
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -248,6 +248,15 @@ class DriverSelect:
 
 View = TypeVar("View", bound=Callable[..., object])
 _RATE_LIMIT = "_notes_rate_limit"
+Counts = Callable[[Response], bool]
+
+
+class _Mark(NamedTuple):
+    """One limit a view carries (`rate_limited`): its value, what it counts by, which responses count."""
+
+    limit: Callable[[], str]
+    per: Callable[[], str] | None
+    counts: Counts | None
 
 
 def client_address() -> str:
@@ -255,21 +264,26 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def rate_limited(name: str, per: Callable[[], str] | None = None) -> Callable[[View], View]:
+def rate_limited(
+    name: str, per: Callable[[], str] | None = None, counts: Counts | None = None
+) -> Callable[[View], View]:
     """Mark a view as limited by the limit `name` of config.RATE_LIMITS, per client (or per `per()`).
 
     `per` names what else a limit counts by (a share, for its replies: its key must hold no
-    secret, since it is stored in the limiter's storage). A view may carry several marks.
-    bind_limiter applies the marks with each app's own limiter; the value is read from the
-    app's settings at request time, so every app keeps its own configuration.
+    secret, since it is stored in the limiter's storage). `counts` says which responses count
+    against it (default: every request): a limit shared by everyone who holds a link counts only
+    what one of them made, so that requests refused without a session cannot spend it for the
+    others. A view may carry several marks. bind_limiter applies the marks with each app's own
+    limiter; the value is read from the app's settings at request time, so every app keeps its
+    own configuration.
     """
 
     def limit() -> str:
         return registry.settings().rate_limits[name]
 
     def mark(view: View) -> View:
-        marks: list[tuple[Callable[[], str], Callable[[], str] | None]] = getattr(view, _RATE_LIMIT, [])
-        setattr(view, _RATE_LIMIT, [*marks, (limit, per)])
+        marks: list[_Mark] = getattr(view, _RATE_LIMIT, [])
+        setattr(view, _RATE_LIMIT, [*marks, _Mark(limit, per, counts)])
         return view
 
     return mark
@@ -292,9 +306,11 @@ def bind_limiter(app: Flask) -> Limiter:
     limiter.request_filter(lambda: request.endpoint not in limited)
     for endpoint, view in list(app.view_functions.items()):
         wrapped = view
-        for limit, per in getattr(view, _RATE_LIMIT, []):
+        for limit, per, counts in getattr(view, _RATE_LIMIT, []):
             # limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy solves R
             # over Flask's sync-or-async RouteCallable union at once, not for each member.
-            wrapped = limiter.limit(limit, key_func=per or client_address)(wrapped)  # type: ignore[assignment]
+            wrapped = limiter.limit(  # type: ignore[assignment]
+                limit, key_func=per or client_address, deduct_when=counts
+            )(wrapped)
         app.view_functions[endpoint] = wrapped
     return limiter

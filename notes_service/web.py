@@ -176,10 +176,11 @@ def accepted(model: type[M]) -> M:
     return model.parse(_json_body())
 
 
-def created(body: dict[str, Any], location: str) -> Response:
-    """201 with a Location header."""
+def created(body: dict[str, Any], location: str | None) -> Response:
+    """201, with a Location header when what was made has an address of its own."""
     response = Response(current_app.json.dumps(body), status=201, mimetype="application/json")
-    response.headers["Location"] = location
+    if location is not None:
+        response.headers["Location"] = location
     return response
 
 

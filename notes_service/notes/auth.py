@@ -126,9 +126,14 @@ def _no_such_thing() -> str:
     return gettext("There is nothing at this address.")
 
 
+def is_row_id(value: str) -> bool:
+    """Whether `value` could be a row's id (uuid4().hex): only such a value is looked up."""
+    return _ROW_ID.fullmatch(value) is not None
+
+
 def owned_or_404(model: type[T], notebook: Notebook, row_id: str, what: str) -> T:
     """The notebook's row of `model` with this id; anything else, another owner's row included, is 404."""
-    row = db.session.get(model, row_id) if _ROW_ID.fullmatch(row_id) else None
+    row = db.session.get(model, row_id) if is_row_id(row_id) else None
     # Another notebook's row is "not found" (never 403): its existence is not revealed.
     if row is None or row.notebook_id != notebook.id:  # type: ignore[attr-defined]
         raise NotFound(_NO_SUCH.get(what, _no_such_thing)())

@@ -148,16 +148,27 @@ def share_of_link() -> str:
     return "share:" + crypto.hash_token(str(token)[:128])
 
 
+def reply_stored(response: Response) -> bool:
+    """Whether a reply request stored a reply (the API's 201, the share page's 303 back to the note).
+
+    The per-share limit counts only these: anyone who has the link but no session (no passcode)
+    is refused with 401, and counting those would let them spend the family's replies.
+    """
+    return response.status_code in (201, 303)
+
+
 @bp.post("/shared/<token>/notes/<note_id>/replies")
 @accepts(ReplyInput)
 @rate_limited("replies")
-@rate_limited("share_replies", per=share_of_link)
+@rate_limited("share_replies", per=share_of_link, counts=reply_stored)
 def add_reply(token: str, note_id: str) -> Response:
     """Reply to a note of an opened share, for the session its opening gave."""
     wanted = accepted(ReplyInput)
     share = service.resumed_share(token, wanted.session)
     reply = replies.add_reply(share, note_id, wanted.body, wanted.name)
-    return created(present_reply(reply), f"/api/v1/shared/{token}/notes/{note_id}/replies/{reply.id}")
+    # No Location: a reply has no address of its own, and the share's API paths carry the link
+    # token, which no URL we make carries but the share link itself.
+    return created(present_reply(reply), None)
 
 
 # The owner's list of replies: its cursor carries the last reply's (created_at, id).

@@ -21,7 +21,7 @@ from ..paging import PageRequest, decode_cursor, encode_cursor, parse_page_reque
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
 from . import replies, service
-from .api import share_of_link
+from .api import reply_stored, share_of_link
 from .models import Share
 from .schemas import MAX_REPLIES_PER_NOTE, MAX_REPLY_CHARS, MAX_REPLY_NAME_CHARS, MAX_SHARED_NOTES
 from .sessions import SESSION_SECONDS, issue_session, session_share_id
@@ -232,7 +232,7 @@ def _back_to_note(token: str, cursor: str | None) -> str:
 
 @bp.post("/s/<token>/notes/<note_id>/replies")
 @rate_limited("replies")
-@rate_limited("share_replies", per=share_of_link)
+@rate_limited("share_replies", per=share_of_link, counts=reply_stored)
 def share_page_reply(token: str, note_id: str) -> BaseResponse:
     """The reply form of a note: store the reply and go back to the note, or show the form again with why.
 

@@ -26,7 +26,7 @@ from ..errors import Closed, Gone, Invalid, NotFound
 from ..extensions import db
 from ..i18n import gettext
 from ..notes import service as notes
-from ..notes.auth import owned_or_404
+from ..notes.auth import is_row_id, owned_or_404
 from ..notes.models import Note, Notebook
 from ..notes.sanitize import body_as_shown, plain_text, sanitize_body
 from ..paging import PageRequest
@@ -98,7 +98,7 @@ def stored_reply_body(text: str) -> str:
 
 def _shared_note_key(share: Share, note_id: str) -> tuple[bytes, str]:
     """The key and trial of a note this share shows (out of its slot with the link token), or NotFound."""
-    if len(note_id) > 64:
+    if not is_row_id(note_id):  # nothing else is looked up (PostgreSQL refuses a NUL in text with an error)
         raise NotFound(gettext("There is no such note in this share."))
     row = db.session.execute(
         select(share_notes.c.wrapped_key, Note.trial_id)
@@ -272,6 +272,7 @@ def list_replies(notebook: Notebook, trial_id: str, page: PageRequest) -> ReplyP
 def mark_seen(notebook: Notebook, trial_id: str, reply_ids: list[str]) -> None:
     """Mark these replies to my notes on a trial as seen; ids not mine (or not on it) change nothing."""
     row = trials.get_trial_row(trial_id)
+    reply_ids = [reply_id for reply_id in reply_ids if is_row_id(reply_id)]  # nor do ids no reply could have
     db.session.execute(
         update(Reply)
         .where(

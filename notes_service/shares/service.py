@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +47,7 @@ from .schemas import (
     LOCKED,
     MAX_LABEL_CHARS,
     MAX_SENDER_CHARS,
+    MAX_SHARED_NOTES,
     REVOKED,
     USED_UP,
     SharedNotesRequest,
@@ -160,16 +162,21 @@ def create_share(
     return share, token, generated
 
 
+# Why a plain field was refused, by field: whole sentences, for the translators.
+_TOO_LONG: dict[str, Callable[[], str]] = {
+    "sender_name": lambda: gettext("The sender name is too long."),
+    "label": lambda: gettext("The label is too long."),
+    "name": lambda: gettext("Your name is too long."),  # a reply's writer
+}
+
+
 def plain_field(value: str | None, field: str, limit: int) -> str | None:
     """A name or label as stored: plain text within `limit` characters, or None when nothing is left."""
     if value is None:
         return None
     text = plain_text(value)
     if len(text) > limit:  # NFC may lengthen a few scripts' text
-        too_long = (
-            gettext("The sender name is too long.") if field == "sender_name" else gettext("The label is too long.")
-        )
-        raise Invalid(too_long, errors={field: gettext("must be at most %(most)s characters", most=limit)})
+        raise Invalid(_TOO_LONG[field](), errors={field: gettext("must be at most %(most)s characters", most=limit)})
     return text or None
 
 
@@ -246,11 +253,22 @@ def sender_name(share: Share) -> str | None:
 def _chosen_notes(notebook_id: str, request: ShareInput) -> tuple[str, list[str]]:
     # Every check that needs no Argon2 comes first: a bad request costs no hashing.
     row = trials.get_trial_row(request.trial_id)
-    mine = db.session.scalars(select(Note).where(Note.notebook_id == notebook_id, Note.trial_id == row.id)).all()
+    mine = db.session.scalars(select(Note.id).where(Note.notebook_id == notebook_id, Note.trial_id == row.id)).all()
     if request.note_ids is None:
-        chosen = [note.id for note in mine]
+        chosen = list(mine)
+        # All my notes on the trial: held to the bound a list of ids is held to (a notebook may hold
+        # more notes than a share carries, and a share's ids come back in its every answer).
+        if len(chosen) > MAX_SHARED_NOTES:
+            raise Invalid(
+                gettext("A share holds at most %(most)s notes: choose them in `note_ids`.", most=MAX_SHARED_NOTES),
+                errors={
+                    "note_ids": ngettext(
+                        "must have at most %(num)s item", "must have at most %(num)s items", MAX_SHARED_NOTES
+                    )
+                },
+            )
     else:
-        by_id = {note.id for note in mine}
+        by_id = set(mine)
         unknown = [i for i in request.note_ids if i not in by_id]
         if unknown:
             # Not yours or not on this trial: the same answer, so ids of others are not probed.

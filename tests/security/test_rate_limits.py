@@ -254,3 +254,26 @@ def test_a_route_without_a_limit_is_not_looked_up_by_the_limiter(make_app, monke
     assert client.get("/api/v1/trials").status_code == 200
     assert set(resolved) == {"notes_api.create_notebook"}
     assert client.post("/api/v1/notebooks").status_code == 429
+
+
+def test_requests_refused_without_a_session_spend_none_of_a_shares_replies(make_app):
+    # Anyone with the link but no passcode is refused (401): the share's limit counts only the
+    # replies stored, so they cannot use up the family's, on the API or on the page.
+    app = small_limit_app(make_app, "share_replies")
+    client = app.test_client()
+    state = _prepare_reply(client)
+    _owner, token, note_id, _session = state
+    for n in range(4):
+        refused = client.post(
+            f"/api/v1/shared/{token}/notes/{note_id}/replies",
+            json={"session": "forged", "body": "spam"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+        )
+        assert refused.status_code == 401
+        page = client.post(
+            f"/s/{token}/notes/{note_id}/replies",
+            data={"body": "spam"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+        )
+        assert page.status_code == 401
+    assert [_reply(client, state, f"198.51.100.{n}").status_code for n in (10, 11, 12)] == [201, 201, 429]

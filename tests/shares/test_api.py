@@ -8,6 +8,7 @@ from support import CIRRHOSIS, SEED
 
 from notes_service.clock import utcnow
 from notes_service.extensions import db
+from notes_service.shares import service
 from notes_service.shares.models import Share
 
 
@@ -86,6 +87,15 @@ def test_omitted_note_ids_share_all_my_notes_on_that_trial_only(client, owner):
     share = owner.share(passcode="123456")
     notes = open_api(client, share, "123456").get_json()["notes"]
     assert sorted(n["body"] for n in notes) == ["a", "b"]
+
+
+def test_all_my_notes_are_held_to_the_bound_a_list_of_ids_is(client, owner, monkeypatch):
+    monkeypatch.setattr(service, "MAX_SHARED_NOTES", 2)
+    for body in ("a", "b", "c"):
+        owner.add_note(body=body)
+    status, body = owner.call("POST", "/api/v1/shares", {"trial_id": SEED, "passcode": "123456"})
+    assert status == 422 and "note_ids" in body["errors"] and "at most 2 notes" in body["detail"]
+    assert owner.call("GET", "/api/v1/shares")[1]["shares"] == []  # nothing was made
 
 
 def test_cannot_share_another_owners_notes(client, owner, other):

@@ -72,6 +72,22 @@ def test_a_reply_round_trip(client, owner, shared):
     assert opened(client, share)["notes"][0]["replies"] == []
 
 
+def test_a_replys_answer_carries_the_link_token_nowhere(client, shared):
+    # The share link is the one URL we make that carries its token: the 201 names no other.
+    note, share, session = shared
+    response = reply(client, share, note["id"], session)
+    assert response.status_code == 201 and "Location" not in response.headers
+    assert token_of(share) not in str(response.headers)
+
+
+def test_a_name_too_long_once_normalized_is_refused_as_a_name(client, shared):
+    # Within the limit as typed; NFC doubles it (each U+0958 becomes two characters).
+    note, share, session = shared
+    response = reply(client, share, note["id"], session, name="\u0958" * schemas.MAX_REPLY_NAME_CHARS)
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == "Your name is too long." and "name" in response.get_json()["errors"]
+
+
 def test_a_reply_without_a_name_and_with_markup_is_sanitized_like_a_note(client, shared):
     note, share, session = shared
     hostile = '<p onclick="x()">Call <b>me</b></p><script>alert(1)</script><img src=x onerror=alert(2)>'
@@ -127,7 +143,8 @@ def test_a_note_not_in_the_share_is_404(client, owner, other, shared):
     _note, share, session = shared
     private = owner.add_note(exact="Systemic Sclerosis", body="not shared")
     theirs = other.add_note()
-    for note_id in (private["id"], theirs["id"], "0" * 32, "x" * 65):
+    # Ids no note could have are not looked up (PostgreSQL refuses a NUL in text with an error).
+    for note_id in (private["id"], theirs["id"], "0" * 32, "x" * 65, "a%00b", "0" * 31 + "%00"):
         assert reply(client, share, note_id, session).status_code == 404
 
 
@@ -181,6 +198,16 @@ def test_another_owner_cannot_list_mark_or_delete_replies(client, owner, other, 
     mine = client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"]
     assert [r["unread"] for r in mine] == [True]
     assert client.get(f"/api/v1/trials/{SEED}/replies").status_code == 401
+
+
+def test_ids_no_reply_could_have_mark_nothing(client, owner, shared):
+    note, share, session = shared
+    sent = reply(client, share, note["id"], session).get_json()
+    ids = ["a\u0000b", sent["id"] + "\u0000", "x" * 64]
+    marked = client.post(f"/api/v1/trials/{SEED}/replies/seen", headers=owner.headers, json={"reply_ids": ids})
+    assert marked.status_code == 204
+    mine = client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"]
+    assert [r["unread"] for r in mine] == [True]
 
 
 def test_the_owners_list_is_paged_newest_first(client, owner, shared):

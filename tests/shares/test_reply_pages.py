@@ -134,6 +134,9 @@ def test_a_note_not_in_the_share_is_a_404_page(client):
     private = owner.add_note(exact="Systemic Sclerosis", body="not shared")
     response = client.post(f"{path}/notes/{private['id']}/replies", data={"body": "probe"})
     assert response.status_code == 404 and response.mimetype == "text/html"
+    # An id no note could have is not looked up (PostgreSQL refuses a NUL in text with an error).
+    response = client.post(f"{path}/notes/a%00b/replies", data={"body": "probe"})
+    assert response.status_code == 404 and response.mimetype == "text/html"
 
 
 def test_the_way_back_keeps_the_page_and_refuses_a_forged_cursor(client):
