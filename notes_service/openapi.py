@@ -36,6 +36,7 @@ from .shares.schemas import (
     SharesPage,
 )
 from .trials.schemas import EmbedCheck, Trial, TrialsPage, VersionsPage
+from .trials.service import MAX_CURSOR_CHARS as MAX_TRIAL_CURSOR_CHARS
 from .trials.service import MAX_PAGE_SIZE, PAGE_SIZE
 
 bp = Blueprint("openapi", __name__)
@@ -85,11 +86,11 @@ def _limit(maximum: int, default: int, description: str) -> dict[str, Any]:
     }
 
 
-def _cursor(description: str) -> dict[str, Any]:
+def _cursor(description: str, longest: int = MAX_CURSOR_CHARS) -> dict[str, Any]:
     return {
         "name": "cursor",
         "in": "query",
-        "schema": {"type": "string", "maxLength": MAX_CURSOR_CHARS},
+        "schema": {"type": "string", "maxLength": longest},
         "description": description,
     }
 
@@ -101,7 +102,7 @@ REPLY_ID = _path("reply_id", 64)
 SHARE_ID = _path("share_id", 64)
 DEVICE_ID = _path("device_id", 64)
 TOKEN = _path("token", 200)
-TRIAL_CURSOR = _cursor("Opaque cursor from a previous page's `next` or `previous`")
+TRIAL_CURSOR = _cursor("Opaque cursor from a previous page's `next` or `previous`", MAX_TRIAL_CURSOR_CHARS)
 TRIAL_LIMIT = _limit(MAX_PAGE_SIZE, PAGE_SIZE, f"Page size (default {PAGE_SIZE})")
 # Every list is paged (paging.py): `next` is the cursor of the next page, null on the last.
 CURSOR = _cursor("Opaque: the `next` of the previous page. A cursor this service did not give is a 400.")

@@ -305,7 +305,7 @@ def list_shares(notebook: Notebook, page: PageRequest, trial_id: str | None = No
     """A page of my shares, newest first, with their note ids."""
     query = select(Share).where(Share.notebook_id == notebook.id)
     if trial_id:
-        if not NCT_RE.match(trial_id.upper()):
+        if not NCT_RE.fullmatch(trial_id.upper()):
             # no share is on a trial without an NCT id (and PostgreSQL refuses a NUL in text)
             return SharePage([], {}, False, {})
         query = query.where(Share.trial_id == trial_id.upper())

@@ -15,7 +15,29 @@ from typing import Any
 
 import orjson
 
-NCT_RE = re.compile(r"^NCT\d{8}$")
+NCT_RE = re.compile(r"^NCT[0-9]{8}$")  # ASCII digits; match it with fullmatch ($ also matches before a final newline)
+# ClinicalTrials.gov's brief titles are at most 300 characters; a longer one is no record of
+# theirs. The bound keeps a title list's cursor (which holds the title) within its length.
+MAX_TITLE_CHARS = 500
+# What a trial's page and `GET /api/v1/trials/{nct}` show, bounded so that they stay under 4 MiB
+# (the text comes twice there, as sections and whole, each character at most 12 bytes as escaped
+# JSON). ClinicalTrials.gov's own limits put a record's shown fields well under a third of it.
+MAX_SHOWN_CHARS = 150_000
+_SHOWN_FIELDS = (
+    "title",
+    "official_title",
+    "conditions",
+    "keywords",
+    "interventions",
+    "summary",
+    "detailed_description",
+    "criteria",
+    "sponsor",
+    "collaborators",
+    "org_study_id",
+    "minimum_age",
+    "maximum_age",
+)
 SOURCE = "ClinicalTrials.gov"
 # Where orjson's output may differ from the standard library's, whose output the stored
 # content versions hash: a float under 1e-4 (orjson's "0.00001" and "1e-9" are the standard
@@ -172,6 +194,23 @@ def _check_text(study: dict[str, Any]) -> None:
             stack.extend((f"{path}[{index}]", item) for index, item in enumerate(node))
 
 
+def _shown_chars(study: Study) -> int:
+    """The characters of a study's fields that its rendering shows (each list item counted too)."""
+    total = 0
+    for name in _SHOWN_FIELDS:
+        value = getattr(study, name)
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, tuple):
+            total += sum(len(item) for item in value)
+    return total
+
+
+def is_stored_text(text: str, limit: int) -> bool:
+    """Whether `text` could be a stored text field of at most `limit` characters (a cursor's title, say)."""
+    return len(text) <= limit and _text_problem(text) is None
+
+
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "holds a NUL character"
@@ -222,7 +261,10 @@ def parse_study(study: Any, keep_record: bool = True) -> Study:
         canonical, version = encoded.decode("utf-8"), hashlib.sha256(encoded).hexdigest()
         storable = b"\\u0000" not in encoded
     else:
-        canonical = _standard_json(study)
+        try:
+            canonical = _standard_json(study)
+        except RecursionError:  # past orjson's 255 levels, the standard library's encoder recursed out
+            raise RecordError("(record)", "is nested too deeply") from None
         version, storable = _hash(canonical), _storable(canonical)
     if not storable:
         _check_text(study)  # the slow walk names the field (a literal "\\u0000" text passes it)
@@ -230,16 +272,18 @@ def parse_study(study: Any, keep_record: bool = True) -> Study:
     get = fields.get
     identification = "protocolSection.identificationModule."
     nct_id = get(identification + "nctId", str, required=True)
-    if not NCT_RE.match(nct_id):
+    if not NCT_RE.fullmatch(nct_id):
         raise RecordError(identification + "nctId", "must look like NCT01234567")
     title = get(identification + "briefTitle", str, required=True).strip()
     if not title:
         raise RecordError(identification + "briefTitle", "is empty")
+    if len(title) > MAX_TITLE_CHARS:
+        raise RecordError(identification + "briefTitle", f"is longer than {MAX_TITLE_CHARS} characters")
     eligibility = get("protocolSection.eligibilityModule", dict) or {}
     healthy = eligibility.get("healthyVolunteers")
     status = "protocolSection.statusModule."
     sponsors = "protocolSection.sponsorCollaboratorsModule."
-    return Study(
+    parsed = Study(
         nct_id=nct_id,
         title=title,
         official_title=get(identification + "officialTitle", str) or "",
@@ -267,3 +311,6 @@ def parse_study(study: Any, keep_record: bool = True) -> Study:
         record=study if keep_record else {},
         record_json=canonical,
     )
+    if _shown_chars(parsed) > MAX_SHOWN_CHARS:
+        raise RecordError("(record)", f"holds more than {MAX_SHOWN_CHARS:,} characters of text to show")
+    return parsed

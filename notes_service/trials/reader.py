@@ -23,7 +23,8 @@ RECORD_SUFFIXES = (".json", ".jsonl", ".ndjson")
 # A study alone in a file (or on one line) is read whole: past this it is refused, not read.
 # Real records, results included, stay under a few MiB.
 MAX_STUDY_BYTES = 32 * 1024 * 1024
-_WHITESPACE = b" \t\r\n\xef\xbb\xbf"  # and a UTF-8 byte-order mark
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, which some tools write first
+_WHITESPACE = b" \t\r\n" + _BOM
 
 OnRead = Callable[[int], None]
 
@@ -49,7 +50,7 @@ def study_of(entry: Entry) -> tuple[Any, str | None]:
         return entry.study, entry.problem
     try:
         return json.loads(entry.raw), None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the decoder goes
         return None, f"not readable JSON ({type(exc).__name__})"
 
 
@@ -154,6 +155,8 @@ def _entries(
         yield from _line_entries(counted, where)
         return
     first = _first_byte(handle)
+    if _peek(handle, 3).startswith(_BOM):
+        counted.read(len(_BOM))  # the streaming parser takes JSON only (JSON Lines' decoder skips it)
     if first == b"[":
         yield from _streamed(counted, where, "item")
         return
@@ -168,10 +171,13 @@ def _entries(
         yield entry
 
 
-def _first_byte(handle: IO[bytes]) -> bytes:
+def _peek(handle: IO[bytes], size: int) -> bytes:
     peek = getattr(handle, "peek", None)
-    head = peek(64) if peek else b""
-    stripped = head.lstrip(_WHITESPACE)
+    return peek(size) if peek else b""
+
+
+def _first_byte(handle: IO[bytes]) -> bytes:
+    stripped = _peek(handle, 64).lstrip(_WHITESPACE)
     return stripped[:1]
 
 
@@ -195,7 +201,7 @@ def _whole_file(handle: IO[bytes], where: str) -> Entry | None:
         return Entry(where, problem=f"larger than {MAX_STUDY_BYTES // (1024 * 1024)} MiB for one study")
     try:
         payload = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the decoder goes
         return Entry(where, problem=f"not readable JSON ({type(exc).__name__})")
     if isinstance(payload, dict) and isinstance(payload.get("studies"), list) and not payload["studies"]:
         return None  # a bulk download of no studies: nothing to load, nothing wrong

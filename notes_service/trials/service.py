@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -15,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from flask import current_app
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
@@ -27,6 +28,8 @@ from ..i18n import gettext
 from . import ctgov, reader, render
 from .models import Trial, TrialVersion
 from .signals import trials_changed
+
+T = TypeVar("T")
 
 # Records written per transaction: large enough that commits do not dominate, small enough
 # that an interrupted load loses little and a batch's rows stay a few MiB.
@@ -49,6 +52,9 @@ MAX_PAGE_SIZE = 100
 # A search ranks at most this many matches (the first the index yields): ranking every match
 # of a broad word would grow with the store; past it the answer says so (refine the words).
 MAX_RANKED = 1000
+# A title list's cursor holds a title (at most ctgov.MAX_TITLE_CHARS characters, each at most 6
+# bytes as JSON), base64 encoded: the cursors the list gives out fit; a longer one is none of ours.
+MAX_CURSOR_CHARS = 4096
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
 _TERM_RE = re.compile(r"[^\W_]+")
@@ -342,7 +348,7 @@ def get_trial_row(nct_id: str) -> Trial:
 def trial_key(nct_id: str) -> str | None:
     """The primary key an NCT number in any case is stored under, or None if it is not one."""
     key = nct_id.upper()
-    return key if ctgov.NCT_RE.match(key) else None
+    return key if ctgov.NCT_RE.fullmatch(key) else None
 
 
 def trial_not_found(nct_id: str) -> NotFound:
@@ -375,7 +381,7 @@ def get_trial(nct_id: str, version: str | None = None) -> render.Trial:
 def _find_version(row: Trial, wanted: str) -> TrialVersion:
     """A version by revision number ("3") or content hash; NotFound if the trial never had it."""
     query = select(TrialVersion).where(TrialVersion.trial_id == row.id)
-    if wanted.isdigit() and len(wanted) <= 9:
+    if wanted.isascii() and wanted.isdigit() and len(wanted) <= 9:  # not "²", which int() refuses
         query = query.where(TrialVersion.revision == int(wanted))
     elif _HASH_RE.match(wanted):
         query = query.where(TrialVersion.version == wanted).order_by(TrialVersion.revision.desc()).limit(1)
@@ -408,7 +414,7 @@ def bad_cursor(problem: str | None = None) -> BadRequest:
 
 def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
     """The payload of a cursor of `kind`, or a 400 problem naming `cursor`."""
-    if len(cursor) > paging.MAX_CURSOR_CHARS:
+    if len(cursor) > MAX_CURSOR_CHARS:
         raise bad_cursor()
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -475,8 +481,9 @@ def _title_page(cursor: str | None, size: int) -> TrialPage:
             query = query.where(or_(Trial.title < title, and_(Trial.title == title, Trial.id < nct)))
     order = (Trial.title, Trial.id) if forward else (Trial.title.desc(), Trial.id.desc())
     rows = list(db.session.scalars(query.order_by(*order).limit(size + 1)))
-    more = len(rows) > size
-    rows = rows[:size] if forward else list(reversed(rows[:size]))
+    rows, more = _within_budget(rows[:size], _listed_bytes, len(rows) > size)
+    if not forward:
+        rows.reverse()
     if not rows:
         return TrialPage([], None, None)
 
@@ -488,7 +495,24 @@ def _title_page(cursor: str | None, size: int) -> TrialPage:
     return TrialPage(rows, at(rows[-1], "n") if has_next else None, at(rows[0], "p") if has_previous else None)
 
 
+def _listed_bytes(row: Trial) -> int:
+    """At most the bytes a trial takes in a list's JSON (its summary): a bound, computed without encoding.
+
+    Titles and conditions are the summary's only long parts; escaped as JSON (\\uXXXX, two for
+    a character past the BMP) a character takes at most 12 bytes. The rest is under 512.
+    """
+    return 12 * (len(row.title) + len(row.conditions)) + 512
+
+
+def _within_budget(items: list[T], size: Callable[[T], int], more: bool = False) -> tuple[list[T], bool]:
+    """The first items a page holds within paging.RESPONSE_BUDGET (at least one), and whether more follow."""
+    return paging.cut_to_budget(items, size, more, budget=paging.RESPONSE_BUDGET)
+
+
 def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:
+    # Only what this service writes in a cursor reaches SQL: a title as stored (text within the
+    # bound on titles), a finite score, an NCT number. A lone surrogate, a NUL (which PostgreSQL
+    # refuses in text) or a huge number was a 500.
     value = payload.get("v")
     if (
         not isinstance(value, list)
@@ -496,9 +520,19 @@ def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:
         or not isinstance(value[0], first)
         or isinstance(value[0], bool)
         or not isinstance(value[1], str)
+        or not ctgov.NCT_RE.fullmatch(value[1])
     ):
         raise bad_cursor()
-    return value[0], value[1]
+    key = value[0]
+    if isinstance(key, str) and not ctgov.is_stored_text(key, ctgov.MAX_TITLE_CHARS):
+        raise bad_cursor()
+    if isinstance(key, float) and not math.isfinite(key):
+        raise bad_cursor()
+    return key, value[1]
+
+
+def _is_revision(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
 
 
 def _query_digest(words: list[str], condition_words: list[str]) -> str:
@@ -516,12 +550,16 @@ def _search_page(words: list[str], condition_words: list[str], cursor: str | Non
         key = _keyset(payload, float)
         forward = payload["d"] == "n"
     found = _ranked_page(words, condition_words, key, forward, size)
-    chosen = found.entries[:size]
+    wanted = found.entries[:size]
+    by_id = {row.id: row for row in db.session.scalars(select(Trial).where(Trial.id.in_([n for _, n in wanted])))}
+    # Going back, the entries come best first but the page ends at the cursor: cut from its far end.
+    ordered = wanted if forward else wanted[::-1]
+    chosen, cut = _within_budget(ordered, lambda entry: _listed_bytes(by_id[entry[1]]) if entry[1] in by_id else 0)
     if forward:
-        start, has_next = found.before, len(found.entries) > size
+        start, has_next = found.before, len(found.entries) > size or cut
     else:
+        chosen.reverse()
         start, has_next = found.before - len(chosen), found.before < found.total
-    by_id = {row.id: row for row in db.session.scalars(select(Trial).where(Trial.id.in_([n for _, n in chosen])))}
     rows = [by_id[n] for _, n in chosen if n in by_id]
 
     def at(entry: tuple[float, str], direction: str) -> str:
@@ -586,7 +624,7 @@ _MATCHES = {
 # (ctgov.NCT_RE), so the numbers that begin with the digits are those between the digits
 # padded with zeros and with nines, in any collation; the search index also held ids quoted in
 # other trials' text, which were never what such a query means.
-_NCT_PREFIX = re.compile(r"nct(\d{1,7})")
+_NCT_PREFIX = re.compile(r"nct([0-9]{1,7})")
 _BY_NCT = {
     dialect: f"SELECT id, CAST(0 AS {kind}) AS score FROM trials "  # noqa: S608 - no input in the text
     "WHERE id BETWEEN :low AND :high AND version_id IS NOT NULL ORDER BY id LIMIT :cap"
@@ -658,7 +696,8 @@ def list_versions(nct_id: str, cursor: str | None = None, limit: str | int | Non
     )
     if cursor:
         payload = decode_cursor(cursor, "versions")
-        if payload["d"] != "n" or payload.get("t") != row.id or not isinstance(payload.get("v"), int):
+        revision = payload.get("v")
+        if payload["d"] != "n" or payload.get("t") != row.id or not _is_revision(revision):
             raise bad_cursor()
         query = query.where(TrialVersion.revision < payload["v"])
     versions = db.session.execute(query.order_by(TrialVersion.revision.desc()).limit(size + 1)).all()
