@@ -834,9 +834,14 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
         values: dict[str, Any] = {"anchored_version": current}
         sealing_key = note_keys.sealing_key(row)
         if view.readable and sealing_key is not None:
-            trial = trials.get_trial(row.trial_id)
-            placed = reanchored(view.payload(), trial.canonical_text, trial.data_date)
-            payload = view.payload(selector=placed.selectors, anchor=placed.anchor, change=placed.change)
+            payload = view.payload()
+            # Through each version since the note's, so that a change is dated by the version its
+            # words changed in, not by the one current when the note is next read.
+            for text, data_date in _texts_since(row):
+                placed = reanchored(payload, text, data_date)
+                payload = payload.model_copy(
+                    update={"selector": placed.selectors, "anchor": placed.anchor, "change": placed.change}
+                )
             values.update(
                 ciphertext=seal_payload(sealing_key, row.notebook_id, row.id, payload), format_version=FORMAT_VERSION
             )
@@ -854,6 +859,15 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
+
+
+def _texts_since(row: Any) -> list[tuple[str, str | None]]:
+    """The texts (and data dates) a note is placed on in turn: each version after its own, else the current alone."""
+    walked = trials.texts_after(row.trial_id, row.anchored_version)
+    if walked:
+        return walked
+    trial = trials.get_trial(row.trial_id)
+    return [(trial.canonical_text, trial.data_date)]
 
 
 def stale_note_counts(nct_ids: tuple[str, ...]) -> dict[str, int]:

@@ -378,6 +378,36 @@ def get_trial(nct_id: str, version: str | None = None) -> render.Trial:
     )
 
 
+# Versions a note's re-anchoring walks through at most (each is a match on its text); past this
+# it is placed on the current text alone, and a change is dated by the current version.
+MAX_VERSIONS_WALKED = 20
+
+
+def texts_after(nct_id: str, content_hash: str) -> list[tuple[str, str | None]] | None:
+    """(canonical text, data date) of each version after the last one with `content_hash`, oldest first.
+
+    The current version comes last. None when the trial never had that version, or more than
+    MAX_VERSIONS_WALKED came after it. Each text is the stored rendering (cached by version).
+    """
+    row = get_trial_row(nct_id)
+    start = db.session.scalar(
+        select(func.max(TrialVersion.revision)).where(
+            TrialVersion.trial_id == row.id, TrialVersion.version == content_hash
+        )
+    )
+    if start is None:
+        return None
+    later = db.session.execute(
+        select(TrialVersion.id, TrialVersion.version, TrialVersion.data_date)
+        .where(TrialVersion.trial_id == row.id, TrialVersion.revision > start, TrialVersion.revision <= row.revision)
+        .order_by(TrialVersion.revision)
+        .limit(MAX_VERSIONS_WALKED + 1)
+    ).all()
+    if len(later) > MAX_VERSIONS_WALKED:
+        return None
+    return [(_text(v.id, v.version).canonical_text, v.data_date) for v in later]
+
+
 def _find_version(row: Trial, wanted: str) -> TrialVersion:
     """A version by revision number ("3") or content hash; NotFound if the trial never had it."""
     query = select(TrialVersion).where(TrialVersion.trial_id == row.id)

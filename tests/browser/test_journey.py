@@ -62,6 +62,8 @@ def test_clicking_a_highlight_opens_its_note(live, page):
     page.get_by_role("textbox", name="Note").fill("liver question, answered")
     page.get_by_role("radio", name="Green").check()
     page.get_by_role("button", name="Save").click()
+    # Saved once drawn in its new colour: a reload before that (a busy machine) left the old note.
+    page.wait_for_function("() => CSS.highlights.get('trial-notes-green')?.size === 1")
     page.reload()
     wait_for_highlights(page, 1)
     assert page.evaluate("CSS.highlights.get('trial-notes-green').size") == 1

@@ -11,6 +11,7 @@ from notes_service.extensions import db
 from notes_service.notes.models import Note
 from notes_service.notes.reanchor import accepted, reanchored
 from notes_service.notes.schemas import NoteChange, NotePayload
+from notes_service.trials import service as trials_service
 
 
 def stored(app, note_ids: list[str]) -> dict[str, tuple[str, bytes]]:
@@ -183,6 +184,38 @@ def test_a_change_not_accepted_keeps_the_words_first_highlighted(app, client, ru
     back = notes_by_body(client, owner)["pinned"]
     assert back["anchor"] == "anchored" and back["change"] is None
     assert back["target"]["selector"][0]["exact"] == EDITED
+
+
+def test_a_change_read_versions_later_is_dated_by_the_version_its_words_changed_in(client, runner, tmp_path):
+    # Version 2 (30 November) edits the passage, 3 (1 December) only the status, 4 (2 December)
+    # another criterion; the owner reads only after version 4. The words changed in version 2.
+    owner = new_owner(client)
+    owner.add_note(exact=EDITED, body="edited")
+    owner.add_note(exact=DELETED, body="deleted")
+    load_changed_seed(runner, tmp_path)
+    v3 = changed_seed("2026-12-01")
+    v3["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    load_changed_seed(runner, tmp_path, v3)
+    v4 = json.loads(json.dumps(v3))
+    v4["derivedSection"]["miscInfoModule"]["versionHolder"] = "2026-12-02"
+    module = v4["protocolSection"]["eligibilityModule"]
+    module["eligibilityCriteria"] = module["eligibilityCriteria"].replace(MOVED, MOVED.replace("Any", "Every"))
+    load_changed_seed(runner, tmp_path, v4)
+    notes = notes_by_body(client, owner)
+    assert notes["edited"]["change"] == {"before": EDITED, "after": EDITED_NOW, "since": V2_DATE}
+    assert notes["deleted"]["change"] == {"before": DELETED, "after": None, "since": V2_DATE}
+
+
+def test_past_the_versions_walked_a_change_is_dated_by_the_current_version(client, runner, tmp_path, monkeypatch):
+    monkeypatch.setattr(trials_service, "MAX_VERSIONS_WALKED", 1)
+    owner = new_owner(client)
+    owner.add_note(exact=EDITED, body="edited")
+    load_changed_seed(runner, tmp_path)
+    v3 = changed_seed("2026-12-01")
+    v3["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    load_changed_seed(runner, tmp_path, v3)
+    note = notes_by_body(client, owner)["edited"]
+    assert note["anchor"] == "changed" and note["change"]["since"] == "2026-12-01"
 
 
 def test_highlighting_anew_settles_a_change(client, runner, tmp_path):

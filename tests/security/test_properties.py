@@ -381,16 +381,24 @@ def test_import_of_huge_text_is_bounded(path, value):
     check_import(with_field(SEED_RECORD, path, value))
 
 
-def test_import_of_many_conditions_and_collaborators_is_bounded():
+@pytest.mark.parametrize(("conditions", "collaborators", "taken"), [(5_000, 2_000, True), (50_000, 20_000, False)])
+def test_import_of_many_conditions_and_collaborators_is_bounded(conditions, collaborators, taken):
+    # Thousands render; tens of thousands are more text than a trial's page may show
+    # (ctgov.MAX_SHOWN_CHARS), refused before rendering, with the reason.
     record = with_field(
-        SEED_RECORD, "protocolSection.conditionsModule.conditions", [f"condition {index}" for index in range(50_000)]
+        SEED_RECORD,
+        "protocolSection.conditionsModule.conditions",
+        [f"condition {index}" for index in range(conditions)],
     )
     record = with_field(
         record,
         "protocolSection.sponsorCollaboratorsModule.collaborators",
-        [{"name": f"collaborator {index}"} for index in range(20_000)],
+        [{"name": f"collaborator {index}"} for index in range(collaborators)],
     )
-    assert check_import(record) is not None
+    assert (check_import(record) is not None) is taken
+    if not taken:
+        with pytest.raises(RecordError, match="characters of text to show"):
+            parse_study(record)
 
 
 # -- Anchoring on huge input ----------------------------------------------------------------
