@@ -729,7 +729,7 @@ def list_versions(nct_id: str, cursor: str | None = None, limit: str | int | Non
         revision = payload.get("v")
         if payload["d"] != "n" or payload.get("t") != row.id or not _is_revision(revision):
             raise bad_cursor()
-        query = query.where(TrialVersion.revision < payload["v"])
+        query = query.where(TrialVersion.revision < revision)
     versions = db.session.execute(query.order_by(TrialVersion.revision.desc()).limit(size + 1)).all()
     more = len(versions) > size
     versions = versions[:size]
