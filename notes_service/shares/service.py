@@ -469,22 +469,24 @@ def _release_attempt(attempt_id: str) -> None:
     db.session.commit()
 
 
-def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str | None) -> bool:
+def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str | None) -> None:
     share = locked_share(share_id)
     db.session.execute(delete(ShareAttempt).where(ShareAttempt.id == attempt_id))
     if share is None:
         db.session.commit()
         raise NotFound(gettext("There is no share at this address."))
-    if share.max_views is not None and share.views >= share.max_views:
+    # Revoked, expired or used up while the passcode was checked (the wait and Argon2 take
+    # seconds): the share is judged again now, under its lock, and no view is counted.
+    checked_at = registry.now()
+    if state_of(share, checked_at) in (REVOKED, EXPIRED, USED_UP):
         db.session.commit()
-        return False
+        refuse_unless_open(share, checked_at)
     share.failed_streak = 0
     share.views += 1
     share.last_viewed_at = now
     if new_hash:
         share.passcode_hash, share.passcode_form = new_hash, CURRENT_FORM
     db.session.commit()
-    return True
 
 
 def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None:
@@ -570,12 +572,10 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
             refuse_unless_open(db.session.get_one(Share, share_id), now)
         raise Unauthorized(wrong_passcode_message(max(1, left or 1)))
     try:
-        opened = _record_success(share_id, attempt_id, now, new_hash)
+        _record_success(share_id, attempt_id, now, new_hash)
     except BaseException:
         _release_attempt(attempt_id)
         raise
-    if not opened:
-        raise Gone(gettext("This share has been opened as many times as allowed."))
     db.session.expire_all()
     # No note is read here: each reader loads one page at a time (the share page its 25, the
     # API its first page under the byte budget), so opening costs the same for any share.

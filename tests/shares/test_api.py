@@ -4,12 +4,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 from support import CIRRHOSIS, SEED
 
 from notes_service.clock import utcnow
 from notes_service.extensions import db
 from notes_service.shares import service
-from notes_service.shares.models import Share
+from notes_service.shares.models import Share, ShareAttempt
 
 
 def token_of(share: dict) -> str:
@@ -124,6 +125,32 @@ def test_expiry_gives_410(app, client, owner):
         db.session.commit()
     assert open_api(client, share, "123456").status_code == 410
     assert client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"][0]["state"] == "expired"
+
+
+@pytest.mark.parametrize("closing", ["revoked", "expired"])
+def test_a_share_closed_while_its_passcode_is_checked_opens_nothing_and_counts_nothing(
+    app, client, owner, monkeypatch, closing
+):
+    owner.add_note()
+    share = owner.share(passcode="123456", expires_in_days=1)
+    check = service._verify_or_release
+
+    def closed_meanwhile(*args):
+        outcome = check(*args)  # the passcode is right; the owner acts before it is recorded
+        row = db.session.get(Share, share["id"])
+        if closing == "revoked":
+            row.revoked = True
+        else:
+            row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        return outcome
+
+    monkeypatch.setattr(service, "_verify_or_release", closed_meanwhile)
+    assert open_api(client, share, "123456").status_code == 410
+    with app.app_context():
+        row = db.session.get(Share, share["id"])
+        assert (row.views, row.failed_streak, row.last_viewed_at) == (0, 0, None)
+        assert db.session.scalar(select(func.count()).select_from(ShareAttempt)) == 0  # the place given back
 
 
 def test_max_views_gives_410_when_used_up(client, owner):
