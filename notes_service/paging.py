@@ -106,14 +106,15 @@ def parse_page_request(
 
 
 def cut_to_budget(
-    items: Iterable[T], size: Callable[[T], int], more: bool, budget: int = RESPONSE_BUDGET
+    items: Iterable[T], size: Callable[[T], int], more: bool, budget: int | None = None
 ) -> tuple[list[T], bool]:
-    """The items that fit `budget` bytes (always at least one), and whether any follow them.
+    """The items that fit `budget` bytes (RESPONSE_BUDGET by default; always at least one), and whether any follow.
 
     `more` says whether items exist beyond `items`. A page cut short by the budget says
     more follow too, so nothing is ever dropped: it comes on the next page. `items` may be
     lazy (notes decrypted as they are read): nothing past the cut is computed.
     """
+    budget = RESPONSE_BUDGET if budget is None else budget
     kept: list[T] = []
     used = 0
     for item in items:

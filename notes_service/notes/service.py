@@ -826,6 +826,7 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
     """
     rows = db.session.connection().execute(_CHUNK_QUERY, {"ids": note_ids}).all()
     changes = []
+    walks: dict[tuple[str, str], list[tuple[str, str | None]]] = {}  # the notes of a trial share their versions
     for row in rows:
         current = trials.get_trial_row(row.trial_id).version
         if row.anchored_version == current:
@@ -837,7 +838,10 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
             payload = view.payload()
             # Through each version since the note's, so that a change is dated by the version its
             # words changed in, not by the one current when the note is next read.
-            for text, data_date in _texts_since(row):
+            walk = (row.trial_id, row.anchored_version)
+            if walk not in walks:
+                walks[walk] = _texts_since(row)
+            for text, data_date in walks[walk]:
                 placed = reanchored(payload, text, data_date)
                 payload = payload.model_copy(
                     update={"selector": placed.selectors, "anchor": placed.anchor, "change": placed.change}

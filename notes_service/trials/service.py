@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, cast
 
 from flask import current_app
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
@@ -28,8 +28,6 @@ from ..i18n import gettext
 from . import ctgov, reader, render
 from .models import Trial, TrialVersion
 from .signals import trials_changed
-
-T = TypeVar("T")
 
 # Records written per transaction: large enough that commits do not dominate, small enough
 # that an interrupted load loses little and a batch's rows stay a few MiB.
@@ -511,7 +509,7 @@ def _title_page(cursor: str | None, size: int) -> TrialPage:
             query = query.where(or_(Trial.title < title, and_(Trial.title == title, Trial.id < nct)))
     order = (Trial.title, Trial.id) if forward else (Trial.title.desc(), Trial.id.desc())
     rows = list(db.session.scalars(query.order_by(*order).limit(size + 1)))
-    rows, more = _within_budget(rows[:size], _listed_bytes, len(rows) > size)
+    rows, more = paging.cut_to_budget(rows[:size], _listed_bytes, len(rows) > size)
     if not forward:
         rows.reverse()
     if not rows:
@@ -532,11 +530,6 @@ def _listed_bytes(row: Trial) -> int:
     a character past the BMP) a character takes at most 12 bytes. The rest is under 512.
     """
     return 12 * (len(row.title) + len(row.conditions)) + 512
-
-
-def _within_budget(items: list[T], size: Callable[[T], int], more: bool = False) -> tuple[list[T], bool]:
-    """The first items a page holds within paging.RESPONSE_BUDGET (at least one), and whether more follow."""
-    return paging.cut_to_budget(items, size, more, budget=paging.RESPONSE_BUDGET)
 
 
 def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:
@@ -584,7 +577,9 @@ def _search_page(words: list[str], condition_words: list[str], cursor: str | Non
     by_id = {row.id: row for row in db.session.scalars(select(Trial).where(Trial.id.in_([n for _, n in wanted])))}
     # Going back, the entries come best first but the page ends at the cursor: cut from its far end.
     ordered = wanted if forward else wanted[::-1]
-    chosen, cut = _within_budget(ordered, lambda entry: _listed_bytes(by_id[entry[1]]) if entry[1] in by_id else 0)
+    chosen, cut = paging.cut_to_budget(
+        ordered, lambda entry: _listed_bytes(by_id[entry[1]]) if entry[1] in by_id else 0, more=False
+    )
     if forward:
         start, has_next = found.before, len(found.entries) > size or cut
     else:
