@@ -10,10 +10,12 @@ reading goes on where it can (the next line, member or file).
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from itertools import accumulate
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +25,11 @@ RECORD_SUFFIXES = (".json", ".jsonl", ".ndjson")
 # A study alone in a file (or on one line) is read whole: past this it is refused, not read.
 # Real records, results included, stay under a few MiB.
 MAX_STUDY_BYTES = 32 * 1024 * 1024
+# A bulk file's arrays and objects may nest this deep (a real record nests 11 levels inside its
+# 2 of a bulk download): the streaming parser keeps the path to each open level as a string of
+# its own ("item.item.item...", "studies.item.a.b..."), so its memory grows with the square of
+# the depth; a 200 KB file of 100,000 nested arrays took 24 GB and the machine's OOM killer.
+MAX_NESTING = 32
 _BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, which some tools write first
 _WHITESPACE = b" \t\r\n" + _BOM
 
@@ -184,15 +191,106 @@ def _first_byte(handle: IO[bytes]) -> bytes:
 def _streamed(handle: _Counted, where: str, prefix: str) -> Generator[Entry, None, int]:
     """Yield each item under `prefix`; return how many there were (0: no such array)."""
     index = -1
+    bounded = _Bounded(handle, prefix.count(".") + 1)
     try:
         # use_float: numbers come back as json.load gives them, so content hashes agree.
-        for index, study in enumerate(ijson.items(handle, prefix, use_float=True)):
+        for index, study in enumerate(ijson.items(bounded, prefix, use_float=True)):
             yield Entry(f"{where}[{index}]", study)
-    except ijson.JSONError as exc:
+    except (ijson.JSONError, _Refused) as exc:
         after = f" after record {index}" if index >= 0 else ""
-        yield Entry(where, problem=f"not readable JSON{after} ({type(exc).__name__}); the rest of the file skipped")
+        why = f"{exc}{after}" if isinstance(exc, _Refused) else f"not readable JSON{after} ({type(exc).__name__})"
+        yield Entry(where, problem=f"{why}; the rest of the file skipped")
         return index + 2  # something was there: do not read it again as one study
     return index + 1
+
+
+class _Refused(Exception):
+    """A streamed file past a bound of `_Bounded`: its message says which."""
+
+
+# What the bound scans: an escape (its two bytes), every byte but quotes and brackets, a
+# bracket's step in depth; and (on refusal only) a string or its open start, a bracket.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_OPENERS = frozenset(b"[{")
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+
+
+class _Bounded:
+    """What the streaming parser reads of a bulk file, refused past MAX_NESTING levels or a
+    record of MAX_STUDY_BYTES, before the parser holds it (`_Refused` from `read`).
+
+    Each read is scanned as it passes: strings are taken out (a bracket inside one is text),
+    and the brackets left give the depth. A string that goes on past a read is scanned again
+    from its opening quote with the next one. A record is what opens past `record_level` (1 in
+    an array of records, 2 in `{"studies": [...]}`) and the strings at that level; its bytes
+    are counted from the read it began in, whole (a bound at most one read early). The read
+    that breaks a bound is given up to the record that breaks it, so the records before it
+    load; the next read refuses.
+    """
+
+    def __init__(self, handle: _Counted, record_level: int) -> None:
+        self._handle = handle
+        self._level = record_level
+        self._depth = 0
+        self._open_bytes = 0  # of the record (or string) still open at the end of the last read
+        self._carry = b""  # the opening quote (and a lone backslash) of a string still open
+        self._refusal: str | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self._refusal is not None:
+            raise _Refused(self._refusal)
+        data = self._handle.read(size)
+        carried, level, depth = self._carry, self._level, self._depth
+        text = carried + data
+        # Escapes out where a backslash comes before a quote (the quote may be text): elsewhere
+        # they move no quote. A lone backslash at the end is an escape the next read finishes.
+        if b'\\"' in text:
+            text = _ESCAPE.sub(b"", text)
+        pending = text.endswith(b"\\") and (len(text) - len(text.rstrip(b"\\"))) % 2 == 1
+        # Quotes and brackets only, in order: each string is what lies between two quotes. Two
+        # quotes side by side hold no bracket between them, inside a string or out: dropped.
+        marks = text.translate(None, _NOT_STRUCTURE)
+        closed = marks.count(b'"', 1) > 0 if carried else True  # the string carried in ends here
+        parts = marks.replace(b'""', b"").split(b'"')
+        self._carry = b""
+        if len(parts) % 2 == 0:  # the last string goes on into the next read, maybe inside an escape
+            self._carry = b'"\\' if pending else b'"'
+        brackets = b"".join(parts[0::2])
+        levels = list(accumulate(map(_STEP.__getitem__, brackets), initial=depth))
+        if max(levels) > MAX_NESTING:
+            return self._refuse(f"nested deeper than {MAX_NESTING} levels", carried, data)
+        # Between records at some point of this read: outside any string, at most at the records'
+        # level: at its start, once a string carried into it has closed, or at a bracket.
+        between = min(levels) <= level if brackets else depth <= level and closed
+        self._depth = depth = levels[-1]
+        if depth <= level and not self._carry:
+            self._open_bytes = 0
+        elif between:
+            self._open_bytes = len(data)
+        else:
+            self._open_bytes += len(data)
+        if self._open_bytes > MAX_STUDY_BYTES:
+            return self._refuse(f"a record larger than {MAX_STUDY_BYTES // (1024 * 1024)} MiB", carried, data)
+        return data
+
+    def _refuse(self, why: str, carried: bytes, data: bytes) -> bytes:
+        """The part of `data` before the record that broke a bound (the next read refuses)."""
+        depth, level, start = self._depth, self._level, 0
+        text = carried + data
+        for token in _TOKEN.finditer(text):
+            if depth <= level:
+                start = token.start()  # a record (or a string at the records' level) begins here
+            if text[token.start()] != ord('"'):
+                depth += 1 if text[token.start()] in _OPENERS else -1
+                if depth > MAX_NESTING:
+                    break
+        self._refusal = why
+        good = data[: max(0, start - len(carried))]
+        if not good:  # an empty read would read as the file's end
+            raise _Refused(why)
+        return good
 
 
 def _whole_file(handle: IO[bytes], where: str) -> Entry | None:

@@ -10,7 +10,7 @@ import pytest
 from support import SEED
 
 from notes_service import paging
-from notes_service.trials import ctgov, service
+from notes_service.trials import ctgov, reader, service
 from notes_service.trials.reader import shipped_data_dir
 
 
@@ -128,15 +128,19 @@ def test_a_record_with_more_text_than_a_page_can_show_is_reported_and_skipped(cl
 @pytest.mark.parametrize("kind", ["jsonl", "single", "bulk"])
 def test_a_record_nested_too_deeply_is_reported_and_skipped(client, runner, tmp_path, kind):
     # 1,000 levels: past orjson's 255 and the standard library's recursion, which ended the load.
+    # A bulk file is streamed: past reader.MAX_NESTING levels its reading stops there, the
+    # records before it loaded (the parser's memory grows with the square of the depth).
     bad = json.dumps(seed_study("NCT09999996"))[:-1] + ', "extra": ' + "[" * 1000 + "]" * 1000 + "}"
     good = json.dumps(seed_study("NCT09999995"))
     path = tmp_path / ("x.jsonl" if kind == "jsonl" else "x.json")
     path.write_text(
-        {"jsonl": f"{bad}\n{good}\n", "single": bad, "bulk": '{"studies": [' + bad + "," + good + "]}"}[kind]
+        {"jsonl": f"{bad}\n{good}\n", "single": bad, "bulk": '{"studies": [' + good + "," + bad + "]}"}[kind]
     )
     result = load(runner, path)
     assert result.exit_code == 1 and "1 failed" in result.output
     assert ("NCT09999995" in listed_ids(client)) is (kind != "single")
+    if kind == "bulk":
+        assert f"nested deeper than {reader.MAX_NESTING} levels after record 0" in result.output
 
 
 @pytest.mark.parametrize("kind", ["single", "bulk", "array"])
