@@ -16,6 +16,11 @@ describe('groupByTrial', () => {
     );
   });
 
+  test('a trial listed twice (its newest note deleted during the walk) is one group, counted as last listed', () => {
+    const groups = groupByTrial([trial('NCT1', 3), trial('NCT2', 1), trial('NCT1', 2)], [note('a', 'NCT1'), note('b', 'NCT2')]);
+    assert.deepEqual(groups.map((g) => [g.trial.id, g.trial.note_count]), [['NCT1', 2], ['NCT2', 1]]);
+  });
+
   test('a note of a trial the list does not hold gets its own group; a trial without notes none', () => {
     const groups = groupByTrial([trial('NCT1', 1), trial('NCT9', 1)], [note('a', 'NCT1'), note('z', 'NCT3')]);
     assert.deepEqual(groups.map((g) => g.trial.id), ['NCT1', 'NCT3']);
