@@ -137,7 +137,7 @@ BEYOND_SCHEMA = {
     "passcode",  # control characters; the length once digits lose their spaces and dashes
 }
 LENGTHS = [0, 1, 5, 6, 7, 63, 64, 65, 127, 128, 129, 1999, 2000, 2001, 9999, 10000, 10001]
-NUMBERS = [-1, 0, 1, 89, 90, 91, 99_999, 100_000, 100_001]
+NUMBERS = [-1, 0, 1, 89, 90, 91, 99_999, 100_000, 100_001, 2**31 - 1, 2**31]  # the last two: a position's bound
 WORDS = ["TextQuoteSelector", "TextPositionSelector", "RangeSelector", "yellow", "purple", "red", "   ", "\n"]
 # JSON Schema counts 7.0 as an integer; the API wants 7 (as it always has): fractions stay fractional here.
 scalars = st.one_of(

@@ -63,12 +63,20 @@ class TextQuoteSelector(_Selector):
         return exact
 
 
+# A position is a hint for placing the quote (scoring.score divides its distance by the text's
+# length, as a float): a number past what any text reaches is refused as the request is read, not
+# left to overflow there (10**400 did: a 500). A trial shows at most 150,000 characters of text
+# (ctgov.MAX_SHOWN_CHARS) and a browser's string under 2**30 UTF-16 units, so no page the widget
+# measures comes near 2**31 - 1 (a PostgreSQL integer and the bound of a cursor's number too).
+MAX_POSITION = 2**31 - 1
+
+
 class TextPositionSelector(_Selector):
     """Where the text is, in code points of the trial's canonical text, end exclusive."""
 
     type: Literal["TextPositionSelector"]
-    start: int = Field(ge=0)
-    end: int = Field(ge=0, description="Not less than start")
+    start: int = Field(ge=0, le=MAX_POSITION)
+    end: int = Field(ge=0, le=MAX_POSITION, description="Not less than start")
 
     @field_validator("end")
     @classmethod

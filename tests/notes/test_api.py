@@ -3,6 +3,14 @@ from __future__ import annotations
 import pytest
 from support import CIRRHOSIS, SEED, new_owner
 
+from notes_service.notes.schemas import MAX_POSITION
+
+
+def positioned(start: int, end: int) -> dict:
+    """A target on the cirrhosis criterion with a position hint."""
+    quote = {"type": "TextQuoteSelector", "exact": CIRRHOSIS}
+    return {"selector": [quote, {"type": "TextPositionSelector", "start": start, "end": end}]}
+
 
 def test_notebook_token_shown_once_and_required(client, owner):
     assert len(owner.token) >= 43
@@ -73,6 +81,10 @@ def test_another_notebooks_note_is_404_on_every_route(client, owner, other):
             "target.selector[0].prefix",
         ),
         ({"target": {"selector": [{"type": "TextQuoteSelector", "exact": CIRRHOSIS}]}, "owner": "me"}, "owner"),
+        ({"target": positioned(-1, 5)}, "target.selector[1].start"),
+        ({"target": positioned(5, 4)}, "target.selector[1].end"),
+        ({"target": positioned(0, MAX_POSITION + 1)}, "target.selector[1].end"),
+        ({"target": positioned(10**400, 10**400)}, "target.selector[1].start"),
     ],
 )
 def test_invalid_notes_are_422_naming_the_field(client, owner, body, field):
@@ -80,6 +92,31 @@ def test_invalid_notes_are_422_naming_the_field(client, owner, body, field):
     assert response.status_code == 422, response.get_json()
     assert response.mimetype == "application/problem+json"
     assert field in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("position", [MAX_POSITION + 1, 2**64, 10**400])
+def test_a_position_past_any_text_is_a_422_on_create_and_on_change(client, owner, position):
+    # The hint was scored as a float fraction of the text: 10**400 overflowed there, a 500.
+    note = owner.add_note()
+    target = positioned(position, position)
+    for response in (
+        client.post(f"/api/v1/trials/{SEED}/notes", headers=owner.headers, json={"target": target}),
+        client.patch(f"/api/v1/notes/{note['id']}", headers=owner.headers, json={"target": target}),
+    ):
+        assert response.status_code == 422 and response.mimetype == "application/problem+json"
+        assert set(response.get_json()["errors"]) == {"target.selector[1].start", "target.selector[1].end"}
+    assert client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).get_json() == note
+
+
+def test_a_position_hint_at_the_bound_still_places_the_note_by_its_quote(client, owner):
+    note = owner.add_note(body="far hint")
+    response = client.post(
+        f"/api/v1/trials/{SEED}/notes",
+        headers=owner.headers,
+        json={"target": positioned(MAX_POSITION, MAX_POSITION), "body": "x"},
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["target"]["selector"] == note["target"]["selector"]
 
 
 def test_malformed_json_is_400(client, owner):

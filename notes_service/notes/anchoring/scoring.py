@@ -72,8 +72,10 @@ def score(folded: Folded, target: Target, start: int, end: int, quote_score: flo
         suffix_score = similarity(text[end : end + len(target.suffix)], target.suffix)
     position_score = 1.0
     if target.hint is not None and folded.original:
-        offset = abs(folded.starts[start] - target.hint)
-        position_score = max(0.0, 1.0 - offset / len(folded.original))
+        # At most the text's length away (a score of 0): a hint of any size never makes a float
+        # too large (10**400 / len overflows; the API refuses such a position, a caller may not).
+        offset = min(abs(folded.starts[start] - target.hint), len(folded.original))
+        position_score = 1.0 - offset / len(folded.original)
     raw = (
         QUOTE_WEIGHT * quote_score
         + PREFIX_WEIGHT * prefix_score

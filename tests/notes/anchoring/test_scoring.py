@@ -55,3 +55,11 @@ def test_the_quote_own_edge_white_space_counts_as_context():
 def test_ties_go_to_the_earliest_start():
     assert best_anchor([Anchor(9, 12, 0.5), Anchor(3, 6, 0.5), Anchor(1, 2, 0.4)]) == Anchor(3, 6, 0.5)
     assert best_anchor([]) is None
+
+
+@pytest.mark.parametrize("hint", [4 + 13, 2**31 - 1, 10**400])
+def test_a_hint_a_text_length_or_more_away_scores_no_position_and_never_overflows(hint):
+    # The API bounds a position (schemas.MAX_POSITION); the score holds for any int a caller passes.
+    folded, target = folded_target("one two three", Quote("two", start=hint))
+    assert score(folded, target, 4, 7, 1.0) == pytest.approx(1 - POSITION_WEIGHT / TOTAL_WEIGHT)
+    assert locate_exact(ELIGIBILITY, Quote("cirrhosis", start=hint)) is not None
