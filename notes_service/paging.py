@@ -112,7 +112,10 @@ def cut_to_budget(
 
     `more` says whether items exist beyond `items`. A page cut short by the budget says
     more follow too, so nothing is ever dropped: it comes on the next page. `items` may be
-    lazy (notes decrypted as they are read): nothing past the cut is computed.
+    lazy (notes decrypted as they are read): nothing past the cut is computed. `items` may
+    also come out empty while more follow (a page's notes all deleted between the read of
+    its ids and of their payloads): then no item can give the next cursor and the caller's
+    comes from the page's own position (`NoteSlice.last`), or the walk would end there.
     """
     budget = RESPONSE_BUDGET if budget is None else budget
     kept: list[T] = []
@@ -123,4 +126,4 @@ def cut_to_budget(
             return kept, True
         kept.append(item)
         used += cost
-    return kept, more and bool(kept)
+    return kept, more

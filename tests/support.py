@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -316,3 +317,31 @@ def walk_pages(client: FlaskClient, owner: Owner, path: str, key: str, **params:
         cursor = body["next"]
         if cursor is None:
             return pages
+
+
+def delete_before_payloads_are_read(monkeypatch: Any, app: Any, owner: Owner, note_ids: list[str]) -> list[int]:
+    """Delete these notes through the API just before a page first reads payloads; the statuses, once it has.
+
+    The deletion is another request's, on its own connection and thread, committed before the
+    page reads on: what a list sees of it is what its database's isolation lets it see (on
+    PostgreSQL, READ COMMITTED: the notes whose ids the page has just read are gone).
+    """
+    from notes_service.notes import service
+
+    real = service._chunk_read
+    statuses: list[int] = []
+
+    def delete_all() -> None:
+        other = app.test_client()
+        for note_id in note_ids:
+            statuses.append(other.delete(f"/api/v1/notes/{note_id}", headers=owner.headers).status_code)
+
+    def chunk_read(count: int) -> Any:
+        if not statuses:
+            deleting = threading.Thread(target=delete_all)
+            deleting.start()
+            deleting.join()
+        return real(count)
+
+    monkeypatch.setattr(service, "_chunk_read", chunk_read)
+    return statuses

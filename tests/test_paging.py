@@ -81,6 +81,12 @@ def test_the_budget_cuts_a_page_and_says_more_follow():
     assert cut_to_budget(iter(items), len, more=True, budget=10**6) == (items, True)
 
 
+def test_a_page_emptied_while_read_still_says_more_follow():
+    # A page's notes all deleted between the read of its ids and of their payloads: the walk goes on.
+    assert cut_to_budget(iter([]), len, more=True) == ([], True)
+    assert cut_to_budget(iter([]), len, more=False) == ([], False)
+
+
 def test_one_item_over_the_budget_still_makes_a_page():
     kept, more = cut_to_budget(iter([b"x" * 100, b"y"]), len, more=False, budget=10)
     assert kept == [b"x" * 100] and more is True

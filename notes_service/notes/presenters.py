@@ -138,14 +138,16 @@ def present_notes_page(found: NoteSlice, key: Callable[[NoteView], tuple[Any, ..
     Each note is encoded once, compact, by orjson (the standard library's encoder, the app's,
     was a third of a read of 20 notes): the bytes measured against the budget are the bytes
     sent. Non-ASCII text goes out as UTF-8, not as escapes, so a note never takes more bytes
-    here than in the app's other responses.
+    here than in the app's other responses. A page whose notes were all deleted while it was
+    read is empty and still has its `next`, from the page's position (`NoteSlice.last`).
     """
     encoded = (
         (note, orjson.dumps(_note_fields(note, utc(note.created_at), utc(note.updated_at)), option=_ORJSON_TIMES))
         for note in found.notes
     )
     kept, more = cut_to_budget(encoded, lambda pair: len(pair[1]), found.more)
-    cursor = encode_cursor(key(kept[-1][0])) if more else None
+    last = key(kept[-1][0]) if kept else found.last
+    cursor = encode_cursor(last) if more and last is not None else None
     return b'{"notes":[' + b",".join(body for _, body in kept) + b'],"next":' + orjson.dumps(cursor) + b"}"
 
 
@@ -166,9 +168,10 @@ def present_export(
         "items": items,
         "unreadable": len(kept) - len(items),
     }
-    if more:
+    last = export_key(kept[-1][0]) if kept else found.last
+    if more and last is not None:
         # The cursor also carries where the next page starts in the collection (its startIndex).
-        cursor = encode_cursor((*export_key(kept[-1][0]), start_index + len(kept)))
+        cursor = encode_cursor((*last, start_index + len(kept)))
         annotation_page["next"] = f"{export_url}?cursor={cursor}"
     collection = {"type": "AnnotationCollection", "label": "Trial Notes export", "total": found.total}
     context = [ANNO_CONTEXT, {"schema": "http://schema.org/"}]

@@ -372,6 +372,9 @@ class NoteSlice:
     notes: Iterator[NoteView]
     more: bool
     total: int | None = None
+    # The sort key of the page's last row as its ids were read, when more follow: where the next
+    # page starts even if every note of the page is deleted before its payload is read.
+    last: tuple[Any, ...] | None = None
 
 
 def _keyset_after(columns: tuple[Any, ...], after: tuple[Any, ...]) -> Any:
@@ -418,40 +421,42 @@ def _slice(
     # Each id comes with whether its note predates its trial's current text (to re-anchor).
     sized = (
         ids.join(Trial, Trial.id == Note.trial_id)
-        .add_columns(func.length(Note.ciphertext), Note.anchored_version != Trial.version)
+        .add_columns(func.length(Note.ciphertext), Note.anchored_version != Trial.version, *order)
         .order_by(*order)
         .limit(page.limit + 1)
     )
-    return _page_of(key, [tuple(row) for row in db.session.execute(sized)], page, total)
+    return _page_of(key, [(*row[:3], tuple(row[3:])) for row in db.session.execute(sized)], page, total)
 
 
 def _page_of(
     key: Callable[[], NoteKeys | None],
-    sized_ids: list[tuple[str, int, bool]],
+    sized_ids: list[tuple[str, int, bool, tuple[Any, ...]]],
     page: PageRequest,
     total: int | None = None,
     loaded: dict[str, Any] | None = None,
 ) -> NoteSlice:
-    """The slice for up to limit + 1 (id, payload length, stale) rows, in page order.
+    """The slice for up to limit + 1 (id, payload length, stale, sort key) rows, in page order.
 
     `loaded`: note rows already read with their ids (`my_notes_on_trial`), by id; the others
     are loaded a chunk at a time as the page reaches them.
     """
     more = len(sized_ids) > page.limit
+    last = sized_ids[page.limit - 1][3] if more else None
     sized_ids = sized_ids[: page.limit]
     loaded = loaded or {}
     note_keys = key() if sized_ids else None
     if note_keys is not None:
-        note_keys.prepare([note_id for note_id, _size, _stale in sized_ids])
-    stale = [note_id for note_id, _size, is_stale in sized_ids if is_stale]
+        note_keys.prepare([note_id for note_id, *_ in sized_ids])
+    stale = [note_id for note_id, _size, is_stale, _key in sized_ids if is_stale]
     if note_keys is not None and stale:
         reanchor_notes(note_keys, stale)
         rewritten = set(stale)  # read again, as re-anchoring sealed them anew
         loaded = {note_id: row for note_id, row in loaded.items() if note_id not in rewritten}
     return NoteSlice(
-        notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, _ in sized_ids], loaded),
+        notes=_open_in_chunks(note_keys, [(note_id, size) for note_id, size, *_ in sized_ids], loaded),
         more=more,
         total=total,
+        last=last,
     )
 
 
@@ -629,7 +634,9 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     shown = found[: page.limit]  # the one more is there to tell whether more follow
     if any(row.ciphertext is None or row.stale for row in shown):
         read_connection()  # what follows (payloads too large to come along, re-anchoring) reads as before
-    return _page_of(key, [(row.id, row.size, row.stale) for row in found], page, loaded=loaded)
+    return _page_of(
+        key, [(row.id, row.size, row.stale, (row.created_at, row.id)) for row in found], page, loaded=loaded
+    )
 
 
 def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:

@@ -122,8 +122,9 @@ def _content(
         marks.append(Mark(position[0], position[1], f"note-{index}", note.color, changed=note.change is not None))
     next_url = None
     if found and found.more:
-        last = views[-1]
-        next_url = f"/s/{token}?cursor={encode_cursor((last.created_at, last.id, start + len(views)))}"
+        # A page whose notes were all deleted while it was read goes on from its position.
+        last = (views[-1].created_at, views[-1].id) if views else found.last
+        next_url = f"/s/{token}?cursor={encode_cursor((*last, start + len(views)))}" if last else None
     return _page(
         "share.html",
         status,

@@ -102,8 +102,9 @@ def present_shared_notes(
 
     presented = ((note, shared(note) if note.readable else None) for note in found.notes)
     kept, more = cut_to_budget(presented, lambda pair: json_size(pair[1]) if pair[1] else 0, found.more, budget)
-    last = kept[-1][0] if kept else None
+    # A page whose notes were all deleted while it was read goes on from its position.
+    last = (kept[-1][0].created_at, kept[-1][0].id) if kept else found.last
     return {
         "notes": [body for _, body in kept if body is not None],
-        "next": encode_cursor((last.created_at, last.id)) if more and last else None,
+        "next": encode_cursor(last) if more and last is not None else None,
     }

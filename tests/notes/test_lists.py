@@ -7,11 +7,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from conftest import BACKEND
 from hypothesis import given
 from hypothesis import strategies as st
-from support import CIRRHOSIS, SEED, walk_pages
+from support import CIRRHOSIS, SEED, delete_before_payloads_are_read, walk_pages
 
-from notes_service.notes.presenters import present_note, present_notes_page
+from notes_service.notes import service
+from notes_service.notes.presenters import present_export, present_note, present_notes_page
 from notes_service.notes.service import NoteSlice, NoteView
 from notes_service.paging import RESPONSE_LIMIT, encode_cursor
 
@@ -94,6 +96,19 @@ def test_the_byte_budget_cuts_a_page_of_notes_before_4_mib():
     assert page["next"] == encode_cursor((last.created_at, last.id))
 
 
+def test_a_page_emptied_while_read_still_has_the_cursor_of_its_position():
+    # Every note of the page deleted between the read of its ids and of their payloads: no note
+    # gives the cursor, the page's position does (else the walk would end on an empty page).
+    at = (datetime(2026, 1, 1, tzinfo=UTC), "a" * 32)
+    page = json.loads(present_notes_page(NoteSlice(notes=iter([]), more=True, last=at)))
+    assert page == {"notes": [], "next": encode_cursor(at)}
+    emptied = NoteSlice(notes=iter([]), more=True, total=3, last=(SEED, *at))
+    annotations = present_export(emptied, "http://localhost", "http://localhost/x", start_index=2, first=False)
+    assert annotations["items"] == [] and annotations["unreadable"] == 0
+    assert annotations["next"] == f"http://localhost/x?cursor={encode_cursor((SEED, *at, 2))}"
+    assert json.loads(present_notes_page(NoteSlice(notes=iter([]), more=False)))["next"] is None
+
+
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))])
 _TIMES = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30), timezones=_ZONES)
 
@@ -154,3 +169,56 @@ def test_list_answers_match_the_documented_shape(client, owner):
     owner.add_note()
     body = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()
     assert set(body) == {"notes", "next"} and body["next"] is None
+
+
+def large_payloads_come_after_the_page(monkeypatch) -> None:
+    """Make every payload too large to come with the first statement of 'my notes on a trial'."""
+    monkeypatch.setattr(service, "FETCH_BYTES", 0)
+
+
+def test_a_trial_page_whose_notes_are_deleted_while_read_still_leads_to_the_notes_after_it(
+    app, client, owner, monkeypatch
+):
+    # Each statement of the read is its own snapshot (on SQLite too: the first is read alone):
+    # the first finds the page's note, the payload read after it finds it deleted.
+    first, second = (owner.add_note(body=f"note {i}")["id"] for i in range(2))
+    large_payloads_come_after_the_page(monkeypatch)
+    deleted = delete_before_payloads_are_read(monkeypatch, app, owner, [first])
+
+    page = client.get(f"/api/v1/trials/{SEED}/notes?limit=1", headers=owner.headers).get_json()
+
+    assert deleted == [204] and page["notes"] == [] and page["next"] is not None
+    rest = client.get(f"/api/v1/trials/{SEED}/notes?limit=1&cursor={page['next']}", headers=owner.headers)
+    assert [n["id"] for n in rest.get_json()["notes"]] == [second] and rest.get_json()["next"] is None
+
+
+postgresql_only = pytest.mark.skipif(
+    BACKEND != "postgresql", reason="SQLite reads a notebook's list in one snapshot: no note vanishes mid-page"
+)
+
+
+@postgresql_only
+def test_every_note_of_mine_whose_page_is_deleted_while_read_still_leads_to_the_notes_after_it(
+    app, client, owner, monkeypatch
+):
+    first, second = (owner.add_note(body=f"note {i}")["id"] for i in range(2))
+    deleted = delete_before_payloads_are_read(monkeypatch, app, owner, [first])
+
+    page = client.get("/api/v1/notebooks/me/notes?limit=1", headers=owner.headers).get_json()
+
+    assert deleted == [204] and page["notes"] == [] and page["next"] is not None
+    rest = client.get(f"/api/v1/notebooks/me/notes?limit=1&cursor={page['next']}", headers=owner.headers)
+    assert [n["id"] for n in rest.get_json()["notes"]] == [second] and rest.get_json()["next"] is None
+
+
+@postgresql_only
+def test_an_export_page_deleted_while_read_still_links_to_the_notes_after_it(app, client, owner, monkeypatch):
+    first, second = (owner.add_note(body=f"note {i}")["id"] for i in range(2))
+    deleted = delete_before_payloads_are_read(monkeypatch, app, owner, [first])
+
+    page = client.get("/api/v1/notebooks/me/export?limit=1", headers=owner.headers).get_json()["first"]
+
+    assert deleted == [204] and page["items"] == [] and page["unreadable"] == 0 and "next" in page
+    rest = client.get(page["next"] + "&limit=1", headers=owner.headers).get_json()
+    assert rest["startIndex"] == 0 and "next" not in rest
+    assert [item["id"] for item in rest["items"]] == [f"urn:uuid:{second}"]

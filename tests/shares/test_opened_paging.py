@@ -14,8 +14,9 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from conftest import BACKEND
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from support import SEED
+from support import SEED, delete_before_payloads_are_read
 
 from notes_service import registry
 from notes_service.clock import utcnow
@@ -79,6 +80,22 @@ def test_following_next_reaches_every_shared_note_once_and_nothing_else(client, 
     assert opened["trial"]["id"] == SEED and opened["session_expires_in"] == 30 * 60
     for stranger in (private["id"], elsewhere["id"], theirs["id"]):
         assert stranger not in str(pages)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite reads a page of a share in one snapshot")
+def test_a_page_whose_notes_are_deleted_while_read_still_leads_to_the_notes_after_it(app, client, owner, monkeypatch):
+    monkeypatch.setattr(service, "SHARED_PAGE_NOTES", 1, raising=False)
+    first, second, third = (owner.add_note(body=f"shared {i}")["id"] for i in range(3))
+    share = owner.share(passcode=PASSCODE)
+    opened = open_api(client, share)
+    assert [n["id"] for n in opened["notes"]] == [first]
+    deleted = delete_before_payloads_are_read(monkeypatch, app, owner, [second])
+
+    emptied = next_page(client, share, opened["session"], opened["next"]).get_json()
+
+    assert deleted == [204] and emptied["notes"] == [] and emptied["next"] is not None
+    rest = next_page(client, share, opened["session"], emptied["next"]).get_json()
+    assert [n["id"] for n in rest["notes"]] == [third] and rest["next"] is None
 
 
 def test_a_next_page_spends_no_view_no_attempt_and_no_argon2(app, client, owner, small_pages):

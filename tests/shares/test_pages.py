@@ -4,7 +4,9 @@ import html
 import re
 from datetime import timedelta
 
-from support import CIRRHOSIS, new_owner
+import pytest
+from conftest import BACKEND
+from support import CIRRHOSIS, delete_before_payloads_are_read, new_owner
 
 from notes_service.clock import utcnow
 from notes_service.extensions import db
@@ -131,6 +133,27 @@ def test_a_large_share_shows_in_pages_of_25_linked_without_script(client):
     assert page.count('class="shared-note"') == 5 and 'id="note-26"' in page and "question 29<" in page
     assert 'id="mark-note-26"' in page and 'id="mark-note-1"' not in page and CIRRHOSIS in page
     assert 'rel="next"' not in page and f'<a href="{path}">First notes</a>' in page
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite reads a page of a share in one snapshot")
+def test_a_page_whose_notes_are_deleted_while_read_still_links_to_the_notes_after_it(app, client, monkeypatch):
+    owner = new_owner(client)
+    second = [owner.add_note(body=f"<p>question {i}</p>")["id"] for i in range(3)][1]
+    share = owner.share(passcode="family-code-1")
+    path = "/s/" + share["url"].rsplit("/s/", 1)[1]
+    client.post(path, data={"passcode": "family-code-1"})
+    first_page = client.get(path + "?limit=1").get_data(as_text=True)
+    assert "question 0<" in first_page and "question 1<" not in first_page
+    deleted = delete_before_payloads_are_read(monkeypatch, app, owner, [second])
+
+    next_link = html.unescape(re.search(r'<a href="([^"]+)" rel="next">', first_page).group(1))
+    emptied = client.get(next_link + "&limit=1")
+
+    assert deleted == [204] and emptied.status_code == 200  # was a 500: no note to take the cursor from
+    page = emptied.get_data(as_text=True)
+    assert 'class="shared-note"' not in page
+    last = client.get(html.unescape(re.search(r'<a href="([^"]+)" rel="next">', page).group(1)))
+    assert "question 2<" in last.get_data(as_text=True) and 'rel="next"' not in last.get_data(as_text=True)
 
 
 def test_a_bad_page_cursor_is_a_friendly_400_page(client):
