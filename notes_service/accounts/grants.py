@@ -72,7 +72,19 @@ def _claim_text(claims: dict[str, Any], name: str) -> str:
     value = claims.get(name)
     if not isinstance(value, str) or not value or len(value) > MAX_CLAIM_CHARS:
         raise GrantRefused(f"The grant's {name} claim must be a string of 1 to {MAX_CLAIM_CHARS} characters.")
+    # JSON's escapes can spell a lone surrogate (it has no UTF-8 form, so neither database stores
+    # it) or a NUL (PostgreSQL's text refuses it): refused here, not failing as the row is written.
+    if "\x00" in value or not _is_utf8(value):
+        raise GrantRefused(f"The grant's {name} claim must be text without NUL characters or lone surrogates.")
     return value
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _nks(claims: dict[str, Any]) -> str:

@@ -125,6 +125,11 @@ WRONG_GRANTS = {
     ),
     "nks not base64url": (lambda host: host.grant(nks="not base64 at all!"), "nks claim must be base64url"),
     "oversized": (lambda host: host.grant(padding="x" * 5000), "is over 4096 characters"),
+    # Neither can be stored: no UTF-8 form for a lone surrogate, no NUL in PostgreSQL's text.
+    "sub with a NUL": (lambda host: host.grant(sub="alice\x00"), "sub claim must be text without NUL"),
+    "sub with a lone surrogate": (lambda host: host.grant(sub="alice\ud800"), "sub claim must be text without NUL"),
+    "jti with a NUL": (lambda host: host.grant(jti="j\x00"), "jti claim must be text without NUL"),
+    "jti with a lone surrogate": (lambda host: host.grant(jti="j\udfff"), "jti claim must be text without NUL"),
     "not a JWT": (lambda host: "not.a.jwt", "is not a signed JWT"),
 }
 
