@@ -9,7 +9,7 @@ refused; it never gets a new, empty notebook in place of the sealed one.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,9 +23,11 @@ from ..extensions import db
 from ..i18n import gettext
 from ..notes import service as notes
 from ..notes.models import KeySlot
-from .grants import GrantRefused, verify_grant
+from .grants import LEEWAY_SECONDS, GrantRefused, verify_grant
 from .models import Account, UsedGrant
 
+# A grant is accepted until its exp plus the leeway (grants.py): its id is kept as long.
+SPENT_KEPT_AFTER_EXP = timedelta(seconds=LEEWAY_SECONDS)
 NKS_CHANGED = (
     "The site's notebook key (nks) for this account does not open its notebook: the notes stay sealed "
     "until the site sends the key it used before. Ask the site to restore it; nothing was changed."
@@ -43,8 +45,9 @@ def exchange_grant(raw: str, name: str | None) -> tuple[Device, str, bool]:
         grant = verify_grant(raw, registry.settings().publishers, now)
     except GrantRefused as refusal:
         raise _refused(str(refusal)) from None
-    # Spent grant ids are kept until their grant's end, then forgotten (one indexed delete).
-    db.session.execute(delete(UsedGrant).where(UsedGrant.expires_at < now))
+    # Spent grant ids are kept as long as their grant could be accepted, then forgotten (one
+    # indexed delete); forgotten at exp, a grant could be exchanged again within the leeway.
+    db.session.execute(delete(UsedGrant).where(UsedGrant.expires_at < now - SPENT_KEPT_AFTER_EXP))
     db.session.add(
         UsedGrant(issuer=grant.issuer, jti=grant.jti, expires_at=datetime.fromtimestamp(grant.expires_at, UTC))
     )

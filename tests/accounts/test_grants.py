@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 
 import jwt
 import pytest
@@ -15,9 +16,11 @@ from grant_hosts import AUDIENCE, JWKS_ISSUER, Host, nks_for, public_pem
 from sqlalchemy import func, select
 from support import CIRRHOSIS, SEED, InProcess, Owner
 
-from notes_service import create_app
+from notes_service import create_app, registry
+from notes_service.accounts.grants import LEEWAY_SECONDS
 from notes_service.accounts.models import Account, UsedGrant
 from notes_service.config import ConfigError
+from notes_service.devices.models import Device
 from notes_service.extensions import db
 from notes_service.notes.models import Notebook
 
@@ -154,6 +157,22 @@ def test_a_replayed_grant_is_refused_and_makes_no_device(app, client, host):
         devices = db.session.execute(db.text("SELECT count(*) FROM devices")).scalar()
         db.session.remove()
     assert devices == 1
+
+
+def test_a_spent_grant_id_is_kept_while_the_leeway_after_its_exp_still_accepts_the_grant(app, client, host):
+    exp = int(time.time()) + 60
+    grant = host.grant("alice", exp=exp)
+    assert exchange(client, grant).status_code == 201
+    registry.of(app).clock = lambda: datetime.fromtimestamp(exp + LEEWAY_SECONDS - 1, UTC)
+    again = exchange(client, grant)  # its exp is past, but within the leeway it is still a grant
+    assert again.status_code == 401 and "used already" in again.get_json()["detail"]
+    # Once the leeway is over too, the id is forgotten with the next exchange: the grant is refused as expired.
+    registry.of(app).clock = lambda: datetime.fromtimestamp(exp + LEEWAY_SECONDS + 1, UTC)
+    assert exchange(client, host.grant("bob", exp=exp + 300)).status_code == 201
+    assert count(app, UsedGrant) == 1
+    late = exchange(client, grant)
+    assert late.status_code == 401 and "has expired" in late.get_json()["detail"]
+    assert count(app, Device) == 2
 
 
 def test_a_changed_nks_is_refused_and_the_notes_stay_sealed_until_the_old_one_returns(app, client, host):
