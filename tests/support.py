@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
+from notes_service.extensions import db
 from notes_service.trials.reader import shipped_data_dir
 
 # Real Argon2id, at parameters that take a millisecond: for tests about who sees what, not about
@@ -345,3 +351,53 @@ def delete_before_payloads_are_read(monkeypatch: Any, app: Any, owner: Owner, no
 
     monkeypatch.setattr(service, "_chunk_read", chunk_read)
     return statuses
+
+
+# -- Requests racing on PostgreSQL -------------------------------------------------------
+
+# SQLite serializes writers (BEGIN IMMEDIATE), so these races cannot happen there: a second
+# writer waits in SQLite's busy handler, where no test can see it wait.
+postgresql_only = pytest.mark.skipif(
+    os.environ.get("NOTES_TEST_BACKEND") != "postgresql", reason="a race between writers: PostgreSQL only"
+)
+
+
+def run_until_blocked(app: Any, work: Callable[[], Any], timeout: float = 30.0) -> threading.Thread:
+    """Start `work` in a thread; return once it has ended or waits for a row lock another request holds.
+
+    Called from inside a request (a monkeypatched step), it puts another request exactly there:
+    run to its end if nothing stops it, or parked on a lock the first request holds. Whether it
+    waits is read from PostgreSQL (pg_stat_activity), not guessed from a sleep. Join the thread
+    after the first request has answered.
+    """
+    with app.app_context():
+        url = db.engine.url
+    watcher = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        with watcher.connect() as connection:
+            while thread.is_alive() and not connection.execute(waiting).scalar_one():
+                assert time.monotonic() < deadline, "the other request neither ended nor waited for a lock"
+                time.sleep(0.005)  # polling a condition, not hoping for an order
+    finally:
+        watcher.dispose()
+    return thread
+
+
+def interrupt_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, interruption: Callable[[], Any]) -> None:
+    """Patch `owner.name` so that its first call runs `interruption()` before doing its work."""
+    real = getattr(owner, name)
+    pending = [interruption]
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        if pending:
+            pending.pop()()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, interrupted)

@@ -14,10 +14,9 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.engine import CursorResult
 
 from .. import crypto, keys, registry
 from ..errors import N_, Invalid, NotFound
@@ -60,6 +59,16 @@ def device_name(raw: str | None) -> str:
 # -- Devices -------------------------------------------------------------------------
 
 
+def lock_notebook(notebook_id: str) -> bool:
+    """Lock the notebook's row until the transaction ends; whether the notebook still exists."""
+    # One lock orders every change of a notebook's devices and link codes on PostgreSQL: limits
+    # are counted under it, and a device or code is never added to a notebook being removed
+    # (whose deletion takes the same row). SQLite serializes writers already (BEGIN IMMEDIATE)
+    # and has no FOR UPDATE.
+    locked = db.session.scalar(select(Notebook.id).where(Notebook.id == notebook_id).with_for_update())
+    return locked is not None
+
+
 @dataclass(frozen=True)
 class DevicePage:
     """A page of devices, oldest first, and whether more follow."""
@@ -92,9 +101,8 @@ def remove_device(notebook: Notebook, device_id: str) -> bool:
     from ..accounts.models import Account
 
     device = owned_or_404(Device, notebook, device_id, "device")
-    # The notebook's row locked (PostgreSQL; SQLite serializes writers already): two devices
-    # removed at once must not each see the other and leave a notebook nothing opens.
-    db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
+    # Two devices removed at once must not each see the other and leave a notebook nothing opens.
+    lock_notebook(notebook.id)
     others = db.session.scalar(
         select(func.count()).select_from(Device).where(Device.notebook_id == notebook.id, Device.id != device.id)
     )
@@ -144,6 +152,8 @@ def create_link_code(notebook: Notebook) -> IssuedCode:
     """A one-time code for another browser: its hash and a slot sealed under it, 10 minutes."""
     now = registry.now()
     dek = notes.data_key(notebook)
+    # Under the notebook's lock the pending codes are counted by one request at a time.
+    lock_notebook(notebook.id)
     # Expired codes go with their slots (every notebook's: one indexed delete); beyond the
     # pending bound the oldest of this notebook's is replaced.
     db.session.execute(delete(LinkCode).where(LinkCode.expires_at <= now))
@@ -182,7 +192,16 @@ def redeem_link_code(typed: str, name: str | None) -> tuple[Device, str]:
     if code is None:
         raise CodeRefused()
     now = registry.now()
-    row = db.session.scalar(select(LinkCode).where(LinkCode.code_hash == _code_hash(code)))
+    digest = _code_hash(code)
+    notebook_id = db.session.scalar(select(LinkCode.notebook_id).where(LinkCode.code_hash == digest))
+    # The notebook's row first, as removing a device takes it: deleting the code's row and then
+    # adding a device (whose foreign key waits on the notebook's row) deadlocked with the removal
+    # of the last device, which holds the notebook's row and cascades to the code. Under the
+    # lock the code is read again: of two redeems at once the second finds it used, and a code
+    # whose notebook is being deleted has lost its slot (slots go first) or its row.
+    if notebook_id is None or not lock_notebook(notebook_id):
+        raise CodeRefused()
+    row = db.session.scalar(select(LinkCode).where(LinkCode.code_hash == digest))
     if row is None or row.expires_at <= now:
         raise CodeRefused()
     slot = db.session.scalar(select(KeySlot).where(KeySlot.link_code_id == row.id))
@@ -200,12 +219,16 @@ def redeem_link_code(typed: str, name: str | None) -> tuple[Device, str]:
             ),
             errors={"(notebook)": gettext("has the most devices it may have")},
         )
-    # Used once: of two redeems at once, one deletes the row and the other finds none to delete
-    # (its transaction rolls back, no device made).
-    result = cast("CursorResult[Any]", db.session.execute(delete(LinkCode).where(LinkCode.id == row.id)))
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise CodeRefused()
+    db.session.execute(delete(LinkCode).where(LinkCode.id == row.id))
     device, token = notes.add_device(row.notebook_id, dek, device_name(name))
+    keep_as_written(device)
     db.session.commit()
     return device, token
+
+
+def keep_as_written(device: Device) -> None:
+    """Detach a new device (written, not yet committed), so the answer reads it as written."""
+    # A commit expires what the session holds, and the view would load the row again. A deletion
+    # of the notebook that waited for this request's lock runs right after the commit; once it
+    # took the row, the answer for a device that was made was a 500 (ObjectDeletedError).
+    db.session.expunge(device)

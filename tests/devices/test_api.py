@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from support import Owner
+from support import Owner, interrupt_once, postgresql_only, run_until_blocked
 
 from notes_service import registry
 from notes_service.clock import utcnow
@@ -223,3 +223,67 @@ def test_one_code_redeemed_at_once_by_several_browsers_links_one(app, owner):
         thread.join()
     assert sorted(statuses) == [201, 404, 404, 404]
     assert count(app, Device, notebook_id=owner.notebook_id) == 2
+
+
+# -- Requests at once: the notebook's row lock orders them (PostgreSQL) ----------------------
+
+
+@postgresql_only
+def test_a_code_redeemed_while_the_last_device_is_removed_is_ordered_before_the_removal(app, owner, monkeypatch):
+    code = link(owner)["code"]
+    (only,) = devices(owner)
+    removed = {}
+
+    def removal() -> None:
+        path = f"/api/v1/notebooks/me/devices/{only['id']}"
+        removed["answer"] = app.test_client().delete(path, headers=owner.headers)
+
+    # The removal comes as the redeem is about to add the device. Deleting the code's row first
+    # and then the device (whose foreign key waits on the notebook's row) deadlocked with it.
+    threads = []
+    interrupt_once(monkeypatch, service, "device_name", lambda: threads.append(run_until_blocked(app, removal)))
+    answer = redeem(app.test_client(), code)
+    threads[0].join()
+    assert (answer.status_code, removed["answer"].status_code) == (201, 204), answer.get_json()
+    # The removal, ordered after the redeem, found the new device: the notebook lives on in it alone.
+    phone = Owner(owner.api, owner.notebook_id, answer.get_json()["token"])
+    assert [d["current"] for d in devices(phone)] == [True]
+    assert owner.client.get("/api/v1/notebooks/me/devices", headers=owner.headers).status_code == 401
+    assert count(app, LinkCode, notebook_id=owner.notebook_id) == 0
+    assert count(app, KeySlot, notebook_id=owner.notebook_id) == 1
+
+
+@postgresql_only
+def test_codes_redeemed_at_once_stay_within_max_devices(app, owner, monkeypatch):
+    monkeypatch.setattr(service, "MAX_DEVICES", 2)
+    first, second = link(owner)["code"], link(owner)["code"]
+    other = {}
+
+    def redeem_second() -> None:
+        other["answer"] = redeem(app.test_client(), second)
+
+    # The second redeem comes once the first has counted the devices.
+    threads = []
+    interrupt_once(monkeypatch, service, "device_name", lambda: threads.append(run_until_blocked(app, redeem_second)))
+    answer = redeem(app.test_client(), first)
+    threads[0].join()
+    assert (answer.status_code, other["answer"].status_code) == (201, 422)
+    assert count(app, Device, notebook_id=owner.notebook_id) == 2
+
+
+@postgresql_only
+def test_codes_made_at_once_stay_within_max_pending(app, owner, monkeypatch):
+    for _ in range(service.MAX_PENDING_CODES):
+        link(owner)
+    other = {}
+
+    def make_another() -> None:
+        other["answer"] = app.test_client().post("/api/v1/notebooks/me/link-codes", headers=owner.headers)
+
+    # The second request comes once the first has counted the pending codes.
+    threads = []
+    interrupt_once(monkeypatch, service, "new_link_code", lambda: threads.append(run_until_blocked(app, make_another)))
+    answer = owner.client.post("/api/v1/notebooks/me/link-codes", headers=owner.headers)
+    threads[0].join()
+    assert (answer.status_code, other["answer"].status_code) == (201, 201)
+    assert count(app, LinkCode, notebook_id=owner.notebook_id) == service.MAX_PENDING_CODES
