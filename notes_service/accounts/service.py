@@ -23,7 +23,7 @@ from ..extensions import db
 from ..i18n import gettext
 from ..notes import service as notes
 from ..notes.models import KeySlot
-from .grants import LEEWAY_SECONDS, GrantRefused, verify_grant
+from .grants import LEEWAY_SECONDS, Grant, GrantRefused, verify_grant
 from .models import Account, UsedGrant
 
 # A grant is accepted until its exp plus the leeway (grants.py): its id is kept as long.
@@ -45,6 +45,22 @@ def exchange_grant(raw: str, name: str | None) -> tuple[Device, str, bool]:
         grant = verify_grant(raw, registry.settings().publishers, now)
     except GrantRefused as refusal:
         raise _refused(str(refusal)) from None
+    # Another request made the account after this one looked for it (two first grants for the
+    # same user at once): tried again from the start, this one finds the account made
+    # (PostgreSQL; SQLite serializes writers). Nothing of the first try is kept.
+    for _attempt in range(2):
+        try:
+            return _exchange(grant, name, now)
+        except _AccountChanged:
+            db.session.rollback()
+    raise Busy(gettext("The account's notebook was being made by another request: try again."), retry_after=1)
+
+
+class _AccountChanged(Exception):
+    """The account of this (issuer, subject) was made by another request after this one looked."""
+
+
+def _exchange(grant: Grant, name: str | None, now: datetime) -> tuple[Device, str, bool]:
     # Spent grant ids are kept as long as their grant could be accepted, then forgotten (one
     # indexed delete); forgotten at exp, a grant could be exchanged again within the leeway.
     db.session.execute(delete(UsedGrant).where(UsedGrant.expires_at < now - SPENT_KEPT_AFTER_EXP))
@@ -65,15 +81,7 @@ def exchange_grant(raw: str, name: str | None) -> tuple[Device, str, bool]:
         dek = _account_key(account, grant.nks)
         _check_room(account.notebook_id)
     device, token = notes.add_device(account.notebook_id, dek, device_name(name))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Two first grants for the same user at once: the other made the notebook. Nothing of
-        # this one is kept (its grant id neither), so the same grant may be sent again.
-        db.session.rollback()
-        raise Busy(
-            gettext("The account's notebook was being made by another request: try again."), retry_after=1
-        ) from None
+    db.session.commit()
     return device, token, created
 
 
@@ -83,7 +91,13 @@ def _new_account(issuer: str, subject: str, dek: bytes, nks: str) -> Account:
         id=uuid.uuid4().hex, notebook_id=notebook.id, issuer=issuer, subject=subject, created_at=registry.now()
     )
     db.session.add(account)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # uq_accounts_issuer_subject: the other request's account is committed (PostgreSQL waited
+        # for it). Caught here, not at the error handler, whose log would quote the database's
+        # detail, and with it the subject (often an email address).
+        raise _AccountChanged() from None
     db.session.add(keys.new_slot(notebook.id, None, dek, nks, account_id=account.id))
     return account
 

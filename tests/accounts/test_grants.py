@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -14,9 +15,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from grant_hosts import AUDIENCE, JWKS_ISSUER, Host, nks_for, public_pem
 from sqlalchemy import func, select
-from support import CIRRHOSIS, SEED, InProcess, Owner
+from support import CIRRHOSIS, SEED, InProcess, Owner, interrupt_once, postgresql_only, run_until_blocked
 
 from notes_service import create_app, registry
+from notes_service.accounts import service
 from notes_service.accounts.grants import LEEWAY_SECONDS
 from notes_service.accounts.models import Account, UsedGrant
 from notes_service.config import ConfigError
@@ -318,3 +320,29 @@ def test_rotation_moves_every_kind_of_slot_and_each_still_opens(app_env, make_ap
     again = only_new.post("/api/v1/grants", json={"grant": host.grant("alice")}).get_json()
     listed = only_new.get(f"/api/v1/trials/{SEED}/notes", headers={"Authorization": f"Bearer {again['token']}"})
     assert [n["body"] for n in listed.get_json()["notes"]] == ["<p>vouched</p>"]
+
+
+# -- Grants at once, and a grant during a deletion (PostgreSQL) -------------------------------
+
+
+@postgresql_only
+def test_two_first_grants_of_one_user_at_once_give_one_notebook_and_log_no_subject(
+    app, client, host, monkeypatch, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    user = "alice@example.org"
+    other = {}
+
+    def second_grant() -> None:
+        other["answer"] = exchange(app.test_client(), host.grant(user))
+
+    # The second first grant makes the account while the first is about to make it.
+    threads = []
+    interrupt_once(monkeypatch, service, "_new_account", lambda: threads.append(run_until_blocked(app, second_grant)))
+    answer = exchange(client, host.grant(user))
+    threads[0].join()
+    assert (answer.status_code, other["answer"].status_code) == (201, 201), answer.get_json()
+    assert (answer.get_json()["created"], other["answer"].get_json()["created"]) == (False, True)
+    assert answer.get_json()["notebook_id"] == other["answer"].get_json()["notebook_id"]
+    assert (count(app, Account), count(app, Notebook), count(app, Device)) == (1, 1, 2)
+    assert user not in caplog.text  # the unique key's detail names the subject: never logged
