@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import crypto, keys, registry
 from ..devices.models import Device
 from ..devices.schemas import MAX_DEVICES
-from ..devices.service import device_name
+from ..devices.service import device_name, keep_as_written, lock_notebook
 from ..errors import Busy, Invalid, Unauthorized
 from ..extensions import db
 from ..i18n import gettext
@@ -46,8 +46,9 @@ def exchange_grant(raw: str, name: str | None) -> tuple[Device, str, bool]:
     except GrantRefused as refusal:
         raise _refused(str(refusal)) from None
     # Another request made the account after this one looked for it (two first grants for the
-    # same user at once): tried again from the start, this one finds the account made
-    # (PostgreSQL; SQLite serializes writers). Nothing of the first try is kept.
+    # same user at once), or deleted it with its notebook: tried again from the start, this one
+    # finds the account made, or makes a new one as a grant a moment later would (PostgreSQL;
+    # SQLite serializes writers). Nothing of the first try is kept.
     for _attempt in range(2):
         try:
             return _exchange(grant, name, now)
@@ -57,7 +58,7 @@ def exchange_grant(raw: str, name: str | None) -> tuple[Device, str, bool]:
 
 
 class _AccountChanged(Exception):
-    """The account of this (issuer, subject) was made by another request after this one looked."""
+    """The account of this (issuer, subject) was made or deleted by another request after this one looked."""
 
 
 def _exchange(grant: Grant, name: str | None, now: datetime) -> tuple[Device, str, bool]:
@@ -78,9 +79,15 @@ def _exchange(grant: Grant, name: str | None, now: datetime) -> tuple[Device, st
         dek = crypto.new_data_key()
         account = _new_account(grant.issuer, grant.subject, dek, grant.nks)
     else:
+        # The notebook's row locked first, as link codes and device removals lock it: the device
+        # limit holds for grants at once, and a notebook being deleted waits for this device (and
+        # takes it along) or is gone already (a device added to it failed its foreign key, a 500).
+        if not lock_notebook(account.notebook_id):
+            raise _AccountChanged()
         dek = _account_key(account, grant.nks)
         _check_room(account.notebook_id)
     device, token = notes.add_device(account.notebook_id, dek, device_name(name))
+    keep_as_written(device)
     db.session.commit()
     return device, token, created
 
@@ -105,7 +112,8 @@ def _new_account(issuer: str, subject: str, dek: bytes, nks: str) -> Account:
 def _account_key(account: Account, nks: str) -> bytes:
     slot = db.session.scalar(select(KeySlot).where(KeySlot.account_id == account.id))
     if slot is None:
-        raise _refused(NKS_CHANGED)
+        # An account's slot goes only with its notebook, whose deletion erases the slots first.
+        raise _refused("The account's notebook is being deleted: ask the site for a new grant.")
     try:
         return keys.open_slot(slot, nks)
     except crypto.CryptoError:

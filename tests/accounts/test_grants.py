@@ -7,14 +7,17 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from grant_hosts import AUDIENCE, JWKS_ISSUER, Host, nks_for, public_pem
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 from support import CIRRHOSIS, SEED, InProcess, Owner, interrupt_once, postgresql_only, run_until_blocked
 
 from notes_service import create_app, registry
@@ -24,7 +27,8 @@ from notes_service.accounts.models import Account, UsedGrant
 from notes_service.config import ConfigError
 from notes_service.devices.models import Device
 from notes_service.extensions import db
-from notes_service.notes.models import Notebook
+from notes_service.notes import service as notes
+from notes_service.notes.models import KeySlot, Notebook
 
 
 def exchange(client, grant: str, name: str | None = None):
@@ -346,3 +350,77 @@ def test_two_first_grants_of_one_user_at_once_give_one_notebook_and_log_no_subje
     assert answer.get_json()["notebook_id"] == other["answer"].get_json()["notebook_id"]
     assert (count(app, Account), count(app, Notebook), count(app, Device)) == (1, 1, 2)
     assert user not in caplog.text  # the unique key's detail names the subject: never logged
+
+
+@postgresql_only
+def test_grants_at_once_stay_within_max_devices(app, client, host, monkeypatch):
+    monkeypatch.setattr(service, "MAX_DEVICES", 2)
+    signed_in(client, host.grant("alice"))
+    other = {}
+
+    def second_grant() -> None:
+        other["answer"] = exchange(app.test_client(), host.grant("alice"))
+
+    # The second grant comes once the first has counted the devices.
+    threads = []
+    interrupt_once(monkeypatch, notes, "add_device", lambda: threads.append(run_until_blocked(app, second_grant)))
+    answer = exchange(client, host.grant("alice"))
+    threads[0].join()
+    assert (answer.status_code, other["answer"].status_code) == (201, 422)
+    assert count(app, Device) == 2
+
+
+def _deleting(app, owner: Owner) -> Callable[[], None]:
+    def delete() -> None:
+        assert app.test_client().delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
+
+    return delete
+
+
+@postgresql_only
+def test_a_grant_while_its_notebook_is_deleted_adds_a_device_that_goes_with_it(app, client, host, monkeypatch):
+    laptop = signed_in(client, host.grant("alice"))
+    # The deletion comes as the grant is about to add the device: it waits for the grant's
+    # device (a foreign key to a deleted notebook was a 500), and takes it along.
+    threads: list[threading.Thread] = []
+    interrupt_once(
+        monkeypatch, notes, "add_device", lambda: threads.append(run_until_blocked(app, _deleting(app, laptop)))
+    )
+    asking = threading.current_thread()
+
+    def deletion_done_before_the_answer(_session) -> None:
+        if threading.current_thread() is asking and threads:
+            threads.pop().join()  # the answer is written after the deletion took the device's row
+
+    event.listen(Session, "after_commit", deletion_done_before_the_answer)
+    try:
+        answer = exchange(client, host.grant("alice"))
+    finally:
+        event.remove(Session, "after_commit", deletion_done_before_the_answer)
+    assert not threads
+    assert answer.status_code == 201, answer.get_json()
+    assert count(app, Notebook) == 0
+    assert (count(app, Account), count(app, Device), count(app, KeySlot)) == (0, 0, 0)
+
+
+@postgresql_only
+def test_a_grant_whose_notebook_was_deleted_after_it_read_the_account_makes_a_new_one(app, client, host):
+    laptop = signed_in(client, host.grant("alice"))
+    with app.app_context():
+        engine = db.engine
+    pending = [_deleting(app, laptop)]
+
+    def after_the_account_is_read(_conn, _cursor, statement, *_args) -> None:
+        if pending and "FROM accounts" in statement:
+            run_until_blocked(app, pending.pop()).join()
+
+    event.listen(engine, "after_cursor_execute", after_the_account_is_read)
+    try:
+        answer = exchange(client, host.grant("alice"))
+    finally:
+        event.remove(engine, "after_cursor_execute", after_the_account_is_read)
+    assert not pending
+    # Its account went with the notebook: the grant makes a new one, as a grant a moment later would.
+    assert answer.status_code == 201 and answer.get_json()["created"] is True, answer.get_json()
+    assert answer.get_json()["notebook_id"] != laptop.notebook_id
+    assert (count(app, Account), count(app, Notebook), count(app, Device)) == (1, 1, 1)
