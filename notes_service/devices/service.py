@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 
 from .. import crypto, keys, registry
-from ..errors import N_, Invalid, NotFound
+from ..errors import N_, Invalid, NotFound, Unauthorized
 from ..extensions import db
 from ..i18n import gettext
 from ..notes import service as notes
@@ -96,6 +96,8 @@ def remove_device(notebook: Notebook, device_id: str) -> bool:
     notebook again (its data key was only in that slot and in pending link codes, which a
     device would have to make): the whole notebook is deleted, crypto-shredded as by
     DELETE /notebooks/me. A vouched notebook stays: its next grant adds a device.
+    Every pending link code of the notebook goes too: a code does not record the device that
+    made it, and a removed device must not keep one as a way back in.
     Returns whether the notebook was deleted.
     """
     from ..accounts.models import Account
@@ -110,6 +112,9 @@ def remove_device(notebook: Notebook, device_id: str) -> bool:
     if not others and not vouched:
         notes.delete_notebook(notebook)
         return True
+    # Their slots go with them (ON DELETE CASCADE), as when a code expires or is redeemed. The
+    # owner, who is the one removing, makes a new code for a browser still to be linked.
+    db.session.execute(delete(LinkCode).where(LinkCode.notebook_id == notebook.id))
     db.session.execute(delete(Device).where(Device.id == device.id))
     db.session.commit()
     return False
@@ -152,8 +157,12 @@ def create_link_code(notebook: Notebook) -> IssuedCode:
     """A one-time code for another browser: its hash and a slot sealed under it, 10 minutes."""
     now = registry.now()
     dek = notes.data_key(notebook)
-    # Under the notebook's lock the pending codes are counted by one request at a time.
-    lock_notebook(notebook.id)
+    # Under the notebook's lock the pending codes are counted by one request at a time, and the
+    # calling device is known to be still there: one removed meanwhile makes no code (its
+    # removal deleted the notebook's pending codes, and a code made after would outlive it).
+    still_there = select(Device.id).where(Device.id == notebook.device_id)
+    if not lock_notebook(notebook.id) or db.session.scalar(still_there) is None:
+        raise Unauthorized(gettext("This notebook token is not valid (it may have been deleted)."))
     # Expired codes go with their slots (every notebook's: one indexed delete); beyond the
     # pending bound the oldest of this notebook's is replaced.
     db.session.execute(delete(LinkCode).where(LinkCode.expires_at <= now))

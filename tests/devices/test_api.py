@@ -13,6 +13,7 @@ from notes_service.clock import utcnow
 from notes_service.devices import service
 from notes_service.devices.models import Device, LinkCode
 from notes_service.extensions import db
+from notes_service.notes import service as notes
 from notes_service.notes.models import KeySlot, Notebook
 
 REFUSED = service.CODE_REFUSED
@@ -156,6 +157,37 @@ def test_a_device_may_remove_itself_and_the_other_keeps_the_notes(owner):
     assert owner.client.delete(f"/api/v1/notebooks/me/devices/{mine}", headers=owner.headers).status_code == 204
     assert owner.client.get("/api/v1/notebooks/me/devices", headers=owner.headers).status_code == 401
     assert [n["body"] for n in phone.notes()] == ["still here"]
+
+
+def test_removing_a_device_deletes_every_pending_code_so_it_keeps_no_way_back(app, owner):
+    owner.add_note(body="<p>private</p>")
+    phone = linked(owner)
+    phone_id = next(d["id"] for d in devices(phone) if d["current"])
+    phones_code = link(phone)["code"]  # made by the phone before it is lost
+    owners_code = link(owner)["code"]
+    assert owner.client.delete(f"/api/v1/notebooks/me/devices/{phone_id}", headers=owner.headers).status_code == 204
+    # A code does not say which device made it: every pending code of the notebook went, with its slot.
+    assert count(app, LinkCode, notebook_id=owner.notebook_id) == 0
+    assert count(app, KeySlot, notebook_id=owner.notebook_id) == 1  # the owner's device's
+    assert redeem(owner.client, phones_code).status_code == 404
+    assert redeem(owner.client, owners_code).status_code == 404
+    assert redeem(owner.client, link(owner)["code"]).status_code == 201  # the owner makes a new one
+
+
+@postgresql_only
+def test_a_device_removed_while_it_makes_a_link_code_gets_no_code(app, owner, monkeypatch):
+    phone = linked(owner)
+    phone_id = next(d["id"] for d in devices(phone) if d["current"])
+
+    def removal() -> None:
+        app.test_client().delete(f"/api/v1/notebooks/me/devices/{phone_id}", headers=owner.headers)
+
+    # The phone's request has read its token and is opening its slot when the owner removes it.
+    interrupt_once(monkeypatch, notes, "data_key", lambda: run_until_blocked(app, removal).join())
+    answer = phone.client.post("/api/v1/notebooks/me/link-codes", headers=phone.headers)
+    assert answer.status_code == 401, answer.get_json()
+    assert count(app, Device, notebook_id=owner.notebook_id) == 1
+    assert count(app, LinkCode, notebook_id=owner.notebook_id) == 0
 
 
 def test_removing_the_last_device_of_an_unvouched_notebook_deletes_the_notebook(app, owner):
