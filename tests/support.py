@@ -24,8 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 
 from notes_service.extensions import db
 from notes_service.trials.reader import shipped_data_dir
@@ -370,23 +369,10 @@ def run_until_blocked(app: Any, work: Callable[[], Any], timeout: float = 30.0) 
     waits is read from PostgreSQL (pg_stat_activity), not guessed from a sleep. Join the thread
     after the first request has answered.
     """
-    with app.app_context():
-        url = db.engine.url
-    watcher = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-    )
     thread = threading.Thread(target=work)
     thread.start()
-    deadline = time.monotonic() + timeout
-    try:
-        with watcher.connect() as connection:
-            while thread.is_alive() and not connection.execute(waiting).scalar_one():
-                assert time.monotonic() < deadline, "the other request neither ended nor waited for a lock"
-                time.sleep(0.005)  # polling a condition, not hoping for an order
-    finally:
-        watcher.dispose()
+    with app.app_context():
+        _until_ended_or_waiting(thread, timeout)
     return thread
 
 
@@ -401,3 +387,57 @@ def interrupt_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, inter
         return real(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, interrupted)
+
+
+# Another session of the test's own database waiting on a lock (a row lock, on PostgreSQL).
+_LOCK_WAITS = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+)
+
+
+def _until_ended_or_waiting(thread: threading.Thread, timeout: float) -> None:
+    """Return once `thread` has ended or another session of the app's database waits on a lock.
+
+    The database is asked, never a clock: the stats view is read in a transaction of its own
+    each time (PostgreSQL keeps one snapshot of it per transaction). In an app context.
+    """
+    deadline = time.monotonic() + timeout
+    while thread.is_alive():
+        with db.engine.connect() as connection:
+            if connection.scalar(text(_LOCK_WAITS)):
+                return
+        assert time.monotonic() < deadline, "the other request neither ended nor waited on a lock"
+        thread.join(0.005)
+
+
+def meanwhile(call: Callable[[], Any], timeout: float = 30.0) -> Callable[[], Any]:
+    """Start `call` (a request) in another thread; return once it ended or waits on a lock.
+
+    Called from a hook inside a request in progress (in its app context, on PostgreSQL): that
+    request then goes on from the hook, holding what it locked, and the other one is either done
+    (nothing held it back) or parked on a lock the first holds, whichever the code makes it. The
+    database is asked, never a clock: a stats view is read in a transaction of its own each time,
+    as PostgreSQL keeps one snapshot of it per transaction. Returns a function that waits for the
+    other request and gives what `call` returned.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the test by finish()
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    _until_ended_or_waiting(thread, timeout)
+
+    def finish() -> Any:
+        thread.join(timeout)
+        assert not thread.is_alive(), "the other request did not end"
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return finish

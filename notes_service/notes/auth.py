@@ -131,9 +131,17 @@ def is_row_id(value: str) -> bool:
     return _ROW_ID.fullmatch(value) is not None
 
 
-def owned_or_404(model: type[T], notebook: Notebook, row_id: str, what: str) -> T:
-    """The notebook's row of `model` with this id; anything else, another owner's row included, is 404."""
-    row = db.session.get(model, row_id) if is_row_id(row_id) else None
+def owned_or_404(model: type[T], notebook: Notebook, row_id: str, what: str, *, lock: bool = False) -> T:
+    """The notebook's row of `model` with this id; anything else, another owner's row included, is 404.
+
+    `lock`: read afresh (not from the session) with the row locked until the commit (PostgreSQL;
+    SQLite's writers hold the database's write lock already).
+    """
+    well_formed = is_row_id(row_id)
+    if lock:
+        row = db.session.get(model, row_id, with_for_update=True, populate_existing=True) if well_formed else None
+    else:
+        row = db.session.get(model, row_id) if well_formed else None
     # Another notebook's row is "not found" (never 403): its existence is not revealed.
     if row is None or row.notebook_id != notebook.id:  # type: ignore[attr-defined]
         raise NotFound(_NO_SUCH.get(what, _no_such_thing)())

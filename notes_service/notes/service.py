@@ -694,11 +694,22 @@ def get_note(notebook: Notebook, note_id: str) -> NoteView:
     return open_note(dek, _current_note(notebook, note_id, dek))
 
 
+def _note_to_write(notebook: Notebook, note_id: str) -> Note:
+    """One of my notes, read afresh with its row locked until the commit (PostgreSQL); else NotFound.
+
+    A write seals the whole payload again from what it read: two edits of one note at once
+    must each start from the other's result (a body and a colour changed at once both stay),
+    and a note deleted meanwhile is a 404, not an update of a row that is gone.
+    """
+    return owned_or_404(Note, notebook, note_id, "note", lock=True)
+
+
 def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
     """Change a note's target, body or colour, or accept its changed passage; re-encrypted with a fresh nonce."""
     _owned_note(notebook, note_id)
     dek = data_key(notebook)
-    note = _current_note(notebook, note_id, dek)
+    _current_note(notebook, note_id, dek)  # re-anchoring commits on its own, so the lock comes after it
+    note = _note_to_write(notebook, note_id)
     current = open_note(dek, note)
     if not current.readable:
         raise Invalid(
@@ -725,13 +736,16 @@ def update_note(notebook: Notebook, note_id: str, data: NotePatch) -> NoteView:
     note.format_version = FORMAT_VERSION
     note.anchored_version = version
     note.updated_at = registry.now()
+    # The note as written, taken before the commit: once the lock is let go, a deletion waiting
+    # for it goes ahead, and the row would no longer be there to read back.
+    written = open_note(dek, note)
     db.session.commit()
-    return open_note(dek, note)
+    return written
 
 
 def delete_note(notebook: Notebook, note_id: str) -> None:
     """Delete one of my notes."""
-    note = _owned_note(notebook, note_id)
+    note = _note_to_write(notebook, note_id)
     db.session.delete(note)
     db.session.commit()
 

@@ -1,7 +1,17 @@
 from __future__ import annotations
 
+import os
+
 import pytest
-from support import CIRRHOSIS, SEED, new_owner
+from support import CIRRHOSIS, SEED, meanwhile, new_owner
+
+from notes_service.notes import service
+from notes_service.trials import service as trials
+
+# Two requests at once on one note: SQLite's writers take turns (BEGIN IMMEDIATE), so there is no race to test.
+postgresql_only = pytest.mark.skipif(
+    os.environ.get("NOTES_TEST_BACKEND") != "postgresql", reason="SQLite serializes writers with BEGIN IMMEDIATE"
+)
 
 from notes_service.notes.schemas import MAX_POSITION
 
@@ -196,3 +206,63 @@ def test_delete_notebook(client, owner, other):
     assert client.delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
     assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 401
     assert client.get(f"/api/v1/notes/{other_note['id']}", headers=other.headers).status_code == 200
+
+
+def _hold(monkeypatch, module, name, other):
+    """Run the request `other` meanwhile the first time `module.name` is called (see support.meanwhile)."""
+    real = getattr(module, name)
+    finishes = []
+
+    def held(*args, **kwargs):
+        if not finishes:
+            finishes.append(meanwhile(other))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, held)
+    return lambda: finishes[0]()
+
+
+@postgresql_only
+def test_a_body_and_a_colour_changed_at_once_both_stay(app, owner, monkeypatch):
+    note = owner.add_note(body="old")
+    path = f"/api/v1/notes/{note['id']}"
+    # The colour's edit starts while the body's is being written, after it read the note.
+    colour = _hold(
+        monkeypatch,
+        service,
+        "stored_body",
+        lambda: app.test_client().patch(path, headers=owner.headers, json={"color": "green"}),
+    )
+    body = owner.client.patch(path, headers=owner.headers, json={"body": "new"})
+    assert body.status_code == 200, body.get_json()
+    assert colour().status_code == 200
+    final = owner.client.get(path, headers=owner.headers).get_json()
+    assert (final["body"], final["color"]) == ("new", "green")
+
+
+@postgresql_only
+def test_a_note_deleted_while_it_is_edited_is_deleted_after_the_edit(app, owner, monkeypatch):
+    note = owner.add_note(body="old")
+    path = f"/api/v1/notes/{note['id']}"
+    # The deletion comes while the edit is being written: it waits for the edit, then deletes the note.
+    deletion = _hold(monkeypatch, service, "stored_body", lambda: app.test_client().delete(path, headers=owner.headers))
+    edit = owner.client.patch(path, headers=owner.headers, json={"body": "new"})
+    assert edit.status_code == 200, edit.get_json()
+    assert deletion().status_code == 204
+    assert owner.client.get(path, headers=owner.headers).status_code == 404
+
+
+@postgresql_only
+def test_an_edit_of_a_note_deleted_after_the_edit_began_is_404_and_writes_nothing(app, owner, monkeypatch):
+    note = owner.add_note(body="old")
+    path = f"/api/v1/notes/{note['id']}"
+    # The note is deleted after the edit read it (to see whether its trial's text changed), before it is written.
+    deletion = _hold(
+        monkeypatch, trials, "get_trial_row", lambda: app.test_client().delete(path, headers=owner.headers)
+    )
+    edit = owner.client.patch(path, headers=owner.headers, json={"body": "new"})
+    assert deletion().status_code == 204
+    assert edit.status_code == 404, edit.get_json()
+    assert edit.mimetype == "application/problem+json"
+    assert owner.client.get(path, headers=owner.headers).status_code == 404
+    assert owner.notes() == []
