@@ -58,8 +58,13 @@ def check_token(token: str, found: Found | None) -> Found:
     # The lookup is by hash; the constant-time comparison keeps the check itself timing-safe.
     # A device whose slot is gone is being deleted with its notebook (its slots are erased first).
     if found is None or found.slot_id is None or not tokens_match(token, found.token_hash):
-        raise Unauthorized(gettext("This notebook token is not valid (it may have been deleted)."))
+        raise notebook_gone()
     return found
+
+
+def notebook_gone() -> Unauthorized:
+    """The refusal of a token whose notebook or device does not exist (any more)."""
+    return Unauthorized(gettext("This notebook token is not valid (it may have been deleted)."))
 
 
 # A token is a device's: the notebook comes through its device, the slot is the device's own.

@@ -17,21 +17,25 @@ from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..i18n import gettext, ngettext
 from . import service
-from .auth import notebook_for_token
-from .models import Note, Notebook
+from .auth import notebook_for_token, notebook_gone
+from .models import KeySlot, Note, Notebook
 
 # Notes opened and sealed again per query: a few MiB of payloads at most in memory.
 BATCH = 200
+
+
+def _not_a_live_token() -> Unauthorized:
+    return Unauthorized(
+        gettext("This is not the token of a notebook in this browser (it may have been deleted)."),
+        errors={"token": gettext("is not a live notebook token")},
+    )
 
 
 def _source(token: str, target: Notebook) -> Notebook:
     try:
         source = notebook_for_token(token)
     except Unauthorized:
-        raise Unauthorized(
-            gettext("This is not the token of a notebook in this browser (it may have been deleted)."),
-            errors={"token": gettext("is not a live notebook token")},
-        ) from None
+        raise _not_a_live_token() from None
     if source.id == target.id:
         raise Invalid(
             gettext("That is this notebook's own token."), errors={"token": gettext("is the token of this notebook")}
@@ -52,8 +56,7 @@ def import_notebook(target: Notebook, token: str) -> int:
     """Move every note of the notebook of `token` into `target`, then delete that notebook; how many moved."""
     source = _source(token, target)
     limit = registry.settings().max_notes_per_notebook
-    # Lock the receiving notebook's row (PostgreSQL) as note creation does, so the bound holds.
-    db.session.execute(select(Notebook.id).where(Notebook.id == target.id).with_for_update())
+    _hold(target, source)
     moving, held = _count(source.id), _count(target.id)
     if moving + held > limit:
         raise Invalid(
@@ -83,6 +86,30 @@ def import_notebook(target: Notebook, token: str) -> int:
     return len(ids)
 
 
+def _hold(target: Notebook, source: Notebook) -> None:
+    """Lock both notebooks' rows until the commit (PostgreSQL), in the order of their ids; or Unauthorized.
+
+    The receiving notebook's, as note creation does, so that the bound on its notes holds. The
+    anonymous notebook's, so that its notes stay still while they move: a note written with its
+    token meanwhile (service.hold_notebook) lands before the move and moves, or waits and finds
+    the notebook gone; otherwise a note made meanwhile was deleted with the notebook, and an edit
+    sealed under its data key after the key was shredded. The ids order the two locks: two
+    imports of one notebook at once take them alike and cannot each hold what the other waits for.
+    SQLite's writers hold the database's write lock already; the checks after count on both.
+    """
+    ids = sorted({target.id, source.id})
+    locked = select(Notebook.id).where(Notebook.id.in_(ids)).order_by(Notebook.id).with_for_update()
+    held = set(db.session.scalars(locked))
+    if target.id not in held:
+        raise notebook_gone()
+    # A notebook deleted meanwhile (its slots go first, in a commit of their own) has moved nothing.
+    if (
+        source.id not in held
+        or db.session.scalar(select(KeySlot.id).where(KeySlot.device_id == source.device_id)) is None
+    ):
+        raise _not_a_live_token()
+
+
 def _move(old: service.OwnerKeys, new: service.OwnerKeys, target_id: str, note_ids: list[str]) -> None:
     rows = db.session.execute(
         select(
@@ -93,7 +120,9 @@ def _move(old: service.OwnerKeys, new: service.OwnerKeys, target_id: str, note_i
             Note.ciphertext,
             Note.created_at,
             Note.updated_at,
-        ).where(Note.id.in_(note_ids))
+        )
+        .where(Note.id.in_(note_ids))
+        .order_by(Note.id)  # rows locked in the order of their ids, as re-anchoring writes them (service)
     ).all()
     for row in rows:
         view = service.open_note(old, row)

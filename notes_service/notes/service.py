@@ -32,7 +32,7 @@ from ..paging import PageRequest
 from ..trials import service as trials
 from ..trials.models import Trial
 from .anchoring import MAX_EXACT, Quote, locate_exact, quote_for_range, quote_to_selectors
-from .auth import check_token, owned_or_404, token_digest, touch_device
+from .auth import check_token, notebook_gone, owned_or_404, token_digest, touch_device
 from .models import KeySlot, Note, Notebook
 from .reanchor import accepted, reanchored
 from .sanitize import BODY_RULES, body_as_shown, sanitize_body
@@ -645,9 +645,8 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     row = trials.get_trial_row(trial_id)
     selectors, version = _anchor_quote(row.id, data.quote)
     body = stored_body(data.body or "")  # before the lock: sanitizing takes a while
-    # Lock the notebook row (PostgreSQL) so concurrent creates cannot pass the limit together;
-    # SQLite serializes writers with BEGIN IMMEDIATE already.
-    db.session.execute(select(Notebook.id).where(Notebook.id == notebook.id).with_for_update())
+    # Exclusive, so that concurrent creates cannot pass the limit together.
+    hold_notebook(notebook, exclusive=True)
     count = db.session.execute(
         select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id)
     ).scalar_one()
@@ -670,8 +669,25 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     dek = data_key(notebook)
     note.ciphertext = seal_payload(crypto.note_key(dek, notebook.id, note.id), notebook.id, note.id, payload)
     db.session.add(note)
+    created = open_note(dek, note)  # before the commit, as in update_note: a deletion may follow it at once
     db.session.commit()
-    return open_note(dek, note)
+    return created
+
+
+def hold_notebook(notebook: Notebook, *, exclusive: bool) -> None:
+    """Lock the notebook's row until the commit (PostgreSQL), shared or exclusive; Unauthorized if it is gone.
+
+    Every write of a notebook's notes takes it: an import moving the notebook's notes into
+    another holds it exclusively (notes.imports), so a write either lands before the move (and
+    its note moves) or waits for it and finds the notebook gone, never lost with the deleted
+    notebook nor sealed under its shredded key. Reads take no lock: a re-anchoring read writes
+    only a note still in the notebook it read (`reanchor_notes`). SQLite's writers hold the
+    database's write lock (BEGIN IMMEDIATE) already, and FOR UPDATE is not rendered there; the
+    check that the row is still there counts on both.
+    """
+    locked = select(Notebook.id).where(Notebook.id == notebook.id).with_for_update(read=not exclusive)
+    if db.session.scalar(locked) is None:
+        raise notebook_gone()
 
 
 def _owned_note(notebook: Notebook, note_id: str) -> Note:
@@ -699,8 +715,11 @@ def _note_to_write(notebook: Notebook, note_id: str) -> Note:
 
     A write seals the whole payload again from what it read: two edits of one note at once
     must each start from the other's result (a body and a colour changed at once both stay),
-    and a note deleted meanwhile is a 404, not an update of a row that is gone.
+    and a note deleted meanwhile is a 404, not an update of a row that is gone. The notebook's
+    row is held first (shared, `hold_notebook`): a note moved to another notebook meanwhile is
+    found with its notebook gone.
     """
+    hold_notebook(notebook, exclusive=False)
     return owned_or_404(Note, notebook, note_id, "note", lock=True)
 
 
@@ -843,7 +862,8 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
     the notes are decrypted, placed again (exact, then approximate match) or marked orphaned,
     never lost, and sealed again. A note that does not decrypt is marked with the current
     version as it is, so each read does not try it again. A note changed meanwhile by another
-    request is left to that one (the update matches its old version and time only).
+    request is left to that one (the update matches its old version, time and notebook only:
+    a note an import moved meanwhile is sealed under its new notebook's key, not this one's).
     """
     rows = db.session.connection().execute(_CHUNK_QUERY, {"ids": note_ids}).all()
     changes = []
@@ -870,16 +890,24 @@ def reanchor_notes(note_keys: NoteKeys, note_ids: list[str]) -> None:
             values.update(
                 ciphertext=seal_payload(sealing_key, row.notebook_id, row.id, payload), format_version=FORMAT_VERSION
             )
-        changes.append((row.id, row.anchored_version, row.updated_at, values))
+        changes.append((row.id, row.notebook_id, row.anchored_version, row.updated_at, values))
     if not changes:
         return
     # A write of its own: on SQLite a GET reads in a plain BEGIN, and a write that starts its own
     # transaction waits for the lock where one inside a read transaction may fail at once.
     db.session.commit()
-    for note_id, old_version, updated_at, values in changes:
+    # In the order of the notes' ids, as an import moves them: two writers that each lock rows
+    # in that order cannot each wait for the other (PostgreSQL).
+    changes.sort(key=lambda change: change[0])
+    for note_id, notebook_id, old_version, updated_at, values in changes:
         db.session.execute(
             update(Note)
-            .where(Note.id == note_id, Note.anchored_version == old_version, Note.updated_at == updated_at)
+            .where(
+                Note.id == note_id,
+                Note.notebook_id == notebook_id,
+                Note.anchored_version == old_version,
+                Note.updated_at == updated_at,
+            )
             .values(**values)
             .execution_options(synchronize_session=False)
         )

@@ -18,7 +18,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from grant_hosts import AUDIENCE, JWKS_ISSUER, Host, nks_for, public_pem
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
-from support import CIRRHOSIS, SEED, InProcess, Owner, interrupt_once, postgresql_only, run_until_blocked
+from support import (
+    CIRRHOSIS,
+    SEED,
+    InProcess,
+    Owner,
+    changed_seed,
+    interrupt_once,
+    meanwhile,
+    postgresql_only,
+    run_until_blocked,
+)
 
 from notes_service import create_app, registry
 from notes_service.accounts import service
@@ -27,6 +37,7 @@ from notes_service.accounts.models import Account, UsedGrant
 from notes_service.config import ConfigError
 from notes_service.devices.models import Device
 from notes_service.extensions import db
+from notes_service.notes import imports
 from notes_service.notes import service as notes
 from notes_service.notes.models import KeySlot, Notebook
 
@@ -277,6 +288,88 @@ def test_an_import_that_does_not_fit_moves_nothing(make_app, publishers_file, ho
     assert answer.status_code == 422
     assert sorted(n["body"] for n in anonymous.notes()) == ["one", "two"]
     assert [n["body"] for n in account.notes()] == ["three"]
+
+
+def _import_with(client, host, monkeypatch, other, before=None):
+    """Import an anonymous notebook with one note into alice's; `other(anonymous, note)` runs once its notes moved.
+
+    The request `other` makes runs meanwhile (support.meanwhile): the import goes on (deletes the
+    anonymous notebook, commits) once that request ended or waits on a lock. `before()` runs
+    before the import. Returns the other request's answer and alice's notebook.
+    """
+    anonymous = Owner(InProcess(client), *_new_notebook(client))
+    note = anonymous.add_note(body="<p>first</p>", exact=CIRRHOSIS)
+    account = signed_in(client, host.grant("alice"))
+    if before is not None:
+        before()
+    moved = imports._move
+    finishes = []
+
+    def move_then_other(*args, **kwargs):
+        moved(*args, **kwargs)
+        finishes.append(meanwhile(lambda: other(anonymous, note)))
+
+    monkeypatch.setattr(imports, "_move", move_then_other)
+    answer = client.post("/api/v1/notebooks/me/imports", json={"token": anonymous.token}, headers=account.headers)
+    assert answer.status_code == 200 and answer.get_json() == {"moved": 1}, answer.get_json()
+    return finishes[0](), account
+
+
+@postgresql_only
+def test_a_note_written_with_the_anonymous_token_during_an_import_is_refused_not_lost(app, client, host, monkeypatch):
+    def create(anonymous, _note):
+        return app.test_client().post(
+            f"/api/v1/trials/{SEED}/notes",
+            json={"target": {"selector": [{"type": "TextQuoteSelector", "exact": "Systemic Sclerosis"}]}, "body": "2"},
+            headers=anonymous.headers,
+        )
+
+    created, account = _import_with(client, host, monkeypatch, create)
+    # It waited for the import, then found the anonymous notebook gone: no 201 for a note in no notebook.
+    assert created.status_code == 401, created.get_json()
+    assert [n["body"] for n in account.notes()] == ["<p>first</p>"]
+
+
+@postgresql_only
+def test_a_note_edited_with_the_anonymous_token_during_an_import_is_refused_and_stays_readable(
+    app, client, host, monkeypatch
+):
+    def edit(anonymous, note):
+        return app.test_client().patch(
+            f"/api/v1/notes/{note['id']}", json={"body": "edited"}, headers=anonymous.headers
+        )
+
+    edited, account = _import_with(client, host, monkeypatch, edit)
+    # Refused, not sealed under the anonymous notebook's key, which the import it waited for shredded.
+    assert edited.status_code == 401, edited.get_json()
+    assert [(n["readable"], n["body"]) for n in account.notes()] == [(True, "<p>first</p>")]
+
+
+@postgresql_only
+def test_a_note_deleted_with_the_anonymous_token_during_an_import_is_refused_and_moves(app, client, host, monkeypatch):
+    def delete(anonymous, note):
+        return app.test_client().delete(f"/api/v1/notes/{note['id']}", headers=anonymous.headers)
+
+    deleted, account = _import_with(client, host, monkeypatch, delete)
+    assert deleted.status_code == 401, deleted.get_json()
+    assert [n["body"] for n in account.notes()] == ["<p>first</p>"]
+
+
+@postgresql_only
+def test_a_note_reanchored_by_a_read_during_an_import_stays_readable(app, client, host, runner, tmp_path, monkeypatch):
+    study = tmp_path / "changed.json"
+    study.write_text(json.dumps(changed_seed()))
+
+    def new_version():  # the note is stale: the next read that opens it re-anchors it and writes it
+        assert runner.invoke(args=["trials", "load", str(study)]).exit_code == 0
+
+    def read(anonymous, _note):
+        return app.test_client().get(f"/api/v1/trials/{SEED}/notes", headers=anonymous.headers)
+
+    # The read re-anchors the note as it was before the move; its write waits for the import.
+    listed, account = _import_with(client, host, monkeypatch, read, before=new_version)
+    assert listed.status_code == 200, listed.get_json()
+    assert [(n["readable"], n["body"]) for n in account.notes()] == [(True, "<p>first</p>")]
 
 
 def test_the_grant_and_import_answers_are_what_the_document_says(app, client, host):

@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-import os
-
 import pytest
-from support import CIRRHOSIS, SEED, meanwhile, new_owner
+from support import CIRRHOSIS, SEED, meanwhile, new_owner, postgresql_only
 
 from notes_service.notes import service
-from notes_service.trials import service as trials
-
-# Two requests at once on one note: SQLite's writers take turns (BEGIN IMMEDIATE), so there is no race to test.
-postgresql_only = pytest.mark.skipif(
-    os.environ.get("NOTES_TEST_BACKEND") != "postgresql", reason="SQLite serializes writers with BEGIN IMMEDIATE"
-)
-
 from notes_service.notes.schemas import MAX_POSITION
+from notes_service.trials import service as trials
 
 
 def positioned(start: int, end: int) -> dict:
