@@ -120,9 +120,10 @@ def create_share(
         passcode = generated = crypto.generate_passcode()
     passcode_hash = _hash_outside_transactions(normalize(passcode), client)
     # A new transaction (on SQLite, BEGIN IMMEDIATE): the notebook and notes are read again,
-    # since they may have been deleted while the passcode was hashed.
-    if db.session.get(Notebook, notebook_id) is None:
-        raise Unauthorized(gettext("The notebook token is not valid."))
+    # since they may have been deleted while the passcode was hashed. The notebook's row is held
+    # as every write of its notes holds it: an import moving them (notes.imports) is waited for,
+    # and its notebook then found gone (a share row written for it failed its foreign key, a 500).
+    notes.hold_notebook(notebook, exclusive=False)
     chosen = db.session.scalars(select(Note).where(Note.notebook_id == notebook_id, Note.id.in_(note_ids))).all()
     if not chosen:
         raise Invalid(gettext("There are no notes to share on this trial."), errors={"note_ids": gettext("no notes")})

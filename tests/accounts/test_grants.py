@@ -316,6 +316,19 @@ def _import_with(client, host, monkeypatch, other, before=None):
 
 
 @postgresql_only
+def test_a_share_made_with_the_anonymous_token_during_an_import_is_refused_not_a_500(app, client, host, monkeypatch):
+    def share(anonymous, _note):
+        return app.test_client().post(
+            "/api/v1/shares", json={"trial_id": SEED, "passcode": "correct horse 42"}, headers=anonymous.headers
+        )
+
+    made, account = _import_with(client, host, monkeypatch, share)
+    # It waited for the import, then found the anonymous notebook gone (a foreign key it could not keep was a 500).
+    assert made.status_code == 401, made.get_json()
+    assert [n["body"] for n in account.notes()] == ["<p>first</p>"]
+
+
+@postgresql_only
 def test_a_note_written_with_the_anonymous_token_during_an_import_is_refused_not_lost(app, client, host, monkeypatch):
     def create(anonymous, _note):
         return app.test_client().post(
