@@ -442,19 +442,35 @@ def test_every_spelling_the_router_accepts_is_masked_in_all_three_access_logs(fr
             assert token[start : start + 8] not in text, f"{name} log holds part of the token"
 
 
-def test_next_pages_of_an_opened_share_are_served_by_the_main_pool(front):
-    # They carry a signed session, not a passcode: no Argon2, so they must not queue behind guesses.
+@pytest.mark.parametrize(
+    "path, fields",
+    [
+        ("/api/v1/shared/{token}/notes", {"cursor": None}),
+        ("/api/v1/shared/{token}/notes/{note}/replies", {"body": "hello"}),
+        ("/s/{token}/notes/{note}/replies", None),  # the share page's form
+    ],
+)
+def test_an_opened_shares_next_pages_and_replies_are_served_by_the_main_pool(front, path, fields):
+    # They carry a signed session, not a passcode: no Argon2, so they must not queue behind
+    # guesses, nor count against the address's guesses (the family's replies were refused as
+    # passcode attempts, 429, after a few).
     _, token = make_share(front)
     marker = uuid.uuid4().hex
+    session = "forged-" + marker
+    body, kind = (
+        (f"session={session}&body=hello".encode(), "application/x-www-form-urlencoded")
+        if fields is None
+        else (json.dumps({"session": session, **fields}).encode(), "application/json")
+    )
     status, _, _ = raw_request(
         front.port,
         "POST",
-        f"/api/v1/shared/{token}/notes",
-        body=json.dumps({"session": "forged-" + marker, "cursor": None}).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": marker},
+        path.format(token=token, note="0" * 32),
+        body=body,
+        headers={"Content-Type": kind, "User-Agent": marker},
         source="127.0.9.1",
     )
-    assert status == 401  # the app's answer to a forged session, from the main pool
+    assert status in (401, 404)  # the app's answer to a forged session (or no such note), from the main pool
     assert marker in front.wait_for_log("app", marker)
     assert marker not in front.log("passcodes")
 
