@@ -340,9 +340,23 @@ def get_share(notebook: Notebook, share_id: str) -> Share:
     return _owned_share(notebook, share_id)
 
 
+def _share_to_write(notebook: Notebook, share_id: str) -> Share:
+    """One of my shares, read again with its row locked until the commit; else 401 or 404.
+
+    The notebook's row is held first, as every write of its notes holds it: a notebook deleted
+    since the share was found is a 401 (it was a 500, the update of a row that was gone). The
+    share is read afresh under its lock, as a passcode check counts on it (`locked_share`): an
+    unlock resets the counters a wrong passcode has just written, not an older copy of them (it
+    answered 200 and left the share locked).
+    """
+    _owned_share(notebook, share_id)  # another owner's share or none: 404 before any lock
+    notes.hold_notebook(notebook, exclusive=False)
+    return owned_or_404(Share, notebook, share_id, "share", lock=True)
+
+
 def revoke_share(notebook: Notebook, share_id: str) -> None:
     """Revoke one of my shares: its link answers 410 from now on, and its key slot is erased at once."""
-    share = _owned_share(notebook, share_id)
+    share = _share_to_write(notebook, share_id)
     keys.delete_share_slot(share.id)
     share.revoked = True
     share.revoked_at = share.revoked_at or registry.now()
@@ -351,7 +365,7 @@ def revoke_share(notebook: Notebook, share_id: str) -> None:
 
 def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
     """Turn replies on or off for one of my shares, or change (or remove) its label or its language."""
-    share = _owned_share(notebook, share_id)
+    share = _share_to_write(notebook, share_id)
     if "label" in patch.model_fields_set:
         label = plain_field(patch.label, "label", MAX_LABEL_CHARS)
         dek = notes.data_key(notebook)
@@ -367,7 +381,7 @@ def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
 
 def unlock_share(notebook: Notebook, share_id: str) -> Share:
     """Lift a lock on one of my shares and reset its failure counters."""
-    share = _owned_share(notebook, share_id)
+    share = _share_to_write(notebook, share_id)
     share.failed_streak = 0
     share.failed_total = 0
     share.lock_count = 0

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from support import CIRRHOSIS, SEED
+from support import CIRRHOSIS, SEED, postgresql_only, run_until_blocked
 
 from notes_service.clock import utcnow
 from notes_service.extensions import db
@@ -219,3 +219,65 @@ def test_shares_come_in_pages_newest_first(client, owner):
 def test_a_bad_share_cursor_is_a_400_problem(client, owner):
     response = client.get("/api/v1/shares?cursor=%00", headers=owner.headers)
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
+
+
+# -- An owner's change of a share, with another request at once (PostgreSQL) ----------------
+
+
+def _after_the_share_is_found(monkeypatch, other) -> None:
+    """Run the request `other` (to its end, or until it waits on a lock) once the owner's change has found its share."""
+    real = service._owned_share
+    pending = [other]
+
+    def found_then_other(*args, **kwargs):
+        share = real(*args, **kwargs)
+        if pending:
+            pending.pop()().join()
+        return share
+
+    monkeypatch.setattr(service, "_owned_share", found_then_other)
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("DELETE", "/api/v1/shares/{id}", None),
+        ("POST", "/api/v1/shares/{id}/unlock", None),
+        ("PATCH", "/api/v1/shares/{id}", {"replies_allowed": False}),
+        ("PATCH", "/api/v1/shares/{id}", {"label": "Mom"}),
+    ],
+)
+def test_a_change_of_a_share_whose_notebook_is_deleted_meanwhile_is_a_401_not_a_500(
+    app, owner, monkeypatch, method, path, body
+):
+    owner.add_note(exact=CIRRHOSIS)
+    share = owner.share()
+
+    def delete_notebook():
+        assert app.test_client().delete("/api/v1/notebooks/me", headers=owner.headers).status_code == 204
+
+    _after_the_share_is_found(monkeypatch, lambda: run_until_blocked(app, delete_notebook))
+    answer = owner.client.open(path.format(id=share["id"]), method=method, json=body, headers=owner.headers)
+    # The update of a share row that was gone raised StaleDataError.
+    assert answer.status_code == 401, answer.get_json()
+
+
+@postgresql_only
+def test_an_unlock_while_a_wrong_passcode_locks_the_share_leaves_it_open(app, client, owner, monkeypatch):
+    owner.add_note(exact=CIRRHOSIS)
+    share = owner.share(passcode="right passcode 1")
+    for _ in range(service.STREAK_LIMIT - 1):
+        assert open_api(client, share, "wrong passcode 2").status_code == 401
+    locking = {}
+
+    def last_wrong_guess():
+        locking["answer"] = open_api(app.test_client(), share, "wrong passcode 2")
+
+    _after_the_share_is_found(monkeypatch, lambda: run_until_blocked(app, last_wrong_guess))
+    unlocked = owner.client.post(f"/api/v1/shares/{share['id']}/unlock", headers=owner.headers)
+    assert locking["answer"].status_code == 423
+    # The unlock wrote back its older copy's counters: it answered "locked", and the lock stayed.
+    assert unlocked.status_code == 200 and unlocked.get_json()["state"] == "active", unlocked.get_json()
+    assert owner.client.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()["state"] == "active"
+    assert open_api(client, share, "right passcode 1").status_code == 200
