@@ -152,6 +152,7 @@ def test_a_page_whose_notes_are_deleted_while_read_still_links_to_the_notes_afte
     assert deleted == [204] and emptied.status_code == 200  # was a 500: no note to take the cursor from
     page = emptied.get_data(as_text=True)
     assert 'class="shared-note"' not in page
+    assert '<p class="share-pages">' not in page  # no "Notes 2 to 1 of 3" for a page left empty
     last = client.get(html.unescape(re.search(r'<a href="([^"]+)" rel="next">', page).group(1)))
     assert "question 2<" in last.get_data(as_text=True) and 'rel="next"' not in last.get_data(as_text=True)
 
