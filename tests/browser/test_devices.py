@@ -7,7 +7,7 @@ import re
 from browser.page_tools import wait_for_highlights
 from browser.test_journey import add_note
 from playwright.sync_api import expect
-from support import CIRRHOSIS, SEED
+from support import CIRRHOSIS, SEED, new_owner
 
 REMOVED = "This browser\u2019s access to the notebook was removed"
 
@@ -100,7 +100,7 @@ def test_a_code_works_once(live, page, browser):
         c.close()
 
 
-def test_the_qr_code_url_links_on_the_link_page_and_leaves_no_code_in_the_address(live, page, browser):
+def test_the_qr_code_url_links_on_the_link_page_with_one_click_and_leaves_no_code_in_the_address(live, page, browser):
     page.goto(f"{live.url}/trials/{SEED}")
     add_note(page, CIRRHOSIS, "scanned")
     code, _dialog = link_code(page)
@@ -109,6 +109,12 @@ def test_the_qr_code_url_links_on_the_link_page_and_leaves_no_code_in_the_addres
     url = f"{live.url}/link#code={code}"
     phone.goto(url)
     linked = phone.get_by_role("dialog", name="Use a link code")
+    expect(linked.get_by_role("textbox", name="Link code")).to_have_value(code)
+    # A browser with no notes of its own is warned of nothing; the one click is the reader's.
+    expect(linked.get_by_text(re.compile("has notes of its own"))).to_be_hidden()
+    button = linked.get_by_role("button", name="Link this browser")
+    expect(button).to_be_focused()
+    button.click()
     expect(linked.get_by_text("This browser is linked to your notebook.")).to_be_visible()
     assert phone.evaluate("location.hash") == ""
     assert code not in phone.evaluate("location.href")
@@ -193,3 +199,41 @@ def test_linking_a_browser_already_on_that_notebook_just_links(live, page, brows
     assert token_of(other, live) != key, "its own device token now, not the laptop's"
     assert wait_for_highlights(other, 1) == [CIRRHOSIS]
     context.close()
+
+
+def test_a_link_someone_else_sent_only_fills_the_code_and_warns_before_the_click(live, page):
+    # Opening `/link#code=…` with their code must not link this browser to their notebook (moving
+    # its notes there, deleting its own) without a word: the code fills the form, the warning that
+    # this browser's notes move shows above the button, and nothing happens until it is pressed.
+    client = live.app.test_client()
+    mine = new_owner(client)
+    mine.add_note(exact=CIRRHOSIS, body="my own diagnosis")
+    theirs = new_owner(client)
+    status, made = theirs.call("POST", "/api/v1/notebooks/me/link-codes", {})
+    assert status == 201, made
+    page.goto(f"{live.url}/trials/{SEED}")  # not /link: going there with a fragment added would not reload it
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", mine.token])
+    page.goto(f"{live.url}/link#code={made['code']}")
+    dialog = page.get_by_role("dialog", name="Use a link code")
+    expect(dialog.get_by_role("textbox", name="Link code")).to_have_value(made["code"])
+    warning = dialog.get_by_text(re.compile("has notes of its own already"))
+    expect(warning).to_be_visible()
+    button = dialog.get_by_role("button", name="Link this browser")
+    expect(button).to_be_focused()
+    expect(button).to_have_accessible_description(re.compile("moved into the notebook you link to"))
+    assert page.evaluate("location.hash") == ""
+    page.wait_for_timeout(1000)  # time enough for a redeem and a move, were one sent
+    assert theirs.notes() == []
+    assert [n["body"] for n in mine.notes()] == ["my own diagnosis"]
+    assert token_of(page, live) == mine.token
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert theirs.notes() == [] and token_of(page, live) == mine.token
+
+    # A code in the fragment of any other page of the service opens nothing.
+    page.goto(f"{live.url}/trials/{SEED}#code={made['code']}")
+    wait_for_highlights(page, 1)
+    expect(page.get_by_role("dialog", name="Use a link code")).to_be_hidden()
+    assert theirs.notes() == []
+    assert page.js_errors == []
+

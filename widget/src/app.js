@@ -243,7 +243,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
 
   /**
    * Open "Your recovery key", "Use another recovery key", "Link another device", "Use a link code"
-   * (with `code`: submitted at once) or "Your devices".
+   * (with `code`: filled in, linked only on the reader's click) or "Your devices".
    * @param {import('./ui.js').More} what
    * @param {Focusable | null} from
    */
@@ -353,8 +353,13 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
       .catch(showError)
       .finally(chosen);
   } else load();
-  // The service's /link page carries a link code in its fragment (never sent to a server): use it, then drop it.
-  const linked = view.location.origin === apiBase && /^#code=([\w-]+)$/.exec(view.location.hash);
+  // The service's /link page carries a link code in its fragment (never sent to a server): it fills
+  // "Use a link code", then goes from the address. Linking waits for the reader's click (a link
+  // someone else sent must not move this browser's notes into their notebook).
+  const linked =
+    view.location.origin === apiBase &&
+    view.location.pathname === '/link' &&
+    /^#code=([\w-]+)$/.exec(view.location.hash);
   if (linked) {
     view.history.replaceState(null, '', view.location.pathname + view.location.search);
     more('redeem', null, linked[1]);

@@ -2,7 +2,8 @@
 // One notebook on every device: "Link another device" (a one-time code, as text and as a QR code
 // of its URL, with its 10-minute countdown), "Use a link code" (this browser gets its own device
 // token for that notebook), and "Your devices" (name, when linked, last used; "Remove" asks first).
-// Loaded on demand from My notes, or by the service's /link page (the code in the URL fragment).
+// Loaded on demand from My notes, or by the service's /link page (the code in the URL fragment
+// fills the field; linking takes the reader's click).
 import { deviceName } from './device-name.js';
 import { qrSvg } from './qr.js';
 
@@ -156,7 +157,7 @@ function build(ctx, linker) {
   });
   const merge = h(
     'p',
-    { class: 'note-box', hidden: true },
+    { class: 'note-box', id: `${redeem.heading.id}-merge`, hidden: true },
     t('mergeWarning'),
   );
   const submit = h('button', { type: 'submit', class: 'primary' }, t('linkThisBrowser'));
@@ -319,7 +320,7 @@ function build(ctx, linker) {
 
   return {
     /**
-     * Open one of the dialogs; `code` fills "Use a link code" and submits it (the /link page).
+     * Open one of the dialogs; `code` fills "Use a link code" (the /link page), linked on a click.
      * @param {'link' | 'redeem' | 'devices'} what
      * @param {Focusable | null} from
      * @param {string} [code]
@@ -335,9 +336,15 @@ function build(ctx, linker) {
         redeem.open(from);
         const tokens = linker.tokens();
         merge.hidden = !tokens.usable();
+        // The button says what moving this browser's notes means before it is pressed.
+        if (merge.hidden) submit.removeAttribute('aria-describedby');
+        else submit.setAttribute('aria-describedby', merge.id);
         input.value = code ?? '';
-        input.focus();
-        if (code) form.requestSubmit();
+        // A code from the /link page's address only fills the field: linking (and moving this
+        // browser's notes into that notebook) waits for the reader's click, so that a link someone
+        // else sent can't take them. The button then has the focus, the warning above it in view.
+        if (code) submit.focus();
+        else input.focus();
       } else {
         confirm.hidden = true;
         list.open(from);
