@@ -237,3 +237,21 @@ def test_a_link_someone_else_sent_only_fills_the_code_and_warns_before_the_click
     assert theirs.notes() == []
     assert page.js_errors == []
 
+
+def test_the_link_page_asks_for_no_replies_and_shows_no_error(live, page):
+    # The /link page has no trial: the widget loads no notes and asks for no trial's replies.
+    owner = new_owner(live.app.test_client())
+    owner.add_note(exact=CIRRHOSIS, body="kept elsewhere")
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "/api/" in request.url else None)
+    page.goto(f"{live.url}/link")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    page.reload()
+    expect(page.get_by_role("button", name="My notes")).to_be_visible()
+    page.wait_for_timeout(1500)  # the replies module comes after the (empty) first draw
+    assert not [url for url in asked if "/replies" in url], asked
+    toast = page.evaluate(
+        "document.querySelector('trial-notes-widget').shadowRoot.querySelector('.toast .alert').textContent"
+    )
+    assert toast == ""
+    assert page.js_errors == []

@@ -371,3 +371,34 @@ def test_in_arabic_the_hint_the_docked_panel_the_sheet_and_all_trials_are_mirror
         assert page.evaluate(OVERFLOWS) == []
         page.screenshot(path=f"/tmp/wm-all-trials-ar-{width}.png")
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+# Each checkbox's distance from its words in the open dialog, whichever side they are on.
+OPTION_GAPS = """
+() => {
+  const shadow = document.querySelector('trial-notes-widget').shadowRoot;
+  return [...shadow.querySelectorAll('dialog[open] label.opt')].map((label) => {
+    const box = label.querySelector('input').getBoundingClientRect();
+    const words = document.createRange();
+    words.selectNodeContents([...label.childNodes].find((n) => n.nodeName !== 'INPUT'));
+    const text = words.getBoundingClientRect();
+    return Math.round(text.left >= box.right ? text.left - box.right : box.left - text.right);
+  });
+}
+"""
+
+
+def test_in_arabic_each_checkbox_keeps_its_gap_from_its_words(live, page: Page):
+    owner = http_owner(live.url)
+    owner.add_note(exact=CIRRHOSIS, body="Ask the liver doctor")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live.url}/trials/{SEED}?lang=ar")
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"trial-notes:token:{live.url}", owner.token])
+    page.reload()
+    wait_for_highlights(page, 1)
+    page.get_by_role("button", name=AR["myNotes"]).click()
+    page.get_by_role("button", name=AR["share"], exact=True).click()
+    expect(page.get_by_role("dialog", name=AR["shareNotes"])).to_be_visible()
+    gaps = page.evaluate(OPTION_GAPS)
+    assert len(gaps) >= 3 and min(gaps) >= 6, gaps
+    page.screenshot(path="/tmp/wm-share-ar-390.png")

@@ -6,6 +6,7 @@ import re
 
 from browser.page_tools import select_text, wait_for_highlights
 from browser.test_journey import add_note
+from browser.test_recovery import open_recovery_key
 from playwright.sync_api import expect
 from support import CIRRHOSIS, EDITED, EDITED_NOW, SEED, new_owner
 
@@ -77,6 +78,21 @@ def test_destroy_takes_away_everything_it_added(live, page):
       setTimeout(() => resolve(count), 600);
     })""")
     assert anchored_again == 0
+    assert page.js_errors == []
+
+
+def test_destroy_with_the_recovery_key_open_leaves_the_page_printable(live, page):
+    # The open "Your recovery key" adds a print rule to the page that shows only its sheet; a
+    # widget taken away meanwhile gets no "close" event from the dialog, and takes the rule too.
+    page.goto(f"{live.url}/trials/{SEED}")
+    add_note(page, CIRRHOSIS, "printed with the page")
+    wait_for_highlights(page, 1)
+    open_recovery_key(page)
+    assert page.evaluate("document.adoptedStyleSheets.length") == 2
+    page.evaluate("document.dispatchEvent(new Event('trial-notes:destroy'))")
+    assert page.evaluate(TRACES) == {"hosts": 0, "highlights": [], "sheets": 0}
+    page.emulate_media(media="print")
+    assert page.evaluate("getComputedStyle(document.querySelector('main')).display") != "none"
     assert page.js_errors == []
 
 

@@ -207,7 +207,8 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   // The replies come after the notes are drawn, from a module of their own: never in the way of
   // the first draw. A module that can't be fetched (offline) leaves the notes as they are.
   function loadReplies() {
-    if (!tokens.read()) return;
+    // No trial (the service's /link page): no replies to ask for.
+    if (!trial || !tokens.read()) return;
     withWords(import('./replies.js')).then(
       ({ createReplies }) => {
         const shadow = /** @type {ShadowRoot} */ (ui.host.shadowRoot); // ui.js attaches an open one
@@ -239,7 +240,7 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
   const recoveryModule = once(() => withWords(import('./recovery.js')));
   const devicesModule = once(() => withWords(import('./devices.js')));
   const linker = { api, tokens: () => tokens, apiBase, reload: load, onTrialPage: Boolean(trial) };
-  const keeper = { tokens: () => tokens, apiBase, useKey: (/** @type {string} */ text) => actions().then((a) => a.useKey(text)) };
+  const keeper = { tokens: () => tokens, apiBase, onDestroy: listeners.onDestroy, useKey: (/** @type {string} */ text) => actions().then((a) => a.useKey(text)) };
 
   /**
    * Open "Your recovery key", "Use another recovery key", "Link another device", "Use a link code"

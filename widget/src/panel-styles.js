@@ -16,7 +16,7 @@ h3{font-size:1em;margin:20px 0 6px}
 p{margin:8px 0}
 label{display:block;font-weight:600;margin:14px 0 4px}
 textarea,input,select{font:inherit;color:inherit;background:#fff;width:100%;padding:8px;border:1px solid #8c959f;border-radius:6px}
-input[type=checkbox],input[type=radio]{width:auto;margin:0 8px 0 0;accent-color:#1d4ed8}
+input[type=checkbox],input[type=radio]{width:auto;margin:0;margin-inline-end:8px;accent-color:#1d4ed8}
 .sw{display:inline-block;width:16px;height:16px;flex:none;border-radius:4px;border:1px solid rgba(0,0,0,.4);margin-inline-end:6px}
 ${Object.entries(paint)
   .map(([name, colour]) => `.c-${name}{background:${colour}}`)

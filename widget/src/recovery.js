@@ -14,6 +14,7 @@ import { qrSvg } from './qr.js';
  * @typedef {object} Keeper
  * @property {() => import('./token-store.js').TokenStore} tokens  the notebook token in use: its key
  * @property {string} apiBase  the service, named on the sheet
+ * @property {(fn: () => void) => void} onDestroy  run `fn` when the widget is destroyed
  * @property {(text: string) => Promise<void>} useKey  open the notebook of a pasted key, or throw
  */
 
@@ -226,6 +227,8 @@ function build(ctx, keeper) {
     doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((s) => s !== pagePrint);
   }
   dialog.el.addEventListener('close', unprint);
+  // A widget destroyed with the dialog open gets no "close" event: the page's print rule goes then too.
+  keeper.onDestroy(unprint);
 
   /** Open "Your recovery key" for the token in use. */
   function open(/** @type {Focusable | null} */ from) {
