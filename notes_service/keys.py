@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -341,31 +341,110 @@ def slots_to_rotate(ring: Keyring) -> int:
     ).scalar_one()
 
 
-def rotate_slots(batch_size: int = 500, on_batch: Any = None) -> int:
-    """Move every slot's KEK layer to the newest KEK; safe to stop and re-run. Needs no token.
+@dataclass
+class Rotation:
+    """What `rotate_slots` did. Slot ids and key ids only: never a key byte or a token."""
+
+    rotated: int = 0
+    # Deleted between the read and the write (a share revoked, a device removed, a link code
+    # expired): a slot that is gone needs no rotation.
+    gone: int = 0
+    # Slot id -> the KEK it is still under: written by a request between the read and the
+    # write (a KEK-only slot sealed for its token at a first read or opening) under a KEK that
+    # is not the newest. Left as the request wrote it, for the next run.
+    changed: dict[str, str] = field(default_factory=dict)
+    # Slot id -> its KEK: its KEK layer does not open (damaged, or a key not configured); left
+    # as it is, so one such slot does not stop the rotation of every other.
+    unopenable: dict[str, str] = field(default_factory=dict)
+
+
+def rotate_slots(batch_size: int = 500, on_batch: Any = None) -> Rotation:
+    """Move every slot's KEK layer to the newest KEK; safe to stop and re-run, and while the service serves.
 
     Only the KEK layer changes: what is inside stays sealed under the token's slot key, so no
     data key is ever unwrapped (a KEK-only wrap from before slots is re-wrapped as it is).
+
+    Requests change slots meanwhile: a first read or opening seals a KEK-only slot for its
+    token in place, a revocation deletes one. Each batch is read in a transaction of its own,
+    and each slot is written back only if it is still exactly what was read (one conditional
+    UPDATE per slot), so the rotation never writes an old wrap over a request's: a slot changed
+    meanwhile is left as the request wrote it (`changed` when that is still an older KEK), and a
+    slot deleted meanwhile is skipped. The batches walk the slots by id, so a slot left under an
+    older KEK (changed, or one whose KEK layer does not open) is met once per run.
     """
     from .notes.models import KeySlot
 
     ring = registry.keyring()
-    rotated = 0
+    result = Rotation()
+    after = ""
     while True:
-        batch = db.session.scalars(
-            select(KeySlot).where(KeySlot.kek_id != ring.newest_id).order_by(KeySlot.id).limit(batch_size)
+        rows = db.session.execute(
+            select(
+                KeySlot.id,
+                KeySlot.notebook_id,
+                KeySlot.share_id,
+                KeySlot.kek_id,
+                KeySlot.salt,
+                KeySlot.wrapped,
+                KeySlot.device_id,
+                KeySlot.link_code_id,
+                KeySlot.account_id,
+            )
+            .where(KeySlot.kek_id != ring.newest_id, KeySlot.id > after)
+            .order_by(KeySlot.id)
+            .limit(batch_size)
         ).all()
-        if not batch:
-            return rotated
+        # Ends the read: on SQLite it holds the write lock, which requests must not wait for
+        # while the batch is re-wrapped; the writes below check what they replace instead.
+        db.session.commit()
+        if not rows:
+            return result
+        batch = [SlotRow(**row._asdict()) for row in rows]
+        after = batch[-1].id
+        missed = []
         for slot in batch:
-            if slot.salt is None:
-                slot.kek_id, slot.wrapped = crypto.rewrap_data_key(
-                    ring, slot.kek_id, slot.wrapped, owner_context(slot.notebook_id)
-                )
+            try:
+                if slot.salt is None:
+                    kek_id, wrapped = crypto.rewrap_data_key(
+                        ring, slot.kek_id, slot.wrapped, owner_context(slot.notebook_id)
+                    )
+                else:
+                    kek_id, wrapped = crypto.rewrap_slot(ring, slot.kek_id, slot.wrapped, slot_context(slot))
+            except crypto.CryptoError:
+                log.warning("key slot %s under %s does not open: left under %s", slot.id, slot.kek_id, slot.kek_id)
+                result.unopenable[slot.id] = slot.kek_id
+                continue
+            if _replace_wrap(slot, kek_id, wrapped):
+                result.rotated += 1
             else:
-                slot.kek_id, slot.wrapped = crypto.rewrap_slot(ring, slot.kek_id, slot.wrapped, slot_context(slot))
+                missed.append(slot.id)
+        if missed:
+            # Changed or deleted since the read; what is still there now says which.
+            now = dict(db.session.execute(select(KeySlot.id, KeySlot.kek_id).where(KeySlot.id.in_(missed))).all())
+            result.gone += len(missed) - len(now)
+            result.changed.update({slot_id: kek_id for slot_id, kek_id in now.items() if kek_id != ring.newest_id})
         # Each batch commits on its own: an interrupted rotation resumes where it stopped.
         db.session.commit()
-        rotated += len(batch)
         if on_batch:
             on_batch(len(batch))
+
+
+def _replace_wrap(slot: SlotRow, kek_id: str, wrapped: bytes) -> bool:
+    """Write a slot's new KEK layer if the slot is still as read; False if it changed or is gone."""
+    from .notes.models import KeySlot
+
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(KeySlot)
+            .where(
+                KeySlot.id == slot.id,
+                KeySlot.kek_id == slot.kek_id,
+                KeySlot.wrapped == slot.wrapped,
+                KeySlot.salt.is_not_distinct_from(slot.salt),
+            )
+            .values(kek_id=kek_id, wrapped=wrapped)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return bool(result.rowcount)

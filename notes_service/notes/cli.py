@@ -27,8 +27,45 @@ def rotate_command(batch_size: int) -> None:
     with click.progressbar(
         length=pending, label=f"Re-wrapping under {ring.newest_id}", show_pos=True, hidden=pending < 1000
     ) as bar:
-        rotated = keys.rotate_slots(batch_size, on_batch=bar.update)
-    click.echo(f"re-wrapped {rotated} key slots under {ring.newest_id}")
+        rotation = keys.rotate_slots(batch_size, on_batch=bar.update)
+    click.echo(f"re-wrapped {rotation.rotated} key slots under {ring.newest_id}")
+    if rotation.gone:
+        click.echo(f"{rotation.gone} key slots were deleted while the rotation ran (nothing to re-wrap)")
+    for slot_id, kek_id in rotation.unopenable.items():
+        click.echo(f"key slot {slot_id}: its {kek_id} layer does not open (damaged?); left under {kek_id}", err=True)
+    if rotation.changed:
+        click.echo(
+            f"{len(rotation.changed)} key slots were rewritten by a request while the rotation ran and are "
+            "still under an older key; left as the request wrote them, for the next run",
+            err=True,
+        )
+    # Every slot still under an older key, whatever kept it there (also one written meanwhile).
+    left = {kek_id: count for kek_id, count in keys.kek_usage().items() if kek_id != ring.newest_id}
+    db.session.commit()
+    if left:
+        raise click.ClickException(_still_under_older_keys(left, rotation))
+
+
+def _still_under_older_keys(left: dict[str, int], rotation: keys.Rotation) -> str:
+    """Which key slots stay under which older key, by slot id only, and what to do."""
+    parts = []
+    for kek_id, count in sorted(left.items()):
+        damaged = sorted(slot_id for slot_id, kek in rotation.unopenable.items() if kek == kek_id)
+        changed = sorted(slot_id for slot_id, kek in rotation.changed.items() if kek == kek_id)
+        part = f"{kek_id} still protects {count} key slots"
+        if damaged:
+            part += f" (not opening: {', '.join(damaged)})"
+        if changed:
+            part += f" (rewritten meanwhile: {', '.join(changed)})"
+        parts.append(part)
+    advice = "run `flask keys rotate` again"
+    if rotation.unopenable:
+        advice = "slots that do not open stay under their key until deleted; " + advice + " for the others"
+    return (
+        "not every key slot is under the newest key: "
+        + "; ".join(parts)
+        + f"; {advice}, and do not retire an older key while it protects any"
+    )
 
 
 @bp.cli.command("check")

@@ -15,9 +15,9 @@ import pytest
 from servers import pg_admin
 from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.engine import make_url
-from support import SEED, new_owner
+from support import SEED, as_before_key_slots, interrupt_once, meanwhile, new_owner, postgresql_only
 
-from notes_service import ConfigError, create_app, crypto
+from notes_service import ConfigError, create_app, crypto, keys
 from notes_service.crypto import Keyring
 from notes_service.extensions import db
 from notes_service.notes.models import KeySlot, Note
@@ -133,6 +133,114 @@ def test_rotate_then_remove_old_key_every_note_reads(app_env, make_app):
     for index, owner in enumerate(owners):
         listed = only_new.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]
         assert [n["body"] for n in listed] == [f"body {index}"]
+
+
+# -- Rotation while the service serves -------------------------------------------------
+
+
+def test_rotation_skips_a_slot_that_does_not_open_names_it_and_rotates_the_rest(app_env, make_app):
+    app = make_app()
+    client = app.test_client()
+    owners = [new_owner(client) for _ in range(4)]
+    for index, owner in enumerate(owners):
+        owner.add_note(body=f"body {index}")
+    with app.app_context():
+        damaged = db.session.scalar(select(KeySlot).order_by(KeySlot.id).limit(1))  # met first, in the first batch
+        damaged_id, damaged_notebook = damaged.id, damaged.notebook_id
+        damaged.wrapped = bytes([damaged.wrapped[0] ^ 1]) + damaged.wrapped[1:]
+        wrapped_hex = damaged.wrapped.hex()
+        db.session.commit()
+        db.session.remove()
+    old, newer = app_env["NOTES_KEYS"], Keyring.generate_spec("k2")
+    rotating = make_app(NOTES_KEYS=f"{newer},{old}")
+    result = rotating.test_cli_runner().invoke(args=["keys", "rotate", "--batch-size", "2"])
+    # The run goes on past it, then fails saying which slot stays under which key, by id only.
+    assert result.exit_code == 1, result.output
+    assert "re-wrapped 3 key slots under k2" in result.output
+    assert f"key slot {damaged_id}: its test1 layer does not open" in result.output
+    assert f"test1 still protects 1 key slots (not opening: {damaged_id})" in result.output
+    assert isinstance(result.exception, SystemExit)  # a clear message, no traceback
+    for secret in (old.split(":", 1)[1], newer.split(":", 1)[1], wrapped_hex, *(owner.token for owner in owners)):
+        assert secret not in result.output
+    with rotating.app_context():
+        assert keys.kek_usage() == {"k2": 3, "test1": 1}
+    reader = rotating.test_client()
+    for index, owner in enumerate(owners):
+        if owner.notebook_id != damaged_notebook:
+            listed = reader.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).get_json()["notes"]
+            assert [n["body"] for n in listed] == [f"body {index}"]
+
+
+@postgresql_only
+def test_rotation_never_writes_over_a_slot_a_request_sealed_meanwhile(app_env, make_app, monkeypatch):
+    app = make_app()
+    owner = new_owner(app.test_client())
+    owner.add_note(body="precious")
+    share = owner.share(passcode="blue heron 42")
+    token = share["url"].rsplit("/s/", 1)[1]
+    as_before_key_slots(app, owner)  # its device's and its share's slots: KEK-only wraps, sealed at first use
+    with app.app_context():
+        slot_ids = set(db.session.scalars(select(KeySlot.id).where(KeySlot.notebook_id == owner.notebook_id)))
+        db.session.remove()
+    old, newer = app_env["NOTES_KEYS"], Keyring.generate_spec("k2")
+    rotating = make_app(NOTES_KEYS=f"{newer},{old}")
+    finishing = []
+
+    def first_read_and_first_opening() -> None:
+        # Between the rotation's read of the slots and its writes: a worker not yet restarted with
+        # the new key (it seals under test1) serves the owner's first read and the share's first opening.
+        finishing.append(
+            meanwhile(lambda: app.test_client().get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers))
+        )
+        finishing.append(
+            meanwhile(lambda: app.test_client().post(f"/api/v1/shared/{token}", json={"passcode": "blue heron 42"}))
+        )
+
+    interrupt_once(monkeypatch, crypto, "rewrap_data_key", first_read_and_first_opening)
+    result = rotating.test_cli_runner().invoke(args=["keys", "rotate"])
+    read, opened = (finish() for finish in finishing)
+    assert read.status_code == 200 and read.get_json()["notes"][0]["body"] == "precious"
+    assert opened.status_code == 200
+    # Both slots are left as the requests wrote them, and the run says so: not silently under test1.
+    assert result.exit_code == 1, result.output
+    assert "re-wrapped 0 key slots under k2" in result.output
+    assert "2 key slots were rewritten by a request while the rotation ran" in result.output
+    assert "test1 still protects 2 key slots (rewritten meanwhile: " in result.output
+    assert all(slot_id in result.output for slot_id in slot_ids)
+    again = rotating.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert again.exit_code == 0 and "re-wrapped 2 key slots under k2" in again.output, again.output
+    only_new = make_app(NOTES_KEYS=newer).test_client()
+    listed = only_new.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    assert [n["body"] for n in listed.get_json()["notes"]] == ["precious"]
+    shared = only_new.post(f"/api/v1/shared/{token}", json={"passcode": "blue heron 42"})
+    assert shared.status_code == 200 and [n["body"] for n in shared.get_json()["notes"]] == ["precious"]
+
+
+@postgresql_only
+def test_rotation_skips_a_slot_deleted_meanwhile(app_env, make_app, monkeypatch):
+    app = make_app()
+    owner = new_owner(app.test_client())
+    owner.add_note(body="kept")
+    share = owner.share(passcode="blue heron 42")
+    old, newer = app_env["NOTES_KEYS"], Keyring.generate_spec("k2")
+    rotating = make_app(NOTES_KEYS=f"{newer},{old}")
+    finishing = []
+
+    def revoke() -> None:  # between the rotation's read of the slots and its writes
+        finishing.append(
+            meanwhile(lambda: app.test_client().delete(f"/api/v1/shares/{share['id']}", headers=owner.headers))
+        )
+
+    interrupt_once(monkeypatch, crypto, "rewrap_slot", revoke)
+    result = rotating.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert finishing[0]().status_code == 204
+    assert result.exit_code == 0, result.output
+    assert "re-wrapped 1 key slots under k2" in result.output
+    assert "1 key slots were deleted while the rotation ran" in result.output
+    with rotating.app_context():
+        assert keys.kek_usage() == {"k2": 1}
+    listed = make_app(NOTES_KEYS=newer).test_client().get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    assert [n["body"] for n in listed.get_json()["notes"]] == ["kept"]
 
 
 def test_keys_check_reports_usage(runner, client):

@@ -153,7 +153,7 @@ def test_rotation_while_reading_fails_no_read(app_env, make_app):
     try:
         wait_for_more_reads()
         with rotating_app.app_context():
-            rotated = keys.rotate_slots(BATCH, on_batch=lambda _count: wait_for_more_reads())
+            rotated = keys.rotate_slots(BATCH, on_batch=lambda _count: wait_for_more_reads()).rotated
             db.session.remove()
         wait_for_more_reads()
     finally:
