@@ -8,6 +8,7 @@ import secrets
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
@@ -102,9 +103,11 @@ def _bind_extensions(app: Flask, settings: Settings) -> None:
     i18n.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
-    if settings.database_url.startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if settings.database_url.startswith("sqlite"):
             _tune_sqlite(db.engine)
+        elif db.engine.dialect.driver == "psycopg":
+            _tune_postgresql(db.engine)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -140,6 +143,23 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     _empty_sqlite_log(engine)
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Every session in UTC, whatever the server's default: psycopg then returns timestamps
+        # aware in `datetime.UTC` itself, which is what clock.UTCDateTime returns, so that type
+        # reads them as they come (its result processor was 40 calls a read of 20 notes).
+        # Outside a transaction (SQLAlchemy's documented recipe for a session setting).
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET TIME ZONE 'UTC'")
+            cursor.close()
+        finally:
+            dbapi_connection.autocommit = autocommit
 
 
 def _empty_sqlite_log(engine: Engine) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
@@ -25,6 +28,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use clock.utcnow()")
         return value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], datetime | None] | None:
+        # psycopg returns a timestamptz aware in the session's time zone, and the app's engine sets
+        # every PostgreSQL session to UTC (notes_service._tune_postgresql): already this type's value.
+        if dialect.driver == "psycopg":
+            return None
+        return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is None:
