@@ -74,17 +74,12 @@ def _exchange(grant: Grant, name: str | None, now: datetime) -> tuple[Device, st
         db.session.rollback()
         raise _refused("This grant was used already: ask the site for a new one.") from None
     account = db.session.scalar(select(Account).where(Account.issuer == grant.issuer, Account.subject == grant.subject))
-    created = account is None
-    if account is None:
+    slot = _slot_of(account) if account is not None else None
+    if account is None or slot is None:
         dek = crypto.new_data_key()
-        account = _new_account(grant.issuer, grant.subject, dek, grant.nks)
+        account, created = _new_account(grant.issuer, grant.subject, dek, grant.nks), True
     else:
-        # The notebook's row locked first, as link codes and device removals lock it: the device
-        # limit holds for grants at once, and a notebook being deleted waits for this device (and
-        # takes it along) or is gone already (a device added to it failed its foreign key, a 500).
-        if not lock_notebook(account.notebook_id):
-            raise _AccountChanged()
-        dek = _account_key(account, grant.nks)
+        dek, created = _account_key(slot, grant.nks), False
         _check_room(account.notebook_id)
     device, token = notes.add_device(account.notebook_id, dek, device_name(name))
     keep_as_written(device)
@@ -109,11 +104,27 @@ def _new_account(issuer: str, subject: str, dek: bytes, nks: str) -> Account:
     return account
 
 
-def _account_key(account: Account, nks: str) -> bytes:
+def _slot_of(account: Account) -> KeySlot | None:
+    """The account's slot, under its notebook's row; None once the notebook is removed here.
+
+    The row is locked first, as link codes, device removals and the notebook's deletion lock
+    it: the device limit holds for grants at once, and a notebook being deleted waits for this
+    grant's device (and erases its slot) or has no slots any more.
+    """
+    if not lock_notebook(account.notebook_id):
+        raise _AccountChanged()
     slot = db.session.scalar(select(KeySlot).where(KeySlot.account_id == account.id))
     if slot is None:
-        # An account's slot goes only with its notebook, whose deletion erases the slots first.
-        raise _refused("The account's notebook is being deleted: ask the site for a new grant.")
+        # An account's slot goes only with its notebook, whose deletion erases the slots and then
+        # removes the notebook. Under the notebook's row no deletion is between its two steps:
+        # this one's process ended there. Finished here, the account goes with its notebook
+        # (cascade), and the grant makes a new one, as after any deletion.
+        notes.remove_erased_notebook(account.notebook_id)
+        db.session.flush()
+    return slot
+
+
+def _account_key(slot: KeySlot, nks: str) -> bytes:
     try:
         return keys.open_slot(slot, nks)
     except crypto.CryptoError:

@@ -155,17 +155,31 @@ def create_notebook() -> tuple[Notebook, str]:
 def delete_notebook(notebook: Notebook) -> None:
     """Erase every key slot first (crypto-shredding), then the notes, shares and notebook."""
     notebook_id = notebook.id
+    # The notebook's row first, as every change of its devices, codes and notes takes it: a
+    # device a grant or a link code is adding commits before, and its slot is erased with the
+    # others, or waits and finds the notebook without slots (refused). Without it, such a slot
+    # committed after this erasure read the slots lived until the notebook's row went.
+    hold_notebook(notebook, exclusive=True)
     keys.delete_notebook_slots(notebook_id)
     # Committed on its own: whatever happens next, the notes can no longer be decrypted (by the
     # owner's token or by any share's link), and the token no longer authenticates.
     db.session.commit()
-    # The foreign keys cascade (ON DELETE CASCADE, enforced on SQLite by PRAGMA foreign_keys on
-    # every connection): its notes, its shares and what those hold go in the same statement, so
-    # this module needs to know nothing of the tables that belong to notebooks.
-    db.session.execute(delete(Notebook).where(Notebook.id == notebook_id))
+    remove_erased_notebook(notebook_id)
     db.session.commit()
     if db.engine.dialect.name == "sqlite":
         erase_sqlite_log()
+
+
+def remove_erased_notebook(notebook_id: str) -> None:
+    """Delete a notebook whose slots are erased, with its notes and shares (in the caller's transaction).
+
+    The second step of `delete_notebook`; also how a grant finishes a deletion whose process
+    ended between the two (accounts.service). The foreign keys cascade (ON DELETE CASCADE,
+    enforced on SQLite by PRAGMA foreign_keys on every connection): its notes, its shares and
+    what those hold go in the same statement, so this module needs to know nothing of the
+    tables that belong to notebooks.
+    """
+    db.session.execute(delete(Notebook).where(Notebook.id == notebook_id))
 
 
 # How long erasing a deleted notebook from SQLite's log waits for readers and writers to finish.

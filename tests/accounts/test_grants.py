@@ -30,7 +30,7 @@ from support import (
     run_until_blocked,
 )
 
-from notes_service import create_app, registry
+from notes_service import create_app, keys, registry
 from notes_service.accounts import service
 from notes_service.accounts.grants import LEEWAY_SECONDS
 from notes_service.accounts.models import Account, UsedGrant
@@ -530,3 +530,43 @@ def test_a_grant_whose_notebook_was_deleted_after_it_read_the_account_makes_a_ne
     assert answer.status_code == 201 and answer.get_json()["created"] is True, answer.get_json()
     assert answer.get_json()["notebook_id"] != laptop.notebook_id
     assert (count(app, Account), count(app, Notebook), count(app, Device)) == (1, 1, 1)
+
+
+@postgresql_only
+def test_a_deletion_waits_for_a_grant_adding_a_device_before_it_erases_any_slot(app, client, host, monkeypatch):
+    # The deletion's first step (erasing every slot, committed on its own) takes the notebook's
+    # row, as grants do: it erases the grant's new slot with the others. Without the row it
+    # erased what it saw and committed, and the grant's slot lived until the second step: a
+    # process ending between the two left a device that still opened the notes.
+    laptop = signed_in(client, host.grant("alice"))
+    seen: list[int] = []
+
+    def delete_meanwhile() -> None:
+        deleting = run_until_blocked(app, _deleting(app, laptop))
+        seen.append(count(app, KeySlot))  # what the deletion had erased while it waited
+        threads.append(deleting)
+
+    threads: list[threading.Thread] = []
+    interrupt_once(monkeypatch, notes, "add_device", delete_meanwhile)
+    answer = exchange(client, host.grant("alice"))
+    threads.pop().join()
+    assert answer.status_code == 201, answer.get_json()
+    assert seen == [2]  # the laptop's and the account's slots, untouched while the grant held the row
+    assert (count(app, Notebook), count(app, Account), count(app, Device), count(app, KeySlot)) == (0, 0, 0, 0)
+
+
+def test_a_grant_finishes_a_deletion_that_ended_after_erasing_the_slots(app, client, host):
+    # A deletion erases the slots (committed), then removes the notebook; a process that ended
+    # between the two left an account whose every grant was refused "being deleted", for good.
+    laptop = signed_in(client, host.grant("alice"))
+    with app.app_context():
+        keys.delete_notebook_slots(laptop.notebook_id)
+        db.session.commit()
+        db.session.remove()
+    answer = exchange(client, host.grant("alice"), "Phone")
+    assert answer.status_code == 201, answer.get_json()
+    body = answer.get_json()
+    assert body["created"] is True and body["notebook_id"] != laptop.notebook_id
+    assert (count(app, Notebook), count(app, Account), count(app, Device)) == (1, 1, 1)
+    phone = Owner(InProcess(client), body["notebook_id"], body["token"])
+    assert phone.notes() == []
