@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 from support import SEED
@@ -37,3 +37,19 @@ def test_a_postgresql_session_is_in_utc_whatever_the_servers_default(app):
             connection.execute(text("SET TIME ZONE 'America/New_York'"))  # a server with another default
             at = connection.execute(text("SELECT now()")).scalar_one()
         assert at.tzinfo is not UTC  # what the engine's setting is for
+
+
+def test_sqlite_text_comes_back_as_the_utc_time_it_was_written():
+    # SQLite keeps SQLAlchemy's text (ISO 8601 with a space) without a zone: read as UTC; a value
+    # with an offset (never written by the app) is the same instant in UTC.
+    from sqlalchemy.dialects import sqlite
+
+    from notes_service.clock import UTCDateTime
+
+    read = UTCDateTime().dialect_impl(sqlite.dialect()).result_processor(sqlite.dialect(), None)
+    assert read is not None
+    at = datetime(2026, 12, 7, 19, 53, 14, 652628, tzinfo=UTC)
+    assert read("2026-12-07 19:53:14.652628") == at and read("2026-12-07 19:53:14.652628").tzinfo is UTC
+    assert read("2026-12-07 19:53:14") == at.replace(microsecond=0)
+    assert read("2026-12-07T21:53:14.652628+02:00") == at and read("2026-12-07T21:53:14.652628+02:00").tzinfo is UTC
+    assert read(None) is None
