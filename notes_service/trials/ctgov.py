@@ -23,21 +23,40 @@ MAX_TITLE_CHARS = 500
 # (the text comes twice there, as sections and whole, each character at most 12 bytes as escaped
 # JSON). ClinicalTrials.gov's own limits put a record's shown fields well under a third of it.
 MAX_SHOWN_CHARS = 150_000
+# Every field the rendering shows, codes and dates included: a status, a phase or a date of
+# megabytes was shown whole, past the bound.
 _SHOWN_FIELDS = (
     "title",
     "official_title",
+    "status_code",
+    "phases",
     "conditions",
     "keywords",
     "interventions",
+    "sex_code",
+    "minimum_age",
+    "maximum_age",
     "summary",
     "detailed_description",
     "criteria",
     "sponsor",
     "collaborators",
     "org_study_id",
-    "minimum_age",
-    "maximum_age",
+    "data_date",
+    "first_posted",
+    "start_date",
+    "primary_completion",
+    "last_update_posted",
 )
+# A list item is shown with more than its text: a collaborator on a line of its own after
+# "Collaborator: ", a keyword after a comma, a phase code by its name ("NA" is "Not applicable").
+# That is ASCII, at most about 90 bytes of a page's markup and 32 of the API's JSON: what 8
+# characters of text may take (12 bytes each as escaped JSON). So a list of empty names cannot
+# fill a page unseen.
+_ITEM_CHARS = 8
+# What `GET /api/v1/trials/{nct}` answers as fields of their own beside the text that shows them
+# too: counted twice.
+_LISTED_FIELDS = ("status_code", "phases", "conditions", "sponsor", "first_posted")
 SOURCE = "ClinicalTrials.gov"
 # Where orjson's output may differ from the standard library's, whose output the stored
 # content versions hash: a float under 1e-4 (orjson's "0.00001" and "1e-9" are the standard
@@ -197,12 +216,12 @@ def _check_text(study: dict[str, Any]) -> None:
 def _shown_chars(study: Study) -> int:
     """The characters of a study's fields that its rendering shows (each list item counted too)."""
     total = 0
-    for name in _SHOWN_FIELDS:
+    for name in _SHOWN_FIELDS + _LISTED_FIELDS:
         value = getattr(study, name)
         if isinstance(value, str):
             total += len(value)
         elif isinstance(value, tuple):
-            total += sum(len(item) for item in value)
+            total += sum(len(item) + _ITEM_CHARS for item in value)
     return total
 
 

@@ -177,3 +177,41 @@ def test_a_page_of_trials_stops_at_the_byte_budget_and_the_next_goes_on(client, 
     while back[-1]["previous"]:
         back.append(page(back[-1]["previous"]))
     assert [t["id"] for p in reversed(back) for t in p["trials"]] == every
+
+
+def _set(path: str, value):
+    def mutate(study: dict) -> None:
+        *parents, key = path.split(".")
+        node = study
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[key] = value
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        # Each one was loaded, and its page or `GET /api/v1/trials/{nct}` was over 4 MiB: the bound
+        # counted neither codes nor dates, nor what a list item is shown with beside its text.
+        _set("protocolSection.sponsorCollaboratorsModule.collaborators", [{"name": ""}] * 60_000),
+        _set("protocolSection.conditionsModule.keywords", [""] * 1_100_000),
+        _set("protocolSection.designModule.phases", ["NA"] * 150_000),
+        _set("protocolSection.statusModule.overallStatus", "\U0001f600" * 120_000),
+        _set("protocolSection.eligibilityModule.sex", "S" * 2_200_000),
+        _set("protocolSection.statusModule.startDateStruct", {"date": "Y" * 2_200_000}),
+        # Within the bound counted once, but the API answers them beside the text that holds them.
+        _set("protocolSection.conditionsModule.conditions", ["\U0001f600" * 1000] * 140),
+        _set("protocolSection.sponsorCollaboratorsModule.leadSponsor", {"name": "\U0001f600" * 140_000}),
+    ],
+    ids=["empty-collaborators", "empty-keywords", "phases", "status", "sex", "start-date", "conditions", "sponsor"],
+)
+def test_a_record_showing_more_than_a_page_holds_through_any_field_is_reported_and_skipped(
+    client, runner, tmp_path, mutate
+):
+    study = seed_study("NCT09999993")
+    mutate(study)
+    result = load_studies(runner, tmp_path, [study])
+    assert result.exit_code == 1 and "characters of text to show" in result.output
+    assert client.get("/api/v1/trials/NCT09999993").status_code == 404
