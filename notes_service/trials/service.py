@@ -526,10 +526,11 @@ def _title_page(cursor: str | None, size: int) -> TrialPage:
 def _listed_bytes(row: Trial) -> int:
     """At most the bytes a trial takes in a list's JSON (its summary): a bound, computed without encoding.
 
-    Titles and conditions are the summary's only long parts; escaped as JSON (\\uXXXX, two for
-    a character past the BMP) a character takes at most 12 bytes. The rest is under 512.
+    Titles, conditions, status and phase are the summary's only long parts (a record's status or
+    phase is up to ctgov.MAX_SHOWN_CHARS); escaped as JSON (\\uXXXX, two for a character past the
+    BMP) a character takes at most 12 bytes. The rest is under 512.
     """
-    return 12 * (len(row.title) + len(row.conditions)) + 512
+    return 12 * (len(row.title) + len(row.conditions) + len(row.status) + len(row.phase)) + 512
 
 
 def _keyset(payload: dict[str, Any], first: type) -> tuple[Any, str]:

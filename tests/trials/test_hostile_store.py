@@ -156,12 +156,16 @@ def test_a_file_beginning_with_a_byte_order_mark_loads(client, runner, tmp_path,
 
 @pytest.mark.parametrize("query", ["", "&q=study"])
 def test_a_page_of_trials_stops_at_the_byte_budget_and_the_next_goes_on(client, monkeypatch, query):
-    # A page's summaries are counted at their bound (12 bytes a character of title and conditions):
-    # a budget of one or two trials cuts each page short, and walking on and back skips nothing.
+    # A page's summaries are counted at their bound (12 bytes a character of title, conditions,
+    # status and phase): a budget of one or two trials cuts each page short, and walking on and
+    # back skips nothing.
     trials = client.get(f"/api/v1/trials?limit=100{query}").get_json()["trials"]
     every = [t["id"] for t in trials]
     assert len(every) >= 3
-    bounds = [12 * (len(t["title"]) + len("\n".join(t["conditions"]))) + 512 for t in trials]
+    bounds = [
+        12 * (len(t["title"]) + len("\n".join(t["conditions"])) + len(t["status"]) + len(t["phase"])) + 512
+        for t in trials
+    ]
     monkeypatch.setattr(paging, "RESPONSE_BUDGET", max(bounds) + min(bounds) + 2)  # one or two a page
 
     def page(cursor=None):
@@ -215,3 +219,25 @@ def test_a_record_showing_more_than_a_page_holds_through_any_field_is_reported_a
     result = load_studies(runner, tmp_path, [study])
     assert result.exit_code == 1 and "characters of text to show" in result.output
     assert client.get("/api/v1/trials/NCT09999993").status_code == 404
+
+
+def test_a_page_of_trials_with_long_statuses_stays_within_the_response_budget(client, runner, tmp_path):
+    # A status (or phase) within the shown-text bound is up to 720 KB of escaped JSON in a summary:
+    # the page's budget counted titles and conditions only, and a page of them passed 4 MiB.
+    studies = []
+    for index in range(7):
+        study = seed_study(f"NCT0999998{index}", f"Zzzlong status {index}")
+        study["protocolSection"]["statusModule"]["overallStatus"] = "\U0001f600" * 60_000
+        studies.append(study)
+    assert load_studies(runner, tmp_path, studies).exit_code == 0
+    seen, cursor = [], None
+    while True:
+        response = client.get("/api/v1/trials?limit=100&q=zzzlong" + (f"&cursor={cursor}" if cursor else ""))
+        assert response.status_code == 200 and len(response.data) < paging.RESPONSE_BUDGET
+        body = response.get_json()
+        seen += [t["id"] for t in body["trials"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(s["protocolSection"]["identificationModule"]["nctId"] for s in studies)
+    assert len(client.get("/api/v1/trials?limit=100").data) < paging.RESPONSE_BUDGET
