@@ -741,7 +741,12 @@ def list_versions(nct_id: str, cursor: str | None = None, limit: str | int | Non
             raise bad_cursor()
         query = query.where(TrialVersion.revision < revision)
     versions = db.session.execute(query.order_by(TrialVersion.revision.desc()).limit(size + 1)).all()
-    more = len(versions) > size
-    versions = versions[:size]
+    # A data date is a record's text (up to ctgov.MAX_SHOWN_CHARS): a page stops within the budget.
+    versions, more = paging.cut_to_budget(versions[:size], _version_bytes, len(versions) > size)
     following = encode_cursor({"k": "versions", "d": "n", "t": row.id, "v": versions[-1].revision}) if more else None
     return VersionPage(row, list(versions), following)
+
+
+def _version_bytes(version: Any) -> int:
+    """At most the bytes a version takes in its list's JSON: 12 a character of its data date, the rest under 512."""
+    return 12 * len(version.data_date or "") + 512

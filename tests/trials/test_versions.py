@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import update
 
+from notes_service import paging
 from notes_service.extensions import db
 from notes_service.trials import ctgov
 from notes_service.trials.models import TrialVersion
@@ -95,3 +96,24 @@ def test_pages_and_notes_read_the_stored_rendering_not_the_record(app, client, o
     assert page.status_code == 200
     note = owner.add_note(trial=NCT)
     assert note["anchor"] == "anchored"
+
+
+def test_a_page_of_versions_with_long_data_dates_stays_within_the_response_budget(client, runner, tmp_path):
+    # A data date within the shown-text bound is up to 1.4 MB of escaped JSON: three versions of
+    # one made a page of 4.3 MB. The page stops at the budget and its next goes on.
+    for index in range(3):
+        study = seed()
+        study["derivedSection"] = {"miscInfoModule": {"versionHolder": f"{index}" + "\U0001f600" * 120_000}}
+        (tmp_path / f"v{index}.json").write_text(json.dumps(study))
+        result = runner.invoke(args=["trials", "load", str(tmp_path / f"v{index}.json")])
+        assert result.exit_code == 0, result.output
+    revisions, cursor = [], None
+    while True:
+        response = client.get(f"/api/v1/trials/{NCT}/versions?limit=100" + (f"&cursor={cursor}" if cursor else ""))
+        assert response.status_code == 200 and len(response.data) < paging.RESPONSE_BUDGET
+        body = response.get_json()
+        revisions += [v["revision"] for v in body["versions"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert revisions == [4, 3, 2, 1]
