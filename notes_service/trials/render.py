@@ -108,9 +108,18 @@ def unescape(text: str) -> str:
     return _ESCAPE_RE.sub(r"\1", text)
 
 
+def one_line(text: str) -> str:
+    """A field shown on one line (a title, a name, a date), its white space collapsed as text blocks' is.
+
+    A browser reads a carriage return in a page as a line feed, "\\r\\n" as one: left in, the
+    page's text would no longer be the canonical text, nor a block one line.
+    """
+    return " ".join(text.split())
+
+
 def humanize(code: str) -> str:
     """RECRUITING -> Recruiting, NOT_YET_RECRUITING -> Not yet recruiting."""
-    words = code.replace("_", " ").strip().lower()
+    words = one_line(code.replace("_", " ")).lower()
     return words[:1].upper() + words[1:]
 
 
@@ -149,7 +158,7 @@ def _age(value: str | None) -> tuple[str, str] | None:
         return None
     match = re.fullmatch(r"\s*(\d+)\s+([A-Za-z]+)\s*", value)
     if match is None:
-        return (value.strip(), "")
+        return (one_line(value), "")
     return (match.group(1), match.group(2).lower())
 
 
@@ -235,15 +244,16 @@ def _eligibility(study: Study) -> list[Section]:
 
 def _identifier_blocks(study: Study) -> tuple[Block, ...]:
     facts = [("NCT number", study.nct_id)]
-    if study.org_study_id:
-        facts.append(("Sponsor's study ID", study.org_study_id))
+    org_study_id = one_line(study.org_study_id or "")
+    if org_study_id:
+        facts.append(("Sponsor's study ID", org_study_id))
     for label, raw in (
         ("First posted", study.first_posted),
         ("Study start", study.start_date),
         ("Primary completion", study.primary_completion),
         ("Last update posted", study.last_update_posted),
     ):
-        value = format_date(raw)
+        value = one_line(format_date(raw) or "")
         if value:
             facts.append((label, value))
     return tuple(Block("fact", f"{label}: {value}", label=f"{label}: ") for label, value in facts)
@@ -252,11 +262,12 @@ def _identifier_blocks(study: Study) -> tuple[Block, ...]:
 def render_sections_of(study: Study) -> tuple[Section, ...]:
     """The study's sections, in page order; only what the record holds."""
     official = study.official_title.strip()
-    title_blocks = (Block("p", " ".join(official.split())),) if official and official != study.title else ()
+    title = one_line(study.title)
+    title_blocks = (Block("p", one_line(official)),) if official and official != study.title else ()
     sex = humanize(study.sex_code) if study.sex_code else ""
     ages = format_ages(study.minimum_age, study.maximum_age)
     sections = [
-        Section("title", study.title, title_blocks, level=1),
+        Section("title", title, title_blocks, level=1),
         Section("facts", "Key facts", _facts(status_of(study), ages, sex, format_phase(study.phases))),
     ]
     if study.summary.strip():
@@ -267,19 +278,25 @@ def render_sections_of(study: Study) -> tuple[Section, ...]:
         )
     if study.criteria.strip() or study.healthy_volunteers is not None:
         sections.extend(_eligibility(study))
-    details = [Block("item", condition) for condition in study.conditions]
+    details = [Block("item", condition) for condition in conditions_of(study)]
     if study.keywords:
-        details.append(Block("fact", "Keywords: " + ", ".join(study.keywords), label="Keywords: "))
+        details.append(Block("fact", "Keywords: " + ", ".join(map(one_line, study.keywords)), label="Keywords: "))
     if details:
         sections.append(Section("conditions", "Study details", tuple(details)))
-    sponsor_blocks = [Block("p", study.sponsor)] if study.sponsor else []
+    sponsor = one_line(study.sponsor)
+    sponsor_blocks = [Block("p", sponsor)] if sponsor else []
     sponsor_blocks.extend(
-        Block("fact", f"Collaborator: {name}", label="Collaborator: ") for name in study.collaborators
+        Block("fact", f"Collaborator: {one_line(name)}", label="Collaborator: ") for name in study.collaborators
     )
     if sponsor_blocks:
         sections.append(Section("sponsor", "Sponsor", tuple(sponsor_blocks)))
     sections.append(Section("identifiers", "Identifiers and dates", _identifier_blocks(study)))
     return tuple(sections)
+
+
+def conditions_of(study: Study) -> tuple[str, ...]:
+    """The study's conditions as shown, one line each (the listing keeps them a line apiece)."""
+    return tuple(one_line(condition) for condition in study.conditions)
 
 
 def status_of(study: Study) -> str:
@@ -292,11 +309,11 @@ def render_trial(study: Study, revision: int = 1) -> Trial:
     sections = render_sections_of(study)
     return Trial(
         nct_id=study.nct_id,
-        title=study.title,
+        title=one_line(study.title),
         status=status_of(study),
         phase=format_phase(study.phases),
-        conditions=study.conditions,
-        sponsor=study.sponsor,
+        conditions=conditions_of(study),
+        sponsor=one_line(study.sponsor),
         data_date=study.data_date,
         first_posted=study.first_posted,
         sections=sections,

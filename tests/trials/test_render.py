@@ -4,6 +4,7 @@ import copy
 import hashlib
 import json
 
+import html5lib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -148,6 +149,32 @@ def test_ages(minimum, maximum, expected):
 )
 def test_phases(phases, expected):
     assert format_phase(phases) == expected
+
+
+def browser_text_of(html: str) -> str:
+    """The text content a browser gives a fragment: html5lib parses as the WHATWG spec says (a
+    carriage return, alone or before a line feed, reads as one line feed)."""
+    return "".join(html5lib.parseFragment(html, namespaceHTMLElements=False).itertext())
+
+
+def test_one_line_fields_with_carriage_returns_and_tabs_keep_the_page_text_canonical():
+    # A browser reads "\r\n" in the page as "\n": the notes root's text was shorter than the
+    # canonical text, so the widget's positions drifted from the server's after such a field,
+    # and a condition holding a line break came back from the listing as two.
+    study = seed()
+    protocol = study["protocolSection"]
+    protocol["identificationModule"]["briefTitle"] = "A title\r\nover two lines"
+    protocol["identificationModule"]["orgStudyIdInfo"] = {"id": "ID\r42"}
+    protocol["conditionsModule"]["conditions"] = ["Liver\r\ncancer", "Cirrhosis\t(B)"]
+    protocol["conditionsModule"]["keywords"] = ["one\r\ntwo"]
+    protocol["sponsorCollaboratorsModule"]["leadSponsor"]["name"] = "Sponsor\r\nInc."
+    protocol["sponsorCollaboratorsModule"]["collaborators"] = [{"name": "Helper\r\nLtd"}]
+    protocol["statusModule"]["startDateStruct"] = {"date": "Spring\r\n2025"}
+    trial = parse_study(study)
+    assert browser_text_of(render_sections(trial.sections)) == trial.canonical_text
+    assert "\r" not in trial.canonical_text and "\t" not in trial.canonical_text
+    assert trial.title == "A title over two lines" and trial.sections[0].heading == trial.title
+    assert trial.conditions == ("Liver cancer", "Cirrhosis (B)") and trial.sponsor == "Sponsor Inc."
 
 
 def test_missing_fields_are_not_invented():
