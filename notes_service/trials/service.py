@@ -133,6 +133,7 @@ def load_entries(
 class _Record(NamedTuple):
     """A parsed record on its way to the database: its columns once rendered, else its study."""
 
+    where: str  # the file and position it was read at, for the report
     nct_id: str
     version: str
     size: int  # bytes of record JSON: what a batch holds
@@ -148,12 +149,11 @@ def _prepare(entry: reader.Entry, render_now: bool) -> tuple[str, _Record | str]
     try:
         # The parsed dict is several times its JSON's size; past parsing only the JSON is kept.
         study = ctgov.parse_study(raw, keep_record=False)
+        columns = _columns(study) if render_now else None
     except ctgov.RecordError as exc:
         return entry.where, str(exc)
     size = len(study.record_json)
-    if render_now:
-        return entry.where, _Record(study.nct_id, study.version, size, None, _columns(study))
-    return entry.where, _Record(study.nct_id, study.version, size, study, None)
+    return entry.where, _Record(entry.where, study.nct_id, study.version, size, None if render_now else study, columns)
 
 
 def _prepare_chunk(chunk: list[reader.Entry]) -> list[tuple[str, _Record | str]]:
@@ -196,9 +196,20 @@ def worker_chunks(entries: Iterable[reader.Entry]) -> Iterator[list[reader.Entry
         yield chunk
 
 
+# What the listing's status and phase columns hold (String(64): PostgreSQL refuses more, and the
+# batch with it). The registry's are at most 22 ("Active, not recruiting", "Early Phase 1/Phase 1").
+MAX_LISTED_CODE_CHARS = 64
+
+
 def _columns(study: ctgov.Study) -> dict[str, Any]:
-    """The rendered columns of a study's version and listing."""
+    """The rendered columns of a study's version and listing; RecordError for a status or phase too long to list."""
     trial = render.render_trial(study)
+    for path, shown in (
+        ("protocolSection.statusModule.overallStatus", trial.status),
+        ("protocolSection.designModule.phases", trial.phase),
+    ):
+        if len(shown) > MAX_LISTED_CODE_CHARS:
+            raise ctgov.RecordError(path, f"is longer than {MAX_LISTED_CODE_CHARS} characters as shown")
     return {
         "title": trial.title,
         "status": trial.status,
@@ -239,7 +250,11 @@ def _store_batch(records: Sequence[_Record], report: LoadReport) -> None:
         if state is not None and state[0] == record.version:
             report.unchanged += 1  # the content hash is the one stored: nothing is written
             continue
-        columns = record.columns if record.columns is not None else _columns(cast(ctgov.Study, record.study))
+        try:
+            columns = record.columns if record.columns is not None else _columns(cast(ctgov.Study, record.study))
+        except ctgov.RecordError as exc:
+            report.fail(record.where, str(exc))
+            continue
         if state is None:
             state = current[record.nct_id] = [record.version, 1]
             new.add(record.nct_id)
@@ -526,9 +541,9 @@ def _title_page(cursor: str | None, size: int) -> TrialPage:
 def _listed_bytes(row: Trial) -> int:
     """At most the bytes a trial takes in a list's JSON (its summary): a bound, computed without encoding.
 
-    Titles, conditions, status and phase are the summary's only long parts (a record's status or
-    phase is up to ctgov.MAX_SHOWN_CHARS); escaped as JSON (\\uXXXX, two for a character past the
-    BMP) a character takes at most 12 bytes. The rest is under 512.
+    Titles, conditions, status and phase (up to MAX_LISTED_CODE_CHARS each) are the summary's
+    long parts; escaped as JSON (\\uXXXX, two for a character past the BMP) a character takes at
+    most 12 bytes. The rest is under 512.
     """
     return 12 * (len(row.title) + len(row.conditions) + len(row.status) + len(row.phase)) + 512
 
