@@ -529,6 +529,25 @@ def test_oversized_bodies_are_refused_by_nginx_in_the_callers_format(front):
     assert '" 413 ' not in front.log("app") + front.log("passcodes")  # neither reached gunicorn
 
 
+def test_over_long_headers_and_request_lines_are_refused_in_the_callers_format(front):
+    """nginx refuses these before choosing a location: its own page was HTML even for the API."""
+    for target, headers in [
+        ("/api/v1/trials", {"X-Filler": "a" * 9000}),
+        (f"/api/v1/trials/{SEED}/notes?q=" + "a" * 9000, None),
+        (f"/trials/{SEED}", {"X-Filler": "a" * 9000}),
+        ("/" + "a" * 9000, None),
+    ]:
+        status, answered, body = raw_request(front.port, "GET", target, headers=headers)
+        if target.startswith("/api/"):
+            assert (status, answered["content-type"]) == (400, "application/problem+json"), body
+            assert json.loads(body)["status"] == 400
+        else:
+            assert (status, answered["content-type"]) == (400, "text/html"), body
+            assert b"too long" in body
+    status, _, _ = raw_request(front.port, "GET", "/.refused/api")
+    assert status == 404  # the answers' own locations are internal
+
+
 # -- the launcher ----------------------------------------------------------------------
 
 
