@@ -159,9 +159,11 @@ def render(settings: FrontSettings, run_dir: Path) -> str:
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
-# Fields of an nginx error line that repeat the request (and so may carry a share token).
-_REQUEST_FIELDS = re.compile(r'\b(request|upstream|referrer): "[^"]*"')
-_TOKEN_IN_TEXT = re.compile(r"(/s/|/api/v1/shared/)[^/?#\s\"']+", re.IGNORECASE)
+# Fields of an nginx error line that repeat the request (and so may carry a share token). nginx
+# cuts an error line at 2048 bytes, so a long request's field may end the line without its quote.
+_REQUEST_FIELDS = re.compile(r'\b(request|upstream|referrer): "[^"\n]*(?:"|$)')
+# Any run of slashes between the parts, as the router takes them (logmask.py does the same).
+_TOKEN_IN_TEXT = re.compile(r"(/+s/+|/+api/+v1/+shared/+)[^/?#\s\"']+", re.IGNORECASE)
 
 
 def scrub_error_line(line: str) -> str:

@@ -656,3 +656,18 @@ def test_nginx_error_lines_lose_their_request_fields():
     )
     scrubbed = load_launcher().scrub_error_line(line)
     assert "SecretTok" not in scrubbed and "upstream timed out" in scrubbed and 'request: "(withheld)"' in scrubbed
+
+
+def test_nginx_error_lines_cut_at_their_limit_lose_their_request_fields_too():
+    """nginx cuts an error line at 2048 bytes: a long request's field then has no closing quote."""
+    scrub = load_launcher().scrub_error_line
+    head = (
+        "2026/12/01 19:34:16 [error] 1#1: *7 upstream timed out (110: Connection timed out) while reading "
+        'response header from upstream, client: 127.0.0.1, server: _, request: "'
+    )
+    for target in ("/s//SecretTok?", "/api/v1/trials?q=private+words&"):
+        line = (head + "GET " + target + "a" * 3000)[:2048] + "\n"
+        scrubbed = scrub(line)
+        assert "SecretTok" not in scrubbed and "private" not in scrubbed, scrubbed
+        assert 'request: "(withheld)"' in scrubbed and scrubbed.endswith("\n")
+    assert "SecretTok" not in scrub('upstream timed out, referrer: "x", host: "x" //s//SecretTok here\n')
