@@ -38,6 +38,14 @@ timeout = 30
 graceful_timeout = 20
 accesslog = "-"
 errorlog = "-"
+# nginx (deploy/nginx.conf.template) is the gate for a request's size: a request line or a header
+# line of up to 8 KiB, the whole header within its buffers (34 KiB, so at most some 11,000 short
+# lines), each refusal in the caller's format. gunicorn's own limits sit at or above those, so
+# what nginx passes is never refused here by gunicorn's plain error page (its defaults refused
+# a 4 KiB request line and 101 headers, which nginx had passed).
+limit_request_line = 8190
+limit_request_field_size = 8192  # a header line with its CRLF, as nginx counts it
+limit_request_fields = 12288  # above 34 KiB of 3-byte lines ("a:" and LF), nginx added ones too
 access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 # The control socket's default path is per user, so several instances on one host would take
 # each other's; opt in with a path of this instance's own.

@@ -548,6 +548,21 @@ def test_over_long_headers_and_request_lines_are_refused_in_the_callers_format(f
     assert status == 404  # the answers' own locations are internal
 
 
+def test_what_nginx_passes_is_not_refused_by_gunicorns_own_limits(front):
+    """gunicorn's defaults (a 4094-byte request line, 100 headers) answered its own HTML page."""
+    longest_line = "/api/v1/trials?q=" + "a" * (8190 - len("GET /api/v1/trials?q= HTTP/1.1"))
+    for target, headers in [
+        (longest_line, None),
+        ("/api/v1/trials", {f"X-Filler-{index}": "a" for index in range(150)}),
+        ("/api/v1/trials", {"X-Filler": "a" * (8190 - len("X-Filler: "))}),
+        (f"/trials/{SEED}", {f"X-Filler-{index}": "a" for index in range(150)}),
+    ]:
+        status, answered, body = raw_request(front.port, "GET", target, headers=headers)
+        assert status == 200, (target[:40], status, answered.get("content-type"), body[:200])
+    status, answered, _ = raw_request(front.port, "GET", "/api/v1/trials", headers={"X-Filler": "a" * 8200})
+    assert (status, answered["content-type"]) == (400, "application/problem+json")  # nginx's refusal
+
+
 # -- the launcher ----------------------------------------------------------------------
 
 
