@@ -548,6 +548,44 @@ def test_over_long_headers_and_request_lines_are_refused_in_the_callers_format(f
     assert status == 404  # the answers' own locations are internal
 
 
+def raw_bytes(port: int, data: bytes) -> tuple[int, str, bytes]:
+    """What nginx answers to these bytes sent as they are: status, content type, body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    kind = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("content-type:")), "")
+    return int(lines[0].split()[1]), kind, body
+
+
+@pytest.mark.parametrize(
+    "request_line, headers",
+    [
+        ("GET {path} HTTP/1.1x", ""),  # a bad version
+        ("GET {path}%2 HTTP/1.1", ""),  # a bad percent-encoding
+        ("GET {path}%00 HTTP/1.1", ""),  # an encoded NUL
+        ("GET {path}\x01 HTTP/1.1", ""),  # a control character
+        ("GET {path} HTTP/2.0", ""),  # an HTTP version nginx does not speak here
+        ("GET {path} HTTP/1.1", "Host: b\r\n"),  # two Host headers
+        ("GET {path} HTTP/1.1", "X: y\x00z\r\n"),  # a NUL in a header
+        ("POST {path} HTTP/1.1", "Content-Length: 5\r\nContent-Length: 6\r\n"),
+        ("POST {path} HTTP/1.1", "Transfer-Encoding: gzip\r\n"),  # 501 before
+        ("POST {path} HTTP/1.1", "Transfer-Encoding: chunked\r\n\r\nzz\r\n"),  # a bad chunk, once routed
+    ],
+)
+def test_requests_nginx_refuses_as_malformed_answer_in_the_callers_format(front, request_line, headers):
+    """nginx's own refusals (a bad request line, header or body framing) were its bare HTML, also for the API."""
+    for path, kind in [("/api/v1/notebooks", "application/problem+json"), (f"/trials/{SEED}", "text/html")]:
+        head = request_line.format(path=path) + "\r\nHost: a\r\nConnection: close\r\n" + headers
+        data = (head if head.endswith("\r\n\r\nzz\r\n") else head + "\r\n").encode("latin-1")
+        status, answered, body = raw_bytes(front.port, data)
+        assert (status, answered) == (400, kind), (path, body[:200])
+        assert json.loads(body)["status"] == 400 if kind.endswith("json") else b"not valid" in body
+
+
 def test_what_nginx_passes_is_not_refused_by_gunicorns_own_limits(front):
     """gunicorn's defaults (a 4094-byte request line, 100 headers) answered its own HTML page."""
     longest_line = "/api/v1/trials?q=" + "a" * (8190 - len("GET /api/v1/trials?q= HTTP/1.1"))
