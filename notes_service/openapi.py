@@ -732,6 +732,16 @@ def component_schemas(requests: Iterable[type[BaseModel]]) -> dict[str, Any]:
     return definitions
 
 
+def _every_route(path: str, documented: dict[str, Any]) -> dict[str, Any]:
+    """What any route may answer before its view runs (web.check_request_input, the body limit)."""
+    refusal = _problem if path.startswith("/api/") else _negotiated
+    missing = {
+        "400": refusal("A NUL in a query parameter, or a body that is not UTF-8 JSON"),
+        "413": refusal("Body over 64 KiB"),
+    }
+    return {status: answer for status, answer in missing.items() if status not in documented}
+
+
 def document(app: Flask | None = None) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document, for `app`'s routes (the current app's by default)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
@@ -745,6 +755,9 @@ def document(app: Flask | None = None) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": _ref(model)}},
         }
+    for path, operations in paths.items():
+        for operation in operations.values():
+            operation["responses"] = {**operation["responses"], **_every_route(path, operation["responses"])}
     return {
         "openapi": "3.1.0",
         "info": {
