@@ -146,3 +146,35 @@ def test_hostile_markup_in_names_and_replies_runs_nothing(live, phone, axe):
     note.locator(".reply-body").tap()
     assert phone.alerts == []  # type: ignore[attr-defined]
     check_state(axe, phone)
+
+
+# Where the first and the last character of an element's text are drawn, left to right.
+CHARACTER_EDGES = """element => {
+    const text = element.firstChild;
+    const at = i => { const r = document.createRange(); r.setStart(text, i); r.setEnd(text, i + 1);
+                      return r.getBoundingClientRect().left; };
+    return [at(0), at(text.length - 1)];
+}"""
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [("ar", "Maria (Mom)!"), ("en", "\u0631\u0646\u0627 (\u0623\u0645\u064a)!")]
+)
+def test_a_name_keeps_its_own_direction_in_a_page_of_the_other(live, phone, language, name):
+    # A name is isolated and takes the direction of its first letter (as <bdi>, DESIGN's dir="auto"):
+    # a Latin name's closing parenthesis and "!" stay at its end in an Arabic page, and back.
+    _owner, share = make_share(live, sender_name=name, language=language)
+    phone.goto(share["url"].replace("http://localhost", live.url))
+    first, last = phone.locator(".sender-name").evaluate(CHARACTER_EDGES)
+    assert (first < last) == (language == "ar"), (first, last)
+    first, last = phone.locator(".sender-name-inline").evaluate(CHARACTER_EDGES)
+    assert (first < last) == (language == "ar"), (first, last)
+    phone.fill("#passcode", PASSCODE)
+    phone.click("button[type=submit]")
+    form = phone.locator("#note-1 details.reply-form")
+    form.locator("summary").tap()
+    form.locator("textarea").fill("Hi")
+    form.locator("input[name=name]").fill(name)
+    form.locator("button[type=submit]").tap()
+    first, last = phone.locator("#note-1 .reply-name").evaluate(CHARACTER_EDGES)
+    assert (first < last) == (language == "ar"), (first, last)
