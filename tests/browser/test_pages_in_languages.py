@@ -158,3 +158,20 @@ def test_the_reader_switches_a_shared_page_to_another_language(live, phone):
     phone.get_by_role("button", name="Abrir las notas").tap()
     expect(phone.locator("#shared-notes-heading")).to_have_text("1 nota compartida")
     assert phone.evaluate("document.documentElement.dir") == "ltr"
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_show_passcode_keeps_its_box_apart_from_its_words_either_way(live, phone, lang):
+    owner = new_owner(live.app.test_client())
+    owner.add_note()
+    share = owner.share(passcode=PASSCODE, language=lang)
+    phone.goto(share["url"].replace("http://localhost", live.url))
+    box = phone.locator("#show-passcode").bounding_box()
+    words = phone.locator("label[for=show-passcode]").bounding_box()
+    field = phone.locator("#passcode").bounding_box()
+    # The box starts the line where the field starts, its words a small gap after it, as the line reads.
+    if lang == "ar":
+        gap, edge = box["x"] - (words["x"] + words["width"]), (field["x"] + field["width"]) - (box["x"] + box["width"])
+    else:
+        gap, edge = words["x"] - (box["x"] + box["width"]), box["x"] - field["x"]
+    assert gap >= 6 and abs(edge) <= 1, (gap, edge)
