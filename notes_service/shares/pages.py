@@ -65,13 +65,14 @@ def _passcode_form(status: int = 200, **context: object) -> Response:
     return _harden(make_response(render_template("share_form.html", **context), status), SHARE_FORM_CSP)
 
 
-def _find_share(token: str) -> Share:
-    """The share of the link, its page set to the share's language (unless the reader chose one)."""
-    path = f"/s/{token}"
-    use_page_language(None, path)  # an error page's language switch leads to the share's page too
-    share = service.find_share(token)
-    use_page_language(share.language, path)
-    return share
+@bp.before_request
+def _share_language() -> None:
+    """Every page of a link in its share's language (unless the reader chose one), its switch leading to the share.
+
+    Set before the view, for what answers before it finds the share: a rate limit, a body too large.
+    """
+    token = str((request.view_args or {}).get("token", ""))
+    use_page_language(service.share_language(token), f"/s/{token}")
 
 
 def _session_share_id() -> str | None:
@@ -157,7 +158,7 @@ def _content(
 def share_page(token: str) -> Response:
     """The passcode form, or a page of the shared notes while the share-page cookie is valid."""
     try:
-        share = _find_share(token)
+        share = service.find_share(token)
         session_id = _session_share_id()
         if session_id == share.id:
             return _content(service.session_share(share), token)
@@ -174,7 +175,7 @@ def share_page_unlock(token: str) -> BaseResponse:
     try:
         # Opening checks the passcode and counts the view without loading a note: the page
         # the redirect leads to reads only its own 25.
-        _find_share(token)
+        service.find_share(token)
         opened = service.open_share(token, request.form.get("passcode", ""), client=client_address())
     except Unauthorized as error:
         return _passcode_form(401, token=token, error=error.detail, sender=_sender_of(token))
@@ -241,7 +242,7 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
     right passcode; a form posted from another site comes without it and is refused.
     """
     try:
-        share = _find_share(token)
+        share = service.find_share(token)
         if _session_share_id() != share.id:
             raise Unauthorized(gettext("Your reading time ended, so the reply was not sent. Type the passcode again."))
         share = service.session_share(share)

@@ -404,6 +404,13 @@ def find_share(token: str) -> Share:
     return share
 
 
+def share_language(token: str) -> str | None:
+    """The language a link's share is shown in (None: none chosen, or no such share)."""
+    if not token or len(token) > 128 or not token.isascii():
+        return None
+    return db.session.scalar(select(Share.language).where(Share.token_hash == crypto.hash_token(token)))
+
+
 def refuse_unless_open(share: Share, now: datetime) -> None:
     """Raise Gone or Locked when the share cannot be opened now."""
     state = state_of(share, now)

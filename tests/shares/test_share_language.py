@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from support import SEED
+from support import SEED, new_owner
 
 from notes_service.extensions import db
 from notes_service.i18n import LANGUAGES
@@ -132,3 +132,22 @@ def test_every_colour_of_the_palette_is_named_in_each_language(app):
             names = highlight_names()
         assert set(names) == set(PALETTE) and len(set(names.values())) == len(PALETTE)
         assert (names["yellow"] == "Yellow highlight") == (lang == "en")
+
+
+def test_a_share_page_refused_before_its_view_is_in_its_language_too(make_app):
+    # The rate limits are checked before the view finds the share: their page was in English.
+    app = make_app(NOTES_SHARE_RATE_LIMIT="1 per minute", NOTES_REPLY_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    owner = new_owner(client)
+    note = owner.add_note()
+    share = owner.share(passcode="family-code-1", language="ar")
+    path = "/s/" + share["url"].rsplit("/s/", 1)[1]
+    assert client.post(path, data={"passcode": "family-code-1"}).status_code == 303
+    limited = client.post(path, data={"passcode": "family-code-1"})
+    assert limited.status_code == 429 and '<html lang="ar" dir="rtl">' in limited.get_data(as_text=True)
+    assert client.post(f"{path}/notes/{note['id']}/replies", data={"body": "first"}).status_code == 303
+    limited = client.post(f"{path}/notes/{note['id']}/replies", data={"body": "second"})
+    page = limited.get_data(as_text=True)
+    assert limited.status_code == 429 and '<html lang="ar" dir="rtl">' in page
+    # Its language switch leads to the share's page, not to the address that only takes a POST.
+    assert f'href="{path}?lang=es"' in page
