@@ -6,6 +6,7 @@ right passcode, a signed cookie scoped to this share's path keeps it open for 30
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from .. import registry
 from ..errors import BadRequest, Closed, DomainError, Invalid, Unauthorized
 from ..extensions import client_address, rate_limited
 from ..i18n import format_moment, gettext, record_date, use_page_language
+from ..notes.auth import is_row_id
 from ..paging import PageRequest, decode_cursor, encode_cursor, parse_page_request
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
@@ -96,6 +98,12 @@ class ReplyDraft:
     error: str
     body: str
     name: str
+    reply_id: str  # the form's, sent again with it
+
+
+def new_reply_id() -> str:
+    """The id a reply form gives its reply, so the same form sent twice stores one reply."""
+    return uuid.uuid4().hex
 
 
 def _content(
@@ -135,6 +143,7 @@ def _content(
         replies_open=replies.replies_open(share),
         reply_limits={"body": MAX_REPLY_CHARS, "name": MAX_REPLY_NAME_CHARS, "per_note": MAX_REPLIES_PER_NOTE},
         draft=draft,
+        new_reply_id=new_reply_id,
         format_moment=format_moment,
         highlight_names=highlight_names(),
         trial=trial,
@@ -261,9 +270,11 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
                     name=MAX_REPLY_NAME_CHARS,
                 )
             )
-        replies.add_reply(share, note_id, body, name or None)
+        replies.add_reply(share, note_id, body, name or None, reply_id=request.form.get("reply_id"))
     except (Invalid, Closed) as error:
-        draft = ReplyDraft(note_id, error.detail, body[:MAX_REPLY_CHARS], name[:MAX_REPLY_NAME_CHARS])
+        sent_as = request.form.get("reply_id", "")
+        kept = body[:MAX_REPLY_CHARS], name[:MAX_REPLY_NAME_CHARS], sent_as if is_row_id(sent_as) else new_reply_id()
+        draft = ReplyDraft(note_id, error.detail, *kept)
         return _content(share, token, draft, error.status, {"cursor": cursor} if cursor else {})
     except DomainError as error:  # a note not in the share, a share revoked meanwhile
         return _state_page(error)

@@ -120,11 +120,20 @@ def _shared_note_key(share: Share, note_id: str) -> tuple[bytes, str]:
     return key, row.trial_id
 
 
-def add_reply(share: Share, note_id: str, body: str, name: str | None, now: datetime | None = None) -> ReplyView:
+def add_reply(
+    share: Share,
+    note_id: str,
+    body: str,
+    name: str | None,
+    now: datetime | None = None,
+    reply_id: str | None = None,
+) -> ReplyView:
     """A reply to a note of an opened share, sealed and stored under the share's bounds; or raise.
 
     `share` is the one found by the link token with a valid session. Nothing is stored unless
-    every check passes; the bounds are counted again under the share's row lock.
+    every check passes; the bounds are counted again under the share's row lock. `reply_id` is
+    the id its form was given: the same form sent again (a second tap, a resend) stores nothing
+    more and answers the reply stored the first time.
     """
     now = now or registry.now()
     _refuse_unless_taking_replies(share, now)
@@ -132,23 +141,28 @@ def add_reply(share: Share, note_id: str, body: str, name: str | None, now: date
     writer = plain_field(name, "name", MAX_REPLY_NAME_CHARS)
     key_of_note, trial_id = _shared_note_key(share, note_id)
     share_id, notebook_id = share.id, share.notebook_id
-    reply_id = uuid.uuid4().hex
-    sealed = crypto.seal(
-        crypto.reply_key(key_of_note, notebook_id, note_id),
-        ReplyPayload(name=writer, body=stored).plaintext(),
-        crypto.reply_aad(notebook_id, note_id, share_id, reply_id),
-    )
     db.session.commit()  # the reads' transaction ends: the checks below run under the share's lock
     locked = locked_share(share_id)
     if locked is None:
         db.session.commit()
         raise NotFound(gettext("There is no share at this address."))
+    sent = db.session.get(Reply, reply_id) if reply_id and is_row_id(reply_id) else None
+    if sent is not None and (sent.share_id, sent.note_id) == (share_id, note_id):
+        db.session.commit()  # this form's reply is stored already: nothing more
+        return open_reply(key_of_note, sent) or ReplyView(sent.id, note_id, share_id, writer, stored, sent.created_at)
+    if reply_id is None or sent is not None or not is_row_id(reply_id):
+        reply_id = uuid.uuid4().hex  # no form's id, or one taken elsewhere: a reply of its own
     try:
         _refuse_unless_taking_replies(locked, now)
         _check_bounds(share_id, note_id)
     except BaseException:
         db.session.rollback()
         raise
+    sealed = crypto.seal(
+        crypto.reply_key(key_of_note, notebook_id, note_id),
+        ReplyPayload(name=writer, body=stored).plaintext(),
+        crypto.reply_aad(notebook_id, note_id, share_id, reply_id),
+    )
     db.session.add(
         Reply(
             id=reply_id,

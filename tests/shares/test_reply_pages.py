@@ -157,3 +157,23 @@ def test_no_reply_text_or_name_from_the_page_in_the_logs(client, caplog):
     client.get(path)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Saffron" not in logged and "Hyacinth" not in logged and "zzzzzzzz" not in logged
+
+
+def test_a_reply_form_sent_twice_stores_one_reply(client):
+    # Without a script nothing stops a second tap on "Send reply" (or a resend after a lost
+    # answer): the form carries its reply's id, so the same form sent again stores nothing more.
+    owner, note, _share, path = open_page(client)
+    page = client.get(path).get_data(as_text=True)
+    reply_id = re.search(r'<input type="hidden" name="reply_id" value="([0-9a-f]{32})">', page)[1]
+    form = {"body": "Ask the doctor", "name": "Rose", "number": "1", "reply_id": reply_id}
+    first = client.post(f"{path}/notes/{note['id']}/replies", data=form)
+    again = client.post(f"{path}/notes/{note['id']}/replies", data=form)
+    assert first.status_code == again.status_code == 303 and again.headers["Location"] == f"{path}#note-1"
+    listed = client.get(f"/api/v1/trials/{note['trial_id']}/replies", headers=owner.headers).get_json()["replies"]
+    assert [(r["id"], r["body"]) for r in listed] == [(reply_id, "Ask the doctor")]
+    page = client.get(path).get_data(as_text=True)
+    assert "1 reply" in page and reply_id not in re.findall(r'name="reply_id" value="([0-9a-f]{32})"', page)
+    # Another form's id, or one no reply could have, is a reply of its own.
+    client.post(f"{path}/notes/{note['id']}/replies", data={**form, "reply_id": "not-an-id"})
+    listed = client.get(f"/api/v1/trials/{note['trial_id']}/replies", headers=owner.headers).get_json()["replies"]
+    assert len(listed) == 2
