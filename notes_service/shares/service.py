@@ -511,8 +511,8 @@ def _record_success(share_id: str, attempt_id: str, now: datetime, new_hash: str
     db.session.commit()
 
 
-def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None:
-    """Count a completed wrong passcode; the tries left in this streak, or None if now locked."""
+def _record_failure(share_id: str, attempt_id: str, now: datetime) -> tuple[int, bool] | None:
+    """Count a completed wrong passcode; the tries left and whether the last locks for good, or None if now locked."""
     # The failure that completes a streak of 5 starts the lock and ends the streak, so a lock
     # always has an end; at 20 in all the share stays locked until its owner unlocks it.
     share = locked_share(share_id)
@@ -522,7 +522,9 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
         raise NotFound(gettext("There is no share at this address."))
     share.failed_streak += 1
     share.failed_total += 1
-    left: int | None = STREAK_LIMIT - share.failed_streak
+    # A right passcode ends a streak but not the total: the total may run out first.
+    in_streak, in_total = STREAK_LIMIT - share.failed_streak, TOTAL_LIMIT - share.failed_total
+    left: tuple[int, bool] | None = (min(in_streak, in_total), in_total <= in_streak)
     if share.failed_total >= TOTAL_LIMIT:
         left = None
     elif share.failed_streak >= STREAK_LIMIT:
@@ -534,8 +536,19 @@ def _record_failure(share_id: str, attempt_id: str, now: datetime) -> int | None
     return left
 
 
-def wrong_passcode_message(left: int) -> str:
-    """What a wrong passcode tells the reader, in plain words: how many tries are left before a pause."""
+def wrong_passcode_message(left: int, for_good: bool = False) -> str:
+    """What a wrong passcode tells the reader, in plain words: how many tries are left before a pause.
+
+    `for_good`: the last of them locks the link until the person who shared it unlocks it.
+    """
+    if for_good:
+        return ngettext(
+            "That passcode is not right. Check it with the person who shared the link. "
+            "You have %(num)s more try before the link locks until they unlock it.",
+            "That passcode is not right. Check it with the person who shared the link. "
+            "You have %(num)s more tries before the link locks until they unlock it.",
+            left,
+        )
     return ngettext(
         "That passcode is not right. Check it with the person who shared the link. "
         "You have %(num)s more try before the link pauses for a while.",
@@ -592,7 +605,8 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
         if left is None:  # this very failure locked the share: say so, with the lock's end
             db.session.expire_all()
             refuse_unless_open(db.session.get_one(Share, share_id), now)
-        raise Unauthorized(wrong_passcode_message(max(1, left or 1)))
+        tries, for_good = left or (1, False)
+        raise Unauthorized(wrong_passcode_message(max(1, tries), for_good))
     try:
         _record_success(share_id, attempt_id, now, new_hash)
     except BaseException:

@@ -181,3 +181,33 @@ def test_passcode_is_rehashed_when_parameters_change(make_app):
 @pytest.mark.parametrize("lock_number,minutes", [(0, 15), (1, 30), (2, 60), (3, 120)])
 def test_lock_duration_doubles(lock_number, minutes):
     assert service.lock_duration(lock_number) == timedelta(minutes=minutes)
+
+
+def test_the_tries_left_count_the_total_limit_too(make_app):
+    # A right passcode ends a streak, not the total: 2 wrong before it and three locks after
+    # leave 3 tries in all, and the wrong passcode must not say 4 (nor that the link only pauses).
+    app = make_app()
+    registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
+    _, _, token = make_share(app, expires_in_days=90)
+    now = utcnow()
+    for _ in range(2):
+        attempt(app, token, "nope", now)
+    assert attempt(app, token, "right-passcode", now)[0] == "open"
+    for wait in (15, 30, 60):
+        for _ in range(5):
+            attempt(app, token, "nope", now)
+        now += timedelta(minutes=wait)
+
+    def told(passcode: str) -> str:
+        with app.app_context():
+            try:
+                service.open_share(token, passcode, now=now)
+            except Unauthorized as error:
+                return error.detail
+            finally:
+                db.session.remove()
+        return "open"
+
+    assert "You have 2 more tries before the link locks until they unlock it." in told("nope")
+    assert "You have 1 more try before the link locks until they unlock it." in told("nope")
+    assert attempt(app, token, "nope", now) == ("locked", None)
