@@ -253,6 +253,7 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
     try:
         share = service.find_share(token)
         if _session_share_id() != share.id:
+            service.refuse_unless_open(share, registry.now())  # the passcode would not open it: say why
             raise Unauthorized(gettext("Your reading time ended, so the reply was not sent. Type the passcode again."))
         share = service.session_share(share)
     except Unauthorized as error:

@@ -177,3 +177,12 @@ def test_a_reply_form_sent_twice_stores_one_reply(client):
     client.post(f"{path}/notes/{note['id']}/replies", data={**form, "reply_id": "not-an-id"})
     listed = client.get(f"/api/v1/trials/{note['trial_id']}/replies", headers=owner.headers).get_json()["replies"]
     assert len(listed) == 2
+
+
+def test_a_reply_form_without_the_cookie_to_a_closed_share_says_it_is_closed(client, app):
+    # Asking for the passcode again would lead nowhere: the link no longer opens.
+    owner, note, share, path = open_page(client)
+    client.delete(f"/api/v1/shares/{share['id']}", headers=owner.headers)
+    response = app.test_client().post(f"{path}/notes/{note['id']}/replies", data={"body": "after my half hour"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 410 and "no longer works" in page and 'name="passcode"' not in page
