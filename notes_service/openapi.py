@@ -629,6 +629,13 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "/s/{token}/notes/{note_id}/replies": {
+        "get": {
+            "summary": "Share page: the reply form's address asked for as a page",
+            "description": "A refused reply is shown at this address; reloaded, it leads to the share's page.",
+            "operationId": "sharePageReplyAddress",
+            "parameters": [TOKEN, NOTE_ID],
+            "responses": {"303": {"description": "Redirect to the share's page"}, "404": _html("Unknown")},
+        },
         "post": {
             "summary": "Share page: send the reply form of a note",
             "description": "With the share-page cookie (SameSite=Strict, so not from another site). On success, "
@@ -646,6 +653,7 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                                 "name": {"type": "string"},
                                 "number": {"type": "string"},
                                 "cursor": {"type": "string"},
+                                "reply_id": {"type": "string"},
                             },
                         }
                     }

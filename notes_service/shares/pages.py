@@ -241,6 +241,16 @@ def _back_to_note(token: str, cursor: str | None) -> str:
     return f"/s/{token}{query}{'#note-' + number if known else ''}"
 
 
+@bp.get("/s/<token>/notes/<note_id>/replies")
+def share_page_reply_address(token: str, note_id: str) -> BaseResponse:
+    """The reply form's address asked for as a page (a refused reply reloaded, a tab restored): the share's page."""
+    try:
+        service.find_share(token)  # only a link of ours goes into the Location header
+    except DomainError as error:
+        return _state_page(error)
+    return _harden(redirect(f"/s/{token}", code=303))
+
+
 @bp.post("/s/<token>/notes/<note_id>/replies")
 @rate_limited("replies")
 @rate_limited("share_replies", per=share_of_link, counts=reply_stored)

@@ -83,6 +83,8 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     # The owner moves the other notebook in (it holds that token); anyone else sends a token of no notebook.
     ("POST", "/api/v1/notebooks/me/imports"): (200, 401, 401, 401, 401, 401, 401),
     ("POST", "/s/<token>/notes/<note_id>/replies"): (401, 401, 401, 401, 401, 303, 401),
+    # The reply form's address as a page: to the share's page, which asks for what it needs.
+    ("GET", "/s/<token>/notes/<note_id>/replies"): (303, 303, 303, 303, 303, 303, 303),
 }
 CELLS = [
     (route, caller, expected) for route, row in TABLE.items() for caller, expected in zip(CALLERS, row, strict=True)

@@ -186,3 +186,16 @@ def test_a_reply_form_without_the_cookie_to_a_closed_share_says_it_is_closed(cli
     response = app.test_client().post(f"{path}/notes/{note['id']}/replies", data={"body": "after my half hour"})
     page = response.get_data(as_text=True)
     assert response.status_code == 410 and "no longer works" in page and 'name="passcode"' not in page
+
+
+def test_the_reply_address_asked_as_a_page_leads_to_the_share(client):
+    # A refused reply is shown at the form's address: reloaded from the address bar or a restored
+    # tab, it was a 405 in English, whatever the share's language, its language switch a 405 again.
+    _owner, note, _share, path = open_page(client, language="ar")
+    response = client.get(f"{path}/notes/{note['id']}/replies")
+    assert response.status_code == 303 and response.headers["Location"] == path
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Only a share's own link goes into the Location header: anything else is the friendly 404.
+    for token in ("a%0Ab", "a%3Fb", "unknown-token"):
+        unknown = client.get(f"/s/{token}/notes/{note['id']}/replies")
+        assert unknown.status_code == 404 and unknown.mimetype == "text/html"
