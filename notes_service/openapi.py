@@ -663,7 +663,7 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 "303": {"description": "Sent: redirect back to the note"},
                 "400": _html("A NUL in a form field"),
                 "401": _html("No valid share-page cookie: the passcode form"),
-                "404": _html("Unknown share, or a note it does not show"),
+                "404": _html("Unknown share; or a note it does not show: the page, with the reply typed"),
                 "409": _html("Replies turned off, or the note or share full: the form again, with the reply typed"),
                 "410": _html("Gone"),
                 "422": _html("Empty or too long: the form again, with the reply typed"),

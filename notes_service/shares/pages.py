@@ -15,7 +15,7 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import registry
-from ..errors import BadRequest, Closed, DomainError, Invalid, Unauthorized
+from ..errors import BadRequest, Closed, DomainError, Invalid, NotFound, Unauthorized
 from ..extensions import client_address, rate_limited
 from ..i18n import format_moment, gettext, record_date, use_page_language
 from ..notes.auth import is_row_id
@@ -143,6 +143,8 @@ def _content(
         replies_open=replies.replies_open(share),
         reply_limits={"body": MAX_REPLY_CHARS, "name": MAX_REPLY_NAME_CHARS, "per_note": MAX_REPLIES_PER_NOTE},
         draft=draft,
+        # A reply to a note not on the page (deleted, or taken out of the share, meanwhile): said at the top.
+        stray_draft=draft if draft and draft.note_id not in {note.id for note in views if note.readable} else None,
         new_reply_id=new_reply_id,
         format_moment=format_moment,
         highlight_names=highlight_names(),
@@ -282,11 +284,16 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
                 )
             )
         replies.add_reply(share, note_id, body, name or None, reply_id=request.form.get("reply_id"))
-    except (Invalid, Closed) as error:
+    except (Invalid, Closed, NotFound) as error:
+        if isinstance(error, NotFound):  # the note gone meanwhile (the page says so), or the share
+            try:
+                share = service.session_share(service.find_share(token))
+            except DomainError as gone:
+                return _state_page(gone)
         sent_as = request.form.get("reply_id", "")
         kept = body[:MAX_REPLY_CHARS], name[:MAX_REPLY_NAME_CHARS], sent_as if is_row_id(sent_as) else new_reply_id()
         draft = ReplyDraft(note_id, error.detail, *kept)
         return _content(share, token, draft, error.status, {"cursor": cursor} if cursor else {})
-    except DomainError as error:  # a note not in the share, a share revoked meanwhile
+    except DomainError as error:  # a share revoked meanwhile
         return _state_page(error)
     return _harden(redirect(_back_to_note(token, cursor), code=303))

@@ -199,3 +199,19 @@ def test_the_reply_address_asked_as_a_page_leads_to_the_share(client):
     for token in ("a%0Ab", "a%3Fb", "unknown-token"):
         unknown = client.get(f"/s/{token}/notes/{note['id']}/replies")
         assert unknown.status_code == 404 and unknown.mimetype == "text/html"
+
+
+def test_a_reply_to_a_note_deleted_meanwhile_keeps_what_was_typed(client):
+    # The share is there, its note is not: the page of notes says why the reply was not sent and
+    # gives back the text, instead of a "There is nothing at this link" page that loses it.
+    owner, note, _share, path = open_page(client)
+    owner.add_note(exact="Systemic Sclerosis", body="still shared")
+    client.delete(f"/api/v1/notes/{note['id']}", headers=owner.headers)
+    response = client.post(
+        f"{path}/notes/{note['id']}/replies", data={"body": "A long answer, typed with care", "number": "1"}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "There is nothing at this link" not in page and "shared note" in page
+    assert "Your reply was not sent" in page and "There is no such note in this share." in page
+    assert '<p class="reply-kept" dir="auto">A long answer, typed with care</p>' in page
