@@ -272,7 +272,9 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
         return _passcode_form(401, token=token, error=error.detail, sender=_sender_of(token))
     except DomainError as error:
         return _state_page(error)
-    body, name = request.form.get("body", ""), request.form.get("name", "")
+    # A browser sends each line break of a textarea as CR LF, two characters where its maxlength
+    # counted one: as the form counted them, so a reply the form let through is not too long here.
+    body, name = request.form.get("body", "").replace("\r\n", "\n"), request.form.get("name", "")
     cursor = _form_cursor()
     try:
         if len(body) > MAX_REPLY_CHARS or len(name) > MAX_REPLY_NAME_CHARS:

@@ -215,3 +215,15 @@ def test_a_reply_to_a_note_deleted_meanwhile_keeps_what_was_typed(client):
     assert "There is nothing at this link" not in page and "shared note" in page
     assert "Your reply was not sent" in page and "There is no such note in this share." in page
     assert '<p class="reply-kept" dir="auto">A long answer, typed with care</p>' in page
+
+
+def test_a_reply_as_long_as_the_form_allows_is_taken_whatever_its_lines(client):
+    # The textarea's maxlength counts a line break as one character; the browser sends it as two
+    # (CR LF): 20 lines making 2,000 characters were refused as too long, and what was kept cut.
+    owner, note, _share, path = open_page(client)
+    typed = "\n".join(["a" * 99] * 20) + "a"
+    assert len(typed) == MAX_REPLY_CHARS
+    sent = client.post(f"{path}/notes/{note['id']}/replies", data={"body": typed.replace("\n", "\r\n"), "number": "1"})
+    assert sent.status_code == 303
+    listed = client.get(f"/api/v1/trials/{note['trial_id']}/replies", headers=owner.headers).get_json()["replies"]
+    assert len(listed) == 1 and listed[0]["body"].count("a") == 99 * 20 + 1
