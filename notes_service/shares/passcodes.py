@@ -71,9 +71,11 @@ def typed_passcode(value: object) -> str | None:
     """The passcode someone typed to open a share (normalized by the share's form when checked), or None.
 
     None for anything Argon2 could not even be given (not text, empty, too long, no UTF-8
-    form), so such input is refused before an attempt is reserved and never counts.
+    form) and for a NUL, which no passcode holds and the share page's form refuses as no text
+    (web.check_request_input): such input is refused before an attempt is reserved and never
+    counts, on the page and in the API alike.
     """
-    if not isinstance(value, str) or len(value) > MAX_CHARS or not _encodable(value):
+    if not isinstance(value, str) or len(value) > MAX_CHARS or "\x00" in value or not _encodable(value):
         return None
     return value if normalize(value) else None
 

@@ -23,12 +23,15 @@ from notes_service.shares.models import Share, ShareAttempt
 RIGHT = "right-passcode"
 
 # What JSON can carry that is no passcode Argon2 can be given: no UTF-8 form (lone
-# surrogates, as json.loads makes them from "\ud800"), not a string, too long, empty.
+# surrogates, as json.loads makes them from "\ud800"), a NUL, not a string, too long, empty.
 UNPROCESSABLE = {
     "lone high surrogate": "\ud800",
     "lone low surrogate": "\udfff",
     "surrogate inside text": "right-\ud83dpasscode",
     "reversed surrogate pair": "\udc00\ud800abcdef",
+    # A NUL is no text either (the share page's form refuses it with a 400 that counts nothing).
+    "a NUL inside": "right-\x00passcode",
+    "a NUL at the end": "right-passcode\x00",
     "129 characters": "x" * 129,
     "60,000 characters": "x" * 60_000,
     "empty": "",
