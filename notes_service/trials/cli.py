@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from pathlib import Path
 
 import click
@@ -14,6 +15,19 @@ bp = Blueprint("trials_cli", __name__, cli_group="trials")
 
 # Below this a load is over before a bar would tell anything.
 _BAR_BYTES = 1024 * 1024
+
+
+def _printable(text: str) -> str:
+    """`text` with every control and format character written as its escape (ESC as \\x1b).
+
+    A report names where a record failed by the record's own keys and the file's name, which
+    a hostile file can fill with a terminal's escape sequences (clear the screen, set the
+    clipboard, hide the lines before): none reaches the operator's terminal as itself.
+    """
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch
+        for ch in text
+    )
 
 
 class _Rate:
@@ -59,11 +73,11 @@ def load_command(paths: tuple[Path, ...], batch_size: int, workers: int | None) 
             files, on_read=bar.update, on_record=rate.count, batch_size=batch_size, workers=workers
         )
     for where, problem in report.failed:
-        click.echo(f"error: {where}: {problem}", err=True)
+        click.echo(f"error: {_printable(where)}: {_printable(problem)}", err=True)
     if report.failed_count > len(report.failed):
         click.echo(f"error: ... and {report.failed_count - len(report.failed)} more", err=True)
     for line in report.notices:
-        click.echo(line)
+        click.echo(_printable(line))
     click.echo(
         f"{report.added} added, {len(report.changed)} changed, "
         f"{report.unchanged} unchanged, {report.failed_count} failed"

@@ -83,3 +83,18 @@ def test_bulk_array_download(app, runner, tmp_path):
     result = runner.invoke(args=["trials", "load", str(tmp_path / "bulk.json")])
     assert result.exit_code == 0, result.output
     assert "1 added" in result.output
+
+
+def test_a_records_report_cannot_drive_the_operators_terminal(app, runner, tmp_path):
+    # A key of a record names where it failed; a key holding an escape sequence (ESC [2J clears
+    # the screen, ESC ]52 writes the clipboard) was printed as it was, to the operator's terminal.
+    study = seed()
+    study["protocolSection"]["\x1b[2J\x1b]52;c;aGk=\x07"] = {"x": "a\x00b"}
+    path = tmp_path / "escape\x1b[31m.json"
+    path.write_text(json.dumps(study))
+    result = runner.invoke(args=["trials", "load", str(path)])
+    assert "1 failed" in result.output, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "escape\\x1b[31m.json" in line and "\\x1b[2J\\x1b]52;c;aGk=\\x07" in line, line
+    assert line.endswith("holds a NUL character"), line
