@@ -44,7 +44,8 @@ SHARE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # The passcode form shows no note and no user's text, and runs one script of ours: the
-# "Show passcode" switch (static/share-form.js). The pages with the notes run none at all.
+# "Show passcode" switch, and the form sent once for a double tap (static/share-form.js).
+# The pages with the notes run none at all.
 SHARE_FORM_CSP = SHARE_CSP + "; script-src 'self'"
 
 

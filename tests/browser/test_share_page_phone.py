@@ -5,15 +5,19 @@ a later page, a paused, a revoked and an unknown link) is checked the same way o
 phone (touch, device scale 3): axe-core finds no violation, every link, button and field
 in the page is a tap target of at least 44 by 44 CSS px, and nothing scrolls sideways at
 320 px with the text at 200 %. The notes page also: a passage jumped to lands below the top
-edge with room above, the 30-minute notice is not printed.
+edge with room above, the 30-minute notice is not printed. A double tap on "Open the notes"
+opens them once, with the production Argon2.
 """
 
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from support import CIRRHOSIS, SEED, new_owner
+
+from notes_service import registry
 
 PASSCODE = "Grandma Rose 1950"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
@@ -185,3 +189,58 @@ def test_a_different_passcode_is_wrong_and_says_the_tries_left(live, phone):
     phone.locator("#passcode").press_sequentially("Grandma Rose 1951")
     phone.click("button[type=submit]")
     expect(phone.locator(".notice")).to_contain_text("You have 4 more tries before the link pauses")
+
+
+def test_a_double_tap_on_open_the_notes_opens_them_once(live, phone):
+    # Production Argon2: the first check still runs when the second tap arrives, and the
+    # gate's one place per client would answer that second POST "Service busy" (503).
+    registry.of(live.app).password_hasher = PasswordHasher()
+    owner, token, share_id = make_share(live)
+    posts: list[str] = []
+    phone.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    phone.goto(f"{live.url}/s/{token}")
+    phone.fill("#passcode", PASSCODE)
+    # Two touches on the button as a thumb makes them: the second lands once the first POST
+    # is on its way (Playwright's own tap would wait for that navigation to end).
+    box = phone.locator("button[type=submit]").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    phone.touchscreen.tap(x, y)
+    phone.wait_for_timeout(50)
+    phone.touchscreen.tap(x, y)
+    expect(phone.locator("h1")).to_contain_text("ALLO-329")
+    expect(phone.locator(".shared-notes > li")).to_have_count(2)
+    assert posts == [f"{live.url}/s/{token}"]
+    share = owner.client.get(f"/api/v1/shares/{share_id}", headers=owner.headers).get_json()
+    assert share["views"] == 1
+
+
+SENT = """
+() => {
+  const form = document.querySelector('form.passcode-form');
+  const button = form.querySelector('button[type=submit]');
+  return {busy: form.getAttribute('aria-busy'), marked: button.getAttribute('aria-disabled'),
+          enabled: !button.disabled};
+}
+"""
+
+
+def test_a_second_submit_is_ignored_until_the_page_comes_back_from_the_cache(live, phone):
+    _, token, _ = make_share(live)
+    phone.goto(f"{live.url}/s/{token}")
+    phone.fill("#passcode", PASSCODE)
+    # Listening on the window, after the page's own listener: note whether each submit went
+    # through, then keep the page here as if the answer had not come yet.
+    phone.evaluate(
+        "window.prevented = []; window.addEventListener('submit', e => "
+        "{ window.prevented.push(e.defaultPrevented); e.preventDefault(); })"
+    )
+    button = phone.locator("button[type=submit]")
+    button.click()
+    button.click(force=True)  # Playwright waits for an aria-disabled button; a thumb does not
+    assert phone.evaluate("window.prevented") == [False, True]
+    assert phone.evaluate(SENT) == {"busy": "true", "marked": "true", "enabled": True}
+    # Back from the next page out of the back/forward cache: the form as it was, working again.
+    phone.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    assert phone.evaluate(SENT) == {"busy": None, "marked": None, "enabled": True}
+    button.click()
+    assert phone.evaluate("window.prevented") == [False, True, False]
