@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .accounts.publishers import Publisher, load_publishers
 
@@ -125,11 +127,20 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
     scheme = url.split(":", 1)[0]
     if scheme == "postgres" or scheme == "postgresql":
         # Heroku-style and bare URLs: pin the psycopg 3 driver we ship.
-        return "postgresql+psycopg:" + url.split(":", 1)[1]
-    if scheme not in {"sqlite", "postgresql+psycopg"}:
+        url = "postgresql+psycopg:" + url.split(":", 1)[1]
+    elif scheme not in {"sqlite", "postgresql+psycopg"}:
         raise ConfigError(
             f"DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, got a URL with scheme {scheme!r}"
         )
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        # Parsed here, not at the engine's creation (a traceback without the variable's name);
+        # the URL itself is not quoted: it may hold the database's password.
+        raise ConfigError(
+            "DATABASE_URL is not a valid URL (expected sqlite:////abs/path.sqlite3 or "
+            "postgresql+psycopg://user:password@host:5432/db; check the port and the brackets)"
+        ) from None
     return url
 
 
@@ -138,6 +149,15 @@ def _rate_limit_uri(env: Mapping[str, str]) -> str:
     scheme = uri.split(":", 1)[0]
     if scheme not in {"memory", "redis", "rediss", "redis+unix"}:
         raise ConfigError(f"RATELIMIT_STORAGE_URI must be memory:// or redis://host:port, got scheme {scheme!r}")
+    try:
+        valid = uri.startswith(f"{scheme}://")
+        urlsplit(uri).port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        valid = False
+    if not valid:
+        # Checked here, not by the limiter's storage at start-up (a traceback without the
+        # variable's name); the URI is not quoted: it may hold Redis's password.
+        raise ConfigError("RATELIMIT_STORAGE_URI is not a valid URL (expected redis://[:password@]host:port/db)")
     return uri
 
 

@@ -25,6 +25,26 @@ def test_bad_value_stops_startup_naming_the_variable(app_env, variable, value):
     assert variable in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "postgresql://user:hunter2-secret@127.0.0.1:54x2/db"),
+        ("DATABASE_URL", "postgresql+psycopg://user:hunter2-secret@[::1/db"),
+        ("DATABASE_URL", "sqlite:"),
+        ("RATELIMIT_STORAGE_URI", "redis://:hunter2-secret@127.0.0.1:63x9/0"),
+        ("RATELIMIT_STORAGE_URI", "redis://:hunter2-secret@127.0.0.1:99999/0"),
+        ("RATELIMIT_STORAGE_URI", "redis:hunter2-secret@127.0.0.1"),
+    ],
+)
+def test_a_malformed_url_stops_startup_naming_the_variable_not_its_password(app_env, variable, value):
+    # A mistyped port or a missing "//" was the driver's ValueError at the engine's or the
+    # limiter's creation: a traceback that did not say which variable to fix.
+    with pytest.raises(ConfigError) as info:
+        create_app({**app_env, variable: value})
+    assert variable in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
 def test_production_requires_keys_and_secret(app_env):
     env = {k: v for k, v in app_env.items() if k not in {"NOTES_KEYS"}}
     with pytest.raises(ConfigError, match="NOTES_KEYS"):
