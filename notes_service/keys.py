@@ -227,10 +227,7 @@ def key_problem(ring: Keyring) -> str | None:
 
     Needs an app context and a reachable database; creates the check values still missing.
     """
-    # Both looked up before the session's transaction: on SQLite that one holds the write lock,
-    # and the inspector's own connection would wait for it.
-    tables = set(inspect(db.engine).get_table_names())
-    if "key_slots" not in tables:
+    if not slots_table_exists():
         return None  # not migrated yet (`flask db upgrade` builds the app too)
     missing = missing_keks(ring)
     if missing:
@@ -248,6 +245,13 @@ def key_problem(ring: Keyring) -> str | None:
             "or give a new key a new id"
         )
     return None
+
+
+def slots_table_exists() -> bool:
+    """Whether the database is migrated far enough to hold key slots."""
+    # Looked up before the session's transaction: on SQLite that one holds the write lock, and
+    # the inspector's own connection would wait for it.
+    return "key_slots" in inspect(db.engine).get_table_names()
 
 
 def kek_usage() -> dict[str, int]:

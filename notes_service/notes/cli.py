@@ -11,10 +11,18 @@ from ..extensions import db
 bp = Blueprint("keys_cli", __name__, cli_group="keys")
 
 
+def _require_slots_table() -> None:
+    # An unmigrated database (a new host, a restore into an empty database) was a traceback of
+    # "no such table: key_slots", after rotate had printed its key check as ok.
+    if not keys.slots_table_exists():
+        raise click.ClickException("the database has no key slots yet: run `flask db upgrade` first")
+
+
 @bp.cli.command("rotate")
 @click.option("--batch-size", default=500, show_default=True, help="Key slots re-wrapped per transaction.")
 def rotate_command(batch_size: int) -> None:
     """Re-wrap every key slot's KEK layer under the newest key (no token needed; notes are not touched)."""
+    _require_slots_table()
     ring = registry.keyring()
     # Start-up already checked the keys; this makes sure the newest one has its stored check
     # before any slot is wrapped under it, and refuses if its bytes changed since.
@@ -71,6 +79,7 @@ def _still_under_older_keys(left: dict[str, int], rotation: keys.Rotation) -> st
 @bp.cli.command("check")
 def check_command() -> None:
     """Report what each key protects and its key check; fail if a key is missing or not the data's."""
+    _require_slots_table()
     ring = registry.keyring()
     usage = keys.kek_usage()
     wrong = set(keys.mismatched_keks(ring))
