@@ -62,7 +62,15 @@ class _Rate:
 )
 def load_command(paths: tuple[Path, ...], batch_size: int, workers: int | None) -> None:
     """Load study files, bulk files (JSON, JSON Lines), folders or zips (default: the shipped records)."""
-    files = reader.find_record_files(list(paths) or [reader.shipped_data_dir()])
+    files: list[Path] = []
+    # A folder with no record file in it (a wrong path, a download left compressed) loaded
+    # nothing and the load still reported success: a release job went on without its trials.
+    empty = []
+    for path in paths or (reader.shipped_data_dir(),):
+        found = reader.find_record_files([path])
+        if not found:
+            empty.append(path)
+        files.extend(found)
     size = reader.total_bytes(files)
     workers = service.default_workers(size) if workers is None else workers
     rate = _Rate()
@@ -71,6 +79,10 @@ def load_command(paths: tuple[Path, ...], batch_size: int, workers: int | None) 
     ) as bar:
         report = service.load_records(
             files, on_read=bar.update, on_record=rate.count, batch_size=batch_size, workers=workers
+        )
+    for path in empty:
+        click.echo(
+            f"error: {_printable(str(path))}: no record files (.json, .jsonl, .ndjson or .zip) in this folder", err=True
         )
     for where, problem in report.failed:
         click.echo(f"error: {_printable(where)}: {_printable(problem)}", err=True)
@@ -82,5 +94,5 @@ def load_command(paths: tuple[Path, ...], batch_size: int, workers: int | None) 
         f"{report.added} added, {len(report.changed)} changed, "
         f"{report.unchanged} unchanged, {report.failed_count} failed"
     )
-    if report.failed_count:
+    if report.failed_count or empty:
         raise SystemExit(1)

@@ -98,3 +98,18 @@ def test_a_records_report_cannot_drive_the_operators_terminal(app, runner, tmp_p
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "escape\\x1b[31m.json" in line and "\\x1b[2J\\x1b]52;c;aGk=\\x07" in line, line
     assert line.endswith("holds a NUL character"), line
+
+
+def test_a_folder_without_record_files_fails_the_load(app, runner, tmp_path):
+    # A wrong folder, or a download left compressed: nothing was loaded and the load said
+    # "0 added, 0 changed, 0 unchanged, 0 failed" with exit status 0.
+    empty = tmp_path / "download"
+    empty.mkdir()
+    (empty / "studies.json.gz").write_bytes(b"\x1f\x8b")
+    study = seed()
+    study["protocolSection"]["identificationModule"]["nctId"] = "NCT00000003"
+    (tmp_path / "one.json").write_text(json.dumps(study))
+    result = runner.invoke(args=["trials", "load", str(empty), str(tmp_path / "one.json")])
+    assert result.exit_code == 1
+    assert f"error: {empty}: no record files" in result.output
+    assert "1 added" in result.output
