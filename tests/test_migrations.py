@@ -468,6 +468,40 @@ def test_each_notebooks_token_becomes_its_first_device_and_goes_back_on_downgrad
     assert gone.status_code == 401
 
 
+def test_downgrade_below_devices_refuses_while_a_notebook_opens_only_by_its_account(migration_app):
+    # A vouched notebook whose last device was removed stays, opened by its account's next grant
+    # (devices.service). Going below 0011_devices dropped the account's slot and kept the
+    # notebook: its notes were left with no slot at all, which no token could ever open again.
+    app = migration_app
+    with app.app_context():
+        upgrade(revision="head")
+    result = app.test_cli_runner().invoke(args=["trials", "load"])
+    assert result.exit_code == 0, result.output
+    owner = new_owner(app.test_client())
+    owner.add_note(body="only the account opens me")
+    with app.app_context():
+        from notes_service import keys
+        from notes_service.accounts.models import Account
+        from notes_service.devices.models import Device
+        from notes_service.notes.models import KeySlot
+
+        slot = db.session.scalar(db.select(KeySlot).where(KeySlot.notebook_id == owner.notebook_id))
+        dek = keys.open_slot(slot, owner.token)
+        account_id = "a" * 32
+        db.session.add(Account(id=account_id, notebook_id=owner.notebook_id, issuer="https://h.example", subject="u"))
+        db.session.flush()
+        db.session.add(keys.new_slot(owner.notebook_id, None, dek, "the-accounts-nks", account_id=account_id))
+        db.session.execute(db.delete(Device).where(Device.notebook_id == owner.notebook_id))
+        db.session.commit()
+        with pytest.raises(SystemExit):
+            downgrade(revision="0010_trials_fts_by_nct")
+        db.session.remove()
+        assert current_revision() == "0011_devices"
+        slots = db.session.execute(text("SELECT account_id FROM key_slots")).scalars().all()
+        db.session.remove()
+    assert slots == [account_id]
+
+
 def trials_on_postgresql_at(app, revision: str, why_postgresql_only: str) -> None:
     """The database at `revision` with the shipped trials loaded; skips (saying why) on SQLite."""
     with app.app_context():

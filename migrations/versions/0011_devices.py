@@ -133,6 +133,20 @@ def _move_tokens_into_devices():
 
 def downgrade():
     bind = op.get_bind()
+    # A vouched notebook whose last device was removed opens only by its account's slot, which
+    # goes below: it would be left with no slot, its notes lost to every token.
+    vouched_only = bind.execute(
+        sa.text(
+            "SELECT count(*) FROM notebooks n WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.notebook_id = n.id)"
+            " AND EXISTS (SELECT 1 FROM key_slots k WHERE k.notebook_id = n.id AND k.account_id IS NOT NULL)"
+        )
+    ).scalar()
+    if vouched_only:
+        raise RuntimeError(
+            f"{vouched_only} notebooks open only through their vouched account (no browser holds them): below "
+            "0011_devices they would have no key slot, and their notes would be lost. Have each user sign in on "
+            "a browser first, or restore the backup taken before 0011_devices instead; nothing was changed."
+        )
     # Each notebook's oldest device keeps its token and slot; every other holder's slot goes.
     oldest = bind.execute(
         sa.text(
