@@ -85,16 +85,20 @@ def _engine_options(url: str) -> dict[str, object]:
 
 
 def _dev_secret(data_dir: Path) -> str:
+    from .keys import write_private
+
     path = data_dir / "dev-secret"
     if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_urlsafe(48))
-    return path.read_text(encoding="ascii").strip()
+        write_private(path, secrets.token_urlsafe(48))
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < 32:
+        # Left empty by an earlier version's start that ended between creating and writing it: an
+        # empty key signs share sessions anyone can forge for a share's id.
+        raise ConfigError(
+            f"NOTES_SECRET_KEY is not set and the development secret file {path} is empty or short: "
+            "delete it to have a new one made, or set NOTES_SECRET_KEY"
+        )
+    return secret
 
 
 def _bind_extensions(app: Flask, settings: Settings) -> None:

@@ -15,8 +15,10 @@ DESIGN.md, "Data at rest", draws the hierarchy.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +51,7 @@ def load_keyring(settings: Settings) -> Keyring:
             raise ConfigError(f"NOTES_KEYS is invalid: {exc}") from None
     path = settings.data_dir / DEV_KEY_FILE
     if not path.exists():
-        _write_private(path, Keyring.generate_spec("dev1"))
+        write_private(path, Keyring.generate_spec("dev1"))
         log.warning("NOTES_KEYS is not set: generated a development key in %s; set NOTES_KEYS in production", path)
     try:
         return Keyring.parse(path.read_text(encoding="ascii").strip())
@@ -57,14 +59,22 @@ def load_keyring(settings: Settings) -> Keyring:
         raise ConfigError(f"the development key file {path} is invalid: {exc}") from None
 
 
-def _write_private(path: Path, content: str) -> None:
-    # O_EXCL: two workers starting at once must not both write (and disagree on) the key.
+def write_private(path: Path, content: str) -> None:
+    """Write a new file only this user reads, whole or not at all; one already there is kept."""
+    # Written under a name of its own, then linked into place (a link, unlike a rename, fails when
+    # the name exists): two workers starting at once must not both write (and disagree on) the
+    # key, and neither a worker reading meanwhile nor a start after one killed mid-write may find
+    # the file empty (an empty development secret signed share sessions with an empty key).
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(content + "\n")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(content + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another worker's came first: all read that one
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 # -- Slots ---------------------------------------------------------------------------

@@ -62,6 +62,24 @@ def test_data_dir_holds_state(app_env, data_dir, tmp_path):
     assert (data_dir / "dev-secret").stat().st_mode & 0o777 == 0o600
 
 
+def test_an_empty_development_secret_stops_start_up(app_env, data_dir):
+    # The file as a start killed between creating it and writing it left it (or as a worker saw
+    # it while another wrote it): the app signed share sessions with an empty key, which anyone
+    # can forge for a share's id.
+    env = {k: v for k, v in app_env.items() if k != "NOTES_SECRET_KEY"}
+    (data_dir / "dev-secret").touch(mode=0o600)
+    with pytest.raises(ConfigError, match="dev-secret"):
+        create_app(env)
+
+
+def test_development_files_are_written_whole_and_nothing_else_is_left(app_env, data_dir):
+    env = {k: v for k, v in app_env.items() if k not in {"NOTES_KEYS", "NOTES_SECRET_KEY"}}
+    app = create_app(env)
+    assert len(app.config["SECRET_KEY"]) >= 32
+    assert not [p.name for p in data_dir.iterdir() if p.name.startswith(".")]
+    assert create_app(env).config["SECRET_KEY"] == app.config["SECRET_KEY"]
+
+
 def test_default_database_is_sqlite_in_data_dir(tmp_path):
     data = tmp_path / "state"
     app = create_app({"NOTES_DATA_DIR": str(data)})
