@@ -19,7 +19,13 @@ def _require_slots_table() -> None:
 
 
 @bp.cli.command("rotate")
-@click.option("--batch-size", default=500, show_default=True, help="Key slots re-wrapped per transaction.")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Key slots re-wrapped per transaction.",
+)
 def rotate_command(batch_size: int) -> None:
     """Re-wrap every key slot's KEK layer under the newest key (no token needed; notes are not touched)."""
     _require_slots_table()
