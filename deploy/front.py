@@ -65,6 +65,8 @@ class FrontSettings:
     listen: str
     app_address: str
     passcode_address: str
+    app_workers: int
+    app_threads: int
     passcode_workers: int
     passcode_threads: int
     unlock_rate: str
@@ -103,6 +105,10 @@ class FrontSettings:
             listen=_address(env.get("BIND") or f"127.0.0.1:{env.get('PORT') or '8000'}", "BIND"),
             app_address=_address(env.get("FRONT_APP_BIND") or "127.0.0.1:8010", "FRONT_APP_BIND"),
             passcode_address=_address(env.get("PASSCODE_BIND") or "127.0.0.1:8011", "PASSCODE_BIND"),
+            # Read by gunicorn.conf.py in the main pool: checked here, since a bad one was a traceback
+            # there ("two") or a pool that never answered, reported 60 s later without its name (0).
+            app_workers=number("WEB_CONCURRENCY", 2, high=256),
+            app_threads=number("GUNICORN_THREADS", 4, high=256),
             passcode_workers=number("PASSCODE_WORKERS", 1, high=16),
             passcode_threads=number("PASSCODE_THREADS", 2, high=64),
             unlock_rate=rate,
