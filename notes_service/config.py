@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import click
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -19,8 +20,12 @@ from sqlalchemy.exc import ArgumentError
 from .accounts.publishers import Publisher, load_publishers
 
 
-class ConfigError(RuntimeError):
-    """A configuration value is missing or invalid; the message names the variable."""
+class ConfigError(click.ClickException, RuntimeError):
+    """A configuration value is missing or invalid; the message names the variable.
+
+    A ClickException, so that a `flask` command whose app cannot start prints the message alone
+    ("Error: ...", exit 1), not a traceback; wsgi.py does the same for gunicorn.
+    """
 
 
 # Every per-client rate limit, in one table: name -> (environment variable, default).
