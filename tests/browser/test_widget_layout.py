@@ -402,3 +402,33 @@ def test_in_arabic_each_checkbox_keeps_its_gap_from_its_words(live, page: Page):
     gaps = page.evaluate(OPTION_GAPS)
     assert len(gaps) >= 3 and min(gaps) >= 6, gaps
     page.screenshot(path="/tmp/wm-share-ar-390.png")
+
+
+def test_the_hint_follows_the_text_when_the_page_reflows_above_it(live, page: Page):
+    # A banner above the trial text goes away (a cookie notice dismissed) or one comes (an image
+    # loads): the text moves, and the hint must stay by its top, never over the text.
+    for width, change in ((390, "grow"), (390, "shrink"), (1280, "grow")):
+        page.set_viewport_size({"width": width, "height": 844})
+        if change == "shrink":
+            page.add_init_script(
+                "addEventListener('DOMContentLoaded', () => {"
+                "  const b = document.createElement('div'); b.id = 'banner'; b.style.height = '240px';"
+                "  document.querySelector('[data-notes-root]').before(b); })"
+            )
+        page.goto(f"{live.url}/trials/{SEED}")
+        hint = page.get_by_role("complementary", name="How to add a note")
+        expect(hint).to_be_visible()
+        page.wait_for_timeout(300)
+        if change == "grow":
+            page.evaluate(
+                "() => { const b = document.createElement('div'); b.style.height = '240px';"
+                " document.querySelector('[data-notes-root]').before(b); }"
+            )
+        else:
+            page.evaluate("() => document.getElementById('banner').remove()")
+        page.wait_for_timeout(500)
+        box, root = hint.bounding_box(), page.locator("[data-notes-root]").bounding_box()
+        assert box is not None and root is not None
+        assert abs(box["y"] - root["y"]) < 80 or 0 <= root["y"] - (box["y"] + box["height"]) < 80, (width, change, box, root)
+        page.screenshot(path=f"/tmp/wn-hint-reflow-{width}-{change}.png")
+    assert page.js_errors == []  # type: ignore[attr-defined]

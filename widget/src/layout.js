@@ -348,6 +348,10 @@ export function arrange(deps) {
     );
     launcher.before(hint);
     placeHint();
+    // It sits at document coordinates: when the page reflows above the text (a banner goes, an
+    // image comes), the text moves and the hint must follow it, or it covers the text.
+    const root = getRoot();
+    listeners.resized(root ? [doc.documentElement, root] : [doc.documentElement], placeHint);
     listeners.onDestroy(() => hint?.remove());
     // The first note saved here (the launcher's count changes), or notes drawn before this module
     // came: the reader knows how. (The count is the language's digits: the store is asked, not it.)

@@ -14,6 +14,9 @@
  *   on destroy() with the same capture flag.
  * @property {(target: Node, options: MutationObserverInit, fn: MutationCallback) => MutationObserver} observe
  *   Observe `target` with a new MutationObserver, disconnected on destroy().
+ * @property {(targets: Element[], fn: () => void) => void} resized
+ *   Run `fn` when one of `targets` changes size (a ResizeObserver, disconnected on destroy(); an
+ *   engine without one never runs it).
  * @property {(fn: () => void) => (ms: number) => void} debounce
  *   A function that runs `fn` once, `ms` after its last call; a pending run is dropped on destroy().
  * @property {(fn: () => void) => void} onDestroy  Run `fn` on destroy() (removing what the widget added).
@@ -45,6 +48,12 @@ export function createListeners(view) {
       observer.observe(target, options);
       onDestroy(() => observer.disconnect());
       return observer;
+    },
+    resized(targets, fn) {
+      if (!view.ResizeObserver) return;
+      const observer = new view.ResizeObserver(() => fn());
+      for (const target of targets) observer.observe(target);
+      onDestroy(() => observer.disconnect());
     },
     debounce(fn) {
       let timer = 0;

@@ -117,6 +117,24 @@ describe('listener collection', () => {
     assert.equal(runs, 0);
   });
 
+  test('destroy() disconnects size observers', () => {
+    const { view } = fakeView();
+    const live = new Set();
+    view.ResizeObserver = class {
+      observe(target) {
+        live.add(target);
+      }
+      disconnect() {
+        live.clear();
+      }
+    };
+    const listeners = createListeners(view);
+    listeners.resized([{}, {}], () => {});
+    assert.equal(live.size, 2);
+    listeners.destroy();
+    assert.equal(live.size, 0);
+  });
+
   test('onDestroy steps run once, last added first; a second destroy() does nothing', () => {
     const { view } = fakeView();
     const listeners = createListeners(view);
