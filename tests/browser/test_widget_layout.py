@@ -432,3 +432,30 @@ def test_the_hint_follows_the_text_when_the_page_reflows_above_it(live, page: Pa
         assert abs(box["y"] - root["y"]) < 80 or 0 <= root["y"] - (box["y"] + box["height"]) < 80, (width, change, box, root)
         page.screenshot(path=f"/tmp/wn-hint-reflow-{width}-{change}.png")
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_on_a_page_zoomed_with_css_zoom_add_note_sits_by_the_selection_and_the_panel_in_the_viewport(live, page: Page):
+    # A text-size control on the host page zooms its body: the widget's boxes are zoomed too, so
+    # viewport pixels written as CSS pixels were scaled again (the panel off the screen's edge).
+    page.set_viewport_size({"width": 1600, "height": 800})
+    page.add_init_script("addEventListener('DOMContentLoaded', () => { document.body.style.zoom = '1.25'; })")
+    page.goto(f"{live.url}/trials/{SEED}")
+    page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
+    select_text(page, CIRRHOSIS)
+    adder = page.get_by_role("button", name="Add note")
+    expect(adder).to_be_visible()
+    boxes = page.evaluate(BOXES)
+    add = adder.bounding_box()
+    assert add is not None
+    end = boxes["passage"][-1]
+    # Just below the selection's end, not a quarter of the page further.
+    assert 0 <= add["y"] - end["bottom"] < 40, (add, end)
+    assert abs(add["x"] + add["width"] / 2 - end["right"]) < 40, (add, end)
+    page.get_by_role("button", name="My notes").click()
+    expect(page.get_by_role("dialog", name="My notes")).to_be_visible()
+    boxes = page.evaluate(BOXES)
+    page.screenshot(path="/tmp/wn-layout-zoomed.png")
+    assert boxes["panel"]["right"] <= boxes["width"] + 1, boxes
+    assert boxes["panel"]["left"] >= boxes["root"]["right"], boxes
+    assert boxes["panel"]["right"] - boxes["panel"]["left"] >= 240, boxes
+    assert page.js_errors == []  # type: ignore[attr-defined]

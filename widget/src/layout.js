@@ -180,6 +180,9 @@ export function arrange(deps) {
   const grip = h('button', { class: 'grip', 'aria-label': t('resizePanel') });
   panel.prepend(grip);
   const viewport = () => ({ width: doc.documentElement.clientWidth || view.innerWidth, height: view.innerHeight });
+  // Viewport pixels as the widget's CSS pixels: a page that zooms its body (CSS zoom) zooms the
+  // widget too, and a length written unconverted lands that much further (the panel off screen).
+  const px = (/** @type {number} */ n) => `${n / (launcher.currentCSSZoom || 1)}px`;
   /** @type {number | null} the height the reader dragged the sheet to */
   let dragged = null;
 
@@ -190,13 +193,13 @@ export function arrange(deps) {
     panel.classList.toggle('bottom-sheet', place.mode === 'sheet');
     placeLauncher();
     if (place.mode === 'dock') {
-      panel.style.left = `${place.left}px`;
-      panel.style.width = `${place.width}px`;
+      panel.style.left = px(place.left);
+      panel.style.width = px(place.width);
       panel.style.height = '';
       return;
     }
     panel.style.left = panel.style.width = '';
-    panel.style.height = dragged ? `${Math.min(dragged, size.height * 0.9)}px` : '';
+    panel.style.height = dragged ? px(Math.min(dragged, size.height * 0.9)) : '';
     // The passage the reader selected stays in sight above the sheet.
     const passage = selectedBox();
     if (passage) {
@@ -219,7 +222,7 @@ export function arrange(deps) {
     if (Math.abs(event.clientY - start.y) > 4) start.moved = true;
     if (!start.moved) return;
     const height = sheetHeight(event.clientY, view.innerHeight);
-    panel.style.height = `${height ?? view.innerHeight - event.clientY}px`;
+    panel.style.height = px(height ?? view.innerHeight - event.clientY);
   });
   const endDrag = (/** @type {PointerEvent} */ event) => {
     const moved = start?.moved;
@@ -233,7 +236,7 @@ export function arrange(deps) {
       ui.closePanel();
     } else {
       dragged = height;
-      panel.style.height = `${height}px`;
+      panel.style.height = px(height);
     }
   };
   grip.addEventListener('pointerup', endDrag);
@@ -248,7 +251,7 @@ export function arrange(deps) {
     }
     const tall = panel.getBoundingClientRect().height > view.innerHeight * 0.6;
     dragged = Math.round(view.innerHeight * (tall ? 0.5 : 0.9));
-    panel.style.height = `${dragged}px`;
+    panel.style.height = px(dragged);
   });
 
   listeners.observe(panel, { attributes: true, attributeFilter: ['open'] }, () => {
@@ -280,7 +283,7 @@ export function arrange(deps) {
     if (rects.length && hint) rects.push(hint.getBoundingClientRect());
     const raised = launcher.classList.contains('raised');
     const { corner, moved } = launcherCorner(
-      { width: launcher.offsetWidth, height: launcher.offsetHeight },
+      launcher.getBoundingClientRect(),
       viewport(),
       adder.hidden ? rects : [...rects, adder.getBoundingClientRect()],
       raised ? 84 : 16,
@@ -289,7 +292,7 @@ export function arrange(deps) {
     );
     for (const side of /** @type {const} */ (['top', 'bottom', 'left', 'right'])) {
       const value = corner[side];
-      launcher.style[side] = moved && value !== undefined ? `${value}px` : moved ? 'auto' : '';
+      launcher.style[side] = moved && value !== undefined ? px(value) : moved ? 'auto' : '';
     }
   }
   const placeSoon = listeners.debounce(placeLauncher);
@@ -327,16 +330,16 @@ export function arrange(deps) {
     const box = root.getBoundingClientRect();
     const size = viewport();
     const beside = panelPlace(box, size, rtl);
-    hint.style.maxWidth = beside.mode === 'dock' ? `${Math.min(beside.width, 352)}px` : '';
+    hint.style.maxWidth = beside.mode === 'dock' ? px(Math.min(beside.width, 352)) : '';
     // Document coordinates whatever the hint's containing block is: place, measure, correct.
     hint.style.left = hint.style.top = '0px';
     const at = hint.getBoundingClientRect();
-    const top = beside.mode === 'dock' ? box.top : Math.max(box.top - hint.offsetHeight - GAP, 0);
+    const top = beside.mode === 'dock' ? box.top : Math.max(box.top - at.height - GAP, 0);
     // Above the text, at the start of its lines (the right edge in a right-to-left language).
-    const start = rtl ? Math.min(box.right, size.width - GAP) - hint.offsetWidth : box.left;
+    const start = rtl ? Math.min(box.right, size.width - GAP) - at.width : box.left;
     const left = beside.mode === 'dock' ? beside.left : Math.max(start, GAP);
-    hint.style.left = `${left - at.left}px`;
-    hint.style.top = `${top - at.top}px`;
+    hint.style.left = px(left - at.left);
+    hint.style.top = px(top - at.top);
   }
   if (trial && getRoot() && !dismissed()) {
     // A landmark of its own (complementary), so that no content sits outside landmarks.

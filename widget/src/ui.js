@@ -358,13 +358,15 @@ export function createUI(doc, actions) {
       adder.classList.toggle('bar', asBar);
       launcher.classList.toggle('raised', asBar);
       if (asBar || !rect) return;
-      const width = adder.offsetWidth;
-      const height = adder.offsetHeight;
+      // A page that zooms its body (CSS zoom) zooms the widget too: `rect` is in the viewport's
+      // pixels, the control's top and left in its own.
+      const zoom = adder.currentCSSZoom || 1;
+      const { width, height } = adder.getBoundingClientRect();
       let top = rect.bottom + 8;
       if (top + height > view.innerHeight - 8) top = rect.top - height - 8;
       const left = Math.min(Math.max(8, rect.right - width / 2), view.innerWidth - width - 8);
-      adder.style.top = `${Math.max(8, top)}px`;
-      adder.style.left = `${left}px`;
+      adder.style.top = `${Math.max(8, top) / zoom}px`;
+      adder.style.left = `${left / zoom}px`;
     },
 
     hideAdder() {
