@@ -459,3 +459,51 @@ def test_on_a_page_zoomed_with_css_zoom_add_note_sits_by_the_selection_and_the_p
     assert boxes["panel"]["left"] >= boxes["root"]["right"], boxes
     assert boxes["panel"]["right"] - boxes["panel"]["left"] >= 240, boxes
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+# In a root that scrolls itself: select a word drawn in the launcher's column below it (scrolled out
+# of the root's box), then scroll the root (not the window) until that word is at the launcher's height.
+SCROLL_SELECTION_UNDER_LAUNCHER = """
+() => {
+  const launcher = document.querySelector('trial-notes-widget').shadowRoot.querySelector('.launcher');
+  const l = launcher.getBoundingClientRect();
+  const root = document.querySelector('[data-notes-root]');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.data.matchAll(/[A-Za-z]{3,}/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const r = range.getBoundingClientRect();
+      if (range.getClientRects().length === 1 && r.right > l.left && r.left < l.right && r.top > l.bottom + 200) {
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        return [r.top - (l.top + l.height / 2 - r.height / 2), range.toString()];
+      }
+    }
+  }
+  return null;
+}
+"""
+
+
+def test_the_launcher_moves_off_a_selection_scrolled_under_it_inside_a_scrolling_text(live, page: Page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    # The trial text in a box of its own that scrolls (as on a page with a fixed header and footer).
+    page.add_init_script(
+        "addEventListener('DOMContentLoaded', () => {"
+        "  const root = document.querySelector('[data-notes-root]');"
+        "  root.style.height = '100vh'; root.style.overflow = 'auto'; })"
+    )
+    page.goto(f"{live.url}/trials/{SEED}")
+    page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
+    page.evaluate("() => document.querySelector('[data-notes-root]').scrollIntoView()")
+    found = page.evaluate(SCROLL_SELECTION_UNDER_LAUNCHER)
+    assert found, "no word above the launcher"
+    page.wait_for_timeout(300)
+    page.evaluate("(by) => { document.querySelector('[data-notes-root]').scrollTop += by; }", found[0])
+    page.wait_for_timeout(400)
+    boxes = page.evaluate(BOXES)
+    page.screenshot(path="/tmp/wn-launcher-inner-scroll-390.png")
+    clear_of(boxes, "launcher")
+    assert page.js_errors == []  # type: ignore[attr-defined]

@@ -297,7 +297,9 @@ export function arrange(deps) {
   }
   const placeSoon = listeners.debounce(placeLauncher);
   listeners.on(doc, 'selectionchange', () => placeSoon(60));
-  listeners.on(view, 'scroll', () => placeSoon(60), { passive: true });
+  // Captured: a scroll inside a box of the page (the trial text scrolling in its own column)
+  // does not bubble, and it moves the selected passage as much as the window's does.
+  listeners.on(view, 'scroll', () => placeSoon(60), { passive: true, capture: true });
   listeners.on(doc, 'pointerup', () => placeSoon(30));
   const resized = listeners.debounce(() => {
     placeLauncher();
