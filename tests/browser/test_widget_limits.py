@@ -178,3 +178,37 @@ def test_a_network_failure_keeps_its_own_message(widget_page):
     answer_with(page, 0, None)
     alert = save_and_read_alert(page)
     expect(alert).to_have_text("Can't reach the notes service. Check your connection and try again.")
+
+
+def test_a_save_whose_answer_was_lost_and_is_tried_again_keeps_one_note(widget_page):
+    # The note reaches the service but its answer never comes back (the train enters a tunnel):
+    # the reader is told to check the connection and presses Save again. One note, not two.
+    page = widget_page
+    lost = []
+
+    def handle(route):
+        if route.request.method != "POST" or not route.request.url.endswith("/notes") or lost:
+            return route.continue_()
+        route.fetch()  # stored by the service...
+        lost.append(route.request.url)
+        route.abort("internetdisconnected")  # ...its answer lost
+
+    page.route("**/api/v1/trials/*/notes", handle)
+    editor = open_editor(page)
+    editor.get_by_role("textbox", name="Note").fill("Ask about the liver rule")
+    editor.get_by_role("button", name="Save").click()
+    expect(editor.get_by_role("alert")).not_to_be_empty()
+    assert lost
+    editor.get_by_role("textbox", name="Note").fill("Ask about the liver rule and the dose")
+    editor.get_by_role("button", name="Save").click()
+    expect(editor).to_be_hidden()
+    expect(page.get_by_role("button", name="My notes")).to_contain_text("1")
+    page.reload()
+    page.wait_for_function("() => document.querySelector('trial-notes-widget')?.shadowRoot.querySelector('.tabs')")
+    page.wait_for_timeout(500)
+    count = page.evaluate(
+        "() => document.querySelector('trial-notes-widget').shadowRoot.querySelector('.launcher .count').textContent"
+    )
+    assert count == "1"
+    page.get_by_role("button", name="My notes").click()
+    expect(page.get_by_role("dialog", name="My notes")).to_contain_text("Ask about the liver rule and the dose")

@@ -114,6 +114,17 @@ export function noteActions(/** @type {Deps} */ deps) {
 
   // ---- adding, viewing, editing notes ----
 
+  /**
+   * The note on `selector`'s passage the service holds and this page does not: one whose save
+   * reached the service when its answer did not come back; null when there is none.
+   * @param {import('./anchoring.js').Selector[]} selector
+   */
+  async function storedEarlier(selector) {
+    const same = JSON.stringify(selector);
+    const { notes: list } = await api.listNotes(trial);
+    return list.find((n) => !notes.find(n.id) && JSON.stringify(n.target?.selector) === same) ?? null;
+  }
+
   /** Open the editor for text[start, end) of the root. */
   function startNote(/** @type {number} */ start, /** @type {number} */ end, /** @type {Focusable | null} */ from) {
     const unavailable = deps.unavailable();
@@ -123,11 +134,21 @@ export function noteActions(/** @type {Deps} */ deps) {
     if (!selector) return;
     ui.hideAdder();
     const quote = selector[0].exact;
+    let unsure = false; // a save's answer was lost: the service may hold the note already
     const opened = ui.openEditor(
       { title: t('newNote'), quote, text: '', color: lastColor },
       async ({ text, color }) => {
         const created = await ensureNotebook();
-        const note = await routes.createNote(trial, { target: { selector }, body: textToHtml(text), color });
+        const body = textToHtml(text);
+        // Saving again after a lost answer takes the note stored then (with today's words), not a second one.
+        let note = unsure ? await storedEarlier(selector) : null;
+        if (note && (note.body !== body || note.color !== color)) note = await routes.updateNote(note.id, { body, color });
+        try {
+          note ??= await routes.createNote(trial, { target: { selector }, body, color });
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 0) unsure = true;
+          throw err;
+        }
         lastColor = color;
         notes.add(note);
         deps.redraw();
