@@ -507,3 +507,17 @@ def test_the_launcher_moves_off_a_selection_scrolled_under_it_inside_a_scrolling
     page.screenshot(path="/tmp/wn-launcher-inner-scroll-390.png")
     clear_of(boxes, "launcher")
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_widgets_boxes_keep_their_size_on_a_page_whose_root_font_is_small(live, page: Page):
+    # html{font-size:62.5%} (rem as 10 px) is a common host stylesheet: the widget's text stays
+    # 15 px, so widths in rem shrank its dialogs to 340 px and wrapped the colours.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.add_init_script("addEventListener('DOMContentLoaded', () => { document.documentElement.style.fontSize = '62.5%'; })")
+    page.goto(f"{live.url}/trials/{SEED}")
+    select_text(page, CIRRHOSIS)
+    page.get_by_role("button", name="Add note").click()
+    editor = page.get_by_role("dialog", name="New note")
+    expect(editor).to_be_visible()
+    box = editor.bounding_box()
+    assert box is not None and box["width"] == 544, box

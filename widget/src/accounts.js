@@ -23,7 +23,7 @@ import { deviceName } from './device-name.js';
  */
 
 const CSS = `
-.notice{position:fixed;inset-inline-end:16px;bottom:76px;z-index:2147483001;width:min(24rem,calc(100vw - 32px));background:#fff;border:1px solid #1d4ed8;border-inline-start-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
+.notice{position:fixed;inset-inline-end:16px;bottom:76px;z-index:2147483001;width:min(384px,calc(100vw - 32px));background:#fff;border:1px solid #1d4ed8;border-inline-start-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
 .notice h3{margin:0 0 4px}
 .notice .row{margin-top:10px}
 `;

@@ -28,8 +28,8 @@ const CSS = `
 .tabs button[aria-pressed=true]{border-bottom-color:#1d4ed8;font-weight:600}
 .panel.all>:not(.top,.alert,.tabs,.grip,.all-notes){display:none}
 .panel:not(.all)>.all-notes{display:none}
-.hint{position:absolute;z-index:2147482999;max-width:min(22rem,calc(100vw - 16px));display:flex;flex-wrap:wrap;align-items:center;gap:4px 12px;background:#eef4ff;border:1px solid #1d4ed8;border-radius:8px;padding:6px 10px;box-shadow:0 2px 8px rgba(0,0,0,.15)}
-.hint p{margin:0;flex:1 1 12rem}
+.hint{position:absolute;z-index:2147482999;max-width:min(352px,calc(100vw - 16px));display:flex;flex-wrap:wrap;align-items:center;gap:4px 12px;background:#eef4ff;border:1px solid #1d4ed8;border-radius:8px;padding:6px 10px;box-shadow:0 2px 8px rgba(0,0,0,.15)}
+.hint p{margin:0;flex:1 1 192px}
 .hint .more{color:#57606a;font-size:.9em}
 @media (max-width:600px){.hint .more{display:none}.hint{padding:2px 8px}}
 `;

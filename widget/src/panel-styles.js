@@ -6,7 +6,7 @@
 
 /** The rules, with a swatch class per colour of `paint` (highlights.js's PAINT). */
 export const panelCss = (/** @type {Readonly<Record<string, string>>} */ paint) => `
-dialog{color:inherit;background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:20px;width:min(34rem,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto;box-shadow:0 12px 32px rgba(0,0,0,.3)}
+dialog{color:inherit;background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:20px;width:min(544px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto;box-shadow:0 12px 32px rgba(0,0,0,.3)}
 dialog::backdrop{background:rgba(15,23,42,.35)}
 .panel{position:fixed;inset-block:0;inset-inline:auto 0;margin:0;width:min(400px,100vw);height:100%;max-height:none;border-radius:0;border-width:0;border-inline-start-width:1px;z-index:2147483002}
 .top{display:flex;justify-content:space-between;align-items:center;gap:8px}

@@ -21,7 +21,7 @@ import { qrSvg } from './qr.js';
 // Screen: the sheet is never shown. Print, while the dialog is open: only the sheet.
 const CSS = `
 .sheet{display:none}
-.notice{position:fixed;inset-inline-end:16px;bottom:76px;z-index:2147483001;width:min(24rem,calc(100vw - 32px));background:#fff;border:1px solid #d4a72c;border-inline-start-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
+.notice{position:fixed;inset-inline-end:16px;bottom:76px;z-index:2147483001;width:min(384px,calc(100vw - 32px));background:#fff;border:1px solid #d4a72c;border-inline-start-width:6px;border-radius:8px;padding:12px 14px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
 .notice h3{margin:0 0 4px}
 .notice .row{margin-top:10px}
 .key-text{font:600 1.05em/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-spacing:.25em;overflow-wrap:anywhere}

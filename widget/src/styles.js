@@ -22,6 +22,6 @@ button[aria-busy=true]{opacity:.6;cursor:progress}
 .count{display:inline-block;margin-inline-start:8px;min-width:1.5em;border-radius:999px;background:#fff;color:#1d4ed8;font-size:.85em;font-weight:600;text-align:center}
 .alert{margin:12px 0;padding:8px 12px;border:1px solid #cf222e;border-radius:6px;background:#fff1f0;color:#82071e}
 .alert:empty{display:none}
-.toast{position:fixed;left:16px;right:16px;bottom:84px;margin:auto;max-width:34rem;z-index:2147483001;display:flex;flex-wrap:wrap;gap:8px;align-items:center;background:#fff;border:1px solid #cf222e;border-radius:8px;padding:10px 12px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
+.toast{position:fixed;left:16px;right:16px;bottom:84px;margin:auto;max-width:544px;z-index:2147483001;display:flex;flex-wrap:wrap;gap:8px;align-items:center;background:#fff;border:1px solid #cf222e;border-radius:8px;padding:10px 12px;box-shadow:0 4px 16px rgba(0,0,0,.2)}
 .toast .alert{flex:1 1 100%;margin:0;border:0;padding:0;background:none}
 `;
