@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from browser.page_tools import select_text, wait_for_highlights, widget_catalog
+from browser.page_tools import deep_active, select_text, wait_for_highlights, widget_catalog
 from browser.test_widget_languages import OVERFLOWS, SHADOW_TEXT, english_words
 from playwright.sync_api import Page, Route, expect
 from support import CIRRHOSIS, SEED, http_owner
@@ -521,3 +521,13 @@ def test_the_widgets_boxes_keep_their_size_on_a_page_whose_root_font_is_small(li
     expect(editor).to_be_visible()
     box = editor.bounding_box()
     assert box is not None and box["width"] == 544, box
+
+
+def test_got_it_pressed_from_the_keyboard_leaves_the_focus_on_the_launcher(live, page: Page):
+    page.goto(f"{live.url}/trials/{SEED}")
+    got_it = page.get_by_role("complementary", name="How to add a note").get_by_role("button", name="Got it")
+    got_it.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("complementary", name="How to add a note")).to_have_count(0)
+    # The focus is not dropped onto the page's body (a screen reader would start again at the top).
+    assert deep_active(page) == "My notes0"

@@ -323,8 +323,11 @@ export function arrange(deps) {
     } catch {
       // blocked: it goes for this visit only
     }
+    // "Got it" from the keyboard: the focus goes on to the launcher, not back to the page's top.
+    const focused = Boolean(hint?.contains(shadow.activeElement));
     hint?.remove();
     hint = null;
+    if (focused) launcher.focus();
   }
   function placeHint() {
     const root = getRoot();
