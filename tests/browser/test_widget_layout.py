@@ -531,3 +531,16 @@ def test_got_it_pressed_from_the_keyboard_leaves_the_focus_on_the_launcher(live,
     expect(page.get_by_role("complementary", name="How to add a note")).to_have_count(0)
     # The focus is not dropped onto the page's body (a screen reader would start again at the top).
     assert deep_active(page) == "My notes0"
+
+
+def test_dismissing_an_error_from_the_keyboard_leaves_the_focus_on_the_launcher(live, page: Page):
+    # A browser with a notebook whose notes can't be fetched: the error shows with "Dismiss".
+    page.add_init_script(f"localStorage.setItem('trial-notes:token:{live.url}', 'a-token-of-this-browser')")
+    page.route("**/api/v1/trials/*/notes?*", lambda route: route.abort("internetdisconnected"))
+    page.goto(f"{live.url}/trials/{SEED}")
+    dismiss = page.get_by_role("button", name="Dismiss")
+    expect(dismiss).to_be_visible()
+    dismiss.focus()
+    page.keyboard.press("Enter")
+    expect(dismiss).to_be_hidden()
+    assert (deep_active(page) or "").startswith("My notes")

@@ -93,7 +93,8 @@ export function createUI(doc, actions) {
     toastText,
     toastKey,
     toastLink,
-    h('button', { onclick: () => hideToast() }, t('dismiss')),
+    // The focus goes on to the launcher, not back to the top of the page.
+    h('button', { onclick: () => (hideToast(), launcher.focus()) }, t('dismiss')),
   );
 
   // "Add note": floats by the selection, or a bottom bar on touch screens.
