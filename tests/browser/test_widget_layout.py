@@ -544,3 +544,17 @@ def test_dismissing_an_error_from_the_keyboard_leaves_the_focus_on_the_launcher(
     page.keyboard.press("Enter")
     expect(dismiss).to_be_hidden()
     assert (deep_active(page) or "").startswith("My notes")
+
+
+def test_not_now_on_the_recovery_notice_from_the_keyboard_leaves_the_focus_on_the_launcher(live, page: Page):
+    page.goto(f"{live.url}/trials/{SEED}")
+    select_text(page, CIRRHOSIS)
+    page.get_by_role("button", name="Add note").click()
+    page.get_by_role("textbox", name="Note").fill("my first")
+    page.get_by_role("button", name="Save").click()
+    notice = page.get_by_role("region", name="Your notes are kept in this browser only")
+    expect(notice).to_be_visible()
+    notice.get_by_role("button", name="Not now").focus()
+    page.keyboard.press("Enter")
+    expect(notice).to_be_hidden()
+    assert (deep_active(page) or "").startswith("My notes")

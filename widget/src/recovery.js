@@ -149,7 +149,8 @@ function build(ctx, keeper) {
       'div',
       { class: 'row' },
       h('button', { class: 'primary', onclick: (e) => open(e.currentTarget) }, t('showKey')),
-      h('button', { onclick: () => (notice.hidden = true) }, t('notNow')),
+      // The focus goes on to the launcher, not into a hidden button or back to the page's top.
+      h('button', { onclick: () => ((notice.hidden = true), /** @type {HTMLElement | null} */ (ctx.shadow.querySelector('.launcher'))?.focus()) }, t('notNow')),
     ),
   );
   // "Use another recovery key": restoring, as before.
