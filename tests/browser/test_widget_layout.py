@@ -558,3 +558,24 @@ def test_not_now_on_the_recovery_notice_from_the_keyboard_leaves_the_focus_on_th
     page.keyboard.press("Enter")
     expect(notice).to_be_hidden()
     assert (deep_active(page) or "").startswith("My notes")
+
+
+def test_a_docked_panel_moves_off_the_text_when_the_text_column_widens(live, page: Page):
+    # The page's layout changes with "My notes" open (a side column folds away): the text widens
+    # into the space the panel docked in, and the panel must not cover it.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live.url}/trials/{SEED}")
+    page.get_by_role("button", name="My notes").click()
+    expect(page.get_by_role("dialog", name="My notes")).to_be_visible()
+    page.evaluate(
+        "() => { const r = document.querySelector('[data-notes-root]');"
+        " r.style.maxWidth = 'none'; r.style.width = '1000px'; r.style.marginLeft = '0'; }"
+    )
+    page.wait_for_timeout(500)
+    boxes = page.evaluate(BOXES)
+    page.screenshot(path="/tmp/wn-dock-widened.png")
+    # Docked clear of the text, else a bottom sheet (as at 390 px).
+    sheet = page.evaluate(
+        "() => document.querySelector('trial-notes-widget').shadowRoot.querySelector('dialog.panel').classList.contains('bottom-sheet')"
+    )
+    assert sheet or not overlaps(boxes["panel"], boxes["root"]), boxes

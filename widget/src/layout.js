@@ -356,10 +356,6 @@ export function arrange(deps) {
     );
     launcher.before(hint);
     placeHint();
-    // It sits at document coordinates: when the page reflows above the text (a banner goes, an
-    // image comes), the text moves and the hint must follow it, or it covers the text.
-    const root = getRoot();
-    listeners.resized(root ? [doc.documentElement, root] : [doc.documentElement], placeHint);
     listeners.onDestroy(() => hint?.remove());
     // The first note saved here (the launcher's count changes), or notes drawn before this module
     // came: the reader knows how. (The count is the language's digits: the store is asked, not it.)
@@ -370,6 +366,14 @@ export function arrange(deps) {
     if (counter) listeners.observe(counter, { childList: true, characterData: true, subtree: true }, knowsHow);
     knowsHow();
   }
+
+  // When the page reflows (a banner above the text goes, an image comes, a side column folds), the
+  // hint, at document coordinates, must follow the text, and a docked panel must stay off it.
+  const root = getRoot();
+  listeners.resized(root ? [doc.documentElement, root] : [doc.documentElement], () => {
+    placeHint();
+    if (panel.open) placePanel();
+  });
 
   // ---- arriving from a note link: scroll to its passage and flash it ----
   const wanted = NOTE_FRAGMENT.exec(view.location.hash)?.[1] ?? null;
