@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from browser.conftest import serve
-from browser.page_tools import select_text, wait_for_highlights
+from browser.page_tools import deep_active, select_text, wait_for_highlights
 from browser.test_journey import add_note
 from playwright.sync_api import expect
 from support import CIRRHOSIS
@@ -191,3 +191,17 @@ def test_a_note_saved_while_signing_in_goes_into_the_account(make_app, tmp_path,
             "/api/v1/trials/NCT07085104/notes", headers={"Authorization": f"Bearer {kept['account']}"}
         )
         assert [note["target"]["selector"][0]["exact"] for note in answer.get_json()["notes"]] == [CIRRHOSIS]
+
+
+def test_keep_them_apart_from_the_keyboard_leaves_the_focus_on_the_launcher(vouching, page):
+    host, service = vouching
+    page.goto(f"{host}/trial")
+    add_note(page, SCLEROSIS, "mine, not the account's")
+    page.get_by_role("button", name="Not now").click()
+    sign_in(page, host)
+    offer = page.get_by_role("region", name="Notes from before you signed in")
+    offer.get_by_role("button", name="Keep them apart").focus()
+    page.keyboard.press("Enter")
+    expect(offer).to_have_count(0)
+    # Not dropped onto the page's body, which would send a keyboard user back to the top.
+    assert (deep_active(page) or "").startswith("My notes")

@@ -193,8 +193,14 @@ export function offerMove(ctx, { api, own, account, count, reload }) {
       t('moveOffer', { n: count }),
     ),
     alert,
-    h('div', { class: 'row' }, moveButton, h('button', { onclick: () => notice.remove() }, t('keepApart'))),
+    h('div', { class: 'row' }, moveButton, h('button', { onclick: () => close() }, t('keepApart'))),
   );
+  // Gone with the focus in it: the focus goes on to the launcher, not back to the page's top.
+  const close = () => {
+    const focused = notice.contains(shadow.activeElement);
+    notice.remove();
+    if (focused) /** @type {HTMLElement | null} */ (shadow.querySelector('.launcher'))?.focus();
+  };
   moveButton.addEventListener('click', async () => {
     if (moveButton.getAttribute('aria-busy') === 'true') return;
     moveButton.setAttribute('aria-busy', 'true');
@@ -204,14 +210,14 @@ export function offerMove(ctx, { api, own, account, count, reload }) {
       const done = await api.call('POST', '/api/v1/notebooks/me/imports', { token: own.read() }, account.read());
       own.forget(); // the service deleted that notebook once its notes moved
       await reload();
-      notice.remove();
+      close();
       ctx.refresh();
       ctx.announce(t('moved', { n: done.moved }));
     } catch (err) {
       // A 401 names the browser's own token (the account's was just accepted): nothing left to move.
       if (err instanceof Error && 'status' in err && err.status === 401) {
         own.forget();
-        notice.remove();
+        close();
         ctx.announce(t('moveGone'));
       } else {
         alert.textContent = ctx.explain(err);
