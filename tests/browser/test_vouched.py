@@ -194,7 +194,7 @@ def test_a_note_saved_while_signing_in_goes_into_the_account(make_app, tmp_path,
 
 
 def test_keep_them_apart_from_the_keyboard_leaves_the_focus_on_the_launcher(vouching, page):
-    host, service = vouching
+    host, _service = vouching
     page.goto(f"{host}/trial")
     add_note(page, SCLEROSIS, "mine, not the account's")
     page.get_by_role("button", name="Not now").click()

@@ -429,7 +429,12 @@ def test_the_hint_follows_the_text_when_the_page_reflows_above_it(live, page: Pa
         page.wait_for_timeout(500)
         box, root = hint.bounding_box(), page.locator("[data-notes-root]").bounding_box()
         assert box is not None and root is not None
-        assert abs(box["y"] - root["y"]) < 80 or 0 <= root["y"] - (box["y"] + box["height"]) < 80, (width, change, box, root)
+        assert abs(box["y"] - root["y"]) < 80 or 0 <= root["y"] - (box["y"] + box["height"]) < 80, (
+            width,
+            change,
+            box,
+            root,
+        )
         page.screenshot(path=f"/tmp/wn-hint-reflow-{width}-{change}.png")
     assert page.js_errors == []  # type: ignore[attr-defined]
 
@@ -513,7 +518,9 @@ def test_the_widgets_boxes_keep_their_size_on_a_page_whose_root_font_is_small(li
     # html{font-size:62.5%} (rem as 10 px) is a common host stylesheet: the widget's text stays
     # 15 px, so widths in rem shrank its dialogs to 340 px and wrapped the colours.
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.add_init_script("addEventListener('DOMContentLoaded', () => { document.documentElement.style.fontSize = '62.5%'; })")
+    page.add_init_script(
+        "addEventListener('DOMContentLoaded', () => { document.documentElement.style.fontSize = '62.5%'; })"
+    )
     page.goto(f"{live.url}/trials/{SEED}")
     select_text(page, CIRRHOSIS)
     page.get_by_role("button", name="Add note").click()
@@ -576,6 +583,7 @@ def test_a_docked_panel_moves_off_the_text_when_the_text_column_widens(live, pag
     page.screenshot(path="/tmp/wn-dock-widened.png")
     # Docked clear of the text, else a bottom sheet (as at 390 px).
     sheet = page.evaluate(
-        "() => document.querySelector('trial-notes-widget').shadowRoot.querySelector('dialog.panel').classList.contains('bottom-sheet')"
+        "() => document.querySelector('trial-notes-widget').shadowRoot"
+        ".querySelector('dialog.panel').classList.contains('bottom-sheet')"
     )
     assert sheet or not overlaps(boxes["panel"], boxes["root"]), boxes
