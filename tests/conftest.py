@@ -231,18 +231,7 @@ ONE_PASS = {
 }
 
 
-# The longest test files start first. With `--dist loadfile` a file runs whole on one worker, in
-# the collection's order: the API fuzzing (45-75 s) came last, and ran alone at the pass's end.
-SLOW_FIRST = ("test_fuzz_api.py", "test_largest_notebook.py", "test_hostile_notes.py")
-
-
-def _slow_first(item: pytest.Item) -> int:
-    parts = Path(str(item.path)).parts
-    return next((rank for rank, name in enumerate(SLOW_FIRST) if name in parts), len(SLOW_FIRST))
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=_slow_first)  # stable: the rest keep their order
     if not PG_URL:
         return
     keep, moved = [], []
