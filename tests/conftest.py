@@ -216,6 +216,7 @@ ONE_PASS = {
     "test_front.py": "sqlite",
     "test_log_masking.py": "sqlite",
     "test_gunicorn_conf.py": "sqlite",
+    "test_wsgi.py": "sqlite",  # start-up refusals of flask and gunicorn processes, before any database
     "anchoring": "postgresql",  # tests/notes/anchoring/
     "test_sanitize.py": "postgresql",
     "test_crypto.py": "postgresql",
