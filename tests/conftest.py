@@ -217,6 +217,13 @@ ONE_PASS = {
     "test_log_masking.py": "sqlite",
     "test_gunicorn_conf.py": "sqlite",
     "test_wsgi.py": "sqlite",  # start-up refusals of flask and gunicorn processes, before any database
+    # Pages rendered from hostile notes and trials: the escaping is the templates', not the database's.
+    "test_xss_server.py": "sqlite",
+    # The host-wide Argon2 gate is slot files and flock, no SQL.
+    "test_argon_gate.py": "sqlite",
+    # Hypothesis models (the lockout ladder, imports, parsing): on the stricter database; the
+    # lockout's example tests run on both.
+    "test_properties.py": "postgresql",
     "anchoring": "postgresql",  # tests/notes/anchoring/
     "test_sanitize.py": "postgresql",
     "test_crypto.py": "postgresql",
