@@ -48,11 +48,13 @@ def test_each_page_in_each_language_reads_on_a_phone(live, phone, axe, lang):
 def test_the_language_switch_keeps_the_reader_on_the_page(live, phone):
     phone.goto(f"{live.url}/trials/{SEED}")
     phone.get_by_role("navigation", name="Language").get_by_role("link", name="Español").click()
-    assert phone.url.endswith(f"/trials/{SEED}?lang=es")
-    assert phone.get_by_role("link", name="Todos los estudios").is_visible()
+    # A click does not wait for the navigation it starts: wait for the page it leads to.
+    expect(phone).to_have_url(re.compile(rf"/trials/{SEED}\?lang=es$"))
+    expect(phone.get_by_role("link", name="Todos los estudios")).to_be_visible()
     # Remembered: the next page is Spanish without asking again.
     phone.get_by_role("link", name="Todos los estudios").click()
-    assert phone.evaluate("document.documentElement.lang") == "es"
+    expect(phone).to_have_url(f"{live.url}/")
+    expect(phone.locator("html")).to_have_attribute("lang", "es")
 
 
 # -- The share page, in the language the patient chose ---------------------------------------
