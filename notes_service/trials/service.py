@@ -10,14 +10,16 @@ import math
 import multiprocessing
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
+from cachetools import LRUCache, cached
 from flask import current_app
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
 
@@ -331,16 +333,28 @@ def _announce(nct_ids: tuple[str, ...], report: LoadReport) -> None:
 class _Text:
     sections: tuple[render.Section, ...]
     canonical_text: str
+    weight: int  # the stored rendering's characters (sections and canonical text): what it costs to hold
 
 
-@lru_cache(maxsize=256)
+# What a process keeps of trial renderings, in characters of their stored form. Held in memory a
+# rendering takes at most about seven bytes a stored character (a record of 30,000 one-word list
+# items: 4.3 MiB for 0.69 M characters; prose 1 byte; a real record 3.4, 9,700 characters), so
+# the cache holds at most some 60 MiB a process, about 800 real records. Counted by entries it
+# held 256 renderings whatever their size: up to a gigabyte a process on a store of records at
+# the shown-text bound. A rendering over the whole budget is served and not kept.
+TEXT_CACHE_CHARS = 8_000_000
+_TEXTS: LRUCache[tuple[int, str], _Text] = LRUCache(maxsize=TEXT_CACHE_CHARS, getsizeof=attrgetter("weight"))
+
+
+@cached(_TEXTS, lock=threading.Lock())
 def _text(version_id: int, content_hash: str) -> _Text:
     # A version row never changes after import: cached by its id (and hash, so two databases
     # in one process cannot mix theirs up). Reads the stored rendering; never parses the record.
     stored = db.session.execute(
         select(TrialVersion.sections, TrialVersion.canonical_text).where(TrialVersion.id == version_id)
     ).one()
-    return _Text(render.load_sections(stored.sections), stored.canonical_text)
+    weight = len(stored.sections) + len(stored.canonical_text)
+    return _Text(render.load_sections(stored.sections), stored.canonical_text, weight)
 
 
 def find_trial_row(key: str) -> Trial | None:

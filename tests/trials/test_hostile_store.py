@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
+import tracemalloc
 
 import pytest
+from sqlalchemy import select
 from support import SEED
 
 from notes_service import paging
+from notes_service.extensions import db
 from notes_service.trials import ctgov, reader, service
+from notes_service.trials.models import Trial, TrialVersion
 from notes_service.trials.reader import shipped_data_dir
 
 
@@ -266,3 +270,32 @@ def test_a_status_or_phase_longer_than_the_listing_holds_is_reported_and_the_res
     result = runner.invoke(args=["trials", "load", "--workers", workers, str(path)])
     assert result.exit_code == 1 and "1 added" in result.output and "1 failed" in result.output, result.output
     assert "NCT09999971" in listed_ids(client) and client.get("/api/v1/trials/NCT09999970").status_code == 404
+
+
+def test_the_trial_texts_a_process_keeps_are_bounded_by_their_size(app, client, runner, tmp_path):
+    # A record of many one-word list items, within the shown-text bound: its rendering held in
+    # memory is the largest per stored character (the cache was 256 of them whatever their size).
+    study = seed_study("NCT09999990")
+    items = "\n".join("* x" for _ in range(30_000))
+    study["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] = f"Inclusion Criteria:\n\n{items}"
+    assert "1 added" in load_studies(runner, tmp_path, [study]).output
+    service._TEXTS.clear()
+    with app.app_context():
+        version_id, content_hash = db.session.execute(
+            select(TrialVersion.id, TrialVersion.version)
+            .join(Trial, Trial.version_id == TrialVersion.id)
+            .where(Trial.id == "NCT09999990")
+        ).one()
+        tracemalloc.start()
+        try:
+            held = service._text(version_id, content_hash)
+            in_memory = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+    # The weight the cache counts is what the rendering holds, within the factor TEXT_CACHE_CHARS assumes.
+    assert held.weight > 500_000 and in_memory <= 8 * held.weight
+    assert service._TEXTS.currsize == held.weight
+    assert client.get(f"/trials/{SEED}").status_code == 200
+    kept = list(service._TEXTS.values())
+    assert len(kept) == 2 and service._TEXTS.currsize == sum(text.weight for text in kept)
+    assert service._TEXTS.maxsize == service.TEXT_CACHE_CHARS
