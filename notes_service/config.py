@@ -64,6 +64,12 @@ RATE_LIMITS: dict[str, tuple[str, str]] = {
     "notebook_reads": ("NOTES_NOTEBOOK_READ_RATE_LIMIT", "300 per minute"),
 }
 
+# The limits that refuse (503 with Retry-After) while their storage cannot be reached, instead of
+# counting in each process's memory as the others do meanwhile: per-process counts would multiply
+# a guesser's allowance by the number of workers and hosts. (The lockout itself is in the database
+# and holds either way.)
+FAIL_CLOSED_LIMITS = frozenset({"passcode"})
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import PoolProxiedConnection
 
 from . import registry
+from .config import FAIL_CLOSED_LIMITS
 
 # Named constraints: Alembic can then alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -257,6 +258,7 @@ class _Mark(NamedTuple):
     limit: Callable[[], str]
     per: Callable[[], str] | None
     counts: Counts | None
+    fails_closed: bool
 
 
 def client_address() -> str:
@@ -283,34 +285,54 @@ def rate_limited(
 
     def mark(view: View) -> View:
         marks: list[_Mark] = getattr(view, _RATE_LIMIT, [])
-        setattr(view, _RATE_LIMIT, [*marks, _Mark(limit, per, counts)])
+        setattr(view, _RATE_LIMIT, [*marks, _Mark(limit, per, counts, name in FAIL_CLOSED_LIMITS)])
         return view
 
     return mark
 
 
-def bind_limiter(app: Flask) -> Limiter:
-    """Give the app its own Limiter and wrap the marked views with it.
+def _outside(endpoints: frozenset[str]) -> Callable[[], bool]:
+    return lambda: request.endpoint not in endpoints
+
+
+def bind_limiter(app: Flask) -> tuple[Limiter, Limiter]:
+    """Give the app its own two Limiters, one for the limits that fail closed and one for the others; wrap the views.
 
     A Limiter keeps one storage, that of the last app it was bound to: one module-level
     Limiter shared by two apps in a process made each count on the other's storage.
     No default limits: only the routes that guard expensive or guessable work carry one.
+
+    When the storage (Redis) cannot be reached, the two differ (Flask-Limiter's own options):
+    - the limits of config.FAIL_CLOSED_LIMITS (passcode guesses) raise limits' StorageError, which
+      errors.py answers with 503 and Retry-After before the view runs, so nothing is counted or
+      checked; each request asks Redis again, so they work again the moment it answers;
+    - the others count in this process's memory meanwhile (`in_memory_fallback_enabled`): the
+      limit still holds per worker instead of across hosts. Flask-Limiter asks Redis again after
+      1, 2, 4 ... 32 seconds and goes back to it when it answers. `swallow_errors` logs, and does
+      not raise, a failure after the view has run (a reply's count is spent once it is stored):
+      the work is done and committed, and its answer is not turned into an error.
     """
-    limiter = Limiter(key_func=client_address, default_limits=[])
-    limiter.init_app(app)
-    # The limiter checks every request before its view; a route with no limit of its own has
-    # nothing to check (no default or application limits), so it is filtered out at once
-    # instead of having its limits resolved to none (217,000 instructions a request, 4% of a
-    # notes read: callgrind).
-    limited = frozenset(endpoint for endpoint, view in app.view_functions.items() if hasattr(view, _RATE_LIMIT))
-    limiter.request_filter(lambda: request.endpoint not in limited)
+    closed = Limiter(key_func=client_address, default_limits=[])
+    fallback = Limiter(key_func=client_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True)
+    for limiter, fails_closed in ((closed, True), (fallback, False)):
+        limiter.init_app(app)
+        # The limiter checks every request before its view; a route with no limit of its own has
+        # nothing to check (no default or application limits), so it is filtered out at once
+        # instead of having its limits resolved to none (217,000 instructions a request, 4% of a
+        # notes read: callgrind).
+        limited = frozenset(
+            endpoint
+            for endpoint, view in app.view_functions.items()
+            if any(mark.fails_closed == fails_closed for mark in getattr(view, _RATE_LIMIT, []))
+        )
+        limiter.request_filter(_outside(limited))
     for endpoint, view in list(app.view_functions.items()):
         wrapped = view
-        for limit, per, counts in getattr(view, _RATE_LIMIT, []):
+        for limit, per, counts, fails_closed in getattr(view, _RATE_LIMIT, []):
             # limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy solves R
             # over Flask's sync-or-async RouteCallable union at once, not for each member.
-            wrapped = limiter.limit(  # type: ignore[assignment]
+            wrapped = (closed if fails_closed else fallback).limit(  # type: ignore[assignment]
                 limit, key_func=per or client_address, deduct_when=counts
             )(wrapped)
         app.view_functions[endpoint] = wrapped
-    return limiter
+    return closed, fallback

@@ -503,7 +503,9 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 "410": _problem("Expired, revoked or used up"),
                 "423": _problem("Locked after wrong passcodes (Retry-After)"),
                 "429": _problem("Rate limited (Retry-After)"),
-                "503": _problem("Too many passcode checks at once (Retry-After)"),
+                "503": _problem(
+                    "Too many passcode checks at once, or the rate-limit storage is unreachable (Retry-After)"
+                ),
             },
         }
     },
@@ -624,7 +626,7 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
                 "410": _html("Gone"),
                 "423": _html("Locked"),
                 "429": _html("Rate limited"),
-                "503": _html("Busy"),
+                "503": _html("Busy, or the rate-limit storage is unreachable (Retry-After)"),
             },
         },
     },

@@ -19,6 +19,7 @@ from notes_service import ConfigError, create_app, registry
 from notes_service.config import RATE_LIMITS
 from notes_service.extensions import db
 from notes_service.notes.models import Notebook
+from notes_service.shares.models import ShareAttempt
 from notes_service.shares.pages import COOKIE_NAME
 
 PASSCODE = "family-code-1"
@@ -157,9 +158,9 @@ LIMITED = [
 ]
 
 
-def small_limit_app(make_app, name: str, limit: str = "2 per minute"):
+def small_limit_app(make_app, name: str, limit: str = "2 per minute", **env: str):
     variable = RATE_LIMITS[name][0]
-    app = make_app(**{variable: limit})
+    app = make_app(**{variable: limit, **env})
     registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     return app
 
@@ -238,15 +239,15 @@ def test_a_shares_reply_limit_counts_every_address(make_app):
 def test_a_route_without_a_limit_is_not_looked_up_by_the_limiter(make_app, monkeypatch):
     # The limiter filters such a request out before resolving its limits (there are none to find).
     app = small_limit_app(make_app, "notebooks", "1 per minute")
-    (limiter,) = app.extensions["limiter"]
     resolved: list[str | None] = []
-    resolve = limiter.limit_manager.resolve_limits
+    for limiter in app.extensions["limiter"]:  # the limits that fail closed, and the others
+        resolve = limiter.limit_manager.resolve_limits
 
-    def counted(flask_app, endpoint, *args, **kwargs):
-        resolved.append(endpoint)
-        return resolve(flask_app, endpoint, *args, **kwargs)
+        def counted(flask_app, endpoint, *args, resolve=resolve, **kwargs):
+            resolved.append(endpoint)
+            return resolve(flask_app, endpoint, *args, **kwargs)
 
-    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", counted)
+        monkeypatch.setattr(limiter.limit_manager, "resolve_limits", counted)
     client = app.test_client()
     owner = new_owner(client)  # the notebooks limit: looked up, and counted
     assert client.get("/healthz").status_code == 200
@@ -277,3 +278,67 @@ def test_requests_refused_without_a_session_spend_none_of_a_shares_replies(make_
         )
         assert page.status_code == 401
     assert [_reply(client, state, f"198.51.100.{n}").status_code for n in (10, 11, 12)] == [201, 201, 429]
+
+
+# A rate-limit storage that refuses every connection (nothing listens on port 1): Redis down.
+STORAGE_DOWN = "redis://127.0.0.1:1/14"
+
+
+@pytest.mark.parametrize("limited", LIMITED, ids=[limited.name for limited in LIMITED])
+def test_each_limit_counts_in_memory_while_its_storage_is_down(make_app, limited):
+    # Prepared through a host whose storage answers (a reply's session comes from a passcode,
+    # whose limit fails closed); acted through one whose Redis is down: the request is served,
+    # and the limit still holds, counted in the process's memory.
+    healthy = small_limit_app(make_app, limited.name, "100 per minute").test_client()
+    client = small_limit_app(make_app, limited.name, RATELIMIT_STORAGE_URI=STORAGE_DOWN).test_client()
+    state = limited.prepare(healthy)
+    if limited.name == "share_page":
+        client.set_cookie(COOKIE_NAME, healthy.get_cookie(COOKIE_NAME, path=f"/s/{state}").value, path=f"/s/{state}")
+    assert [limited.act(client, state).status_code for _ in range(2)] == [limited.ok] * 2
+    before = limited.made(healthy, state)
+    assert limited.act(client, state).status_code == 429
+    assert limited.made(healthy, state) == before
+
+
+def _guess_api(client, token: str, passcode: str):
+    return client.post(f"/api/v1/shared/{token}", json={"passcode": passcode})
+
+
+def _guess_page(client, token: str, passcode: str):
+    return client.post(f"/s/{token}", data={"passcode": passcode})
+
+
+@pytest.mark.parametrize(
+    ("guess", "route"), [(_guess_api, "/api/v1/shared/<token>"), (_guess_page, "/s/<token>")], ids=["api", "page"]
+)
+def test_passcode_checks_refuse_while_their_storage_is_down(make_app, caplog, guess, route):
+    # Counted per worker instead, a guesser would get the allowance once per worker and host:
+    # the passcode limit fails closed. Refused before the view: no attempt reserved or counted.
+    healthy = make_app().test_client()
+    owner = new_owner(healthy)
+    owner.add_note()
+    share = owner.share(passcode=PASSCODE)
+    token = share["url"].rsplit("/s/", 1)[1]
+    client = make_app(RATELIMIT_STORAGE_URI=STORAGE_DOWN).test_client()
+    caplog.set_level("INFO")
+    for passcode in ("wrong-passcode-1", PASSCODE):  # the right passcode does not pass either
+        refused = guess(client, token, passcode)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "5"
+        if guess is _guess_page:
+            assert refused.mimetype == "text/html"
+            assert "Your attempt was not counted" in refused.get_data(as_text=True)
+            assert refused.headers["Cache-Control"] == "no-store"
+            assert refused.headers["Referrer-Policy"] == "no-referrer"
+        else:
+            assert refused.mimetype == "application/problem+json"
+            assert refused.get_json()["type"].endswith("/unavailable")
+        assert client.get_cookie(COOKIE_NAME, path=f"/s/{token}") is None
+    detail = healthy.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()
+    assert (detail["failed_attempts"], detail["views"]) == (0, 0)
+    with client.application.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ShareAttempt)) == 0
+    logged = [record.getMessage() for record in caplog.records if record.name == "notes_service.errors"]
+    assert logged == [f"rate-limit storage unreachable (ConnectionError); POST {route} refused with 503"] * 2
+    secrets = (token, PASSCODE, "wrong-passcode-1", owner.token)
+    assert not [r for r in caplog.records if any(s in r.getMessage() or s in (r.exc_text or "") for s in secrets)]

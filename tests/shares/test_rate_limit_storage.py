@@ -7,13 +7,16 @@ connection, so the only thing they can share is what is in Redis or in the datab
 from __future__ import annotations
 
 import os
+import time
+from types import SimpleNamespace
 
+import flask_limiter._extension
 import pytest
 import redis
 from argon2 import PasswordHasher
 from security.test_rate_limits import LIMITED
 from servers import redis_namespace
-from support import CHEAP_HASHER, new_owner
+from support import CHEAP_HASHER, SEED, new_owner
 
 from notes_service import registry
 from notes_service.config import RATE_LIMITS
@@ -131,3 +134,75 @@ def test_each_creation_limit_is_shared_through_redis(make_app, redis_prefix, lim
     keys = redis_keys(redis_prefix)
     assert [key for key in keys if key.endswith("/2/1/minute")]  # the count lives in Redis, per endpoint
     assert not any(isinstance(state, str) and state in key for key in keys)  # no share token in a key
+
+
+class Outage:
+    """Redis going away and coming back, as the app's limiters see it: their connections are
+    dropped and new ones are made to a port where nothing listens, until `end()`."""
+
+    def __init__(self, app) -> None:
+        self.pools = [limiter.storage.storage.connection_pool for limiter in app.extensions["limiter"]]
+        self.ports = [pool.connection_kwargs["port"] for pool in self.pools]
+
+    def begin(self) -> None:
+        for pool in self.pools:
+            pool.connection_kwargs["port"] = 1
+            pool.disconnect()
+            pool.reset()  # the connections made for the other port are dropped, not reused
+
+    def end(self) -> None:
+        for pool, port in zip(self.pools, self.ports, strict=True):
+            pool.connection_kwargs["port"] = port
+            pool.disconnect()
+            pool.reset()  # the connections made for the other port are dropped, not reused
+
+
+def redis_count(prefix: str, endpoint: str) -> int:
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        (key,) = [key for key in connection.scan_iter(match=f"*{prefix}*") if endpoint in key.decode()]
+        return int(connection.get(key))
+    finally:
+        connection.close()
+
+
+@needs_redis
+def test_the_limits_come_back_to_redis_when_it_does(make_app, redis_prefix, monkeypatch):
+    (app,) = hosts(make_app, 1, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix)
+    client = app.test_client()
+    _, _, token = share_on(app)  # one notebook counted in Redis
+    outage = Outage(app)
+    outage.begin()
+    assert client.post("/api/v1/notebooks").status_code == 201  # counted in this process's memory
+    assert guess(app, token) == 503  # the passcode limit fails closed
+    outage.end()
+    # No restart: the passcode limit asks Redis on every request, so the next guess is counted there.
+    assert guess(app, token) == 401
+    assert redis_count(redis_prefix, "shares_api.open_share") == 1
+    # Flask-Limiter asks Redis again 1, 2, 4 ... 32 seconds after it fell back to memory (its own clock).
+    later = time.time() + 2
+    monkeypatch.setattr(flask_limiter._extension, "time", SimpleNamespace(time=lambda: later))
+    assert client.post("/api/v1/notebooks").status_code == 201
+    assert redis_count(redis_prefix, "notes_api.create_notebook") == 2  # the one before the outage, and this
+
+
+@needs_redis
+def test_a_reply_stored_before_redis_goes_is_answered_as_stored(make_app, redis_prefix):
+    # The share's reply count is spent after the reply is stored (only stored replies count): Redis
+    # going then must not turn a committed reply into an error the sender would send again.
+    (app,) = hosts(make_app, 1, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix)
+    outage, replying = Outage(app), []
+    # After-request functions run last-registered first: this one, then the limiter's deduction.
+    app.after_request(lambda response: (outage.begin() if replying else None) or response)
+    client = app.test_client()
+    owner, share_id, token = share_on(app)
+    session = client.post(f"/api/v1/shared/{token}", json={"passcode": "right-passcode"}).get_json()["session"]
+    note_id = client.get(f"/api/v1/shares/{share_id}", headers=owner.headers).get_json()["note_ids"][0]
+    replying.append(True)
+    answer = client.post(
+        f"/api/v1/shared/{token}/notes/{note_id}/replies", json={"session": session, "body": "a reply"}
+    )
+    assert answer.status_code == 201
+    replying.clear()
+    outage.end()
+    assert len(client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"]) == 1
