@@ -53,9 +53,6 @@ def _configure(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
         RATELIMIT_HEADERS_ENABLED=False,  # our 429 handler sets Retry-After; others keep theirs
-        # A storage failure is raised as limits' StorageError, whatever the storage's client raised,
-        # so that errors.py answers it in one place (extensions.bind_limiter: which limits fail closed).
-        RATELIMIT_STORAGE_OPTIONS={"wrap_exceptions": True},
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     from .shares.passcodes import ArgonGate

@@ -16,7 +16,6 @@ from typing import Any
 from flask import Flask, Response, current_app, g, json, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
-from limits.errors import StorageError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -91,6 +90,12 @@ class Busy(DomainError):
     """Too much expensive work in flight; try again shortly."""
 
     status, title, slug = 503, N_("Service busy"), "busy"
+
+
+class Unavailable(DomainError):
+    """Something the request needs does not answer (the rate limits' storage, for a passcode check)."""
+
+    status, title, slug = 503, N_("Service unavailable"), "unavailable"
 
 
 # Seconds a client is asked to wait when the rate-limit storage is unreachable: each request asks
@@ -199,25 +204,6 @@ def register_error_handlers(app: Flask) -> None:
             retry_after=retry_after,
         )
         return response
-
-    @app.errorhandler(StorageError)
-    def handle_rate_limit_storage(error: StorageError) -> Response:
-        # Raised only by the limits that fail closed (extensions.bind_limiter), before their view
-        # runs: nothing was checked or counted. The log names the failure by its type; the
-        # storage's URI (it may hold a password) and the request's path (a share token) stay out.
-        log.warning(
-            "rate-limit storage unreachable (%s); %s %s refused with 503",
-            type(error.storage_error).__name__,
-            request.method,
-            _route(),
-        )
-        return respond(
-            503,
-            N_("Service unavailable"),
-            gettext("Passcodes cannot be checked for a moment. Your attempt was not counted. Try again shortly."),
-            slug="unavailable",
-            retry_after=STORAGE_RETRY_AFTER,
-        )
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> Response:

@@ -1,11 +1,12 @@
 """Extensions: db and migrate created unbound and bound in create_app(); a rate limiter made per app."""
 
+import functools
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -17,6 +18,8 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from . import registry
 from .config import FAIL_CLOSED_LIMITS
+from .errors import STORAGE_RETRY_AFTER, Unavailable
+from .i18n import gettext
 
 # Named constraints: Alembic can then alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -291,48 +294,64 @@ def rate_limited(
     return mark
 
 
-def _outside(endpoints: frozenset[str]) -> Callable[[], bool]:
-    return lambda: request.endpoint not in endpoints
+def _storage_first(limiter: Limiter, view: View) -> View:
+    """`view`, refused with 503 while the limiter's storage does not answer (the limits that fail closed)."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> object:
+        # Asked on each request, before the limit is counted or the view runs: a passcode request
+        # costs tens of milliseconds of Argon2, a ping to Redis a round trip.
+        if not limiter.storage.check():
+            rule = request.url_rule.rule if request.url_rule is not None else "-"  # "/s/<token>": no token
+            current_app.logger.warning("rate-limit storage unreachable; %s %s refused with 503", request.method, rule)
+            raise Unavailable(
+                gettext("Passcodes cannot be checked for a moment. Your attempt was not counted. Try again shortly."),
+                retry_after=STORAGE_RETRY_AFTER,
+            )
+        return view(*args, **kwargs)
+
+    return cast(View, guarded)
 
 
-def bind_limiter(app: Flask) -> tuple[Limiter, Limiter]:
-    """Give the app its own two Limiters, one for the limits that fail closed and one for the others; wrap the views.
+def bind_limiter(app: Flask) -> Limiter:
+    """Give the app its own Limiter and wrap the marked views with it.
 
     A Limiter keeps one storage, that of the last app it was bound to: one module-level
     Limiter shared by two apps in a process made each count on the other's storage.
     No default limits: only the routes that guard expensive or guessable work carry one.
 
-    When the storage (Redis) cannot be reached, the two differ (Flask-Limiter's own options):
-    - the limits of config.FAIL_CLOSED_LIMITS (passcode guesses) raise limits' StorageError, which
-      errors.py answers with 503 and Retry-After before the view runs, so nothing is counted or
-      checked; each request asks Redis again, so they work again the moment it answers;
-    - the others count in this process's memory meanwhile (`in_memory_fallback_enabled`): the
-      limit still holds per worker instead of across hosts. Flask-Limiter asks Redis again after
-      1, 2, 4 ... 32 seconds and goes back to it when it answers. `swallow_errors` logs, and does
-      not raise, a failure after the view has run (a reply's count is spent once it is stored):
-      the work is done and committed, and its answer is not turned into an error.
+    When the storage (Redis) cannot be reached:
+    - every limit counts in this process's memory meanwhile (Flask-Limiter's
+      `in_memory_fallback_enabled`): it still holds per worker instead of across hosts, and
+      Flask-Limiter asks Redis again after 1, 2, 4 ... 32 seconds and goes back to it when it
+      answers. `swallow_errors` logs, and does not raise, a failure after the view has run (a
+      reply's count is spent once it is stored): the work is done, its answer is not an error;
+    - the limits of config.FAIL_CLOSED_LIMITS (passcode guesses) refuse instead: 503 with
+      Retry-After, before the limit is counted or the view runs, while the storage does not
+      answer its ping (per-process counts would multiply a guesser's allowance by the workers
+      and hosts). Until Flask-Limiter's own probe finds Redis again (32 s at most) they are
+      counted in memory; the lockout, in the database, holds throughout.
+    One Limiter, not one per behaviour: each adds its hooks to every request (284,000
+    instructions a /healthz, a fifth of it: callgrind).
     """
-    closed = Limiter(key_func=client_address, default_limits=[])
-    fallback = Limiter(key_func=client_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True)
-    for limiter, fails_closed in ((closed, True), (fallback, False)):
-        limiter.init_app(app)
-        # The limiter checks every request before its view; a route with no limit of its own has
-        # nothing to check (no default or application limits), so it is filtered out at once
-        # instead of having its limits resolved to none (217,000 instructions a request, 4% of a
-        # notes read: callgrind).
-        limited = frozenset(
-            endpoint
-            for endpoint, view in app.view_functions.items()
-            if any(mark.fails_closed == fails_closed for mark in getattr(view, _RATE_LIMIT, []))
-        )
-        limiter.request_filter(_outside(limited))
+    limiter = Limiter(key_func=client_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True)
+    limiter.init_app(app)
+    # The limiter checks every request before its view; a route with no limit of its own has
+    # nothing to check (no default or application limits), so it is filtered out at once
+    # instead of having its limits resolved to none (217,000 instructions a request, 4% of a
+    # notes read: callgrind).
+    limited = frozenset(endpoint for endpoint, view in app.view_functions.items() if hasattr(view, _RATE_LIMIT))
+    limiter.request_filter(lambda: request.endpoint not in limited)
     for endpoint, view in list(app.view_functions.items()):
         wrapped = view
-        for limit, per, counts, fails_closed in getattr(view, _RATE_LIMIT, []):
+        marks: list[_Mark] = getattr(view, _RATE_LIMIT, [])
+        for limit, per, counts, _fails_closed in marks:
             # limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy solves R
             # over Flask's sync-or-async RouteCallable union at once, not for each member.
-            wrapped = (closed if fails_closed else fallback).limit(  # type: ignore[assignment]
+            wrapped = limiter.limit(  # type: ignore[assignment]
                 limit, key_func=per or client_address, deduct_when=counts
             )(wrapped)
+        if any(mark.fails_closed for mark in marks):
+            wrapped = _storage_first(limiter, wrapped)
         app.view_functions[endpoint] = wrapped
-    return closed, fallback
+    return limiter
