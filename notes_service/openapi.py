@@ -481,6 +481,17 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "responses": {"204": NO_CONTENT, **AUTH, **MINE},
         },
     },
+    "/api/v1/shares/{share_id}/record": {
+        "delete": {
+            "summary": "Delete one of my shares for good, revoked or not, with its replies",
+            "description": "Its link answers 404 from then on; its replies, key slot and the keys of its notes "
+            "go with it. A deleted share no longer counts against the notebook's bound on shares.",
+            "operationId": "deleteShare",
+            "security": BEARER,
+            "parameters": [SHARE_ID],
+            "responses": {"204": NO_CONTENT, **AUTH, **MINE, "429": _problem("Rate limited (Retry-After)")},
+        }
+    },
     "/api/v1/shares/{share_id}/unlock": {
         "post": {
             "summary": "Lift a lock after wrong passcodes",

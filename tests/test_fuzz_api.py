@@ -271,6 +271,7 @@ NUL_REQUESTS = [  # PostgreSQL refuses NUL in text with an error: each of these 
     ("DELETE", f"/api/v1/notes/{NUL_ID}", None),
     ("GET", f"/api/v1/shares/{NUL_ID}", None),
     ("DELETE", f"/api/v1/shares/{NUL_ID}", None),
+    ("DELETE", f"/api/v1/shares/{NUL_ID}/record", None),
     ("POST", f"/api/v1/shares/{NUL_ID}/unlock", None),
     ("POST", "/api/v1/shares", {"trial_id": "NCT0708510\x00", "note_ids": ["\x00" * 32]}),
     (

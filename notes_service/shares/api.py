@@ -98,6 +98,14 @@ def revoke_share(share_id: str) -> Response:
     return Response(status=204)
 
 
+@bp.delete("/shares/<share_id>/record")
+@rate_limited("owner_changes")
+def delete_share(share_id: str) -> Response:
+    """Delete one of my shares for good (revoked or not), with its replies: its place is free again."""
+    service.delete_share(current_notebook(), share_id)
+    return Response(status=204)
+
+
 @bp.post("/shares/<share_id>/unlock")
 def unlock_share(share_id: str) -> dict[str, Any]:
     """Lift a lock after wrong passcodes."""

@@ -363,6 +363,18 @@ def revoke_share(notebook: Notebook, share_id: str) -> None:
     db.session.commit()
 
 
+def delete_share(notebook: Notebook, share_id: str) -> None:
+    """Delete one of my shares for good, revoked or not: its link is a 404 from now on.
+
+    Its key slot, the keys of its notes (share_notes), its replies and any passcode check in
+    flight go with its row (ON DELETE CASCADE), in one statement: nothing of it is left to
+    count against the notebook's bound on shares.
+    """
+    share = _share_to_write(notebook, share_id)
+    db.session.execute(delete(Share).where(Share.id == share.id))
+    db.session.commit()
+
+
 def update_share(notebook: Notebook, share_id: str, patch: SharePatch) -> Share:
     """Turn replies on or off for one of my shares, or change (or remove) its label or its language."""
     share = _share_to_write(notebook, share_id)

@@ -9,8 +9,9 @@ from support import CIRRHOSIS, SEED, postgresql_only, run_until_blocked
 
 from notes_service.clock import utcnow
 from notes_service.extensions import db
+from notes_service.notes.models import KeySlot
 from notes_service.shares import service
-from notes_service.shares.models import Share, ShareAttempt
+from notes_service.shares.models import Reply, Share, ShareAttempt, share_notes
 
 
 def token_of(share: dict) -> str:
@@ -116,6 +117,53 @@ def test_revoke_gives_410(client, owner):
     assert listed[0]["state"] == "revoked"
 
 
+def _rows_of(share_id: str) -> dict[str, int]:
+    """How many rows hold something of a share, by table."""
+    counts = {}
+    for name, table in [
+        ("shares", Share.__table__),
+        ("share_notes", share_notes),
+        ("key_slots", KeySlot.__table__),
+        ("replies", Reply.__table__),
+        ("share_attempts", ShareAttempt.__table__),
+    ]:
+        column = table.c.id if name == "shares" else table.c.share_id
+        counts[name] = db.session.scalar(select(func.count()).select_from(table).where(column == share_id))
+    return counts
+
+
+@pytest.mark.parametrize("revoked_first", [False, True])
+def test_deleting_a_share_for_good_takes_its_replies_keys_and_place(app, client, owner, revoked_first):
+    note = owner.add_note()
+    share = owner.share(passcode="123456")
+    kept = owner.share(passcode="654321")
+    session = open_api(client, share, "123456").get_json()["session"]
+    answer = client.post(
+        f"/api/v1/shared/{token_of(share)}/notes/{note['id']}/replies", json={"session": session, "body": "Ask"}
+    )
+    assert answer.status_code == 201, answer.get_json()
+    with app.app_context():
+        db.session.add(ShareAttempt(id="a" * 32, share_id=share["id"], lease_until=utcnow() + timedelta(minutes=1)))
+        db.session.commit()
+        before = _rows_of(share["id"])
+        assert all(before.values()), before
+    if revoked_first:
+        assert client.delete(f"/api/v1/shares/{share['id']}", headers=owner.headers).status_code == 204
+    deleted = client.delete(f"/api/v1/shares/{share['id']}/record", headers=owner.headers)
+    assert deleted.status_code == 204
+    with app.app_context():
+        assert _rows_of(share["id"]) == dict.fromkeys(before, 0)
+        assert all(_rows_of(kept["id"])[name] for name in ("shares", "share_notes", "key_slots"))
+    assert open_api(client, share, "123456").status_code == 404
+    assert client.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).status_code == 404
+    assert [s["id"] for s in client.get("/api/v1/shares", headers=owner.headers).get_json()["shares"]] == [kept["id"]]
+    assert client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"] == []
+    assert client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).status_code == 200  # the note stays
+    assert open_api(client, kept, "654321").status_code == 200
+    again = client.delete(f"/api/v1/shares/{share['id']}/record", headers=owner.headers)
+    assert again.status_code == 404 and again.mimetype == "application/problem+json"
+
+
 def test_expiry_gives_410(app, client, owner):
     owner.add_note()
     share = owner.share(passcode="123456", expires_in_days=1)
@@ -168,7 +216,7 @@ def test_unknown_token_is_404(client):
     assert response.status_code == 404
 
 
-def test_another_owner_cannot_see_revoke_or_unlock(client, owner, other):
+def test_another_owner_cannot_see_revoke_delete_or_unlock(client, owner, other):
     owner.add_note()
     share = owner.share(passcode="123456")
     assert client.get("/api/v1/shares", headers=other.headers).get_json() == {"shares": [], "next": None}
@@ -176,8 +224,9 @@ def test_another_owner_cannot_see_revoke_or_unlock(client, owner, other):
         client.get(f"/api/v1/shares/{share['id']}", headers=other.headers),
         client.delete(f"/api/v1/shares/{share['id']}", headers=other.headers),
         client.post(f"/api/v1/shares/{share['id']}/unlock", headers=other.headers),
+        client.delete(f"/api/v1/shares/{share['id']}/record", headers=other.headers),
     ):
-        assert response.status_code == 404
+        assert response.status_code == 404 and response.mimetype == "application/problem+json"
     assert open_api(client, share, "123456").status_code == 200
 
 
@@ -243,6 +292,7 @@ def _after_the_share_is_found(monkeypatch, other) -> None:
     "method, path, body",
     [
         ("DELETE", "/api/v1/shares/{id}", None),
+        ("DELETE", "/api/v1/shares/{id}/record", None),
         ("POST", "/api/v1/shares/{id}/unlock", None),
         ("PATCH", "/api/v1/shares/{id}", {"replies_allowed": False}),
         ("PATCH", "/api/v1/shares/{id}", {"label": "Mom"}),
