@@ -86,6 +86,9 @@ class Settings:
     )
     argon2_max_concurrent: int = 2
     max_notes_per_notebook: int = 5000
+    # Shares a notebook holds, revoked and expired ones included (their rows, replies and
+    # wrapped note keys are stored until the owner deletes them for good).
+    max_shares_per_notebook: int = 200
     secret_key: str | None = None
     development: bool = True
     trust_proxy: bool = False
@@ -226,6 +229,7 @@ def load_settings(env: Mapping[str, str], instance_path: str) -> Settings:
         rate_limits=_rate_limits(env),
         argon2_max_concurrent=_int(env, "NOTES_ARGON2_MAX_CONCURRENT", 2, 1, 64),
         max_notes_per_notebook=_int(env, "NOTES_MAX_NOTES", 5000, 1, 1_000_000),
+        max_shares_per_notebook=_int(env, "NOTES_MAX_SHARES", 200, 1, 100_000),
         secret_key=secret_key,
         development=development,
         trust_proxy=_bool(env, "NOTES_TRUST_PROXY", False),

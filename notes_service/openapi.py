@@ -440,12 +440,18 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "post": {
             "summary": "Share chosen notes behind a passcode",
+            "description": "A notebook holds at most 200 shares by default (NOTES_MAX_SHARES), revoked and "
+            "expired ones included: past it, a 422 naming `(notebook)`; deleting a share for good "
+            "(DELETE /api/v1/shares/{share_id}/record) makes room.",
             "operationId": "createShare",
             "security": BEARER,
             "responses": {
                 "201": _json(ShareCreated, "Created"),
                 **AUTH,
                 **WRITE,
+                "422": _problem(
+                    "Invalid content (`errors` names each field), or the notebook holds as many shares as it may"
+                ),
                 "404": _problem("No such trial"),
                 "429": _problem("Rate limited (Retry-After)"),
                 "503": _problem("Too many passcode hashes at once (Retry-After)"),

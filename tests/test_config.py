@@ -14,6 +14,8 @@ from notes_service import ConfigError, create_app, registry
         ("NOTES_ALLOWED_ORIGINS", "trials.example"),
         ("NOTES_ARGON2_MAX_CONCURRENT", "zero"),
         ("NOTES_ARGON2_MAX_CONCURRENT", "0"),
+        ("NOTES_MAX_SHARES", "0"),
+        ("NOTES_MAX_SHARES", "many"),
         ("RATELIMIT_STORAGE_URI", "memcached://x"),
         ("NOTES_ENV", "staging"),
         ("NOTES_TRUST_PROXY", "maybe"),

@@ -107,6 +107,7 @@ def create_share(
     """A new share; returns it, its token and the generated passcode (if one was generated)."""
     notebook_id = notebook.id
     trial_id, note_ids = _chosen_notes(notebook_id, request)
+    _refuse_when_full(notebook_id)  # before Argon2 too: a full notebook costs no hashing
     details = ShareOwnerPayload(
         label=plain_field(request.label, "label", MAX_LABEL_CHARS),
         sender_name=plain_field(request.sender_name, "sender_name", MAX_SENDER_CHARS),
@@ -123,7 +124,9 @@ def create_share(
     # since they may have been deleted while the passcode was hashed. The notebook's row is held
     # as every write of its notes holds it: an import moving them (notes.imports) is waited for,
     # and its notebook then found gone (a share row written for it failed its foreign key, a 500).
-    notes.hold_notebook(notebook, exclusive=False)
+    # Exclusive, as for a new note: creations at once cannot pass the bound on shares together.
+    notes.hold_notebook(notebook, exclusive=True)
+    _refuse_when_full(notebook_id)
     chosen = db.session.scalars(select(Note).where(Note.notebook_id == notebook_id, Note.id.in_(note_ids))).all()
     if not chosen:
         raise Invalid(gettext("There are no notes to share on this trial."), errors={"note_ids": gettext("no notes")})
@@ -161,6 +164,25 @@ def create_share(
     db.session.add(keys.new_slot(notebook_id, share.id, share_key, token))
     db.session.commit()
     return share, token, generated
+
+
+def _refuse_when_full(notebook_id: str) -> None:
+    """Invalid when the notebook holds as many shares as it may: revoked and expired ones count.
+
+    They keep their rows, replies and wrapped note keys until the owner deletes them for good
+    (`delete_share`), which is the way to make room, and what the refusal says.
+    """
+    count = db.session.scalar(select(func.count()).select_from(Share).where(Share.notebook_id == notebook_id))
+    limit = registry.settings().max_shares_per_notebook
+    if count is not None and count >= limit:
+        raise Invalid(
+            gettext(
+                "A notebook holds at most %(limit)s shares, revoked and expired ones included. "
+                "Delete the ones you no longer need for good to make room for a new one.",
+                limit=limit,
+            ),
+            errors={"(notebook)": gettext("is full")},
+        )
 
 
 # Why a plain field was refused, by field: whole sentences, for the translators.

@@ -5,13 +5,17 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from support import CIRRHOSIS, SEED, postgresql_only, run_until_blocked
+from support import CIRRHOSIS, SEED, meanwhile, new_owner, postgresql_only, run_until_blocked
 
+from notes_service import crypto
 from notes_service.clock import utcnow
 from notes_service.extensions import db
+from notes_service.notes import service as notes_service
 from notes_service.notes.models import KeySlot
 from notes_service.shares import service
 from notes_service.shares.models import Reply, Share, ShareAttempt, share_notes
+
+real_hash = crypto.hash_passcode
 
 
 def token_of(share: dict) -> str:
@@ -162,6 +166,59 @@ def test_deleting_a_share_for_good_takes_its_replies_keys_and_place(app, client,
     assert open_api(client, kept, "654321").status_code == 200
     again = client.delete(f"/api/v1/shares/{share['id']}/record", headers=owner.headers)
     assert again.status_code == 404 and again.mimetype == "application/problem+json"
+
+
+def test_a_notebook_holds_a_bounded_number_of_shares_and_deleting_one_makes_room(make_app, monkeypatch):
+    app = make_app(NOTES_MAX_SHARES="2")
+    client = app.test_client()
+    owner = new_owner(client)
+    owner.add_note()
+    first = owner.share(passcode="123456")
+    owner.share(passcode="123456")
+    # A revoked share keeps its row and replies: it still counts.
+    assert client.delete(f"/api/v1/shares/{first['id']}", headers=owner.headers).status_code == 204
+    hashed = []
+    monkeypatch.setattr(crypto, "hash_passcode", lambda *args: hashed.append(1) or real_hash(*args))
+    refused = client.post("/api/v1/shares", headers=owner.headers, json={"trial_id": SEED, "passcode": "123456"})
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["errors"] == {"(notebook)": "is full"}
+    assert "at most 2 shares" in problem["detail"] and "Delete" in problem["detail"]
+    assert hashed == []  # refused before any Argon2 work
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Share)) == 2  # nothing half-made
+    assert client.delete(f"/api/v1/shares/{first['id']}/record", headers=owner.headers).status_code == 204
+    assert owner.share(passcode="123456")["state"] == "active"
+    # The bound is per notebook.
+    other = new_owner(client)
+    other.add_note()
+    assert other.share(passcode="123456")["state"] == "active"
+
+
+@postgresql_only
+def test_shares_created_at_once_cannot_pass_the_bound_together(make_app, monkeypatch):
+    app = make_app(NOTES_MAX_SHARES="1")
+    owner = new_owner(app.test_client())
+    owner.add_note()
+    body = {"trial_id": SEED, "passcode": "123456"}
+    real = notes_service.share_note_keys
+    others: list = []
+
+    def another_share_meanwhile(*args, **kwargs):
+        # This creation counted its room under the notebook's lock; another starts now, and
+        # must wait for it and then count it, not count beside it.
+        if not others:
+            others.append(None)  # the other creation passes here too: it starts no third
+            others[0] = meanwhile(lambda: app.test_client().post("/api/v1/shares", headers=owner.headers, json=body))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(notes_service, "share_note_keys", another_share_meanwhile)
+    first = app.test_client().post("/api/v1/shares", headers=owner.headers, json=body)
+    second = others[0]()
+    assert first.status_code == 201, first.get_json()
+    assert second.status_code == 422 and second.get_json()["errors"] == {"(notebook)": "is full"}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Share)) == 1
 
 
 def test_expiry_gives_410(app, client, owner):
