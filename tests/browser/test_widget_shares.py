@@ -1,4 +1,4 @@
-"""'My shares' in the widget, in Chromium: each link's notes as text, Unlock, Revoke asked first, paging."""
+"""'My shares' in the widget, in Chromium: each link's notes as text, Unlock, Revoke and Delete asked first, paging."""
 
 from __future__ import annotations
 
@@ -100,6 +100,13 @@ def test_revoke_asks_first(live, page):
     expect(item).to_contain_text("Revoked: the link no longer opens")
     expect(item.get_by_role("button", name="Revoke")).to_have_count(0)
     assert owner.call("GET", f"/api/v1/shares/{share['id']}")[1]["state"] == "revoked"
+    # A revoked link can still be deleted for good, which frees its place.
+    item.get_by_role("button", name="Delete").click()
+    item.get_by_role("button", name="Yes, delete").click()
+    expect(dialog.get_by_role("status")).to_have_text("Link deleted.")
+    expect(dialog.locator(".shares > li")).to_have_text(["No links yet."])
+    assert owner.call("GET", f"/api/v1/shares/{share['id']}")[0] == 404
+    assert page.js_errors == []
 
 
 def test_my_shares_counts_in_words_and_pages_on(live, page, browser):

@@ -1,7 +1,8 @@
 // @ts-check
 // "My shares" in the share dialog (on demand, with the dialogs): one page of the trial's
 // links at a time, each with its label, the text of its notes, its dates, views and state
-// in words; "Unlock" on a locked link, "Revoke" (asked first), "Let them reply".
+// in words; "Unlock" on a locked link, "Revoke" (asked first), "Let them reply", and
+// "Delete" on every link (asked first): the link and its replies go for good, freeing its place.
 import { h } from './dom.js';
 import { addSheet } from './sheets.js';
 import { day, t } from './i18n.js';
@@ -12,6 +13,7 @@ import { day, t } from './i18n.js';
  * @typedef {object} SharesActions  each resolves or throws
  * @property {(cursor: string | null) => Promise<{shares: Share[], next: string | null}>} page
  * @property {(id: string) => Promise<void>} revoke
+ * @property {(id: string) => Promise<void>} remove  delete for good, with its replies
  * @property {(id: string) => Promise<Share>} unlock
  * @property {(id: string, changes: {replies_allowed: boolean}) => Promise<Share>} update
  * @typedef {object} PanelDeps
@@ -75,6 +77,9 @@ export function shareActions({ api, trial, apiBase, hasNotebook, announce }) {
     revoke: async (id) => {
       await api.call('DELETE', `/api/v1/shares/${enc(id)}`);
     },
+    remove: async (id) => {
+      await api.call('DELETE', `/api/v1/shares/${enc(id)}/record`);
+    },
     unlock: (id) => api.call('POST', `/api/v1/shares/${enc(id)}/unlock`),
     update: (id, changes) => api.call('PATCH', `/api/v1/shares/${enc(id)}`, changes),
   };
@@ -113,7 +118,7 @@ export function sharesPanel({ run, say }) {
     return h('ul', { class: 'shared-notes' }, items);
   }
 
-  /** One link's item; redrawn in place after Unlock, Revoke or a reply toggle. */
+  /** One link's item; redrawn in place after Unlock, Revoke or a reply toggle, taken out after Delete. */
   function item(/** @type {Share} */ share) {
     const li = h('li');
     const draw = (/** @type {Share} */ s) => li.replaceChildren(...parts(s, li, draw).filter((n) => n !== null));
@@ -156,29 +161,44 @@ export function sharesPanel({ run, say }) {
       }),
     );
     const revoke = h('button', null, t('revoke'));
-    const yes = h('button', { class: 'primary' }, t('yesRevoke'));
-    const keep = h('button', null, t('keepLink'));
-    const buttons = h('div', { class: 'row' }, s.state === 'locked' ? unlock : null, revoke);
-    const confirm = h(
-      'div',
-      { class: 'note-box', hidden: true },
-      h('p', null, t('revokeAsk')),
-      h('div', { class: 'row' }, yes, keep),
-    );
-    const ask = (/** @type {boolean} */ show) => {
-      confirm.hidden = !show;
-      buttons.hidden = show;
-      (show ? keep : revoke).focus();
+    const remove = h('button', null, t('deleteLink'));
+    const buttons = h('div', { class: 'row' }, live && s.state === 'locked' ? unlock : null, live ? revoke : null, remove);
+    /** A question in place of the buttons: `yes` does it, "Keep link" puts the buttons back. */
+    const asking = (/** @type {HTMLElement} */ opener, /** @type {string} */ question, /** @type {string} */ yesWords,
+      /** @type {() => Promise<void>} */ task) => {
+      const yes = h('button', { class: 'primary' }, yesWords);
+      const keep = h('button', null, t('keepLink'));
+      const box = h('div', { class: 'note-box', hidden: true }, h('p', null, question), h('div', { class: 'row' }, yes, keep));
+      const ask = (/** @type {boolean} */ show) => {
+        box.hidden = !show;
+        buttons.hidden = show;
+        (show ? keep : opener).focus();
+      };
+      opener.addEventListener('click', () => ask(true));
+      keep.addEventListener('click', () => ask(false));
+      yes.addEventListener('click', () => run(yes, async () => {
+        if (actions) await task();
+      }));
+      return box;
     };
-    revoke.addEventListener('click', () => ask(true));
-    keep.addEventListener('click', () => ask(false));
-    yes.addEventListener('click', () =>
-      run(yes, async () => {
-        if (!actions) return;
-        await actions.revoke(s.id);
+    const revokeBox = live
+      ? asking(revoke, t('revokeAsk'), t('yesRevoke'), async () => {
+        await actions?.revoke(s.id);
         done({ ...s, state: 'revoked' }, t('revoked'));
-      }),
-    );
+      })
+      : null;
+    const removeBox = asking(remove, t('deleteLinkAsk'), t('yesDeleteLink'), async () => {
+      await actions?.remove(s.id);
+      // Focus goes to the link after it, else the one before, else "Show more links" or "No links yet".
+      const near = li.nextElementSibling ?? li.previousElementSibling;
+      li.remove();
+      /** @type {HTMLElement | null} */
+      let focus = near?.querySelector('h4') ?? (more.hidden ? null : more);
+      if (!list.children.length) list.append(h('li', { class: 'muted', tabindex: '-1' }, t('noLinks')));
+      focus ??= /** @type {HTMLElement} */ (list.firstElementChild);
+      focus.focus();
+      say(t('linkDeleted'));
+    });
 
     const toggle = h('input', { type: 'checkbox', checked: s.replies_allowed !== false });
     toggle.addEventListener('change', () => {
@@ -197,7 +217,7 @@ export function sharesPanel({ run, say }) {
       });
     });
     const replyControl = live ? h('label', { class: 'opt' }, toggle, t('letReply')) : null;
-    return [title, state, from, factLine, noteTexts(s), replyControl, live ? buttons : null, live ? confirm : null];
+    return [title, state, from, factLine, noteTexts(s), replyControl, buttons, revokeBox, removeBox];
   }
 
   /** Draw one page after the others (or alone, after `load`). */

@@ -213,19 +213,21 @@ describe('api', () => {
     assert.equal(net.calls.length, 1);
   });
 
-  test('the owner unlocks, changes and revokes a share by its id', async () => {
+  test('the owner unlocks, changes, revokes and deletes a share by its id', async () => {
     const net = network((url, init) => (init.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, { id: 's/1' })));
     const api = createApi('https://notes.example', () => 't', net.fetchImpl);
     const links = linksOf(api);
     await links.unlock('s/1');
     await links.update('s/1', { replies_allowed: false });
     assert.equal(await links.revoke('s/1'), undefined);
+    assert.equal(await links.remove('s/1'), undefined);
     assert.deepEqual(
       net.calls.map((c) => [c.init.method, c.url, c.init.body]),
       [
         ['POST', 'https://notes.example/api/v1/shares/s%2F1/unlock', undefined],
         ['PATCH', 'https://notes.example/api/v1/shares/s%2F1', '{"replies_allowed":false}'],
         ['DELETE', 'https://notes.example/api/v1/shares/s%2F1', undefined],
+        ['DELETE', 'https://notes.example/api/v1/shares/s%2F1/record', undefined],
       ],
     );
   });

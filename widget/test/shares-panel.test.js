@@ -1,5 +1,5 @@
 // "My shares" drawn in a DOM (jsdom): words for one and many, the notes' text, paging,
-// Revoke asked first, Unlock, and the replies toggle put back when the service refuses.
+// Revoke and Delete asked first, Unlock, and the replies toggle put back when the service refuses.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -55,6 +55,9 @@ function panel(pages, overrides = {}) {
     },
     revoke: async (id) => {
       calls.push(['revoke', id]);
+    },
+    remove: async (id) => {
+      calls.push(['remove', id]);
     },
     unlock: async (id) => {
       calls.push(['unlock', id]);
@@ -134,6 +137,47 @@ describe('My shares', () => {
     assert.match(p.el.textContent, /Revoked: the link no longer opens/);
     assert.equal(button(p.el, 'Revoke'), undefined);
     assert.deepEqual(said, ['Link revoked.']);
+  });
+
+  test('Delete asks first; "Yes, delete" takes the link out, focus on the next; a revoked link has it too', async () => {
+    const { p, calls, said, load } = panel({
+      '': { shares: [share({ id: 'a', label: 'First' }), share({ id: 'b', label: 'Second', state: 'revoked' })], next: null },
+    });
+    await load();
+    const second = p.el.querySelectorAll('.shares > li')[1];
+    assert.equal(button(second, 'Revoke'), undefined);
+    assert.ok(button(second, 'Delete'), 'a revoked link can still be deleted for good');
+    button(p.el, 'Delete').click();
+    assert.match(p.el.textContent, /Delete this link for good\? .*replies sent through it are deleted too/);
+    assert.deepEqual(calls, [['page', null]]);
+    button(p.el, 'Keep link').click();
+    assert.equal(p.el.querySelectorAll('.shares > li').length, 2);
+    button(p.el, 'Delete').click();
+    button(p.el, 'Yes, delete').click();
+    await tick();
+    assert.deepEqual(calls.at(-1), ['remove', 'a']);
+    assert.deepEqual([...p.el.querySelectorAll('.shares h4')].map((h4) => h4.textContent), ['Second']);
+    assert.equal(document.activeElement?.textContent, 'Second');
+    button(p.el, 'Delete').click();
+    button(p.el, 'Yes, delete').click();
+    await tick();
+    assert.deepEqual(calls.at(-1), ['remove', 'b']);
+    assert.equal(p.el.querySelector('.shares').textContent, t('noLinks'));
+    assert.equal(document.activeElement, p.el.querySelector('.shares > li'));
+    assert.deepEqual(said, ['Link deleted.', 'Link deleted.']);
+  });
+
+  test('a link the service refuses to delete stays', async () => {
+    const { p, errors, load } = panel(
+      { '': { shares: [share()], next: null } },
+      { remove: async () => { throw new Error('Not now.'); } },
+    );
+    await load();
+    button(p.el, 'Delete').click();
+    button(p.el, 'Yes, delete').click();
+    await tick();
+    assert.equal(p.el.querySelectorAll('.shares h4').length, 1);
+    assert.deepEqual(errors, ['Not now.']);
   });
 
   test('a locked link has Unlock, and is open after it', async () => {
