@@ -180,6 +180,31 @@ def test_a_network_failure_keeps_its_own_message(widget_page):
     expect(alert).to_have_text("Can't reach the notes service. Check your connection and try again.")
 
 
+def test_a_save_refused_with_401_keeps_the_note_and_makes_no_notebook_unasked(widget_page):
+    # This browser's device was removed on another device while the reader typed: the note stays in
+    # the editor, the ways back are offered, and Save again does not start a notebook of its own.
+    page = widget_page
+    answer_with(page, 401, {"title": "Unauthorized", "status": 401, "detail": "Unknown token."})
+    alert = save_and_read_alert(page, "Ask about the liver rule")
+    editor = page.get_by_role("dialog", name="New note")
+    expect(alert).to_contain_text("access to the notebook was removed")
+    for name in ("Use a link code", "Use another recovery key", "Save in a new notebook"):
+        expect(editor.get_by_role("button", name=name)).to_be_visible()
+    token = page.evaluate("() => Object.entries(localStorage).find(([k]) => k.startsWith('trial-notes:token:'))?.[1]")
+    made = []
+    page.on("request", lambda r: made.append(r.url) if r.url.endswith("/api/v1/notebooks") else None)
+    editor.get_by_role("button", name="Save", exact=True).click()
+    expect(alert).to_contain_text("access to the notebook was removed")
+    page.wait_for_timeout(300)
+    assert made == []
+    assert token == page.evaluate(
+        "() => Object.entries(localStorage).find(([k]) => k.startsWith('trial-notes:token:'))?.[1]"
+    )
+    assert editor.get_by_role("textbox", name="Note").input_value() == "Ask about the liver rule"
+    editor.get_by_role("button", name="Use a link code").click()
+    expect(page.get_by_role("dialog", name="Use a link code")).to_be_visible()
+
+
 def test_a_save_whose_answer_was_lost_and_is_tried_again_keeps_one_note(widget_page):
     # The note reaches the service but its answer never comes back (the train enters a tunnel):
     # the reader is told to check the connection and presses Save again. One note, not two.

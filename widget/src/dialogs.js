@@ -62,15 +62,19 @@ export function charCount(/** @type {string} */ text, limit = MAX_BODY_CHARS) {
 }
 
 /**
- * @typedef {{text: string, color: string}} Edit  what the reader typed and chose
+ * @typedef {{text: string, color: string, fresh?: boolean}} Edit  what the reader typed and chose
+ *   (`fresh`: "Save in a new notebook", after this browser's notebook refused it)
  * @typedef {{title: string, quote: string, text?: string, color?: string}} EditorOptions
  */
 
 /**
  * "New note"/"Edit note": the quote, a "Note" textarea, a colour radio group, "Save", "Cancel".
- * @param {DialogDeps} deps
+ * A save refused with a 401 (this browser's access to its notebook was removed) keeps the editor
+ * open with what was typed, and offers the ways back, "Use a link code" and "Use another recovery
+ * key" (`more`), or "Save in a new notebook", which only the reader's click chooses.
+ * @param {DialogDeps & {more: (what: 'redeem' | 'restore', from: Focusable | null) => void}} deps
  */
-export function noteEditor({ explain, fallback }) {
+export function noteEditor({ explain, fallback, more }) {
   const dialog = modalDialog(t('newNote'), fallback);
   const quote = h('blockquote', { dir: 'auto' }); // the trial's words, whatever the widget's language
   const textId = uid('note');
@@ -99,16 +103,37 @@ export function noteEditor({ explain, fallback }) {
   const save = h('button', { type: 'submit', class: 'primary' }, t('save'));
   /** @type {(edit: Edit) => Promise<void>} */
   let onSave = async () => {};
+  const submit = (fresh = false) => {
+    const color = form.querySelector('input:checked')?.getAttribute('value') ?? 'yellow';
+    busy(save, dialog, explain, async () => {
+      try {
+        await onSave({ text: text.value, color, ...(fresh && { fresh }) });
+      } catch (err) {
+        away.hidden = !(err && typeof err === 'object' && 'status' in err && err.status === 401);
+        throw err;
+      }
+      away.hidden = true;
+      dialog.close();
+    });
+  };
+  const away = h(
+    'div',
+    { hidden: true },
+    h('p', null, t('noteKept')),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('redeem', /** @type {Focusable} */ (e.currentTarget)) }, t('useLinkCode')),
+      h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('restore', /** @type {Focusable} */ (e.currentTarget)) }, t('useAnotherKey')),
+      h('button', { type: 'button', onclick: () => submit(true) }, t('saveNewNotebook')),
+    ),
+  );
   const form = h(
     'form',
     {
       onsubmit(event) {
         event.preventDefault();
-        const color = form.querySelector('input:checked')?.getAttribute('value') ?? 'yellow';
-        busy(save, dialog, explain, async () => {
-          await onSave({ text: text.value, color });
-          dialog.close();
-        });
+        submit();
       },
     },
     quote,
@@ -117,6 +142,7 @@ export function noteEditor({ explain, fallback }) {
     count,
     h('p', { id: `${textId}-hint`, class: 'muted' }, t('noteHint')),
     h('fieldset', { class: 'colors' }, h('legend', null, t('colour')), radios),
+    away,
     h(
       'div',
       { class: 'row' },
@@ -143,6 +169,7 @@ export function noteEditor({ explain, fallback }) {
       dialog.heading.textContent = options.title;
       quote.textContent = options.quote;
       text.value = options.text ?? '';
+      away.hidden = true;
       recount();
       for (const r of form.querySelectorAll('input')) r.checked = r.value === (options.color ?? 'yellow');
       onSave = save_;

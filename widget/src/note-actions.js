@@ -85,10 +85,18 @@ export function noteActions(/** @type {Deps} */ deps) {
 
   // ---- the notebook ----
 
-  /** Make a notebook unless there is a usable token; true when one was made. */
-  async function ensureNotebook() {
+  /**
+   * Make a notebook unless there is a usable token; true when one was made. A token the service
+   * refused (this device removed, or its token revoked, from another device) is replaced only when
+   * the reader chose "Save in a new notebook" (`fresh`): else the note would go to a notebook they
+   * do not know of, apart from their other notes. They can open theirs again first (link code,
+   * recovery key): the editor keeps what they typed meanwhile.
+   */
+  async function ensureNotebook(fresh = false) {
     await deps.signedIn(); // a note saved while a host's sign-in is under way goes to the account's notebook
-    if (deps.tokens().usable()) return false;
+    const tokens = deps.tokens();
+    if (tokens.usable()) return false;
+    if (tokens.read() && !fresh) throw new ApiError(401, '', t('accessRemoved'));
     const { token } = await routes.createNotebook();
     deps.tokens().store(token);
     return true;
@@ -137,8 +145,8 @@ export function noteActions(/** @type {Deps} */ deps) {
     let unsure = false; // a save's answer was lost: the service may hold the note already
     const opened = ui.openEditor(
       { title: t('newNote'), quote, text: '', color: lastColor },
-      async ({ text, color }) => {
-        const created = await ensureNotebook();
+      async ({ text, color, fresh }) => {
+        const created = await ensureNotebook(fresh);
         const body = textToHtml(text);
         // Saving again after a lost answer takes the note stored then (with today's words), not a second one.
         let note = unsure ? await storedEarlier(selector) : null;

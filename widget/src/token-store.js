@@ -11,7 +11,8 @@ export const tokenKey = (/** @type {string} */ apiBase, kind = 'token') => `tria
  * @property {string} kind  'token' (the browser's own notebook) or 'account' (vouched for by the host site)
  * @property {() => string | null} read  The token, or null before the first save.
  * @property {(token: string) => void} store  Keep a token the service gave or accepted.
- * @property {() => void} reject  The service refused the token (a 401): the next save makes a new notebook.
+ * @property {() => void} reject  The service refused the token (a 401): a save makes a new notebook only
+ *   when the reader chooses "Save in a new notebook" (note-actions.js).
  * @property {() => boolean} usable  Whether there is a token the service has not refused.
  * @property {() => void} forget  Take the token out of this browser (a removed device, a host's sign-out).
  * @property {() => {how: string, at: string} | null} keySaved  How and when this token's recovery key was saved.

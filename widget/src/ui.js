@@ -153,7 +153,7 @@ export function createUI(doc, actions) {
         rules.replaceSync(DIALOG_CSS);
         shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, rules];
         const built = {
-          editor: noteEditor({ explain, fallback }),
+          editor: noteEditor({ explain, fallback, more: actions.more }),
           view: noteView({ explain, fallback, doc }),
           share: shareDialog({ explain, fallback, copy }),
           chooser: noteChooser({ explain, fallback, doc }),

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { JSDOM } from 'jsdom';
+
+import { ApiError } from '../src/api.js';
+import { t, useLanguage, withWords } from '../src/i18n.js';
+import { noteActions } from '../src/note-actions.js';
+import { createTokenStore } from '../src/token-store.js';
+
+await useLanguage('en').then(() => withWords(Promise.resolve())); // note-actions.js is on demand: the whole catalog
+
+const TEXT = 'Adults with cirrhosis of the liver may join.';
+
+/** A localStorage stand-in. */
+function fakeWindow() {
+  const items = new Map();
+  return {
+    localStorage: {
+      getItem: (k) => (items.has(k) ? items.get(k) : null),
+      setItem: (k, v) => items.set(k, String(v)),
+      removeItem: (k) => items.delete(k),
+    },
+  };
+}
+
+/**
+ * The note actions over fakes: `answer(method, path, body, token)` is the service; the editor's
+ * Save is `widget.save(edit)` (what dialogs.js calls), a note on the words [start, end) of TEXT.
+ */
+function widget(answer, { token = 'OLD-TOKEN', start = 12, end = 21 } = {}) {
+  const { window } = new JSDOM(`<p data-notes-root>${TEXT}</p>`);
+  const tokens = createTokenStore(/** @type {any} */ (fakeWindow()), 'https://notes.test');
+  if (token) tokens.store(token);
+  const calls = [];
+  const held = []; // the notes this page shows
+  const call = async (method, path, body, bearer = tokens.read()) => {
+    calls.push({ method, path, body, bearer });
+    return answer(method, path, body, bearer);
+  };
+  const api = {
+    call,
+    listNotes: async (trial, bearer) => ({ notes: await call('GET', `/api/v1/trials/${trial}/notes`, undefined, bearer ?? tokens.read()) }),
+    all: async () => [],
+  };
+  const editor = { save: null };
+  const ui = {
+    openEditor: async (_options, save) => ((editor.save = save), true),
+    hideAdder() {},
+    announce() {},
+    showError() {},
+  };
+  const selector = [{ type: 'TextQuoteSelector', exact: TEXT.slice(start, end), prefix: '', suffix: '' }];
+  const actions = noteActions(/** @type {any} */ ({
+    doc: window.document,
+    view: window,
+    trial: 'NCT00000001',
+    apiBase: 'https://notes.test',
+    api,
+    ApiError,
+    notes: { index: () => ({ text: TEXT }), add: (n) => held.push(n), find: (id) => held.find((n) => n.id === id) },
+    quoteOf: () => '',
+    readable: () => true,
+    ui,
+    highlighter: {},
+    describeQuote: () => selector,
+    t,
+    getRoot: () => window.document.querySelector('p'),
+    tokens: () => tokens,
+    signedIn: () => Promise.resolve(),
+    selection: () => ({ offsets: () => ({ start, end }) }),
+    unavailable: () => '',
+    redraw() {},
+    toView: (r) => r,
+    setNotes() {},
+    offerKey() {},
+  }));
+  actions.addFromSelection();
+  return { tokens, calls, held, save: (edit) => editor.save(edit), ready: () => new Promise((r) => setTimeout(r)) };
+}
+
+const gone = () => {
+  throw new ApiError(401, 'Unauthorized', 'Unknown token.');
+};
+
+describe('a save refused with a 401 (this device was removed, or its token revoked)', () => {
+  test('Save again makes no new notebook: the note waits for the reader to open theirs again', async () => {
+    const w = widget((method, path) => (path === '/api/v1/notebooks' ? { token: 'NEW-TOKEN' } : gone()));
+    await w.ready();
+    await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }), (err) => err.status === 401);
+    w.tokens.reject(); // as app.js's explain() does with every 401
+    await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }), (err) => err.status === 401);
+    assert.deepEqual(w.calls.filter((c) => c.path === '/api/v1/notebooks'), []);
+    assert.equal(w.tokens.read(), 'OLD-TOKEN');
+    assert.deepEqual(w.held, []);
+  });
+
+  test('"Save in a new notebook" is the reader\'s choice, and then the note is saved there', async () => {
+    const w = widget((method, path, body, bearer) => {
+      if (path === '/api/v1/notebooks') return { token: 'NEW-TOKEN' };
+      if (bearer !== 'NEW-TOKEN') gone();
+      return { id: 'n1', color: body.color, body: body.body, created_at: '2026-01-01T00:00:00Z', target: body.target };
+    });
+    await w.ready();
+    await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }));
+    w.tokens.reject();
+    await w.save({ text: 'Ask Dr. Lee', color: 'yellow', fresh: true });
+    assert.equal(w.tokens.read(), 'NEW-TOKEN');
+    assert.equal(w.held.length, 1);
+  });
+});
