@@ -98,7 +98,9 @@ def list_notes(nct: str) -> Response:
 def create_note(nct: str) -> Response:
     """Add a note to a trial."""
     notebook = current_notebook()
-    note = service.create_note(notebook, nct, accepted(NoteInput))
+    note, new = service.create_note(notebook, nct, accepted(NoteInput))
+    if not new:  # the same id sent again: the note as stored
+        return Response(json.dumps(present_note(note)), mimetype="application/json")
     return created(present_note(note), f"/api/v1/notes/{note.id}")
 
 

@@ -653,14 +653,21 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
     )
 
 
-def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
-    """Anchor, sanitize, encrypt and store a new note."""
+def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> tuple[NoteView, bool]:
+    """Anchor, sanitize, encrypt and store a new note; with the client's id, the note already holding it if any.
+
+    The second value is False when that note was there already (a save sent again after its
+    answer was lost): it is answered as stored, whatever this request says.
+    """
     assert data.quote is not None
     row = trials.get_trial_row(trial_id)
     selectors, version = _anchor_quote(row.id, data.quote)
     body = stored_body(data.body or "")  # before the lock: sanitizing takes a while
-    # Exclusive, so that concurrent creates cannot pass the limit together.
+    # Exclusive, so that concurrent creates cannot pass the limit together, and of two saves
+    # with one id the second finds the first's note.
     hold_notebook(notebook, exclusive=True)
+    if data.id is not None and db.session.get(Note, data.id) is not None:
+        return get_note(notebook, data.id), False  # another notebook's id: 404, as for any note not mine
     count = db.session.execute(
         select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id)
     ).scalar_one()
@@ -671,7 +678,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
         )
     now = registry.now()
     note = Note(
-        id=_new_id(),
+        id=data.id or _new_id(),
         notebook_id=notebook.id,
         trial_id=row.id,
         format_version=FORMAT_VERSION,
@@ -685,7 +692,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> NoteView:
     db.session.add(note)
     created = open_note(dek, note)  # before the commit, as in update_note: a deletion may follow it at once
     db.session.commit()
-    return created
+    return created, True
 
 
 def hold_notebook(notebook: Notebook, *, exclusive: bool) -> None:

@@ -77,6 +77,10 @@ export const noteRoutes = (api) => {
   };
 };
 
+/** A new note's id: 32 lowercase hex digits, random (as the service's own, a UUID4's hex). */
+export const noteId = (/** @type {Window} */ view) =>
+  Array.from(view.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+
 /** The actions over one widget's notes. */
 export function noteActions(/** @type {Deps} */ deps) {
   const { doc, view, trial, api, ApiError, notes, quoteOf, readable, ui, highlighter, t } = deps;
@@ -122,17 +126,6 @@ export function noteActions(/** @type {Deps} */ deps) {
 
   // ---- adding, viewing, editing notes ----
 
-  /**
-   * The note on `selector`'s passage the service holds and this page does not: one whose save
-   * reached the service when its answer did not come back; null when there is none.
-   * @param {import('./anchoring.js').Selector[]} selector
-   */
-  async function storedEarlier(selector) {
-    const same = JSON.stringify(selector);
-    const { notes: list } = await api.listNotes(trial);
-    return list.find((n) => !notes.find(n.id) && JSON.stringify(n.target?.selector) === same) ?? null;
-  }
-
   /** Open the editor for text[start, end) of the root. */
   function startNote(/** @type {number} */ start, /** @type {number} */ end, /** @type {Focusable | null} */ from) {
     const unavailable = deps.unavailable();
@@ -142,21 +135,25 @@ export function noteActions(/** @type {Deps} */ deps) {
     if (!selector) return;
     ui.hideAdder();
     const quote = selector[0].exact;
+    // The note's id, chosen here once for every Save of this editor: a Save again after a lost answer
+    // sends it again, and the service answers the note that save stored (as stored) instead of making
+    // a second. Only that note: another on the same words (from another device) is never taken.
+    const id = noteId(view);
     let unsure = false; // a save's answer was lost: the service may hold the note already
     const opened = ui.openEditor(
       { title: t('newNote'), quote, text: '', color: lastColor },
       async ({ text, color, fresh }) => {
         const created = await ensureNotebook(fresh);
         const body = textToHtml(text);
-        // Saving again after a lost answer takes the note stored then (with today's words), not a second one.
-        let note = unsure ? await storedEarlier(selector) : null;
-        if (note && (note.body !== body || note.color !== color)) note = await routes.updateNote(note.id, { body, color });
+        let note;
         try {
-          note ??= await routes.createNote(trial, { target: { selector }, body, color });
+          note = await routes.createNote(trial, { id, target: { selector }, body, color });
         } catch (err) {
           if (err instanceof ApiError && err.status === 0) unsure = true;
           throw err;
         }
+        // The note stored by the lost save, with the words of then: today's replace them.
+        if (unsure && (note.body !== body || note.color !== color)) note = await routes.updateNote(note.id, { body, color });
         lastColor = color;
         notes.add(note);
         deps.redraw();

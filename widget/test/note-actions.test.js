@@ -109,3 +109,49 @@ describe('a save refused with a 401 (this device was removed, or its token revok
     assert.equal(w.held.length, 1);
   });
 });
+
+/**
+ * The service's notes on the trial, as the widget's calls see them: POST stores a note (with the
+ * id the widget chose, if it sent one; a second POST of a held id answers the note as stored),
+ * GET lists them, PATCH changes one. `lose(n)`: the answer of the n-th POST is lost after it was stored.
+ */
+function service(stored, lose = (/** @type {number} */ n) => n === 1) {
+  let posts = 0;
+  let made = 0;
+  return (method, path, body) => {
+    if (method === 'GET') return stored.map((n) => ({ ...n }));
+    if (method === 'PATCH') {
+      const note = stored.find((n) => path.endsWith(`/${n.id}`));
+      Object.assign(note, body);
+      return { ...note };
+    }
+    posts += 1;
+    const held = body.id && stored.find((n) => n.id === body.id);
+    if (held) return { ...held };
+    const note = { id: body.id ?? `made${++made}`, body: body.body, color: body.color, target: body.target, created_at: '2026-01-02T00:00:00Z' };
+    stored.push(note);
+    if (lose(posts)) throw new ApiError(0, '', t('unreachable'));
+    return { ...note };
+  };
+}
+
+describe('Save again after a lost answer', () => {
+  test("takes only the note this save stored, never another note on the same passage", async () => {
+    // Written on the phone on the same words after this page loaded: the retry must leave it alone.
+    const phone = {
+      id: 'phone1', body: '<p>From the phone</p>', color: 'green', created_at: '2026-01-01T00:00:00Z',
+      target: { selector: [{ type: 'TextQuoteSelector', exact: TEXT.slice(12, 21), prefix: '', suffix: '' }] },
+    };
+    const stored = [structuredClone(phone)];
+    const w = widget(service(stored));
+    await w.ready();
+    await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }), (err) => err.status === 0);
+    await w.save({ text: 'Ask Dr. Lee at the visit', color: 'yellow' });
+    assert.deepEqual(stored.find((n) => n.id === 'phone1'), phone);
+    assert.equal(stored.length, 2); // the phone's and this one: not stored twice
+    const mine = stored.find((n) => n.id !== 'phone1');
+    assert.equal(mine.body, '<p>Ask Dr. Lee at the visit</p>');
+    assert.deepEqual(w.held.map((n) => n.id), [mine.id]);
+    assert.ok(!w.calls.some((c) => c.method === 'PATCH' && c.path.endsWith('/phone1')));
+  });
+});
