@@ -64,7 +64,8 @@ export function charCount(/** @type {string} */ text, limit = MAX_BODY_CHARS) {
 /**
  * @typedef {{text: string, color: string, fresh?: boolean}} Edit  what the reader typed and chose
  *   (`fresh`: "Save in a new notebook", after this browser's notebook refused it)
- * @typedef {{title: string, quote: string, text?: string, color?: string}} EditorOptions
+ * @typedef {{title: string, quote: string, text?: string, color?: string, existing?: boolean}} EditorOptions
+ *   (`existing`: a note the service holds, edited: it has no new notebook to go to)
  */
 
 /**
@@ -116,6 +117,7 @@ export function noteEditor({ explain, fallback, more }) {
       dialog.close();
     });
   };
+  const newBook = h('button', { type: 'button', onclick: () => submit(true) }, t('saveNewNotebook'));
   const away = h(
     'div',
     { hidden: true },
@@ -125,7 +127,7 @@ export function noteEditor({ explain, fallback, more }) {
       { class: 'row' },
       h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('redeem', /** @type {Focusable} */ (e.currentTarget)) }, t('useLinkCode')),
       h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('restore', /** @type {Focusable} */ (e.currentTarget)) }, t('useAnotherKey')),
-      h('button', { type: 'button', onclick: () => submit(true) }, t('saveNewNotebook')),
+      newBook,
     ),
   );
   const form = h(
@@ -170,6 +172,7 @@ export function noteEditor({ explain, fallback, more }) {
       quote.textContent = options.quote;
       text.value = options.text ?? '';
       away.hidden = true;
+      newBook.hidden = Boolean(options.existing);
       recount();
       for (const r of form.querySelectorAll('input')) r.checked = r.value === (options.color ?? 'yellow');
       onSave = save_;

@@ -233,7 +233,7 @@ export function noteActions(/** @type {Deps} */ deps) {
     ui.closeNote();
     const { note } = record;
     ui.openEditor(
-      { title: t('editNote'), quote: quoteOf(note), text: htmlToText(note.body, doc), color: note.color },
+      { title: t('editNote'), quote: quoteOf(note), text: htmlToText(note.body, doc), color: note.color, existing: true },
       async ({ text, color }) => {
         notes.update(record, await routes.updateNote(note.id, { body: textToHtml(text), color }));
         lastColor = color;
