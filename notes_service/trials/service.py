@@ -232,7 +232,22 @@ _VERSION_TEXT = ("record", "canonical_text", "sections")
 _LISTING_COLUMNS = ("title", "status", "phase", "conditions", "interventions", "sponsor")
 
 
+# The key of the advisory lock a batch holds on PostgreSQL while it reads and writes the store
+# ("trials" in ASCII): any constant no other lock of ours uses.
+LOAD_LOCK_KEY = 0x747269616C73
+
+
 def _store_batch(records: Sequence[_Record], report: LoadReport) -> None:
+    # A batch reads which of its trials are stored, at which version and revision, and writes
+    # what differs: two loads at once (an operator's and a cron job's) both read a trial as new
+    # (or at revision n) and both wrote it, the second failing on a duplicate key or a deadlock
+    # and losing the rest of its load. Batches take turns, each reading what the one before
+    # committed: SQLite's write lock is taken before the read (BEGIN IMMEDIATE); on PostgreSQL a
+    # transaction's advisory lock, released by its commit or rollback (or a lost connection).
+    # ON CONFLICT would not do: revisions, the listing's current version and the report all
+    # follow from the read. Requests never take the lock.
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
     # Core statements, several rows each (executemany): the ORM's unit of work cost more per
     # record than parsing it. Every version is inserted; a trial's row points at its newest.
     # Version ids are taken before the inserts, so a new trial's row is written once, already

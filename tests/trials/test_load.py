@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -217,3 +218,73 @@ def test_worker_chunks_hold_few_bytes_and_a_parsed_record_alone():
     # alone (what is in flight stays a few records, whatever their size); CHUNK_BYTES closes a chunk.
     assert [len(chunk) for chunk in chunks] == [service.CHUNK_SIZE, 4, 1, 1, 1, 2]
     assert [entry for chunk in chunks for entry in chunk] == [*lines, *parsed, big, *lines[:2]]
+
+
+def locks_waited_on(url: str) -> int:
+    """Backends of this database waiting on a lock (a table's, a row's, an advisory one)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_two_loads_at_once_store_each_trial_once_and_report_truly(app, app_env, tmp_path):
+    # Two operators (or a cron job and a manual load) loading the same new and changed records.
+    path = make(tmp_path / "bulk.jsonl", 120)
+    study = json.loads((reader.shipped_data_dir() / "NCT07085104.json").read_text())
+    study["protocolSection"]["statusModule"]["overallStatus"] = "ACTIVE_NOT_RECRUITING"
+    with path.open("a") as handle:
+        handle.write(json.dumps(study) + "\n")
+    with app.app_context():
+        before_revision = db.session.get(Trial, "NCT07085104").revision
+        before_versions = db.session.scalar(select(func.count()).select_from(TrialVersion))
+        db.session.remove()
+    url = app_env["DATABASE_URL"]
+    postgresql = url.startswith("postgresql")
+    engine = create_engine(url)
+    holder = engine.connect()
+    try:
+        if postgresql:
+            # Both loads read the store and then wait to write their first batch: on PostgreSQL a
+            # table lock no writer can pass holds them there until both are waiting; SQLite's
+            # write lock is taken before a batch reads anything (BEGIN IMMEDIATE).
+            holder.execute(text("LOCK TABLE trials IN SHARE MODE"))
+        loads = [run_flask(app_env, "trials", "load", "--batch-size", "25", str(path)) for _ in range(2)]
+        if postgresql:
+            deadline = time.monotonic() + 60
+            while locks_waited_on(url) < 2:
+                assert all(load.poll() is None for load in loads), [load.stdout.read() for load in loads]
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            holder.rollback()
+        outputs = [load.communicate(timeout=120)[0] for load in loads]
+    finally:
+        holder.close()
+        engine.dispose()
+        for load in loads:
+            if load.poll() is None:
+                load.kill()
+    assert [load.returncode for load in loads] == [0, 0], outputs
+    reports = [re.search(r"(\d+) added, (\d+) changed, (\d+) unchanged, (\d+) failed", out) for out in outputs]
+    assert all(reports), outputs
+    counts = [tuple(int(n) for n in found.groups()) for found in reports]
+    # Each record is added (or changed) by one load and found unchanged by the other.
+    assert sum(added for added, _, _, _ in counts) == 120, outputs
+    assert sum(changed for _, changed, _, _ in counts) == 1, outputs
+    assert all(added + changed + unchanged == 121 and failed == 0 for added, changed, unchanged, failed in counts)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TrialVersion)) - before_versions == 121
+        assert db.session.get(Trial, "NCT07085104").revision == before_revision + 1
+        stored = db.session.scalar(select(func.count()).select_from(Trial).where(Trial.id.like("NCT9%")))
+        assert stored == 120
+        current = db.session.scalar(
+            select(func.count()).select_from(Trial).join(TrialVersion, TrialVersion.id == Trial.version_id)
+        )
+        assert current == db.session.scalar(select(func.count()).select_from(Trial))
