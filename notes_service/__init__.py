@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from . import registry
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, load_settings, rate_limit_storage_options
 from .extensions import bind_limiter, db, driver_error, migrate
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -51,6 +51,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_OPTIONS=rate_limit_storage_options(settings.ratelimit_storage_uri),
         RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
         RATELIMIT_HEADERS_ENABLED=False,  # our 429 handler sets Retry-After; others keep theirs
     )

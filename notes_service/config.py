@@ -70,6 +70,23 @@ RATE_LIMITS: dict[str, tuple[str, str]] = {
 # and holds either way.)
 FAIL_CLOSED_LIMITS = frozenset({"passcode"})
 
+# How long a Redis rate-limit storage may take to connect, and to answer one command, in seconds
+# (redis-py's `socket_connect_timeout` and `socket_timeout`). A healthy Redis on the hosts' network
+# answers in well under a millisecond, and a few tens of milliseconds at its worst (a fork for a
+# snapshot); redis-py waits 5 s by default, so while Redis hung (a partition: connections accepted
+# or dropped, nothing answered) every limited request waited 5 s or more before counting in memory,
+# and every passcode request before its 503. A quarter of a second leaves room for such pauses
+# and is twenty times less than that wait; past it the usual fallback applies (docs/deploy.md).
+REDIS_TIMEOUT_SECONDS = 0.25
+REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix"})
+
+
+def rate_limit_storage_options(uri: str) -> dict[str, float]:
+    """The options of the rate-limit storage's client for `uri`: Redis's timeouts; none for memory://."""
+    if uri.split(":", 1)[0] not in REDIS_SCHEMES:
+        return {}
+    return {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -161,7 +178,7 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
 def _rate_limit_uri(env: Mapping[str, str]) -> str:
     uri = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
     scheme = uri.split(":", 1)[0]
-    if scheme not in {"memory", "redis", "rediss", "redis+unix"}:
+    if scheme != "memory" and scheme not in REDIS_SCHEMES:
         raise ConfigError(f"RATELIMIT_STORAGE_URI must be memory:// or redis://host:port, got scheme {scheme!r}")
     try:
         valid = uri.startswith(f"{scheme}://")

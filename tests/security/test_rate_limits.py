@@ -7,7 +7,9 @@ answers 429 with Retry-After and creates nothing, and the other limits are not t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -342,3 +344,44 @@ def test_passcode_checks_refuse_while_their_storage_is_down(make_app, caplog, gu
     assert logged == [f"rate-limit storage unreachable; POST {route} refused with 503"] * 2
     secrets = (token, PASSCODE, "wrong-passcode-1", owner.token)
     assert not [r for r in caplog.records if any(s in r.getMessage() or s in (r.exc_text or "") for s in secrets)]
+
+
+@pytest.fixture
+def hanging_storage() -> Iterator[str]:
+    """A Redis URI whose server accepts connections and never answers (a partition, a stalled host)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)  # the kernel completes each connection; nothing ever reads or writes
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/12"
+
+
+# Far over the storage's timeouts, far under redis-py's 5 s default: a bound on hanging, not a speed test.
+NOT_HANGING = 3.0
+
+
+def test_a_limited_request_does_not_hang_on_a_storage_that_never_answers(make_app, hanging_storage):
+    client = make_app(RATELIMIT_STORAGE_URI=hanging_storage).test_client()
+    started = time.monotonic()
+    response = client.post("/api/v1/notebooks")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 201  # counted in memory meanwhile
+    assert elapsed < NOT_HANGING, f"a notebook's creation waited {elapsed:.2f} s on the rate-limit storage"
+
+
+@pytest.mark.parametrize("guess", [_guess_api, _guess_page], ids=["api", "page"])
+def test_a_passcode_check_does_not_hang_on_a_storage_that_never_answers(make_app, hanging_storage, guess):
+    owner = new_owner(make_app().test_client())
+    owner.add_note()
+    token = owner.share(passcode=PASSCODE)["url"].rsplit("/s/", 1)[1]
+    client = make_app(RATELIMIT_STORAGE_URI=hanging_storage).test_client()
+    started = time.monotonic()
+    response = guess(client, token, PASSCODE)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert elapsed < NOT_HANGING, f"a passcode check waited {elapsed:.2f} s on the rate-limit storage"
+
+
+def test_only_a_redis_storage_is_given_timeouts(make_app, hanging_storage):
+    assert make_app().config["RATELIMIT_STORAGE_OPTIONS"] == {}  # memory:// takes no client options
+    options = make_app(RATELIMIT_STORAGE_URI=hanging_storage).config["RATELIMIT_STORAGE_OPTIONS"]
+    assert options == {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
