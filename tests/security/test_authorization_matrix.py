@@ -63,6 +63,7 @@ TABLE: dict[tuple[str, str], tuple[int | Shows, ...]] = {
     ("GET", "/api/v1/shares/<share_id>"): (200, 404, 401, 401, 401, 401, 401),
     ("PATCH", "/api/v1/shares/<share_id>"): (200, 404, 401, 401, 401, 401, 401),
     ("DELETE", "/api/v1/shares/<share_id>"): (204, 404, 401, 401, 401, 401, 401),
+    ("DELETE", "/api/v1/shares/<share_id>/record"): (204, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shares/<share_id>/unlock"): (200, 404, 401, 401, 401, 401, 401),
     ("POST", "/api/v1/shared/<token>"): (200, 401, 401, 401, 401, S(200), S(200)),
     ("POST", "/api/v1/shared/<token>/notes"): (200, 401, 401, 401, 401, S(200), S(200)),
