@@ -2,7 +2,8 @@
 
     WEB_CONCURRENCY   worker processes (default 2; about 2 per core for this CPU-bound app)
     GUNICORN_THREADS  threads per worker (default 4): a request waiting on Argon2 or the
-                      database must not hold up the others, as one-request sync workers do
+                      database must not hold up the others, as one-request sync workers do.
+                      Behind `make serve`'s front the main pool runs 1 (deploy/front.py).
     BIND              address to listen on (default 127.0.0.1:$PORT, PORT default 8000)
 
 A share link's token is the whole secret of the link (the passcode guards it, but a leaked

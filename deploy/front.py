@@ -108,7 +108,12 @@ class FrontSettings:
             # Read by gunicorn.conf.py in the main pool: checked here, since a bad one was a traceback
             # there ("two") or a pool that never answered, reported 60 s later without its name (0).
             app_workers=number("WEB_CONCURRENCY", 2, high=256),
-            app_threads=number("GUNICORN_THREADS", 4, high=256),
+            # One thread a worker behind nginx (gunicorn.conf.py's own default, 4, is for gunicorn
+            # alone): nginx holds slow clients and the passcode routes, the only long requests, have
+            # their pool, so the main pool's requests are short and CPU-bound, and more threads only
+            # took turns at the GIL. Measured through the front on PostgreSQL, three alternating
+            # rounds: read_ratio 0.515 with 1 thread, 0.480 with 2, 0.478 with 4 (docs/performance.md).
+            app_threads=number("GUNICORN_THREADS", 1, high=256),
             passcode_workers=number("PASSCODE_WORKERS", 1, high=16),
             passcode_threads=number("PASSCODE_THREADS", 2, high=64),
             unlock_rate=rate,
@@ -212,6 +217,8 @@ class Front:
         if checked.returncode != 0:
             raise FrontError("nginx refused its configuration:\n" + scrub_error_line(checked.stderr))
         app_env = {**self.env, "NOTES_TRUST_PROXY": "true"}  # nginx is the one proxy the pools trust
+        # The main pool's threads (gunicorn_unlock.conf.py sets the passcode pool's from PASSCODE_THREADS).
+        app_env["GUNICORN_THREADS"] = str(self.settings.app_threads)
         self._spawn(
             "app",
             [

@@ -106,8 +106,7 @@ def start_front(root: Path, data_env: dict[str, str], timeout: float = 90.0) -> 
         "FRONT_LOG_DIR": str(log_dir),
         "FRONT_UNLOCK_BURST": str(NGINX_BURST),
         "NOTES_SHARE_RATE_LIMIT": f"{APP_RATE_LIMIT} per minute",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
+        "WEB_CONCURRENCY": "1",  # GUNICORN_THREADS: the front's default, as `make serve` runs
     }
     with open(output, "wb") as out:
         process = subprocess.Popen(
@@ -365,6 +364,18 @@ def test_the_passcode_pool_runs_at_a_lower_priority_than_the_readers(front):
     if len(os.sched_getaffinity(0)) >= 2:  # a core the passcode pool cannot take
         assert all(len(os.sched_getaffinity(p)) == 1 for p in passcode_workers)
         assert all(os.sched_getaffinity(p) == os.sched_getaffinity(0) for p in app_workers)
+
+
+def test_the_main_pool_serves_a_request_at_a_time_a_worker(front):
+    # Behind nginx one thread a worker (deploy/front.py): more only took turns at the GIL.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: request_json("GET", front.url + "/healthz")[0], range(32)))
+    assert answers == [200] * 32
+    (worker,) = [
+        int(p) for p in Path(f"/proc/{front.pids()['app']}/task/{front.pids()['app']}/children").read_text().split()
+    ]
+    # gthread's own thread and its pool's: with GUNICORN_THREADS=4, 8 requests at once made 5.
+    assert len(os.listdir(f"/proc/{worker}/task")) == 2
 
 
 # -- (c) tokens in nginx's log ---------------------------------------------------------
