@@ -10,6 +10,7 @@ import { qrModules, qrSvg } from '../src/qr.js';
 import { groupKey, keyFile } from '../src/recovery.js';
 import { createTokenStore } from '../src/token-store.js';
 import { t, useLanguage, withWords } from '../src/i18n.js';
+import { storageWindow } from '../test-support/fakes.js';
 
 await useLanguage('en').then(() => withWords(Promise.resolve())); // the whole English catalog, as this on-demand module gets it
 
@@ -21,18 +22,6 @@ const WINDOWS_FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gec
 const MAC_EDGE =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0';
 
-/** A localStorage stand-in. */
-function fakeWindow() {
-  const items = new Map();
-  return {
-    localStorage: {
-      getItem: (k) => (items.has(k) ? items.get(k) : null),
-      setItem: (k, v) => items.set(k, String(v)),
-      removeItem: (k) => items.delete(k),
-    },
-    items,
-  };
-}
 
 describe('device names', () => {
   test('client hints name the browser and the system, without the engine or GREASE brands', () => {
@@ -131,7 +120,7 @@ describe('recovery key', () => {
   });
 
   test('"saved" belongs to the token it was marked for; forgetting the token forgets the mark', () => {
-    const view = fakeWindow();
+    const view = storageWindow();
     const store = createTokenStore(view, 'https://notes.example');
     assert.equal(store.keySaved(), null);
     store.store('token-one');
@@ -147,7 +136,7 @@ describe('recovery key', () => {
   });
 
   test('an account token lives under its own key, beside the browser\'s own notebook', () => {
-    const view = fakeWindow();
+    const view = storageWindow();
     createTokenStore(view, 'https://notes.example').store('own');
     createTokenStore(view, 'https://notes.example', 'account').store('vouched');
     assert.equal(view.items.get('trial-notes:token:https://notes.example'), 'own');

@@ -7,22 +7,12 @@ import { ApiError } from '../src/api.js';
 import { t, useLanguage, withWords } from '../src/i18n.js';
 import { noteActions } from '../src/note-actions.js';
 import { createTokenStore } from '../src/token-store.js';
+import { storageWindow } from '../test-support/fakes.js';
 
 await useLanguage('en').then(() => withWords(Promise.resolve())); // note-actions.js is on demand: the whole catalog
 
 const TEXT = 'Adults with cirrhosis of the liver may join.';
 
-/** A localStorage stand-in. */
-function fakeWindow() {
-  const items = new Map();
-  return {
-    localStorage: {
-      getItem: (k) => (items.has(k) ? items.get(k) : null),
-      setItem: (k, v) => items.set(k, String(v)),
-      removeItem: (k) => items.delete(k),
-    },
-  };
-}
 
 /**
  * The note actions over fakes: `answer(method, path, body, token)` is the service; the editor's
@@ -30,7 +20,7 @@ function fakeWindow() {
  */
 function widget(answer, { token = 'OLD-TOKEN', start = 12, end = 21 } = {}) {
   const { window } = new JSDOM(`<p data-notes-root>${TEXT}</p>`);
-  const tokens = createTokenStore(/** @type {any} */ (fakeWindow()), 'https://notes.test');
+  const tokens = createTokenStore(/** @type {any} */ (storageWindow()), 'https://notes.test');
   if (token) tokens.store(token);
   const calls = [];
   const held = []; // the notes this page shows

@@ -4,25 +4,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { JSDOM } from 'jsdom';
-
 import { ApiError } from '../src/api.js';
 import { noteEditor } from '../src/dialogs.js';
 import { useDocument } from '../src/dom.js';
+import { dialogWindow } from '../test-support/fakes.js';
 import { t, useLanguage, withWords } from '../src/i18n.js';
 
 await useLanguage('en').then(() => withWords(Promise.resolve())); // dialogs.js is on demand: the whole catalog
 
-const { window } = new JSDOM('<!doctype html><body></body>');
+const window = dialogWindow();
 const { document } = window;
-// jsdom has no modal dialogs: open and close are enough here.
-window.HTMLDialogElement.prototype.showModal = function showModal() {
-  this.setAttribute('open', '');
-};
-window.HTMLDialogElement.prototype.close = function close() {
-  this.removeAttribute('open');
-  this.dispatchEvent(new window.Event('close'));
-};
 useDocument(document);
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 

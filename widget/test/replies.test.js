@@ -3,24 +3,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { JSDOM } from 'jsdom';
-
 import { useDocument } from '../src/dom.js';
+import { dialogWindow } from '../test-support/fakes.js';
 import { createReplies } from '../src/replies.js';
 import { useLanguage, withWords } from '../src/i18n.js';
 
 await useLanguage('en').then(() => withWords(Promise.resolve())); // the whole English catalog, as this on-demand module gets it
 
-const { window } = new JSDOM('<!doctype html><body></body>');
+const window = dialogWindow();
 const { document } = window;
-// jsdom has no modal dialogs: open and close are enough here.
-window.HTMLDialogElement.prototype.showModal = function showModal() {
-  this.setAttribute('open', '');
-};
-window.HTMLDialogElement.prototype.close = function close() {
-  this.removeAttribute('open');
-  this.dispatchEvent(new window.Event('close'));
-};
 useDocument(document);
 
 const reply = (id, over = {}) => ({
