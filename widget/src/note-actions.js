@@ -138,12 +138,15 @@ export function noteActions(/** @type {Deps} */ deps) {
     // The note's id, chosen here once for every Save of this editor: a Save again after a lost answer
     // sends it again, and the service answers the note that save stored (as stored) instead of making
     // a second. Only that note: another on the same words (from another device) is never taken.
-    const id = noteId(view);
+    let id = noteId(view);
     let unsure = false; // a save's answer was lost: the service may hold the note already
     const opened = ui.openEditor(
       { title: t('newNote'), quote, text: '', color: lastColor },
       async ({ text, color, fresh }) => {
         const created = await ensureNotebook(fresh);
+        // A new notebook holds no note of this editor's: a lost save may have stored one with its
+        // id in the notebook left behind, so the id that notebook knows would be refused (404).
+        if (created && fresh) [id, unsure] = [noteId(view), false];
         const body = textToHtml(text);
         let note;
         try {

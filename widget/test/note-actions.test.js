@@ -125,6 +125,31 @@ function service(stored, lose = (/** @type {number} */ n) => n === 1) {
   };
 }
 
+describe('"Save in a new notebook" after a lost answer, then a 401', () => {
+  test('sends a new id: the one of the lost save may be held by the notebook left behind', async () => {
+    let posts = 0;
+    const w = widget((method, path, body, bearer) => {
+      if (path === '/api/v1/notebooks') return { token: 'NEW-TOKEN' };
+      if (bearer !== 'NEW-TOKEN') {
+        posts += 1;
+        if (posts === 1) throw new ApiError(0, '', t('unreachable')); // stored, its answer lost
+        gone(); // then this device's access was removed
+      }
+      return { id: body.id, color: body.color, body: body.body, created_at: '2026-01-01T00:00:00Z', target: body.target };
+    });
+    await w.ready();
+    await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }), (err) => err.status === 0);
+    await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }), (err) => err.status === 401);
+    w.tokens.reject();
+    await w.save({ text: 'Ask Dr. Lee', color: 'yellow', fresh: true });
+    const sent = w.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/notes')).map((c) => c.body.id);
+    assert.equal(sent.length, 3);
+    assert.equal(sent[0], sent[1]); // the retry in the old notebook: the same note
+    assert.notEqual(sent[2], sent[0]); // in the new notebook: a note of its own
+    assert.equal(w.held.length, 1);
+  });
+});
+
 describe('Save again after a lost answer', () => {
   test("takes only the note this save stored, never another note on the same passage", async () => {
     // Written on the phone on the same words after this page loaded: the retry must leave it alone.
