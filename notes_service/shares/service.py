@@ -385,6 +385,19 @@ def revoke_share(notebook: Notebook, share_id: str) -> None:
     db.session.commit()
 
 
+def _share_now(share_id: str) -> Share:
+    """The share read again between the steps of opening it; NotFound once its owner deleted it for good.
+
+    A reader waits up to seconds for an Argon2 slot between finding the share and reserving an
+    attempt, and the owner may delete the share meanwhile: a 404 then, as for any link that
+    leads nowhere (it was a 500, NoResultFound).
+    """
+    share = db.session.get(Share, share_id)
+    if share is None:
+        raise NotFound(gettext("There is no share at this address."))
+    return share
+
+
 def delete_share(notebook: Notebook, share_id: str) -> None:
     """Delete one of my shares for good, revoked or not: its link is a 404 from now on.
 
@@ -609,7 +622,7 @@ def open_share(token: str, passcode: Any, *, now: datetime | None = None, client
         attempt_id = _reserve_waiting(share_id, now)
         if attempt_id is None:
             db.session.expire_all()
-            refuse_unless_open(db.session.get_one(Share, share_id), now)
+            refuse_unless_open(_share_now(share_id), now)
             raise Locked(
                 gettext("Too many wrong passcodes. Try again later."), retry_after=int(FIRST_LOCK.total_seconds())
             )
@@ -638,7 +651,7 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
         left = _record_failure(share_id, attempt_id, now)
         if left is None:  # this very failure locked the share: say so, with the lock's end
             db.session.expire_all()
-            refuse_unless_open(db.session.get_one(Share, share_id), now)
+            refuse_unless_open(_share_now(share_id), now)
         tries, for_good = left or (1, False)
         raise Unauthorized(wrong_passcode_message(max(1, tries), for_good))
     try:
@@ -649,7 +662,7 @@ def _finish(share_id: str, attempt_id: str, now: datetime, ok: bool, new_hash: s
     db.session.expire_all()
     # No note is read here: each reader loads one page at a time (the share page its 25, the
     # API its first page under the byte budget), so opening costs the same for any share.
-    return OpenedShare(share=db.session.get_one(Share, share_id))
+    return OpenedShare(share=_share_now(share_id))
 
 
 def share_key(share: Share) -> notes.SharedKeys | None:

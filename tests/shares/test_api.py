@@ -388,3 +388,27 @@ def test_an_unlock_while_a_wrong_passcode_locks_the_share_leaves_it_open(app, cl
     assert unlocked.status_code == 200 and unlocked.get_json()["state"] == "active", unlocked.get_json()
     assert owner.client.get(f"/api/v1/shares/{share['id']}", headers=owner.headers).get_json()["state"] == "active"
     assert open_api(client, share, "right passcode 1").status_code == 200
+
+
+@pytest.mark.parametrize("route", ["api", "page"])
+def test_a_share_deleted_while_its_reader_waits_for_the_gate_is_a_404(app, client, owner, monkeypatch, route):
+    # The owner's Delete lands between the share's lookup and the attempt's reservation (the reader
+    # waits for an Argon2 slot there): a 404, as for any link that leads nowhere (it was a 500).
+    owner.add_note(exact=CIRRHOSIS)
+    share = owner.share(passcode="123456")
+    token = share["url"].rsplit("/s/", 1)[1]
+    reserve = service._reserve_waiting
+
+    def owner_deletes_first(share_id, now):
+        assert (
+            app.test_client().delete(f"/api/v1/shares/{share['id']}/record", headers=owner.headers).status_code == 204
+        )
+        return reserve(share_id, now)
+
+    monkeypatch.setattr(service, "_reserve_waiting", owner_deletes_first)
+    app.testing = False  # answered as in production, not raised into the test
+    if route == "api":
+        answer = client.post(f"/api/v1/shared/{token}", json={"passcode": "123456"})
+    else:
+        answer = client.post(f"/s/{token}", data={"passcode": "123456"})
+    assert answer.status_code == 404
