@@ -294,14 +294,19 @@ def rate_limited(
     return mark
 
 
-def _storage_first(limiter: Limiter, view: View) -> View:
-    """`view`, refused with 503 while the limiter's storage does not answer (the limits that fail closed)."""
+def _counted_where_shared(limiter: Limiter, view: View) -> View:
+    """`view`, refused with 503 unless the limiter counted its request in its own storage (the limits that fail closed).
+
+    Inside the limit's wrapper: it runs once the limiter has counted. When the storage failed
+    to count (Redis down or hanging, or answering but refusing writes: a replica after a
+    failover, memory full), Flask-Limiter counted in this process's memory instead
+    (`Limiter.limiter` is then its in-memory one): a guess counted there would get the
+    allowance once per worker and host, so it is refused before the view reserves an attempt.
+    """
 
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> object:
-        # Asked on each request, before the limit is counted or the view runs: a passcode request
-        # costs tens of milliseconds of Argon2, a ping to Redis a round trip.
-        if not limiter.storage.check():
+        if limiter.limiter.storage is not limiter.storage:
             rule = request.url_rule.rule if request.url_rule is not None else "-"  # "/s/<token>": no token
             current_app.logger.warning("rate-limit storage unreachable; %s %s refused with 503", request.method, rule)
             raise Unavailable(
@@ -327,10 +332,10 @@ def bind_limiter(app: Flask) -> Limiter:
       answers. `swallow_errors` logs, and does not raise, a failure after the view has run (a
       reply's count is spent once it is stored): the work is done, its answer is not an error;
     - the limits of config.FAIL_CLOSED_LIMITS (passcode guesses) refuse instead: 503 with
-      Retry-After, before the limit is counted or the view runs, while the storage does not
-      answer its ping (per-process counts would multiply a guesser's allowance by the workers
-      and hosts). Until Flask-Limiter's own probe finds Redis again (32 s at most) they are
-      counted in memory; the lockout, in the database, holds throughout.
+      Retry-After, before the view reserves an attempt, whenever the request was not counted in
+      the storage (per-process counts would multiply a guesser's allowance by the workers and
+      hosts): from the storage's first failure until Flask-Limiter's probe finds it again
+      (within 32 s of its answering). The lockout, in the database, holds throughout.
     One Limiter, not one per behaviour: each adds its hooks to every request (284,000
     instructions a /healthz, a fifth of it: callgrind).
     """
@@ -345,13 +350,13 @@ def bind_limiter(app: Flask) -> Limiter:
     for endpoint, view in list(app.view_functions.items()):
         wrapped = view
         marks: list[_Mark] = getattr(view, _RATE_LIMIT, [])
+        if any(mark.fails_closed for mark in marks):
+            wrapped = _counted_where_shared(limiter, wrapped)  # inside the limits: runs once they counted
         for limit, per, counts, _fails_closed in marks:
             # limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy solves R
             # over Flask's sync-or-async RouteCallable union at once, not for each member.
             wrapped = limiter.limit(  # type: ignore[assignment]
                 limit, key_func=per or client_address, deduct_when=counts
             )(wrapped)
-        if any(mark.fails_closed for mark in marks):
-            wrapped = _storage_first(limiter, wrapped)
         app.view_functions[endpoint] = wrapped
     return limiter

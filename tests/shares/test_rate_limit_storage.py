@@ -14,6 +14,7 @@ import flask_limiter._extension
 import pytest
 import redis
 from argon2 import PasswordHasher
+from limits.storage import RedisStorage
 from security.test_rate_limits import LIMITED
 from servers import redis_namespace
 from support import CHEAP_HASHER, SEED, new_owner
@@ -176,10 +177,9 @@ def test_the_limits_come_back_to_redis_when_it_does(make_app, redis_prefix, monk
     assert client.post("/api/v1/notebooks").status_code == 201  # counted in this process's memory
     assert guess(app, token) == 503  # the passcode limit fails closed
     outage.end()
-    # No restart: the passcode check asks Redis on every request, so the next guess is served.
-    assert guess(app, token) == 401
-    # Flask-Limiter asks Redis again 1, 2, 4 ... 32 seconds after it fell back to memory (its own
-    # clock), and counts there again: the guess above was counted in memory.
+    # Refused until the limiter counts in Redis again: Flask-Limiter asks Redis again 1, 2, 4 ...
+    # 32 seconds after it fell back to memory (its own clock). No restart.
+    assert guess(app, token) == 503
     later = time.time() + 2
     monkeypatch.setattr(flask_limiter._extension, "time", SimpleNamespace(time=lambda: later))
     assert client.post("/api/v1/notebooks").status_code == 201
@@ -208,3 +208,18 @@ def test_a_reply_stored_before_redis_goes_is_answered_as_stored(make_app, redis_
     replying.clear()
     outage.end()
     assert len(client.get(f"/api/v1/trials/{SEED}/replies", headers=owner.headers).get_json()["replies"]) == 1
+
+
+@needs_redis
+def test_passcode_guesses_are_refused_while_redis_answers_but_refuses_writes(make_app, redis_prefix, monkeypatch):
+    # A replica after a failover (READONLY) or a Redis out of memory answers PING and refuses the
+    # count: the passcode limit must not be counted in each worker's memory meanwhile.
+    (app,) = hosts(make_app, 1, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=redis_prefix)
+    _, _, token = share_on(app)
+
+    def read_only(*args, **kwargs):
+        raise redis.exceptions.ReadOnlyError("You can't write against a read only replica.")
+
+    monkeypatch.setattr(RedisStorage, "incr", read_only)
+    assert [guess(app, token) for _ in range(3)] == [503] * 3
+    assert not [key for key in redis_keys(redis_prefix) if "open_share" in key]
