@@ -395,11 +395,11 @@ PATHS: dict[str, dict[str, dict[str, Any]]] = {
             "security": BEARER,
             "parameters": [NCT],
             "responses": {
-                "200": _json(Note, "A note of mine already holding the id sent (a save sent again): as stored"),
+                "200": _json(Note, "The note this idempotency_key made in my notebook (a save sent again): as stored"),
                 "201": _json(Note, "Created"),
                 **AUTH,
                 **WRITE,
-                "404": _problem("No such trial, or an id another notebook holds"),
+                "404": _problem("No such trial"),
                 "429": _problem("Rate limited (Retry-After)"),
             },
         },

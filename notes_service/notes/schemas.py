@@ -158,11 +158,11 @@ class NoteInput(RequestModel):
     target: Target
     body: str = Field(default="", max_length=MAX_BODY_CHARS, description=BODY_DESCRIPTION)
     color: Color = Field(default=DEFAULT_COLOR, description="A colour of the palette")
-    id: str = absent(
-        "The new note's id, chosen by the client (32 lowercase hex digits, random like a UUID4's): a save "
-        "sent again after its answer was lost sends the same id, and a note of my notebook already "
-        "holding it is answered as stored (200, nothing changed) instead of a second note. An id "
-        "another notebook holds is a 404, as for any note not mine",
+    idempotency_key: str = absent(
+        "A key the client chose for this save (32 lowercase hex digits, random like a UUID4's): a save "
+        "sent again after its answer was lost sends the same key, and the note it stored in my notebook "
+        "is answered as stored (200, nothing changed) instead of a second note. The note's id is "
+        "derived from my notebook and the key, so the same key in another notebook is another note",
         pattern=r"^[0-9a-f]{32}$",
     )
 

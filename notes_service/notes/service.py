@@ -110,6 +110,20 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+# The namespace of the ids of notes saved with an idempotency key (a constant of ours, random once).
+_SAVED_NOTES = uuid.UUID("5b0f6f0e-8a43-4d8e-9d0c-2f6a1c7e4b93")
+
+
+def saved_note_id(notebook_id: str, key: str) -> str:
+    """The id of the note a save with this idempotency key makes in this notebook (a name-based UUID).
+
+    Per notebook: the key another notebook's client chose makes another id there, so a key
+    tells nothing of other notebooks' notes (a global id chosen by the client did: 404 when
+    another notebook held it, 201 when not).
+    """
+    return uuid.uuid5(_SAVED_NOTES, f"{notebook_id}/{key}").hex
+
+
 # -- Notebooks ---------------------------------------------------------------------
 
 
@@ -654,7 +668,7 @@ def my_notes_on_trial(token: str | None, trial_id: str, page: PageRequest) -> No
 
 
 def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> tuple[NoteView, bool]:
-    """Anchor, sanitize, encrypt and store a new note; with the client's id, the note already holding it if any.
+    """Anchor, sanitize, encrypt and store a new note; with an idempotency key, the note it already made if any.
 
     The second value is False when that note was there already (a save sent again after its
     answer was lost): it is answered as stored, whatever this request says.
@@ -666,8 +680,9 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> tuple[Not
     # Exclusive, so that concurrent creates cannot pass the limit together, and of two saves
     # with one id the second finds the first's note.
     hold_notebook(notebook, exclusive=True)
-    if data.id is not None and db.session.get(Note, data.id) is not None:
-        return get_note(notebook, data.id), False  # another notebook's id: 404, as for any note not mine
+    note_id = _new_id() if data.idempotency_key is None else saved_note_id(notebook.id, data.idempotency_key)
+    if data.idempotency_key is not None and db.session.get(Note, note_id) is not None:
+        return get_note(notebook, note_id), False
     count = db.session.execute(
         select(func.count()).select_from(Note).where(Note.notebook_id == notebook.id)
     ).scalar_one()
@@ -678,7 +693,7 @@ def create_note(notebook: Notebook, trial_id: str, data: NoteInput) -> tuple[Not
         )
     now = registry.now()
     note = Note(
-        id=data.id or _new_id(),
+        id=note_id,
         notebook_id=notebook.id,
         trial_id=row.id,
         format_version=FORMAT_VERSION,

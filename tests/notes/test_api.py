@@ -50,25 +50,24 @@ def test_create_list_read_update_delete(client, owner):
     assert client.get(f"/api/v1/notes/{note['id']}", headers=owner.headers).status_code == 404
 
 
-def test_a_note_sent_again_with_its_id_is_stored_once_and_another_note_on_the_passage_stays(client, owner, other):
-    # A save whose answer was lost is sent again with the id the client chose: the note as stored
+def test_a_note_sent_again_with_its_key_is_stored_once_and_another_note_on_the_passage_stays(client, owner, other):
+    # A save whose answer was lost is sent again with the key the client chose: the note as stored
     # (200, unchanged), never a second one, and another note on the same words is left as it is.
     older = owner.add_note(body="From the phone", color="green")
-    note_id = "0123456789abcdef0123456789abcdef"
-    first = owner.add_note(body="Ask Dr. Lee", id=note_id)
-    assert first["id"] == note_id
-    status, again = owner.post_note(body="Ask Dr. Lee at the visit", color="blue", id=note_id)
+    key = "0123456789abcdef0123456789abcdef"
+    first = owner.add_note(body="Ask Dr. Lee", idempotency_key=key)
+    status, again = owner.post_note(body="Ask Dr. Lee at the visit", color="blue", idempotency_key=key)
     assert status == 200 and again == first
     assert [(n["id"], n["body"], n["color"]) for n in owner.notes()] == [
         (older["id"], "From the phone", "green"),
-        (note_id, "Ask Dr. Lee", "yellow"),
+        (first["id"], "Ask Dr. Lee", "yellow"),
     ]
-    # Another notebook's id is "not found", as on every route; nothing is stored.
-    status, problem = other.post_note(id=note_id)
-    assert status == 404, problem
-    assert other.notes() == []
-    status, problem = owner.post_note(id="0123456789ABCDEF0123456789ABCDEF")
-    assert status == 422 and set(problem["errors"]) == {"id"}
+    # The same key in another notebook makes a note of its own there: it tells nothing of mine.
+    status, theirs = other.post_note(body="Theirs", idempotency_key=key)
+    assert status == 201 and theirs["id"] != first["id"]
+    assert client.get(f"/api/v1/notes/{first['id']}", headers=other.headers).status_code == 404
+    status, problem = owner.post_note(idempotency_key="0123456789ABCDEF0123456789ABCDEF")
+    assert status == 422 and set(problem["errors"]) == {"idempotency_key"}
 
 
 def test_another_notebooks_note_is_404_on_every_route(client, owner, other):

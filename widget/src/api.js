@@ -21,8 +21,8 @@ import { language, t } from './i18n.js';
  * @property {Change | null} [change]  with anchor "changed": how the trial's text of the passage changed
  * @typedef {{before: string, after: string | null, since: string | null}} Change
  *   the words highlighted, the words there now (null: gone), the data date of the version they changed in
- * @typedef {{target: Target, body: string, color: string, id?: string}} NewNote
- *   `id`: chosen by the widget, so that a save sent again finds the note it stored
+ * @typedef {{target: Target, body: string, color: string, idempotency_key?: string}} NewNote
+ *   `idempotency_key`: chosen by the widget, so that a save sent again finds the note it stored
  * @typedef {object} NewShare
  * @property {string[]} note_ids
  * @property {number} expires_in_days

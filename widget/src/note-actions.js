@@ -150,7 +150,7 @@ export function noteActions(/** @type {Deps} */ deps) {
         const body = textToHtml(text);
         let note;
         try {
-          note = await routes.createNote(trial, { id, target: { selector }, body, color });
+          note = await routes.createNote(trial, { idempotency_key: id, target: { selector }, body, color });
         } catch (err) {
           if (err instanceof ApiError && err.status === 0) unsure = true;
           throw err;

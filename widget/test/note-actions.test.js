@@ -116,9 +116,9 @@ function service(stored, lose = (/** @type {number} */ n) => n === 1) {
       return { ...note };
     }
     posts += 1;
-    const held = body.id && stored.find((n) => n.id === body.id);
+    const held = body.idempotency_key && stored.find((n) => n.key === body.idempotency_key);
     if (held) return { ...held };
-    const note = { id: body.id ?? `made${++made}`, body: body.body, color: body.color, target: body.target, created_at: '2026-01-02T00:00:00Z' };
+    const note = { id: `made${++made}`, key: body.idempotency_key, body: body.body, color: body.color, target: body.target, created_at: '2026-01-02T00:00:00Z' };
     stored.push(note);
     if (lose(posts)) throw new ApiError(0, '', t('unreachable'));
     return { ...note };
@@ -135,14 +135,14 @@ describe('"Save in a new notebook" after a lost answer, then a 401', () => {
         if (posts === 1) throw new ApiError(0, '', t('unreachable')); // stored, its answer lost
         gone(); // then this device's access was removed
       }
-      return { id: body.id, color: body.color, body: body.body, created_at: '2026-01-01T00:00:00Z', target: body.target };
+      return { id: body.idempotency_key, color: body.color, body: body.body, created_at: '2026-01-01T00:00:00Z', target: body.target };
     });
     await w.ready();
     await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }), (err) => err.status === 0);
     await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow' }), (err) => err.status === 401);
     w.tokens.reject();
     await w.save({ text: 'Ask Dr. Lee', color: 'yellow', fresh: true });
-    const sent = w.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/notes')).map((c) => c.body.id);
+    const sent = w.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/notes')).map((c) => c.body.idempotency_key);
     assert.equal(sent.length, 3);
     assert.equal(sent[0], sent[1]); // the retry in the old notebook: the same note
     assert.notEqual(sent[2], sent[0]); // in the new notebook: a note of its own
