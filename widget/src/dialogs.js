@@ -117,11 +117,12 @@ export function noteEditor({ explain, fallback, more }) {
       dialog.close();
     });
   };
+  const kept = h('p', null, t('noteKept'));
   const newBook = h('button', { type: 'button', onclick: () => submit(true) }, t('saveNewNotebook'));
   const away = h(
     'div',
     { hidden: true },
-    h('p', null, t('noteKept')),
+    kept,
     h(
       'div',
       { class: 'row' },
@@ -173,6 +174,7 @@ export function noteEditor({ explain, fallback, more }) {
       text.value = options.text ?? '';
       away.hidden = true;
       newBook.hidden = Boolean(options.existing);
+      kept.textContent = t(options.existing ? 'noteKeptEdit' : 'noteKept'); // no new notebook to offer
       recount();
       for (const r of form.querySelectorAll('input')) r.checked = r.value === (options.color ?? 'yellow');
       onSave = save_;

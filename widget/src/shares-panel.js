@@ -194,7 +194,8 @@ export function sharesPanel({ run, say }) {
       li.remove();
       /** @type {HTMLElement | null} */
       let focus = near?.querySelector('h4') ?? (more.hidden ? null : more);
-      if (!list.children.length) list.append(h('li', { class: 'muted', tabindex: '-1' }, t('noLinks')));
+      // "No links yet" only when none follow either: else "Show more links" brings them.
+      if (!list.children.length && more.hidden) list.append(h('li', { class: 'muted', tabindex: '-1' }, t('noLinks')));
       focus ??= /** @type {HTMLElement} */ (list.firstElementChild);
       focus.focus();
       say(t('linkDeleted'));
@@ -226,6 +227,7 @@ export function sharesPanel({ run, say }) {
     const page = await actions.page(cursor);
     if (draw !== drawn) return;
     if (!cursor) list.replaceChildren();
+    list.querySelector(':scope > li.muted')?.remove(); // "No links yet", while more followed
     list.append(...page.shares.map(item));
     if (!list.children.length) list.append(h('li', { class: 'muted' }, t('noLinks')));
     next = page.next;

@@ -39,7 +39,8 @@ test('a new note refused with a 401 offers the ways back and a new notebook, the
 });
 
 test('an edited note refused with a 401 offers the ways back, not a new notebook', async () => {
-  const { shown } = await refusedSave({ title: t('editNote'), quote: 'cirrhosis', text: 'old', existing: true });
+  const { editor, shown } = await refusedSave({ title: t('editNote'), quote: 'cirrhosis', text: 'old', existing: true });
   assert.ok(shown(t('useLinkCode')) && shown(t('useAnotherKey')));
   assert.ok(!shown(t('saveNewNotebook')));
+  assert.ok(!editor.el.textContent.includes(t('noteKept')) && editor.el.textContent.includes(t('noteKeptEdit')));
 });

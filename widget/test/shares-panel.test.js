@@ -167,6 +167,22 @@ describe('My shares', () => {
     assert.deepEqual(said, ['Link deleted.', 'Link deleted.']);
   });
 
+  test('the last link on screen deleted while more follow: "Show more links", no "No links yet"', async () => {
+    const { p, load } = panel({
+      '': { shares: [share({ id: 'a', label: 'First' })], next: 'c+1' },
+      'c+1': { shares: [share({ id: 'b', label: 'Second' })], next: null },
+    });
+    await load();
+    button(p.el, 'Delete').click();
+    button(p.el, 'Yes, delete').click();
+    await tick();
+    assert.equal(p.el.querySelector('.shares').textContent, '');
+    assert.equal(document.activeElement, button(p.el, 'Show more links'));
+    button(p.el, 'Show more links').click();
+    await tick();
+    assert.deepEqual([...p.el.querySelectorAll('.shares > li')].map((li) => li.querySelector('h4')?.textContent), ['Second']);
+  });
+
   test('a link the service refuses to delete stays', async () => {
     const { p, errors, load } = panel(
       { '': { shares: [share()], next: null } },
