@@ -152,10 +152,15 @@ def descend(steps: list[tuple[str, str]], seen: dict[str, dict]) -> None:
         assert schema() == seen[below], f"downgrading {revision} did not restore {below}"
 
 
-def put_data_in(app) -> None:
-    """Rows in every table, so the downgrades run against a used database, not an empty one."""
+def load_trials(app) -> None:
+    """The shipped trials, loaded into the app's database as it stands (`flask trials load`)."""
     result = app.test_cli_runner().invoke(args=["trials", "load"])
     assert result.exit_code == 0, result.output
+
+
+def put_data_in(app) -> None:
+    """Rows in every table, so the downgrades run against a used database, not an empty one."""
+    load_trials(app)
     client = app.test_client()
     owner = new_owner(client)
     note = owner.add_note()
@@ -346,8 +351,7 @@ def test_a_database_from_before_key_slots_upgrades_and_reads_back_whole(migratio
     registry.of(app).password_hasher = PasswordHasher(**CHEAP_HASHER)
     with app.app_context():
         upgrade(revision="0006_trial_versions")
-    result = app.test_cli_runner().invoke(args=["trials", "load"])
-    assert result.exit_code == 0, result.output
+    load_trials(app)
     written = write_as_before_key_slots(app)
     with app.app_context():
         upgrade(revision="head")
@@ -408,8 +412,7 @@ def test_downgrade_below_key_slots_refuses_while_a_slot_is_sealed_for_a_token(mi
         upgrade(revision="0008_key_slots")
         at_key_slots = schema()
         upgrade(revision="head")
-    result = app.test_cli_runner().invoke(args=["trials", "load"])
-    assert result.exit_code == 0, result.output
+    load_trials(app)
     owner = new_owner(app.test_client())
     owner.add_note(body="kept whatever the downgrade says")
     with app.app_context():
@@ -436,8 +439,7 @@ def test_each_notebooks_token_becomes_its_first_device_and_goes_back_on_downgrad
     app = migration_app
     with app.app_context():
         upgrade(revision="head")
-    result = app.test_cli_runner().invoke(args=["trials", "load"])
-    assert result.exit_code == 0, result.output
+    load_trials(app)
     client = app.test_client()
     owners = [new_owner(client) for _ in range(3)]
     for number, owner in enumerate(owners):
@@ -475,8 +477,7 @@ def test_downgrade_below_devices_refuses_while_a_notebook_opens_only_by_its_acco
     app = migration_app
     with app.app_context():
         upgrade(revision="head")
-    result = app.test_cli_runner().invoke(args=["trials", "load"])
-    assert result.exit_code == 0, result.output
+    load_trials(app)
     owner = new_owner(app.test_client())
     owner.add_note(body="only the account opens me")
     with app.app_context():
@@ -508,8 +509,7 @@ def trials_on_postgresql_at(app, revision: str, why_postgresql_only: str) -> Non
         if db.engine.dialect.name != "postgresql":
             pytest.skip(why_postgresql_only)
         upgrade(revision=revision)
-    result = app.test_cli_runner().invoke(args=["trials", "load"])
-    assert result.exit_code == 0, result.output
+    load_trials(app)
 
 
 def test_postgresql_search_table_is_filled_from_the_trials_there_and_goes_back_on_downgrade(migration_app):

@@ -38,35 +38,44 @@ BOXES = """
 
 OVERLAPS = "(a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom"
 
-# Select the first word of the notes root drawn under the launcher, scrolling text there first.
-SELECT_UNDER_LAUNCHER = """
-() => {
-  const launcher = document.querySelector('trial-notes-widget').shadowRoot.querySelector('.launcher');
-  const l = launcher.getBoundingClientRect();
-  const root = document.querySelector('[data-notes-root]');
+# Every word of three letters or more in `root`, as a range, in document order (the snippets below).
+WORD_RANGES = """
+function* wordRanges(root) {
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     for (const match of node.data.matchAll(/[A-Za-z]{3,}/g)) {
       const range = document.createRange();
       range.setStart(node, match.index);
       range.setEnd(node, match.index + match[0].length);
-      const r = range.getBoundingClientRect();
-      if (r.right > l.left && r.left < l.right && r.top > 0) {
-        // Scroll this word's line to the launcher's height.
-        scrollBy(0, r.top - (l.top + l.height / 2 - r.height / 2));
-        const again = range.getBoundingClientRect();
-        const one = range.getClientRects().length === 1;
-        if (one && again.right > l.left && again.left < l.right && again.bottom > l.top && again.top < l.bottom) {
-          getSelection().removeAllRanges();
-          getSelection().addRange(range);
-          return range.toString();
-        }
+      yield range;
+    }
+  }
+}
+"""
+
+# Select the first word of the notes root drawn under the launcher, scrolling text there first.
+SELECT_UNDER_LAUNCHER = (
+    """() => {"""
+    + WORD_RANGES
+    + """
+  const l = document.querySelector('trial-notes-widget').shadowRoot.querySelector('.launcher').getBoundingClientRect();
+  for (const range of wordRanges(document.querySelector('[data-notes-root]'))) {
+    const r = range.getBoundingClientRect();
+    if (r.right > l.left && r.left < l.right && r.top > 0) {
+      // Scroll this word's line to the launcher's height.
+      scrollBy(0, r.top - (l.top + l.height / 2 - r.height / 2));
+      const again = range.getBoundingClientRect();
+      const one = range.getClientRects().length === 1;
+      if (one && again.right > l.left && again.left < l.right && again.bottom > l.top && again.top < l.bottom) {
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        return range.toString();
       }
     }
   }
   return null;
-}
-"""
+}"""
+)
 
 
 def overlaps(a: dict, b: dict) -> bool:
@@ -468,28 +477,22 @@ def test_on_a_page_zoomed_with_css_zoom_add_note_sits_by_the_selection_and_the_p
 
 # In a root that scrolls itself: select a word drawn in the launcher's column below it (scrolled out
 # of the root's box), then scroll the root (not the window) until that word is at the launcher's height.
-SCROLL_SELECTION_UNDER_LAUNCHER = """
-() => {
-  const launcher = document.querySelector('trial-notes-widget').shadowRoot.querySelector('.launcher');
-  const l = launcher.getBoundingClientRect();
-  const root = document.querySelector('[data-notes-root]');
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    for (const match of node.data.matchAll(/[A-Za-z]{3,}/g)) {
-      const range = document.createRange();
-      range.setStart(node, match.index);
-      range.setEnd(node, match.index + match[0].length);
-      const r = range.getBoundingClientRect();
-      if (range.getClientRects().length === 1 && r.right > l.left && r.left < l.right && r.top > l.bottom + 200) {
-        getSelection().removeAllRanges();
-        getSelection().addRange(range);
-        return [r.top - (l.top + l.height / 2 - r.height / 2), range.toString()];
-      }
+SCROLL_SELECTION_UNDER_LAUNCHER = (
+    """() => {"""
+    + WORD_RANGES
+    + """
+  const l = document.querySelector('trial-notes-widget').shadowRoot.querySelector('.launcher').getBoundingClientRect();
+  for (const range of wordRanges(document.querySelector('[data-notes-root]'))) {
+    const r = range.getBoundingClientRect();
+    if (range.getClientRects().length === 1 && r.right > l.left && r.left < l.right && r.top > l.bottom + 200) {
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      return [r.top - (l.top + l.height / 2 - r.height / 2), range.toString()];
     }
   }
   return null;
-}
-"""
+}"""
+)
 
 
 def test_the_launcher_moves_off_a_selection_scrolled_under_it_inside_a_scrolling_text(live, page: Page):
