@@ -298,17 +298,82 @@ def test_a_connection_read_alone_that_will_not_leave_autocommit_is_never_handed_
     assert pooled.closed and not pooled.is_valid
 
 
-def test_each_row_is_let_go_once_its_note_is_opened(app, client, owner):
+def test_a_page_of_large_notes_holds_one_chunk_at_a_time(app, client, owner, monkeypatch):
+    """The rows read with the ids are opened together; each chunk after them is read when the
+    page reaches it, once the notes before it are let go."""
     from notes_service.notes import service
 
-    note_ids = [owner.add_note(body=f"note {i}")["id"] for i in range(3)]
+    note_ids = [owner.add_note(body=f"note {i}")["id"] for i in range(4)]
+    reads: list[list[str]] = []
+    chunk_read = service._chunk_read
+
+    def counted(count):
+        form = chunk_read(count)
+
+        class Counted:
+            def rows(self, connection, values):
+                reads.append(sorted(values.values()))
+                return form.rows(connection, values)
+
+        return Counted()
+
+    monkeypatch.setattr(service, "_chunk_read", counted)
     with app.test_request_context():
-        rows = {row.id: row for row in db.session.execute(service._CHUNK_QUERY, {"ids": note_ids})}
-        ids = [(note_id, 0) for note_id in note_ids]
-        opened = service._open_in_chunks(None, ids, rows)
-        held = []
-        for _note in opened:
-            held.append(len(rows))
-        # A page of large notes holds its ciphertext a row (or a chunk) at a time, not all of it at once.
-        assert held == [2, 1, 0]
+        # The first two came with the ids; the last two are each a chunk (FETCH_BYTES of payload).
+        rows = {row.id: row for row in db.session.execute(service._CHUNK_QUERY, {"ids": note_ids[:2]})}
+        sized = [(note_ids[0], 10), (note_ids[1], 10), (note_ids[2], service.FETCH_BYTES), (note_ids[3], 1)]
+        seen = []
+        for note in service._open_in_chunks(None, sized, rows):
+            seen.append((note.id, len(reads), len(rows)))
+        assert seen == [
+            (note_ids[0], 0, 0),  # both rows that came with the ids are out of `rows`, and no chunk is read yet
+            (note_ids[1], 0, 0),
+            (note_ids[2], 1, 0),  # its chunk is read when the page reaches it
+            (note_ids[3], 2, 0),
+        ]
+        assert reads == [[note_ids[2]], [note_ids[3]]]
         db.session.remove()
+
+
+def test_a_page_is_opened_a_step_at_a_time_each_note_in_its_place(app, client, owner, monkeypatch):
+    """Every note's key, then every ciphertext, then every payload (`open_notes`); a note that
+    fails at any step comes back unreadable in its place, the others as they are."""
+    from notes_service import crypto
+    from notes_service.notes import service
+    from notes_service.notes.models import Notebook
+    from notes_service.notes.schemas import NotePayload
+
+    note_ids = [owner.add_note(body=f"note {i}")["id"] for i in range(4)]
+    steps: list[str] = []
+    derive, open_sealed, opened_fields = crypto.NoteKeyMaker.derive, crypto.open_sealed, NotePayload.opened_fields
+
+    def recorded(name, step):
+        def wrapper(*args):
+            steps.append(name)
+            return step(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(crypto.NoteKeyMaker, "derive", recorded("key", derive))
+    monkeypatch.setattr(crypto, "open_sealed", recorded("open", open_sealed))
+    monkeypatch.setattr(NotePayload, "opened_fields", staticmethod(recorded("read", opened_fields)))
+    with app.test_request_context():
+        values = {f"id_{index}": note_id for index, note_id in enumerate(note_ids)}
+        rows = {row.id: row for row in service._chunk_read(4).rows(db.session.connection(), values)}  # as a read's
+        page = [rows[note_id] for note_id in note_ids]
+        # The second sealed under another note's key (its row says otherwise), the third not a payload.
+        notebook = db.session.get(Notebook, owner.notebook_id)
+        notebook.token = owner.token  # the owner slot opens with the notebook token only
+        keys = service.OwnerKeys(service.data_key(notebook))
+        third = page[2]
+        aad = crypto.note_aad(third.notebook_id, third.id, third.format_version)
+        not_a_payload = crypto.seal(keys.maker.derive(third.notebook_id, third.id), b"[]", aad)
+        page[1] = page[1]._replace(ciphertext=page[0].ciphertext)
+        page[2] = page[2]._replace(ciphertext=not_a_payload)
+        steps.clear()
+        views = service.open_notes(keys, page)
+        db.session.remove()
+    assert steps == ["key"] * 4 + ["open"] * 4 + ["read"] * 3  # the second never opened: nothing to read
+    assert [view.id for view in views] == note_ids
+    assert [view.readable for view in views] == [True, False, False, True]
+    assert [view.body for view in views] == ["note 0", "", "", "note 3"]
