@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, json, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .i18n import gettext
@@ -101,6 +101,19 @@ class Unavailable(DomainError):
 # Seconds a client is asked to wait when the rate-limit storage is unreachable: each request asks
 # it again, so the next one after it is back goes through.
 STORAGE_RETRY_AFTER = 5
+# The same for the database: a request that could not reach it is refused, and the next one tries again.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_refused(error: DBAPIError) -> bool:
+    """Whether the database refused the work outright: no connection could be made, or it ended the
+    transaction without committing it (SQLite's lock wait ran out, a serialization failure).
+
+    Such an error comes with no statement (it came from connecting or from COMMIT) and with the
+    connection still valid. A connection lost during COMMIT is not one of them: the database may
+    have applied the transaction before the answer was lost, so no one can say "try again".
+    """
+    return isinstance(error, OperationalError) and error.statement is None and not error.connection_invalidated
 
 
 def wants_problem_json() -> bool:
@@ -222,6 +235,9 @@ def register_error_handlers(app: Flask) -> None:
         # SQLAlchemy then discards it and every pooled connection older than it; a read is
         # answered by running its view once more on a new connection. A write is not retried
         # (its COMMIT may have been lost after the database applied it): it answers 500.
+        # A database that cannot be reached (or refused to commit) answers 503 with Retry-After.
+        if database_refused(error):
+            return unreachable()
         if error.connection_invalidated and request.method in {"GET", "HEAD"} and not g.get("_read_retried"):
             g._read_retried = True
             from .extensions import db
@@ -229,8 +245,24 @@ def register_error_handlers(app: Flask) -> None:
             db.session.remove()
             log.warning("database connection lost; %s %s retried once", request.method, _route())
             view = current_app.view_functions[request.endpoint or ""]
-            return current_app.ensure_sync(view)(**(request.view_args or {}))  # type: ignore[no-any-return]
+            try:
+                return current_app.ensure_sync(view)(**(request.view_args or {}))  # type: ignore[no-any-return]
+            except DBAPIError as again:  # the new connection could not be made either
+                if database_refused(again):
+                    return unreachable()
+                raise
         return handle_unexpected(error)
+
+    def unreachable() -> Response:
+        db_error = "database unreachable or refused the transaction; %s %s answered 503"
+        log.warning(db_error, request.method, _route())
+        return respond(
+            503,
+            N_("Service unavailable"),
+            gettext("The notes cannot be reached for a moment. Try again in a few seconds."),
+            slug="unavailable",
+            retry_after=DATABASE_RETRY_AFTER,
+        )
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:

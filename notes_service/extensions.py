@@ -150,7 +150,9 @@ def _lose(lost: Connection | PoolProxiedConnection, engine: Engine) -> Callable[
     return lose
 
 
-def driver_error(statement: str, params: Any, error: Exception, dialect: Dialect, lost: bool = False) -> StatementError:
+def driver_error(
+    statement: str | None, params: Any, error: Exception, dialect: Dialect, lost: bool = False
+) -> StatementError:
     """A driver's error as SQLAlchemy raises it, its parameters hidden as the engine's own errors
     hide them (a token's hash, row ids)."""
     return DBAPIError.instance(
@@ -198,7 +200,10 @@ class DriverSelect:
         """
         dialect = engine.dialect
         form = self._form(dialect)
-        proxied = engine.raw_connection()
+        try:
+            proxied = engine.raw_connection()
+        except dialect.loaded_dbapi.Error as error:  # raised as Engine.connect raises it: no statement yet
+            raise driver_error(None, None, error, dialect) from error
         postgresql = dialect.driver == "psycopg"
         try:
             if postgresql:

@@ -242,6 +242,7 @@ ONE_PASS = {
     "test_log_masking.py": "sqlite",
     "test_gunicorn_conf.py": "sqlite",
     "test_wsgi.py": "sqlite",  # start-up refusals of flask and gunicorn processes, before any database
+    "test_database_unreachable.py": "sqlite",  # databases of its own that do not answer, of both kinds
     # Pages rendered from hostile notes and trials: the escaping is the templates', not the database's.
     "test_xss_server.py": "sqlite",
     # The host-wide Argon2 gate is slot files and flock, no SQL.

@@ -213,6 +213,24 @@ def test_a_read_on_a_connection_the_server_dropped_is_answered(app, client, owne
 
 
 @postgresql_only
+def test_a_read_whose_retry_finds_the_server_gone_is_told_to_try_again(app, client, owner, caplog, monkeypatch):
+    import psycopg
+
+    owner.add_note(body="still here")
+    assert client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers).status_code == 200
+    assert drop_connections(app) >= 1
+
+    def refused(*_args, **_kwargs):
+        raise psycopg.OperationalError("connection failed: Connection refused")
+
+    with app.app_context():
+        monkeypatch.setattr(db.engine.dialect, "connect", refused)  # the server is down, not only restarted
+    response = client.get(f"/api/v1/trials/{SEED}/notes", headers=owner.headers)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "retried once" in caplog.text and "answered 503" in caplog.text and "unhandled" not in caplog.text
+
+
+@postgresql_only
 def test_readiness_after_the_server_dropped_the_connections_is_ready(app, client):
     assert client.get("/readyz").status_code == 200
     assert drop_connections(app) >= 1
