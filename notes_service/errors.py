@@ -106,14 +106,25 @@ DATABASE_RETRY_AFTER = 5
 
 
 def database_refused(error: DBAPIError) -> bool:
-    """Whether the database refused the work outright: no connection could be made, or it ended the
-    transaction without committing it (SQLite's lock wait ran out, a serialization failure).
+    """Whether the database refused the work outright: no connection could be made, or it refused
+    a COMMIT with the connection still valid (so the transaction was not applied).
 
-    Such an error comes with no statement (it came from connecting or from COMMIT) and with the
-    connection still valid. A connection lost during COMMIT is not one of them: the database may
-    have applied the transaction before the answer was lost, so no one can say "try again".
+    Such an error comes with no statement (it came from connecting or from COMMIT). A connection
+    lost during COMMIT is not one of them: the database may have applied the transaction before
+    the answer was lost. Whether the request committed something before the error is the
+    caller's question (`nothing_committed`).
     """
     return isinstance(error, OperationalError) and error.statement is None and not error.connection_invalidated
+
+
+def nothing_committed() -> bool:
+    """Whether the request has committed nothing yet (the session's commits set `g._committed`).
+
+    Some requests commit in steps (a share's view counted, then the share read again; a
+    notebook's key slots erased, then its rows): a step refused after an earlier one committed
+    is not to be tried again as if nothing had happened.
+    """
+    return not g.get("_committed", False)
 
 
 def wants_problem_json() -> bool:
@@ -236,7 +247,7 @@ def register_error_handlers(app: Flask) -> None:
         # answered by running its view once more on a new connection. A write is not retried
         # (its COMMIT may have been lost after the database applied it): it answers 500.
         # A database that cannot be reached (or refused to commit) answers 503 with Retry-After.
-        if database_refused(error):
+        if database_refused(error) and nothing_committed():
             return unreachable()
         if error.connection_invalidated and request.method in {"GET", "HEAD"} and not g.get("_read_retried"):
             g._read_retried = True
@@ -248,7 +259,7 @@ def register_error_handlers(app: Flask) -> None:
             try:
                 return current_app.ensure_sync(view)(**(request.view_args or {}))  # type: ignore[no-any-return]
             except DBAPIError as again:  # the new connection could not be made either
-                if database_refused(again):
+                if database_refused(again) and nothing_committed():
                     return unreachable()
                 raise
         return handle_unexpected(error)

@@ -6,11 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, Select
+from sqlalchemy import MetaData, Select, event
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import DeclarativeBase
@@ -38,6 +38,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+@event.listens_for(db.session, "after_commit")
+def _committed(_session: Any) -> None:
+    """Mark the request as having committed something (errors.nothing_committed reads it)."""
+    if has_request_context():
+        g._committed = True
+
 
 # What models subclass. At run time it is db.Model, a class Flask-SQLAlchemy builds from Base's
 # body with its mixins (bind key, table naming, query property); a type checker cannot subclass

@@ -1,12 +1,14 @@
 """A database that cannot be reached answers 503 with Retry-After, on every kind of route, never a 500.
 
 Nothing was sent to it, so the client may simply try again; a connection lost during COMMIT
-is not such a case (the transaction may have been applied) and keeps its 500.
+is not such a case (the transaction may have been applied) and keeps its 500, as does a
+request that had committed a step before.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,31 @@ def test_only_work_the_database_refused_outright_is_to_be_tried_again():
     assert not database_refused(_error(None, invalidated=True))
     assert not database_refused(_error("SELECT 1"))  # a statement's own failure
     assert not database_refused(_error(None, kind=IntegrityError))
+
+
+def test_a_request_refused_after_it_committed_a_step_is_not_told_to_try_again(app, client, owner, monkeypatch):
+    """A notebook's deletion commits the erasure of its key slots, then deletes its rows: the server
+    gone between the two is a 500, not "try again" (the token no longer opens anything)."""
+    import psycopg
+
+    from notes_service.extensions import db
+    from notes_service.notes import service
+
+    owner.add_note()
+    with app.app_context():
+        engine = db.engine
+    remove = service.remove_erased_notebook
+
+    def refused(*_args, **_kwargs):
+        if engine.dialect.name == "sqlite":
+            raise sqlite3.OperationalError("unable to open database file")
+        raise psycopg.OperationalError("connection failed: Connection refused")
+
+    def server_gone_between(notebook_id: str) -> None:
+        engine.dispose()  # the pool renewed meanwhile (another request lost its connection)
+        monkeypatch.setattr(engine.dialect, "connect", refused)
+        remove(notebook_id)
+
+    monkeypatch.setattr(service, "remove_erased_notebook", server_gone_between)
+    response = client.delete("/api/v1/notebooks/me", headers=owner.headers)
+    assert response.status_code == 500 and "Retry-After" not in response.headers
