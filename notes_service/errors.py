@@ -265,15 +265,9 @@ def register_error_handlers(app: Flask) -> None:
         return handle_unexpected(error)
 
     def unreachable() -> Response:
-        db_error = "database unreachable or refused the transaction; %s %s answered 503"
-        log.warning(db_error, request.method, _route())
-        return respond(
-            503,
-            N_("Service unavailable"),
-            gettext("The notes cannot be reached for a moment. Try again in a few seconds."),
-            slug="unavailable",
-            retry_after=DATABASE_RETRY_AFTER,
-        )
+        log.warning("database unreachable or refused the transaction; %s %s answered 503", request.method, _route())
+        detail = gettext("The notes cannot be reached for a moment. Try again in a few seconds.")
+        return handle_domain(Unavailable(detail, retry_after=DATABASE_RETRY_AFTER))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
