@@ -16,6 +16,7 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -221,6 +222,13 @@ def accept_queue(port: int) -> int:
     raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def connections_to(port: int) -> int:
+    """Established connections whose server end is 127.0.0.1:port, accepted or not."""
+    wanted = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == wanted and line.split()[3] == "01")  # 01: ESTABLISHED
+
+
 @contextlib.contextmanager
 def frozen(pid: int) -> Iterator[None]:
     """SIGSTOP a process group (a gunicorn master and its workers) for the block, then SIGCONT."""
@@ -376,6 +384,38 @@ def test_the_main_pool_serves_a_request_at_a_time_a_worker(front):
     ]
     # gthread's own thread and its pool's: with GUNICORN_THREADS=4, 8 requests at once made 5.
     assert len(os.listdir(f"/proc/{worker}/task")) == 2
+
+
+def test_a_busy_main_pool_worker_leaves_the_next_connection_to_a_free_one(front, front_data):
+    """A worker whose thread is taken accepts nothing more: the next request waits in the
+    listening socket's queue, where any worker that frees first takes it, not behind the busy one."""
+    owner = http_owner(front.url)
+    database = sqlite3.connect(Path(front_data["NOTES_DATA_DIR"]) / "notes.sqlite3", isolation_level=None)
+    database.execute("BEGIN IMMEDIATE")  # the write below waits for SQLite's write lock in the pool's one thread
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            write = pool.submit(owner.post_note, body="written after the wait", timeout=30)
+            deadline = time.monotonic() + 10
+            # nginx has passed the write on (a connection to the pool) and the worker has taken it.
+            while not (connections_to(front.app_port) and accept_queue(front.app_port) == 0):
+                assert time.monotonic() < deadline, "the write never reached the main pool"
+                time.sleep(0.05)
+            assert not write.done()
+            waiting = socket.create_connection(("127.0.0.1", front.app_port), timeout=30)
+            waiting.sendall(b"GET /healthz HTTP/1.0\r\nHost: front\r\n\r\n")
+            # With gunicorn's default of 1,000 connections a worker, the busy worker took this one
+            # at once and queued it behind the write; here it stays queued for a free worker.
+            queued = []
+            for _ in range(10):
+                queued.append(accept_queue(front.app_port))
+                time.sleep(0.05)
+            assert queued == [1] * 10
+        finally:
+            database.rollback()
+            database.close()
+        assert write.result()[0] == 201
+    with waiting:
+        assert waiting.recv(64).startswith(b"HTTP/1.0 200")
 
 
 # -- (c) tokens in nginx's log ---------------------------------------------------------
