@@ -54,6 +54,26 @@ control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or "gunicorn.ctl"
 control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 
 
+def on_starting(server) -> None:
+    """Behind the front, a main-pool worker takes a connection only when a thread is free for it.
+
+    deploy/front.py sets GUNICORN_ACCEPT_WHEN_FREE for the main pool. gunicorn's gthread worker
+    otherwise accepts up to `worker_connections` (1,000) while its threads are busy and queues
+    them behind its own requests, while another worker may sit idle: the CPU was 8-11% idle
+    under load (docs/performance.md). So the next request waits in the listening socket's queue
+    for whichever worker frees first. Set here, from the threads gunicorn finally runs with
+    (GUNICORN_CMD_ARGS included, as `make bench` passes a configuration to measure). No
+    connection is kept alive: nginx opens one a request (HTTP/1.0 to the pool), and a kept one
+    would hold the place of a request.
+    """
+    if os.environ.get("GUNICORN_ACCEPT_WHEN_FREE"):
+        server.cfg.set("worker_connections", server.cfg.threads)
+        server.cfg.set("keepalive", 0)
+
+
+on_reload = on_starting  # a reload (SIGHUP) reads the settings again, then starts new workers
+
+
 def post_worker_init(worker) -> None:
     """Keep the loaded app out of the garbage collector's full passes (gc.freeze).
 

@@ -50,7 +50,8 @@ TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 BIN = Path(sys.executable).parent
 PLACEHOLDER = re.compile(r"\{\{ (\w+) \}\}")
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 25.0
+STOP_TIMEOUT = 25.0  # the pools' graceful stop (gunicorn's graceful_timeout is 20 s), after nginx's
+NGINX_STOP_TIMEOUT = 10.0  # nginx's graceful stop; a launcher's caller waits 40 s in all (bench, tests)
 MAX_BODY = "64k"  # notes_service.MAX_REQUEST_BYTES: nginx refuses larger bodies before the app
 
 
@@ -219,6 +220,9 @@ class Front:
         app_env = {**self.env, "NOTES_TRUST_PROXY": "true"}  # nginx is the one proxy the pools trust
         # The main pool's threads (gunicorn_unlock.conf.py sets the passcode pool's from PASSCODE_THREADS).
         app_env["GUNICORN_THREADS"] = str(self.settings.app_threads)
+        # The main pool's workers accept a connection only when a thread is free for it
+        # (gunicorn.conf.py's on_starting); the passcode pool keeps gunicorn's queue per worker.
+        main_env = {**app_env, "GUNICORN_ACCEPT_WHEN_FREE": "1"}
         self._spawn(
             "app",
             [
@@ -227,21 +231,10 @@ class Front:
                 str(REPO / "gunicorn.conf.py"),
                 "--bind",
                 self.settings.app_address,
-                # A worker takes a connection only when a thread of its own is free for it; the
-                # others wait in the listening socket's queue for whichever worker frees first.
-                # With gunicorn's default (1,000 a worker) a busy worker went on accepting and
-                # queued requests behind its own while the other worker sat idle: the CPU was
-                # 8-10% idle under reads and /healthz alike; so, about 1.5%, and both a fifth
-                # faster (docs/performance.md). nginx opens a connection a request (HTTP/1.0 to
-                # the pool), so no connection is kept alive here to hold a worker's place.
-                "--worker-connections",
-                str(self.settings.app_threads),
-                "--keep-alive",
-                "0",
                 *self._access_log("app"),
                 "wsgi:app",
             ],
-            app_env,
+            main_env,
         )
         self._spawn(
             "passcodes",
@@ -312,12 +305,22 @@ class Front:
         return 0
 
     def stop(self) -> None:
-        """nginx first (it stops taking requests and finishes those in flight), then the pools."""
+        """nginx first, until it has answered what it took in (NGINX_STOP_TIMEOUT at most), then the pools.
+
+        The pools serve until nginx is gone: a request nginx passed on may still wait in a
+        pool's listening socket for a free worker (the main pool's workers accept only when
+        free), and a pool stopped with it there would close that socket and reset it (nginx's
+        503). Stopped after nginx, a pool has nothing left to take.
+        """
         self._stopping.set()
-        order = [("nginx", signal.SIGQUIT), ("app", signal.SIGTERM), ("passcodes", signal.SIGTERM)]
-        for name, sig in order:
+        nginx = self.processes.get("nginx")
+        if nginx is not None:
+            self._signal(nginx, signal.SIGQUIT)  # graceful: no new connections, those in flight answered
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                nginx.wait(timeout=NGINX_STOP_TIMEOUT)
+        for name in ("app", "passcodes"):
             if name in self.processes:
-                self._signal(self.processes[name], sig)
+                self._signal(self.processes[name], signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
         for process in self.processes.values():
             with contextlib.suppress(subprocess.TimeoutExpired):

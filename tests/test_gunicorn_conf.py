@@ -11,8 +11,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from gunicorn.config import Config
 from servers import GUNICORN_CONF, ServerPool
 from support import SEED, http_owner, request, request_json
 
@@ -42,6 +44,23 @@ def test_bind_and_workers_come_from_the_environment(monkeypatch):
     assert (conf.bind, conf.workers) == ("127.0.0.1:9123", 5)
     monkeypatch.setenv("BIND", "0.0.0.0:80")
     assert load_conf().bind == "0.0.0.0:80"
+
+
+def test_behind_the_front_a_worker_accepts_as_many_connections_as_it_has_threads(monkeypatch):
+    # From the threads gunicorn finally runs with: GUNICORN_CMD_ARGS (a configuration `make bench`
+    # measures) is applied after this file, so a worker_connections set here from `threads` held 1
+    # while --threads 8 ran eight threads, seven of them never given a request.
+    conf = load_conf()
+    assert conf.on_reload is conf.on_starting  # a reload (SIGHUP) reads the settings again
+    for threads in (1, 8):
+        cfg = Config()
+        cfg.set("threads", threads)
+        monkeypatch.delenv("GUNICORN_ACCEPT_WHEN_FREE", raising=False)
+        conf.on_starting(SimpleNamespace(cfg=cfg))
+        assert (cfg.worker_connections, cfg.keepalive) == (1000, 2)  # gunicorn alone: its defaults
+        monkeypatch.setenv("GUNICORN_ACCEPT_WHEN_FREE", "1")  # deploy/front.py, for the main pool only
+        conf.on_starting(SimpleNamespace(cfg=cfg))
+        assert (cfg.worker_connections, cfg.keepalive) == (threads, 0)
 
 
 def test_the_masters_do_not_import_the_app():

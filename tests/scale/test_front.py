@@ -680,6 +680,38 @@ def test_ctrl_c_stops_nginx_and_both_pools(tmp_path, front_data):
     assert [name for name, pid in pids.items() if alive(pid)] == []
 
 
+def test_requests_waiting_for_a_busy_worker_are_answered_when_the_front_stops(tmp_path, front_data):
+    """A request nginx passed on may wait in the main pool's listening socket (its one worker busy):
+    stopping the pools with nginx closed that socket under it, and nginx answered 503."""
+    running = start_front(tmp_path, front_data)
+    owner = http_owner(running.url)
+    database = sqlite3.connect(Path(front_data["NOTES_DATA_DIR"]) / "notes.sqlite3", isolation_level=None)
+    database.execute("BEGIN IMMEDIATE")  # the write below holds the pool's one worker until the rollback
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            try:
+                write = pool.submit(owner.post_note, body="written while stopping", timeout=30)
+                deadline = time.monotonic() + 10
+                while not (connections_to(running.app_port) and accept_queue(running.app_port) == 0):
+                    assert time.monotonic() < deadline, "the write never reached the main pool"
+                    time.sleep(0.05)
+                waiting = [pool.submit(request_json, "GET", running.url + "/healthz", timeout=30) for _ in range(2)]
+                while accept_queue(running.app_port) < 2:
+                    assert time.monotonic() < deadline, "the reads never reached the main pool"
+                    time.sleep(0.05)
+                running.process.send_signal(signal.SIGINT)  # Ctrl-C
+                time.sleep(1.0)  # the launcher is stopping: nginx takes nothing new, the pools still serve
+                assert running.process.poll() is None
+            finally:
+                database.rollback()
+            assert write.result()[0] == 201
+            assert [answer.result()[0] for answer in waiting] == [200, 200]
+        assert running.process.wait(timeout=40) == 0
+    finally:
+        database.close()
+        running.stop()
+
+
 def test_when_one_pool_dies_the_front_stops_the_rest(tmp_path, front_data):
     running = start_front(tmp_path, front_data)
     try:
