@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -386,20 +386,35 @@ def test_the_main_pool_serves_a_request_at_a_time_a_worker(front):
     assert len(os.listdir(f"/proc/{worker}/task")) == 2
 
 
+def wait_for_queue(port: int, count: int, failure: str) -> None:
+    """Until a connection to 127.0.0.1:port is open and `count` connections wait in its listening queue."""
+    deadline = time.monotonic() + 10
+    while not (connections_to(port) and accept_queue(port) == count):
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def a_write_holding_the_main_pool(front: Front, data_dir: str, pool: ThreadPoolExecutor) -> Iterator[Future]:
+    """A note's creation through nginx, held in the main pool's one worker by SQLite's write lock
+    (taken here, released when the block ends); its future, once the worker has taken it."""
+    owner = http_owner(front.url)
+    database = sqlite3.connect(Path(data_dir) / "notes.sqlite3", isolation_level=None)
+    database.execute("BEGIN IMMEDIATE")
+    try:
+        write = pool.submit(owner.post_note, body="written after the wait", timeout=30)
+        wait_for_queue(front.app_port, 0, "the write never reached the main pool")
+        yield write
+    finally:
+        database.rollback()
+        database.close()
+
+
 def test_a_busy_main_pool_worker_leaves_the_next_connection_to_a_free_one(front, front_data):
     """A worker whose thread is taken accepts nothing more: the next request waits in the
     listening socket's queue, where any worker that frees first takes it, not behind the busy one."""
-    owner = http_owner(front.url)
-    database = sqlite3.connect(Path(front_data["NOTES_DATA_DIR"]) / "notes.sqlite3", isolation_level=None)
-    database.execute("BEGIN IMMEDIATE")  # the write below waits for SQLite's write lock in the pool's one thread
     with ThreadPoolExecutor(max_workers=1) as pool:
-        try:
-            write = pool.submit(owner.post_note, body="written after the wait", timeout=30)
-            deadline = time.monotonic() + 10
-            # nginx has passed the write on (a connection to the pool) and the worker has taken it.
-            while not (connections_to(front.app_port) and accept_queue(front.app_port) == 0):
-                assert time.monotonic() < deadline, "the write never reached the main pool"
-                time.sleep(0.05)
+        with a_write_holding_the_main_pool(front, front_data["NOTES_DATA_DIR"], pool) as write:
             assert not write.done()
             waiting = socket.create_connection(("127.0.0.1", front.app_port), timeout=30)
             waiting.sendall(b"GET /healthz HTTP/1.0\r\nHost: front\r\n\r\n")
@@ -410,9 +425,6 @@ def test_a_busy_main_pool_worker_leaves_the_next_connection_to_a_free_one(front,
                 queued.append(accept_queue(front.app_port))
                 time.sleep(0.05)
             assert queued == [1] * 10
-        finally:
-            database.rollback()
-            database.close()
         assert write.result()[0] == 201
     with waiting:
         assert waiting.recv(64).startswith(b"HTTP/1.0 200")
@@ -684,31 +696,18 @@ def test_requests_waiting_for_a_busy_worker_are_answered_when_the_front_stops(tm
     """A request nginx passed on may wait in the main pool's listening socket (its one worker busy):
     stopping the pools with nginx closed that socket under it, and nginx answered 503."""
     running = start_front(tmp_path, front_data)
-    owner = http_owner(running.url)
-    database = sqlite3.connect(Path(front_data["NOTES_DATA_DIR"]) / "notes.sqlite3", isolation_level=None)
-    database.execute("BEGIN IMMEDIATE")  # the write below holds the pool's one worker until the rollback
     try:
         with ThreadPoolExecutor(max_workers=3) as pool:
-            try:
-                write = pool.submit(owner.post_note, body="written while stopping", timeout=30)
-                deadline = time.monotonic() + 10
-                while not (connections_to(running.app_port) and accept_queue(running.app_port) == 0):
-                    assert time.monotonic() < deadline, "the write never reached the main pool"
-                    time.sleep(0.05)
+            with a_write_holding_the_main_pool(running, front_data["NOTES_DATA_DIR"], pool) as write:
                 waiting = [pool.submit(request_json, "GET", running.url + "/healthz", timeout=30) for _ in range(2)]
-                while accept_queue(running.app_port) < 2:
-                    assert time.monotonic() < deadline, "the reads never reached the main pool"
-                    time.sleep(0.05)
+                wait_for_queue(running.app_port, 2, "the reads never reached the main pool")
                 running.process.send_signal(signal.SIGINT)  # Ctrl-C
                 time.sleep(1.0)  # the launcher is stopping: nginx takes nothing new, the pools still serve
                 assert running.process.poll() is None
-            finally:
-                database.rollback()
             assert write.result()[0] == 201
             assert [answer.result()[0] for answer in waiting] == [200, 200]
         assert running.process.wait(timeout=40) == 0
     finally:
-        database.close()
         running.stop()
 
 
