@@ -47,9 +47,9 @@ def test_bind_and_workers_come_from_the_environment(monkeypatch):
 
 
 def test_behind_the_front_a_worker_accepts_as_many_connections_as_it_has_threads(monkeypatch):
-    # From the threads gunicorn finally runs with: GUNICORN_CMD_ARGS (a configuration `make bench`
-    # measures) is applied after this file, so a worker_connections set here from `threads` held 1
-    # while --threads 8 ran eight threads, seven of them never given a request.
+    # From the threads gunicorn finally runs with, GUNICORN_CMD_ARGS (a configuration `make bench`
+    # measures) included: given as command-line options by deploy/front.py, which beat that
+    # variable, worker_connections held 1 while --threads 8 ran eight threads, seven of them idle.
     conf = load_conf()
     assert conf.on_reload is conf.on_starting  # a reload (SIGHUP) reads the settings again
     for threads in (1, 8):

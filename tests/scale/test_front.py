@@ -386,6 +386,16 @@ def test_the_main_pool_serves_a_request_at_a_time_a_worker(front):
     assert len(os.listdir(f"/proc/{worker}/task")) == 2
 
 
+def test_only_the_main_pool_accepts_a_connection_a_thread(front):
+    # The passcode pool keeps gunicorn's own queue per worker (nginx bounds what it sends there).
+    def flag(master: int) -> set[bool]:
+        workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        return {b"GUNICORN_ACCEPT_WHEN_FREE=1" in Path(f"/proc/{w}/environ").read_bytes().split(b"\0") for w in workers}
+
+    pids = front.pids()
+    assert (flag(pids["app"]), flag(pids["passcodes"])) == ({True}, {False})
+
+
 def wait_for_queue(port: int, count: int, failure: str) -> None:
     """Until a connection to 127.0.0.1:port is open and `count` connections wait in its listening queue."""
     deadline = time.monotonic() + 10
