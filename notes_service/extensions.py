@@ -271,6 +271,7 @@ Counts = Callable[[Response], bool]
 class _Mark(NamedTuple):
     """One limit a view carries (`rate_limited`): its value, what it counts by, which responses count."""
 
+    name: str  # config.RATE_LIMITS's: every route carrying the same name counts against one limit
     limit: Callable[[], str]
     per: Callable[[], str] | None
     counts: Counts | None
@@ -287,6 +288,9 @@ def rate_limited(
 ) -> Callable[[View], View]:
     """Mark a view as limited by the limit `name` of config.RATE_LIMITS, per client (or per `per()`).
 
+    Every view marked with one name counts against one limit: the passcode's API route and its
+    share-page form spend the same allowance.
+
     `per` names what else a limit counts by (a share, for its replies: its key must hold no
     secret, since it is stored in the limiter's storage). `counts` says which responses count
     against it (default: every request): a limit shared by everyone who holds a link counts only
@@ -301,7 +305,7 @@ def rate_limited(
 
     def mark(view: View) -> View:
         marks: list[_Mark] = getattr(view, _RATE_LIMIT, [])
-        setattr(view, _RATE_LIMIT, [*marks, _Mark(limit, per, counts, name in FAIL_CLOSED_LIMITS)])
+        setattr(view, _RATE_LIMIT, [*marks, _Mark(name, limit, per, counts, name in FAIL_CLOSED_LIMITS)])
         return view
 
     return mark
@@ -365,11 +369,14 @@ def bind_limiter(app: Flask) -> Limiter:
         marks: list[_Mark] = getattr(view, _RATE_LIMIT, [])
         if any(mark.fails_closed for mark in marks):
             wrapped = _counted_where_shared(limiter, wrapped)  # inside the limits: runs once they counted
-        for limit, per, counts, _fails_closed in marks:
-            # limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy solves R
-            # over Flask's sync-or-async RouteCallable union at once, not for each member.
-            wrapped = limiter.limit(  # type: ignore[assignment]
-                limit, key_func=per or client_address, deduct_when=counts
+        for name, limit, per, counts, _fails_closed in marks:
+            # Shared by name: a limit is one count whichever of its routes a request takes (the
+            # passcode's API and share-page form, say); Flask-Limiter's `limit` counts each route
+            # apart, and a client alternating between two routes got twice the allowance.
+            # shared_limit() keeps the view's type (Callable[P, R] -> Callable[P, R]), but mypy
+            # solves R over Flask's sync-or-async RouteCallable union at once, not for each member.
+            wrapped = limiter.shared_limit(  # type: ignore[assignment]
+                limit, scope=name, key_func=per or client_address, deduct_when=counts
             )(wrapped)
         app.view_functions[endpoint] = wrapped
     return limiter

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from .. import crypto
 from ..clock import isoformat
@@ -157,12 +157,19 @@ def share_of_link() -> str:
 
 
 def reply_stored(response: Response) -> bool:
-    """Whether a reply request stored a reply (the API's 201, the share page's 303 back to the note).
+    """Whether a reply request stored a new reply (its view said so: `count_reply`).
 
     The per-share limit counts only these: anyone who has the link but no session (no passcode)
-    is refused with 401, and counting those would let them spend the family's replies.
+    is refused with 401, and counting those would let them spend the family's replies; the
+    share page's form sent again (a second tap) stores nothing more, and counting it would
+    spend two of them on one reply.
     """
-    return response.status_code in (201, 303)
+    return bool(g.get("reply_stored", False))
+
+
+def count_reply(stored: bool) -> None:
+    """Tell `reply_stored` whether this request stored a new reply."""
+    g.reply_stored = stored
 
 
 @bp.post("/shared/<token>/notes/<note_id>/replies")
@@ -173,7 +180,8 @@ def add_reply(token: str, note_id: str) -> Response:
     """Reply to a note of an opened share, for the session its opening gave."""
     wanted = accepted(ReplyInput)
     share = service.resumed_share(token, wanted.session)
-    reply = replies.add_reply(share, note_id, wanted.body, wanted.name)
+    reply, stored = replies.add_reply(share, note_id, wanted.body, wanted.name)
+    count_reply(stored)
     # No Location: a reply has no address of its own, and the share's API paths carry the link
     # token, which no URL we make carries but the share link itself.
     return created(present_reply(reply), None)

@@ -23,7 +23,7 @@ from ..paging import PageRequest, decode_cursor, encode_cursor, parse_page_reque
 from ..trials import service as trials
 from ..trials.presenter import Mark, render_sections
 from . import replies, service
-from .api import reply_stored, share_of_link
+from .api import count_reply, reply_stored, share_of_link
 from .models import Share
 from .schemas import MAX_REPLIES_PER_NOTE, MAX_REPLY_CHARS, MAX_REPLY_NAME_CHARS, MAX_SHARED_NOTES
 from .sessions import SESSION_SECONDS, issue_session, session_share_id
@@ -286,7 +286,8 @@ def share_page_reply(token: str, note_id: str) -> BaseResponse:
                     name=MAX_REPLY_NAME_CHARS,
                 )
             )
-        replies.add_reply(share, note_id, body, name or None, reply_id=request.form.get("reply_id"))
+        _reply, stored = replies.add_reply(share, note_id, body, name or None, reply_id=request.form.get("reply_id"))
+        count_reply(stored)
     except (Invalid, Closed, NotFound) as error:
         if isinstance(error, NotFound):  # the note gone meanwhile (the page says so), or the share
             try:

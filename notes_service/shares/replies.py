@@ -127,13 +127,14 @@ def add_reply(
     name: str | None,
     now: datetime | None = None,
     reply_id: str | None = None,
-) -> ReplyView:
+) -> tuple[ReplyView, bool]:
     """A reply to a note of an opened share, sealed and stored under the share's bounds; or raise.
 
     `share` is the one found by the link token with a valid session. Nothing is stored unless
     every check passes; the bounds are counted again under the share's row lock. `reply_id` is
     the id its form was given: the same form sent again (a second tap, a resend) stores nothing
-    more and answers the reply stored the first time.
+    more and answers the reply stored the first time. The second value is False then (nothing
+    new was stored), True for a reply stored now.
     """
     now = now or registry.now()
     _refuse_unless_taking_replies(share, now)
@@ -149,7 +150,8 @@ def add_reply(
     sent = db.session.get(Reply, reply_id) if reply_id and is_row_id(reply_id) else None
     if sent is not None and (sent.share_id, sent.note_id) == (share_id, note_id):
         db.session.commit()  # this form's reply is stored already: nothing more
-        return open_reply(key_of_note, sent) or ReplyView(sent.id, note_id, share_id, writer, stored, sent.created_at)
+        found = open_reply(key_of_note, sent) or ReplyView(sent.id, note_id, share_id, writer, stored, sent.created_at)
+        return found, False
     if reply_id is None or sent is not None or not is_row_id(reply_id):
         reply_id = uuid.uuid4().hex  # no form's id, or one taken elsewhere: a reply of its own
     try:
@@ -175,7 +177,7 @@ def add_reply(
         )
     )
     db.session.commit()
-    return ReplyView(reply_id, note_id, share_id, writer, stored, now)
+    return ReplyView(reply_id, note_id, share_id, writer, stored, now), True
 
 
 def _check_bounds(share_id: str, note_id: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -280,6 +281,39 @@ def test_requests_refused_without_a_session_spend_none_of_a_shares_replies(make_
         )
         assert page.status_code == 401
     assert [_reply(client, state, f"198.51.100.{n}").status_code for n in (10, 11, 12)] == [201, 201, 429]
+
+
+def test_a_limit_is_one_count_whichever_of_its_routes_is_taken(make_app):
+    # The passcode limit guards the API's unlock and the share page's form: someone guessing
+    # by turns on both gets one allowance (2 a minute here), not one a route.
+    app = small_limit_app(make_app, "passcode")
+    client = app.test_client()
+    token = _prepare_owner(client).share(passcode=PASSCODE)["url"].rsplit("/s/", 1)[1]
+    address = {"REMOTE_ADDR": "198.51.100.9"}
+    api = client.post(f"/api/v1/shared/{token}", json={"passcode": "not-the-code-1"}, environ_base=address)
+    page = client.post(f"/s/{token}", data={"passcode": "not-the-code-2"}, environ_base=address)
+    assert (api.status_code, page.status_code) == (401, 401)
+    assert client.post(f"/api/v1/shared/{token}", json={"passcode": PASSCODE}, environ_base=address).status_code == 429
+    assert client.post(f"/s/{token}", data={"passcode": PASSCODE}, environ_base=address).status_code == 429
+
+
+def test_a_reply_form_sent_again_spends_one_of_a_shares_replies(make_app):
+    # A second tap on the share page's "Send reply" stores nothing more (test_reply_pages.py):
+    # the share's limit counts that reply once, so the family's next reply still goes through.
+    app = small_limit_app(make_app, "share_replies")
+    client = app.test_client()
+    state = _prepare_reply(client)
+    _owner, token, note_id, _session = state
+    assert client.post(f"/s/{token}", data={"passcode": PASSCODE}).status_code == 303
+    form = {"body": "Ask the doctor", "reply_id": uuid.uuid4().hex}
+    tapped = [client.post(f"/s/{token}/notes/{note_id}/replies", data=form).status_code for _ in range(2)]
+    another = client.post(f"/s/{token}/notes/{note_id}/replies", data={**form, "reply_id": uuid.uuid4().hex})
+    assert tapped == [303, 303] and another.status_code == 303
+    assert _reply_count(client, state) == 2
+    # Two stored: the limit (2 a minute) is spent, by the page's form as by the API.
+    refused = client.post(f"/s/{token}/notes/{note_id}/replies", data={**form, "reply_id": uuid.uuid4().hex})
+    assert refused.status_code == 429 and _reply(client, state).status_code == 429
+    assert _reply_count(client, state) == 2
 
 
 # A rate-limit storage that refuses every connection (nothing listens on port 1): Redis down.

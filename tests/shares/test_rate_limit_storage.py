@@ -75,8 +75,8 @@ def test_attempts_through_one_host_count_on_the_other(make_app, redis_prefix):
     assert guess(b, token) == 429  # B has seen one attempt itself: the other two came through Redis
     assert guess(a, token, {"passcode": "right-passcode"}) == 429
     keys = redis_keys(redis_prefix)
-    # Keys are per endpoint and client (the set-up's notebook and share have counters of their own).
-    assert any("shares_api.open_share" in key for key in keys)
+    # Keys are per limit and client (the set-up's notebook and share have counters of their own).
+    assert any("/127.0.0.1/passcode/" in key for key in keys)
     assert not any(token in key for key in keys)
     # The refused attempts never reached the passcode check: the database saw three failures.
     assert b.test_client().get(f"/api/v1/shares/{share_id}", headers=owner.headers).json["failed_attempts"] == 3
@@ -133,7 +133,7 @@ def test_each_creation_limit_is_shared_through_redis(make_app, redis_prefix, lim
     assert limited.act(client_a, state).status_code == 429
     assert limited.act(client_b, state).status_code == 429
     keys = redis_keys(redis_prefix)
-    assert [key for key in keys if key.endswith("/2/1/minute")]  # the count lives in Redis, per endpoint
+    assert [key for key in keys if key.endswith("/2/1/minute")]  # the count lives in Redis, per limit
     assert not any(isinstance(state, str) and state in key for key in keys)  # no share token in a key
 
 
@@ -158,10 +158,10 @@ class Outage:
             pool.reset()  # the connections made for the other port are dropped, not reused
 
 
-def redis_count(prefix: str, endpoint: str) -> int:
+def redis_count(prefix: str, limit: str) -> int:
     connection = redis.Redis.from_url(REDIS_URL)
     try:
-        (key,) = [key for key in connection.scan_iter(match=f"*{prefix}*") if endpoint in key.decode()]
+        (key,) = [key for key in connection.scan_iter(match=f"*{prefix}*") if limit in key.decode()]
         return int(connection.get(key))
     finally:
         connection.close()
@@ -183,9 +183,9 @@ def test_the_limits_come_back_to_redis_when_it_does(make_app, redis_prefix, monk
     later = time.time() + 2
     monkeypatch.setattr(flask_limiter._extension, "time", SimpleNamespace(time=lambda: later))
     assert client.post("/api/v1/notebooks").status_code == 201
-    assert redis_count(redis_prefix, "notes_api.create_notebook") == 2  # the one before the outage, and this
+    assert redis_count(redis_prefix, "/notebooks/") == 2  # the one before the outage, and this
     assert guess(app, token) == 401
-    assert redis_count(redis_prefix, "shares_api.open_share") == 1
+    assert redis_count(redis_prefix, "/passcode/") == 1
 
 
 @needs_redis
@@ -222,4 +222,4 @@ def test_passcode_guesses_are_refused_while_redis_answers_but_refuses_writes(mak
 
     monkeypatch.setattr(RedisStorage, "incr", read_only)
     assert [guess(app, token) for _ in range(3)] == [503] * 3
-    assert not [key for key in redis_keys(redis_prefix) if "open_share" in key]
+    assert not [key for key in redis_keys(redis_prefix) if "/passcode/" in key]
