@@ -114,6 +114,35 @@ def test_signed_in_on_two_browsers_the_notes_are_the_same(vouching, browser):
         context.close()
 
 
+def test_a_browser_removed_from_the_account_is_added_again_by_the_hosts_grant(vouching, browser):
+    # The phone is removed from the account's devices on the laptop, and is still signed in on the
+    # host: its next call is refused, the host's grant adds it again (a new device of the same
+    # notebook), and the note is saved in the account, not in a notebook made in its place.
+    host, service = vouching
+    laptop_context, phone_context = browser.new_context(), browser.new_context()
+    laptop, phone = laptop_context.new_page(), phone_context.new_page()
+    sign_in(laptop, host)
+    add_note(laptop, CIRRHOSIS, "asked on the laptop")
+    sign_in(phone, host)
+    assert wait_for_highlights(phone, 1) == [CIRRHOSIS]
+    removed = stored(phone, service)["account"]
+    api = service.app.test_client()
+    on_laptop = {"Authorization": f"Bearer {stored(laptop, service)['account']}"}
+    devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
+    (phone_device,) = [device["id"] for device in devices if not device["current"]]
+    assert api.delete(f"/api/v1/notebooks/me/devices/{phone_device}", headers=on_laptop).status_code == 204
+    add_note(phone, SCLEROSIS, "asked on the phone after its removal")
+    assert sorted(wait_for_highlights(phone, 2)) == sorted([CIRRHOSIS, SCLEROSIS])
+    kept = stored(phone, service)
+    assert kept["own"] is None and kept["account"] not in (None, removed)
+    listed = api.get("/api/v1/trials/NCT07085104/notes", headers={"Authorization": f"Bearer {removed}"})
+    assert listed.status_code == 401, "the removed device stays removed"
+    laptop.reload()
+    assert sorted(wait_for_highlights(laptop, 2)) == sorted([CIRRHOSIS, SCLEROSIS]), "one notebook: the account's"
+    for context in (laptop_context, phone_context):
+        context.close()
+
+
 def test_signing_out_forgets_the_token(vouching, page):
     host, service = vouching
     sign_in(page, host)

@@ -83,23 +83,7 @@ export async function fetchGrant(view, url, wait = GRANT_WAIT_MS) {
  * @returns {Promise<{tokens: TokenStore, refusal?: unknown, created?: boolean}>}
  */
 export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account, t }) {
-  const whoKey = `trial-notes:account-who:${apiBase}`;
-  // Which reader the account's token is for, and its device (storage may be blocked: then nothing).
-  /** @type {{mark?: string, device?: string}} */
-  let kept = {};
-  try {
-    kept = JSON.parse(view.localStorage.getItem(whoKey) ?? '{}') ?? {};
-  } catch {
-    // nothing kept
-  }
-  const keep = (/** @type {{mark?: string, device?: string} | null} */ value) => {
-    try {
-      if (value) view.localStorage.setItem(whoKey, JSON.stringify(value));
-      else view.localStorage.removeItem(whoKey);
-    } catch {
-      // nothing kept
-    }
-  };
+  const { kept, keep } = who(view, apiBase);
   // Signing out (or another reader signing in) takes this browser's device out of the account,
   // so sign-ins don't pile up devices; best effort: the token is forgotten here either way.
   const leave = async () => {
@@ -117,19 +101,121 @@ export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account
     await leave();
     return { tokens: own };
   }
-  const subject = grantSubject(grant);
-  const mark = subject ? await fingerprint(view, subject) : undefined;
+  const mark = await markOf(view, grant);
   if (account.read() && mark && kept.mark === mark) return { tokens: account };
   if (account.read()) await leave();
   try {
-    /** @type {{token: string, device_id: string, created: boolean}} */
-    const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator, t) }, null);
-    account.store(got.token);
-    keep({ mark, device: got.device_id });
+    const got = await exchange({ view, api, apiBase, account, t }, grant, mark);
     return { tokens: account, created: got.created };
   } catch (refusal) {
     return { tokens: own, refusal };
   }
+}
+
+/**
+ * Which reader the account's token is for, and its device, kept in localStorage (storage may be
+ * blocked: then nothing).
+ * @param {Window} view
+ * @param {string} apiBase
+ */
+function who(view, apiBase) {
+  const whoKey = `trial-notes:account-who:${apiBase}`;
+  /** @type {{mark?: string, device?: string}} */
+  let kept = {};
+  try {
+    kept = JSON.parse(view.localStorage.getItem(whoKey) ?? '{}') ?? {};
+  } catch {
+    // nothing kept
+  }
+  const keep = (/** @type {{mark?: string, device?: string} | null} */ value) => {
+    try {
+      if (value) view.localStorage.setItem(whoKey, JSON.stringify(value));
+      else view.localStorage.removeItem(whoKey);
+    } catch {
+      // nothing kept
+    }
+  };
+  return { kept, keep };
+}
+
+/** The mark a grant's reader is kept by (undefined when the grant names nobody). */
+async function markOf(/** @type {Window & typeof globalThis} */ view, /** @type {string} */ grant) {
+  const subject = grantSubject(grant);
+  return subject ? fingerprint(view, subject) : undefined;
+}
+
+/**
+ * Trade a grant for a new device token of the reader's account notebook, and keep it.
+ * @param {Pick<Vouching, 'view' | 'api' | 'apiBase' | 'account' | 't'>} v
+ * @param {string} grant
+ * @param {string | undefined} mark
+ * @returns {Promise<{token: string, device_id: string, created: boolean}>}
+ */
+async function exchange({ view, api, apiBase, account, t }, grant, mark) {
+  /** @type {{token: string, device_id: string, created: boolean}} */
+  const got = await api.call('POST', '/api/v1/grants', { grant, device_name: deviceName(view.navigator, t) }, null);
+  account.store(got.token);
+  who(view, apiBase).keep({ mark, device: got.device_id });
+  return got;
+}
+
+/**
+ * How the widget's calls get a new account token when the service refuses this one: this
+ * browser's device was removed from the account (on another device), but the host still vouches
+ * for the same reader, so its grant adds this browser again (a new device of the same notebook:
+ * DESIGN.md, "the next grant adds a device") and the call goes once more. Nothing changes when
+ * the token is not the account's, the host can't be asked, the reader signed out or another one
+ * signed in (the next page load sees to those), or the service refuses the grant: the 401 stands.
+ * Refusals at once share one renewal.
+ * @param {Vouching} v
+ * @returns {(token: string) => Promise<string | null>}
+ */
+export function renewal(v) {
+  const { view, grantUrl, account } = v;
+  /** @type {Promise<string | null> | null} */
+  let pending = null;
+  let renewed = { from: '', to: '' }; // a call refused before the renewal ended goes again with its token
+  const renew = async (/** @type {string} */ refused) => {
+    const grant = await fetchGrant(view, new URL(grantUrl, view.location.href).href);
+    const mark = grant ? await markOf(view, grant) : undefined;
+    if (!grant || !mark || mark !== who(view, v.apiBase).kept.mark || account.read() !== refused) return null;
+    try {
+      const { token } = await exchange(v, grant, mark);
+      renewed = { from: refused, to: token };
+      return token;
+    } catch {
+      return null;
+    }
+  };
+  return (token) => {
+    if (token === renewed.from && account.read() === renewed.to) return Promise.resolve(renewed.to);
+    if (token !== account.read()) return Promise.resolve(null);
+    pending ??= renew(token).finally(() => (pending = null));
+    return pending;
+  };
+}
+
+/**
+ * `call` for a widget using the account's token: when the service refuses the token sent (401),
+ * and `renew` gives a new one, the call goes once more with it. (A 401 is answered before anything
+ * is done: sending it again does nothing twice.) Only a refusal of the token itself: a 401 naming
+ * a field (a notebook's token in an import's body, a grant) refuses what was sent, not who sent it.
+ * @param {import('./api.js').Api['call']} call
+ * @param {TokenStore} account  the store whose token a call sends unless given another
+ * @param {(token: string) => Promise<string | null>} renew
+ * @returns {import('./api.js').Api['call']}
+ */
+export function renewing(call, account, renew) {
+  return async (method, path, body, token = account.read()) => {
+    try {
+      return await call(method, path, body, token);
+    } catch (err) {
+      const refused = /** @type {{status?: number, errors?: unknown}} */ (err);
+      const again = refused.status === 401 && !refused.errors && token && (await renew(token));
+      if (!again) throw err;
+      return call(method, path, body, again);
+    }
+  };
 }
 
 /**
@@ -142,6 +228,7 @@ export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account
 export async function signIn(v, { ui, use, load, showError }) {
   const { t } = v;
   const { tokens, refusal } = await vouchedTokens(v);
+  if (tokens === v.account) v.api.call = renewing(v.api.call, v.account, renewal(v));
   use(tokens);
   await load();
   // Said in the service's words, and not as a 401 of this browser's own token (which is fine).

@@ -64,8 +64,9 @@ export function charCount(/** @type {string} */ text, limit = MAX_BODY_CHARS) {
 /**
  * @typedef {{text: string, color: string, fresh?: boolean}} Edit  what the reader typed and chose
  *   (`fresh`: "Save in a new notebook", after this browser's notebook refused it)
- * @typedef {{title: string, quote: string, text?: string, color?: string, existing?: boolean}} EditorOptions
- *   (`existing`: a note the service holds, edited: it has no new notebook to go to)
+ * @typedef {{title: string, quote: string, text?: string, color?: string, existing?: boolean, account?: boolean}} EditorOptions
+ *   (`existing`: a note the service holds, edited: it has no new notebook to go to; `account`: the
+ *   notebook is a vouching host's account's, whose way back is signing in there again)
  */
 
 /**
@@ -119,18 +120,14 @@ export function noteEditor({ explain, fallback, more }) {
   };
   const kept = h('p', null, t('noteKept'));
   const newBook = h('button', { type: 'button', onclick: () => submit(true) }, t('saveNewNotebook'));
-  const away = h(
+  const ways = h(
     'div',
-    { hidden: true },
-    kept,
-    h(
-      'div',
-      { class: 'row' },
-      h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('redeem', /** @type {Focusable} */ (e.currentTarget)) }, t('useLinkCode')),
-      h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('restore', /** @type {Focusable} */ (e.currentTarget)) }, t('useAnotherKey')),
-      newBook,
-    ),
+    { class: 'row' },
+    h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('redeem', /** @type {Focusable} */ (e.currentTarget)) }, t('useLinkCode')),
+    h('button', { type: 'button', onclick: (/** @type {Event} */ e) => more('restore', /** @type {Focusable} */ (e.currentTarget)) }, t('useAnotherKey')),
+    newBook,
   );
+  const away = h('div', { hidden: true }, kept, ways);
   const form = h(
     'form',
     {
@@ -174,7 +171,10 @@ export function noteEditor({ explain, fallback, more }) {
       text.value = options.text ?? '';
       away.hidden = true;
       newBook.hidden = Boolean(options.existing);
-      kept.textContent = t(options.existing ? 'noteKeptEdit' : 'noteKept'); // no new notebook to offer
+      // An account's notebook is opened again by signing in on the host (its grant), never by a
+      // link code, a recovery key or a new notebook, which would go where the account's token is kept.
+      ways.hidden = Boolean(options.account);
+      kept.textContent = t(options.account ? 'noteKeptAccount' : options.existing ? 'noteKeptEdit' : 'noteKept');
       recount();
       for (const r of form.querySelectorAll('input')) r.checked = r.value === (options.color ?? 'yellow');
       onSave = save_;

@@ -99,7 +99,9 @@ export function noteActions(/** @type {Deps} */ deps) {
   async function ensureNotebook(fresh = false) {
     await deps.signedIn(); // a note saved while a host's sign-in is under way goes to the account's notebook
     const tokens = deps.tokens();
-    if (tokens.usable()) return false;
+    // An account's token refused: the call asks the host for its grant again (accounts.js
+    // `renewal`); a notebook made here would be no account's, kept as if it were.
+    if (tokens.usable() || (tokens.kind === 'account' && tokens.read())) return false;
     if (tokens.read() && !fresh) throw new ApiError(401, '', t('accessRemoved'));
     const { token } = await routes.createNotebook();
     deps.tokens().store(token);
@@ -141,7 +143,7 @@ export function noteActions(/** @type {Deps} */ deps) {
     let id = noteId(view);
     let unsure = false; // a save's answer was lost: the service may hold the note already
     const opened = ui.openEditor(
-      { title: t('newNote'), quote, text: '', color: lastColor },
+      { title: t('newNote'), quote, text: '', color: lastColor, account: deps.tokens().kind === 'account' },
       async ({ text, color, fresh }) => {
         const created = await ensureNotebook(fresh);
         // A new notebook holds no note of this editor's: a lost save may have stored one with its
@@ -236,7 +238,14 @@ export function noteActions(/** @type {Deps} */ deps) {
     ui.closeNote();
     const { note } = record;
     ui.openEditor(
-      { title: t('editNote'), quote: quoteOf(note), text: htmlToText(note.body, doc), color: note.color, existing: true },
+      {
+        title: t('editNote'),
+        quote: quoteOf(note),
+        text: htmlToText(note.body, doc),
+        color: note.color,
+        existing: true,
+        account: deps.tokens().kind === 'account',
+      },
       async ({ text, color }) => {
         notes.update(record, await routes.updateNote(note.id, { body: textToHtml(text), color }));
         lastColor = color;

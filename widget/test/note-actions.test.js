@@ -18,9 +18,9 @@ const TEXT = 'Adults with cirrhosis of the liver may join.';
  * The note actions over fakes: `answer(method, path, body, token)` is the service; the editor's
  * Save is `widget.save(edit)` (what dialogs.js calls), a note on the words [start, end) of TEXT.
  */
-function widget(answer, { token = 'OLD-TOKEN', start = 12, end = 21 } = {}) {
+function widget(answer, { token = 'OLD-TOKEN', start = 12, end = 21, kind = 'token' } = {}) {
   const { window } = new JSDOM(`<p data-notes-root>${TEXT}</p>`);
-  const tokens = createTokenStore(/** @type {any} */ (storageWindow()), 'https://notes.test');
+  const tokens = createTokenStore(/** @type {any} */ (storageWindow()), 'https://notes.test', kind);
   if (token) tokens.store(token);
   const calls = [];
   const held = []; // the notes this page shows
@@ -33,9 +33,9 @@ function widget(answer, { token = 'OLD-TOKEN', start = 12, end = 21 } = {}) {
     listNotes: async (trial, bearer) => ({ notes: await call('GET', `/api/v1/trials/${trial}/notes`, undefined, bearer ?? tokens.read()) }),
     all: async () => [],
   };
-  const editor = { save: null };
+  const editor = { save: null, options: null };
   const ui = {
-    openEditor: async (_options, save) => ((editor.save = save), true),
+    openEditor: async (options, save) => ((editor.save = save), (editor.options = options), true),
     hideAdder() {},
     announce() {},
     showError() {},
@@ -66,7 +66,7 @@ function widget(answer, { token = 'OLD-TOKEN', start = 12, end = 21 } = {}) {
     offerKey() {},
   }));
   actions.addFromSelection();
-  return { tokens, calls, held, save: (edit) => editor.save(edit), ready: () => new Promise((r) => setTimeout(r)) };
+  return { tokens, calls, held, editor, save: (edit) => editor.save(edit), ready: () => new Promise((r) => setTimeout(r)) };
 }
 
 const gone = () => {
@@ -74,6 +74,21 @@ const gone = () => {
 };
 
 describe('a save refused with a 401 (this device was removed, or its token revoked)', () => {
+  test("an account's notebook is never replaced by a new one: the save goes with the account's token", async () => {
+    // The call asks the host for its grant again (accounts.js `renewing`, not in this fake api); a
+    // new notebook would be kept where the account's token is, as if it were the account's.
+    const w = widget((method, path) => (path === '/api/v1/notebooks' ? { token: 'NEW-TOKEN' } : gone()), { kind: 'account' });
+    await w.ready();
+    assert.equal(w.editor.options.account, true);
+    w.tokens.reject();
+    for (const fresh of [false, true]) {
+      await assert.rejects(w.save({ text: 'Ask Dr. Lee', color: 'yellow', fresh }), (err) => err.status === 401);
+    }
+    assert.deepEqual(w.calls.filter((c) => c.path === '/api/v1/notebooks'), []);
+    assert.deepEqual(w.calls.map((c) => c.bearer), ['OLD-TOKEN', 'OLD-TOKEN']);
+    assert.equal(w.tokens.read(), 'OLD-TOKEN');
+  });
+
   test('Save again makes no new notebook: the note waits for the reader to open theirs again', async () => {
     const w = widget((method, path) => (path === '/api/v1/notebooks' ? { token: 'NEW-TOKEN' } : gone()));
     await w.ready();

@@ -44,3 +44,14 @@ test('an edited note refused with a 401 offers the ways back, not a new notebook
   assert.ok(!shown(t('saveNewNotebook')));
   assert.ok(!editor.el.textContent.includes(t('noteKept')) && editor.el.textContent.includes(t('noteKeptEdit')));
 });
+
+test("an account's note refused with a 401 says to sign in again: no link code, key or new notebook", async () => {
+  // They would put another notebook's token where the account's is kept (accounts.js).
+  for (const existing of [false, true]) {
+    const { editor, shown } = await refusedSave({ title: t('newNote'), quote: 'cirrhosis', existing, account: true });
+    assert.ok(!shown(t('useLinkCode')) && !shown(t('useAnotherKey')) && !shown(t('saveNewNotebook')));
+    assert.ok(editor.el.textContent.includes(t('noteKeptAccount')));
+    assert.equal(editor.el.querySelector('textarea').value, 'Ask Dr. Lee about this');
+  }
+});
+
