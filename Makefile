@@ -53,8 +53,9 @@ $(WIDGET_OUT): widget/node_modules/.installed $(WIDGET_SRC)
 widget: $(WIDGET_OUT)
 
 # npm test type-checks widget/src (tsc, from the JSDoc types), then runs the node tests.
+WIDGET_TEST := cd widget && npm test
 widget-test: widget
-	cd widget && npm test
+	$(WIDGET_TEST)
 
 run: install widget
 	$(BIN)/flask db upgrade
@@ -76,10 +77,9 @@ APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get insta
 system-tools:
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { $(APT_INSTALL) nginx >/dev/null; }
 
+LINT := $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/python -m mypy
 lint: install-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/python -m mypy
+	$(LINT)
 
 # The browser tests need Chromium, the front's tests nginx: installed here when missing.
 test-tools: system-tools
@@ -95,19 +95,26 @@ TEST_WORKERS ?= 2
 # import in every worker (tests/test_fuzz_api.py imports schemathesis itself); pytest-benchmark
 # is bench/micro's.
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:schemathesis -p no:anyio -p no:benchmark
-test: install-test test-tools lint widget-test
-	@if [ -z "$$NOTES_TEST_DATABASE_URL" ]; then \
+# Lint and the widget's own tests (its type check and node tests, about 25 s on a fresh clone,
+# most of it on one core) run alongside the passes, their output after the passes'; `make test`
+# fails if any of them does.
+test: install-test test-tools widget
+	@checks=$$(mktemp); log=$$(mktemp); pg=; \
+	{ $(LINT) && ($(WIDGET_TEST)); } >"$$checks" 2>&1 & others=$$!; \
+	trap 'kill $$others $$pg 2>/dev/null; rm -f "$$checks" "$$log"' INT TERM; \
+	if [ -n "$$NOTES_TEST_DATABASE_URL" ]; then \
+		NOTES_TEST_BACKEND=postgresql $(PYTEST) -p no:cacheprovider >"$$log" 2>&1 & pg=$$!; \
+	else \
 		echo "NOTES_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
-		exec $(PYTEST); \
 	fi; \
-	log=$$(mktemp); \
-	NOTES_TEST_BACKEND=postgresql $(PYTEST) -p no:cacheprovider >"$$log" 2>&1 & pg=$$!; \
-	trap 'kill $$pg 2>/dev/null; rm -f "$$log"' INT TERM; \
-	$(PYTEST); sqlite=$$?; \
-	wait $$pg; postgresql=$$?; \
-	echo "== the PostgreSQL pass, run alongside =="; cat "$$log"; rm -f "$$log"; \
-	echo "SQLite pass exit $$sqlite, PostgreSQL pass exit $$postgresql"; \
-	[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]
+	$(PYTEST); sqlite=$$?; postgresql=0; \
+	if [ -n "$$pg" ]; then \
+		wait $$pg; postgresql=$$?; echo "== the PostgreSQL pass, run alongside =="; cat "$$log"; \
+	fi; \
+	wait $$others; checked=$$?; echo "== lint and the widget's tests, run alongside =="; cat "$$checks"; \
+	rm -f "$$checks" "$$log"; \
+	echo "SQLite pass exit $$sqlite, PostgreSQL pass exit $$postgresql, lint and widget tests exit $$checked"; \
+	[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ] && [ $$checked -eq 0 ]
 
 # The API fuzzing at depth: tests/test_fuzz_api.py alone at 200 examples per operation and mode
 # (`make test` runs it at 40), on PostgreSQL when NOTES_TEST_DATABASE_URL names a server (as in

@@ -103,6 +103,9 @@ def test_signed_in_on_two_browsers_the_notes_are_the_same(vouching, browser):
     panel = phone.get_by_role("dialog", name="My notes")
     expect(panel.get_by_text("asked as Alice on the laptop")).to_be_visible()
     expect(panel.get_by_text("kept with your account")).to_be_visible()
+    # Another notebook's key or link code would go where the account's token is kept.
+    for name in ("Use another recovery key", "Use a link code"):
+        expect(panel.get_by_role("button", name=name)).to_be_hidden()
     assert stored(phone, service)["account"] != stored(laptop, service)["account"], "each browser its own device"
     # Bob, on the phone after Alice signs out, sees none of Alice's notes.
     phone.get_by_role("button", name="Sign out").click()
@@ -137,6 +140,8 @@ def test_a_browser_removed_from_the_account_is_added_again_by_the_hosts_grant(vo
     assert kept["own"] is None and kept["account"] not in (None, removed)
     listed = api.get("/api/v1/trials/NCT07085104/notes", headers={"Authorization": f"Bearer {removed}"})
     assert listed.status_code == 401, "the removed device stays removed"
+    devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
+    assert len(devices) == 2, "the laptop and the phone's one new device: none piled up"
     laptop.reload()
     assert sorted(wait_for_highlights(laptop, 2)) == sorted([CIRRHOSIS, SCLEROSIS]), "one notebook: the account's"
     for context in (laptop_context, phone_context):

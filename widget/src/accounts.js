@@ -80,7 +80,7 @@ export async function fetchGrant(view, url, wait = GRANT_WAIT_MS) {
  * a signed-in reader, else this browser's own. A grant the service refuses leaves the reader on
  * their own notebook, with `refusal` saying why.
  * @param {Vouching} v
- * @returns {Promise<{tokens: TokenStore, refusal?: unknown, created?: boolean}>}
+ * @returns {Promise<{tokens: TokenStore, refusal?: unknown, created?: boolean, mark?: string}>}
  */
 export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account, t }) {
   const { kept, keep } = who(view, apiBase);
@@ -102,11 +102,11 @@ export async function vouchedTokens({ view, api, apiBase, grantUrl, own, account
     return { tokens: own };
   }
   const mark = await markOf(view, grant);
-  if (account.read() && mark && kept.mark === mark) return { tokens: account };
+  if (account.read() && mark && kept.mark === mark) return { tokens: account, mark };
   if (account.read()) await leave();
   try {
     const got = await exchange({ view, api, apiBase, account, t }, grant, mark);
-    return { tokens: account, created: got.created };
+    return { tokens: account, created: got.created, mark };
   } catch (refusal) {
     return { tokens: own, refusal };
   }
@@ -166,30 +166,34 @@ async function exchange({ view, api, apiBase, account, t }, grant, mark) {
  * DESIGN.md, "the next grant adds a device") and the call goes once more. Nothing changes when
  * the token is not the account's, the host can't be asked, the reader signed out or another one
  * signed in (the next page load sees to those), or the service refuses the grant: the 401 stands.
- * Refusals at once share one renewal.
+ * Refusals at once share one renewal; a call refused with a token the account had before goes
+ * again with the one it holds now (renewed meanwhile, in this tab or another).
  * @param {Vouching} v
+ * @param {string | undefined} reader  the signed-in reader's mark (`vouchedTokens`), kept here too
+ *   for a page that may not keep localStorage
  * @returns {(token: string) => Promise<string | null>}
  */
-export function renewal(v) {
+export function renewal(v, reader) {
   const { view, grantUrl, account } = v;
   /** @type {Promise<string | null> | null} */
   let pending = null;
-  let renewed = { from: '', to: '' }; // a call refused before the renewal ended goes again with its token
+  const held = new Set([account.read()]); // the account's tokens this page has known
   const renew = async (/** @type {string} */ refused) => {
     const grant = await fetchGrant(view, new URL(grantUrl, view.location.href).href);
     const mark = grant ? await markOf(view, grant) : undefined;
-    if (!grant || !mark || mark !== who(view, v.apiBase).kept.mark || account.read() !== refused) return null;
+    if (!grant || !mark || mark !== reader || account.read() !== refused) return null;
     try {
       const { token } = await exchange(v, grant, mark);
-      renewed = { from: refused, to: token };
+      held.add(token);
       return token;
     } catch {
       return null;
     }
   };
   return (token) => {
-    if (token === renewed.from && account.read() === renewed.to) return Promise.resolve(renewed.to);
-    if (token !== account.read()) return Promise.resolve(null);
+    const now = account.read();
+    if (now && now !== token && held.has(token)) return Promise.resolve(now);
+    if (token !== now) return Promise.resolve(null); // not the account's (this browser's own, an import's)
     pending ??= renew(token).finally(() => (pending = null));
     return pending;
   };
@@ -227,8 +231,8 @@ export function renewing(call, account, renew) {
  */
 export async function signIn(v, { ui, use, load, showError }) {
   const { t } = v;
-  const { tokens, refusal } = await vouchedTokens(v);
-  if (tokens === v.account) v.api.call = renewing(v.api.call, v.account, renewal(v));
+  const { tokens, refusal, mark } = await vouchedTokens(v);
+  if (tokens === v.account) v.api.call = renewing(v.api.call, v.account, renewal(v, mark));
   use(tokens);
   await load();
   // Said in the service's words, and not as a 401 of this browser's own token (which is fine).

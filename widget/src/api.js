@@ -176,10 +176,10 @@ export function createApi(base, getToken, fetchImpl = (...args) => fetch(...args
    * @param {string} path
    * @param {string} key  the list's name in each page
    * @param {number} limit
-   * @param {string | null} [token]
+   * @param {string | null} [token]  else each page's call sends the token in use then
    * @returns {Promise<T[]>}
    */
-  async function all(path, key, limit, token = getToken()) {
+  async function all(path, key, limit, token) {
     /** @type {T[]} */
     const items = [];
     const seen = new Set();

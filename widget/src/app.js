@@ -88,13 +88,14 @@ export function startWidget({ doc, trial, apiBase, grantUrl }) {
     if (setupProblem && err instanceof ApiError && err.status === 0) return unavailable;
     if (err instanceof ApiError && err.status === 401) {
       tokens.reject();
-      return t('accessRemoved');
+      // An account's way back is signing in on the host (its words came with accounts.js).
+      return t(tokens.kind === 'account' ? 'accountAccessRemoved' : 'accessRemoved');
     }
     return (err instanceof Error && err.message) || String(err);
   }
 
   const showError = (/** @type {unknown} */ err) =>
-    ui.showError(explain(err), { offerKey: err instanceof ApiError && err.status === 401 });
+    ui.showError(explain(err), { offerKey: err instanceof ApiError && err.status === 401 && tokens.kind !== 'account' });
 
   /** @type {import('./selection.js').SelectionWatch | null} the selection observer, once its module is here */
   let selection = null;

@@ -99,9 +99,14 @@ export function noteActions(/** @type {Deps} */ deps) {
   async function ensureNotebook(fresh = false) {
     await deps.signedIn(); // a note saved while a host's sign-in is under way goes to the account's notebook
     const tokens = deps.tokens();
-    // An account's token refused: the call asks the host for its grant again (accounts.js
-    // `renewal`); a notebook made here would be no account's, kept as if it were.
-    if (tokens.usable() || (tokens.kind === 'account' && tokens.read())) return false;
+    if (tokens.usable()) return false;
+    if (tokens.kind === 'account') {
+      // Never a notebook made in the account's place (it would be kept as the account's). A refused
+      // token: the call asks the host for its grant again (accounts.js `renewing`). None (this
+      // browser was removed from the account here): the host's grant adds it again on the next visit.
+      if (tokens.read()) return false;
+      throw new ApiError(401, '', t('accountAccessRemoved'));
+    }
     if (tokens.read() && !fresh) throw new ApiError(401, '', t('accessRemoved'));
     const { token } = await routes.createNotebook();
     deps.tokens().store(token);

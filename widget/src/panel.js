@@ -39,6 +39,8 @@ export function createPanel({ doc, id, actions, close }) {
   const showKey = h('button', { onclick: (e) => actions.more('recovery', e.currentTarget) }, t('recoveryKey'));
   const linkDevice = h('button', { onclick: (e) => actions.more('link', e.currentTarget) }, t('linkAnotherDevice'));
   const devices = h('button', { onclick: (e) => actions.more('devices', e.currentTarget) }, t('devices'));
+  const useKey = h('button', { onclick: (e) => actions.more('restore', e.currentTarget) }, t('useAnotherKey'));
+  const useCode = h('button', { onclick: (e) => actions.more('redeem', e.currentTarget) }, t('useLinkCode'));
   const el = h(
     'dialog',
     { id, class: 'panel', 'aria-labelledby': title.id },
@@ -63,14 +65,14 @@ export function createPanel({ doc, id, actions, close }) {
         'div',
         { class: 'row' },
         showKey,
-        h('button', { onclick: (e) => actions.more('restore', e.currentTarget) }, t('useAnotherKey')),
+        useKey,
       ),
       h('h3', null, t('yourDevices')),
       h(
         'div',
         { class: 'row' },
         linkDevice,
-        h('button', { onclick: (e) => actions.more('redeem', e.currentTarget) }, t('useLinkCode')),
+        useCode,
         devices,
       ),
     ),
@@ -96,6 +98,8 @@ export function createPanel({ doc, id, actions, close }) {
           : t('keyNotSaved');
     keyState.classList.toggle('warn', has && !saved && !account);
     showKey.hidden = linkDevice.hidden = devices.hidden = !has;
+    // Another notebook's key or code would go where the account's token is kept.
+    useKey.hidden = useCode.hidden = account;
   }
 
   function noteItem(/** @type {NoteView} */ note) {

@@ -140,43 +140,66 @@ describe('vouched accounts', () => {
 });
 
 describe("an account's token refused (this browser's device removed on another device)", () => {
-  /** Signed in as u1 with a first device; then the service refuses that device's token. */
+  /** Signed in as u1 with a first device; the service then refuses that device's token. */
   async function signedIn(reply = grantFor('u1')) {
     const view = fakeWindow(() => reply());
     const { own, account } = stores(view);
     const api = fakeApi();
     const v = { view, api, apiBase: API, grantUrl: '/grant', own, account, t };
-    await vouchedTokens(v);
+    const { mark } = await vouchedTokens(v);
     assert.equal(account.read(), 'account-token-1');
-    return { view, api, account, v, renew: renewal(v) };
+    const grants = () => api.calls.filter((c) => c.path === '/api/v1/grants').length;
+    return { view, api, account, grants, renew: renewal(v, mark) };
   }
 
   test('the host still vouches for the reader: its grant adds this browser again, calls at once share it', async () => {
-    const { view, api, account, renew } = await signedIn();
+    const { view, account, grants, renew } = await signedIn();
     const [first, second] = await Promise.all([renew('account-token-1'), renew('account-token-1')]);
     assert.equal(first, 'account-token-2');
     assert.equal(second, 'account-token-2');
-    assert.equal(api.calls.filter((c) => c.path === '/api/v1/grants').length, 2, 'one grant more, not two');
+    assert.equal(grants(), 2, 'one grant more, not two');
     assert.equal(account.read(), 'account-token-2');
-    assert.equal(view.items.get(`trial-notes:account-who:${API}`).includes('device-2'), true, 'the new device is kept');
+    assert.ok(view.items.get(`trial-notes:account-who:${API}`).includes('device-2'), 'the new device is kept');
     // A call refused with the old token after the renewal ended goes again with the new one.
     assert.equal(await renew('account-token-1'), 'account-token-2');
-    assert.equal(api.calls.filter((c) => c.path === '/api/v1/grants').length, 2);
+    assert.equal(grants(), 2);
   });
 
-  test('no new token when it is not the account\'s, or the reader signed out or changed: the refusal stands', async () => {
-    const { api, account, renew } = await signedIn();
-    assert.equal(await renew('some-pasted-key'), null);
+  test('renewed in another tab (the same storage): the call goes again with the token held now', async () => {
+    const { account, grants, renew } = await signedIn();
+    account.store('account-token-from-another-tab');
+    assert.equal(await renew('account-token-1'), 'account-token-from-another-tab');
+    assert.equal(grants(), 1);
+  });
+
+  test('a page that may not keep localStorage renews with the reader it signed in', async () => {
+    const { view, account, grants, renew } = await signedIn();
+    view.items.delete(`trial-notes:account-who:${API}`);
+    assert.equal(await renew('account-token-1'), 'account-token-2');
+    assert.equal(account.read(), 'account-token-2');
+    assert.equal(grants(), 2);
+  });
+
+  test("no new token when it is not the account's: the refusal stands, nothing asked", async () => {
+    const { view, account, grants, renew } = await signedIn();
+    const asked = view.asked.length;
+    assert.equal(await renew('own-notebook-token'), null);
+    assert.equal(view.asked.length, asked, 'the host was not asked');
+    assert.equal(grants(), 1);
+    assert.equal(account.read(), 'account-token-1');
+  });
+
+  test('signed out on the host, or another reader signed in: the refusal stands, for the next visit to see', async () => {
     let answer = grantFor('u1');
     const out = await signedIn(() => answer());
     answer = () => new Response(null, { status: 401 });
     assert.equal(await out.renew('account-token-1'), null);
-    assert.equal(out.account.read(), 'account-token-1', 'signing out is for the next page load to see');
-    const other = await signedIn(grantFor('u1'));
-    other.view.fetch = async () => grantFor('u2')();
-    assert.equal(await other.renew('account-token-1'), null);
-    assert.equal(account.read(), 'account-token-1');
-    assert.equal(api.calls.filter((c) => c.path === '/api/v1/grants').length, 1);
+    assert.equal(out.grants(), 1);
+    assert.equal(out.account.read(), 'account-token-1', 'nothing forgotten here: the next page load signs out');
+    answer = grantFor('u2');
+    assert.equal(await out.renew('account-token-1'), null);
+    assert.equal(out.grants(), 1, "u2's grant is not spent on u1's notebook");
+    assert.equal(out.account.read(), 'account-token-1');
   });
 
   test('a call refused for its token goes once more with the renewed one; other refusals stand', async () => {
@@ -184,19 +207,23 @@ describe("an account's token refused (this browser's device removed on another d
     const sent = [];
     const service = async (method, path, body, token) => {
       sent.push(token);
-      if (token === 'account-token-1') throw new ApiError(401, 'Unauthorized', 'Unknown token.');
+      if (token === 'account-token-1' || path === '/still-refused') throw new ApiError(401, 'Unauthorized', 'Unknown token.');
       if (path === '/import') throw new ApiError(401, 'Unauthorized', '', { errors: { token: 'is not a live notebook token' } });
       return { ok: token };
     };
     const renewed = [];
     const call = renewing(service, account, async (token) => (renewed.push(token), 'account-token-2'));
     assert.deepEqual(await call('GET', '/notes'), { ok: 'account-token-2' });
-    assert.deepEqual(sent, ['account-token-1', 'account-token-2'], 'the account\'s token by default, then the new one');
+    assert.deepEqual(sent, ['account-token-1', 'account-token-2'], "the account's token by default, then the new one");
     account.store('account-token-2');
     await assert.rejects(call('POST', '/import', {}), (err) => err.status === 401);
+    assert.deepEqual(renewed, ['account-token-1'], 'a field refused is not the token refused');
+    sent.length = 0;
+    await assert.rejects(call('GET', '/still-refused'), (err) => err.status === 401);
+    assert.deepEqual(sent, ['account-token-2', 'account-token-2'], 'sent once more, then the refusal stands');
+    assert.deepEqual(renewed, ['account-token-1', 'account-token-2'], 'one renewal a call, not a loop');
     const stands = renewing(service, account, async () => null);
     account.store('account-token-1');
     await assert.rejects(stands('GET', '/notes'), (err) => err.status === 401);
-    assert.deepEqual(renewed, ['account-token-1'], 'a field refused is not the token refused');
   });
 });

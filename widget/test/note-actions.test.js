@@ -87,6 +87,14 @@ describe('a save refused with a 401 (this device was removed, or its token revok
     assert.deepEqual(w.calls.filter((c) => c.path === '/api/v1/notebooks'), []);
     assert.deepEqual(w.calls.map((c) => c.bearer), ['OLD-TOKEN', 'OLD-TOKEN']);
     assert.equal(w.tokens.read(), 'OLD-TOKEN');
+    // This browser removed from the account here (its token forgotten): still no notebook of its own
+    // making; signing in again (the next visit's grant) brings the account's back.
+    const removed = widget(() => ({ token: 'NEW-TOKEN' }), { kind: 'account', token: null });
+    await removed.ready();
+    await assert.rejects(removed.save({ text: 'Ask Dr. Lee', color: 'yellow', fresh: true }), (err) =>
+      err.status === 401 && err.message === t('accountAccessRemoved'));
+    assert.deepEqual(removed.calls, []);
+    assert.equal(removed.tokens.read(), null);
   });
 
   test('Save again makes no new notebook: the note waits for the reader to open theirs again', async () => {
