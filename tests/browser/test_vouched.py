@@ -89,32 +89,41 @@ def stored(page, service) -> dict[str, str | None]:
     )
 
 
+@contextmanager
+def laptop_and_phone(browser, host: str, service, words: str):
+    """Alice's note of `words` on CIRRHOSIS, saved signed in on a laptop, then shown on her phone."""
+    contexts = browser.new_context(), browser.new_context()
+    laptop, phone = (context.new_page() for context in contexts)
+    try:
+        sign_in(laptop, host)
+        add_note(laptop, CIRRHOSIS, words)
+        assert wait_for_highlights(laptop, 1) == [CIRRHOSIS]
+        assert stored(laptop, service)["own"] is None, "an account's note makes no notebook of the browser's own"
+        sign_in(phone, host)
+        assert wait_for_highlights(phone, 1) == [CIRRHOSIS]
+        yield laptop, phone
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def test_signed_in_on_two_browsers_the_notes_are_the_same(vouching, browser):
     host, service = vouching
-    laptop_context, phone_context = browser.new_context(), browser.new_context()
-    laptop, phone = laptop_context.new_page(), phone_context.new_page()
-    sign_in(laptop, host)
-    add_note(laptop, CIRRHOSIS, "asked as Alice on the laptop")
-    assert wait_for_highlights(laptop, 1) == [CIRRHOSIS]
-    assert stored(laptop, service)["own"] is None, "an account's note makes no notebook of the browser's own"
-    sign_in(phone, host)
-    assert wait_for_highlights(phone, 1) == [CIRRHOSIS]
-    phone.get_by_role("button", name="My notes").click()
-    panel = phone.get_by_role("dialog", name="My notes")
-    expect(panel.get_by_text("asked as Alice on the laptop")).to_be_visible()
-    expect(panel.get_by_text("kept with your account")).to_be_visible()
-    # Another notebook's key or link code would go where the account's token is kept.
-    for name in ("Use another recovery key", "Use a link code"):
-        expect(panel.get_by_role("button", name=name)).to_be_hidden()
-    assert stored(phone, service)["account"] != stored(laptop, service)["account"], "each browser its own device"
-    # Bob, on the phone after Alice signs out, sees none of Alice's notes.
-    phone.get_by_role("button", name="Sign out").click()
-    sign_in(phone, host, "bob")
-    wait_for_highlights(phone, 0)
-    phone.wait_for_function("(api) => localStorage.getItem('trial-notes:account:' + api)", arg=service.url)
-    assert phone.evaluate("CSS.highlights.get('trial-notes-yellow')?.size ?? 0") == 0
-    for context in (laptop_context, phone_context):
-        context.close()
+    with laptop_and_phone(browser, host, service, "asked as Alice on the laptop") as (laptop, phone):
+        phone.get_by_role("button", name="My notes").click()
+        panel = phone.get_by_role("dialog", name="My notes")
+        expect(panel.get_by_text("asked as Alice on the laptop")).to_be_visible()
+        expect(panel.get_by_text("kept with your account")).to_be_visible()
+        # Another notebook's key or link code would go where the account's token is kept.
+        for name in ("Use another recovery key", "Use a link code"):
+            expect(panel.get_by_role("button", name=name)).to_be_hidden()
+        assert stored(phone, service)["account"] != stored(laptop, service)["account"], "each browser its own device"
+        # Bob, on the phone after Alice signs out, sees none of Alice's notes.
+        phone.get_by_role("button", name="Sign out").click()
+        sign_in(phone, host, "bob")
+        wait_for_highlights(phone, 0)
+        phone.wait_for_function("(api) => localStorage.getItem('trial-notes:account:' + api)", arg=service.url)
+        assert phone.evaluate("CSS.highlights.get('trial-notes-yellow')?.size ?? 0") == 0
 
 
 def test_a_browser_removed_from_the_account_is_added_again_by_the_hosts_grant(vouching, browser):
@@ -122,30 +131,23 @@ def test_a_browser_removed_from_the_account_is_added_again_by_the_hosts_grant(vo
     # host: its next call is refused, the host's grant adds it again (a new device of the same
     # notebook), and the note is saved in the account, not in a notebook made in its place.
     host, service = vouching
-    laptop_context, phone_context = browser.new_context(), browser.new_context()
-    laptop, phone = laptop_context.new_page(), phone_context.new_page()
-    sign_in(laptop, host)
-    add_note(laptop, CIRRHOSIS, "asked on the laptop")
-    sign_in(phone, host)
-    assert wait_for_highlights(phone, 1) == [CIRRHOSIS]
-    removed = stored(phone, service)["account"]
-    api = service.app.test_client()
-    on_laptop = {"Authorization": f"Bearer {stored(laptop, service)['account']}"}
-    devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
-    (phone_device,) = [device["id"] for device in devices if not device["current"]]
-    assert api.delete(f"/api/v1/notebooks/me/devices/{phone_device}", headers=on_laptop).status_code == 204
-    add_note(phone, SCLEROSIS, "asked on the phone after its removal")
-    assert sorted(wait_for_highlights(phone, 2)) == sorted([CIRRHOSIS, SCLEROSIS])
-    kept = stored(phone, service)
-    assert kept["own"] is None and kept["account"] not in (None, removed)
-    listed = api.get("/api/v1/trials/NCT07085104/notes", headers={"Authorization": f"Bearer {removed}"})
-    assert listed.status_code == 401, "the removed device stays removed"
-    devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
-    assert len(devices) == 2, "the laptop and the phone's one new device: none piled up"
-    laptop.reload()
-    assert sorted(wait_for_highlights(laptop, 2)) == sorted([CIRRHOSIS, SCLEROSIS]), "one notebook: the account's"
-    for context in (laptop_context, phone_context):
-        context.close()
+    with laptop_and_phone(browser, host, service, "asked on the laptop") as (laptop, phone):
+        removed = stored(phone, service)["account"]
+        api = service.app.test_client()
+        on_laptop = {"Authorization": f"Bearer {stored(laptop, service)['account']}"}
+        devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
+        (phone_device,) = [device["id"] for device in devices if not device["current"]]
+        assert api.delete(f"/api/v1/notebooks/me/devices/{phone_device}", headers=on_laptop).status_code == 204
+        add_note(phone, SCLEROSIS, "asked on the phone after its removal")
+        assert sorted(wait_for_highlights(phone, 2)) == sorted([CIRRHOSIS, SCLEROSIS])
+        kept = stored(phone, service)
+        assert kept["own"] is None and kept["account"] not in (None, removed)
+        listed = api.get("/api/v1/trials/NCT07085104/notes", headers={"Authorization": f"Bearer {removed}"})
+        assert listed.status_code == 401, "the removed device stays removed"
+        devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
+        assert len(devices) == 2, "the laptop and the phone's one new device: none piled up"
+        laptop.reload()
+        assert sorted(wait_for_highlights(laptop, 2)) == sorted([CIRRHOSIS, SCLEROSIS]), "one notebook: the account's"
 
 
 def test_signing_out_forgets_the_token(vouching, page):
