@@ -116,6 +116,7 @@ def test_signed_in_on_two_browsers_the_notes_are_the_same(vouching, browser):
         expect(panel.get_by_text("kept with your account")).to_be_visible()
         # Another notebook's key or link code would go where the account's token is kept.
         for name in ("Use another recovery key", "Use a link code"):
+            expect(panel.get_by_role("button", name=name, include_hidden=True)).to_have_count(1)
             expect(panel.get_by_role("button", name=name)).to_be_hidden()
         assert stored(phone, service)["account"] != stored(laptop, service)["account"], "each browser its own device"
         # Bob, on the phone after Alice signs out, sees none of Alice's notes.

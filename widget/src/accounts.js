@@ -167,7 +167,8 @@ async function exchange({ view, api, apiBase, account, t }, grant, mark) {
  * the token is not the account's, the host can't be asked, the reader signed out or another one
  * signed in (the next page load sees to those), or the service refuses the grant: the 401 stands.
  * Refusals at once share one renewal; a call refused with a token the account had before goes
- * again with the one it holds now (renewed meanwhile, in this tab or another).
+ * again with the one it holds now (renewed meanwhile, in this tab or another, for the same
+ * reader). Two tabs refused at the same moment each trade a grant: one device more, listed.
  * @param {Vouching} v
  * @param {string | undefined} reader  the signed-in reader's mark (`vouchedTokens`), kept here too
  *   for a page that may not keep localStorage
@@ -192,7 +193,8 @@ export function renewal(v, reader) {
   };
   return (token) => {
     const now = account.read();
-    if (now && now !== token && held.has(token)) return Promise.resolve(now);
+    const kept = who(view, v.apiBase).kept.mark; // none where storage is blocked: no other tab shares it
+    if (now && now !== token && held.has(token) && (kept === undefined || kept === reader)) return Promise.resolve(now);
     if (token !== now) return Promise.resolve(null); // not the account's (this browser's own, an import's)
     pending ??= renew(token).finally(() => (pending = null));
     return pending;

@@ -181,6 +181,8 @@ function build(ctx, linker) {
       const code = input.value.trim();
       if (!code) throw new Error(t('typeCodeFirst'));
       const tokens = linker.tokens();
+      // Not in an account's place: it would be taken for the account's notebook on the next visit.
+      if (tokens.kind === 'account') throw new Error(t('accountAccessRemoved'));
       const before = tokens.usable() ? tokens.read() : null;
       // A used, expired or unknown code: the service's one problem says what to do next.
       /** @type {Redeemed} */

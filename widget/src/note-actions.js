@@ -116,6 +116,8 @@ export function noteActions(/** @type {Deps} */ deps) {
   async function useKey(/** @type {string} */ text) {
     const token = text.replace(/\s+/g, ''); // the printed sheet groups it in fours
     if (!token) throw new Error(t('pasteKeyFirst'));
+    // Not in an account's place: it would be taken for the account's notebook on the next visit.
+    if (deps.tokens().kind === 'account') throw new Error(t('accountAccessRemoved'));
     let data;
     try {
       data = await api.listNotes(trial, token);

@@ -173,11 +173,27 @@ describe("an account's token refused (this browser's device removed on another d
   });
 
   test('a page that may not keep localStorage renews with the reader it signed in', async () => {
-    const { view, account, grants, renew } = await signedIn();
-    view.items.delete(`trial-notes:account-who:${API}`);
+    const view = fakeWindow(grantFor('u1'));
+    const blocked = () => {
+      throw new DOMException('blocked', 'SecurityError');
+    };
+    view.localStorage = { getItem: blocked, setItem: blocked, removeItem: blocked };
+    const { own, account } = stores(view);
+    const api = fakeApi();
+    const v = { view, api, apiBase: API, grantUrl: '/grant', own, account, t };
+    const { mark } = await vouchedTokens(v);
+    assert.equal(account.read(), 'account-token-1', 'kept in memory');
+    const renew = renewal(v, mark);
     assert.equal(await renew('account-token-1'), 'account-token-2');
     assert.equal(account.read(), 'account-token-2');
-    assert.equal(grants(), 2);
+    assert.equal(await renew('account-token-1'), 'account-token-2', 'a late refusal of the old token');
+  });
+
+  test('another reader signed in in another tab: a late refusal does not take their token', async () => {
+    const { view, account, renew } = await signedIn();
+    account.store('account-token-of-u2');
+    view.items.set(`trial-notes:account-who:${API}`, JSON.stringify({ mark: 'someone-else', device: 'device-9' }));
+    assert.equal(await renew('account-token-1'), null);
   });
 
   test("no new token when it is not the account's: the refusal stands, nothing asked", async () => {

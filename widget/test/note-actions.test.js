@@ -66,7 +66,7 @@ function widget(answer, { token = 'OLD-TOKEN', start = 12, end = 21, kind = 'tok
     offerKey() {},
   }));
   actions.addFromSelection();
-  return { tokens, calls, held, editor, save: (edit) => editor.save(edit), ready: () => new Promise((r) => setTimeout(r)) };
+  return { actions, tokens, calls, held, editor, save: (edit) => editor.save(edit), ready: () => new Promise((r) => setTimeout(r)) };
 }
 
 const gone = () => {
@@ -95,6 +95,10 @@ describe('a save refused with a 401 (this device was removed, or its token revok
       err.status === 401 && err.message === t('accountAccessRemoved'));
     assert.deepEqual(removed.calls, []);
     assert.equal(removed.tokens.read(), null);
+    // Nor another notebook's recovery key, pasted where the account's token is kept.
+    await assert.rejects(w.actions.useKey('ANOTHER-NOTEBOOKS-KEY'), (err) => err.message === t('accountAccessRemoved'));
+    assert.equal(w.tokens.read(), 'OLD-TOKEN');
+    assert.ok(!w.calls.some((c) => c.bearer === 'ANOTHER-NOTEBOOKS-KEY'));
   });
 
   test('Save again makes no new notebook: the note waits for the reader to open theirs again', async () => {
