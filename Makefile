@@ -96,12 +96,12 @@ TEST_WORKERS ?= 2
 # is bench/micro's.
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -p no:schemathesis -p no:anyio -p no:benchmark
 # Lint and the widget's own tests (its type check and node tests, about 25 s on a fresh clone,
-# most of it on one core) run alongside the passes, their output after the passes'; `make test`
-# fails if any of them does.
+# most of it on one core) run alongside the passes, in a process group of their own (so that
+# Ctrl-C stops them all), their output after the passes'; `make test` fails if any of them does.
 test: install-test test-tools widget
 	@checks=$$(mktemp); log=$$(mktemp); pg=; \
-	{ $(LINT) && ($(WIDGET_TEST)); } >"$$checks" 2>&1 & others=$$!; \
-	trap 'kill $$others $$pg 2>/dev/null; rm -f "$$checks" "$$log"' INT TERM; \
+	setsid sh -c '$(LINT) && ($(WIDGET_TEST))' >"$$checks" 2>&1 & others=$$!; \
+	trap 'kill -- -$$others $$pg 2>/dev/null; rm -f "$$checks" "$$log"; exit 130' INT TERM; \
 	if [ -n "$$NOTES_TEST_DATABASE_URL" ]; then \
 		NOTES_TEST_BACKEND=postgresql $(PYTEST) -p no:cacheprovider >"$$log" 2>&1 & pg=$$!; \
 	else \

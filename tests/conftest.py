@@ -236,8 +236,9 @@ def other(client) -> Owner:
 # alone, everything runs. (On 2026-12-08 the SQLite pass took 9:28 and the PostgreSQL pass 7:28:
 # the contract's tests, the server-side XSS checks and one browser file moved to the second.)
 ONE_PASS = {
-    # The first name a test's path holds decides: this browser file (the widget in each language,
-    # at two widths: a minute of the SQLite pass) runs in the PostgreSQL pass, the rest in SQLite's.
+    # Entries are looked up in order, the first one the test's path holds decides: a file's entry
+    # stays above its folder's. This browser file (the widget in each language, at two widths: a
+    # minute of the SQLite pass) runs in the PostgreSQL pass, the other browser files in SQLite's.
     "test_widget_languages.py": "postgresql",
     "browser": "sqlite",
     "test_fuzz_api.py": "postgresql",
