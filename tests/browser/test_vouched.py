@@ -107,6 +107,16 @@ def laptop_and_phone(browser, host: str, service, words: str):
             context.close()
 
 
+def remove_the_phone(service, laptop):
+    """Remove the account's other device (the phone) from the laptop: a test client and the laptop's headers."""
+    api = service.app.test_client()
+    on_laptop = {"Authorization": f"Bearer {stored(laptop, service)['account']}"}
+    devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
+    (phone_device,) = [device["id"] for device in devices if not device["current"]]
+    assert api.delete(f"/api/v1/notebooks/me/devices/{phone_device}", headers=on_laptop).status_code == 204
+    return api, on_laptop
+
+
 def test_signed_in_on_two_browsers_the_notes_are_the_same(vouching, browser):
     host, service = vouching
     with laptop_and_phone(browser, host, service, "asked as Alice on the laptop") as (laptop, phone):
@@ -134,11 +144,7 @@ def test_a_browser_removed_from_the_account_is_added_again_by_the_hosts_grant(vo
     host, service = vouching
     with laptop_and_phone(browser, host, service, "asked on the laptop") as (laptop, phone):
         removed = stored(phone, service)["account"]
-        api = service.app.test_client()
-        on_laptop = {"Authorization": f"Bearer {stored(laptop, service)['account']}"}
-        devices = api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]
-        (phone_device,) = [device["id"] for device in devices if not device["current"]]
-        assert api.delete(f"/api/v1/notebooks/me/devices/{phone_device}", headers=on_laptop).status_code == 204
+        api, on_laptop = remove_the_phone(service, laptop)
         add_note(phone, SCLEROSIS, "asked on the phone after its removal")
         assert sorted(wait_for_highlights(phone, 2)) == sorted([CIRRHOSIS, SCLEROSIS])
         kept = stored(phone, service)
@@ -149,6 +155,25 @@ def test_a_browser_removed_from_the_account_is_added_again_by_the_hosts_grant(vo
         assert len(devices) == 2, "the laptop and the phone's one new device: none piled up"
         laptop.reload()
         assert sorted(wait_for_highlights(laptop, 2)) == sorted([CIRRHOSIS, SCLEROSIS]), "one notebook: the account's"
+
+
+def test_a_removed_browser_the_host_cannot_vouch_for_now_is_told_to_sign_in_again(vouching, browser):
+    # Removed from the account, and the host does not answer its grant URL: the refusal stands,
+    # said for an account (sign in again), without the link code or recovery key a browser's own
+    # notebook is offered (either would put another notebook's token where the account's is kept).
+    host, service = vouching
+    with laptop_and_phone(browser, host, service, "asked on the laptop") as (laptop, phone):
+        api, on_laptop = remove_the_phone(service, laptop)
+        phone.route(f"{host}/grant", lambda route: route.fulfill(status=503))
+        phone.reload()
+        toast = phone.get_by_role("alert").filter(has_text="Sign in again on this site")
+        expect(toast).to_have_text(
+            "This browser\u2019s access to your account\u2019s notes was removed."
+            " Sign in again on this site to open them here."
+        )
+        for name in ("Use another recovery key", "Use a link code"):
+            expect(phone.get_by_role("button", name=name)).to_be_hidden()
+        assert len(api.get("/api/v1/notebooks/me/devices", headers=on_laptop).get_json()["devices"]) == 1
 
 
 def test_signing_out_forgets_the_token(vouching, page):
